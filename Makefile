@@ -1,0 +1,51 @@
+# Strata — make help lists the targets.
+SHELL := /bin/bash
+CARGO ?= cargo
+JOBS ?= 2
+CONFIG ?= config/single-binary.yaml
+
+.DEFAULT_GOAL := help
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | \
+		awk 'BEGIN {FS = ":.*?## "}; {printf "  \033[36m%-12s\033[0m %s\n", $$1, $$2}'
+
+.PHONY: build
+build: ## Build every crate (debug)
+	$(CARGO) build -j$(JOBS) --workspace --all-targets
+
+.PHONY: release
+release: ## Build the strata binary (release)
+	$(CARGO) build -j$(JOBS) --release -p strata-cli
+
+.PHONY: run
+run: release ## Run all roles in one process: OTLP :4317/:4318, API :3200, data under ./data
+	./target/release/strata run --config $(CONFIG)
+
+.PHONY: fmt
+fmt: ## Format the code
+	$(CARGO) fmt --all
+
+.PHONY: lint
+lint: ## cargo fmt --check and clippy -D warnings
+	$(CARGO) fmt --all -- --check
+	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
+
+.PHONY: test
+test: lint ## Lint, then every unit and integration test (integration tests run the real binary)
+	$(CARGO) build -j$(JOBS) -p strata-cli
+	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
+		$(CARGO) nextest run -j$(JOBS) --workspace --no-fail-fast; \
+	else \
+		$(CARGO) test -j$(JOBS) --workspace --no-fail-fast; \
+	fi
+
+.PHONY: bench
+bench: ## End-to-end ingest benchmark against a release build; writes docs/BENCHMARKS.md
+	./scripts/bench.sh
+
+.PHONY: clean
+clean: ## Remove build output and local data
+	$(CARGO) clean
+	rm -rf ./data

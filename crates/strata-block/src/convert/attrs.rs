@@ -1,0 +1,240 @@
+//! Attribute lists: `List<Struct{key, type, str, int, double, bool, bytes}>`.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
+    UInt8Builder,
+};
+use arrow_array::{
+    Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
+    StructArray, UInt8Array,
+};
+use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
+use prost::Message;
+use strata_proto::otlp::common::{any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList};
+
+use super::{downcast, offset};
+use crate::error::{BlockError, Result};
+use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
+
+/// Builds one attribute-list column, one list per row.
+#[derive(Debug)]
+pub(crate) struct AttrListBuilder {
+    offsets: Vec<i32>,
+    nulls: NullBufferBuilder,
+    key: StringBuilder,
+    ty: UInt8Builder,
+    str_: StringBuilder,
+    int: Int64Builder,
+    double: Float64Builder,
+    bool_: BooleanBuilder,
+    bytes: BinaryBuilder,
+}
+
+impl Default for AttrListBuilder {
+    fn default() -> Self {
+        Self {
+            offsets: vec![0],
+            nulls: NullBufferBuilder::new(0),
+            key: StringBuilder::new(),
+            ty: UInt8Builder::new(),
+            str_: StringBuilder::new(),
+            int: Int64Builder::new(),
+            double: Float64Builder::new(),
+            bool_: BooleanBuilder::new(),
+            bytes: BinaryBuilder::new(),
+        }
+    }
+}
+
+impl AttrListBuilder {
+    /// Appends one row's list.
+    pub fn append(&mut self, attrs: &[KeyValue]) -> Result<()> {
+        for kv in attrs {
+            self.append_kv(kv);
+        }
+        self.offsets.push(offset(self.ty.len())?);
+        self.nulls.append_non_null();
+        Ok(())
+    }
+
+    /// Appends a null list (the owner — resource or scope — is absent).
+    pub fn append_null(&mut self) -> Result<()> {
+        self.offsets.push(offset(self.ty.len())?);
+        self.nulls.append_null();
+        Ok(())
+    }
+
+    fn append_kv(&mut self, kv: &KeyValue) {
+        self.key.append_value(&kv.key);
+        let (t, s, i, d, b, bytes): (u8, Option<&str>, _, _, _, Option<Vec<u8>>) =
+            match kv.value.as_ref().map(|v| v.value.as_ref()) {
+                None => (tag::ABSENT, None, None, None, None, None),
+                Some(None) => (tag::EMPTY, None, None, None, None, None),
+                Some(Some(v)) => match v {
+                    Value::StringValue(s) => {
+                        (tag::STRING, Some(s.as_str()), None, None, None, None)
+                    }
+                    Value::BoolValue(b) => (tag::BOOL, None, None, None, Some(*b), None),
+                    Value::IntValue(i) => (tag::INT, None, Some(*i), None, None, None),
+                    Value::DoubleValue(d) => (tag::DOUBLE, None, None, Some(*d), None, None),
+                    Value::BytesValue(b) => (tag::BYTES, None, None, None, None, Some(b.clone())),
+                    Value::ArrayValue(a) => {
+                        (tag::ARRAY, None, None, None, None, Some(a.encode_to_vec()))
+                    }
+                    Value::KvlistValue(l) => {
+                        (tag::KVLIST, None, None, None, None, Some(l.encode_to_vec()))
+                    }
+                    Value::StringValueStrindex(i) => (
+                        tag::STRING_INDEX,
+                        None,
+                        Some(i64::from(*i)),
+                        None,
+                        None,
+                        None,
+                    ),
+                },
+            };
+        self.ty.append_value(t);
+        self.str_.append_option(s);
+        self.int.append_option(i);
+        self.double.append_option(d);
+        self.bool_.append_option(b);
+        self.bytes.append_option(bytes);
+    }
+
+    /// Finishes the column and resets the builder.
+    pub fn finish(&mut self) -> Result<ListArray> {
+        let children: Vec<ArrayRef> = vec![
+            Arc::new(self.key.finish()),
+            Arc::new(self.ty.finish()),
+            Arc::new(self.str_.finish()),
+            Arc::new(self.int.finish()),
+            Arc::new(self.double.finish()),
+            Arc::new(self.bool_.finish()),
+            Arc::new(self.bytes.finish()),
+        ];
+        let values = StructArray::try_new(attr_fields(), children, None)?;
+        let offsets = std::mem::replace(&mut self.offsets, vec![0]);
+        let list = ListArray::try_new(
+            attr_item_field(),
+            OffsetBuffer::new(ScalarBuffer::from(offsets)),
+            Arc::new(values),
+            self.nulls.finish(),
+        )?;
+        Ok(list)
+    }
+}
+
+/// Typed access to one attribute-list column.
+#[derive(Debug)]
+pub(crate) struct AttrListReader<'a> {
+    list: &'a ListArray,
+    key: &'a StringArray,
+    ty: &'a UInt8Array,
+    str_: &'a StringArray,
+    int: &'a Int64Array,
+    double: &'a Float64Array,
+    bool_: &'a BooleanArray,
+    bytes: &'a BinaryArray,
+}
+
+impl<'a> AttrListReader<'a> {
+    pub fn new(array: &'a dyn Array, what: &str) -> Result<Self> {
+        let list: &ListArray = downcast(array, what)?;
+        let items: &StructArray = downcast(list.values().as_ref(), what)?;
+        let child = |name: &str| {
+            items
+                .column_by_name(name)
+                .ok_or_else(|| BlockError::corrupt("<batch>", format!("{what} lacks {name}")))
+        };
+        Ok(Self {
+            list,
+            key: downcast(child(f::KEY)?.as_ref(), f::KEY)?,
+            ty: downcast(child(f::TYPE)?.as_ref(), f::TYPE)?,
+            str_: downcast(child(f::STR)?.as_ref(), f::STR)?,
+            int: downcast(child(f::INT)?.as_ref(), f::INT)?,
+            double: downcast(child(f::DOUBLE)?.as_ref(), f::DOUBLE)?,
+            bool_: downcast(child(f::BOOL)?.as_ref(), f::BOOL)?,
+            bytes: downcast(child(f::BYTES)?.as_ref(), f::BYTES)?,
+        })
+    }
+
+    pub fn is_null(&self, row: usize) -> bool {
+        self.list.is_null(row)
+    }
+
+    /// The attributes of `row` (empty for a null list).
+    pub fn get(&self, row: usize) -> Result<Vec<KeyValue>> {
+        let offsets = self.list.value_offsets();
+        let (start, end) = (offsets[row] as usize, offsets[row + 1] as usize);
+        (start..end).map(|i| self.kv(i)).collect()
+    }
+
+    fn kv(&self, i: usize) -> Result<KeyValue> {
+        let missing =
+            |t: u8| BlockError::corrupt("<batch>", format!("attribute tag {t} without its value"));
+        let t = self.ty.value(i);
+        let value = match t {
+            tag::ABSENT => None,
+            tag::EMPTY => Some(AnyValue { value: None }),
+            _ => {
+                let v = match t {
+                    tag::STRING => Value::StringValue(
+                        non_null(self.str_, i)
+                            .map(|a| a.value(i).to_string())
+                            .ok_or_else(|| missing(t))?,
+                    ),
+                    tag::BOOL => Value::BoolValue(
+                        non_null(self.bool_, i)
+                            .map(|a| a.value(i))
+                            .ok_or_else(|| missing(t))?,
+                    ),
+                    tag::INT => Value::IntValue(
+                        non_null(self.int, i)
+                            .map(|a| a.value(i))
+                            .ok_or_else(|| missing(t))?,
+                    ),
+                    tag::DOUBLE => Value::DoubleValue(
+                        non_null(self.double, i)
+                            .map(|a| a.value(i))
+                            .ok_or_else(|| missing(t))?,
+                    ),
+                    tag::STRING_INDEX => {
+                        let raw = non_null(self.int, i)
+                            .map(|a| a.value(i))
+                            .ok_or_else(|| missing(t))?;
+                        Value::StringValueStrindex(i32::try_from(raw).map_err(|_| missing(t))?)
+                    }
+                    tag::BYTES | tag::ARRAY | tag::KVLIST => {
+                        let b = non_null(self.bytes, i)
+                            .map(|a| a.value(i))
+                            .ok_or_else(|| missing(t))?;
+                        match t {
+                            tag::BYTES => Value::BytesValue(b.to_vec()),
+                            tag::ARRAY => Value::ArrayValue(ArrayValue::decode(b)?),
+                            _ => Value::KvlistValue(KeyValueList::decode(b)?),
+                        }
+                    }
+                    other => {
+                        return Err(BlockError::corrupt(
+                            "<batch>",
+                            format!("unknown attribute type tag {other}"),
+                        ))
+                    }
+                };
+                Some(AnyValue { value: Some(v) })
+            }
+        };
+        Ok(KeyValue {
+            key: self.key.value(i).to_string(),
+            value,
+            ..Default::default()
+        })
+    }
+}
+
+fn non_null<A: Array>(a: &A, i: usize) -> Option<&A> {
+    a.is_valid(i).then_some(a)
+}

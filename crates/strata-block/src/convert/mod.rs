@@ -1,0 +1,36 @@
+//! Conversion between OTLP messages and Arrow record batches of the block schema.
+//!
+//! * [`SpanBatchBuilder`] appends spans (with their resource and scope) as rows.
+//! * [`BatchView`] reads rows back, and [`TraceAssembler`] regroups spans under their resource
+//!   and scope.
+
+mod attrs;
+mod lists;
+mod to_batch;
+mod to_otlp;
+
+pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
+pub use to_otlp::{BatchView, TraceAssembler};
+
+use arrow_array::Array;
+
+use crate::error::{BlockError, Result};
+
+/// Downcasts a column, reporting a schema mismatch as corruption.
+pub(crate) fn downcast<'a, T: 'static>(array: &'a dyn Array, what: &str) -> Result<&'a T> {
+    array.as_any().downcast_ref::<T>().ok_or_else(|| {
+        BlockError::corrupt(
+            "<batch>",
+            format!("column {what} has unexpected type {}", array.data_type()),
+        )
+    })
+}
+
+/// Converts an Arrow list length or offset to `i32`, failing instead of wrapping.
+pub(crate) fn offset(n: usize) -> Result<i32> {
+    i32::try_from(n).map_err(|_| {
+        BlockError::InvalidOptions(format!(
+            "{n} list items in one batch exceed Arrow's i32 offsets"
+        ))
+    })
+}

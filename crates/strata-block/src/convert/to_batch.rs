@@ -1,0 +1,262 @@
+//! OTLP → Arrow: appends spans as rows of the block schema.
+
+use std::sync::Arc;
+
+use arrow_array::builder::{
+    BinaryBuilder, FixedSizeBinaryBuilder, Int32Builder, StringBuilder, UInt32Builder,
+    UInt64Builder,
+};
+use arrow_array::{ArrayRef, RecordBatch};
+use prost::Message;
+use strata_common::TraceId;
+use strata_proto::otlp::common::{any_value::Value, InstrumentationScope};
+use strata_proto::otlp::resource::Resource;
+use strata_proto::otlp::trace::Span;
+
+use super::attrs::AttrListBuilder;
+use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
+use crate::error::Result;
+use crate::schema::span_schema;
+
+/// The resource a span is appended under.
+#[derive(Debug, Clone, Copy)]
+pub struct ResourceCtx<'a> {
+    pub resource: Option<&'a Resource>,
+    pub schema_url: &'a str,
+    service_name: Option<&'a str>,
+    approx_len: usize,
+}
+
+impl<'a> ResourceCtx<'a> {
+    pub fn new(resource: Option<&'a Resource>, schema_url: &'a str) -> Self {
+        let service_name = resource.and_then(|r| {
+            r.attributes
+                .iter()
+                .filter(|kv| kv.key == "service.name")
+                .find_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
+                    Value::StringValue(s) => Some(s.as_str()),
+                    _ => None,
+                })
+        });
+        let approx_len = resource.map_or(0, |r| r.encoded_len()) + schema_url.len();
+        Self {
+            resource,
+            schema_url,
+            service_name,
+            approx_len,
+        }
+    }
+}
+
+/// The instrumentation scope a span is appended under.
+#[derive(Debug, Clone, Copy)]
+pub struct ScopeCtx<'a> {
+    pub scope: Option<&'a InstrumentationScope>,
+    pub schema_url: &'a str,
+}
+
+/// Accumulates rows; [`finish`](Self::finish) turns them into a [`RecordBatch`] and resets.
+#[derive(Debug)]
+pub struct SpanBatchBuilder {
+    rows: usize,
+    approx_bytes: usize,
+    trace_id: FixedSizeBinaryBuilder,
+    span_id: BinaryBuilder,
+    parent_span_id: BinaryBuilder,
+    trace_state: StringBuilder,
+    flags: UInt32Builder,
+    name: StringBuilder,
+    kind: Int32Builder,
+    start: UInt64Builder,
+    end: UInt64Builder,
+    duration: UInt64Builder,
+    status_code: Int32Builder,
+    status_message: StringBuilder,
+    dropped_attrs: UInt32Builder,
+    dropped_events: UInt32Builder,
+    dropped_links: UInt32Builder,
+    service_name: StringBuilder,
+    resource_attrs: AttrListBuilder,
+    resource_dropped: UInt32Builder,
+    resource_entity_refs: EntityRefListBuilder,
+    resource_schema_url: StringBuilder,
+    scope_name: StringBuilder,
+    scope_version: StringBuilder,
+    scope_attrs: AttrListBuilder,
+    scope_dropped: UInt32Builder,
+    scope_schema_url: StringBuilder,
+    attrs: AttrListBuilder,
+    events: EventListBuilder,
+    links: LinkListBuilder,
+}
+
+impl Default for SpanBatchBuilder {
+    fn default() -> Self {
+        Self {
+            rows: 0,
+            approx_bytes: 0,
+            trace_id: FixedSizeBinaryBuilder::new(16),
+            span_id: BinaryBuilder::new(),
+            parent_span_id: BinaryBuilder::new(),
+            trace_state: StringBuilder::new(),
+            flags: UInt32Builder::new(),
+            name: StringBuilder::new(),
+            kind: Int32Builder::new(),
+            start: UInt64Builder::new(),
+            end: UInt64Builder::new(),
+            duration: UInt64Builder::new(),
+            status_code: Int32Builder::new(),
+            status_message: StringBuilder::new(),
+            dropped_attrs: UInt32Builder::new(),
+            dropped_events: UInt32Builder::new(),
+            dropped_links: UInt32Builder::new(),
+            service_name: StringBuilder::new(),
+            resource_attrs: AttrListBuilder::default(),
+            resource_dropped: UInt32Builder::new(),
+            resource_entity_refs: EntityRefListBuilder::default(),
+            resource_schema_url: StringBuilder::new(),
+            scope_name: StringBuilder::new(),
+            scope_version: StringBuilder::new(),
+            scope_attrs: AttrListBuilder::default(),
+            scope_dropped: UInt32Builder::new(),
+            scope_schema_url: StringBuilder::new(),
+            attrs: AttrListBuilder::default(),
+            events: EventListBuilder::default(),
+            links: LinkListBuilder::default(),
+        }
+    }
+}
+
+impl SpanBatchBuilder {
+    /// Rows appended since the last `finish`.
+    pub fn len(&self) -> usize {
+        self.rows
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.rows == 0
+    }
+
+    /// A rough size of the buffered rows (protobuf-encoded size of what was appended).
+    pub fn approx_bytes(&self) -> usize {
+        self.approx_bytes
+    }
+
+    /// Appends one span. The row's `trace_id` column is `trace_id`; the span's own
+    /// `trace_id` bytes must equal it (the writer checks this).
+    pub fn append(
+        &mut self,
+        trace_id: &TraceId,
+        res: &ResourceCtx<'_>,
+        scope: &ScopeCtx<'_>,
+        span: &Span,
+    ) -> Result<()> {
+        // An error (only possible when a batch outgrows Arrow's i32 offsets) leaves the builder
+        // inconsistent; the writer treats it as fatal and never finishes the block.
+        self.attrs.append(&span.attributes)?;
+        self.events.append(&span.events)?;
+        self.links.append(&span.links)?;
+        match res.resource {
+            Some(r) => {
+                self.resource_attrs.append(&r.attributes)?;
+                self.resource_entity_refs.append(Some(&r.entity_refs))?;
+                self.resource_dropped
+                    .append_value(r.dropped_attributes_count);
+            }
+            None => {
+                self.resource_attrs.append_null()?;
+                self.resource_entity_refs.append(None)?;
+                self.resource_dropped.append_null();
+            }
+        }
+        match scope.scope {
+            Some(s) => {
+                self.scope_attrs.append(&s.attributes)?;
+                self.scope_name.append_value(&s.name);
+                self.scope_version.append_value(&s.version);
+                self.scope_dropped.append_value(s.dropped_attributes_count);
+            }
+            None => {
+                self.scope_attrs.append_null()?;
+                self.scope_name.append_null();
+                self.scope_version.append_null();
+                self.scope_dropped.append_null();
+            }
+        }
+        self.resource_schema_url.append_value(res.schema_url);
+        self.scope_schema_url.append_value(scope.schema_url);
+        self.service_name.append_option(res.service_name);
+
+        self.trace_id.append_value(trace_id.as_bytes())?;
+        self.span_id.append_value(&span.span_id);
+        self.parent_span_id.append_value(&span.parent_span_id);
+        self.trace_state.append_value(&span.trace_state);
+        self.flags.append_value(span.flags);
+        self.name.append_value(&span.name);
+        self.kind.append_value(span.kind);
+        self.start.append_value(span.start_time_unix_nano);
+        self.end.append_value(span.end_time_unix_nano);
+        self.duration.append_value(
+            span.end_time_unix_nano
+                .saturating_sub(span.start_time_unix_nano),
+        );
+        match &span.status {
+            Some(st) => {
+                self.status_code.append_value(st.code);
+                self.status_message.append_value(&st.message);
+            }
+            None => {
+                self.status_code.append_null();
+                self.status_message.append_null();
+            }
+        }
+        self.dropped_attrs
+            .append_value(span.dropped_attributes_count);
+        self.dropped_events.append_value(span.dropped_events_count);
+        self.dropped_links.append_value(span.dropped_links_count);
+
+        self.rows += 1;
+        self.approx_bytes += span.encoded_len()
+            + res.approx_len
+            + scope.scope.map_or(0, |s| s.encoded_len())
+            + scope.schema_url.len();
+        Ok(())
+    }
+
+    /// Builds a batch of the rows appended so far and resets the builder.
+    pub fn finish(&mut self) -> Result<RecordBatch> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.trace_id.finish()),
+            Arc::new(self.span_id.finish()),
+            Arc::new(self.parent_span_id.finish()),
+            Arc::new(self.trace_state.finish()),
+            Arc::new(self.flags.finish()),
+            Arc::new(self.name.finish()),
+            Arc::new(self.kind.finish()),
+            Arc::new(self.start.finish()),
+            Arc::new(self.end.finish()),
+            Arc::new(self.duration.finish()),
+            Arc::new(self.status_code.finish()),
+            Arc::new(self.status_message.finish()),
+            Arc::new(self.dropped_attrs.finish()),
+            Arc::new(self.dropped_events.finish()),
+            Arc::new(self.dropped_links.finish()),
+            Arc::new(self.service_name.finish()),
+            Arc::new(self.resource_attrs.finish()?),
+            Arc::new(self.resource_dropped.finish()),
+            Arc::new(self.resource_entity_refs.finish()?),
+            Arc::new(self.resource_schema_url.finish()),
+            Arc::new(self.scope_name.finish()),
+            Arc::new(self.scope_version.finish()),
+            Arc::new(self.scope_attrs.finish()?),
+            Arc::new(self.scope_dropped.finish()),
+            Arc::new(self.scope_schema_url.finish()),
+            Arc::new(self.attrs.finish()?),
+            Arc::new(self.events.finish()?),
+            Arc::new(self.links.finish()?),
+        ];
+        self.rows = 0;
+        self.approx_bytes = 0;
+        Ok(RecordBatch::try_new(span_schema(), columns)?)
+    }
+}

@@ -1,0 +1,28 @@
+//! Block format v1 (`strata-parquet-v1`): immutable blocks of spans in an object store.
+//!
+//! A block is three objects under `<tenant>/<block-id>/` (keys from [`strata_storage::BlockPaths`]):
+//!
+//! * `data.parquet`: one row per span, sorted by (trace ID, span start time). The schema and
+//!   its invariants are documented in [`schema`].
+//! * `bloom`: a [`Bloom`] filter over the block's trace IDs (binary format in [`bloom`]).
+//! * `meta.json`: a [`BlockMeta`]. Written **last**, so its presence means the block is complete;
+//!   readers ignore blocks without it.
+//!
+//! The ingester writes blocks with [`BlockWriter`]; the querier checks [`read_bloom`] and then
+//! looks traces up with [`BlockReader::find_trace`]. Every OTLP field survives the round trip
+//! (see [`schema`] for the single caveat about merging identical resources/scopes).
+
+pub mod bloom;
+mod convert;
+mod error;
+mod meta;
+mod reader;
+pub mod schema;
+mod writer;
+
+pub use bloom::Bloom;
+pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
+pub use error::{BlockError, Result};
+pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
+pub use reader::{read_bloom, BlockReader, FindResult};
+pub use writer::{BlockWriter, WriterOptions};

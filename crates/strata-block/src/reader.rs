@@ -1,0 +1,296 @@
+//! [`BlockReader`]: finds traces in a block's `data.parquet`; [`read_bloom`] loads its filter.
+
+use std::ops::Range;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow_array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow_schema::ArrowError;
+use bytes::Bytes;
+use futures::future::BoxFuture;
+use futures::{FutureExt, TryStreamExt};
+use object_store::path::Path;
+use object_store::{ObjectStore, ObjectStoreExt};
+use parquet::arrow::arrow_reader::{
+    ArrowPredicateFn, ArrowReaderMetadata, ArrowReaderOptions, RowFilter,
+};
+use parquet::arrow::async_reader::AsyncFileReader;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::errors::ParquetError;
+use parquet::file::metadata::{
+    PageIndexPolicy, ParquetMetaData, ParquetMetaDataReader, RowGroupMetaData,
+};
+use strata_common::{BlockId, TenantId, TraceId};
+use strata_proto::otlp::trace::ResourceSpans;
+use strata_storage::BlockPaths;
+use tokio::sync::OnceCell;
+
+use crate::bloom::Bloom;
+use crate::convert::{BatchView, TraceAssembler};
+use crate::error::{BlockError, Result};
+use crate::meta::{BlockMeta, FORMAT_KEY, FORMAT_VERSION};
+use crate::schema::{span_schema, TRACE_ID_COLUMN};
+
+/// Reads a block's `bloom` object.
+pub async fn read_bloom(
+    store: &dyn ObjectStore,
+    tenant: &TenantId,
+    block: BlockId,
+) -> Result<Bloom> {
+    let path = BlockPaths::new(tenant.clone(), block).bloom();
+    let bytes = store.get(&path).await?.bytes().await?;
+    Bloom::from_bytes(&bytes)
+}
+
+/// The result of [`BlockReader::find_trace`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct FindResult {
+    /// The trace's spans, grouped under their resources and scopes (first-seen order; spans
+    /// within a scope by start time).
+    pub resource_spans: Vec<ResourceSpans>,
+    /// Number of spans found.
+    pub spans: usize,
+    /// Bytes fetched from `data.parquet` by this call. Includes the footer and page index the
+    /// first time a reader needs them (they are then cached in the reader).
+    pub inspected_bytes: u64,
+}
+
+/// Reads one block. Cheap to create; loads and caches the Parquet footer on first use.
+#[derive(Debug)]
+pub struct BlockReader {
+    store: Arc<dyn ObjectStore>,
+    meta: BlockMeta,
+    file: OnceCell<ArrowReaderMetadata>,
+}
+
+impl BlockReader {
+    pub fn new(store: Arc<dyn ObjectStore>, meta: BlockMeta) -> Self {
+        Self {
+            store,
+            meta,
+            file: OnceCell::new(),
+        }
+    }
+
+    /// Reads `meta.json` (rejecting unknown formats) and returns a reader for the block.
+    pub async fn open(
+        store: Arc<dyn ObjectStore>,
+        tenant: &TenantId,
+        block: BlockId,
+    ) -> Result<Self> {
+        let meta = crate::meta::read_meta(store.as_ref(), tenant, block).await?;
+        Ok(Self::new(store, meta))
+    }
+
+    pub fn meta(&self) -> &BlockMeta {
+        &self.meta
+    }
+
+    fn source(&self, counter: &Arc<AtomicU64>) -> Result<CountingReader> {
+        self.meta.check_format()?;
+        Ok(CountingReader {
+            store: self.store.clone(),
+            path: self.meta.paths()?.data(),
+            size: self.meta.size_bytes,
+            counter: counter.clone(),
+        })
+    }
+
+    /// The Parquet footer (with page index), loaded once and checked against the schema.
+    async fn file(&self, source: &mut CountingReader) -> Result<&ArrowReaderMetadata> {
+        self.file
+            .get_or_try_init(|| async {
+                let options =
+                    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+                let file = ArrowReaderMetadata::load_async(source, options).await?;
+                self.check_file(file.metadata())?;
+                if file.schema().fields() != span_schema().fields() {
+                    return Err(BlockError::corrupt(
+                        self.meta.block_id,
+                        "data.parquet does not have the strata-parquet-v1 schema",
+                    ));
+                }
+                Ok(file)
+            })
+            .await
+    }
+
+    fn check_file(&self, md: &ParquetMetaData) -> Result<()> {
+        let format = md
+            .file_metadata()
+            .key_value_metadata()
+            .and_then(|kvs| kvs.iter().find(|kv| kv.key == FORMAT_KEY))
+            .and_then(|kv| kv.value.clone());
+        match format.as_deref() {
+            Some(FORMAT_VERSION) => Ok(()),
+            other => Err(BlockError::UnsupportedFormat {
+                block: self.meta.block_id,
+                found: other.unwrap_or("<none>").to_string(),
+                expected: FORMAT_VERSION,
+            }),
+        }
+    }
+
+    /// Finds one trace. Row groups whose `trace_id` min/max statistics exclude the ID are
+    /// skipped (rows are sorted by trace ID, so usually one row group is read); within those,
+    /// a row filter on `trace_id` selects the rows, and only pages holding them are decoded
+    /// for the other columns. Returns `None` when the block has no span of the trace.
+    pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?.clone();
+        let row_groups: Vec<usize> = file
+            .metadata()
+            .row_groups()
+            .iter()
+            .enumerate()
+            .filter(|(_, rg)| may_hold(rg, trace_id))
+            .map(|(i, _)| i)
+            .collect();
+        if row_groups.is_empty() {
+            return Ok(None);
+        }
+        let target = *trace_id;
+        let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
+        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<FixedSizeBinaryArray>()
+                .ok_or_else(|| ArrowError::SchemaError("trace_id is not FixedSizeBinary".into()))?;
+            Ok(ids
+                .iter()
+                .map(|v| Some(v == Some(target.as_bytes().as_slice())))
+                .collect::<BooleanArray>())
+        });
+        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
+            .with_row_groups(row_groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .build()?;
+        let mut asm = TraceAssembler::default();
+        while let Some(batch) = stream.try_next().await? {
+            let view = BatchView::new(&batch)?;
+            for row in 0..view.len() {
+                asm.push_row(&view, row)?;
+            }
+        }
+        if asm.is_empty() {
+            return Ok(None);
+        }
+        Ok(Some(FindResult {
+            spans: asm.span_count(),
+            resource_spans: asm.finish(),
+            inspected_bytes: counter.load(Ordering::Relaxed),
+        }))
+    }
+
+    /// Every trace of the block, in trace-ID order. Loads the whole block.
+    pub async fn read_all(&self) -> Result<Vec<(TraceId, Vec<ResourceSpans>)>> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?.clone();
+        let mut stream =
+            ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
+        let mut out = Vec::new();
+        let mut current: Option<(TraceId, TraceAssembler)> = None;
+        while let Some(batch) = stream.try_next().await? {
+            let view = BatchView::new(&batch)?;
+            for row in 0..view.len() {
+                let id = view.trace_id(row);
+                match &mut current {
+                    Some((cur, asm)) if *cur == id => asm.push_row(&view, row)?,
+                    _ => {
+                        if let Some((prev, asm)) = current.take() {
+                            if id < prev {
+                                return Err(BlockError::corrupt(
+                                    self.meta.block_id,
+                                    format!("rows not sorted: {id} after {prev}"),
+                                ));
+                            }
+                            out.push((prev, asm.finish()));
+                        }
+                        let mut asm = TraceAssembler::default();
+                        asm.push_row(&view, row)?;
+                        current = Some((id, asm));
+                    }
+                }
+            }
+        }
+        if let Some((id, asm)) = current {
+            out.push((id, asm.finish()));
+        }
+        Ok(out)
+    }
+}
+
+/// False only when the row group's `trace_id` statistics prove the ID is absent.
+fn may_hold(rg: &RowGroupMetaData, id: &TraceId) -> bool {
+    let Some(stats) = rg.column(TRACE_ID_COLUMN).statistics() else {
+        return true;
+    };
+    let id = id.as_bytes().as_slice();
+    let above_min = stats.min_bytes_opt().is_none_or(|min| min <= id);
+    let below_max = stats.max_bytes_opt().is_none_or(|max| id <= max);
+    above_min && below_max
+}
+
+/// An [`AsyncFileReader`] over `data.parquet` that counts the bytes it fetches.
+struct CountingReader {
+    store: Arc<dyn ObjectStore>,
+    path: Path,
+    size: u64,
+    counter: Arc<AtomicU64>,
+}
+
+fn external(e: object_store::Error) -> ParquetError {
+    ParquetError::External(Box::new(e))
+}
+
+impl AsyncFileReader for CountingReader {
+    fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
+        async move {
+            let b = self
+                .store
+                .get_range(&self.path, range)
+                .await
+                .map_err(external)?;
+            self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+            Ok(b)
+        }
+        .boxed()
+    }
+
+    fn get_byte_ranges(
+        &mut self,
+        ranges: Vec<Range<u64>>,
+    ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
+        async move {
+            let parts = self
+                .store
+                .get_ranges(&self.path, &ranges)
+                .await
+                .map_err(external)?;
+            let n: usize = parts.iter().map(Bytes::len).sum();
+            self.counter.fetch_add(n as u64, Ordering::Relaxed);
+            Ok(parts)
+        }
+        .boxed()
+    }
+
+    fn get_metadata<'a>(
+        &'a mut self,
+        options: Option<&'a ArrowReaderOptions>,
+    ) -> BoxFuture<'a, parquet::errors::Result<Arc<ParquetMetaData>>> {
+        async move {
+            let size = self.size;
+            let md = ParquetMetaDataReader::new()
+                .with_metadata_options(options.map(|o| o.metadata_options().clone()))
+                .with_page_index_policy(PageIndexPolicy::Optional)
+                .with_prefetch_hint(Some(64 * 1024))
+                .load_and_finish(self, size)
+                .await?;
+            Ok(Arc::new(md))
+        }
+        .boxed()
+    }
+}

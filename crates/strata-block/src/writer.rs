@@ -1,0 +1,352 @@
+//! [`BlockWriter`]: streams spans into `data.parquet`, then writes `bloom` and `meta.json`.
+//!
+//! `data.parquet` is streamed: record batches go through parquet's [`AsyncArrowWriter`] into an
+//! object-store [`BufWriter`], which switches to a multipart upload once the file outgrows its
+//! buffer. Only the row group being encoded and the spans of the current trace are in memory.
+
+use std::sync::Arc;
+
+use object_store::buffered::BufWriter;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+use parquet::arrow::AsyncArrowWriter;
+use parquet::basic::{Compression, ZstdLevel};
+use parquet::file::metadata::KeyValue;
+use parquet::file::properties::{EnabledStatistics, WriterProperties};
+use parquet::schema::types::ColumnPath;
+use strata_common::{BlockId, SharedClock, TenantId, TraceId};
+use strata_proto::otlp::common::InstrumentationScope;
+use strata_proto::otlp::resource::Resource;
+use strata_proto::otlp::trace::{ResourceSpans, Span};
+use strata_storage::BlockPaths;
+
+use crate::bloom::Bloom;
+use crate::convert::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
+use crate::error::{BlockError, Result};
+use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
+use crate::schema::{col, span_schema};
+
+/// A batch is handed to the Parquet writer once its spans' protobuf size passes this, even
+/// before `row_group_max_spans` spans are buffered, to bound memory and stay far from Arrow's
+/// 2 GiB-per-array offset limit. (Batches do not decide row-group boundaries; the span count
+/// does.)
+const MAX_BATCH_BYTES: usize = 64 << 20;
+
+/// How blocks are written.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WriterOptions {
+    /// Spans per Parquet row group (the last one may hold fewer).
+    pub row_group_max_spans: usize,
+    /// Target false-positive rate of the `bloom` object, in (0, 1).
+    pub bloom_false_positive: f64,
+    /// zstd level of Parquet pages.
+    pub zstd_level: i32,
+    /// Expected number of traces; only pre-sizes buffers. The bloom filter is sized on the
+    /// actual number of distinct traces at [`BlockWriter::finish`], so it meets its target
+    /// rate even when this hint is wrong.
+    pub expected_traces: usize,
+}
+
+impl WriterOptions {
+    pub fn from_config(c: &strata_config::BlockConfig, expected_traces: usize) -> Self {
+        Self {
+            row_group_max_spans: c.row_group_max_spans,
+            bloom_false_positive: c.bloom_false_positive,
+            zstd_level: c.zstd_level,
+            expected_traces,
+        }
+    }
+
+    fn validate(&self) -> Result<ZstdLevel> {
+        if self.row_group_max_spans == 0 {
+            return Err(BlockError::InvalidOptions(
+                "row_group_max_spans must be positive".into(),
+            ));
+        }
+        let fp = self.bloom_false_positive;
+        if !(fp > 0.0 && fp < 1.0) {
+            return Err(BlockError::InvalidOptions(format!(
+                "bloom_false_positive {fp} is not in (0, 1)"
+            )));
+        }
+        ZstdLevel::try_new(self.zstd_level)
+            .map_err(|e| BlockError::InvalidOptions(format!("zstd_level: {e}")))
+    }
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        Self::from_config(&strata_config::BlockConfig::default(), 0)
+    }
+}
+
+/// The spans of the trace being added, kept until a different trace ID arrives so that they
+/// can be sorted by start time even when they come in several `add_trace` calls.
+#[derive(Debug, Default)]
+struct PendingTrace {
+    resources: Vec<(Option<Resource>, String)>,
+    scopes: Vec<(Option<InstrumentationScope>, String)>,
+    /// (resource index, scope index, span)
+    spans: Vec<(usize, usize, Span)>,
+}
+
+/// Writes one block. See the crate docs for the sequence of objects.
+pub struct BlockWriter {
+    store: Arc<dyn ObjectStore>,
+    paths: BlockPaths,
+    opts: WriterOptions,
+    clock: SharedClock,
+    compaction_level: u32,
+    parquet: Option<AsyncArrowWriter<BufWriter>>,
+    batch: SpanBatchBuilder,
+    last_id: Option<TraceId>,
+    pending: PendingTrace,
+    /// Distinct IDs of traces with at least one span, ascending.
+    trace_ids: Vec<TraceId>,
+    total_spans: u64,
+    min_start: u64,
+    max_end: u64,
+    /// Set when a write failed; the block can then no longer be finished.
+    poisoned: bool,
+}
+
+impl std::fmt::Debug for BlockWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BlockWriter")
+            .field("paths", &self.paths)
+            .field("opts", &self.opts)
+            .field("traces", &self.trace_ids.len())
+            .field("spans", &self.total_spans)
+            .finish_non_exhaustive()
+    }
+}
+
+impl BlockWriter {
+    pub fn new(
+        store: Arc<dyn ObjectStore>,
+        tenant: TenantId,
+        block_id: BlockId,
+        opts: WriterOptions,
+        clock: SharedClock,
+    ) -> Result<Self> {
+        let zstd = opts.validate()?;
+        let paths = BlockPaths::new(tenant, block_id);
+        let props = WriterProperties::builder()
+            .set_compression(Compression::ZSTD(zstd))
+            .set_dictionary_enabled(true)
+            // Span IDs are unique: a dictionary would only be built and thrown away.
+            .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
+            .set_column_dictionary_enabled(ColumnPath::from(col::PARENT_SPAN_ID), false)
+            .set_statistics_enabled(EnabledStatistics::Page)
+            .set_max_row_group_row_count(Some(opts.row_group_max_spans))
+            .set_key_value_metadata(Some(vec![KeyValue::new(
+                FORMAT_KEY.to_string(),
+                FORMAT_VERSION.to_string(),
+            )]))
+            .build();
+        let sink = BufWriter::new(store.clone(), paths.data());
+        let parquet = AsyncArrowWriter::try_new(sink, span_schema(), Some(props))?;
+        Ok(Self {
+            store,
+            paths,
+            trace_ids: Vec::with_capacity(opts.expected_traces.min(1 << 20)),
+            opts,
+            clock,
+            compaction_level: 0,
+            parquet: Some(parquet),
+            batch: SpanBatchBuilder::default(),
+            last_id: None,
+            pending: PendingTrace::default(),
+            total_spans: 0,
+            min_start: u64::MAX,
+            max_end: 0,
+            poisoned: false,
+        })
+    }
+
+    /// Sets `compactionLevel` in the meta (0 by default; a compactor raises it).
+    pub fn with_compaction_level(mut self, level: u32) -> Self {
+        self.compaction_level = level;
+        self
+    }
+
+    /// Spans added so far.
+    pub fn spans(&self) -> u64 {
+        self.total_spans
+    }
+
+    /// Adds spans of one trace. Traces must come in non-descending trace-ID order; equal IDs
+    /// add spans to the same trace. Every span's own `trace_id` must equal `trace_id`.
+    /// Spans of one trace are written sorted by start time (stable). Nothing is changed when
+    /// an error is returned for bad input (`OutOfOrder`, `TraceIdMismatch`); after an I/O or
+    /// encoding error the writer is poisoned and can only be dropped or aborted.
+    pub async fn add_trace(
+        &mut self,
+        trace_id: TraceId,
+        resource_spans: &[ResourceSpans],
+    ) -> Result<()> {
+        self.check_usable()?;
+        if let Some(prev) = self.last_id {
+            if trace_id < prev {
+                return Err(BlockError::OutOfOrder {
+                    previous: prev,
+                    current: trace_id,
+                });
+            }
+        }
+        let spans = resource_spans
+            .iter()
+            .flat_map(|rs| &rs.scope_spans)
+            .flat_map(|ss| &ss.spans);
+        for span in spans {
+            if span.trace_id.as_slice() != trace_id.as_bytes() {
+                return Err(BlockError::TraceIdMismatch {
+                    expected: trace_id,
+                    found: to_hex(&span.trace_id),
+                });
+            }
+        }
+        if self.last_id != Some(trace_id) {
+            let r = self.emit_pending().await;
+            self.poison_on_err(r)?;
+            self.last_id = Some(trace_id);
+        }
+        for rs in resource_spans {
+            let ri = self.pending.resources.len();
+            self.pending
+                .resources
+                .push((rs.resource.clone(), rs.schema_url.clone()));
+            for ss in &rs.scope_spans {
+                let si = self.pending.scopes.len();
+                self.pending
+                    .scopes
+                    .push((ss.scope.clone(), ss.schema_url.clone()));
+                for span in &ss.spans {
+                    self.pending.spans.push((ri, si, span.clone()));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// Completes the block: writes the rest of `data.parquet`, then `bloom`, then `meta.json`
+    /// last. Fails with [`BlockError::Empty`] (writing nothing) when no span was added.
+    pub async fn finish(mut self) -> Result<BlockMeta> {
+        self.check_usable()?;
+        let r = self.emit_pending().await;
+        self.poison_on_err(r)?;
+        if self.total_spans == 0 {
+            self.abort_upload().await;
+            return Err(BlockError::Empty);
+        }
+        if !self.batch.is_empty() {
+            let r = self.write_batch().await;
+            self.poison_on_err(r)?;
+        }
+        let parquet = self.parquet.take().expect("checked by check_usable");
+        let file = parquet.close().await?;
+        let size_bytes = self.store.head(&self.paths.data()).await?.size;
+
+        let mut bloom = Bloom::new(self.trace_ids.len(), self.opts.bloom_false_positive);
+        for id in &self.trace_ids {
+            bloom.insert(id);
+        }
+        let bloom_bytes = bloom.to_bytes();
+        let bloom_len = bloom_bytes.len() as u64;
+        self.store
+            .put(&self.paths.bloom(), PutPayload::from(bloom_bytes))
+            .await?;
+
+        let meta = BlockMeta {
+            format: FORMAT_VERSION.to_string(),
+            block_id: self.paths.block,
+            tenant_id: self.paths.tenant.as_str().to_string(),
+            start_time_unix_nano: self.min_start,
+            end_time_unix_nano: self.max_end,
+            total_traces: self.trace_ids.len() as u64,
+            total_spans: self.total_spans,
+            size_bytes,
+            bloom_bytes: bloom_len,
+            row_groups: u32::try_from(file.num_row_groups()).unwrap_or(u32::MAX),
+            compaction_level: self.compaction_level,
+            created_unix_nano: self.clock.now_unix_nanos(),
+        };
+        write_meta(self.store.as_ref(), &meta).await?;
+        Ok(meta)
+    }
+
+    /// Gives up on the block: aborts the `data.parquet` upload if one is under way. Dropping
+    /// the writer has the same visible effect (no `meta.json`, so readers never see the block),
+    /// but may leave an unfinished multipart upload for the store's lifecycle rules to reap.
+    pub async fn abort(mut self) {
+        self.abort_upload().await;
+    }
+
+    async fn abort_upload(&mut self) {
+        if let Some(p) = self.parquet.take() {
+            let mut sink = p.into_inner();
+            // Best effort: the block is abandoned either way.
+            let _ = sink.abort().await;
+        }
+    }
+
+    fn check_usable(&self) -> Result<()> {
+        if self.poisoned || self.parquet.is_none() {
+            return Err(BlockError::WriterFailed);
+        }
+        Ok(())
+    }
+
+    /// Marks the writer unusable if a step that changes buffered state failed.
+    fn poison_on_err(&mut self, r: Result<()>) -> Result<()> {
+        if r.is_err() {
+            self.poisoned = true;
+        }
+        r
+    }
+
+    /// Appends the current trace's spans to the batch, sorted by start time, and writes the
+    /// batch when it is full.
+    async fn emit_pending(&mut self) -> Result<()> {
+        let pending = std::mem::take(&mut self.pending);
+        if pending.spans.is_empty() {
+            return Ok(());
+        }
+        let id = self.last_id.expect("pending spans have an id");
+        let resources: Vec<ResourceCtx<'_>> = pending
+            .resources
+            .iter()
+            .map(|(r, url)| ResourceCtx::new(r.as_ref(), url))
+            .collect();
+        let mut spans = pending.spans;
+        spans.sort_by_key(|(_, _, s)| s.start_time_unix_nano);
+        for (ri, si, span) in &spans {
+            let (scope, url) = &pending.scopes[*si];
+            let scope = ScopeCtx {
+                scope: scope.as_ref(),
+                schema_url: url,
+            };
+            self.batch.append(&id, &resources[*ri], &scope, span)?;
+            self.min_start = self.min_start.min(span.start_time_unix_nano);
+            self.max_end = self.max_end.max(span.end_time_unix_nano);
+            self.total_spans += 1;
+        }
+        self.trace_ids.push(id);
+        if self.batch.len() >= self.opts.row_group_max_spans
+            || self.batch.approx_bytes() >= MAX_BATCH_BYTES
+        {
+            self.write_batch().await?;
+        }
+        Ok(())
+    }
+
+    async fn write_batch(&mut self) -> Result<()> {
+        let batch = self.batch.finish()?;
+        let parquet = self.parquet.as_mut().expect("checked by check_usable");
+        parquet.write(&batch).await?;
+        Ok(())
+    }
+}
+
+fn to_hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}

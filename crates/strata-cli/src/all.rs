@@ -1,0 +1,165 @@
+//! All roles in one process, wired through the in-process implementations of the role traits:
+//! the distributor pushes straight into the ingester, the querier reads it directly.
+//!
+//! Start order: storage → ingester (WAL replay) → querier (first block-list poll) → servers →
+//! ready. Stop order (SIGINT/SIGTERM): not ready → servers stop accepting → ingester flushes.
+
+use std::sync::Arc;
+
+use anyhow::Context;
+use strata_common::{SharedClock, SystemClock};
+use strata_config::Config;
+use strata_distributor::{receiver, Distributor, DistributorMetrics, DistributorSettings};
+use strata_ingester::{Ingester, IngesterMetrics};
+use strata_querier::{BlockList, Querier, QuerierMetrics, QuerierSettings};
+use strata_server::{
+    bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Readiness, Registry,
+};
+
+pub async fn run(cfg: Config) -> anyhow::Result<()> {
+    let clock: SharedClock = Arc::new(SystemClock);
+    let mut registry = Registry::default();
+    let store = strata_storage::build_store(&cfg.storage).context("opening storage")?;
+
+    let ingester_metrics = IngesterMetrics::new(&mut registry);
+    let (ingester, report) = {
+        let (c, b, s, k) = (
+            cfg.ingester.clone(),
+            cfg.storage.block.clone(),
+            store.clone(),
+            clock.clone(),
+        );
+        tokio::task::spawn_blocking(move || Ingester::start(c, b, s, k, ingester_metrics))
+            .await
+            .context("wal replay task")?
+            .context("starting ingester")?
+    };
+    tracing::info!(
+        segments = report.segments,
+        records = report.records,
+        traces = report.traces,
+        "wal replayed"
+    );
+    for t in &report.truncations {
+        tracing::warn!("wal: {t}");
+    }
+
+    let distributor = Distributor::new(
+        Arc::new(ingester.clone()),
+        DistributorSettings {
+            multitenancy_enabled: cfg.multitenancy_enabled,
+            max_request_bytes: cfg.distributor.max_request_bytes,
+        },
+        DistributorMetrics::new(&mut registry),
+    );
+    let blocks = BlockList::new(store.clone());
+    blocks.poll().await.context("first block-list poll")?;
+    let querier = Querier::new(
+        Arc::new(ingester.clone()),
+        blocks,
+        QuerierSettings {
+            multitenancy_enabled: cfg.multitenancy_enabled,
+            max_bytes_per_trace: cfg.querier.max_bytes_per_trace,
+            blocklist_poll: cfg.storage.blocklist_poll,
+        },
+        QuerierMetrics::new(&mut registry),
+    );
+
+    let readiness = Readiness::default();
+    let common = CommonState {
+        registry: Arc::new(registry),
+        readiness: readiness.clone(),
+        build_info: BuildInfo::default(),
+    };
+    let api = strata_querier::http::router(querier.clone())
+        .merge(common_routes(common))
+        .layer(tower_http::compression::CompressionLayer::new());
+
+    let servers = CancellationToken::new();
+    let background = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+
+    let http_listener = bind(&cfg.server.http_listen_address).await?;
+    tracing::info!(addr = %cfg.server.http_listen_address, "query API listening");
+    tasks.spawn(serve_named(
+        "http api",
+        serve_http(http_listener, api, servers.clone()),
+    ));
+    let otlp = &cfg.distributor.receivers.otlp;
+    if !otlp.grpc_endpoint.is_empty() {
+        let l = bind(&otlp.grpc_endpoint).await?;
+        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
+        let fut = receiver::grpc::serve(distributor.clone(), l, servers.clone());
+        tasks.spawn(serve_named("otlp grpc", fut));
+    }
+    if !otlp.http_endpoint.is_empty() {
+        let l = bind(&otlp.http_endpoint).await?;
+        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
+        let router = receiver::http::router(distributor.clone());
+        tasks.spawn(serve_named(
+            "otlp http",
+            serve_http(l, router, servers.clone()),
+        ));
+    }
+    let flush = tokio::spawn(ingester.clone().run(background.clone()));
+    let poll = tokio::spawn(querier.clone().run(background.clone()));
+
+    readiness.set(true);
+    tracing::info!("strata is ready");
+
+    tokio::select! {
+        _ = shutdown_signal() => tracing::info!("shutting down"),
+        Some(res) = tasks.join_next() => {
+            readiness.set(false);
+            servers.cancel();
+            background.cancel();
+            return match res {
+                Ok(Ok(())) => Err(anyhow::anyhow!("a server stopped unexpectedly")),
+                Ok(Err(e)) => Err(e),
+                Err(e) => Err(e.into()),
+            };
+        }
+    }
+    readiness.set(false);
+    servers.cancel();
+    while let Some(res) = tasks.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "server stopped with an error");
+        }
+    }
+    // The flush loop flushes everything when cancelled (flush_all_on_shutdown).
+    background.cancel();
+    let _ = flush.await;
+    let _ = poll.await;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn serve_named<E: std::fmt::Display>(
+    name: &'static str,
+    fut: impl std::future::Future<Output = Result<(), E>>,
+) -> anyhow::Result<()> {
+    fut.await.map_err(|e| anyhow::anyhow!("{name}: {e}"))
+}
+
+async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}

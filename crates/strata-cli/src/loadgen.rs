@@ -1,0 +1,520 @@
+//! `strata loadgen`: synthetic traces over OTLP at a target rate, reporting accepted spans/s,
+//! push latency and errors; and `--mode decode`, a one-thread prost decode baseline over the same
+//! payloads.
+//!
+//! Payloads are generated and encoded before the clock starts (see [`payload`]); each send only
+//! copies a template and rewrites its IDs and timestamps, so the measured path is the server's.
+
+mod payload;
+mod sender;
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, ensure, Context};
+use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use prost::Message;
+use rand::rngs::SmallRng;
+use rand::SeedableRng;
+use serde_json::json;
+
+use payload::{Shape, Template};
+use sender::{Outcome, Target};
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Protocol {
+    /// OTLP/gRPC `TraceService/Export`.
+    Grpc,
+    /// OTLP/HTTP: protobuf `POST /v1/traces`.
+    Http,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Mode {
+    /// Push to a server.
+    Push,
+    /// Decode the payloads with prost on one thread; no server involved.
+    Decode,
+}
+
+#[derive(clap::Args, Debug)]
+pub struct LoadgenArgs {
+    /// Wire protocol.
+    #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
+    pub protocol: Protocol,
+    /// Server URL; default http://127.0.0.1:4317 (grpc) or http://127.0.0.1:4318 (http).
+    #[arg(long)]
+    pub endpoint: Option<String>,
+    /// How long to send (or decode) for, e.g. `30s`, `2m`.
+    #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
+    pub duration: Duration,
+    /// Target spans per second across all workers; 0 sends as fast as possible.
+    #[arg(long, default_value_t = 0)]
+    pub rate: u64,
+    /// Requests in flight at once (one worker each).
+    #[arg(long, default_value_t = 8)]
+    pub concurrency: usize,
+    /// Spans in each trace (one root, the rest children).
+    #[arg(long, default_value_t = 10)]
+    pub spans_per_trace: usize,
+    /// Traces in each export request.
+    #[arg(long, default_value_t = 50)]
+    pub traces_per_request: usize,
+    /// Attributes on each span.
+    #[arg(long, default_value_t = 8)]
+    pub attributes: usize,
+    /// Distinct requests generated up front; sends cycle through them with fresh IDs.
+    #[arg(long, default_value_t = 64)]
+    pub payload_cache: usize,
+    /// gzip request bodies (compressed on each send, so it costs loadgen CPU).
+    #[arg(long)]
+    pub gzip: bool,
+    /// Print the final report as one JSON object on stdout.
+    #[arg(long)]
+    pub json: bool,
+    /// Tenant, sent as `X-Scope-OrgID`.
+    #[arg(long)]
+    pub tenant: Option<String>,
+    /// Per-request timeout.
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub timeout: Duration,
+    /// `push` sends to a server; `decode` is the single-thread prost decode baseline.
+    #[arg(long, value_enum, default_value_t = Mode::Push)]
+    pub mode: Mode,
+    /// Same as `--mode decode`.
+    #[arg(long)]
+    pub baseline_decode: bool,
+    /// No progress lines on stderr.
+    #[arg(long, short)]
+    pub quiet: bool,
+}
+
+pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
+    ensure!(
+        args.spans_per_trace >= 1,
+        "--spans-per-trace must be at least 1"
+    );
+    ensure!(
+        args.traces_per_request >= 1,
+        "--traces-per-request must be at least 1"
+    );
+    ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
+    ensure!(
+        args.payload_cache >= 1,
+        "--payload-cache must be at least 1"
+    );
+    ensure!(!args.duration.is_zero(), "--duration must be positive");
+
+    let shape = Shape {
+        spans_per_trace: args.spans_per_trace,
+        traces_per_request: args.traces_per_request,
+        attributes: args.attributes,
+    };
+    let started = Instant::now();
+    let count = args.payload_cache;
+    let templates = tokio::task::spawn_blocking(move || -> anyhow::Result<Vec<Template>> {
+        let mut rng = SmallRng::from_rng(&mut rand::rng());
+        (0..count)
+            .map(|_| Template::generate(shape, &mut rng))
+            .collect()
+    })
+    .await
+    .context("payload generation task")??;
+    let templates = Arc::new(templates);
+    let payload_bytes: usize = templates.iter().map(|t| t.bytes.len()).sum();
+    if !args.quiet {
+        eprintln!(
+            "loadgen: generated {} requests of {} spans ({:.1} KiB each on average) in {:.2?}",
+            templates.len(),
+            shape.spans_per_request(),
+            payload_bytes as f64 / templates.len() as f64 / 1024.0,
+            started.elapsed()
+        );
+    }
+
+    if args.baseline_decode || args.mode == Mode::Decode {
+        let report = decode_baseline(templates, args.duration).await?;
+        print_report(&report, args.json);
+        Ok(())
+    } else {
+        push(args, shape, templates).await
+    }
+}
+
+// ---------------------------------------------------------------------------------------------
+// Decode baseline.
+
+async fn decode_baseline(
+    templates: Arc<Vec<Template>>,
+    duration: Duration,
+) -> anyhow::Result<serde_json::Value> {
+    let (requests, spans, bytes, elapsed) = tokio::task::spawn_blocking(move || {
+        let start = Instant::now();
+        let (mut requests, mut spans, mut bytes) = (0u64, 0u64, 0u64);
+        'outer: loop {
+            for t in templates.iter() {
+                let req = ExportTraceServiceRequest::decode(&t.bytes[..])?;
+                spans += payload::count_spans(std::hint::black_box(&req)) as u64;
+                drop(req);
+                requests += 1;
+                bytes += t.bytes.len() as u64;
+                if start.elapsed() >= duration {
+                    break 'outer;
+                }
+            }
+        }
+        Ok::<_, prost::DecodeError>((requests, spans, bytes, start.elapsed()))
+    })
+    .await
+    .context("decode task")??;
+    let secs = elapsed.as_secs_f64();
+    Ok(json!({
+        "mode": "decode",
+        "threads": 1,
+        "requests_decoded": requests,
+        "spans_decoded": spans,
+        "bytes_decoded": bytes,
+        "elapsed_seconds": round3(secs),
+        "decoded_spans_per_second": round1(spans as f64 / secs),
+        "decoded_spans_per_second_per_core": round1(spans as f64 / secs),
+        "decoded_mib_per_second": round1(bytes as f64 / secs / (1024.0 * 1024.0)),
+    }))
+}
+
+// ---------------------------------------------------------------------------------------------
+// Push.
+
+/// Live counters, for progress lines.
+#[derive(Default)]
+struct Live {
+    ok: AtomicU64,
+    failed: AtomicU64,
+    spans_accepted: AtomicU64,
+}
+
+#[derive(Default)]
+struct WorkerStats {
+    ok: u64,
+    failed: u64,
+    spans_sent: u64,
+    spans_accepted: u64,
+    spans_rejected: u64,
+    wire_bytes: u64,
+    payload_bytes: u64,
+    errors: BTreeMap<String, u64>,
+    error_samples: BTreeMap<String, String>,
+    /// Durations of successful requests, in microseconds.
+    latencies_us: Vec<u32>,
+}
+
+impl WorkerStats {
+    fn merge(&mut self, o: WorkerStats) {
+        self.ok += o.ok;
+        self.failed += o.failed;
+        self.spans_sent += o.spans_sent;
+        self.spans_accepted += o.spans_accepted;
+        self.spans_rejected += o.spans_rejected;
+        self.wire_bytes += o.wire_bytes;
+        self.payload_bytes += o.payload_bytes;
+        for (k, v) in o.errors {
+            *self.errors.entry(k).or_default() += v;
+        }
+        for (k, v) in o.error_samples {
+            self.error_samples.entry(k).or_insert(v);
+        }
+        self.latencies_us.extend(o.latencies_us);
+    }
+}
+
+async fn push(
+    args: LoadgenArgs,
+    shape: Shape,
+    templates: Arc<Vec<Template>>,
+) -> anyhow::Result<()> {
+    let grpc = args.protocol == Protocol::Grpc;
+    let endpoint = args.endpoint.clone().unwrap_or_else(|| {
+        if grpc {
+            "http://127.0.0.1:4317".into()
+        } else {
+            "http://127.0.0.1:4318".into()
+        }
+    });
+    let target = Target {
+        grpc,
+        endpoint: endpoint.clone(),
+        tenant: args.tenant.clone(),
+        gzip: args.gzip,
+        timeout: args.timeout,
+        concurrency: args.concurrency,
+    };
+    let http = target.http_client()?;
+    let spans_per_request = shape.spans_per_request() as u64;
+
+    // Token pacing: each worker sends one request every `interval`, staggered across workers.
+    let interval = (args.rate > 0).then(|| {
+        Duration::from_secs_f64(
+            spans_per_request as f64 * args.concurrency as f64 / args.rate as f64,
+        )
+    });
+
+    let live = Arc::new(Live::default());
+    let done = Arc::new(AtomicBool::new(false));
+    let start = Instant::now();
+    let deadline = start + args.duration;
+    let mut workers = Vec::with_capacity(args.concurrency);
+    for w in 0..args.concurrency {
+        let mut sender = target.sender(&http)?;
+        let templates = templates.clone();
+        let live = live.clone();
+        let timeout = args.timeout;
+        let concurrency = args.concurrency;
+        workers.push(tokio::spawn(async move {
+            let mut rng = SmallRng::from_rng(&mut rand::rng());
+            let mut stats = WorkerStats::default();
+            let mut next = interval.map(|i| start + i.mul_f64(w as f64 / concurrency as f64));
+            let mut idx = w % templates.len();
+            loop {
+                if let (Some(i), Some(at)) = (interval, next.as_mut()) {
+                    if *at >= deadline {
+                        break;
+                    }
+                    tokio::time::sleep_until((*at).into()).await;
+                    // Don't let a long stall turn into a burst: drop backlog past one second.
+                    let now = Instant::now();
+                    *at = if now.saturating_duration_since(*at) > Duration::from_secs(1) {
+                        now + i
+                    } else {
+                        *at + i
+                    };
+                }
+                if Instant::now() >= deadline {
+                    break;
+                }
+                let t = &templates[idx];
+                idx = (idx + concurrency) % templates.len();
+                let body = t.instantiate(&mut rng, payload::now_unix_nanos());
+                stats.payload_bytes += body.len() as u64;
+                stats.spans_sent += t.spans as u64;
+                let sent_at = Instant::now();
+                match sender.send(body, timeout).await {
+                    Outcome::Ok {
+                        rejected_spans,
+                        wire_bytes,
+                    } => {
+                        let took = sent_at.elapsed();
+                        stats
+                            .latencies_us
+                            .push(took.as_micros().min(u32::MAX as u128) as u32);
+                        let accepted = (t.spans as u64).saturating_sub(rejected_spans);
+                        stats.ok += 1;
+                        stats.spans_accepted += accepted;
+                        stats.spans_rejected += rejected_spans.min(t.spans as u64);
+                        stats.wire_bytes += wire_bytes;
+                        live.ok.fetch_add(1, Ordering::Relaxed);
+                        live.spans_accepted.fetch_add(accepted, Ordering::Relaxed);
+                    }
+                    Outcome::Failed { kind, detail } => {
+                        stats.failed += 1;
+                        live.failed.fetch_add(1, Ordering::Relaxed);
+                        *stats.errors.entry(kind.clone()).or_default() += 1;
+                        stats.error_samples.entry(kind).or_insert(detail);
+                    }
+                }
+            }
+            stats
+        }));
+    }
+
+    let progress = (!args.quiet).then(|| {
+        let (live, done) = (live.clone(), done.clone());
+        tokio::spawn(async move {
+            let mut tick = tokio::time::interval(Duration::from_secs(5));
+            tick.tick().await;
+            let (mut last_spans, mut last_at) = (0u64, start);
+            loop {
+                tick.tick().await;
+                if done.load(Ordering::Relaxed) {
+                    break;
+                }
+                let spans = live.spans_accepted.load(Ordering::Relaxed);
+                let now = Instant::now();
+                eprintln!(
+                    "loadgen: {:>5.0}s  {:>10.0} spans/s  ok {}  failed {}",
+                    now.duration_since(start).as_secs_f64(),
+                    (spans - last_spans) as f64 / now.duration_since(last_at).as_secs_f64(),
+                    live.ok.load(Ordering::Relaxed),
+                    live.failed.load(Ordering::Relaxed),
+                );
+                (last_spans, last_at) = (spans, now);
+            }
+        })
+    });
+
+    let mut total = WorkerStats::default();
+    for w in workers {
+        total.merge(w.await.context("worker task")?);
+    }
+    let elapsed = start.elapsed();
+    done.store(true, Ordering::Relaxed);
+    if let Some(p) = progress {
+        p.abort();
+    }
+
+    let secs = elapsed.as_secs_f64();
+    let mut lat = std::mem::take(&mut total.latencies_us);
+    lat.sort_unstable();
+    let ms = |us: u32| round3(us as f64 / 1000.0);
+    let latency = if lat.is_empty() {
+        serde_json::Value::Null
+    } else {
+        let mean = lat.iter().map(|&v| v as f64).sum::<f64>() / lat.len() as f64;
+        json!({
+            "p50": ms(percentile(&lat, 0.50)),
+            "p90": ms(percentile(&lat, 0.90)),
+            "p99": ms(percentile(&lat, 0.99)),
+            "max": ms(*lat.last().unwrap_or(&0)),
+            "mean": round3(mean / 1000.0),
+        })
+    };
+    let report = json!({
+        "mode": "push",
+        "protocol": if grpc { "grpc" } else { "http" },
+        "endpoint": endpoint,
+        "gzip": args.gzip,
+        "concurrency": args.concurrency,
+        "target_spans_per_second": args.rate,
+        "spans_per_request": spans_per_request,
+        "spans_per_trace": shape.spans_per_trace,
+        "attributes_per_span": shape.attributes,
+        "requests_ok": total.ok,
+        "requests_failed": total.failed,
+        "spans_sent": total.spans_sent,
+        "spans_accepted": total.spans_accepted,
+        "spans_rejected": total.spans_rejected,
+        "errors": total.errors,
+        "error_samples": total.error_samples,
+        "elapsed_seconds": round3(secs),
+        "accepted_spans_per_second": round1(total.spans_accepted as f64 / secs),
+        "requests_per_second": round1(total.ok as f64 / secs),
+        "latency_ms": latency,
+        "bytes_sent": total.wire_bytes,
+        "payload_bytes": total.payload_bytes,
+        "sent_mib_per_second": round1(total.wire_bytes as f64 / secs / (1024.0 * 1024.0)),
+    });
+    print_report(&report, args.json);
+    if total.ok == 0 {
+        bail!(
+            "all {} requests failed{}",
+            total.failed,
+            match total.error_samples.iter().next() {
+                Some((k, v)) => format!(" (first error kind {k}: {v})"),
+                None => String::new(),
+            }
+        );
+    }
+    Ok(())
+}
+
+/// Nearest-rank percentile of sorted values.
+fn percentile(sorted: &[u32], q: f64) -> u32 {
+    if sorted.is_empty() {
+        return 0;
+    }
+    let rank = (q * sorted.len() as f64).ceil() as usize;
+    sorted[rank.clamp(1, sorted.len()) - 1]
+}
+
+fn round1(v: f64) -> f64 {
+    (v * 10.0).round() / 10.0
+}
+
+fn round3(v: f64) -> f64 {
+    (v * 1000.0).round() / 1000.0
+}
+
+// ---------------------------------------------------------------------------------------------
+// Reports.
+
+fn print_report(r: &serde_json::Value, as_json: bool) {
+    if as_json {
+        println!("{r}");
+        return;
+    }
+    let g = |k: &str| r.get(k).cloned().unwrap_or(serde_json::Value::Null);
+    if r["mode"] == "decode" {
+        println!("decode baseline (prost, 1 thread)");
+        println!("  elapsed            {} s", g("elapsed_seconds"));
+        println!("  requests decoded   {}", g("requests_decoded"));
+        println!("  spans decoded      {}", g("spans_decoded"));
+        println!("  decoded spans/s    {}", g("decoded_spans_per_second"));
+        println!("  decoded MiB/s      {}", g("decoded_mib_per_second"));
+        return;
+    }
+    println!(
+        "loadgen {} → {}{}  concurrency {}  {} spans/request  target {}",
+        g("protocol").as_str().unwrap_or(""),
+        g("endpoint").as_str().unwrap_or(""),
+        if r["gzip"] == true { " (gzip)" } else { "" },
+        g("concurrency"),
+        g("spans_per_request"),
+        match r["target_spans_per_second"].as_u64() {
+            Some(0) | None => "unlimited".to_string(),
+            Some(n) => format!("{n} spans/s"),
+        }
+    );
+    println!("  elapsed            {} s", g("elapsed_seconds"));
+    println!(
+        "  requests           {} ok, {} failed",
+        g("requests_ok"),
+        g("requests_failed")
+    );
+    println!(
+        "  spans              {} accepted, {} rejected, {} sent",
+        g("spans_accepted"),
+        g("spans_rejected"),
+        g("spans_sent")
+    );
+    println!("  accepted spans/s   {}", g("accepted_spans_per_second"));
+    println!("  requests/s         {}", g("requests_per_second"));
+    match r.get("latency_ms").filter(|l| !l.is_null()) {
+        Some(l) => println!(
+            "  latency (ok) ms    p50 {}  p90 {}  p99 {}  max {}  mean {}",
+            l["p50"], l["p90"], l["p99"], l["max"], l["mean"]
+        ),
+        None => println!("  latency (ok) ms    -"),
+    }
+    println!(
+        "  bytes sent         {} ({} MiB/s; {} bytes before compression)",
+        g("bytes_sent"),
+        g("sent_mib_per_second"),
+        g("payload_bytes")
+    );
+    let errors = r["errors"].as_object();
+    if errors.is_none_or(|e| e.is_empty()) {
+        println!("  errors             none");
+    } else if let Some(errors) = errors {
+        println!("  errors");
+        for (k, v) in errors {
+            let sample = r["error_samples"][k].as_str().unwrap_or("");
+            let sample: String = sample.chars().take(160).collect();
+            println!("    {k:<24} {v}  e.g. {sample}");
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::percentile;
+
+    #[test]
+    fn nearest_rank_percentiles() {
+        let v: Vec<u32> = (1..=100).collect();
+        assert_eq!(percentile(&v, 0.5), 50);
+        assert_eq!(percentile(&v, 0.99), 99);
+        assert_eq!(percentile(&v, 1.0), 100);
+        assert_eq!(percentile(&[7], 0.99), 7);
+        assert_eq!(percentile(&[], 0.5), 0);
+    }
+}

@@ -1,0 +1,112 @@
+//! Strata's configuration: one typed, strict YAML document shared by every binary.
+//!
+//! * Every struct is `#[serde(deny_unknown_fields)]`: a misspelled key is an error that names it.
+//! * Every field has a default, documented on the field; an empty file is a valid configuration.
+//! * Durations are human-readable strings (`5s`, `30m`); sizes are plain byte counts.
+//!
+//! `config/single-binary.yaml` at the repository root spells out every default.
+
+mod model;
+
+pub use model::*;
+
+use std::path::Path;
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("reading config file {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("config file {path}: {message}")]
+    Parse { path: String, message: String },
+    #[error("invalid config: {0}")]
+    Invalid(String),
+}
+
+impl Config {
+    /// Loads and validates a YAML file.
+    pub fn load(path: &Path) -> Result<Self, ConfigError> {
+        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        Self::from_yaml(&text).map_err(|e| match e {
+            ConfigError::Parse { message, .. } => ConfigError::Parse {
+                path: path.display().to_string(),
+                message,
+            },
+            other => other,
+        })
+    }
+
+    /// Parses and validates YAML text.
+    pub fn from_yaml(text: &str) -> Result<Self, ConfigError> {
+        let cfg: Config = if text.trim().is_empty() {
+            Config::default()
+        } else {
+            serde_yaml_ng::from_str(text).map_err(|e| ConfigError::Parse {
+                path: "<inline>".into(),
+                message: e.to_string(),
+            })?
+        };
+        cfg.validate()?;
+        Ok(cfg)
+    }
+
+    /// Hard errors: settings that cannot work together.
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        let ing = &self.ingester;
+        if ing.trace_idle_period.is_zero() {
+            return Err(ConfigError::Invalid(
+                "ingester.trace_idle_period must be > 0".into(),
+            ));
+        }
+        if ing.trace_live_period < ing.trace_idle_period {
+            return Err(ConfigError::Invalid(
+                "ingester.trace_live_period must be >= ingester.trace_idle_period".into(),
+            ));
+        }
+        if ing.flush_check_period.is_zero() {
+            return Err(ConfigError::Invalid(
+                "ingester.flush_check_period must be > 0".into(),
+            ));
+        }
+        if ing.max_block_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "ingester.max_block_bytes must be > 0".into(),
+            ));
+        }
+        if ing.wal.segment_max_bytes < 1024 {
+            return Err(ConfigError::Invalid(
+                "ingester.wal.segment_max_bytes must be >= 1024".into(),
+            ));
+        }
+        if self.storage.block.row_group_max_spans == 0 {
+            return Err(ConfigError::Invalid(
+                "storage.block.row_group_max_spans must be > 0".into(),
+            ));
+        }
+        let fp = self.storage.block.bloom_false_positive;
+        if !(fp > 0.0 && fp < 1.0) {
+            return Err(ConfigError::Invalid(
+                "storage.block.bloom_false_positive must be in (0, 1)".into(),
+            ));
+        }
+        if self.distributor.max_request_bytes == 0 {
+            return Err(ConfigError::Invalid(
+                "distributor.max_request_bytes must be > 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// The configuration as YAML, defaults included.
+    pub fn to_yaml(&self) -> String {
+        serde_yaml_ng::to_string(self).unwrap_or_default()
+    }
+}
+
+#[cfg(test)]
+mod tests;

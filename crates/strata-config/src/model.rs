@@ -1,0 +1,241 @@
+//! The configuration model. Defaults follow Tempo's where Tempo has one.
+
+use std::path::PathBuf;
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// The root of the configuration file.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    /// When false (the default) every request belongs to tenant `single-tenant` and
+    /// `X-Scope-OrgID` is ignored.
+    pub multitenancy_enabled: bool,
+    pub server: ServerConfig,
+    pub distributor: DistributorConfig,
+    pub ingester: IngesterConfig,
+    pub querier: QuerierConfig,
+    pub storage: StorageConfig,
+}
+
+/// The HTTP API server (query API, `/ready`, `/metrics`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address the HTTP API listens on. Default `0.0.0.0:3200`.
+    pub http_listen_address: String,
+    /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing directive). Default `info`.
+    pub log_level: String,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        Self {
+            http_listen_address: "0.0.0.0:3200".into(),
+            log_level: "info".into(),
+        }
+    }
+}
+
+/// Receivers and validation.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DistributorConfig {
+    pub receivers: ReceiversConfig,
+    /// Largest accepted request, in bytes, after decompression; applies to OTLP/HTTP bodies and
+    /// OTLP/gRPC messages. Default 20 MiB (the OpenTelemetry Collector's HTTP limit).
+    pub max_request_bytes: usize,
+}
+
+impl Default for DistributorConfig {
+    fn default() -> Self {
+        Self {
+            receivers: ReceiversConfig::default(),
+            max_request_bytes: 20 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReceiversConfig {
+    pub otlp: OtlpReceiverConfig,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct OtlpReceiverConfig {
+    /// OTLP/gRPC listen address; empty disables it. Default `0.0.0.0:4317`.
+    pub grpc_endpoint: String,
+    /// OTLP/HTTP listen address (`POST /v1/traces`); empty disables it. Default `0.0.0.0:4318`.
+    pub http_endpoint: String,
+}
+
+impl Default for OtlpReceiverConfig {
+    fn default() -> Self {
+        Self {
+            grpc_endpoint: "0.0.0.0:4317".into(),
+            http_endpoint: "0.0.0.0:4318".into(),
+        }
+    }
+}
+
+/// WAL, live traces and block cutting.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IngesterConfig {
+    pub wal: WalConfig,
+    /// A trace with no new spans for this long moves from the live set to the head block. Default `5s`.
+    #[serde(with = "humantime_serde")]
+    pub trace_idle_period: Duration,
+    /// A trace that keeps receiving spans moves to the head block after this long anyway. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub trace_live_period: Duration,
+    /// How often live traces and the head block are checked. Default `1s`.
+    #[serde(with = "humantime_serde")]
+    pub flush_check_period: Duration,
+    /// The head block is cut into a block once its oldest trace is this old. Default `5m`.
+    #[serde(with = "humantime_serde")]
+    pub max_block_duration: Duration,
+    /// The head block is cut once it holds this many bytes of encoded traces. Default 500 MiB.
+    pub max_block_bytes: u64,
+    /// A flushed block stays queryable through the ingester this long, so queriers have time to see
+    /// it in the object store. Default `15m`.
+    #[serde(with = "humantime_serde")]
+    pub complete_block_timeout: Duration,
+    /// Cut and flush everything on a clean shutdown. Default true.
+    pub flush_all_on_shutdown: bool,
+}
+
+impl Default for IngesterConfig {
+    fn default() -> Self {
+        Self {
+            wal: WalConfig::default(),
+            trace_idle_period: Duration::from_secs(5),
+            trace_live_period: Duration::from_secs(30),
+            flush_check_period: Duration::from_secs(1),
+            max_block_duration: Duration::from_secs(5 * 60),
+            max_block_bytes: 500 * 1024 * 1024,
+            complete_block_timeout: Duration::from_secs(15 * 60),
+            flush_all_on_shutdown: true,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WalConfig {
+    /// Directory of WAL segment files. Default `./data/wal`.
+    pub path: PathBuf,
+    /// `always` (fsync before every acknowledgement; concurrent pushes share one fsync) or
+    /// `never` (leave it to the OS: a machine crash can lose acknowledged spans). Default `always`.
+    pub fsync: FsyncMode,
+    /// A segment is closed and a new one started past this size. Default 128 MiB.
+    pub segment_max_bytes: u64,
+}
+
+impl Default for WalConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./data/wal"),
+            fsync: FsyncMode::Always,
+            segment_max_bytes: 128 * 1024 * 1024,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FsyncMode {
+    Always,
+    Never,
+}
+
+/// The query API.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerierConfig {
+    /// Largest trace returned by trace-by-ID, in encoded bytes; v1 answers 422 past it, v2 a
+    /// partial trace. Default 5 000 000 (Tempo's `max_bytes_per_trace`).
+    pub max_bytes_per_trace: usize,
+}
+
+impl Default for QuerierConfig {
+    fn default() -> Self {
+        Self {
+            max_bytes_per_trace: 5_000_000,
+        }
+    }
+}
+
+/// Where blocks live.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `local` (a directory, through the `object_store` crate) or `memory` (tests). Default `local`.
+    pub backend: StorageBackend,
+    pub local: LocalStorageConfig,
+    /// Key prefix for every object. Default empty.
+    pub prefix: String,
+    /// How often queriers re-read the block list. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub blocklist_poll: Duration,
+    pub block: BlockConfig,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        Self {
+            backend: StorageBackend::Local,
+            local: LocalStorageConfig::default(),
+            prefix: String::new(),
+            blocklist_poll: Duration::from_secs(30),
+            block: BlockConfig::default(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StorageBackend {
+    Local,
+    Memory,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LocalStorageConfig {
+    /// Root directory of the local object store. Default `./data/blocks`.
+    pub path: PathBuf,
+}
+
+impl Default for LocalStorageConfig {
+    fn default() -> Self {
+        Self {
+            path: PathBuf::from("./data/blocks"),
+        }
+    }
+}
+
+/// How blocks are written.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct BlockConfig {
+    /// Spans per Parquet row group. Default 100 000.
+    pub row_group_max_spans: usize,
+    /// Target false-positive rate of the trace-ID bloom filter. Default 0.01.
+    pub bloom_false_positive: f64,
+    /// zstd level for Parquet pages. Default 3.
+    pub zstd_level: i32,
+}
+
+impl Default for BlockConfig {
+    fn default() -> Self {
+        Self {
+            row_group_max_spans: 100_000,
+            bloom_false_positive: 0.01,
+            zstd_level: 3,
+        }
+    }
+}

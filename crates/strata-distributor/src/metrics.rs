@@ -1,0 +1,74 @@
+//! The distributor's Prometheus metrics.
+
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabels {
+    pub tenant: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DiscardLabels {
+    pub tenant: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ProtocolLabels {
+    pub protocol: String,
+}
+
+#[derive(Clone)]
+pub struct DistributorMetrics {
+    pub spans_received: Family<TenantLabels, Counter>,
+    pub bytes_received: Family<TenantLabels, Counter>,
+    pub spans_discarded: Family<DiscardLabels, Counter>,
+    pub push_seconds: Family<ProtocolLabels, Histogram>,
+}
+
+impl DistributorMetrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self {
+            spans_received: Family::default(),
+            bytes_received: Family::default(),
+            spans_discarded: Family::default(),
+            push_seconds: Family::new_with_constructor(|| {
+                Histogram::new(exponential_buckets(0.0001, 2.0, 17))
+            }),
+        };
+        registry.register(
+            "strata_distributor_spans_received",
+            "Spans accepted and acknowledged",
+            m.spans_received.clone(),
+        );
+        registry.register(
+            "strata_distributor_bytes_received",
+            "Request bytes (after decompression) of accepted pushes",
+            m.bytes_received.clone(),
+        );
+        registry.register(
+            "strata_discarded_spans",
+            "Spans refused, by reason",
+            m.spans_discarded.clone(),
+        );
+        registry.register(
+            "strata_distributor_push_duration_seconds",
+            "Time from receiving a push to acknowledging it",
+            m.push_seconds.clone(),
+        );
+        m
+    }
+
+    pub fn discard(&self, tenant: &str, reason: &str, spans: usize) {
+        self.spans_discarded
+            .get_or_create(&DiscardLabels {
+                tenant: tenant.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc_by(spans as u64);
+    }
+}

@@ -1,0 +1,64 @@
+//! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted,
+//! messages up to `distributor.max_request_bytes`.
+
+use prost::Message;
+use strata_proto::otlp::collector::trace_service_server::{TraceService, TraceServiceServer};
+use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+use crate::{Distributor, TENANT_HEADER};
+
+struct GrpcReceiver {
+    distributor: Distributor,
+}
+
+#[tonic::async_trait]
+impl TraceService for GrpcReceiver {
+    async fn export(
+        &self,
+        request: Request<ExportTraceServiceRequest>,
+    ) -> Result<Response<ExportTraceServiceResponse>, Status> {
+        let values: Vec<&str> = request
+            .metadata()
+            .get_all(TENANT_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let tenant = self
+            .distributor
+            .tenant(&values)
+            .map_err(|e| Status::new(e.grpc_code(), e.to_string()))?;
+        let req = request.into_inner();
+        let size = req.encoded_len();
+        self.distributor
+            .push(&tenant, req, size, "otlp_grpc")
+            .await
+            .map_err(|e| Status::new(e.grpc_code(), e.to_string()))?;
+        Ok(Response::new(ExportTraceServiceResponse {
+            partial_success: None,
+        }))
+    }
+}
+
+/// Serves OTLP/gRPC on `listener` until `shutdown` fires.
+pub async fn serve(
+    distributor: Distributor,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    let max = distributor.settings().max_request_bytes;
+    let svc = TraceServiceServer::new(GrpcReceiver { distributor })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    tonic::transport::Server::builder()
+        .add_service(svc)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener),
+            async move { shutdown.cancelled().await },
+        )
+        .await
+}

@@ -1,0 +1,191 @@
+//! OTLP/HTTP: `POST /v1/traces` with `application/x-protobuf` or `application/json` bodies,
+//! optionally `Content-Encoding: gzip` or `deflate`.
+//!
+//! Responses follow the OpenTelemetry Collector: 405 for other methods, 415 for other content
+//! types, 413 for bodies over `distributor.max_request_bytes` (before or after decompression),
+//! 400 for undecodable bodies and bad IDs; errors carry a `google.rpc.Status` in the request's
+//! encoding. Success is 200 with an empty `ExportTraceServiceResponse`.
+
+use std::io::Read;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use prost::Message;
+use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_proto::rpc_status::{http_status_for, RpcStatus};
+
+use crate::{Distributor, PushError, TENANT_HEADER};
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Encoding {
+    Protobuf,
+    Json,
+}
+
+impl Encoding {
+    fn content_type(self) -> &'static str {
+        match self {
+            Encoding::Protobuf => "application/x-protobuf",
+            Encoding::Json => "application/json",
+        }
+    }
+}
+
+/// The `/v1/traces` router.
+pub fn router(distributor: Distributor) -> Router {
+    let limit = distributor.settings().max_request_bytes;
+    Router::new()
+        .route("/v1/traces", any(export))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(distributor)
+}
+
+fn error(enc: Encoding, code: tonic::Code, message: String) -> Response {
+    let status = StatusCode::from_u16(http_status_for(code)).unwrap_or(StatusCode::BAD_REQUEST);
+    let body = RpcStatus {
+        code: code as i32,
+        message,
+    };
+    let bytes = match enc {
+        Encoding::Protobuf => body.encode_to_vec(),
+        Encoding::Json => serde_json::to_vec(&serde_json::json!({
+            "code": body.code, "message": body.message
+        }))
+        .unwrap_or_default(),
+    };
+    (status, [(header::CONTENT_TYPE, enc.content_type())], bytes).into_response()
+}
+
+fn plain(status: StatusCode, msg: &str) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.to_string(),
+    )
+        .into_response()
+}
+
+/// Decompresses with a hard cap on the output size.
+fn decompress(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+    let reader: Box<dyn Read + '_> = match encoding {
+        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(body)),
+        "deflate" => Box::new(flate2::read::ZlibDecoder::new(body)),
+        other => {
+            return Err((
+                StatusCode::BAD_REQUEST,
+                format!("unsupported content encoding {other:?}"),
+            ))
+        }
+    };
+    let mut out = Vec::new();
+    reader
+        .take(max as u64 + 1)
+        .read_to_end(&mut out)
+        .map_err(|e| (StatusCode::BAD_REQUEST, format!("decompressing body: {e}")))?;
+    if out.len() > max {
+        return Err((
+            StatusCode::PAYLOAD_TOO_LARGE,
+            format!("decompressed body exceeds {max} bytes"),
+        ));
+    }
+    Ok(out)
+}
+
+async fn export(
+    State(d): State<Distributor>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 method not allowed, supported: [POST]",
+        );
+    }
+    let ct = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("");
+    let mime = ct
+        .split(';')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let enc =
+        match mime.as_str() {
+            "application/x-protobuf" | "application/protobuf" => Encoding::Protobuf,
+            "application/json" => Encoding::Json,
+            _ => return plain(
+                StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                "415 unsupported media type, supported: [application/json, application/x-protobuf]",
+            ),
+        };
+    let content_encoding = headers
+        .get(header::CONTENT_ENCODING)
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("")
+        .trim()
+        .to_ascii_lowercase();
+    let max = d.settings().max_request_bytes;
+    let raw: Vec<u8>;
+    let bytes: &[u8] = if content_encoding.is_empty() || content_encoding == "identity" {
+        &body
+    } else {
+        match decompress(&content_encoding, &body, max) {
+            Ok(v) => {
+                raw = v;
+                &raw
+            }
+            Err((status, msg)) if status == StatusCode::PAYLOAD_TOO_LARGE => {
+                return plain(status, &msg)
+            }
+            Err((_, msg)) => return error(enc, tonic::Code::InvalidArgument, msg),
+        }
+    };
+    let req = match enc {
+        Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
+            .map_err(|e| format!("decoding protobuf request: {e}")),
+        Encoding::Json => strata_proto::otlp_json::decode_export_request(bytes)
+            .map_err(|e| format!("decoding json request: {e}")),
+    };
+    let req = match req {
+        Ok(r) => r,
+        Err(msg) => return error(enc, tonic::Code::InvalidArgument, msg),
+    };
+    let values: Vec<&str> = headers
+        .get_all(TENANT_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let result = match d.tenant(&values) {
+        Ok(tenant) => d.push(&tenant, req, bytes.len(), "otlp_http").await,
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => {
+            let body = match enc {
+                Encoding::Protobuf => Vec::new(),
+                Encoding::Json => b"{}".to_vec(),
+            };
+            (
+                StatusCode::OK,
+                [(header::CONTENT_TYPE, enc.content_type())],
+                body,
+            )
+                .into_response()
+        }
+        Err(e @ PushError::ResourceExhausted(_)) => {
+            let mut r = error(enc, e.grpc_code(), e.to_string());
+            r.headers_mut()
+                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            r
+        }
+        Err(e) => error(enc, e.grpc_code(), e.to_string()),
+    }
+}

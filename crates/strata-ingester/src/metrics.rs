@@ -1,0 +1,90 @@
+//! The ingester's Prometheus metrics.
+
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone)]
+pub struct IngesterMetrics {
+    pub wal_fsync_seconds: Histogram,
+    pub wal_appends: Counter,
+    pub wal_replayed_records: Counter,
+    pub wal_truncations: Counter,
+    pub live_traces: Gauge,
+    pub traces_created: Counter,
+    pub blocks_cut: Counter,
+    pub blocks_flushed: Counter,
+    pub block_flush_failures: Counter,
+    pub bytes_flushed: Counter,
+}
+
+impl IngesterMetrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self {
+            // 50µs … ~3.3s
+            wal_fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 17)),
+            wal_appends: Counter::default(),
+            wal_replayed_records: Counter::default(),
+            wal_truncations: Counter::default(),
+            live_traces: Gauge::default(),
+            traces_created: Counter::default(),
+            blocks_cut: Counter::default(),
+            blocks_flushed: Counter::default(),
+            block_flush_failures: Counter::default(),
+            bytes_flushed: Counter::default(),
+        };
+        let r = registry.sub_registry_with_prefix("strata_ingester");
+        r.register(
+            "wal_fsync_duration_seconds",
+            "Time a push waited for the WAL fsync that made it durable",
+            m.wal_fsync_seconds.clone(),
+        );
+        r.register(
+            "wal_appends",
+            "Records appended to the WAL",
+            m.wal_appends.clone(),
+        );
+        r.register(
+            "wal_replayed_records",
+            "WAL records replayed at start",
+            m.wal_replayed_records.clone(),
+        );
+        r.register(
+            "wal_truncations",
+            "Torn or corrupt WAL tails cut off at replay",
+            m.wal_truncations.clone(),
+        );
+        r.register(
+            "live_traces",
+            "Traces still receiving spans",
+            m.live_traces.clone(),
+        );
+        r.register(
+            "traces_created",
+            "Traces first seen",
+            m.traces_created.clone(),
+        );
+        r.register(
+            "blocks_cut",
+            "Head blocks cut into blocks",
+            m.blocks_cut.clone(),
+        );
+        r.register(
+            "blocks_flushed",
+            "Blocks written to the object store",
+            m.blocks_flushed.clone(),
+        );
+        r.register(
+            "block_flush_failures",
+            "Failed attempts to write a block (retried)",
+            m.block_flush_failures.clone(),
+        );
+        r.register(
+            "bytes_flushed",
+            "Bytes of data.parquet written to the object store",
+            m.bytes_flushed.clone(),
+        );
+        m
+    }
+}

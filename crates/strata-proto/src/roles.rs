@@ -1,0 +1,81 @@
+//! How roles talk to each other. Each role depends only on these traits, never on another role:
+//! the all-in-one binary passes the ingester itself as the implementation; distributed mode will
+//! pass a gRPC client.
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use strata_common::{TenantId, TraceId};
+
+/// One trace's share of a push: the spans of a single trace ID, as a prost-encoded
+/// [`crate::tempopb::Trace`]. The distributor encodes it once; the ingester stores these bytes
+/// in its WAL and live set without re-encoding.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TracePush {
+    pub trace_id: TraceId,
+    pub span_count: u32,
+    /// Earliest span start and latest span end in this share, unix nanoseconds.
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    pub payload: Bytes,
+}
+
+/// A push from a distributor to an ingester: spans of one tenant regrouped by trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PushRequest {
+    pub tenant: TenantId,
+    pub traces: Vec<TracePush>,
+}
+
+/// What an ingester knows of a trace: every stored share, still encoded.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TraceFragments {
+    pub payloads: Vec<Bytes>,
+    /// Bytes the ingester read to answer (memory and its recent blocks).
+    pub inspected_bytes: u64,
+}
+
+/// Errors crossing a role boundary, with the transport code each maps to.
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+pub enum RoleError {
+    #[error("{0}")]
+    InvalidArgument(String),
+    #[error("{0}")]
+    ResourceExhausted(String),
+    #[error("{0}")]
+    Unavailable(String),
+    #[error("{0}")]
+    Internal(String),
+}
+
+impl RoleError {
+    pub fn grpc_code(&self) -> tonic::Code {
+        match self {
+            RoleError::InvalidArgument(_) => tonic::Code::InvalidArgument,
+            RoleError::ResourceExhausted(_) => tonic::Code::ResourceExhausted,
+            RoleError::Unavailable(_) => tonic::Code::Unavailable,
+            RoleError::Internal(_) => tonic::Code::Internal,
+        }
+    }
+
+    pub fn to_status(&self) -> tonic::Status {
+        tonic::Status::new(self.grpc_code(), self.to_string())
+    }
+}
+
+/// Distributor → ingester: make these traces durable, then acknowledge.
+#[async_trait]
+pub trait IngesterPusher: Send + Sync {
+    /// Returns only once every trace in the request is in the ingester's WAL (fsynced when the
+    /// ingester is configured to).
+    async fn push(&self, req: PushRequest) -> Result<(), RoleError>;
+}
+
+/// Querier → ingester: recent data that may not be in the object store yet.
+#[async_trait]
+pub trait IngesterQuerier: Send + Sync {
+    async fn find_trace_by_id(
+        &self,
+        tenant: &TenantId,
+        trace_id: &TraceId,
+    ) -> Result<TraceFragments, RoleError>;
+}

@@ -1,0 +1,188 @@
+//! The querier: Tempo's query HTTP API over recent data (ingesters, through
+//! [`IngesterQuerier`]) and blocks in the object store ([`blocklist::BlockList`]).
+//!
+//! Trace by ID asks the ingester and every block whose time range and bloom filter admit the
+//! ID, then merges the shares, dropping duplicate (span ID, kind) pairs ([`combine`]).
+
+pub mod blocklist;
+pub mod combine;
+pub mod http;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use futures::stream::{self, StreamExt};
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::Registry;
+use prost::Message;
+use strata_common::{TenantId, TraceId};
+use strata_proto::otlp::trace::ResourceSpans;
+use strata_proto::roles::IngesterQuerier;
+use strata_proto::tempopb;
+use tokio_util::sync::CancellationToken;
+
+pub use blocklist::BlockList;
+
+/// Query failures, each with its HTTP status.
+#[derive(Debug, thiserror::Error)]
+pub enum QueryError {
+    #[error("{0}")]
+    BadRequest(String),
+    #[error("no org id")]
+    NoTenant,
+    #[error("{0}")]
+    Internal(String),
+}
+
+/// Settings the querier needs.
+#[derive(Debug, Clone)]
+pub struct QuerierSettings {
+    pub multitenancy_enabled: bool,
+    pub max_bytes_per_trace: usize,
+    pub blocklist_poll: Duration,
+}
+
+#[derive(Clone)]
+pub struct QuerierMetrics {
+    pub trace_lookups: Counter,
+    pub blocks_inspected: Counter,
+    pub lookup_seconds: Histogram,
+}
+
+impl QuerierMetrics {
+    pub fn new(registry: &mut Registry) -> Self {
+        let m = Self {
+            trace_lookups: Counter::default(),
+            blocks_inspected: Counter::default(),
+            lookup_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+        };
+        let r = registry.sub_registry_with_prefix("strata_querier");
+        r.register(
+            "trace_lookups",
+            "Trace-by-ID requests",
+            m.trace_lookups.clone(),
+        );
+        r.register(
+            "blocks_inspected",
+            "Blocks opened for trace-by-ID (after time range and bloom filter)",
+            m.blocks_inspected.clone(),
+        );
+        r.register(
+            "trace_lookup_duration_seconds",
+            "Trace-by-ID latency",
+            m.lookup_seconds.clone(),
+        );
+        m
+    }
+}
+
+/// The result of a trace-by-ID lookup.
+#[derive(Debug, Default)]
+pub struct FoundTrace {
+    pub trace: tempopb::Trace,
+    pub spans: usize,
+    pub partial: bool,
+    pub inspected_bytes: u64,
+}
+
+/// The querier role. Cheap to clone.
+#[derive(Clone)]
+pub struct Querier {
+    ingester: Arc<dyn IngesterQuerier>,
+    blocks: BlockList,
+    settings: QuerierSettings,
+    metrics: QuerierMetrics,
+}
+
+impl Querier {
+    pub fn new(
+        ingester: Arc<dyn IngesterQuerier>,
+        blocks: BlockList,
+        settings: QuerierSettings,
+        metrics: QuerierMetrics,
+    ) -> Self {
+        Self {
+            ingester,
+            blocks,
+            settings,
+            metrics,
+        }
+    }
+
+    pub fn settings(&self) -> &QuerierSettings {
+        &self.settings
+    }
+
+    pub fn blocks(&self) -> &BlockList {
+        &self.blocks
+    }
+
+    /// Polls the block list every `blocklist_poll` until `shutdown` fires.
+    pub async fn run(self, shutdown: CancellationToken) {
+        let mut tick = tokio::time::interval(self.settings.blocklist_poll);
+        loop {
+            tokio::select! {
+                _ = tick.tick() => {
+                    if let Err(e) = self.blocks.poll().await {
+                        tracing::warn!(error = %e, "polling block list");
+                    }
+                }
+                _ = shutdown.cancelled() => return,
+            }
+        }
+    }
+
+    /// Finds a trace in recent data and blocks. `range` (unix ns) restricts which blocks are
+    /// searched; ingesters are always asked.
+    pub async fn find_trace(
+        &self,
+        tenant: &TenantId,
+        id: &TraceId,
+        range: Option<(u64, u64)>,
+    ) -> Result<FoundTrace, QueryError> {
+        let started = std::time::Instant::now();
+        self.metrics.trace_lookups.inc();
+        let recent = self
+            .ingester
+            .find_trace_by_id(tenant, id)
+            .await
+            .map_err(|e| QueryError::Internal(format!("querying ingester: {e}")))?;
+        let mut inspected = recent.inspected_bytes;
+        let mut shares: Vec<ResourceSpans> = Vec::new();
+        for p in &recent.payloads {
+            let t = tempopb::Trace::decode(p.as_ref())
+                .map_err(|e| QueryError::Internal(format!("decoding ingester share: {e}")))?;
+            shares.extend(t.resource_spans);
+        }
+        let candidates = self.blocks.candidates(tenant, id, range);
+        self.metrics
+            .blocks_inspected
+            .inc_by(candidates.len() as u64);
+        let results: Vec<_> = stream::iter(candidates)
+            .map(|b| async move { b.reader.find_trace(id).await })
+            .buffer_unordered(8)
+            .collect()
+            .await;
+        for r in results {
+            match r {
+                Ok(Some(found)) => {
+                    inspected += found.inspected_bytes;
+                    shares.extend(found.resource_spans);
+                }
+                Ok(None) => {}
+                Err(e) => return Err(QueryError::Internal(format!("reading block: {e}"))),
+            }
+        }
+        let combined = combine::combine(shares, self.settings.max_bytes_per_trace);
+        self.metrics
+            .lookup_seconds
+            .observe(started.elapsed().as_secs_f64());
+        Ok(FoundTrace {
+            trace: combined.trace,
+            spans: combined.spans,
+            partial: combined.partial,
+            inspected_bytes: inspected,
+        })
+    }
+}

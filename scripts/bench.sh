@@ -1,0 +1,316 @@
+#!/usr/bin/env bash
+# End-to-end ingest benchmark (`make bench`).
+#
+# Builds the release binary, starts `strata run` on 127.0.0.1 with a throwaway data directory,
+# then runs, against it and on the same machine:
+#   1. `strata loadgen --mode decode`  — one-thread prost decode of the same payloads (baseline)
+#   2. `strata loadgen --protocol grpc` — OTLP/gRPC push
+#   3. `strata loadgen --protocol http` — OTLP/HTTP (protobuf) push
+# and records the server's peak RSS and mean WAL fsync time. The results replace the section
+# between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/BENCHMARKS.md; everything else
+# in that file is kept.
+#
+# Environment (all optional):
+#   BENCH_SECONDS            sets all three durations at once (e.g. BENCH_SECONDS=3 for a quick run)
+#   BENCH_DECODE_SECONDS     decode baseline duration            (default 10)
+#   BENCH_GRPC_SECONDS       gRPC push duration                  (default 30)
+#   BENCH_HTTP_SECONDS       HTTP push duration                  (default 20)
+#   BENCH_GRPC_CONCURRENCY   gRPC requests in flight             (default 16)
+#   BENCH_HTTP_CONCURRENCY   HTTP requests in flight             (default 8)
+#   BENCH_LOADGEN_ARGS       extra flags for every loadgen run (e.g. "--spans-per-trace 20")
+#   BENCH_API_PORT / BENCH_GRPC_PORT / BENCH_HTTP_PORT   listen ports (default 3200/4317/4318)
+#   BENCH_SKIP_BUILD=1       use the existing target/release/strata
+#   BENCH_OUT                output file                         (default docs/BENCHMARKS.md)
+#   JOBS                     cargo -j                            (default 2)
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+ROOT=$(pwd)
+
+DECODE_SECONDS=${BENCH_DECODE_SECONDS:-${BENCH_SECONDS:-10}}
+GRPC_SECONDS=${BENCH_GRPC_SECONDS:-${BENCH_SECONDS:-30}}
+HTTP_SECONDS=${BENCH_HTTP_SECONDS:-${BENCH_SECONDS:-20}}
+GRPC_CONCURRENCY=${BENCH_GRPC_CONCURRENCY:-16}
+HTTP_CONCURRENCY=${BENCH_HTTP_CONCURRENCY:-8}
+LOADGEN_ARGS=${BENCH_LOADGEN_ARGS:-}
+API_PORT=${BENCH_API_PORT:-3200}
+GRPC_PORT=${BENCH_GRPC_PORT:-4317}
+HTTP_PORT=${BENCH_HTTP_PORT:-4318}
+OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
+JOBS=${JOBS:-2}
+BIN="$ROOT/target/release/strata"
+API="http://127.0.0.1:$API_PORT"
+
+log() { printf 'bench: %s\n' "$*" >&2; }
+die() { log "error: $*"; exit 1; }
+
+for tool in curl awk sed; do
+    command -v "$tool" >/dev/null || die "$tool is required"
+done
+
+# --- build ----------------------------------------------------------------------------------
+if [[ ${BENCH_SKIP_BUILD:-0} != 1 ]]; then
+    log "building release binary"
+    cargo build --release -j"$JOBS" -p strata-cli
+fi
+[[ -x $BIN ]] || die "$BIN not found (build it or unset BENCH_SKIP_BUILD)"
+
+# --- server ---------------------------------------------------------------------------------
+if curl -sf -o /dev/null "$API/ready" 2>/dev/null; then
+    die "something already answers on $API; stop it or set BENCH_API_PORT/BENCH_GRPC_PORT/BENCH_HTTP_PORT"
+fi
+
+TMP=$(mktemp -d "${TMPDIR:-/tmp}/strata-bench.XXXXXX")
+SERVER_PID=""
+cleanup() {
+    local rc=$?
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill -TERM "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+    exit "$rc"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM
+
+cat >"$TMP/config.yaml" <<EOF
+server:
+  http_listen_address: 127.0.0.1:$API_PORT
+  log_level: warn
+distributor:
+  receivers:
+    otlp:
+      grpc_endpoint: 127.0.0.1:$GRPC_PORT
+      http_endpoint: 127.0.0.1:$HTTP_PORT
+ingester:
+  wal:
+    path: $TMP/wal
+storage:
+  local:
+    path: $TMP/blocks
+EOF
+
+log "starting $BIN run (data in $TMP)"
+"$BIN" run --config "$TMP/config.yaml" >"$TMP/server.log" 2>&1 &
+SERVER_PID=$!
+
+ready=0
+for _ in $(seq 1 300); do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null; then
+        tail -n 30 "$TMP/server.log" >&2 || true
+        die "server exited during start-up"
+    fi
+    if curl -sf -o /dev/null "$API/ready"; then
+        ready=1
+        break
+    fi
+    sleep 0.2
+done
+[[ $ready == 1 ]] || { tail -n 30 "$TMP/server.log" >&2; die "server not ready after 60s"; }
+log "server ready (pid $SERVER_PID)"
+
+# --- runs -----------------------------------------------------------------------------------
+# shellcheck disable=SC2206
+EXTRA=($LOADGEN_ARGS)
+DECODE_CMD=("$BIN" loadgen --mode decode --duration "${DECODE_SECONDS}s" "${EXTRA[@]}")
+GRPC_CMD=("$BIN" loadgen --protocol grpc --endpoint "http://127.0.0.1:$GRPC_PORT"
+    --duration "${GRPC_SECONDS}s" --concurrency "$GRPC_CONCURRENCY" "${EXTRA[@]}")
+HTTP_CMD=("$BIN" loadgen --protocol http --endpoint "http://127.0.0.1:$HTTP_PORT"
+    --duration "${HTTP_SECONDS}s" --concurrency "$HTTP_CONCURRENCY" "${EXTRA[@]}")
+
+# Runs a loadgen command with --json into $1; a failed run (every request failed) is recorded,
+# not fatal, so the report still shows it.
+run_loadgen() {
+    local out=$1
+    shift
+    log "running: ${*#"$ROOT/"}"
+    if ! "$@" --json >"$out"; then
+        log "warning: loadgen exited non-zero (see the report)"
+    fi
+    [[ -s $out ]] || echo '{}' >"$out"
+}
+
+run_loadgen "$TMP/decode.json" "${DECODE_CMD[@]}"
+run_loadgen "$TMP/grpc.json" "${GRPC_CMD[@]}"
+run_loadgen "$TMP/http.json" "${HTTP_CMD[@]}"
+
+# --- server-side figures --------------------------------------------------------------------
+HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo "")
+RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo "")
+curl -sf "$API/metrics" >"$TMP/metrics.txt" || : >"$TMP/metrics.txt"
+FSYNC_SUM=$(awk '$1 ~ /^strata_ingester_wal_fsync_duration_seconds_sum/ {s += $2} END {print s + 0}' "$TMP/metrics.txt")
+FSYNC_COUNT=$(awk '$1 ~ /^strata_ingester_wal_fsync_duration_seconds_count/ {s += $2} END {print s + 0}' "$TMP/metrics.txt")
+
+log "stopping server (SIGTERM)"
+stop_start=$(date +%s.%N)
+kill -TERM "$SERVER_PID"
+wait "$SERVER_PID" && server_rc=0 || server_rc=$?
+SERVER_PID=""
+STOP_SECONDS=$(awk -v a="$stop_start" -v b="$(date +%s.%N)" 'BEGIN {printf "%.1f", b - a}')
+WAL_BYTES=$(du -sb "$TMP/wal" 2>/dev/null | awk '{print $1}' || echo 0)
+BLOCK_BYTES=$(du -sb "$TMP/blocks" 2>/dev/null | awk '{print $1}' || echo 0)
+SERVER_WARNINGS=$(grep -ciE ' (WARN|ERROR) ' "$TMP/server.log" || true)
+
+# --- report ---------------------------------------------------------------------------------
+# Reads a number or string field from loadgen's flat JSON (keys are unique in its output).
+jget() {
+    local v
+    v=$(grep -o "\"$2\":[^,}]*" "$1" | head -n 1 | cut -d: -f2- | tr -d '"')
+    printf '%s' "${v:-}"
+}
+# "errors":{"grpc Unavailable":3,"timeout":1} -> "grpc Unavailable ×3, timeout ×1"
+jerrors() {
+    local failed
+    failed=$(jget "$1" requests_failed)
+    local kinds
+    kinds=$(grep -o '"errors":{[^}]*}' "$1" | head -n 1 | sed -e 's/^"errors":{//' -e 's/}$//' \
+        | sed -e 's/"\([^"]*\)":\([0-9]*\)/\1 ×\2/g' -e 's/,/, /g')
+    if [[ -z $failed ]]; then
+        printf 'run failed'
+    elif [[ $failed == 0 ]]; then
+        printf '0'
+    else
+        printf '%s failed requests (%s)' "$failed" "$kinds"
+    fi
+}
+fmt_int() { awk -v v="${1:-0}" 'BEGIN {printf "%\047.0f", v}' 2>/dev/null || printf '%s' "$1"; }
+div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.0f}" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf f, a / b}'; }
+
+NPROC=$(nproc)
+CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
+CPU=${CPU:-$(uname -m)}
+MEM_GIB=$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo "?")
+KERNEL=$(uname -sr)
+RUSTC=$(rustc --version 2>/dev/null || echo "rustc ?")
+
+# The revision, read from .git without running git.
+git_revision() {
+    local head ref
+    head=$(cat .git/HEAD 2>/dev/null) || { echo unknown; return; }
+    if [[ $head == ref:* ]]; then
+        ref=${head#ref: }
+        if [[ -f .git/$ref ]]; then
+            cut -c1-12 ".git/$ref"
+        else
+            awk -v r="$ref" '$2 == r {print substr($1, 1, 12)}' .git/packed-refs 2>/dev/null || echo unknown
+        fi
+        printf ' (%s)' "${ref#refs/heads/}"
+    else
+        printf '%s' "${head:0:12}"
+    fi
+}
+REVISION=$(git_revision | tr -d '\n')
+[[ -n $REVISION ]] || REVISION=unknown
+
+GRPC_SPS=$(jget "$TMP/grpc.json" accepted_spans_per_second)
+HTTP_SPS=$(jget "$TMP/http.json" accepted_spans_per_second)
+DECODE_SPS=$(jget "$TMP/decode.json" decoded_spans_per_second_per_core)
+GRPC_P99=$(jget "$TMP/grpc.json" p99)
+HTTP_P99=$(jget "$TMP/http.json" p99)
+SPR=$(jget "$TMP/grpc.json" spans_per_request)
+SPT=$(jget "$TMP/grpc.json" spans_per_trace)
+ATTRS=$(jget "$TMP/grpc.json" attributes_per_span)
+GRPC_RPS=$(jget "$TMP/grpc.json" requests_per_second)
+HTTP_RPS=$(jget "$TMP/http.json" requests_per_second)
+GRPC_MIBS=$(jget "$TMP/grpc.json" sent_mib_per_second)
+HTTP_MIBS=$(jget "$TMP/http.json" sent_mib_per_second)
+GRPC_P50=$(jget "$TMP/grpc.json" p50)
+HTTP_P50=$(jget "$TMP/http.json" p50)
+
+row() { # name sps p99 errors
+    local per_core
+    per_core=$(div "$2" "$NPROC")
+    printf '| %s | %s | %s | %s | %s |\n' "$1" "$(fmt_int "$2")" \
+        "$([[ $per_core == n/a ]] && echo n/a || fmt_int "$per_core")" \
+        "${3:-n/a} ms" "$4"
+}
+
+show_cmd() { # prints a command with the repository prefix stripped
+    local out="" a
+    for a in "$@"; do
+        a=${a#"$ROOT/"}
+        out+="${out:+ }$a"
+    done
+    printf '%s --json\n' "$out"
+}
+
+SECTION="$TMP/section.md"
+{
+    echo "<!-- bench:start -->"
+    echo "## Latest end-to-end run"
+    echo
+    echo "_Generated by \`scripts/bench.sh\` (\`make bench\`) on $(date -u '+%Y-%m-%d %H:%M UTC'); do not edit this section by hand._"
+    echo
+    echo "| | |"
+    echo "|---|---|"
+    echo "| Revision | $REVISION |"
+    echo "| CPU | $CPU × $NPROC (\`nproc\` = $NPROC) |"
+    echo "| Memory | $MEM_GIB GiB |"
+    echo "| Kernel | $KERNEL |"
+    echo "| Toolchain | $RUSTC, release profile |"
+    echo "| Payload | $SPR spans/request ($SPT spans/trace), $ATTRS attributes/span, WAL fsync \`always\` |"
+    echo
+    echo "Server and load generator run on the same machine and share its $NPROC cores, so"
+    echo "\"per core\" is the total divided by \`nproc\` — a lower bound on what one core of a"
+    echo "dedicated server would do."
+    echo
+    echo "| Scenario | Accepted spans/s | Spans/s per core | p99 push latency | Errors |"
+    echo "|---|---:|---:|---:|---|"
+    row "OTLP/gRPC, concurrency $GRPC_CONCURRENCY, ${GRPC_SECONDS}s" "$GRPC_SPS" "$GRPC_P99" "$(jerrors "$TMP/grpc.json")"
+    row "OTLP/HTTP protobuf, concurrency $HTTP_CONCURRENCY, ${HTTP_SECONDS}s" "$HTTP_SPS" "$HTTP_P99" "$(jerrors "$TMP/http.json")"
+    echo
+    echo "- gRPC: $(fmt_int "$GRPC_RPS") requests/s, p50 ${GRPC_P50:-n/a} ms, $GRPC_MIBS MiB/s of request bodies."
+    echo "- HTTP: $(fmt_int "$HTTP_RPS") requests/s, p50 ${HTTP_P50:-n/a} ms, $HTTP_MIBS MiB/s of request bodies."
+    echo "- Decode baseline (prost \`ExportTraceServiceRequest::decode\` of the same payloads, one thread, ${DECODE_SECONDS}s): **$(fmt_int "$DECODE_SPS") spans/s per core**."
+    echo "- Ingest ÷ decode, per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f) (1.0 would mean ingest costs no more than decoding)."
+    echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB (RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
+    echo "- WAL fsync: mean $(div "$FSYNC_SUM" "$FSYNC_COUNT" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f ms", $1 * 1000 }') over $(fmt_int "$FSYNC_COUNT") fsyncs (\`strata_ingester_wal_fsync_duration_seconds\` sum/count)."
+    echo "- Shutdown (SIGTERM, flushing everything to blocks) took ${STOP_SECONDS}s, exit status $server_rc; WAL left: $(div "${WAL_BYTES:-0}" 1048576 %.1f) MiB, blocks written: $(div "${BLOCK_BYTES:-0}" 1048576 %.1f) MiB; server log lines at WARN/ERROR: $SERVER_WARNINGS."
+    echo
+    echo "Commands (the server is \`target/release/strata run --config <tmp>/config.yaml\` with the"
+    echo "config below):"
+    echo
+    echo '```sh'
+    show_cmd "${DECODE_CMD[@]}"
+    show_cmd "${GRPC_CMD[@]}"
+    show_cmd "${HTTP_CMD[@]}"
+    echo '```'
+    echo
+    echo '```yaml'
+    sed -e "s#$TMP#<tmp>#g" "$TMP/config.yaml"
+    echo '```'
+    echo
+    echo "<details><summary>Raw loadgen reports</summary>"
+    echo
+    echo '```json'
+    cat "$TMP/decode.json" "$TMP/grpc.json" "$TMP/http.json"
+    echo '```'
+    echo
+    echo "</details>"
+    echo "<!-- bench:end -->"
+} >"$SECTION"
+
+mkdir -p "$(dirname "$OUT")"
+if [[ ! -f $OUT ]]; then
+    cat >"$OUT" <<'EOF'
+# Benchmarks
+
+End-to-end ingest throughput of a single `strata run` process, measured with `make bench`
+(`scripts/bench.sh`). The section between the `bench:start`/`bench:end` markers is regenerated on
+every run; anything outside it is kept.
+
+EOF
+fi
+if grep -q '<!-- bench:start -->' "$OUT" && grep -q '<!-- bench:end -->' "$OUT"; then
+    awk -v section="$SECTION" '
+        /<!-- bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
+        /<!-- bench:end -->/   { skip = 0; next }
+        !skip { print }
+    ' "$OUT" >"$TMP/out.md"
+else
+    { cat "$OUT"; cat "$SECTION"; } >"$TMP/out.md"
+fi
+cat "$TMP/out.md" >"$OUT"
+log "wrote $OUT"
+sed -n '/<!-- bench:start -->/,/Decode baseline/p' "$OUT" | grep -E '^\|.*(gRPC|HTTP)|Decode' >&2 || true

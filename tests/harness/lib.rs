@@ -1,0 +1,325 @@
+//! Test harness: runs the real `strata` binary on free loopback ports with its own data
+//! directory, waits for `/ready`, and kills it (SIGKILL) or stops it (SIGTERM) on demand.
+//!
+//! The binary is `$STRATA_BIN`, or `target/debug/strata` (built by `make test` before the tests).
+
+use std::io::Write;
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+pub mod otlp;
+
+/// Ports one server listens on.
+#[derive(Debug, Clone, Copy)]
+pub struct Ports {
+    pub api: u16,
+    pub otlp_grpc: u16,
+    pub otlp_http: u16,
+}
+
+impl Ports {
+    pub fn free() -> Self {
+        Self {
+            api: free_port(),
+            otlp_grpc: free_port(),
+            otlp_http: free_port(),
+        }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral port")
+}
+
+pub fn strata_bin() -> PathBuf {
+    if let Ok(p) = std::env::var("STRATA_BIN") {
+        return PathBuf::from(p);
+    }
+    let target = std::env::var("CARGO_TARGET_DIR")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| Path::new(env!("CARGO_MANIFEST_DIR")).join("../target"));
+    let bin = target.join("debug/strata");
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build -p strata-cli` first (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// Settings that make blocks appear within a second or two.
+pub const FAST_BLOCKS: &str = "
+ingester:
+  trace_idle_period: 200ms
+  trace_live_period: 1s
+  flush_check_period: 100ms
+  max_block_duration: 300ms
+  complete_block_timeout: 500ms
+storage:
+  blocklist_poll: 200ms
+";
+
+/// Settings that keep everything in the WAL and live set.
+pub const NO_BLOCKS: &str = "
+ingester:
+  trace_idle_period: 1h
+  trace_live_period: 2h
+  max_block_duration: 3h
+  flush_all_on_shutdown: false
+";
+
+/// A running `strata run` process.
+pub struct Server {
+    child: Option<Child>,
+    pub dir: tempfile::TempDir,
+    pub ports: Ports,
+    config: PathBuf,
+}
+
+impl Server {
+    /// Starts a server with `extra` YAML merged over the test defaults (sections in `extra`
+    /// replace the defaults' keys one level deep; keep each section in one place).
+    pub fn start(extra: &str) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let ports = Ports::free();
+        let config = dir.path().join("strata.yaml");
+        let yaml = config_yaml(dir.path(), ports, extra);
+        std::fs::File::create(&config)
+            .and_then(|mut f| f.write_all(yaml.as_bytes()))
+            .expect("writing config");
+        let mut s = Self {
+            child: None,
+            dir,
+            ports,
+            config,
+        };
+        s.spawn();
+        s
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(self.dir.path().join("strata.log"))
+            .expect("log file");
+        let child = Command::new(strata_bin())
+            .arg("run")
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .expect("starting strata");
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = self.url("/ready");
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("strata exited during start ({status}):\n{}", self.log());
+            }
+            if let Ok(resp) = reqwest::blocking_get(&url) {
+                if resp == 200 {
+                    return;
+                }
+            }
+            if Instant::now() > deadline {
+                panic!("strata not ready after 60s:\n{}", self.log());
+            }
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    /// The server's log so far.
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("strata.log")).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.ports.api, path)
+    }
+
+    pub fn otlp_grpc_endpoint(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.otlp_grpc)
+    }
+
+    pub fn otlp_http_url(&self) -> String {
+        format!("http://127.0.0.1:{}/v1/traces", self.ports.otlp_http)
+    }
+
+    pub fn data_dir(&self) -> PathBuf {
+        self.dir.path().join("data")
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL");
+            c.wait().expect("reaping");
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let status = c.wait().expect("waiting for strata");
+            assert!(
+                status.success(),
+                "strata exited with {status}:\n{}",
+                self.log()
+            );
+        }
+    }
+
+    /// Starts the binary again on the same ports and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill the server first");
+        self.spawn();
+    }
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+fn config_yaml(dir: &Path, ports: Ports, extra: &str) -> String {
+    let data = dir.join("data");
+    let mut sections: Vec<(String, Vec<String>)> = Vec::new();
+    let mut push = |text: &str| {
+        let mut current: Option<usize> = None;
+        for line in text.lines().filter(|l| !l.trim().is_empty()) {
+            if !line.starts_with(' ') {
+                let name = line.trim_end_matches(':').to_string();
+                current = Some(match sections.iter().position(|(n, _)| *n == name) {
+                    Some(i) => i,
+                    None => {
+                        sections.push((name, Vec::new()));
+                        sections.len() - 1
+                    }
+                });
+            } else if let Some(i) = current {
+                sections[i].1.push(line.to_string());
+            }
+        }
+    };
+    push(&format!(
+        "server:
+  http_listen_address: 127.0.0.1:{api}
+distributor:
+  receivers:
+    otlp:
+      grpc_endpoint: 127.0.0.1:{grpc}
+      http_endpoint: 127.0.0.1:{http}
+ingester:
+  wal:
+    path: {data}/wal
+storage:
+  local:
+    path: {data}/blocks
+",
+        api = ports.api,
+        grpc = ports.otlp_grpc,
+        http = ports.otlp_http,
+        data = data.display()
+    ));
+    push(extra);
+    let mut out = String::new();
+    for (name, lines) in sections {
+        out.push_str(&format!("{name}:\n"));
+        for l in lines {
+            out.push_str(&l);
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// Polls `f` until it returns `Some`, for at most `secs` seconds (no timing is asserted: the
+/// limit only keeps a broken build from hanging).
+pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
+        std::thread::sleep(Duration::from_millis(100));
+    }
+}
+
+/// Block directories (`<tenant>/<block>/meta.json`) under a server's local store.
+pub fn block_metas(server: &Server, tenant: &str) -> Vec<PathBuf> {
+    let dir = server.data_dir().join("blocks").join(tenant);
+    let Ok(entries) = std::fs::read_dir(&dir) else {
+        return Vec::new();
+    };
+    entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path().join("meta.json"))
+        .filter(|p| p.exists())
+        .collect()
+}
+
+/// WAL segment files of a server.
+pub fn wal_segments(server: &Server) -> Vec<PathBuf> {
+    let Ok(entries) = std::fs::read_dir(server.data_dir().join("wal")) else {
+        return Vec::new();
+    };
+    let mut v: Vec<PathBuf> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.path())
+        .filter(|p| p.extension().is_some_and(|x| x == "wal"))
+        .collect();
+    v.sort();
+    v
+}
+
+mod reqwest {
+    //! A tiny blocking GET for readiness checks, so the harness needs no HTTP client runtime.
+    use std::io::{Read, Write};
+    use std::net::TcpStream;
+    use std::time::Duration;
+
+    pub fn blocking_get(url: &str) -> std::io::Result<u16> {
+        let rest = url.trim_start_matches("http://");
+        let (host, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+        let mut s = TcpStream::connect(host)?;
+        s.set_read_timeout(Some(Duration::from_secs(5)))?;
+        write!(s, "GET {path} HTTP/1.0\r\nHost: {host}\r\n\r\n")?;
+        let mut buf = Vec::new();
+        s.read_to_end(&mut buf)?;
+        let head = String::from_utf8_lossy(&buf);
+        let code = head
+            .split_whitespace()
+            .nth(1)
+            .and_then(|c| c.parse().ok())
+            .unwrap_or(0);
+        Ok(code)
+    }
+}
