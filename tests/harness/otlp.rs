@@ -226,8 +226,11 @@ pub async fn get_trace(api_base: &str, id: &[u8; 16]) -> Option<Vec<ResourceSpan
     )
 }
 
+/// A span with its encoded resource, resource schema URL, encoded scope and scope schema URL.
+pub type SpanInContext = (Vec<u8>, String, Vec<u8>, String, Span);
+
 /// Every span with its resource and scope, sorted, for order-independent comparison.
-pub fn flatten(rs: &[ResourceSpans]) -> Vec<(Vec<u8>, String, Vec<u8>, String, Span)> {
+pub fn flatten(rs: &[ResourceSpans]) -> Vec<SpanInContext> {
     let mut out = Vec::new();
     for r in rs {
         let res = r

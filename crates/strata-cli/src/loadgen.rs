@@ -275,6 +275,7 @@ async fn push(
             let mut stats = WorkerStats::default();
             let mut next = interval.map(|i| start + i.mul_f64(w as f64 / concurrency as f64));
             let mut idx = w % templates.len();
+            let mut failures = 0u32;
             loop {
                 if let (Some(i), Some(at)) = (interval, next.as_mut()) {
                     if *at >= deadline {
@@ -308,6 +309,7 @@ async fn push(
                             .latencies_us
                             .push(took.as_micros().min(u32::MAX as u128) as u32);
                         let accepted = (t.spans as u64).saturating_sub(rejected_spans);
+                        failures = 0;
                         stats.ok += 1;
                         stats.spans_accepted += accepted;
                         stats.spans_rejected += rejected_spans.min(t.spans as u64);
@@ -316,10 +318,15 @@ async fn push(
                         live.spans_accepted.fetch_add(accepted, Ordering::Relaxed);
                     }
                     Outcome::Failed { kind, detail } => {
+                        // Back off a little so a refusing or overloaded server isn't hammered
+                        // in a tight loop: 2 ms doubling to 250 ms, reset by a success.
+                        let backoff = Duration::from_millis(2 << failures.min(7));
+                        failures += 1;
                         stats.failed += 1;
                         live.failed.fetch_add(1, Ordering::Relaxed);
                         *stats.errors.entry(kind.clone()).or_default() += 1;
                         stats.error_samples.entry(kind).or_insert(detail);
+                        tokio::time::sleep(backoff).await;
                     }
                 }
             }
@@ -486,7 +493,7 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
         None => println!("  latency (ok) ms    -"),
     }
     println!(
-        "  bytes sent         {} ({} MiB/s; {} bytes before compression)",
+        "  bytes sent (ok)    {} ({} MiB/s; {} bytes of protobuf generated)",
         g("bytes_sent"),
         g("sent_mib_per_second"),
         g("payload_bytes")

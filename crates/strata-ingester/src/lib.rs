@@ -240,6 +240,11 @@ impl Ingester {
         }
         for (tenant, block) in pending {
             match self.write_block(&tenant, &block).await {
+                Err(IngesterError::Block(strata_block::BlockError::Empty)) => {
+                    // Nothing decodable to write: the cut data had no spans.
+                    tracing::warn!(tenant = %tenant, block = %block.id, "cut block had no spans");
+                    self.instance(&tenant).lock().complete(block.id);
+                }
                 Ok(reader) => {
                     self.inner.metrics.blocks_flushed.inc();
                     self.inner

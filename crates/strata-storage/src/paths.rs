@@ -76,7 +76,7 @@ pub async fn list_blocks(
 mod tests {
     use super::*;
     use object_store::memory::InMemory;
-    use object_store::PutPayload;
+    use object_store::{ObjectStoreExt, PutPayload};
 
     #[tokio::test]
     async fn lists_only_complete_blocks() {
