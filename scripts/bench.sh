@@ -6,7 +6,7 @@
 #   1. `strata loadgen --mode decode`  — one-thread prost decode of the same payloads (baseline)
 #   2. `strata loadgen --protocol grpc` — OTLP/gRPC push
 #   3. `strata loadgen --protocol http` — OTLP/HTTP (protobuf) push
-# and records the server's peak RSS and mean WAL fsync time. The results replace the section
+# and records the server's peak RSS, mean WAL fsync time and the CPU time server and loadgen used. The results replace the section
 # between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/BENCHMARKS.md; everything else
 # in that file is kept.
 #
@@ -119,21 +119,39 @@ GRPC_CMD=("$BIN" loadgen --protocol grpc --endpoint "http://127.0.0.1:$GRPC_PORT
 HTTP_CMD=("$BIN" loadgen --protocol http --endpoint "http://127.0.0.1:$HTTP_PORT"
     --duration "${HTTP_SECONDS}s" --concurrency "$HTTP_CONCURRENCY" "${EXTRA[@]}")
 
-# Runs a loadgen command with --json into $1; a failed run (every request failed) is recorded,
-# not fatal, so the report still shows it.
+CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
+# The server's CPU time so far (user + system), in clock ticks.
+server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
+declare -A SERVER_CPU_SECONDS LOADGEN_CPU_SECONDS
+# CPU time (user + system) of this script's finished children, into CHILD_CPU. `times` must run
+# in this shell, not in a $(…) subshell, to see them.
+children_cpu() {
+    times >"$TMP/times.txt"
+    CHILD_CPU=$(awk 'NR == 2 { s = 0; for (i = 1; i <= 2; i++) { split($i, a, /[ms]/); s += a[1] * 60 + a[2] } printf "%.2f", s }' "$TMP/times.txt")
+}
+
+# Runs a loadgen command with --json into $TMP/$1.json and records the server's CPU time over the
+# run; a failed run (every request failed) is recorded, not fatal, so the report still shows it.
 run_loadgen() {
-    local out=$1
+    local name=$1 out="$TMP/$1.json" t0 t1 c0
     shift
     log "running: ${*#"$ROOT/"}"
+    t0=$(server_ticks)
+    children_cpu
+    c0=$CHILD_CPU
     if ! "$@" --json >"$out"; then
         log "warning: loadgen exited non-zero (see the report)"
     fi
+    t1=$(server_ticks)
+    children_cpu
+    LOADGEN_CPU_SECONDS[$name]=$(awk -v a="$c0" -v b="$CHILD_CPU" 'BEGIN {printf "%.2f", b - a}')
+    SERVER_CPU_SECONDS[$name]=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
     [[ -s $out ]] || echo '{}' >"$out"
 }
 
-run_loadgen "$TMP/decode.json" "${DECODE_CMD[@]}"
-run_loadgen "$TMP/grpc.json" "${GRPC_CMD[@]}"
-run_loadgen "$TMP/http.json" "${HTTP_CMD[@]}"
+run_loadgen decode "${DECODE_CMD[@]}"
+run_loadgen grpc "${GRPC_CMD[@]}"
+run_loadgen http "${HTTP_CMD[@]}"
 
 # --- server-side figures --------------------------------------------------------------------
 HWM_KB=$(awk '/^VmHWM:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || echo "")
@@ -174,7 +192,12 @@ jerrors() {
         printf '%s failed requests (%s)' "$failed" "$kinds"
     fi
 }
-fmt_int() { awk -v v="${1:-0}" 'BEGIN {printf "%\047.0f", v}' 2>/dev/null || printf '%s' "$1"; }
+# 1234567.8 -> 1,234,568
+fmt_int() {
+    local n
+    n=$(awk -v v="${1:-0}" 'BEGIN {printf "%.0f", v}')
+    printf '%s' "$n" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'
+}
 div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.0f}" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf f, a / b}'; }
 
 NPROC=$(nproc)
@@ -211,12 +234,27 @@ HTTP_P99=$(jget "$TMP/http.json" p99)
 SPR=$(jget "$TMP/grpc.json" spans_per_request)
 SPT=$(jget "$TMP/grpc.json" spans_per_trace)
 ATTRS=$(jget "$TMP/grpc.json" attributes_per_span)
-GRPC_RPS=$(jget "$TMP/grpc.json" requests_per_second)
-HTTP_RPS=$(jget "$TMP/http.json" requests_per_second)
-GRPC_MIBS=$(jget "$TMP/grpc.json" sent_mib_per_second)
-HTTP_MIBS=$(jget "$TMP/http.json" sent_mib_per_second)
-GRPC_P50=$(jget "$TMP/grpc.json" p50)
-HTTP_P50=$(jget "$TMP/http.json" p50)
+
+# "- gRPC: …" line: requests/s, p50, throughput and the server's CPU use over the run.
+detail() { # label json-file name
+    local cpu=${SERVER_CPU_SECONDS[$3]:-0} lcpu=${LOADGEN_CPU_SECONDS[$3]:-0} secs accepted
+    secs=$(jget "$2" elapsed_seconds)
+    accepted=$(jget "$2" spans_accepted)
+    printf -- '- %s: %s requests/s, p50 %s ms, %s MiB/s of request bodies. The server used %s CPU-seconds (%s cores on average) = **%s spans per server CPU-second**; loadgen used %s cores.\n' \
+        "$1" "$(fmt_int "$(jget "$2" requests_per_second)")" "$(jget "$2" p50)" \
+        "$(jget "$2" sent_mib_per_second)" "$cpu" "$(div "$cpu" "$secs" %.2f)" \
+        "$(fmt_int "$(div "$accepted" "$cpu" %.0f | sed 's#n/a#0#')")" "$(div "$lcpu" "$secs" %.2f)"
+}
+
+# "timeline_spans_per_second":[313852.1,276745.0] -> "314k → 277k"
+timeline() {
+    grep -o '"timeline_spans_per_second":\[[^]]*\]' "$1" | sed -e 's/.*\[//' -e 's/\]//' | tr ',' '\n' \
+        | awk 'NF { printf "%s%.0fk", (n++ ? " → " : ""), $1 / 1000 }'
+}
+
+ratio_cpu() { # name json-file: spans per server CPU-second ÷ decode spans/s
+    div "$(div "$(jget "$2" spans_accepted)" "${SERVER_CPU_SECONDS[$1]:-0}" %.6f | sed 's#n/a#0#')" "$DECODE_SPS" %.3f
+}
 
 row() { # name sps p99 errors
     local per_core
@@ -238,9 +276,9 @@ show_cmd() { # prints a command with the repository prefix stripped
 SECTION="$TMP/section.md"
 {
     echo "<!-- bench:start -->"
-    echo "## Latest end-to-end run"
+    echo "## Latest end-to-end run — $(date -u '+%Y-%m-%d %H:%M UTC')"
     echo
-    echo "_Generated by \`scripts/bench.sh\` (\`make bench\`) on $(date -u '+%Y-%m-%d %H:%M UTC'); do not edit this section by hand._"
+    echo "_Generated by \`scripts/bench.sh\` (\`make bench\`); do not edit this section by hand._"
     echo
     echo "| | |"
     echo "|---|---|"
@@ -253,17 +291,20 @@ SECTION="$TMP/section.md"
     echo
     echo "Server and load generator run on the same machine and share its $NPROC cores, so"
     echo "\"per core\" is the total divided by \`nproc\` — a lower bound on what one core of a"
-    echo "dedicated server would do."
+    echo "dedicated server would do. The scenarios run one after the other against the same server,"
+    echo "so the HTTP run also pays for cutting and flushing blocks of the gRPC run's traces; server"
+    echo "CPU-seconds are read from \`/proc/<pid>/stat\` over each run."
     echo
     echo "| Scenario | Accepted spans/s | Spans/s per core | p99 push latency | Errors |"
     echo "|---|---:|---:|---:|---|"
     row "OTLP/gRPC, concurrency $GRPC_CONCURRENCY, ${GRPC_SECONDS}s" "$GRPC_SPS" "$GRPC_P99" "$(jerrors "$TMP/grpc.json")"
     row "OTLP/HTTP protobuf, concurrency $HTTP_CONCURRENCY, ${HTTP_SECONDS}s" "$HTTP_SPS" "$HTTP_P99" "$(jerrors "$TMP/http.json")"
     echo
-    echo "- gRPC: $(fmt_int "$GRPC_RPS") requests/s, p50 ${GRPC_P50:-n/a} ms, $GRPC_MIBS MiB/s of request bodies."
-    echo "- HTTP: $(fmt_int "$HTTP_RPS") requests/s, p50 ${HTTP_P50:-n/a} ms, $HTTP_MIBS MiB/s of request bodies."
+    detail gRPC "$TMP/grpc.json" grpc
+    detail HTTP "$TMP/http.json" http
+    echo "- Accepted spans/s per 5 s interval — gRPC: $(timeline "$TMP/grpc.json"); HTTP: $(timeline "$TMP/http.json")."
     echo "- Decode baseline (prost \`ExportTraceServiceRequest::decode\` of the same payloads, one thread, ${DECODE_SECONDS}s): **$(fmt_int "$DECODE_SPS") spans/s per core**."
-    echo "- Ingest ÷ decode, per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f) (1.0 would mean ingest costs no more than decoding)."
+    echo "- Ingest ÷ decode, spans/s per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f); per server CPU-second: gRPC $(ratio_cpu grpc "$TMP/grpc.json"), HTTP $(ratio_cpu http "$TMP/http.json") (1.0 would mean ingest costs no more than decoding)."
     echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB (RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
     echo "- WAL fsync: mean $(div "$FSYNC_SUM" "$FSYNC_COUNT" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f ms", $1 * 1000 }') over $(fmt_int "$FSYNC_COUNT") fsyncs (\`strata_ingester_wal_fsync_duration_seconds\` sum/count)."
     echo "- Shutdown (SIGTERM, flushing everything to blocks) took ${STOP_SECONDS}s, exit status $server_rc; WAL left: $(div "${WAL_BYTES:-0}" 1048576 %.1f) MiB, blocks written: $(div "${BLOCK_BYTES:-0}" 1048576 %.1f) MiB; server log lines at WARN/ERROR: $SERVER_WARNINGS."

@@ -9,7 +9,7 @@ mod payload;
 mod sender;
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -68,7 +68,8 @@ pub struct LoadgenArgs {
     /// Distinct requests generated up front; sends cycle through them with fresh IDs.
     #[arg(long, default_value_t = 64)]
     pub payload_cache: usize,
-    /// gzip request bodies (compressed on each send, so it costs loadgen CPU).
+    /// gzip request bodies (compressed on each send, so it costs loadgen CPU; for gRPC, tonic
+    /// compresses and `bytes_sent` counts the bytes before compression).
     #[arg(long)]
     pub gzip: bool,
     /// Print the final report as one JSON object on stdout.
@@ -186,6 +187,9 @@ async fn decode_baseline(
 // ---------------------------------------------------------------------------------------------
 // Push.
 
+/// Interval of progress lines and of the report's throughput timeline.
+const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+
 /// Live counters, for progress lines.
 #[derive(Default)]
 struct Live {
@@ -260,7 +264,6 @@ async fn push(
     });
 
     let live = Arc::new(Live::default());
-    let done = Arc::new(AtomicBool::new(false));
     let start = Instant::now();
     let deadline = start + args.duration;
     let mut workers = Vec::with_capacity(args.concurrency);
@@ -334,40 +337,47 @@ async fn push(
         }));
     }
 
-    let progress = (!args.quiet).then(|| {
-        let (live, done) = (live.clone(), done.clone());
+    // Every 5 s: a progress line (unless --quiet) and a point of the throughput timeline.
+    let (stop_progress, mut stopped) = tokio::sync::oneshot::channel::<()>();
+    let quiet = args.quiet;
+    let progress = {
+        let live = live.clone();
         tokio::spawn(async move {
-            let mut tick = tokio::time::interval(Duration::from_secs(5));
-            tick.tick().await;
+            let mut timeline = Vec::new();
+            let mut tick =
+                tokio::time::interval_at((start + PROGRESS_EVERY).into(), PROGRESS_EVERY);
             let (mut last_spans, mut last_at) = (0u64, start);
             loop {
-                tick.tick().await;
-                if done.load(Ordering::Relaxed) {
-                    break;
+                tokio::select! {
+                    _ = tick.tick() => {}
+                    _ = &mut stopped => break,
                 }
                 let spans = live.spans_accepted.load(Ordering::Relaxed);
                 let now = Instant::now();
-                eprintln!(
-                    "loadgen: {:>5.0}s  {:>10.0} spans/s  ok {}  failed {}",
-                    now.duration_since(start).as_secs_f64(),
-                    (spans - last_spans) as f64 / now.duration_since(last_at).as_secs_f64(),
-                    live.ok.load(Ordering::Relaxed),
-                    live.failed.load(Ordering::Relaxed),
-                );
+                let rate = (spans - last_spans) as f64 / now.duration_since(last_at).as_secs_f64();
+                timeline.push(round1(rate));
+                if !quiet {
+                    eprintln!(
+                        "loadgen: {:>5.0}s  {:>10.0} spans/s  ok {}  failed {}",
+                        now.duration_since(start).as_secs_f64(),
+                        rate,
+                        live.ok.load(Ordering::Relaxed),
+                        live.failed.load(Ordering::Relaxed),
+                    );
+                }
                 (last_spans, last_at) = (spans, now);
             }
+            timeline
         })
-    });
+    };
 
     let mut total = WorkerStats::default();
     for w in workers {
         total.merge(w.await.context("worker task")?);
     }
     let elapsed = start.elapsed();
-    done.store(true, Ordering::Relaxed);
-    if let Some(p) = progress {
-        p.abort();
-    }
+    let _ = stop_progress.send(());
+    let timeline = progress.await.unwrap_or_default();
 
     let secs = elapsed.as_secs_f64();
     let mut lat = std::mem::take(&mut total.latencies_us);
@@ -406,6 +416,8 @@ async fn push(
         "accepted_spans_per_second": round1(total.spans_accepted as f64 / secs),
         "requests_per_second": round1(total.ok as f64 / secs),
         "latency_ms": latency,
+        "timeline_interval_seconds": PROGRESS_EVERY.as_secs(),
+        "timeline_spans_per_second": timeline,
         "bytes_sent": total.wire_bytes,
         "payload_bytes": total.payload_bytes,
         "sent_mib_per_second": round1(total.wire_bytes as f64 / secs / (1024.0 * 1024.0)),
@@ -485,6 +497,20 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
     );
     println!("  accepted spans/s   {}", g("accepted_spans_per_second"));
     println!("  requests/s         {}", g("requests_per_second"));
+    if let Some(t) = r["timeline_spans_per_second"]
+        .as_array()
+        .filter(|t| !t.is_empty())
+    {
+        let points: Vec<String> = t
+            .iter()
+            .map(|v| format!("{:.0}", v.as_f64().unwrap_or(0.0)))
+            .collect();
+        println!(
+            "  spans/s per {}s     {}",
+            g("timeline_interval_seconds"),
+            points.join(" ")
+        );
+    }
     match r.get("latency_ms").filter(|l| !l.is_null()) {
         Some(l) => println!(
             "  latency (ok) ms    p50 {}  p90 {}  p99 {}  max {}  mean {}",
