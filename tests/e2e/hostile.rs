@@ -302,3 +302,43 @@ async fn query_api_contract() {
         assert!(metrics.contains(name), "{name} missing from /metrics");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn backpressure_is_429_with_retry_after_and_resource_exhausted() {
+    let server = Server::start(
+        "ingester:\n  max_unflushed_bytes: 2000\n  trace_idle_period: 1h\n  trace_live_period: 2h\n  max_block_duration: 3h\n",
+    );
+    let ids: Vec<_> = (0..40).map(trace_id).collect();
+    grpc_push(&server.otlp_grpc_endpoint(), simple_request(&ids, 1))
+        .await
+        .unwrap();
+    let err = grpc_push(
+        &server.otlp_grpc_endpoint(),
+        simple_request(&[trace_id(77)], 1),
+    )
+    .await
+    .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    let resp = reqwest::Client::new()
+        .post(server.otlp_http_url())
+        .header("Content-Type", "application/x-protobuf")
+        .body(simple_request(&[trace_id(78)], 1).encode_to_vec())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 429);
+    assert_eq!(resp.headers()["retry-after"], "5");
+    // Accepted data is intact; refused data was never stored.
+    assert!(get_trace(&server.url(""), &ids[0]).await.is_some());
+    assert!(get_trace(&server.url(""), &trace_id(78)).await.is_none());
+    let metrics = reqwest::get(server.url("/metrics"))
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metrics.contains(r#"reason="ingester_backpressure"} 2"#),
+        "{metrics}"
+    );
+}

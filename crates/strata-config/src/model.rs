@@ -98,8 +98,13 @@ pub struct IngesterConfig {
     /// The head block is cut into a block once its oldest trace is this old. Default `5m`.
     #[serde(with = "humantime_serde")]
     pub max_block_duration: Duration,
-    /// The head block is cut once it holds this many bytes of encoded traces. Default 500 MiB.
+    /// The head block is cut once it holds this many bytes of encoded traces. Default 100 MiB.
     pub max_block_bytes: u64,
+    /// Pushes are refused (gRPC `RESOURCE_EXHAUSTED`, HTTP 429 with `Retry-After`) while this
+    /// many bytes of encoded traces are in memory and not yet in a block, so a load the block
+    /// writer cannot keep up with slows clients down instead of exhausting memory.
+    /// Default 1 GiB.
+    pub max_unflushed_bytes: u64,
     /// A flushed block stays queryable through the ingester this long, so queriers have time to see
     /// it in the object store. Default `15m`.
     #[serde(with = "humantime_serde")]
@@ -116,7 +121,8 @@ impl Default for IngesterConfig {
             trace_live_period: Duration::from_secs(30),
             flush_check_period: Duration::from_secs(1),
             max_block_duration: Duration::from_secs(5 * 60),
-            max_block_bytes: 500 * 1024 * 1024,
+            max_block_bytes: 100 * 1024 * 1024,
+            max_unflushed_bytes: 1024 * 1024 * 1024,
             complete_block_timeout: Duration::from_secs(15 * 60),
             flush_all_on_shutdown: true,
         }

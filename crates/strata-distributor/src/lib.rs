@@ -129,8 +129,11 @@ impl Distributor {
             traces,
         };
         if let Err(e) = self.pusher.push(push).await {
-            self.metrics
-                .discard(tenant.as_str(), "ingester_error", spans);
+            let reason = match e {
+                RoleError::ResourceExhausted(_) => "ingester_backpressure",
+                _ => "ingester_error",
+            };
+            self.metrics.discard(tenant.as_str(), reason, spans);
             return Err(e.into());
         }
         let labels = metrics::TenantLabels {

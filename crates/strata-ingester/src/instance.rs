@@ -122,6 +122,13 @@ impl Instance {
         self.live.len()
     }
 
+    /// Payload bytes held in every stage.
+    pub fn bytes(&self) -> u64 {
+        let live: u64 = self.live.values().map(|e| e.bytes).sum();
+        let cut: u64 = self.completing.iter().map(|b| b.bytes).sum();
+        live + self.head.bytes + cut
+    }
+
     /// Moves idle and long-lived traces (all of them when `all`) from live to the head block.
     pub fn move_to_head(&mut self, now: SystemTime, policy: &CutPolicy, all: bool) -> usize {
         let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO);

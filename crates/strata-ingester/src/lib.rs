@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod record;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
 
@@ -81,6 +82,8 @@ struct Inner {
     tenants: Mutex<HashMap<TenantId, Arc<Mutex<Instance>>>>,
     recent: Mutex<HashMap<TenantId, Vec<RecentBlock>>>,
     flush_lock: tokio::sync::Mutex<()>,
+    /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
+    unflushed_bytes: AtomicU64,
     metrics: IngesterMetrics,
 }
 
@@ -129,6 +132,7 @@ impl Ingester {
             .wal_truncations
             .inc_by(replay.truncated.len() as u64);
         metrics.traces_created.inc_by(report.traces);
+        let replayed_bytes: u64 = tenants.values().map(|i| i.lock().bytes()).sum();
         let wal = Wal::open(strata_wal::WalConfig {
             dir: cfg.wal.path.clone(),
             segment_max_bytes: cfg.wal.segment_max_bytes,
@@ -148,6 +152,7 @@ impl Ingester {
                 tenants: Mutex::new(tenants),
                 recent: Mutex::new(HashMap::new()),
                 flush_lock: tokio::sync::Mutex::new(()),
+                unflushed_bytes: AtomicU64::new(replayed_bytes),
                 metrics,
             }),
         };
@@ -244,6 +249,7 @@ impl Ingester {
                     // Nothing decodable to write: the cut data had no spans.
                     tracing::warn!(tenant = %tenant, block = %block.id, "cut block had no spans");
                     self.instance(&tenant).lock().complete(block.id);
+                    self.release(block.bytes);
                 }
                 Ok(reader) => {
                     self.inner.metrics.blocks_flushed.inc();
@@ -263,6 +269,7 @@ impl Ingester {
                             flushed_at: now,
                         });
                     self.instance(&tenant).lock().complete(block.id);
+                    self.release(block.bytes);
                 }
                 Err(e) => {
                     self.inner.metrics.block_flush_failures.inc();
@@ -273,6 +280,19 @@ impl Ingester {
         }
         self.expire_recent(now);
         self.delete_unneeded_segments().await;
+    }
+
+    fn release(&self, bytes: u64) {
+        let _ = self
+            .inner
+            .unflushed_bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
+                Some(v.saturating_sub(bytes))
+            });
+        self.inner
+            .metrics
+            .unflushed_bytes
+            .set(self.inner.unflushed_bytes.load(Ordering::SeqCst) as i64);
     }
 
     async fn write_block(
@@ -344,6 +364,15 @@ impl IngesterPusher for Ingester {
         if req.traces.is_empty() {
             return Ok(());
         }
+        let limit = self.inner.cfg.max_unflushed_bytes;
+        let pending = self.inner.unflushed_bytes.load(Ordering::SeqCst);
+        if pending >= limit {
+            self.inner.metrics.pushes_refused.inc();
+            return Err(RoleError::ResourceExhausted(format!(
+                "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
+            )));
+        }
+        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
         let rec = record::encode(&req);
         let _gate = self.inner.gate.read().await;
         let wal = self.inner.wal.clone();
@@ -363,6 +392,12 @@ impl IngesterPusher for Ingester {
             .instance(&req.tenant)
             .lock()
             .push(&req.traces, now, info.segment);
+        let pending = self
+            .inner
+            .unflushed_bytes
+            .fetch_add(bytes, Ordering::SeqCst)
+            + bytes;
+        self.inner.metrics.unflushed_bytes.set(pending as i64);
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);
         Ok(())

@@ -17,6 +17,8 @@ pub struct IngesterMetrics {
     pub blocks_flushed: Counter,
     pub block_flush_failures: Counter,
     pub bytes_flushed: Counter,
+    pub unflushed_bytes: Gauge,
+    pub pushes_refused: Counter,
 }
 
 impl IngesterMetrics {
@@ -33,6 +35,8 @@ impl IngesterMetrics {
             blocks_flushed: Counter::default(),
             block_flush_failures: Counter::default(),
             bytes_flushed: Counter::default(),
+            unflushed_bytes: Gauge::default(),
+            pushes_refused: Counter::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_ingester");
         r.register(
@@ -84,6 +88,16 @@ impl IngesterMetrics {
             "bytes_flushed",
             "Bytes of data.parquet written to the object store",
             m.bytes_flushed.clone(),
+        );
+        r.register(
+            "unflushed_bytes",
+            "Bytes of traces in memory and not yet in a block",
+            m.unflushed_bytes.clone(),
+        );
+        r.register(
+            "pushes_refused",
+            "Pushes refused because max_unflushed_bytes was reached",
+            m.pushes_refused.clone(),
         );
         m
     }

@@ -8,7 +8,7 @@ use prost::Message;
 use strata_common::{ManualClock, SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, IngesterConfig};
 use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
-use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushRequest, TracePush};
+use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushRequest, RoleError, TracePush};
 use strata_proto::tempopb;
 use strata_server::Registry;
 use strata_storage::SharedStore;
@@ -66,11 +66,16 @@ impl Fixture {
     }
 
     fn start(&self) -> (Ingester, StartReport) {
+        self.start_with(|_| {})
+    }
+
+    fn start_with(&self, tweak: impl FnOnce(&mut IngesterConfig)) -> (Ingester, StartReport) {
         let mut cfg = IngesterConfig::default();
         cfg.wal.path = self.dir.path().join("wal");
         cfg.trace_idle_period = Duration::from_secs(5);
         cfg.max_block_duration = Duration::from_secs(60);
         cfg.complete_block_timeout = Duration::from_secs(120);
+        tweak(&mut cfg);
         let clock: SharedClock = Arc::new(self.clock.clone());
         let metrics = IngesterMetrics::new(&mut Registry::default());
         Ingester::start(
@@ -185,4 +190,22 @@ async fn flush_all_writes_everything_and_frees_the_wal() {
     drop(ing);
     let (_ing, report) = fx.start();
     assert_eq!(report.records, 0);
+}
+
+#[tokio::test]
+async fn pushes_are_refused_past_max_unflushed_bytes_until_a_flush() {
+    let fx = Fixture::new();
+    let one = push_for(1, 5).traces[0].payload.len() as u64;
+    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 2 * one);
+    ing.push(push_for(1, 5)).await.unwrap();
+    ing.push(push_for(2, 5)).await.unwrap();
+    let err = ing.push(push_for(3, 5)).await.unwrap_err();
+    assert!(matches!(err, RoleError::ResourceExhausted(_)), "{err:?}");
+    assert_eq!(spans_of(&ing, 3).await, 0, "a refused push is not stored");
+    ing.flush_all().await;
+    ing.push(push_for(3, 5)).await.unwrap();
+    // Replayed data counts against the limit after a restart too.
+    drop(ing);
+    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = one);
+    assert!(ing.push(push_for(4, 5)).await.is_err());
 }

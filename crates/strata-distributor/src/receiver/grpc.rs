@@ -57,7 +57,7 @@ pub async fn serve(
     tonic::transport::Server::builder()
         .add_service(svc)
         .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener),
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
             async move { shutdown.cancelled().await },
         )
         .await
