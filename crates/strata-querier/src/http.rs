@@ -20,7 +20,7 @@ use prost::Message;
 use strata_common::{TenantId, TraceId};
 use strata_proto::tempopb::{PartialStatus, TraceByIdMetrics, TraceByIdResponse};
 
-use crate::{Querier, QueryError};
+use crate::{FoundTrace, Querier, QueryError};
 
 const PROTOBUF: &str = "application/protobuf";
 
@@ -102,16 +102,26 @@ fn wants_protobuf(headers: &HeaderMap) -> bool {
         .is_some_and(|v| v.contains(PROTOBUF))
 }
 
+/// The part both versions share: tenant, ID and range checks, then the lookup.
+async fn lookup(
+    q: &Querier,
+    id: &str,
+    params: &HashMap<String, String>,
+    headers: &HeaderMap,
+) -> Result<FoundTrace, QueryError> {
+    let tenant = tenant(q, headers)?;
+    let id = parse_id(id)?;
+    let range = parse_range(params)?;
+    q.find_trace(&tenant, &id, range).await
+}
+
 async fn trace_v1(
     State(q): State<Querier>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
-    let id = parse_id(&id)?;
-    let range = parse_range(&params)?;
-    let found = q.find_trace(&tenant, &id, range).await?;
+    let found = lookup(&q, &id, &params, &headers).await?;
     if found.spans == 0 && !found.partial {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
@@ -140,10 +150,7 @@ async fn trace_v2(
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
-    let id = parse_id(&id)?;
-    let range = parse_range(&params)?;
-    let found = q.find_trace(&tenant, &id, range).await?;
+    let found = lookup(&q, &id, &params, &headers).await?;
     let (status, message) = if found.partial {
         (
             PartialStatus::Partial as i32,

@@ -190,7 +190,7 @@ impl Sender {
                         wire_bytes,
                     }
                 } else {
-                    let detail = RpcStatus::decode(bytes.clone())
+                    let detail = strata_proto::rpc_status::RpcStatus::decode(bytes.clone())
                         .ok()
                         .filter(|s| !s.message.is_empty())
                         .map(|s| s.message)
@@ -228,15 +228,6 @@ fn error_chain(e: &dyn std::error::Error) -> String {
         src = s.source();
     }
     out
-}
-
-/// `google.rpc.Status`, as OTLP/HTTP error bodies carry it.
-#[derive(Clone, PartialEq, prost::Message)]
-struct RpcStatus {
-    #[prost(int32, tag = "1")]
-    code: i32,
-    #[prost(string, tag = "2")]
-    message: String,
 }
 
 /// A gRPC codec that sends already-encoded request bytes as they are and decodes the
