@@ -101,12 +101,7 @@ async fn torn_wal_tail_is_cut_and_reported() {
             2
         );
     }
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains("strata_ingester_wal_truncations_total 1"),
         "{metrics}"

@@ -167,12 +167,7 @@ async fn bad_otlp_http_requests_are_refused_and_earlier_data_kept() {
     let base = server.url("");
     assert_eq!(span_count(&get_trace(&base, &good).await.unwrap()), 3);
     assert_eq!(span_count(&get_trace(&base, &id5).await.unwrap()), 2);
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(
             r#"strata_discarded_spans_total{tenant="single-tenant",reason="invalid_trace_id"} 4"#
@@ -331,12 +326,7 @@ async fn backpressure_is_429_with_retry_after_and_resource_exhausted() {
     // Accepted data is intact; refused data was never stored.
     assert!(get_trace(&server.url(""), &ids[0]).await.is_some());
     assert!(get_trace(&server.url(""), &trace_id(78)).await.is_none());
-    let metrics = reqwest::get(server.url("/metrics"))
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
+    let metrics = server.metrics().await;
     assert!(
         metrics.contains(r#"reason="ingester_backpressure"} 2"#),
         "{metrics}"

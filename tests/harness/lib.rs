@@ -132,7 +132,7 @@ impl Server {
             {
                 panic!("strata exited during start ({status}):\n{}", self.log());
             }
-            if let Ok(resp) = reqwest::blocking_get(&url) {
+            if let Ok(resp) = http_probe::blocking_get(&url) {
                 if resp == 200 {
                     return;
                 }
@@ -159,6 +159,16 @@ impl Server {
 
     pub fn otlp_http_url(&self) -> String {
         format!("http://127.0.0.1:{}/v1/traces", self.ports.otlp_http)
+    }
+
+    /// The `/metrics` page.
+    pub async fn metrics(&self) -> String {
+        reqwest::get(self.url("/metrics"))
+            .await
+            .expect("metrics reachable")
+            .text()
+            .await
+            .expect("metrics body")
     }
 
     pub fn data_dir(&self) -> PathBuf {
@@ -300,7 +310,7 @@ pub fn wal_segments(server: &Server) -> Vec<PathBuf> {
     v
 }
 
-mod reqwest {
+mod http_probe {
     //! A tiny blocking GET for readiness checks, so the harness needs no HTTP client runtime.
     use std::io::{Read, Write};
     use std::net::TcpStream;
