@@ -283,16 +283,13 @@ impl Ingester {
     }
 
     fn release(&self, bytes: u64) {
-        let _ = self
+        let sub = |v: u64| v.saturating_sub(bytes);
+        let before = self
             .inner
             .unflushed_bytes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| {
-                Some(v.saturating_sub(bytes))
-            });
-        self.inner
-            .metrics
-            .unflushed_bytes
-            .set(self.inner.unflushed_bytes.load(Ordering::SeqCst) as i64);
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(sub(v)))
+            .unwrap_or_else(|v| v);
+        self.inner.metrics.unflushed_bytes.set(sub(before) as i64);
     }
 
     async fn write_block(
