@@ -17,6 +17,7 @@ mod convert;
 mod error;
 mod meta;
 mod reader;
+mod scan;
 pub mod schema;
 mod writer;
 
@@ -25,4 +26,6 @@ pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssem
 pub use error::{BlockError, Result};
 pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
 pub use reader::{read_bloom, BlockReader, FindResult};
+pub use scan::{Scan, ScanRequest};
+pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use writer::{BlockWriter, WriterOptions};

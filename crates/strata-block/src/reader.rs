@@ -86,7 +86,7 @@ impl BlockReader {
         &self.meta
     }
 
-    fn source(&self, counter: &Arc<AtomicU64>) -> Result<CountingReader> {
+    pub(crate) fn source(&self, counter: &Arc<AtomicU64>) -> Result<CountingReader> {
         self.meta.check_format()?;
         Ok(CountingReader {
             store: self.store.clone(),
@@ -97,7 +97,7 @@ impl BlockReader {
     }
 
     /// The Parquet footer (with page index), loaded once and checked against the schema.
-    async fn file(&self, source: &mut CountingReader) -> Result<&ArrowReaderMetadata> {
+    pub(crate) async fn file(&self, source: &mut CountingReader) -> Result<&ArrowReaderMetadata> {
         self.file
             .get_or_try_init(|| async {
                 let options =
@@ -235,7 +235,7 @@ fn may_hold(rg: &RowGroupMetaData, id: &TraceId) -> bool {
 }
 
 /// An [`AsyncFileReader`] over `data.parquet` that counts the bytes it fetches.
-struct CountingReader {
+pub(crate) struct CountingReader {
     store: Arc<dyn ObjectStore>,
     path: Path,
     size: u64,

@@ -72,8 +72,11 @@
 //! The Parquet key-value metadata holds `strata.format = strata-parquet-v1`, next to the Arrow
 //! schema the Parquet writer embeds (readers check both). Pages are zstd-compressed at the
 //! configured level, dictionary encoding is on (off for `span_id` and `parent_span_id`),
-//! statistics are kept per page (so the column and offset indexes are written), and a row
-//! group holds at most `row_group_max_spans` rows.
+//! statistics are kept per column chunk, and per page for the scalar columns search filters
+//! on (`trace_id`, `name`, `kind`, start/end/duration, `status_code`, `service_name`: their
+//! column index is written), the offset index is written for every column (so row selections
+//! skip pages), and a row group holds at most `row_group_max_spans` rows. None of this
+//! changes how a reader must decode the file.
 
 use std::sync::{Arc, OnceLock};
 

@@ -90,6 +90,18 @@ struct PendingTrace {
 }
 
 /// Writes one block. See the crate docs for the sequence of objects.
+/// Scalar columns that get page-level statistics (a column index).
+const PAGE_STATS_COLUMNS: &[&str] = &[
+    col::TRACE_ID,
+    col::NAME,
+    col::KIND,
+    col::START,
+    col::END,
+    col::DURATION,
+    col::STATUS_CODE,
+    col::SERVICE_NAME,
+];
+
 pub struct BlockWriter {
     store: Arc<dyn ObjectStore>,
     paths: BlockPaths,
@@ -130,19 +142,24 @@ impl BlockWriter {
     ) -> Result<Self> {
         let zstd = opts.validate()?;
         let paths = BlockPaths::new(tenant, block_id);
-        let props = WriterProperties::builder()
+        let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(zstd))
             .set_dictionary_enabled(true)
             // Span IDs are unique: a dictionary would only be built and thrown away.
             .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
             .set_column_dictionary_enabled(ColumnPath::from(col::PARENT_SPAN_ID), false)
-            .set_statistics_enabled(EnabledStatistics::Page)
+            // Column-chunk statistics everywhere; page statistics (the column index) only
+            // where search prunes pages by value. Keeps the footer small.
+            .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_max_row_group_row_count(Some(opts.row_group_max_spans))
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 FORMAT_KEY.to_string(),
                 FORMAT_VERSION.to_string(),
-            )]))
-            .build();
+            )]));
+        for c in PAGE_STATS_COLUMNS {
+            props = props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
+        }
+        let props = props.build();
         let sink = BufWriter::new(store.clone(), paths.data());
         let parquet = AsyncArrowWriter::try_new(sink, span_schema(), Some(props))?;
         Ok(Self {

@@ -1,8 +1,9 @@
 //! `strata`: runs every role in one process (`strata run`), and operator tools
-//! (`strata loadgen`, `strata config check|dump`).
+//! (`strata loadgen`, `strata query`, `strata config check|dump`).
 
 mod all;
 mod loadgen;
+mod query;
 
 use std::path::PathBuf;
 
@@ -26,6 +27,8 @@ enum Command {
     },
     /// Send synthetic traces over OTLP and report accepted spans/s and latency.
     Loadgen(loadgen::LoadgenArgs),
+    /// Query a running server: trace by ID, TraceQL search.
+    Query(query::QueryArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -67,6 +70,13 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting tokio runtime")?;
             rt.block_on(loadgen::run(args))
+        }
+        Command::Query(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting tokio runtime")?;
+            rt.block_on(query::run(args))
         }
         Command::Config { action } => match action {
             ConfigAction::Check { path } => {

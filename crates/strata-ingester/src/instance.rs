@@ -211,6 +211,23 @@ impl Instance {
         }
         out
     }
+
+    /// Every in-memory trace with all its shares (live, head and cut blocks merged), in
+    /// trace-ID order. Clones only reference-counted payloads.
+    pub fn snapshot(&self) -> std::collections::BTreeMap<TraceId, Vec<Bytes>> {
+        let mut out: std::collections::BTreeMap<TraceId, Vec<Bytes>> = Default::default();
+        let stages = [&self.live, &self.head.traces]
+            .into_iter()
+            .chain(self.completing.iter().map(|b| &b.traces));
+        for stage in stages {
+            for (id, e) in stage {
+                out.entry(*id)
+                    .or_default()
+                    .extend(e.payloads.iter().cloned());
+            }
+        }
+        out
+    }
 }
 
 #[cfg(test)]

@@ -24,6 +24,7 @@
 pub mod instance;
 pub mod metrics;
 pub mod record;
+mod search;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -437,6 +438,30 @@ impl IngesterQuerier for Ingester {
             payloads,
             inspected_bytes: inspected,
         })
+    }
+
+    async fn search(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchRequest,
+    ) -> Result<tempopb::SearchResponse, RoleError> {
+        self.search_recent(tenant, req).await
+    }
+
+    async fn search_tags(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchTagsRequest,
+    ) -> Result<tempopb::SearchTagsV2Response, RoleError> {
+        self.search_tags_recent(tenant, req).await
+    }
+
+    async fn search_tag_values(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchTagValuesRequest,
+    ) -> Result<tempopb::SearchTagValuesV2Response, RoleError> {
+        self.search_tag_values_recent(tenant, req).await
     }
 }
 

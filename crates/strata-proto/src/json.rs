@@ -26,8 +26,11 @@ use crate::otlp::trace::status::StatusCode;
 use crate::otlp::trace::{ResourceSpans, ScopeSpans, Span, Status};
 use crate::tempopb::{PartialStatus, Trace, TraceByIdMetrics, TraceByIdResponse};
 
+mod search;
 #[cfg(test)]
 mod tests;
+
+pub use search::*;
 
 /// `/api/traces/{id}` JSON: `{"batches":[ResourceSpans…]}` — Tempo's v1 shape, which renames
 /// `resourceSpans` to `batches`. A trace without resource spans is `{}`, as in Tempo.

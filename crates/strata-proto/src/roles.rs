@@ -6,6 +6,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use strata_common::{TenantId, TraceId};
 
+use crate::tempopb;
+
 /// One trace's share of a push: the spans of a single trace ID, as a prost-encoded
 /// [`crate::tempopb::Trace`]. The distributor encodes it once; the ingester stores these bytes
 /// in its WAL and live set without re-encoding.
@@ -78,4 +80,26 @@ pub trait IngesterQuerier: Send + Sync {
         tenant: &TenantId,
         trace_id: &TraceId,
     ) -> Result<TraceFragments, RoleError>;
+
+    /// Searches recent data (live traces, the head block, blocks being written and blocks
+    /// recently flushed). Answers at most `req.limit` traces, newest first.
+    async fn search(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchRequest,
+    ) -> Result<tempopb::SearchResponse, RoleError>;
+
+    /// Tag names in recent data, per scope.
+    async fn search_tags(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchTagsRequest,
+    ) -> Result<tempopb::SearchTagsV2Response, RoleError>;
+
+    /// Values of one tag in recent data.
+    async fn search_tag_values(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchTagValuesRequest,
+    ) -> Result<tempopb::SearchTagValuesV2Response, RoleError>;
 }

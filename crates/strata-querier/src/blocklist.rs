@@ -112,6 +112,16 @@ impl BlockList {
             .collect()
     }
 
+    /// Every block of a tenant.
+    pub fn all(&self, tenant: &TenantId) -> Vec<Arc<BlockEntry>> {
+        self.state
+            .read()
+            .tenants
+            .get(tenant)
+            .map(|b| b.values().cloned().collect())
+            .unwrap_or_default()
+    }
+
     /// Number of blocks known for a tenant.
     pub fn len(&self, tenant: &TenantId) -> usize {
         self.state.read().tenants.get(tenant).map_or(0, |b| b.len())

@@ -22,13 +22,14 @@ use strata_proto::tempopb::{PartialStatus, TraceByIdMetrics, TraceByIdResponse};
 
 use crate::{FoundTrace, Querier, QueryError};
 
-const PROTOBUF: &str = "application/protobuf";
+pub(crate) const PROTOBUF: &str = "application/protobuf";
 
 /// The query API routes.
 pub fn router(querier: Querier) -> Router {
     Router::new()
         .route("/api/traces/{id}", get(trace_v1))
         .route("/api/v2/traces/{id}", get(trace_v2))
+        .merge(crate::http_search::routes())
         .with_state(querier)
 }
 
@@ -51,7 +52,7 @@ impl IntoResponse for QueryError {
     }
 }
 
-fn tenant(q: &Querier, headers: &HeaderMap) -> Result<TenantId, QueryError> {
+pub(crate) fn tenant(q: &Querier, headers: &HeaderMap) -> Result<TenantId, QueryError> {
     if !q.settings().multitenancy_enabled {
         return Ok(TenantId::single());
     }
@@ -95,7 +96,7 @@ fn parse_range(params: &HashMap<String, String>) -> Result<Option<(u64, u64)>, Q
     )))
 }
 
-fn wants_protobuf(headers: &HeaderMap) -> bool {
+pub(crate) fn wants_protobuf(headers: &HeaderMap) -> bool {
     headers
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok())

@@ -7,6 +7,10 @@
 pub mod blocklist;
 pub mod combine;
 pub mod http;
+mod http_search;
+mod params;
+mod search;
+mod tags;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -48,6 +52,8 @@ pub struct QuerierMetrics {
     pub trace_lookups: Counter,
     pub blocks_inspected: Counter,
     pub lookup_seconds: Histogram,
+    pub searches: Counter,
+    pub search_seconds: Histogram,
 }
 
 impl QuerierMetrics {
@@ -56,6 +62,8 @@ impl QuerierMetrics {
             trace_lookups: Counter::default(),
             blocks_inspected: Counter::default(),
             lookup_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
+            searches: Counter::default(),
+            search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
         };
         let r = registry.sub_registry_with_prefix("strata_querier");
         r.register(
@@ -72,6 +80,12 @@ impl QuerierMetrics {
             "trace_lookup_duration_seconds",
             "Trace-by-ID latency",
             m.lookup_seconds.clone(),
+        );
+        r.register("searches", "Search requests", m.searches.clone());
+        r.register(
+            "search_duration_seconds",
+            "Search latency",
+            m.search_seconds.clone(),
         );
         m
     }

@@ -1,0 +1,153 @@
+//! Column scans over a block for search: [`BlockReader::scan`] streams a projection of
+//! `data.parquet`, optionally restricted to some row groups and a row selection, and can keep
+//! every trace whole within one yielded batch.
+//!
+//! Only the pages of the projected columns that hold selected rows are fetched (the reader
+//! uses the offset index written with every block).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch};
+use arrow_select::concat::concat_batches;
+use futures::TryStreamExt;
+use parquet::arrow::arrow_reader::RowSelection;
+use parquet::arrow::async_reader::ParquetRecordBatchStream;
+use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
+use parquet::file::metadata::ParquetMetaData;
+
+use crate::error::{BlockError, Result};
+use crate::reader::{BlockReader, CountingReader};
+use crate::schema::col::TRACE_ID;
+
+/// What to read.
+#[derive(Debug, Clone, Default)]
+pub struct ScanRequest {
+    /// Top-level column names of the block schema. Unknown names are an error.
+    pub columns: Vec<&'static str>,
+    /// Row groups to read, ascending; `None` for all.
+    pub row_groups: Option<Vec<usize>>,
+    /// Rows to read within those row groups; `None` for all.
+    pub selection: Option<RowSelection>,
+    /// Rows per decoded batch (the reader's unit; yielded batches may be larger when
+    /// `whole_traces` joins pieces). 0 means the default of 8192.
+    pub batch_rows: usize,
+    /// Yield batches that never split a trace. Requires `trace_id` among `columns`.
+    pub whole_traces: bool,
+}
+
+/// Batches from [`BlockReader::scan`].
+pub struct Scan {
+    stream: ParquetRecordBatchStream<CountingReader>,
+    counter: Arc<AtomicU64>,
+    whole_traces: bool,
+    carry: Option<RecordBatch>,
+    done: bool,
+}
+
+impl BlockReader {
+    /// The Parquet footer (row groups, statistics, page index), loaded once per reader.
+    pub async fn parquet_metadata(&self) -> Result<Arc<ParquetMetaData>> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        Ok(self.file(&mut source).await?.metadata().clone())
+    }
+
+    /// Streams the requested columns.
+    pub async fn scan(&self, req: ScanRequest) -> Result<Scan> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?.clone();
+        let mut roots = Vec::with_capacity(req.columns.len());
+        for c in &req.columns {
+            let i = file.schema().index_of(c).map_err(|_| {
+                BlockError::corrupt(self.meta().block_id, format!("scan of unknown column {c}"))
+            })?;
+            roots.push(i);
+        }
+        if req.whole_traces && !req.columns.contains(&TRACE_ID) {
+            return Err(BlockError::corrupt(
+                self.meta().block_id,
+                "whole-trace scan without the trace_id column",
+            ));
+        }
+        let mask = ProjectionMask::roots(file.parquet_schema(), roots);
+        let rows = if req.batch_rows == 0 {
+            8192
+        } else {
+            req.batch_rows
+        };
+        let mut b = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
+            .with_projection(mask)
+            .with_batch_size(rows);
+        if let Some(rg) = req.row_groups {
+            b = b.with_row_groups(rg);
+        }
+        if let Some(sel) = req.selection {
+            b = b.with_row_selection(sel);
+        }
+        Ok(Scan {
+            stream: b.build()?,
+            counter,
+            whole_traces: req.whole_traces,
+            carry: None,
+            done: false,
+        })
+    }
+}
+
+impl Scan {
+    /// The next batch, or `None` at the end.
+    pub async fn next(&mut self) -> Result<Option<RecordBatch>> {
+        if !self.whole_traces {
+            return Ok(self.stream.try_next().await?);
+        }
+        loop {
+            if self.done {
+                return Ok(self.carry.take());
+            }
+            let Some(batch) = self.stream.try_next().await? else {
+                self.done = true;
+                continue;
+            };
+            let batch = match self.carry.take() {
+                Some(prev) => concat_batches(&batch.schema(), [&prev, &batch])?,
+                None => batch,
+            };
+            // Hold back the last trace: its rows may continue in the next batch.
+            let cut = last_trace_start(&batch)?;
+            if cut == 0 {
+                self.carry = Some(batch);
+                continue;
+            }
+            self.carry = Some(batch.slice(cut, batch.num_rows() - cut));
+            return Ok(Some(batch.slice(0, cut)));
+        }
+    }
+
+    /// Bytes fetched from the object store so far (the footer is fetched once per reader
+    /// and not counted here).
+    pub fn inspected_bytes(&self) -> u64 {
+        self.counter.load(Ordering::Relaxed)
+    }
+}
+
+/// Index of the first row of the batch's last trace.
+fn last_trace_start(batch: &RecordBatch) -> Result<usize> {
+    let ids = batch
+        .column_by_name(TRACE_ID)
+        .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
+        .ok_or_else(|| BlockError::Arrow(arrow_schema::ArrowError::SchemaError(
+            "trace_id missing from scan".into(),
+        )))?;
+    let n = ids.len();
+    if n == 0 {
+        return Ok(0);
+    }
+    let last = ids.value(n - 1);
+    let mut i = n - 1;
+    while i > 0 && ids.value(i - 1) == last {
+        i -= 1;
+    }
+    Ok(i)
+}

@@ -1,0 +1,253 @@
+//! `strata query`: trace by ID and TraceQL search against a running server's query API,
+//! printed as a table (or the server's JSON with `--json`).
+
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::{bail, Context};
+use clap::{Args, Subcommand};
+use prost::Message;
+use strata_proto::otlp::common::any_value::Value as AnyValue;
+use strata_proto::otlp::trace::{ResourceSpans, Span};
+use strata_proto::tempopb::{SearchResponse, TraceByIdResponse};
+
+#[derive(Args)]
+pub struct QueryArgs {
+    /// Base URL of the query API.
+    #[arg(long, env = "STRATA_ADDR", default_value = "http://127.0.0.1:3200", global = true)]
+    addr: String,
+    /// Tenant (`X-Scope-OrgID`), when multitenancy is enabled.
+    #[arg(long, env = "STRATA_ORG_ID", global = true)]
+    org_id: Option<String>,
+    /// Print the server's JSON instead of a table.
+    #[arg(long, global = true)]
+    json: bool,
+    #[command(subcommand)]
+    what: QueryCommand,
+}
+
+#[derive(Subcommand)]
+enum QueryCommand {
+    /// Fetch one trace by ID.
+    Trace { id: String },
+    /// Search with TraceQL, newest traces first.
+    Search {
+        /// TraceQL, e.g. '{ resource.service.name = "api" && status = error }'.
+        query: String,
+        /// Most traces to return.
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        /// Spans shown per spanset.
+        #[arg(long, default_value_t = 3)]
+        spss: u32,
+        /// Only traces in the last DURATION (e.g. 15m, 2h); default: everything.
+        #[arg(long, value_parser = humantime::parse_duration)]
+        since: Option<Duration>,
+    },
+}
+
+pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
+    let client = reqwest::Client::new();
+    let base = args.addr.trim_end_matches('/').to_string();
+    let accept = if args.json {
+        "application/json"
+    } else {
+        "application/protobuf"
+    };
+    let (url, query): (String, Vec<(String, String)>) = match &args.what {
+        QueryCommand::Trace { id } => (format!("{base}/api/v2/traces/{id}"), vec![]),
+        QueryCommand::Search {
+            query,
+            limit,
+            spss,
+            since,
+        } => {
+            let mut q = vec![
+                ("q".to_string(), query.clone()),
+                ("limit".to_string(), limit.to_string()),
+                ("spss".to_string(), spss.to_string()),
+            ];
+            if let Some(since) = since {
+                let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
+                q.push(("start".into(), now.saturating_sub(since.as_secs()).to_string()));
+                q.push(("end".into(), (now + 1).to_string()));
+            }
+            (format!("{base}/api/search"), q)
+        }
+    };
+    let mut req = client.get(&url).query(&query).header("accept", accept);
+    if let Some(org) = &args.org_id {
+        req = req.header("x-scope-orgid", org);
+    }
+    let resp = req.send().await.with_context(|| format!("GET {url}"))?;
+    let status = resp.status();
+    let body = resp.bytes().await?;
+    if !status.is_success() {
+        bail!("{status}: {}", String::from_utf8_lossy(&body).trim());
+    }
+    if args.json {
+        let v: serde_json::Value = serde_json::from_slice(&body)?;
+        println!("{}", serde_json::to_string_pretty(&v)?);
+        return Ok(());
+    }
+    match args.what {
+        QueryCommand::Trace { id } => {
+            let r = TraceByIdResponse::decode(body.as_ref())?;
+            let rss = r.trace.map(|t| t.resource_spans).unwrap_or_default();
+            if rss.is_empty() {
+                bail!("trace {id} not found");
+            }
+            print!("{}", trace_table(&rss));
+            if !r.message.is_empty() {
+                eprintln!("note: {}", r.message);
+            }
+        }
+        QueryCommand::Search { .. } => {
+            let r = SearchResponse::decode(body.as_ref())?;
+            print!("{}", search_table(&r));
+        }
+    }
+    Ok(())
+}
+
+fn hex(b: &[u8]) -> String {
+    b.iter().map(|x| format!("{x:02x}")).collect()
+}
+
+fn service(rs: &ResourceSpans) -> String {
+    rs.resource
+        .as_ref()
+        .and_then(|r| r.attributes.iter().find(|kv| kv.key == "service.name"))
+        .and_then(|kv| match kv.value.as_ref()?.value.as_ref()? {
+            AnyValue::StringValue(s) => Some(s.clone()),
+            _ => None,
+        })
+        .unwrap_or_default()
+}
+
+fn ms(ns: u64) -> String {
+    format!("{:.3}", ns as f64 / 1e6)
+}
+
+fn status(span: &Span) -> &'static str {
+    match span.status.as_ref().map(|s| s.code) {
+        Some(1) => "ok",
+        Some(2) => "error",
+        _ => "",
+    }
+}
+
+/// Spans in start order, with the offset from the trace start.
+pub fn trace_table(rss: &[ResourceSpans]) -> String {
+    let mut rows: Vec<(String, &Span)> = Vec::new();
+    for rs in rss {
+        let svc = service(rs);
+        for ss in &rs.scope_spans {
+            for s in &ss.spans {
+                rows.push((svc.clone(), s));
+            }
+        }
+    }
+    rows.sort_by_key(|(_, s)| s.start_time_unix_nano);
+    let t0 = rows.first().map_or(0, |(_, s)| s.start_time_unix_nano);
+    let mut t = Table::new(&["SPAN", "PARENT", "SERVICE", "NAME", "OFFSET_MS", "DURATION_MS", "STATUS"]);
+    for (svc, s) in &rows {
+        t.row(vec![
+            hex(&s.span_id),
+            hex(&s.parent_span_id),
+            svc.clone(),
+            s.name.clone(),
+            ms(s.start_time_unix_nano.saturating_sub(t0)),
+            ms(s.end_time_unix_nano.saturating_sub(s.start_time_unix_nano)),
+            status(s).to_string(),
+        ]);
+    }
+    t.render()
+}
+
+pub fn search_table(r: &SearchResponse) -> String {
+    let mut t = Table::new(&["TRACE", "ROOT SERVICE", "ROOT NAME", "START", "DURATION_MS", "MATCHED"]);
+    for tr in &r.traces {
+        let start = humantime::format_rfc3339_millis(
+            UNIX_EPOCH + Duration::from_nanos(tr.start_time_unix_nano),
+        );
+        let matched: u32 = tr.span_sets.iter().map(|s| s.matched).sum();
+        t.row(vec![
+            tr.trace_id.clone(),
+            tr.root_service_name.clone(),
+            tr.root_trace_name.clone(),
+            start.to_string(),
+            tr.duration_ms.to_string(),
+            matched.to_string(),
+        ]);
+    }
+    let mut out = t.render();
+    out.push_str(&format!("{} trace(s)\n", r.traces.len()));
+    out
+}
+
+/// A left-aligned text table.
+struct Table {
+    header: Vec<String>,
+    rows: Vec<Vec<String>>,
+}
+
+impl Table {
+    fn new(header: &[&str]) -> Self {
+        Self {
+            header: header.iter().map(|s| s.to_string()).collect(),
+            rows: Vec::new(),
+        }
+    }
+
+    fn row(&mut self, r: Vec<String>) {
+        self.rows.push(r);
+    }
+
+    fn render(&self) -> String {
+        let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
+        for r in &self.rows {
+            for (w, c) in widths.iter_mut().zip(r) {
+                *w = (*w).max(c.chars().count());
+            }
+        }
+        let line = |cells: &[String]| -> String {
+            let parts: Vec<String> = cells
+                .iter()
+                .zip(&widths)
+                .map(|(c, w)| format!("{c:<w$}"))
+                .collect();
+            format!("{}\n", parts.join("  ").trim_end())
+        };
+        let mut out = line(&self.header);
+        for r in &self.rows {
+            out.push_str(&line(r));
+        }
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use strata_proto::tempopb::TraceSearchMetadata;
+
+    #[test]
+    fn search_table_lists_traces() {
+        let r = SearchResponse {
+            traces: vec![TraceSearchMetadata {
+                trace_id: "abc".into(),
+                root_service_name: "api".into(),
+                root_trace_name: "GET /".into(),
+                start_time_unix_nano: 1_700_000_000_000_000_000,
+                duration_ms: 12,
+                ..Default::default()
+            }],
+            metrics: None,
+        };
+        let out = search_table(&r);
+        assert!(out.starts_with("TRACE"));
+        assert!(out.contains("abc  api"));
+        assert!(out.contains("2023-11-14T22:13:20.000Z"));
+        assert!(out.ends_with("1 trace(s)\n"));
+    }
+}

@@ -1,0 +1,138 @@
+//! Evaluation of a [`SearchPlan`] over Arrow record batches of the block schema.
+//!
+//! Two phases:
+//! 1. **Column-wise over the whole batch**: every spanset filter becomes a per-span
+//!    [`BooleanArray`] mask, and every `by()`/aggregate expression and reported attribute a
+//!    [`value::Value`] column, with Arrow kernels ([`expr`], [`ops`], [`attrs`]). Attribute
+//!    lookups and intrinsic columns are computed once per batch ([`ctx`]).
+//! 2. **Per trace** (contiguous runs of equal `trace_id`, [`trace`]): the spanset algebra of
+//!    the pipeline on row-index sets ([`spanset`], [`structure`], [`agg`]), then the result
+//!    ([`output`]).
+//!
+//! # Semantics (see the module docs of each part)
+//! * Missing attributes make comparisons false (`!=` too); `x != nil` tests presence and
+//!   `x = nil` absence ([`ops`]).
+//! * `.x` is the span attribute when the span has the key, else the resource attribute.
+//! * Event and link conditions hold for a span when any of its events (links) satisfies
+//!   them ([`expr`]).
+//! * Trace-level intrinsics repeat on every span of their trace; the tree-derived ones
+//!   (`span:childCount`, `nestedSet*`) follow Tempo's nested-set numbering ([`trace`]).
+//!
+//! Nothing here panics on unexpected data: a missing column or a column of the wrong type is
+//! [`EngineError::Batch`].
+
+mod agg;
+mod attrs;
+mod ctx;
+mod expr;
+mod intrinsics;
+mod ops;
+mod output;
+mod pb;
+mod spanset;
+mod structure;
+mod trace;
+mod value;
+
+use arrow_array::{BinaryArray, BooleanArray, FixedSizeBinaryArray, RecordBatch};
+use arrow_buffer::BooleanBuffer;
+use strata_block::schema::col;
+
+use crate::plan::ir::{Domain, Expr};
+use crate::result::TraceMatch;
+use crate::{EngineError, SearchPlan};
+use ctx::Ctx;
+use spanset::TraceEval;
+use trace::{Traces, Tree};
+use value::{bad, null_to_false};
+
+/// See [`SearchPlan::prefilter`].
+pub(crate) fn prefilter(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+) -> Result<BooleanArray, EngineError> {
+    let n = batch.num_rows();
+    let Some(e) = &plan.prefilter else {
+        return Ok(BooleanArray::new(BooleanBuffer::new_set(n), None));
+    };
+    let mut ctx = Ctx::new(batch, None, None);
+    let mask = null_to_false(&expr::predicate(&mut ctx, e)?);
+    check_len(&mask, n)?;
+    Ok(mask)
+}
+
+fn check_len(mask: &BooleanArray, n: usize) -> Result<(), EngineError> {
+    if mask.len() == n {
+        Ok(())
+    } else {
+        Err(bad(format!(
+            "filter produced {} rows for {n} spans",
+            mask.len()
+        )))
+    }
+}
+
+/// See [`SearchPlan::evaluate`].
+pub(crate) fn evaluate(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    spss: usize,
+) -> Result<Vec<TraceMatch>, EngineError> {
+    if batch.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
+    let probe = Ctx::new(batch, None, None);
+    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
+    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
+    let traces = Traces::new(ids, parents)?;
+    let tree = if plan.needs_tree {
+        Some(Tree::new(&traces, probe.typed(col::SPAN_ID)?, parents)?)
+    } else {
+        None
+    };
+    let mut ctx = Ctx::new(batch, Some(&traces), tree.as_ref());
+
+    let mut masks = Vec::with_capacity(plan.filters.len());
+    for f in &plan.filters {
+        let mask = null_to_false(&expr::predicate(&mut ctx, f)?);
+        check_len(&mask, ctx.n)?;
+        masks.push(mask);
+    }
+    let values = plan
+        .values
+        .iter()
+        .map(|e| expr::value(&mut ctx, e, Domain::Span))
+        .collect::<Result<Vec<_>, _>>()?;
+
+    let mut matches = Vec::new();
+    for (t, range) in traces.ranges.iter().enumerate() {
+        let eval = TraceEval {
+            masks: &masks,
+            values: &values,
+            tree: tree.as_ref(),
+            trace: t,
+            range: range.clone(),
+        };
+        let sets = eval.run(&plan.pipeline)?;
+        if !sets.is_empty() {
+            matches.push((t, sets));
+        }
+    }
+    if matches.is_empty() {
+        return Ok(Vec::new());
+    }
+
+    let outputs = plan
+        .outputs
+        .iter()
+        .map(|o| {
+            let v = expr::value(&mut ctx, &Expr::Field(o.field.clone()), Domain::Span)?;
+            Ok((o.key.clone(), v))
+        })
+        .collect::<Result<Vec<_>, EngineError>>()?;
+    let meta = output::Meta::new(&ctx, outputs)?;
+    matches
+        .into_iter()
+        .map(|(t, sets)| meta.trace_match(&traces, t, sets, spss))
+        .collect()
+}

@@ -1,0 +1,247 @@
+//! Query planning: [`SearchPlan`] compiles a validated TraceQL query for search.
+//!
+//! A plan holds the compiled pipeline ([`ir`]), every spanset filter, `by()` expression and
+//! aggregate argument (evaluated column-wise over whole batches by [`crate::eval`]), the
+//! attributes reported on returned spans, the columns the evaluation reads, and a span-level
+//! prefilter.
+//!
+//! # Prefilter
+//! The prefilter is a *necessary* condition: every trace that [`SearchPlan::evaluate`]
+//! returns has at least one span for which it holds. It is derived from the pipeline:
+//! * every spanset stage's output spans are spans of the trace, and a pipeline stops at the
+//!   first empty stage, so the condition of any one spanset stage is necessary (the first
+//!   stage that has one is used);
+//! * a filter `{ e }` contributes `e` when `e` reads only row-local fields (anything but the
+//!   trace-level and tree-derived intrinsics), else the row-local conjuncts of a top-level
+//!   `&&` chain, else nothing;
+//! * `a && b`, union forms and structural forms need both sides non-empty: the right side's
+//!   condition (whose spans the structural forms return), else the left's; `a || b` needs
+//!   either: `ca || cb` when both sides have one; negated structural forms (`!>`, ...) return
+//!   right-side spans even when the left side is empty: only the right side's condition.
+//!
+//! Queries without such a condition (`{ }`, `count() > 1`, `{ trace:duration > 1s }`) have
+//! no prefilter.
+
+mod compile;
+pub(crate) mod ir;
+pub(crate) mod text;
+
+use std::collections::BTreeSet;
+
+use arrow_array::{BooleanArray, RecordBatch};
+use strata_block::schema::col;
+use strata_traceql::{Intrinsic, Query, RootExpr, SpansetOp};
+
+use crate::result::TraceMatch;
+use crate::EngineError;
+use ir::{Expr, FieldRef, Source};
+
+/// A compiled search query. Cheap to clone; shareable across threads.
+#[derive(Debug, Clone)]
+pub struct SearchPlan {
+    pub(crate) pipeline: ir::Pipeline,
+    /// Spanset filter expressions, referenced by [`ir::SpansetExpr::Filter`].
+    pub(crate) filters: Vec<Expr>,
+    /// `by()` expressions and aggregate arguments.
+    pub(crate) values: Vec<Expr>,
+    /// Attributes reported on returned spans, in query order.
+    pub(crate) outputs: Vec<ir::Output>,
+    /// Whether the query needs the parent/child tree of traces.
+    pub(crate) needs_tree: bool,
+    pub(crate) prefilter: Option<Expr>,
+    columns: Vec<&'static str>,
+    prefilter_columns: Vec<&'static str>,
+}
+
+/// Columns of the block schema, in schema order, that a plan may read.
+const COLUMN_ORDER: [&str; 18] = [
+    col::TRACE_ID,
+    col::SPAN_ID,
+    col::PARENT_SPAN_ID,
+    col::NAME,
+    col::KIND,
+    col::START,
+    col::END,
+    col::DURATION,
+    col::STATUS_CODE,
+    col::STATUS_MESSAGE,
+    col::SERVICE_NAME,
+    col::RESOURCE_ATTRS,
+    col::SCOPE_NAME,
+    col::SCOPE_VERSION,
+    col::SCOPE_ATTRS,
+    col::ATTRS,
+    col::EVENTS,
+    col::LINKS,
+];
+
+/// Read by every evaluation: trace metadata and service statistics.
+const BASE_COLUMNS: [&str; 10] = [
+    col::TRACE_ID,
+    col::SPAN_ID,
+    col::PARENT_SPAN_ID,
+    col::NAME,
+    col::KIND,
+    col::START,
+    col::END,
+    col::DURATION,
+    col::STATUS_CODE,
+    col::SERVICE_NAME,
+];
+
+impl SearchPlan {
+    /// Compiles a parsed and validated query. Metrics queries, `parent.` attributes, the
+    /// `parent` intrinsic, aggregates over sub-pipelines, scalar filters other than
+    /// `aggregate op literal`, non-literal regexes and expressions mixing event and link
+    /// fields are [`EngineError::Unsupported`].
+    pub fn new(query: &Query) -> Result<Self, EngineError> {
+        let RootExpr::Spanset(pipeline) = &query.root else {
+            return Err(EngineError::Unsupported(
+                "metrics queries cannot be used for search".into(),
+            ));
+        };
+        let mut c = compile::Compiler::default();
+        let pipeline = c.pipeline(pipeline)?;
+        let mut needs_tree = c.structural;
+        let mut cols: BTreeSet<&'static str> = BASE_COLUMNS.into_iter().collect();
+        for e in c.filters.iter().chain(&c.values) {
+            e.visit_fields(&mut |r| {
+                needs_tree |= r.needs_tree();
+                field_columns(r, &mut cols);
+            });
+        }
+        for o in &c.outputs {
+            needs_tree |= o.field.needs_tree();
+            field_columns(&o.field, &mut cols);
+        }
+        let prefilter = necessary_pipeline(&pipeline, &c.filters);
+        let mut pre_cols = BTreeSet::new();
+        if let Some(p) = &prefilter {
+            p.visit_fields(&mut |r| field_columns(r, &mut pre_cols));
+        }
+        Ok(Self {
+            pipeline,
+            filters: c.filters,
+            values: c.values,
+            outputs: c.outputs,
+            needs_tree,
+            prefilter,
+            columns: ordered(&cols),
+            prefilter_columns: ordered(&pre_cols),
+        })
+    }
+
+    /// Top-level columns of the block schema that [`evaluate`](Self::evaluate) reads.
+    pub fn columns(&self) -> Vec<&'static str> {
+        self.columns.clone()
+    }
+
+    /// Columns [`prefilter`](Self::prefilter) reads, or `None` when the query has no
+    /// span-level necessary condition (every trace is a candidate).
+    pub fn prefilter_columns(&self) -> Option<Vec<&'static str>> {
+        self.prefilter
+            .as_ref()
+            .map(|_| self.prefilter_columns.clone())
+    }
+
+    /// Per span: whether it passes the prefilter. A trace can only match when one of its
+    /// spans passes. Needs only [`prefilter_columns`](Self::prefilter_columns); rows need not
+    /// form whole traces. All true when there is no prefilter.
+    pub fn prefilter(&self, batch: &RecordBatch) -> Result<BooleanArray, EngineError> {
+        crate::eval::prefilter(self, batch)
+    }
+
+    /// Evaluates the query over a batch of whole traces with contiguous rows (see the crate
+    /// docs). `spss` is the most spans returned per spanset. Matching traces come back in
+    /// batch order.
+    pub fn evaluate(
+        &self,
+        batch: &RecordBatch,
+        spss: usize,
+    ) -> Result<Vec<TraceMatch>, EngineError> {
+        crate::eval::evaluate(self, batch, spss)
+    }
+}
+
+fn ordered(set: &BTreeSet<&'static str>) -> Vec<&'static str> {
+    COLUMN_ORDER
+        .into_iter()
+        .filter(|c| set.contains(c))
+        .collect()
+}
+
+/// The columns reading `r` needs.
+fn field_columns(r: &FieldRef, out: &mut BTreeSet<&'static str>) {
+    let needed: &[&'static str] = match r {
+        FieldRef::Attr(Source::Span, _) => &[col::ATTRS],
+        FieldRef::Attr(Source::Resource, _) => &[col::RESOURCE_ATTRS],
+        FieldRef::Attr(Source::Unscoped, _) => &[col::ATTRS, col::RESOURCE_ATTRS],
+        FieldRef::Attr(Source::Scope, _) => &[col::SCOPE_ATTRS],
+        FieldRef::Attr(Source::Event, _) | FieldRef::Intr(Intrinsic::EventName) => &[col::EVENTS],
+        FieldRef::Attr(Source::Link, _)
+        | FieldRef::Intr(Intrinsic::LinkTraceId | Intrinsic::LinkSpanId) => &[col::LINKS],
+        FieldRef::Intr(i) => match i {
+            Intrinsic::Duration => &[col::DURATION],
+            Intrinsic::Name => &[col::NAME],
+            Intrinsic::Status => &[col::STATUS_CODE],
+            Intrinsic::StatusMessage => &[col::STATUS_MESSAGE],
+            Intrinsic::Kind => &[col::KIND],
+            Intrinsic::SpanId => &[col::SPAN_ID],
+            Intrinsic::SpanParentId => &[col::PARENT_SPAN_ID],
+            Intrinsic::TraceId => &[col::TRACE_ID],
+            Intrinsic::EventTimeSinceStart => &[col::EVENTS, col::START],
+            Intrinsic::InstrumentationName => &[col::SCOPE_NAME],
+            Intrinsic::InstrumentationVersion => &[col::SCOPE_VERSION],
+            // Trace-level and tree-derived values: only in full evaluation, which reads
+            // the base columns.
+            _ => &[],
+        },
+    };
+    out.extend(needed.iter().copied());
+}
+
+fn necessary_pipeline(p: &ir::Pipeline, filters: &[Expr]) -> Option<Expr> {
+    p.stages.iter().find_map(|s| match s {
+        ir::Stage::Spanset(e) => necessary(e, filters),
+        _ => None,
+    })
+}
+
+fn necessary(e: &ir::SpansetExpr, filters: &[Expr]) -> Option<Expr> {
+    match e {
+        ir::SpansetExpr::Filter(None) => None,
+        ir::SpansetExpr::Filter(Some(i)) => filters.get(*i).and_then(local_part),
+        ir::SpansetExpr::Pipeline(p) => necessary_pipeline(p, filters),
+        ir::SpansetExpr::Op { op, lhs, rhs } => {
+            use SpansetOp::*;
+            match op {
+                Or => {
+                    let l = necessary(lhs, filters)?;
+                    let r = necessary(rhs, filters)?;
+                    Some(Expr::Or(Box::new(l), Box::new(r)))
+                }
+                NotChild | NotParent | NotDescendant | NotAncestor | NotSibling => {
+                    necessary(rhs, filters)
+                }
+                And | Child | Parent | Descendant | Ancestor | Sibling | UnionChild
+                | UnionParent | UnionDescendant | UnionAncestor | UnionSibling => {
+                    necessary(rhs, filters).or_else(|| necessary(lhs, filters))
+                }
+            }
+        }
+    }
+}
+
+/// The row-local part of a filter expression that every passing span satisfies.
+fn local_part(e: &Expr) -> Option<Expr> {
+    if e.is_row_local() && e.has_fields() {
+        return Some(e.clone());
+    }
+    match e {
+        Expr::And(a, b) => match (local_part(a), local_part(b)) {
+            (Some(a), Some(b)) => Some(Expr::And(Box::new(a), Box::new(b))),
+            (a, b) => a.or(b),
+        },
+        _ => None,
+    }
+}

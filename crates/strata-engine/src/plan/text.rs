@@ -1,0 +1,339 @@
+//! Query text as Tempo writes it in spanset attribute names (`by(resource.service.name)`,
+//! `avg(duration)`) and in values it renders as strings (Go's `time.Duration` format).
+//!
+//! Follows Tempo's stringer: attributes as `scope.name` (unscoped `.name`; names with
+//! characters the lexer would not accept quoted), intrinsics by Tempo's canonical names
+//! (`duration`, `status`, `rootName`, `span:childCount`), string literals in backticks,
+//! operands that are not literals or fields in parentheses.
+
+use std::fmt::Write;
+
+use strata_traceql::{
+    Aggregate, AggregateFn, Attribute, AttributeScope, BinaryOp, FieldExpr, Intrinsic, Kind,
+    Static, Status, UnaryOp,
+};
+
+/// Tempo's name of an intrinsic (the key it reports it under).
+pub(crate) fn intrinsic_name(i: Intrinsic) -> &'static str {
+    match i {
+        Intrinsic::Duration => "duration",
+        Intrinsic::Name => "name",
+        Intrinsic::Status => "status",
+        Intrinsic::StatusMessage => "statusMessage",
+        Intrinsic::Kind => "kind",
+        Intrinsic::SpanId => "span:id",
+        Intrinsic::SpanParentId => "span:parentID",
+        Intrinsic::ChildCount => "span:childCount",
+        Intrinsic::NestedSetLeft => "nestedSetLeft",
+        Intrinsic::NestedSetRight => "nestedSetRight",
+        Intrinsic::NestedSetParent => "nestedSetParent",
+        Intrinsic::Parent => "parent",
+        Intrinsic::TraceDuration => "traceDuration",
+        Intrinsic::TraceRootName => "rootName",
+        Intrinsic::TraceRootService => "rootServiceName",
+        Intrinsic::TraceId => "trace:id",
+        Intrinsic::EventName => "event:name",
+        Intrinsic::EventTimeSinceStart => "event:timeSinceStart",
+        Intrinsic::LinkTraceId => "link:traceID",
+        Intrinsic::LinkSpanId => "link:spanID",
+        Intrinsic::InstrumentationName => "instrumentation:name",
+        Intrinsic::InstrumentationVersion => "instrumentation:version",
+    }
+}
+
+pub(crate) fn status_name(code: i32) -> String {
+    match code {
+        0 => "unset".into(),
+        1 => "ok".into(),
+        2 => "error".into(),
+        n => format!("status({n})"),
+    }
+}
+
+pub(crate) fn kind_name(kind: i32) -> String {
+    match kind {
+        0 => "unspecified".into(),
+        1 => "internal".into(),
+        2 => "server".into(),
+        3 => "client".into(),
+        4 => "producer".into(),
+        5 => "consumer".into(),
+        n => format!("kind({n})"),
+    }
+}
+
+pub(crate) fn status_code(s: Status) -> i32 {
+    match s {
+        Status::Unset => 0,
+        Status::Ok => 1,
+        Status::Error => 2,
+    }
+}
+
+pub(crate) fn kind_code(k: Kind) -> i32 {
+    match k {
+        Kind::Unspecified => 0,
+        Kind::Internal => 1,
+        Kind::Server => 2,
+        Kind::Client => 3,
+        Kind::Producer => 4,
+        Kind::Consumer => 5,
+    }
+}
+
+/// `avg(duration)`, `count()`.
+pub(crate) fn aggregate_text(a: &Aggregate) -> String {
+    let name = match a.func {
+        AggregateFn::Count => "count",
+        AggregateFn::Avg => "avg",
+        AggregateFn::Min => "min",
+        AggregateFn::Max => "max",
+        AggregateFn::Sum => "sum",
+    };
+    match &a.arg {
+        None => format!("{name}()"),
+        Some(e) => format!("{name}({})", field_text(e)),
+    }
+}
+
+/// A field expression as Tempo prints it.
+pub(crate) fn field_text(e: &FieldExpr) -> String {
+    match e {
+        FieldExpr::Static(s) => static_text(s),
+        FieldExpr::Attribute(a) => attribute_text(a),
+        FieldExpr::Intrinsic(i) => intrinsic_name(*i).to_string(),
+        FieldExpr::Unary { op, expr } => {
+            let op = match op {
+                UnaryOp::Neg => "-",
+                UnaryOp::Not => "!",
+            };
+            format!("{op}{}", wrapped(expr))
+        }
+        FieldExpr::Binary { op, lhs, rhs } => {
+            format!("{} {} {}", wrapped(lhs), binary_op_text(*op), wrapped(rhs))
+        }
+    }
+}
+
+fn wrapped(e: &FieldExpr) -> String {
+    match e {
+        FieldExpr::Static(_) | FieldExpr::Attribute(_) | FieldExpr::Intrinsic(_) => field_text(e),
+        _ => format!("({})", field_text(e)),
+    }
+}
+
+fn binary_op_text(op: BinaryOp) -> &'static str {
+    match op {
+        BinaryOp::Add => "+",
+        BinaryOp::Sub => "-",
+        BinaryOp::Mul => "*",
+        BinaryOp::Div => "/",
+        BinaryOp::Mod => "%",
+        BinaryOp::Pow => "^",
+        BinaryOp::Eq => "=",
+        BinaryOp::Neq => "!=",
+        BinaryOp::Lt => "<",
+        BinaryOp::Lte => "<=",
+        BinaryOp::Gt => ">",
+        BinaryOp::Gte => ">=",
+        BinaryOp::Regex => "=~",
+        BinaryOp::NotRegex => "!~",
+        BinaryOp::And => "&&",
+        BinaryOp::Or => "||",
+    }
+}
+
+fn attribute_text(a: &Attribute) -> String {
+    let mut scope = String::new();
+    if a.parent {
+        scope.push_str("parent.");
+    }
+    match a.scope {
+        AttributeScope::None => {}
+        AttributeScope::Span => scope.push_str("span."),
+        AttributeScope::Resource => scope.push_str("resource."),
+        AttributeScope::Event => scope.push_str("event."),
+        AttributeScope::Link => scope.push_str("link."),
+        AttributeScope::Instrumentation => scope.push_str("instrumentation."),
+    }
+    if scope.is_empty() {
+        scope.push('.');
+    }
+    let needs_quotes = a.name.chars().any(|c| c == '"' || !is_attribute_char(c));
+    if needs_quotes {
+        let escaped = a.name.replace('\\', "\\\\").replace('"', "\\\"");
+        format!("{scope}\"{escaped}\"")
+    } else {
+        format!("{scope}{}", a.name)
+    }
+}
+
+fn is_attribute_char(c: char) -> bool {
+    !c.is_whitespace()
+        && !matches!(
+            c,
+            '{' | '}' | '(' | ')' | '=' | '~' | '!' | '<' | '>' | '&' | '|' | '^' | ','
+        )
+}
+
+fn static_text(s: &Static) -> String {
+    match s {
+        Static::Nil => "nil".into(),
+        Static::Bool(b) => b.to_string(),
+        Static::Int(i) => i.to_string(),
+        Static::Float(f) => go_float(*f),
+        Static::String(s) => format!("`{s}`"),
+        Static::Duration(d) => go_duration(*d),
+        Static::Status(s) => status_name(status_code(*s)),
+        Static::Kind(k) => kind_name(kind_code(*k)),
+    }
+}
+
+/// A float as Go's `strconv.FormatFloat(f, 'g', -1, 64)`, with `.0` appended when the
+/// result looks like an integer (Tempo's rendering of float literals).
+pub(crate) fn go_float(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 {
+            "+Inf".into()
+        } else {
+            "-Inf".into()
+        };
+    }
+    // Rust's `{:e}` gives the shortest round-trip digits: "1.234e6", "-5e-7".
+    let sci = format!("{f:e}");
+    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
+    let exp: i32 = exp.parse().unwrap_or(0);
+    let out = if f != 0.0 && !(-4..6).contains(&exp) {
+        // Go's shortest 'g' switches to exponent form when exp < -4 or exp >= 6.
+        let sign = if exp < 0 { '-' } else { '+' };
+        format!("{mantissa}e{sign}{:02}", exp.abs())
+    } else {
+        format!("{f}")
+    };
+    if out.contains(['.', 'e', 'N', 'I']) {
+        out
+    } else {
+        out + ".0"
+    }
+}
+
+/// Nanoseconds as Go's `time.Duration.String()`: `0s`, `150ns`, `1.5µs`, `20ms`, `1m30s`,
+/// `2h0m0.5s`.
+pub(crate) fn go_duration(nanos: i64) -> String {
+    if nanos == 0 {
+        return "0s".into();
+    }
+    let neg = nanos < 0;
+    let u = nanos.unsigned_abs();
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if u < 1_000_000_000 {
+        // Sub-second: a single unit with a fraction.
+        let (unit, scale) = if u < 1_000 {
+            ("ns", 1)
+        } else if u < 1_000_000 {
+            ("µs", 1_000)
+        } else {
+            ("ms", 1_000_000)
+        };
+        out.push_str(&fraction(u, scale));
+        out.push_str(unit);
+        return out;
+    }
+    let hours = u / 3_600_000_000_000;
+    let rem = u % 3_600_000_000_000;
+    let minutes = rem / 60_000_000_000;
+    let secs_nanos = rem % 60_000_000_000;
+    if hours > 0 {
+        let _ = write!(out, "{hours}h");
+    }
+    if hours > 0 || minutes > 0 {
+        let _ = write!(out, "{minutes}m");
+    }
+    out.push_str(&fraction(secs_nanos, 1_000_000_000));
+    out.push('s');
+    out
+}
+
+/// `v / scale` with the fractional digits Go prints (trailing zeros dropped).
+fn fraction(v: u64, scale: u64) -> String {
+    let whole = v / scale;
+    let frac = v % scale;
+    if frac == 0 {
+        return whole.to_string();
+    }
+    let width = scale.ilog10() as usize;
+    let digits = format!("{frac:0width$}");
+    format!("{whole}.{}", digits.trim_end_matches('0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn durations_match_go() {
+        assert_eq!(go_duration(0), "0s");
+        assert_eq!(go_duration(150), "150ns");
+        assert_eq!(go_duration(1_500), "1.5µs");
+        assert_eq!(go_duration(20_000_000), "20ms");
+        assert_eq!(go_duration(1_000_000_000), "1s");
+        assert_eq!(go_duration(1_500_000_000), "1.5s");
+        assert_eq!(go_duration(90_000_000_000), "1m30s");
+        assert_eq!(go_duration(7_200_500_000_000), "2h0m0.5s");
+        assert_eq!(go_duration(-2_000_000), "-2ms");
+    }
+
+    #[test]
+    fn floats_match_go() {
+        assert_eq!(go_float(1.0), "1.0");
+        assert_eq!(go_float(1.5), "1.5");
+        assert_eq!(go_float(0.0001), "0.0001");
+        assert_eq!(go_float(0.00001), "1e-05");
+        assert_eq!(go_float(1e21), "1e+21");
+        assert_eq!(go_float(1234567.0), "1.234567e+06");
+        assert_eq!(go_float(123456.0), "123456.0");
+    }
+
+    #[test]
+    fn field_text_like_tempo() {
+        let attr = |scope, name: &str| {
+            FieldExpr::Attribute(Attribute {
+                scope,
+                parent: false,
+                name: name.into(),
+            })
+        };
+        assert_eq!(
+            field_text(&attr(AttributeScope::Resource, "service.name")),
+            "resource.service.name"
+        );
+        assert_eq!(field_text(&attr(AttributeScope::None, "foo")), ".foo");
+        assert_eq!(
+            field_text(&attr(AttributeScope::Span, "a b")),
+            "span.\"a b\""
+        );
+        let e = FieldExpr::Binary {
+            op: BinaryOp::Add,
+            lhs: Box::new(attr(AttributeScope::Span, "a")),
+            rhs: Box::new(FieldExpr::Binary {
+                op: BinaryOp::Mul,
+                lhs: Box::new(FieldExpr::Static(Static::Int(2))),
+                rhs: Box::new(FieldExpr::Intrinsic(Intrinsic::Duration)),
+            }),
+        };
+        assert_eq!(field_text(&e), "span.a + (2 * duration)");
+        assert_eq!(
+            aggregate_text(&Aggregate {
+                func: AggregateFn::Avg,
+                arg: Some(FieldExpr::Intrinsic(Intrinsic::Duration)),
+            }),
+            "avg(duration)"
+        );
+    }
+}
