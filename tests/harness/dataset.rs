@@ -3,7 +3,7 @@
 //! Trace `i` (0-based, `0..TRACES`):
 //! * root span: service `frontend|checkout|cart` (`i % 3`), resource `region = eu|us` (`i % 2`),
 //!   kind server, name `GET /api/items/{i % 5}`, `http.status_code` 500 when `i % 7 == 0`
-//!   else 200, duration `(i + 1) * 10ms`, starting `i` seconds after the base time;
+//!   else 200, `path/to = "slashed"`, duration `(i + 1) * 10ms`, starting `i` seconds after the base time;
 //! * `1 + i % 4` children from service `db`, kind client, `db.system` `postgres` when
 //!   `i % 3 == 0` else `redis`, 1ms each; the first child has status error when `i % 5 == 0`.
 //!
@@ -26,23 +26,34 @@ pub const EXPECTED: &[(&str, fn(u64) -> bool)] = &[
     (r#"{ span.http.status_code >= 500 }"#, |i| i % 7 == 0),
     (r#"{ status = error }"#, |i| i % 5 == 0),
     (r#"{ duration > 400ms }"#, |i| i >= 40),
-    (r#"{ name =~ "GET /api/items/[12]" }"#, |i| matches!(i % 5, 1 | 2)),
-    (r#"{ kind = server } >> { span.db.system = "postgres" }"#, |i| {
-        i % 3 == 0
+    (r#"{ name =~ "GET /api/items/[12]" }"#, |i| {
+        matches!(i % 5, 1 | 2)
     }),
-    (r#"{ kind = server } > { span.db.system = "redis" }"#, |i| i % 3 != 0),
+    (
+        r#"{ kind = server } >> { span.db.system = "postgres" }"#,
+        |i| i % 3 == 0,
+    ),
+    (r#"{ kind = server } > { span.db.system = "redis" }"#, |i| {
+        i % 3 != 0
+    }),
     (r#"{ } | count() > 3"#, |i| i % 4 >= 2),
     (r#"{ .region = "eu" }"#, |i| i % 2 == 0),
-    (r#"{ trace:rootService = "frontend" && kind = client }"#, |i| {
-        i % 3 == 0
-    }),
-    (r#"{ status = error } && { span.http.status_code = 500 }"#, |i| {
-        i % 35 == 0
-    }),
-    (r#"{ resource.service.name = "db" } | by(span.db.system)"#, |_| true),
-    (r#"{ span.http.status_code = 200 } | select(span.http.status_code)"#, |i| {
-        i % 7 != 0
-    }),
+    (
+        r#"{ trace:rootService = "frontend" && kind = client }"#,
+        |i| i % 3 == 0,
+    ),
+    (
+        r#"{ status = error } && { span.http.status_code = 500 }"#,
+        |i| i % 35 == 0,
+    ),
+    (
+        r#"{ resource.service.name = "db" } | by(span.db.system)"#,
+        |_| true,
+    ),
+    (
+        r#"{ span.http.status_code = 200 } | select(span.http.status_code)"#,
+        |i| i % 7 != 0,
+    ),
     (r#"{ resource.service.name = "nope" }"#, |_| false),
     (r#"{ }"#, |_| true),
 ];
@@ -67,10 +78,13 @@ pub fn trace(i: u64, base: u64) -> ExportTraceServiceRequest {
         kind: SpanKind::Server as i32,
         start_time_unix_nano: start,
         end_time_unix_nano: start + (i + 1) * 10_000_000,
-        attributes: vec![kv(
-            "http.status_code",
-            Value::IntValue(if i % 7 == 0 { 500 } else { 200 }),
-        )],
+        attributes: vec![
+            kv(
+                "http.status_code",
+                Value::IntValue(if i % 7 == 0 { 500 } else { 200 }),
+            ),
+            kv("path/to", s("slashed")),
+        ],
         ..Default::default()
     };
     let children: Vec<Span> = (0..1 + i % 4)

@@ -25,7 +25,7 @@ pub use bloom::Bloom;
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
 pub use error::{BlockError, Result};
 pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
+pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult};
 pub use scan::{Scan, ScanRequest};
-pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use writer::{BlockWriter, WriterOptions};

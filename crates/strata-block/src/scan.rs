@@ -137,9 +137,11 @@ fn last_trace_start(batch: &RecordBatch) -> Result<usize> {
     let ids = batch
         .column_by_name(TRACE_ID)
         .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
-        .ok_or_else(|| BlockError::Arrow(arrow_schema::ArrowError::SchemaError(
-            "trace_id missing from scan".into(),
-        )))?;
+        .ok_or_else(|| {
+            BlockError::Arrow(arrow_schema::ArrowError::SchemaError(
+                "trace_id missing from scan".into(),
+            ))
+        })?;
     let n = ids.len();
     if n == 0 {
         return Ok(0);

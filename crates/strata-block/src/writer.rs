@@ -157,7 +157,8 @@ impl BlockWriter {
                 FORMAT_VERSION.to_string(),
             )]));
         for c in PAGE_STATS_COLUMNS {
-            props = props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
+            props =
+                props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
         }
         let props = props.build();
         let sink = BufWriter::new(store.clone(), paths.data());

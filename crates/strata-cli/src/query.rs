@@ -13,7 +13,12 @@ use strata_proto::tempopb::{SearchResponse, TraceByIdResponse};
 #[derive(Args)]
 pub struct QueryArgs {
     /// Base URL of the query API.
-    #[arg(long, env = "STRATA_ADDR", default_value = "http://127.0.0.1:3200", global = true)]
+    #[arg(
+        long,
+        env = "STRATA_ADDR",
+        default_value = "http://127.0.0.1:3200",
+        global = true
+    )]
     addr: String,
     /// Tenant (`X-Scope-OrgID`), when multitenancy is enabled.
     #[arg(long, env = "STRATA_ORG_ID", global = true)]
@@ -68,7 +73,10 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
             ];
             if let Some(since) = since {
                 let now = SystemTime::now().duration_since(UNIX_EPOCH)?.as_secs();
-                q.push(("start".into(), now.saturating_sub(since.as_secs()).to_string()));
+                q.push((
+                    "start".into(),
+                    now.saturating_sub(since.as_secs()).to_string(),
+                ));
                 q.push(("end".into(), (now + 1).to_string()));
             }
             (format!("{base}/api/search"), q)
@@ -149,7 +157,15 @@ pub fn trace_table(rss: &[ResourceSpans]) -> String {
     }
     rows.sort_by_key(|(_, s)| s.start_time_unix_nano);
     let t0 = rows.first().map_or(0, |(_, s)| s.start_time_unix_nano);
-    let mut t = Table::new(&["SPAN", "PARENT", "SERVICE", "NAME", "OFFSET_MS", "DURATION_MS", "STATUS"]);
+    let mut t = Table::new(&[
+        "SPAN",
+        "PARENT",
+        "SERVICE",
+        "NAME",
+        "OFFSET_MS",
+        "DURATION_MS",
+        "STATUS",
+    ]);
     for (svc, s) in &rows {
         t.row(vec![
             hex(&s.span_id),
@@ -165,7 +181,14 @@ pub fn trace_table(rss: &[ResourceSpans]) -> String {
 }
 
 pub fn search_table(r: &SearchResponse) -> String {
-    let mut t = Table::new(&["TRACE", "ROOT SERVICE", "ROOT NAME", "START", "DURATION_MS", "MATCHED"]);
+    let mut t = Table::new(&[
+        "TRACE",
+        "ROOT SERVICE",
+        "ROOT NAME",
+        "START",
+        "DURATION_MS",
+        "MATCHED",
+    ]);
     for tr in &r.traces {
         let start = humantime::format_rfc3339_millis(
             UNIX_EPOCH + Duration::from_nanos(tr.start_time_unix_nano),

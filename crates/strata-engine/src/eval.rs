@@ -31,6 +31,8 @@ mod output;
 mod pb;
 mod spanset;
 mod structure;
+#[cfg(test)]
+mod tests;
 mod trace;
 mod value;
 

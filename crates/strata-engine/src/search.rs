@@ -54,7 +54,8 @@ impl SearchJob {
         } else {
             legacy_tags_query(&req.tags)
         };
-        let query = strata_traceql::parse_and_validate(&text).map_err(|e| BadSearch(e.to_string()))?;
+        let query =
+            strata_traceql::parse_and_validate(&text).map_err(|e| BadSearch(e.to_string()))?;
         let plan = SearchPlan::new(&query).map_err(|e| BadSearch(e.to_string()))?;
         let secs = |s: u32| u64::from(s) * 1_000_000_000;
         Ok(Self {
@@ -257,7 +258,8 @@ impl RunSelector {
     fn finish(mut self) -> (RowSelection, usize) {
         self.close();
         if self.row > self.covered {
-            self.selectors.push(RowSelector::skip(self.row - self.covered));
+            self.selectors
+                .push(RowSelector::skip(self.row - self.covered));
         }
         (RowSelection::from(self.selectors), self.selected)
     }
@@ -405,7 +407,11 @@ impl SearchAccumulator {
         if limit == 0 || self.traces.len() < limit {
             return None;
         }
-        let mut starts: Vec<u64> = self.traces.values().map(|t| t.start_time_unix_nano).collect();
+        let mut starts: Vec<u64> = self
+            .traces
+            .values()
+            .map(|t| t.start_time_unix_nano)
+            .collect();
         starts.sort_unstable_by(|a, b| b.cmp(a));
         starts.get(limit - 1).copied()
     }

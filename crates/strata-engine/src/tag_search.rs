@@ -31,7 +31,10 @@ fn filter(q: &str) -> Option<SearchPlan> {
     plan.prefilter_columns().is_some().then_some(plan)
 }
 
-fn mask(filter: Option<&SearchPlan>, batch: &RecordBatch) -> Result<Option<BooleanArray>, EngineError> {
+fn mask(
+    filter: Option<&SearchPlan>,
+    batch: &RecordBatch,
+) -> Result<Option<BooleanArray>, EngineError> {
     filter.map(|p| p.prefilter(batch)).transpose()
 }
 
@@ -113,15 +116,27 @@ impl TagNamesJob {
     }
 
     pub fn collector(&self) -> TagNamesCollector {
-        TagNamesCollector::new(&self.scope.attribute_scopes(), self.limit, DEFAULT_MAX_BYTES)
+        TagNamesCollector::new(
+            &self.scope.attribute_scopes(),
+            self.limit,
+            DEFAULT_MAX_BYTES,
+        )
     }
 
-    pub fn add_batch(&self, batch: &RecordBatch, c: &mut TagNamesCollector) -> Result<(), EngineError> {
+    pub fn add_batch(
+        &self,
+        batch: &RecordBatch,
+        c: &mut TagNamesCollector,
+    ) -> Result<(), EngineError> {
         let m = mask(self.filter.as_ref(), batch)?;
         c.add_batch(batch, m.as_ref())
     }
 
-    pub async fn add_block(&mut self, reader: &BlockReader, c: &mut TagNamesCollector) -> Result<(), EngineError> {
+    pub async fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut TagNamesCollector,
+    ) -> Result<(), EngineError> {
         let cols = columns(
             TagNamesCollector::columns(&self.scope.attribute_scopes()),
             self.filter.as_ref(),
@@ -193,16 +208,27 @@ impl TagValuesJob {
         !TagValuesCollector::columns(&self.target).is_empty()
     }
 
-    pub fn add_batch(&self, batch: &RecordBatch, c: &mut TagValuesCollector) -> Result<(), EngineError> {
+    pub fn add_batch(
+        &self,
+        batch: &RecordBatch,
+        c: &mut TagValuesCollector,
+    ) -> Result<(), EngineError> {
         let m = mask(self.filter.as_ref(), batch)?;
         c.add_batch(batch, m.as_ref())
     }
 
-    pub async fn add_block(&mut self, reader: &BlockReader, c: &mut TagValuesCollector) -> Result<(), EngineError> {
+    pub async fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut TagValuesCollector,
+    ) -> Result<(), EngineError> {
         if !self.reads_data() {
             return Ok(());
         }
-        let cols = columns(TagValuesCollector::columns(&self.target), self.filter.as_ref());
+        let cols = columns(
+            TagValuesCollector::columns(&self.target),
+            self.filter.as_ref(),
+        );
         let filter = self.filter.clone();
         let n = scan_block(reader, cols, self.range, |b| {
             let m = mask(filter.as_ref(), b)?;

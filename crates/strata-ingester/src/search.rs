@@ -128,7 +128,8 @@ impl Ingester {
         tenant: &TenantId,
         req: &tempopb::SearchTagsRequest,
     ) -> Result<tempopb::SearchTagsV2Response, RoleError> {
-        let mut job = TagNamesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
+        let mut job =
+            TagNamesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
         let (live, blocks) = self.recent_data(tenant);
         let (job_back, mut c) = tokio::task::spawn_blocking(move || {
             let mut c = job.collector();

@@ -48,7 +48,9 @@ pub fn search_request(params: &[(String, String)]) -> Result<SearchRequest, Quer
     let q = first(params, "q").filter(|s| !s.is_empty());
     let tags = first(params, "tags").filter(|s| !s.is_empty());
     if q.is_some() && tags.is_some() {
-        return Err(bad("invalid request: can't specify tags and q in the same query"));
+        return Err(bad(
+            "invalid request: can't specify tags and q in the same query",
+        ));
     }
     if let Some(q) = q {
         if q.len() > strata_traceql::MAX_QUERY_BYTES {
@@ -86,17 +88,25 @@ pub fn search_request(params: &[(String, String)]) -> Result<SearchRequest, Quer
     req.min_duration_ms = min.unwrap_or(0);
     req.max_duration_ms = max.unwrap_or(0);
     if let Some(l) = first(params, "limit") {
-        let l: u32 = l.trim().parse().map_err(|_| bad(format!("invalid limit: {l}")))?;
+        let l: u32 = l
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("invalid limit: {l}")))?;
         if l == 0 {
             return Err(bad("invalid limit: must be a positive number"));
         }
         if l > MAX_LIMIT {
-            return Err(bad(format!("limit {l} exceeds max query limit {MAX_LIMIT}")));
+            return Err(bad(format!(
+                "limit {l} exceeds max query limit {MAX_LIMIT}"
+            )));
         }
         req.limit = l;
     }
     if let Some(s) = first(params, "spss") {
-        let n: i64 = s.trim().parse().map_err(|_| bad(format!("invalid spss: {s}")))?;
+        let n: i64 = s
+            .trim()
+            .parse()
+            .map_err(|_| bad(format!("invalid spss: {s}")))?;
         if n <= 0 {
             return Err(bad("invalid spss: must be a positive number"));
         }
@@ -248,7 +258,10 @@ mod tests {
     fn go_durations() {
         assert_eq!(go_duration("100ms"), Some(100_000_000));
         assert_eq!(go_duration("1.5s"), Some(1_500_000_000));
-        assert_eq!(go_duration("2h45m"), Some((2 * 3600 + 45 * 60) * 1_000_000_000));
+        assert_eq!(
+            go_duration("2h45m"),
+            Some((2 * 3600 + 45 * 60) * 1_000_000_000)
+        );
         assert_eq!(go_duration("0"), Some(0));
         assert_eq!(go_duration("10"), None);
         assert_eq!(go_duration("-1s"), None);

@@ -76,8 +76,7 @@ impl Querier {
         tenant: &TenantId,
         req: &SearchTagValuesRequest,
     ) -> Result<SearchTagValuesV2Response, QueryError> {
-        let mut job =
-            TagValuesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
+        let mut job = TagValuesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         let recent = self
             .ingester
             .search_tag_values(tenant, req)

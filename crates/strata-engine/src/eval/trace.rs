@@ -1,7 +1,8 @@
 //! Traces of a batch and their span trees.
 //!
 //! Rows of one trace are contiguous (the batch invariant); a trace is a maximal run of equal
-//! `trace_id`s. The root of a trace is its first row with an empty `parent_span_id`.
+//! `trace_id`s. The root of a trace is its first row with an empty (or null)
+//! `parent_span_id`.
 //!
 //! # Tree and nested-set numbering (as Tempo computes it)
 //! A span's parent is the first span of the same trace whose ID equals its
@@ -56,7 +57,7 @@ impl Traces {
             .iter()
             .map(|r| {
                 r.clone()
-                    .find(|&i| parents.is_valid(i) && parents.value(i).is_empty())
+                    .find(|&i| parents.is_null(i) || parents.value(i).is_empty())
             })
             .collect();
         Ok(Self {

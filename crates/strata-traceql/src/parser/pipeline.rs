@@ -226,6 +226,11 @@ impl Parser<'_> {
         if self.peek() != &Tok::Pipe {
             return Err(self.expected("')' or '|'"));
         }
+        if let Item::Metrics(mut metrics) = *first.item {
+            self.second_stages(&mut metrics)?;
+            self.expect_close_paren()?;
+            return Ok(Node::new(Item::Metrics(metrics), first.height));
+        }
         let tail = self.pipeline_tail(first, true)?;
         self.expect_close_paren()?;
         Ok(close_tail(tail))
