@@ -364,7 +364,15 @@ fn strata(args: &[&str]) -> String {
 /// `strata query search|trace` against the running server.
 fn check_cli(server: &Server) {
     let addr = server.url("");
-    let out = strata(&["query", "--addr", &addr, "search", "{ status = error }", "--limit", "3"]);
+    let out = strata(&[
+        "query",
+        "--addr",
+        &addr,
+        "search",
+        "{ status = error }",
+        "--limit",
+        "3",
+    ]);
     let lines: Vec<&str> = out.lines().collect();
     assert!(lines[0].starts_with("TRACE"), "{out}");
     assert_eq!(lines.len(), 5, "header, 3 traces, count: {out}");
@@ -372,14 +380,22 @@ fn check_cli(server: &Server) {
     assert!(lines[1].starts_with(&newest_error), "{out}");
     assert!(lines[1].contains("checkout"), "{out}"); // 55 % 3 = 1
     let json: Value = serde_json::from_str(&strata(&[
-        "query", "--addr", &addr, "--json", "search", "{ status = error }",
+        "query",
+        "--addr",
+        &addr,
+        "--json",
+        "search",
+        "{ status = error }",
     ]))
     .unwrap();
     assert_eq!(ids(&json), expected_ids(|i| i % 5 == 0));
     let out = strata(&["query", "--addr", &addr, "trace", &newest_error]);
     assert!(out.starts_with("SPAN"), "{out}");
     assert_eq!(out.lines().count(), 1 + 1 + 4, "{out}"); // header, root, 4 children (55 % 4 = 3)
-    assert!(out.contains("GET /api/items/0") && out.contains("error"), "{out}");
+    assert!(
+        out.contains("GET /api/items/0") && out.contains("error"),
+        "{out}"
+    );
 }
 
 /// Runs a future to completion from a synchronous closure (used inside `eventually`).

@@ -269,7 +269,15 @@ mod tests {
         };
         let out = search_table(&r);
         assert!(out.starts_with("TRACE"));
-        assert!(out.contains("abc  api"));
+        let row: Vec<&str> = out
+            .lines()
+            .nth(1)
+            .unwrap()
+            .split("  ")
+            .filter(|c| !c.is_empty())
+            .map(str::trim)
+            .collect();
+        assert_eq!(row[..3], ["abc", "api", "GET /"]);
         assert!(out.contains("2023-11-14T22:13:20.000Z"));
         assert!(out.ends_with("1 trace(s)\n"));
     }

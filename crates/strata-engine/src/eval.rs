@@ -28,7 +28,6 @@ mod expr;
 mod intrinsics;
 mod ops;
 mod output;
-mod pb;
 mod spanset;
 mod structure;
 #[cfg(test)]

@@ -13,10 +13,12 @@
 //! blocks store them: sorted by trace ID). A trace split across two batches is evaluated as
 //! two traces.
 
+mod array;
 mod error;
 mod eval;
 pub mod live;
 mod plan;
+mod prune;
 mod result;
 pub mod search;
 pub mod tag_search;
@@ -24,4 +26,5 @@ pub mod tags;
 
 pub use error::EngineError;
 pub use plan::SearchPlan;
+pub use prune::Prune;
 pub use result::{MatchedSpan, ServiceStats, SpanSet, TraceMatch};

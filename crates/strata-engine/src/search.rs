@@ -4,8 +4,9 @@
 //! A block is searched in two passes when the plan has a span-level prefilter: the first
 //! reads only `trace_id` and the prefilter's columns and selects whole traces with at least
 //! one passing span; the second reads the full projection for those rows only (the Parquet
-//! reader skips pages without selected rows). Row groups whose start/end statistics fall
-//! outside the requested time range are skipped.
+//! reader skips pages without selected rows). Row groups and pages that statistics rule out
+//! (time range, the plan's [`Prune`](crate::Prune) condition) are skipped; see
+//! [`crate::prune`].
 //!
 //! Results are combined per trace ID ([`SearchAccumulator`]) and answered newest first
 //! (start time descending, then trace ID), cut to the limit.
@@ -16,9 +17,10 @@ use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch};
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
 use strata_block::schema::col;
-use strata_block::{BlockReader, RowSelection, RowSelector, ScanRequest};
+use strata_block::{BlockReader, ScanRequest};
 use strata_proto::tempopb::{self, SearchMetrics, TraceSearchMetadata};
 
+use crate::prune::{self, BlockStats, Layout, Open, Rows, RunCollector};
 use crate::{EngineError, SearchPlan, TraceMatch};
 
 /// Tempo's placeholder when the root span is missing.
@@ -124,7 +126,7 @@ impl SearchJob {
         Ok(())
     }
 
-    /// Searches one block.
+    /// Searches one block, skipping what statistics rule out (see [`crate::prune`]).
     pub async fn search_block(
         &self,
         reader: &BlockReader,
@@ -137,27 +139,47 @@ impl SearchJob {
             return Ok(());
         }
         let md = reader.parquet_metadata().await.map_err(block_err)?;
-        let row_groups: Vec<usize> = md
+        let layout = Layout::new(&md);
+        let stats = BlockStats::new(&md, &layout);
+        let in_range: Vec<bool> = md
             .row_groups()
             .iter()
-            .enumerate()
-            .filter(|(_, rg)| self.row_group_in_range(rg))
-            .map(|(i, _)| i)
+            .map(|rg| self.row_group_in_range(rg))
             .collect();
-        if row_groups.is_empty() {
-            return Ok(());
-        }
-        let selection = match self.plan.prefilter_columns() {
-            Some(cols) => {
-                let (sel, rows, bytes) = self.candidates(reader, &row_groups, cols).await?;
-                acc.metrics.inspected_bytes += bytes;
-                if rows == 0 {
+        let (rows, open) = match self.plan.prefilter_columns() {
+            Some(mut cols) => {
+                if !cols.contains(&col::TRACE_ID) {
+                    cols.insert(0, col::TRACE_ID);
+                }
+                let prune = self.plan.prune_predicate();
+                let (first, pruned) =
+                    prune::first_pass_rows(&stats, &layout, &in_range, prune.as_ref(), &cols);
+                acc.pruned_row_groups += pruned.row_groups;
+                acc.pruned_pages += pruned.pages;
+                if first.is_empty() {
                     return Ok(());
                 }
-                Some(sel)
+                self.candidates(reader, &layout, &first, cols, acc).await?
             }
-            None => None,
+            None => match prune::row_group_rows(&stats, &layout, &in_range) {
+                Some(found) => {
+                    acc.pruned_row_groups += in_range.iter().filter(|k| !**k).count() as u64;
+                    found
+                }
+                None => (Rows::from_ranges(vec![0..layout.total()]), Vec::new()),
+            },
         };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = if open.is_empty() {
+            rows
+        } else {
+            let (more, bytes) = prune::extend(reader, &layout, &stats, &open).await?;
+            acc.metrics.inspected_bytes += bytes;
+            rows.union(&more)
+        };
+        let (row_groups, selection) = layout.scan(&rows);
         let mut scan = reader
             .scan(ScanRequest {
                 columns: self.plan.columns(),
@@ -181,91 +203,47 @@ impl SearchJob {
         min_start.is_none_or(|s| s <= self.end_ns) && max_end.is_none_or(|e| e >= self.start_ns)
     }
 
-    /// First pass: the rows of every trace with a span passing the prefilter.
+    /// First pass over `rows` (file rows): the rows of every trace with a span passing the
+    /// prefilter that were read, and where those traces may continue beyond them.
     async fn candidates(
         &self,
         reader: &BlockReader,
-        row_groups: &[usize],
-        mut cols: Vec<&'static str>,
-    ) -> Result<(RowSelection, usize, u64), EngineError> {
-        if !cols.contains(&col::TRACE_ID) {
-            cols.push(col::TRACE_ID);
-        }
+        layout: &Layout,
+        rows: &Rows,
+        cols: Vec<&'static str>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(Rows, Vec<Open>), EngineError> {
+        let (row_groups, selection) = layout.scan(rows);
         let mut scan = reader
             .scan(ScanRequest {
                 columns: cols,
-                row_groups: Some(row_groups.to_vec()),
-                selection: None,
+                row_groups: Some(row_groups),
+                selection,
                 batch_rows: 0,
                 whole_traces: false,
             })
             .await
             .map_err(block_err)?;
-        let mut runs = RunSelector::default();
+        let mut runs = RunCollector::new(layout.total());
+        let mut cursor = rows.cursor();
         while let Some(batch) = scan.next().await.map_err(block_err)? {
             let mask = self.plan.prefilter(&batch)?;
             let ids = trace_ids(&batch)?;
             for i in 0..batch.num_rows() {
-                runs.row(ids.value(i), mask.is_valid(i) && mask.value(i));
+                let pos = cursor.next().ok_or_else(prune::overrun)?;
+                let hit = mask.is_valid(i) && mask.value(i);
+                runs.row(pos, prune::id_of(ids.value(i))?, hit);
             }
         }
-        let (sel, rows) = runs.finish();
-        Ok((sel, rows, scan.inspected_bytes()))
+        acc.metrics.inspected_bytes += scan.inspected_bytes();
+        if cursor.next().is_some() {
+            return Err(prune::overrun());
+        }
+        Ok(runs.finish())
     }
 }
 
-/// Builds a row selection of whole trace runs that contain a hit.
-#[derive(Default)]
-struct RunSelector {
-    selectors: Vec<RowSelector>,
-    row: usize,
-    run_start: usize,
-    run_id: Option<[u8; 16]>,
-    run_hit: bool,
-    /// First row not yet covered by `selectors`.
-    covered: usize,
-    selected: usize,
-}
-
-impl RunSelector {
-    fn row(&mut self, id: &[u8], hit: bool) {
-        if self.run_id.as_ref().map(|r| r.as_slice()) != Some(id) {
-            self.close();
-            self.run_start = self.row;
-            let mut b = [0u8; 16];
-            let n = id.len().min(16);
-            b[..n].copy_from_slice(&id[..n]);
-            self.run_id = Some(b);
-        }
-        self.run_hit |= hit;
-        self.row += 1;
-    }
-
-    fn close(&mut self) {
-        if self.run_hit {
-            if self.run_start > self.covered {
-                self.selectors
-                    .push(RowSelector::skip(self.run_start - self.covered));
-            }
-            let len = self.row - self.run_start;
-            self.selectors.push(RowSelector::select(len));
-            self.selected += len;
-            self.covered = self.row;
-        }
-        self.run_hit = false;
-    }
-
-    fn finish(mut self) -> (RowSelection, usize) {
-        self.close();
-        if self.row > self.covered {
-            self.selectors
-                .push(RowSelector::skip(self.row - self.covered));
-        }
-        (RowSelection::from(self.selectors), self.selected)
-    }
-}
-
-fn block_err(e: strata_block::BlockError) -> EngineError {
+pub(crate) fn block_err(e: strata_block::BlockError) -> EngineError {
     EngineError::Batch(format!("block: {e}"))
 }
 
@@ -284,7 +262,7 @@ fn u64_stat(rg: &RowGroupMetaData, name: &str, min: bool) -> Option<u64> {
     }
 }
 
-fn trace_ids(batch: &RecordBatch) -> Result<&FixedSizeBinaryArray, EngineError> {
+pub(crate) fn trace_ids(batch: &RecordBatch) -> Result<&FixedSizeBinaryArray, EngineError> {
     batch
         .column_by_name(col::TRACE_ID)
         .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
@@ -363,6 +341,12 @@ fn hex16(id: &[u8]) -> String {
 pub struct SearchAccumulator {
     traces: HashMap<String, TraceSearchMetadata>,
     pub metrics: SearchMetrics,
+    /// Row groups [`SearchJob::search_block`] skipped by statistics (time range or query).
+    /// Not part of Tempo's response.
+    pub pruned_row_groups: u64,
+    /// Pages of first-pass columns that [`SearchJob::search_block`] skipped within the row
+    /// groups it read. Not part of Tempo's response.
+    pub pruned_pages: u64,
 }
 
 impl SearchAccumulator {

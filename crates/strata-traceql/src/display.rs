@@ -1,8 +1,12 @@
 //! Canonical TraceQL text for the AST (`Display` impls).
 //!
 //! Invariant: for every query `q` produced by [`crate::parse`],
-//! `parse(&q.to_string())` equals `q` (up to [`crate::ast::Pos`] values). The printer adds
-//! only the parentheses needed for that:
+//! `parse(&q.to_string())` equals `q` (up to [`crate::ast::Pos`] values; see
+//! [`crate::Query::clear_positions`]). Operands print with single spaces around binary
+//! operators; floats always print with a `.` or an exponent, durations as `1h30m`, strings
+//! Go-quoted, attribute names quoted when they contain characters that would end them. The
+//! printer adds only the parentheses needed, plus one for readability (a binary operand of a
+//! prefix operator, `-(a * b)`):
 //! * field expressions use the parser's binding powers (`|| &&` < comparisons < `+ -` <
 //!   prefix `! -` < `* / %` < `^`); a prefix expression (`-x`, `!x`, a negative literal) absorbs
 //!   any following `*`, `/`, `%` or `^`, so it is parenthesised when one follows;
@@ -140,133 +144,6 @@ fn is_negative_literal(s: &Static) -> bool {
         Static::Float(x) => x.is_sign_negative(),
         Static::Duration(d) => *d < 0,
         _ => false,
-    }
-}
-
-impl UnaryOp {
-    pub fn symbol(&self) -> &'static str {
-        match self {
-            UnaryOp::Neg => "-",
-            UnaryOp::Not => "!",
-        }
-    }
-}
-
-impl BinaryOp {
-    pub fn symbol(&self) -> &'static str {
-        match self {
-            BinaryOp::Add => "+",
-            BinaryOp::Sub => "-",
-            BinaryOp::Mul => "*",
-            BinaryOp::Div => "/",
-            BinaryOp::Mod => "%",
-            BinaryOp::Pow => "^",
-            BinaryOp::Eq => "=",
-            BinaryOp::Neq => "!=",
-            BinaryOp::Lt => "<",
-            BinaryOp::Lte => "<=",
-            BinaryOp::Gt => ">",
-            BinaryOp::Gte => ">=",
-            BinaryOp::Regex => "=~",
-            BinaryOp::NotRegex => "!~",
-            BinaryOp::And => "&&",
-            BinaryOp::Or => "||",
-        }
-    }
-
-    /// Binding power: higher binds tighter.
-    pub(crate) fn level(self) -> u8 {
-        match self {
-            BinaryOp::And | BinaryOp::Or => 2,
-            BinaryOp::Eq
-            | BinaryOp::Neq
-            | BinaryOp::Lt
-            | BinaryOp::Lte
-            | BinaryOp::Gt
-            | BinaryOp::Gte
-            | BinaryOp::Regex
-            | BinaryOp::NotRegex => 3,
-            BinaryOp::Add | BinaryOp::Sub => 4,
-            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 6,
-            BinaryOp::Pow => 7,
-        }
-    }
-}
-
-impl ArithOp {
-    pub fn symbol(&self) -> &'static str {
-        match self {
-            ArithOp::Add => "+",
-            ArithOp::Sub => "-",
-            ArithOp::Mul => "*",
-            ArithOp::Div => "/",
-            ArithOp::Mod => "%",
-            ArithOp::Pow => "^",
-        }
-    }
-
-    pub(crate) fn level(self) -> u8 {
-        match self {
-            ArithOp::Add | ArithOp::Sub => 4,
-            ArithOp::Mul | ArithOp::Div | ArithOp::Mod => 6,
-            ArithOp::Pow => 7,
-        }
-    }
-}
-
-impl CmpOp {
-    pub fn symbol(&self) -> &'static str {
-        match self {
-            CmpOp::Eq => "=",
-            CmpOp::Neq => "!=",
-            CmpOp::Lt => "<",
-            CmpOp::Lte => "<=",
-            CmpOp::Gt => ">",
-            CmpOp::Gte => ">=",
-        }
-    }
-}
-
-impl SpansetOp {
-    pub fn symbol(&self) -> &'static str {
-        match self {
-            SpansetOp::And => "&&",
-            SpansetOp::Or => "||",
-            SpansetOp::Child => ">",
-            SpansetOp::Parent => "<",
-            SpansetOp::Descendant => ">>",
-            SpansetOp::Ancestor => "<<",
-            SpansetOp::Sibling => "~",
-            SpansetOp::NotChild => "!>",
-            SpansetOp::NotParent => "!<",
-            SpansetOp::NotDescendant => "!>>",
-            SpansetOp::NotAncestor => "!<<",
-            SpansetOp::NotSibling => "!~",
-            SpansetOp::UnionChild => "&>",
-            SpansetOp::UnionParent => "&<",
-            SpansetOp::UnionDescendant => "&>>",
-            SpansetOp::UnionAncestor => "&<<",
-            SpansetOp::UnionSibling => "&~",
-        }
-    }
-
-    pub(crate) fn level(self) -> u8 {
-        match self {
-            SpansetOp::And | SpansetOp::Or => 2,
-            _ => 3,
-        }
-    }
-}
-
-impl AggregateFn {
-    pub fn name(&self) -> &'static str {
-        match self {
-            AggregateFn::Count => "count",
-            AggregateFn::Avg => "avg",
-            AggregateFn::Min => "min",
-            AggregateFn::Max => "max",
-            AggregateFn::Sum => "sum",
-        }
     }
 }
 

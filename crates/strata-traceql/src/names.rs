@@ -1,6 +1,9 @@
-//! Spellings of intrinsics, keywords and scopes, in both directions.
+//! Spellings of intrinsics, keywords, scopes and operators, and operator binding powers.
 
-use crate::ast::{AttributeScope, Intrinsic, Kind, Static, Status};
+use crate::ast::{
+    AggregateFn, ArithOp, AttributeScope, BinaryOp, CmpOp, Intrinsic, Kind, SpansetOp, Static,
+    Status, UnaryOp,
+};
 use crate::lexer::ColonScope;
 
 impl Intrinsic {
@@ -151,4 +154,131 @@ pub(crate) fn keyword_static(word: &str) -> Option<Static> {
         "maxInt" => Static::Int(i64::MAX),
         _ => return None,
     })
+}
+
+impl UnaryOp {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            UnaryOp::Neg => "-",
+            UnaryOp::Not => "!",
+        }
+    }
+}
+
+impl BinaryOp {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            BinaryOp::Add => "+",
+            BinaryOp::Sub => "-",
+            BinaryOp::Mul => "*",
+            BinaryOp::Div => "/",
+            BinaryOp::Mod => "%",
+            BinaryOp::Pow => "^",
+            BinaryOp::Eq => "=",
+            BinaryOp::Neq => "!=",
+            BinaryOp::Lt => "<",
+            BinaryOp::Lte => "<=",
+            BinaryOp::Gt => ">",
+            BinaryOp::Gte => ">=",
+            BinaryOp::Regex => "=~",
+            BinaryOp::NotRegex => "!~",
+            BinaryOp::And => "&&",
+            BinaryOp::Or => "||",
+        }
+    }
+
+    /// Binding power: higher binds tighter.
+    pub(crate) fn level(self) -> u8 {
+        match self {
+            BinaryOp::And | BinaryOp::Or => 2,
+            BinaryOp::Eq
+            | BinaryOp::Neq
+            | BinaryOp::Lt
+            | BinaryOp::Lte
+            | BinaryOp::Gt
+            | BinaryOp::Gte
+            | BinaryOp::Regex
+            | BinaryOp::NotRegex => 3,
+            BinaryOp::Add | BinaryOp::Sub => 4,
+            BinaryOp::Mul | BinaryOp::Div | BinaryOp::Mod => 6,
+            BinaryOp::Pow => 7,
+        }
+    }
+}
+
+impl ArithOp {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            ArithOp::Add => "+",
+            ArithOp::Sub => "-",
+            ArithOp::Mul => "*",
+            ArithOp::Div => "/",
+            ArithOp::Mod => "%",
+            ArithOp::Pow => "^",
+        }
+    }
+
+    pub(crate) fn level(self) -> u8 {
+        match self {
+            ArithOp::Add | ArithOp::Sub => 4,
+            ArithOp::Mul | ArithOp::Div | ArithOp::Mod => 6,
+            ArithOp::Pow => 7,
+        }
+    }
+}
+
+impl CmpOp {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Neq => "!=",
+            CmpOp::Lt => "<",
+            CmpOp::Lte => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Gte => ">=",
+        }
+    }
+}
+
+impl SpansetOp {
+    pub fn symbol(&self) -> &'static str {
+        match self {
+            SpansetOp::And => "&&",
+            SpansetOp::Or => "||",
+            SpansetOp::Child => ">",
+            SpansetOp::Parent => "<",
+            SpansetOp::Descendant => ">>",
+            SpansetOp::Ancestor => "<<",
+            SpansetOp::Sibling => "~",
+            SpansetOp::NotChild => "!>",
+            SpansetOp::NotParent => "!<",
+            SpansetOp::NotDescendant => "!>>",
+            SpansetOp::NotAncestor => "!<<",
+            SpansetOp::NotSibling => "!~",
+            SpansetOp::UnionChild => "&>",
+            SpansetOp::UnionParent => "&<",
+            SpansetOp::UnionDescendant => "&>>",
+            SpansetOp::UnionAncestor => "&<<",
+            SpansetOp::UnionSibling => "&~",
+        }
+    }
+
+    pub(crate) fn level(self) -> u8 {
+        match self {
+            SpansetOp::And | SpansetOp::Or => 2,
+            _ => 3,
+        }
+    }
+}
+
+impl AggregateFn {
+    pub fn name(&self) -> &'static str {
+        match self {
+            AggregateFn::Count => "count",
+            AggregateFn::Avg => "avg",
+            AggregateFn::Min => "min",
+            AggregateFn::Max => "max",
+            AggregateFn::Sum => "sum",
+        }
+    }
 }

@@ -124,7 +124,12 @@ fn huge_generated_inputs_are_refused_cleanly() {
 
 #[test]
 fn long_but_reasonable_chains_parse() {
-    let q = format!("{{ .a = 0{} }}", (1..300).map(|i| format!(" || .a = {i}")).collect::<String>());
+    let q = format!(
+        "{{ .a = 0{} }}",
+        (1..300)
+            .map(|i| format!(" || .a = {i}"))
+            .collect::<String>()
+    );
     let parsed = parse(&q).expect("300 alternatives parse");
     assert!(validate(&parsed).is_ok());
     assert!(common::round_trip_problem(&q).is_none());

@@ -56,10 +56,12 @@ fn tempo_examples() {
     }
     for q in &examples.unsupported {
         match parse(q).map(|p| validate(&p)) {
-            Ok(Err(ValidateError::Unsupported(_)) | Ok(())) => match common::round_trip_problem(q) {
-                None => passed[3] += 1,
-                Some(p) => failures.push(format!("unsupported {q:?}: {p}")),
-            },
+            Ok(Err(ValidateError::Unsupported(_)) | Ok(())) => {
+                match common::round_trip_problem(q) {
+                    None => passed[3] += 1,
+                    Some(p) => failures.push(format!("unsupported {q:?}: {p}")),
+                }
+            }
             Ok(Err(e)) => failures.push(format!("unsupported {q:?}: wrong error: {e}")),
             Err(e) => failures.push(format!("unsupported {q:?}: {e}")),
         }

@@ -2,9 +2,7 @@
 
 mod common;
 
-use strata_traceql::{
-    parse, validate, ParseError, MAX_EXPR_DEPTH, MAX_NESTING, MAX_QUERY_BYTES,
-};
+use strata_traceql::{parse, validate, ParseError, MAX_EXPR_DEPTH, MAX_NESTING, MAX_QUERY_BYTES};
 
 fn err(text: &str) -> ParseError {
     match parse(text) {
@@ -32,7 +30,10 @@ fn error_messages_name_expected_and_found() {
     let e = err("{ trace:status = error }");
     assert_eq!(e.message, "unknown intrinsic 'trace:status'");
     let e = err("{ .a == 1 }");
-    assert_eq!((e.column, e.message.as_str()), (6, "'==' is not an operator; use '=' for equality"));
+    assert_eq!(
+        (e.column, e.message.as_str()),
+        (6, "'==' is not an operator; use '=' for equality")
+    );
 }
 
 #[test]
@@ -52,7 +53,10 @@ fn error_positions_count_lines_and_characters() {
     let e = err("{ .\"open = 1 }");
     assert_eq!((e.line, e.column), (1, 4));
     let e = err("{ .a } /* never closed");
-    assert_eq!((e.line, e.column, e.message.as_str()), (1, 8, "comment not terminated"));
+    assert_eq!(
+        (e.line, e.column, e.message.as_str()),
+        (1, 8, "comment not terminated")
+    );
 }
 
 /// Runs `f` on a thread with the default stack size, as server worker threads have.
@@ -178,7 +182,10 @@ fn validation_errors_name_the_problem() {
 fn parse_and_validate_wraps_both_errors() {
     use strata_traceql::{parse_and_validate, QueryError, ValidateError};
     assert!(parse_and_validate("{ .a = 1 }").is_ok());
-    assert!(matches!(parse_and_validate("{ .a = }"), Err(QueryError::Parse(_))));
+    assert!(matches!(
+        parse_and_validate("{ .a = }"),
+        Err(QueryError::Parse(_))
+    ));
     assert!(matches!(
         parse_and_validate("{ 1 }"),
         Err(QueryError::Validate(ValidateError::Invalid(_)))

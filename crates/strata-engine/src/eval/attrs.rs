@@ -19,8 +19,8 @@ use arrow_select::nullif::nullif;
 use arrow_select::take::take;
 use strata_block::schema::{col::attr as f, tag};
 
-use super::pb::{decode_array, Elem};
 use super::value::{bad, downcast, ArrVal, Ty, Value};
+use crate::array::{decode_array, Elem};
 use crate::EngineError;
 
 /// The result of looking a key up in every row of an attribute list column.

@@ -13,8 +13,9 @@ use arrow_ord::cmp::eq;
 use arrow_select::filter::filter;
 use strata_block::schema::{col, tag};
 
-use super::render::{scalar_array, Scalar};
+use super::render::Scalar;
 use super::TagScope;
+use crate::array::{homogeneous_array, Elem};
 use crate::EngineError;
 
 type Result<T> = std::result::Result<T, EngineError>;
@@ -173,8 +174,13 @@ pub(super) fn attr_values(
             tag::DOUBLE if dbl.is_valid(i) => emit(Scalar::Double(dbl.value(i))),
             tag::BOOL if bool_.is_valid(i) => emit(Scalar::Bool(bool_.value(i))),
             tag::ARRAY if bytes.is_valid(i) => {
-                for s in scalar_array(bytes.value(i)).unwrap_or_default() {
-                    emit(s);
+                for e in homogeneous_array(bytes.value(i)).unwrap_or_default() {
+                    emit(match &e {
+                        Elem::Str(s) => Scalar::Str(s),
+                        Elem::Int(v) => Scalar::Int(*v),
+                        Elem::Float(v) => Scalar::Double(*v),
+                        Elem::Bool(v) => Scalar::Bool(*v),
+                    });
                 }
             }
             _ => {}

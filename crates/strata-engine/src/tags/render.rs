@@ -1,9 +1,8 @@
-//! Scalar attribute values: Tempo's text rendering and a minimal reader of the prost-encoded
-//! `ArrayValue` stored for array attributes (tag 6).
+//! Scalar attribute values and Tempo's text rendering of them.
 
 use super::TagValueType;
 
-/// A scalar attribute value, borrowed from a batch (or from an encoded array).
+/// A scalar attribute value, borrowed from a batch (or a decoded array).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub(super) enum Scalar<'a> {
     Str(&'a str),
@@ -88,115 +87,6 @@ fn format_g_shortest(v: f64) -> String {
     out
 }
 
-/// The elements of a prost-encoded `ArrayValue` when they are all strings, all ints, all
-/// doubles or all bools (Tempo's supported arrays); `None` for mixed, nested, kvlist, bytes or
-/// empty elements and for malformed input.
-pub(super) fn scalar_array(buf: &[u8]) -> Option<Vec<Scalar<'_>>> {
-    let mut out: Vec<Scalar<'_>> = Vec::new();
-    let mut r = Reader { buf, pos: 0 };
-    while !r.done() {
-        let (field, wire) = r.key()?;
-        if field == 1 && wire == LEN {
-            let elem = any_value(r.bytes()?)?;
-            if let Some(first) = out.first() {
-                if std::mem::discriminant(first) != std::mem::discriminant(&elem) {
-                    return None;
-                }
-            }
-            out.push(elem);
-        } else {
-            r.skip(wire)?;
-        }
-    }
-    Some(out)
-}
-
-/// One `AnyValue`: the last oneof field wins, as in protobuf; non-scalars are `None`.
-fn any_value(buf: &[u8]) -> Option<Scalar<'_>> {
-    let mut r = Reader { buf, pos: 0 };
-    let mut value = None;
-    while !r.done() {
-        let (field, wire) = r.key()?;
-        value = match (field, wire) {
-            (1, LEN) => Some(Some(Scalar::Str(std::str::from_utf8(r.bytes()?).ok()?))),
-            (2, VARINT) => Some(Some(Scalar::Bool(r.varint()? != 0))),
-            (3, VARINT) => Some(Some(Scalar::Int(r.varint()? as i64))),
-            (4, I64) => Some(Some(Scalar::Double(f64::from_le_bytes(r.fixed::<8>()?)))),
-            // array, kvlist, bytes, string table index: unsupported
-            (5..=8, _) => {
-                r.skip(wire)?;
-                Some(None)
-            }
-            _ => {
-                r.skip(wire)?;
-                value
-            }
-        };
-    }
-    value.flatten()
-}
-
-const VARINT: u8 = 0;
-const I64: u8 = 1;
-const LEN: u8 = 2;
-const I32: u8 = 5;
-
-/// A protobuf wire-format cursor; every read is bounds-checked.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-}
-
-impl<'a> Reader<'a> {
-    fn done(&self) -> bool {
-        self.pos >= self.buf.len()
-    }
-
-    fn varint(&mut self) -> Option<u64> {
-        let mut v: u64 = 0;
-        for shift in (0..64).step_by(7) {
-            let b = *self.buf.get(self.pos)?;
-            self.pos += 1;
-            v |= u64::from(b & 0x7f) << shift;
-            if b & 0x80 == 0 {
-                return Some(v);
-            }
-        }
-        None
-    }
-
-    fn key(&mut self) -> Option<(u64, u8)> {
-        let k = self.varint()?;
-        Some((k >> 3, (k & 7) as u8))
-    }
-
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let end = self.pos.checked_add(n)?;
-        let s = self.buf.get(self.pos..end)?;
-        self.pos = end;
-        Some(s)
-    }
-
-    fn bytes(&mut self) -> Option<&'a [u8]> {
-        let n = usize::try_from(self.varint()?).ok()?;
-        self.take(n)
-    }
-
-    fn fixed<const N: usize>(&mut self) -> Option<[u8; N]> {
-        self.take(N)?.try_into().ok()
-    }
-
-    fn skip(&mut self, wire: u8) -> Option<()> {
-        match wire {
-            VARINT => self.varint().map(drop),
-            I64 => self.take(8).map(drop),
-            LEN => self.bytes().map(drop),
-            I32 => self.take(4).map(drop),
-            _ => None, // groups are not used by OTLP
-        }
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -258,57 +148,5 @@ mod tests {
                 None => assert!(plain.contains('.'), "{text}"),
             }
         }
-    }
-
-    fn any(field: u8, payload: &[u8]) -> Vec<u8> {
-        let mut v = vec![field];
-        v.extend_from_slice(payload);
-        v
-    }
-
-    fn array(elems: &[Vec<u8>]) -> Vec<u8> {
-        let mut out = Vec::new();
-        for e in elems {
-            out.push(0x0a); // field 1, LEN
-            out.push(e.len() as u8);
-            out.extend_from_slice(e);
-        }
-        out
-    }
-
-    #[test]
-    fn decodes_homogeneous_arrays() {
-        let s = array(&[any(0x0a, &[1, b'a']), any(0x0a, &[2, b'b', b'c'])]);
-        assert_eq!(
-            scalar_array(&s),
-            Some(vec![Scalar::Str("a"), Scalar::Str("bc")])
-        );
-        // int -1 as a 10-byte varint
-        let neg = [0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x01];
-        let i = array(&[any(0x18, &[5]), any(0x18, &neg)]);
-        assert_eq!(
-            scalar_array(&i),
-            Some(vec![Scalar::Int(5), Scalar::Int(-1)])
-        );
-        let d = array(&[any(0x21, &1.5f64.to_le_bytes())]);
-        assert_eq!(scalar_array(&d), Some(vec![Scalar::Double(1.5)]));
-        let b = array(&[any(0x10, &[1]), any(0x10, &[0])]);
-        assert_eq!(
-            scalar_array(&b),
-            Some(vec![Scalar::Bool(true), Scalar::Bool(false)])
-        );
-        assert_eq!(scalar_array(&[]), Some(vec![]));
-    }
-
-    #[test]
-    fn rejects_mixed_nested_and_malformed() {
-        let mixed = array(&[any(0x0a, &[1, b'a']), any(0x18, &[5])]);
-        assert_eq!(scalar_array(&mixed), None);
-        let nested = array(&[any(0x2a, &[0])]);
-        assert_eq!(scalar_array(&nested), None);
-        let empty_elem = array(&[vec![]]);
-        assert_eq!(scalar_array(&empty_elem), None);
-        assert_eq!(scalar_array(&[0x0a, 0x05, 0x0a]), None); // truncated
-        assert_eq!(scalar_array(&[0x0a, 0x02, 0x0a, 0x09]), None); // string past end
     }
 }

@@ -2,26 +2,26 @@
 //!
 //! An element is one of the [`Item`] kinds below. Operators are accepted only between the
 //! kinds they make sense for; everything else is a parse error that names both sides:
-//!
-//! | left \ operator     | `&& \|\|` and structural | `= != < <= > >=`     | `+ - * /`     | `% ^`      |
-//! |---------------------|--------------------------|----------------------|---------------|------------|
-//! | spanset             | spanset                  | `>` `<` only (child/parent) | –     | –          |
-//! | aggregate expr      | –                        | aggregate or constant → scalar filter | aggregate or constant | same |
-//! | constant            | –                        | aggregate → scalar filter | constant (folded), aggregate, metrics | aggregate |
-//! | scalar pipeline     | –                        | scalar pipeline or constant → scalar filter | scalar pipeline | same |
-//! | metrics             | –                        | constant → second-stage filter | metrics or constant | – |
+//! * `&&`, `||` and the structural operators (`>`, `<`, `>>`, `~`, `!>`, `&>>`, ...) join
+//!   two spansets;
+//! * `= != < <= > >=` between an aggregate expression and an aggregate expression or a
+//!   constant (either order) make a scalar filter; between scalar pipelines, or a scalar
+//!   pipeline and a constant on its right, too; after a metrics expression, a comparison with
+//!   a constant is a second-stage filter; `=` and friends between spansets are errors;
+//! * `+ - * / % ^` combine aggregate expressions and constants, or scalar pipelines; `+ - * /`
+//!   combine metrics expressions and constants; between two constants they are folded.
 //!
 //! `!~` between spansets is "not sibling". Durations may not take part in constant or metrics
 //! arithmetic; constant arithmetic has Go semantics (integer division truncates) and fails on
 //! overflow or division by zero.
 
+use super::PResult;
 use super::Parser;
 use crate::ast::{
     Aggregate, ArithOp, CmpOp, MetricsExpr, Pipeline, ScalarExpr, ScalarFilter, SecondStage,
     SpansetExpr, SpansetOp, Stage, Static,
 };
 use crate::lexer::{Op, Tok};
-use super::PResult;
 
 pub(super) enum Item {
     Spanset(SpansetExpr),
@@ -102,14 +102,13 @@ fn infix(op: Op) -> Option<(u8, Infix)> {
         Op::UnionDesc => (3, Spanset(SpansetOp::UnionDescendant)),
         Op::UnionAnce => (3, Spanset(SpansetOp::UnionAncestor)),
         Op::UnionSibl => (3, Spanset(SpansetOp::UnionSibling)),
-        Op::Regex => (3, Spanset(SpansetOp::Sibling)), // rejected in `combine`
         Op::Add => (4, Arith(ArithOp::Add)),
         Op::Sub => (4, Arith(ArithOp::Sub)),
         Op::Mul => (6, Arith(ArithOp::Mul)),
         Op::Div => (6, Arith(ArithOp::Div)),
         Op::Mod => (6, Arith(ArithOp::Mod)),
         Op::Pow => (7, Arith(ArithOp::Pow)),
-        Op::Not => return None,
+        Op::Regex | Op::Not => return None,
     })
 }
 
@@ -121,7 +120,7 @@ impl Parser<'_> {
         let mut lhs = self.operand()?;
         while let Some((op, level)) = self.infix_at_least(min) {
             let at = self.advance().start;
-            self.check_right_operand(op, at)?;
+            self.check_right_operand(op)?;
             let next = if op == Op::Pow { level } else { level + 1 };
             let rhs_start = self.start();
             self.enter()?;
@@ -137,13 +136,12 @@ impl Parser<'_> {
         let Tok::Op(op) = *self.peek() else {
             return None;
         };
-        infix(op).filter(|&(level, _)| level >= min).map(|(level, _)| (op, level))
+        infix(op)
+            .filter(|&(level, _)| level >= min)
+            .map(|(level, _)| (op, level))
     }
 
-    fn check_right_operand(&self, op: Op, at: usize) -> PResult<()> {
-        if op == Op::Regex {
-            return Err(self.error_at(at, "'=~' can only be used inside '{ }'"));
-        }
+    fn check_right_operand(&self, op: Op) -> PResult<()> {
         if !self.starts_operand() {
             return Err(self.expected(&format!(
                 "a spanset filter, an aggregate, a number or '(' after '{}'",
@@ -153,14 +151,7 @@ impl Parser<'_> {
         Ok(())
     }
 
-    fn join(
-        &self,
-        lhs: Node,
-        op: Op,
-        rhs: Node,
-        at: usize,
-        rhs_start: usize,
-    ) -> PResult<Node> {
+    fn join(&self, lhs: Node, op: Op, rhs: Node, at: usize, rhs_start: usize) -> PResult<Node> {
         let height = self.grow(lhs.height, rhs.height, at)?;
         let Some((_, meaning)) = infix(op) else {
             return Err(self.error_at(at, format!("unexpected '{}'", op.text())));
@@ -176,7 +167,15 @@ impl Parser<'_> {
             Tok::Op(Op::Sub) => true,
             Tok::Ident(w) => matches!(
                 w.as_str(),
-                "count" | "avg" | "min" | "max" | "sum" | "by" | "select" | "coalesce" | "minInt"
+                "count"
+                    | "avg"
+                    | "min"
+                    | "max"
+                    | "sum"
+                    | "by"
+                    | "select"
+                    | "coalesce"
+                    | "minInt"
                     | "maxInt"
             ),
             _ => false,
@@ -196,7 +195,11 @@ impl Parser<'_> {
         let mismatch = |l: &Item, r: &Item| {
             self.error_at(
                 at,
-                format!("'{sym}' cannot combine {} with {}", l.describe(), r.describe()),
+                format!(
+                    "'{sym}' cannot combine {} with {}",
+                    l.describe(),
+                    r.describe()
+                ),
             )
         };
         // Structural `>` and `<` share their tokens with comparisons.
@@ -218,14 +221,11 @@ impl Parser<'_> {
                 })),
                 (Ok(_), Err(r)) => Err(self.error_at(
                     rhs_at,
-                    format!("expected a spanset after '{sym}' but found {}", r.describe()),
+                    format!("expected a spanset after '{sym}' but found {r}"),
                 )),
                 (Err(l), _) => Err(self.error_at(
                     at,
-                    format!(
-                        "'{sym}' needs spansets on both sides but the left side is {}",
-                        l.describe()
-                    ),
+                    format!("'{sym}' needs spansets on both sides but the left side is {l}"),
                 )),
             },
             Infix::Cmp(cmp) => match (lhs, rhs) {
@@ -249,10 +249,9 @@ impl Parser<'_> {
                          count() on one side"
                     ),
                 )),
-                (Item::Spanset(_) | Item::Wrapped(_), _) => Err(self.error_at(
-                    at,
-                    format!("'{sym}' cannot be used between spansets"),
-                )),
+                (Item::Spanset(_) | Item::Wrapped(_), _) => {
+                    Err(self.error_at(at, format!("'{sym}' cannot be used between spansets")))
+                }
                 (l, r) => Err(mismatch(&l, &r)),
             },
             Infix::Arith(aop) => match (lhs, rhs) {
@@ -263,7 +262,10 @@ impl Parser<'_> {
                 (l @ Item::PipeAgg(_), r @ Item::PipeAgg(_)) => {
                     Ok(Item::PipeAgg(scalar_binary(aop, l, r)))
                 }
-                (l @ (Item::Metrics(_) | Item::Const(_)), r @ (Item::Metrics(_) | Item::Const(_))) => {
+                (
+                    l @ (Item::Metrics(_) | Item::Const(_)),
+                    r @ (Item::Metrics(_) | Item::Const(_)),
+                ) => {
                     if matches!(aop, ArithOp::Mod | ArithOp::Pow) {
                         return Err(self.error_at(
                             at,
@@ -290,18 +292,16 @@ impl Parser<'_> {
             Item::Const(c) => Ok(MetricsExpr::Scalar(self.metrics_number(&c, false, at)?)),
             other => Err(self.error_at(
                 at,
-                format!("expected a metrics query or a number but found {}", other.describe()),
+                format!(
+                    "expected a metrics query or a number but found {}",
+                    other.describe()
+                ),
             )),
         }
     }
 
     /// A constant as a metrics number. Durations are accepted (as seconds) only in filters.
-    pub(super) fn metrics_number(
-        &self,
-        c: &Static,
-        filter: bool,
-        at: usize,
-    ) -> PResult<f64> {
+    pub(super) fn metrics_number(&self, c: &Static, filter: bool, at: usize) -> PResult<f64> {
         match c {
             #[allow(clippy::cast_precision_loss)]
             Static::Int(i) => Ok(*i as f64),
@@ -386,11 +386,12 @@ impl Parser<'_> {
     }
 }
 
-fn spanset_operand(item: Item) -> Result<SpansetExpr, Item> {
+/// The item as a spanset operand, or what it is instead.
+fn spanset_operand(item: Item) -> Result<SpansetExpr, &'static str> {
     match item {
         Item::Spanset(e) => Ok(e),
         Item::Wrapped(p) => Ok(SpansetExpr::Pipeline(Box::new(p))),
-        other => Err(other),
+        other => Err(other.describe()),
     }
 }
 

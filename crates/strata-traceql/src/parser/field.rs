@@ -7,11 +7,11 @@
 //! into the literal. `nil` may only appear directly beside `=` or `!=`; `nil = nil` and
 //! `nil != nil` fold to `false`.
 
+use super::PResult;
 use super::Parser;
 use crate::ast::{BinaryOp, FieldExpr, Pos, SpansetFilter, Static, UnaryOp};
 use crate::lexer::{Op, Tok};
 use crate::names::keyword_static;
-use super::PResult;
 use crate::Intrinsic;
 
 /// Binding power of `op` as a binary operator inside field expressions.
@@ -61,7 +61,11 @@ impl Parser<'_> {
         let (mut lhs, mut height) = self.field_prefix()?;
         while let Some((op, level)) = self.field_infix_at_least(min) {
             let at = self.advance().start;
-            let next = if op == BinaryOp::Pow { level } else { level + 1 };
+            let next = if op == BinaryOp::Pow {
+                level
+            } else {
+                level + 1
+            };
             self.enter()?;
             let (rhs, rhs_height) = self.field(next)?;
             self.leave();
@@ -200,7 +204,11 @@ impl Parser<'_> {
                 self.advance();
                 let name = match self.peek() {
                     Tok::Ident(name) => name.clone(),
-                    _ => return Err(self.expected(&format!("an intrinsic name after '{}:'", scope.text()))),
+                    _ => {
+                        return Err(
+                            self.expected(&format!("an intrinsic name after '{}:'", scope.text()))
+                        )
+                    }
                 };
                 match Intrinsic::from_scoped(scope, &name) {
                     Some(i) => {

@@ -26,6 +26,8 @@
 
 mod element;
 mod field;
+mod metrics;
+mod operand;
 mod pipeline;
 
 use crate::ast::{FieldExpr, Hint, Query, RootExpr, Static};

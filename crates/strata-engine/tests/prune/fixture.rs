@@ -1,0 +1,234 @@
+//! Blocks for the pruning tests, and a brute-force search to compare with.
+
+use std::sync::Arc;
+
+use object_store::memory::InMemory;
+use object_store::ObjectStore;
+use strata_block::{BlockReader, BlockWriter, ScanRequest, WriterOptions};
+use strata_common::{BlockId, ManualClock, SharedClock, TenantId, TraceId};
+use strata_engine::search::{SearchAccumulator, SearchJob};
+use strata_proto::otlp::common::{any_value::Value, AnyValue, ArrayValue, KeyValue};
+use strata_proto::otlp::resource::Resource;
+use strata_proto::otlp::trace::{span::SpanKind, ResourceSpans, ScopeSpans, Span, Status};
+use strata_proto::tempopb;
+
+/// Start of the data, in seconds.
+pub const BASE_S: u64 = 1_700_000_000;
+const BASE_NS: u64 = BASE_S * 1_000_000_000;
+const MS: u64 = 1_000_000;
+const US: u64 = 1_000;
+/// Row group size of the banded block.
+pub const TAIL_ROWS: u64 = 100;
+
+pub fn trace_id(n: u64) -> TraceId {
+    let mut b = [0u8; 16];
+    b[0] = 0x10;
+    b[8..].copy_from_slice(&n.to_be_bytes());
+    TraceId(b)
+}
+
+fn kv(k: &str, v: Value) -> KeyValue {
+    KeyValue {
+        key: k.into(),
+        value: Some(AnyValue { value: Some(v) }),
+        ..Default::default()
+    }
+}
+
+fn str_value(s: &str) -> Value {
+    Value::StringValue(s.into())
+}
+
+/// One span: `(name, kind, start, duration, status)`; parent of span `j` is span `j - 1`.
+type SpanSpec = (String, SpanKind, u64, u64, Option<Status>);
+
+fn trace(n: u64, resource: Vec<KeyValue>, spans: Vec<SpanSpec>) -> (TraceId, Vec<ResourceSpans>) {
+    let id = trace_id(n);
+    let sid = |j: usize| (n * 100 + j as u64 + 1).to_be_bytes().to_vec();
+    let spans = spans
+        .into_iter()
+        .enumerate()
+        .map(|(j, (name, kind, start, dur, status))| Span {
+            trace_id: id.0.to_vec(),
+            span_id: sid(j),
+            parent_span_id: if j == 0 { vec![] } else { sid(j - 1) },
+            name,
+            kind: kind as i32,
+            start_time_unix_nano: start,
+            end_time_unix_nano: start + dur,
+            status,
+            attributes: vec![kv("j", Value::IntValue(j as i64))],
+            ..Default::default()
+        })
+        .collect();
+    let rs = ResourceSpans {
+        resource: Some(Resource {
+            attributes: resource,
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            spans,
+            ..Default::default()
+        }],
+        schema_url: String::new(),
+    };
+    (id, vec![rs])
+}
+
+/// 300 traces of 1 to 13 spans in bands of 30 traces (`band = n / 30`) that share service
+/// `svc-{band}`, names `op-{band}-{j % 3}`, durations from `band` ms, kind (client in band
+/// 3) and status (an error in band 7). Trace 40 has no `service.name`, trace 100 an array
+/// one, trace 200 an int `service.name` before a string one. The last span of the first trace from 150 on
+/// that straddles a multiple of `TAIL_ROWS` rows is named `tail`. Trace `n` starts at
+/// `BASE_S + n` seconds, its spans 300 ms apart.
+pub fn banded() -> Vec<(TraceId, Vec<ResourceSpans>)> {
+    let mut row = 0;
+    let mut tail_done = false;
+    (0..300u64)
+        .map(|n| {
+            let band = n / 30;
+            let len = (n * 7 + 3) % 13 + 1;
+            let first = row;
+            row += len;
+            let tail = n >= 150 && !tail_done && first / TAIL_ROWS != (row - 1) / TAIL_ROWS;
+            tail_done |= tail;
+            let mut resource = vec![kv("service.name", str_value(&format!("svc-{band}")))];
+            if n == 100 {
+                resource = vec![kv(
+                    "service.name",
+                    Value::ArrayValue(ArrayValue {
+                        values: vec![AnyValue {
+                            value: Some(str_value("svc-arr")),
+                        }],
+                    }),
+                )];
+            }
+            if n == 40 {
+                resource = vec![kv("host.name", str_value("h"))];
+            }
+            if n == 200 {
+                resource.insert(0, kv("service.name", Value::IntValue(7)));
+                resource[1] = kv("service.name", str_value("svc-dup"));
+            }
+            let spans = (0..len)
+                .map(|j| {
+                    let kind = match (j, band) {
+                        (0, _) => SpanKind::Server,
+                        (_, 3) => SpanKind::Client,
+                        _ => SpanKind::Internal,
+                    };
+                    let status = match (j, band) {
+                        (0, _) => None,
+                        (1, 7) => Some(2),
+                        (_, b) if b % 2 == 0 => Some(1),
+                        _ => Some(0),
+                    }
+                    .map(|code| Status {
+                        code,
+                        message: String::new(),
+                    });
+                    let name = if tail && j + 1 == len {
+                        "tail".to_string()
+                    } else {
+                        format!("op-{band}-{}", j % 3)
+                    };
+                    (
+                        name,
+                        kind,
+                        BASE_NS + n * 1_000 * MS + j * 300 * MS,
+                        band * MS + j * 10 * US + (n % 5) * US,
+                        status,
+                    )
+                })
+                .collect();
+            trace(n, resource, spans)
+        })
+        .collect()
+}
+
+/// `traces` traces of 7 spans; the span at file row `r` lasts `r` µs, is named
+/// `op-{r / 7000}` and runs in service `svc-b-{r / 10000}`.
+pub fn sequential(traces: u64) -> Vec<(TraceId, Vec<ResourceSpans>)> {
+    (0..traces)
+        .map(|n| {
+            let spans = (0..7u64)
+                .map(|j| {
+                    let r = n * 7 + j;
+                    let kind = if j == 0 {
+                        SpanKind::Server
+                    } else {
+                        SpanKind::Internal
+                    };
+                    let start = BASE_NS + n * 10 * MS + j * US;
+                    (format!("op-{}", r / 7000), kind, start, r * US, None)
+                })
+                .collect();
+            let svc = format!("svc-b-{}", n * 7 / 10_000);
+            trace(n, vec![kv("service.name", str_value(&svc))], spans)
+        })
+        .collect()
+}
+
+/// Writes `traces` into a new block of at most `row_group` spans per row group.
+pub async fn write(traces: &[(TraceId, Vec<ResourceSpans>)], row_group: usize) -> BlockReader {
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let clock: SharedClock = Arc::new(ManualClock::default());
+    let opts = WriterOptions {
+        row_group_max_spans: row_group,
+        bloom_false_positive: 0.01,
+        zstd_level: 1,
+        expected_traces: traces.len(),
+    };
+    let mut w = BlockWriter::new(
+        store.clone(),
+        TenantId::single(),
+        BlockId::new_random(),
+        opts,
+        clock,
+    )
+    .expect("writer");
+    for (id, rs) in traces {
+        w.add_trace(*id, rs).await.expect("add");
+    }
+    let meta = w.finish().await.expect("finish");
+    BlockReader::new(store, meta)
+}
+
+pub fn job(query: &str, start: u32, end: u32) -> SearchJob {
+    SearchJob::new(&tempopb::SearchRequest {
+        query: query.into(),
+        start,
+        end,
+        limit: 10_000,
+        ..Default::default()
+    })
+    .unwrap_or_else(|e| panic!("{query}: {e}"))
+}
+
+/// Every row, whole traces, no statistics.
+pub async fn brute_force(reader: &BlockReader, job: &SearchJob) -> Vec<tempopb::TraceSearchMetadata> {
+    let mut scan = reader
+        .scan(ScanRequest {
+            columns: job.plan().columns(),
+            whole_traces: true,
+            ..Default::default()
+        })
+        .await
+        .expect("scan");
+    let mut acc = SearchAccumulator::new();
+    while let Some(batch) = scan.next().await.expect("batch") {
+        job.search_batch(&batch, &mut acc).expect("search");
+    }
+    acc.finish(job.limit()).traces
+}
+
+/// `search_block`'s traces and accumulator counters.
+pub async fn pruned(
+    reader: &BlockReader,
+    job: &SearchJob,
+) -> (Vec<tempopb::TraceSearchMetadata>, u64, u64) {
+    let mut acc = SearchAccumulator::new();
+    job.search_block(reader, &mut acc).await.expect("search_block");
+    let (groups, pages) = (acc.pruned_row_groups, acc.pruned_pages);
+    (acc.finish(job.limit()).traces, groups, pages)
+}
