@@ -77,21 +77,17 @@ fn trace(n: u64, resource: Vec<KeyValue>, spans: Vec<SpanSpec>) -> (TraceId, Vec
 
 /// 300 traces of 1 to 13 spans in bands of 30 traces (`band = n / 30`) that share service
 /// `svc-{band}`, names `op-{band}-{j % 3}`, durations from `band` ms, kind (client in band
-/// 3) and status (an error in band 7). Trace 40 has no `service.name`, trace 100 an array
+/// 3) and status (an error in band 7). Trace 50 has no `service.name`, trace 100 an array
 /// one, trace 200 an int `service.name` before a string one. The last span of the first trace from 150 on
 /// that straddles a multiple of `TAIL_ROWS` rows is named `tail`. Trace `n` starts at
 /// `BASE_S + n` seconds, its spans 300 ms apart.
 pub fn banded() -> Vec<(TraceId, Vec<ResourceSpans>)> {
-    let mut row = 0;
-    let mut tail_done = false;
+    let tail = tail_trace();
     (0..300u64)
         .map(|n| {
             let band = n / 30;
-            let len = (n * 7 + 3) % 13 + 1;
-            let first = row;
-            row += len;
-            let tail = n >= 150 && !tail_done && first / TAIL_ROWS != (row - 1) / TAIL_ROWS;
-            tail_done |= tail;
+            let len = banded_len(n);
+            let tail = n == tail.0;
             let mut resource = vec![kv("service.name", str_value(&format!("svc-{band}")))];
             if n == 100 {
                 resource = vec![kv(
@@ -103,7 +99,7 @@ pub fn banded() -> Vec<(TraceId, Vec<ResourceSpans>)> {
                     }),
                 )];
             }
-            if n == 40 {
+            if n == 50 {
                 resource = vec![kv("host.name", str_value("h"))];
             }
             if n == 200 {
@@ -144,6 +140,24 @@ pub fn banded() -> Vec<(TraceId, Vec<ResourceSpans>)> {
             trace(n, resource, spans)
         })
         .collect()
+}
+
+fn banded_len(n: u64) -> u64 {
+    (n * 7 + 3) % 13 + 1
+}
+
+/// The banded trace whose last span is `tail`, and the index of its first span in the next
+/// row group.
+pub fn tail_trace() -> (u64, u64) {
+    let mut row = 0;
+    for n in 0..300 {
+        let (first, len) = (row, banded_len(n));
+        row += len;
+        if n >= 150 && first / TAIL_ROWS != (row - 1) / TAIL_ROWS {
+            return (n, TAIL_ROWS - first % TAIL_ROWS);
+        }
+    }
+    (0, 0)
 }
 
 /// `traces` traces of 7 spans; the span at file row `r` lasts `r` µs, is named
@@ -206,7 +220,10 @@ pub fn job(query: &str, start: u32, end: u32) -> SearchJob {
 }
 
 /// Every row, whole traces, no statistics.
-pub async fn brute_force(reader: &BlockReader, job: &SearchJob) -> Vec<tempopb::TraceSearchMetadata> {
+pub async fn brute_force(
+    reader: &BlockReader,
+    job: &SearchJob,
+) -> Vec<tempopb::TraceSearchMetadata> {
     let mut scan = reader
         .scan(ScanRequest {
             columns: job.plan().columns(),
@@ -228,7 +245,9 @@ pub async fn pruned(
     job: &SearchJob,
 ) -> (Vec<tempopb::TraceSearchMetadata>, u64, u64) {
     let mut acc = SearchAccumulator::new();
-    job.search_block(reader, &mut acc).await.expect("search_block");
+    job.search_block(reader, &mut acc)
+        .await
+        .expect("search_block");
     let (groups, pages) = (acc.pruned_row_groups, acc.pruned_pages);
     (acc.finish(job.limit()).traces, groups, pages)
 }
