@@ -42,8 +42,13 @@ test: lint ## Lint, then every unit and integration test (integration tests run 
 	fi
 
 .PHONY: bench
-bench: ## End-to-end ingest benchmark against a release build; writes docs/BENCHMARKS.md
+bench: ## Ingest and search benchmarks against release builds; writes docs/BENCHMARKS.md
 	./scripts/bench.sh
+	./scripts/search_bench.sh
+
+.PHONY: bench-search
+bench-search: ## Search benchmark only (10M generated spans; SEARCH_BENCH_SPANS to change)
+	./scripts/search_bench.sh
 
 .PHONY: clean
 clean: ## Remove build output and local data

@@ -9,6 +9,9 @@
 //!
 //! [`EXPECTED`] pairs queries with the predicate on `i` that says which traces match.
 
+// The data set is described in residues (`i % 7 == 0`); keep them uniform.
+#![allow(clippy::manual_is_multiple_of)]
+
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
@@ -20,8 +23,11 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 
 pub const TRACES: u64 = 60;
 
+/// Which traces (by `i`) a query must return.
+pub type Expected = (&'static str, fn(u64) -> bool);
+
 /// Queries with the traces they must return.
-pub const EXPECTED: &[(&str, fn(u64) -> bool)] = &[
+pub const EXPECTED: &[Expected] = &[
     (r#"{ resource.service.name = "checkout" }"#, |i| i % 3 == 1),
     (r#"{ span.http.status_code >= 500 }"#, |i| i % 7 == 0),
     (r#"{ status = error }"#, |i| i % 5 == 0),

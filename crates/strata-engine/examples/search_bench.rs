@@ -3,8 +3,10 @@
 //!
 //! ```text
 //! cargo run --release -p strata-engine --example search_bench -- \
-//!     [--spans N] [--dir PATH] [--reuse] [--runs R] [--json] [--json-out PATH]
+//!     [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] [--json] [--json-out PATH]
 //! ```
+//!
+//! `--only TEXT` runs just the queries whose kind or TraceQL contains `TEXT` (for profiling).
 //!
 //! Prints a Markdown summary and table (`--json`: one JSON object per line instead;
 //! `--json-out PATH` also writes those lines to a file). Progress goes to stderr.
@@ -102,7 +104,8 @@ const QUERIES: &[(&str, &str)] = &[
 ];
 
 const USAGE: &str =
-    "search_bench [--spans N] [--dir PATH] [--reuse] [--runs R] [--json] [--json-out PATH]";
+    "search_bench [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] [--json] \
+     [--json-out PATH]";
 
 struct Args {
     spans: u64,
@@ -111,6 +114,8 @@ struct Args {
     runs: usize,
     json: bool,
     json_out: Option<PathBuf>,
+    /// Run only the queries whose kind or text contains this.
+    only: Option<String>,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -121,6 +126,7 @@ fn parse_args() -> Result<Args, BoxError> {
         runs: 3,
         json: false,
         json_out: None,
+        only: None,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -132,6 +138,7 @@ fn parse_args() -> Result<Args, BoxError> {
             "--reuse" => a.reuse = true,
             "--json" => a.json = true,
             "--json-out" => a.json_out = Some(PathBuf::from(value()?)),
+            "--only" => a.only = Some(value()?),
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -206,7 +213,13 @@ fn generate(dir: &Path, spans: u64) -> Result<DataSet, BoxError> {
         .into());
     }
     std::fs::create_dir_all(dir)?;
-    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    // Marks the directory as ours at once, so that an interrupted generation is cleaned up by
+    // the next run; `--reuse` ignores this placeholder (it lists no blocks).
+    let placeholder = json!({ "generator": datagen::GEN_VERSION, "complete": false });
+    std::fs::write(dir.join(MANIFEST), serde_json::to_vec(&placeholder)?)?;
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(spans.div_ceil(datagen::BLOCK_SPANS) as usize);
     eprintln!(
         "generating {spans} spans into {} on {threads} threads",
         dir.display()
@@ -352,7 +365,12 @@ fn main() -> Result<(), BoxError> {
     let files = baseline::open(&args.dir, &data.metas)?;
 
     let mut rows = Vec::new();
-    for &(kind, query) in QUERIES {
+    let selected = QUERIES.iter().filter(|(kind, query)| {
+        args.only
+            .as_deref()
+            .is_none_or(|s| kind.contains(s) || query.contains(s))
+    });
+    for &(kind, query) in selected {
         eprintln!("query {query}");
         let outcome =
             measure(&rt, query, args.runs, &readers, &files, spans).map_err(|e| e.to_string());

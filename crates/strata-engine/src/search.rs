@@ -5,8 +5,8 @@
 //! reads only `trace_id` and the prefilter's columns and selects whole traces with at least
 //! one passing span; the second reads the full projection for those rows only (the Parquet
 //! reader skips pages without selected rows). Row groups and pages that statistics rule out
-//! (time range, the plan's [`Prune`](crate::Prune) condition) are skipped; see
-//! [`crate::prune`].
+//! (time range, the plan's [`Prune`](crate::Prune) condition) are skipped; the `prune`
+//! module documents how.
 //!
 //! Results are combined per trace ID ([`SearchAccumulator`]) and answered newest first
 //! (start time descending, then trace ID), cut to the limit.
@@ -126,7 +126,9 @@ impl SearchJob {
         Ok(())
     }
 
-    /// Searches one block, skipping what statistics rule out (see [`crate::prune`]).
+    /// Searches one block, skipping row groups and pages that statistics rule out. Counts
+    /// what was skipped in [`SearchAccumulator::pruned_row_groups`] and
+    /// [`SearchAccumulator::pruned_pages`].
     pub async fn search_block(
         &self,
         reader: &BlockReader,
@@ -146,6 +148,7 @@ impl SearchJob {
             .iter()
             .map(|rg| self.row_group_in_range(rg))
             .collect();
+        let scope = prune::search_scope(&stats, &in_range);
         let (rows, open) = match self.plan.prefilter_columns() {
             Some(mut cols) => {
                 if !cols.contains(&col::TRACE_ID) {
@@ -153,7 +156,7 @@ impl SearchJob {
                 }
                 let prune = self.plan.prune_predicate();
                 let (first, pruned) =
-                    prune::first_pass_rows(&stats, &layout, &in_range, prune.as_ref(), &cols);
+                    prune::first_pass_rows(&stats, &layout, &scope, prune.as_ref(), &cols);
                 acc.pruned_row_groups += pruned.row_groups;
                 acc.pruned_pages += pruned.pages;
                 if first.is_empty() {
@@ -161,12 +164,12 @@ impl SearchJob {
                 }
                 self.candidates(reader, &layout, &first, cols, acc).await?
             }
-            None => match prune::row_group_rows(&stats, &layout, &in_range) {
+            None => match prune::row_group_rows(&stats, &layout, &scope) {
                 Some(found) => {
-                    acc.pruned_row_groups += in_range.iter().filter(|k| !**k).count() as u64;
+                    acc.pruned_row_groups += scope.iter().filter(|k| !**k).count() as u64;
                     found
                 }
-                None => (Rows::from_ranges(vec![0..layout.total()]), Vec::new()),
+                None => (Rows::from_range(0..layout.total()), Vec::new()),
             },
         };
         if rows.is_empty() {

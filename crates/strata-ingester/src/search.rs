@@ -16,15 +16,15 @@ use strata_proto::tempopb;
 
 use crate::Ingester;
 
+/// In-memory traces with their encoded shares, in trace-ID order.
+type LiveTraces = Vec<(TraceId, Vec<Bytes>)>;
+
 /// Traces decoded and evaluated per chunk of live data.
 const CHUNK_TRACES: usize = 2048;
 
 impl Ingester {
     /// In-memory traces of a tenant and its recently flushed blocks.
-    pub(crate) fn recent_data(
-        &self,
-        tenant: &TenantId,
-    ) -> (Vec<(TraceId, Vec<Bytes>)>, Vec<Arc<BlockReader>>) {
+    pub(crate) fn recent_data(&self, tenant: &TenantId) -> (LiveTraces, Vec<Arc<BlockReader>>) {
         let instance = self.inner.tenants.lock().get(tenant).cloned();
         let live = instance
             .map(|i| i.lock().snapshot().into_iter().collect())
@@ -60,10 +60,7 @@ impl Ingester {
 }
 
 /// Evaluates the live data, a chunk of traces at a time.
-fn search_live(
-    job: &SearchJob,
-    live: Vec<(TraceId, Vec<Bytes>)>,
-) -> Result<SearchAccumulator, RoleError> {
+fn search_live(job: &SearchJob, live: LiveTraces) -> Result<SearchAccumulator, RoleError> {
     let mut acc = SearchAccumulator::new();
     let bytes = for_each_live_batch(&live, |b| {
         job.search_batch(b, &mut acc).map_err(internal)?;

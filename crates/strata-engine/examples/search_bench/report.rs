@@ -11,10 +11,13 @@ pub struct Machine {
     pub nproc: usize,
     pub cpu: String,
     pub mem_gib: f64,
+    /// The 1-, 5- and 15-minute load averages from `/proc/loadavg`.
+    pub loadavg: String,
 }
 
 impl Machine {
-    /// `nproc`, the CPU model from `/proc/cpuinfo` and `MemTotal` from `/proc/meminfo`.
+    /// `nproc`, the CPU model from `/proc/cpuinfo`, `MemTotal` from `/proc/meminfo` and the
+    /// current load average.
     pub fn detect() -> Self {
         let nproc = std::thread::available_parallelism().map_or(1, |n| n.get());
         let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
@@ -32,12 +35,31 @@ impl Machine {
             .find_map(|l| l.strip_prefix("MemTotal:"))
             .and_then(|r| r.split_whitespace().next()?.parse().ok())
             .unwrap_or(0.0);
+        let loadavg = std::fs::read_to_string("/proc/loadavg").unwrap_or_default();
         Self {
             nproc,
             cpu,
             mem_gib: mem_kib / 1_048_576.0,
+            loadavg: loadavg
+                .split_whitespace()
+                .take(3)
+                .collect::<Vec<_>>()
+                .join(" "),
         }
     }
+}
+
+/// 1234567 → "1,234,567".
+fn thousands(n: u64) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
+            out.push(',');
+        }
+        out.push(c);
+    }
+    out
 }
 
 fn mib(b: u64) -> f64 {
@@ -72,6 +94,7 @@ pub fn json_lines(
         "nproc": machine.nproc,
         "cpu": machine.cpu,
         "memory_gib": machine.mem_gib,
+        "loadavg": machine.loadavg,
     }))?;
     out.push('\n');
     for r in rows {
@@ -108,17 +131,19 @@ pub fn markdown(args: &Args, data: &DataSet, machine: &Machine, rows: &[Row]) ->
     let mut o = String::new();
     let _ = writeln!(
         o,
-        "- Machine: {}, `nproc` = {}, {:.1} GiB memory. Every query runs on one thread.",
-        machine.cpu, machine.nproc, machine.mem_gib
+        "- Machine: {}, `nproc` = {}, {:.1} GiB memory, load average {} at the start. Every \
+         query runs on one thread.",
+        machine.cpu, machine.nproc, machine.mem_gib, machine.loadavg
     );
     let _ = writeln!(
         o,
-        "- Data set: **{spans} spans** in {} traces, {} blocks of at most {} spans written with \
+        "- Data set: **{} spans** in {} traces, {} block(s) of at most {} spans written with \
          the default block settings (row groups of 100,000 spans, zstd 3): {:.1} MiB \
          (`data.parquet` + `bloom`), {:.1} bytes/span.",
-        data.traces(),
+        thousands(spans),
+        thousands(data.traces()),
         data.metas.len(),
-        datagen::BLOCK_SPANS,
+        thousands(datagen::BLOCK_SPANS),
         mib(data.bytes()),
         data.bytes() as f64 / spans as f64,
     );
@@ -152,7 +177,7 @@ pub fn markdown(args: &Args, data: &DataSet, machine: &Machine, rows: &[Row]) ->
                 o,
                 "| {} | `{q}` | {} | {:.0} | {:.2} | {:.1} | {:.0} | {:.2} | {:.1} | {:.2} |",
                 r.kind,
-                m.matches,
+                thousands(m.matches as u64),
                 m.strata_ms,
                 mspans(spans, m.strata_ms),
                 mib(m.strata_bytes),
