@@ -16,6 +16,7 @@
 mod array;
 mod error;
 mod eval;
+mod gofmt;
 pub mod live;
 mod plan;
 mod prune;

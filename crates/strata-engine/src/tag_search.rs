@@ -256,3 +256,86 @@ impl TagValuesJob {
         }
     }
 }
+
+/// What the ingester and querier need of either tag request, to run it over any sources.
+pub trait TagQuery: Send + 'static {
+    type Collector: Send + 'static;
+    type Response;
+    fn collector(&self) -> Self::Collector;
+    /// Whether the answer depends on data at all.
+    fn reads_data(&self) -> bool;
+    fn add_batch(&self, batch: &RecordBatch, c: &mut Self::Collector) -> Result<(), EngineError>;
+    /// Whether the collector has reached a limit (reading more cannot change the answer).
+    fn is_full(c: &Self::Collector) -> bool;
+    fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut Self::Collector,
+    ) -> impl std::future::Future<Output = Result<(), EngineError>> + Send;
+    fn add_inspected_bytes(&mut self, bytes: u64);
+    fn response(&self, c: Self::Collector) -> Self::Response;
+}
+
+impl TagQuery for TagNamesJob {
+    type Collector = TagNamesCollector;
+    type Response = SearchTagsV2Response;
+    fn collector(&self) -> TagNamesCollector {
+        TagNamesJob::collector(self)
+    }
+    fn reads_data(&self) -> bool {
+        !self.scope.attribute_scopes().is_empty()
+    }
+    fn add_batch(&self, batch: &RecordBatch, c: &mut TagNamesCollector) -> Result<(), EngineError> {
+        TagNamesJob::add_batch(self, batch, c)
+    }
+    fn is_full(c: &TagNamesCollector) -> bool {
+        c.is_full()
+    }
+    async fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut TagNamesCollector,
+    ) -> Result<(), EngineError> {
+        TagNamesJob::add_block(self, reader, c).await
+    }
+    fn add_inspected_bytes(&mut self, bytes: u64) {
+        self.inspected_bytes += bytes;
+    }
+    fn response(&self, c: TagNamesCollector) -> SearchTagsV2Response {
+        TagNamesJob::response(self, c)
+    }
+}
+
+impl TagQuery for TagValuesJob {
+    type Collector = TagValuesCollector;
+    type Response = SearchTagValuesV2Response;
+    fn collector(&self) -> TagValuesCollector {
+        TagValuesJob::collector(self)
+    }
+    fn reads_data(&self) -> bool {
+        TagValuesJob::reads_data(self)
+    }
+    fn add_batch(
+        &self,
+        batch: &RecordBatch,
+        c: &mut TagValuesCollector,
+    ) -> Result<(), EngineError> {
+        TagValuesJob::add_batch(self, batch, c)
+    }
+    fn is_full(c: &TagValuesCollector) -> bool {
+        c.is_full()
+    }
+    async fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut TagValuesCollector,
+    ) -> Result<(), EngineError> {
+        TagValuesJob::add_block(self, reader, c).await
+    }
+    fn add_inspected_bytes(&mut self, bytes: u64) {
+        self.inspected_bytes += bytes;
+    }
+    fn response(&self, c: TagValuesCollector) -> SearchTagValuesV2Response {
+        TagValuesJob::response(self, c)
+    }
+}

@@ -9,7 +9,7 @@ use strata_block::BlockReader;
 use strata_common::{TenantId, TraceId};
 use strata_engine::live::{traces_to_batches, LIVE_BATCH_ROWS};
 use strata_engine::search::{SearchAccumulator, SearchJob};
-use strata_engine::tag_search::{TagNamesJob, TagValuesJob};
+use strata_engine::tag_search::{TagNamesJob, TagQuery, TagValuesJob};
 use strata_proto::otlp::trace::ResourceSpans;
 use strata_proto::roles::RoleError;
 use strata_proto::tempopb;
@@ -125,28 +125,8 @@ impl Ingester {
         tenant: &TenantId,
         req: &tempopb::SearchTagsRequest,
     ) -> Result<tempopb::SearchTagsV2Response, RoleError> {
-        let mut job =
-            TagNamesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
-        let (live, blocks) = self.recent_data(tenant);
-        let (job_back, mut c) = tokio::task::spawn_blocking(move || {
-            let mut c = job.collector();
-            let bytes = for_each_live_batch(&live, |b| {
-                job.add_batch(b, &mut c).map_err(internal)?;
-                Ok(!c.is_full())
-            })?;
-            job.inspected_bytes += bytes;
-            Ok::<_, RoleError>((job, c))
-        })
-        .await
-        .map_err(internal)??;
-        job = job_back;
-        for b in blocks {
-            if c.is_full() {
-                break;
-            }
-            job.add_block(&b, &mut c).await.map_err(internal)?;
-        }
-        Ok(job.response(c))
+        let job = TagNamesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
+        self.tags_recent(tenant, job).await
     }
 
     pub(crate) async fn search_tag_values_recent(
@@ -154,27 +134,35 @@ impl Ingester {
         tenant: &TenantId,
         req: &tempopb::SearchTagValuesRequest,
     ) -> Result<tempopb::SearchTagValuesV2Response, RoleError> {
-        let mut job =
-            TagValuesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
+        let job = TagValuesJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
+        self.tags_recent(tenant, job).await
+    }
+
+    /// Runs a tag request over the live data (on a blocking thread), then the recent blocks,
+    /// stopping once the collector is full.
+    async fn tags_recent<Q: TagQuery>(
+        &self,
+        tenant: &TenantId,
+        mut job: Q,
+    ) -> Result<Q::Response, RoleError> {
         let (live, blocks) = if job.reads_data() {
             self.recent_data(tenant)
         } else {
             Default::default()
         };
-        let (job_back, mut c) = tokio::task::spawn_blocking(move || {
+        let (mut job, mut c) = tokio::task::spawn_blocking(move || {
             let mut c = job.collector();
             let bytes = for_each_live_batch(&live, |b| {
                 job.add_batch(b, &mut c).map_err(internal)?;
-                Ok(!c.is_full())
+                Ok(!Q::is_full(&c))
             })?;
-            job.inspected_bytes += bytes;
+            job.add_inspected_bytes(bytes);
             Ok::<_, RoleError>((job, c))
         })
         .await
         .map_err(internal)??;
-        job = job_back;
         for b in blocks {
-            if c.is_full() {
+            if Q::is_full(&c) {
                 break;
             }
             job.add_block(&b, &mut c).await.map_err(internal)?;

@@ -115,7 +115,7 @@ impl Sv<'_> {
             Sv::Float(f) => V::DoubleValue(*f),
             Sv::Str(s) => V::StringValue((*s).to_string()),
             Sv::Bool(b) => V::BoolValue(*b),
-            Sv::Dur(d) => V::StringValue(text::go_duration(*d)),
+            Sv::Dur(d) => V::StringValue(crate::gofmt::go_duration(*d)),
             Sv::Status(s) => V::StringValue(text::status_name(*s)),
             Sv::Kind(k) => V::StringValue(text::kind_name(*k)),
             Sv::Array(items) => V::ArrayValue(ArrayValue {

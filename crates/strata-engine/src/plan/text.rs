@@ -6,8 +6,7 @@
 //! (`duration`, `status`, `rootName`, `span:childCount`), string literals in backticks,
 //! operands that are not literals or fields in parentheses.
 
-use std::fmt::Write;
-
+use crate::gofmt::{go_duration, go_float};
 use strata_traceql::{
     Aggregate, AggregateFn, Attribute, AttributeScope, BinaryOp, FieldExpr, Intrinsic, Kind,
     Static, Status, UnaryOp,
@@ -189,116 +188,9 @@ fn static_text(s: &Static) -> String {
     }
 }
 
-/// A float as Go's `strconv.FormatFloat(f, 'g', -1, 64)`, with `.0` appended when the
-/// result looks like an integer (Tempo's rendering of float literals).
-pub(crate) fn go_float(f: f64) -> String {
-    if f.is_nan() {
-        return "NaN".into();
-    }
-    if f.is_infinite() {
-        return if f > 0.0 {
-            "+Inf".into()
-        } else {
-            "-Inf".into()
-        };
-    }
-    // Rust's `{:e}` gives the shortest round-trip digits: "1.234e6", "-5e-7".
-    let sci = format!("{f:e}");
-    let (mantissa, exp) = sci.split_once('e').unwrap_or((sci.as_str(), "0"));
-    let exp: i32 = exp.parse().unwrap_or(0);
-    let out = if f != 0.0 && !(-4..6).contains(&exp) {
-        // Go's shortest 'g' switches to exponent form when exp < -4 or exp >= 6.
-        let sign = if exp < 0 { '-' } else { '+' };
-        format!("{mantissa}e{sign}{:02}", exp.abs())
-    } else {
-        format!("{f}")
-    };
-    if out.contains(['.', 'e', 'N', 'I']) {
-        out
-    } else {
-        out + ".0"
-    }
-}
-
-/// Nanoseconds as Go's `time.Duration.String()`: `0s`, `150ns`, `1.5µs`, `20ms`, `1m30s`,
-/// `2h0m0.5s`.
-pub(crate) fn go_duration(nanos: i64) -> String {
-    if nanos == 0 {
-        return "0s".into();
-    }
-    let neg = nanos < 0;
-    let u = nanos.unsigned_abs();
-    let mut out = String::new();
-    if neg {
-        out.push('-');
-    }
-    if u < 1_000_000_000 {
-        // Sub-second: a single unit with a fraction.
-        let (unit, scale) = if u < 1_000 {
-            ("ns", 1)
-        } else if u < 1_000_000 {
-            ("µs", 1_000)
-        } else {
-            ("ms", 1_000_000)
-        };
-        out.push_str(&fraction(u, scale));
-        out.push_str(unit);
-        return out;
-    }
-    let hours = u / 3_600_000_000_000;
-    let rem = u % 3_600_000_000_000;
-    let minutes = rem / 60_000_000_000;
-    let secs_nanos = rem % 60_000_000_000;
-    if hours > 0 {
-        let _ = write!(out, "{hours}h");
-    }
-    if hours > 0 || minutes > 0 {
-        let _ = write!(out, "{minutes}m");
-    }
-    out.push_str(&fraction(secs_nanos, 1_000_000_000));
-    out.push('s');
-    out
-}
-
-/// `v / scale` with the fractional digits Go prints (trailing zeros dropped).
-fn fraction(v: u64, scale: u64) -> String {
-    let whole = v / scale;
-    let frac = v % scale;
-    if frac == 0 {
-        return whole.to_string();
-    }
-    let width = scale.ilog10() as usize;
-    let digits = format!("{frac:0width$}");
-    format!("{whole}.{}", digits.trim_end_matches('0'))
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn durations_match_go() {
-        assert_eq!(go_duration(0), "0s");
-        assert_eq!(go_duration(150), "150ns");
-        assert_eq!(go_duration(1_500), "1.5µs");
-        assert_eq!(go_duration(20_000_000), "20ms");
-        assert_eq!(go_duration(1_000_000_000), "1s");
-        assert_eq!(go_duration(1_500_000_000), "1.5s");
-        assert_eq!(go_duration(90_000_000_000), "1m30s");
-        assert_eq!(go_duration(7_200_500_000_000), "2h0m0.5s");
-        assert_eq!(go_duration(-2_000_000), "-2ms");
-    }
-
-    #[test]
-    fn floats_match_go() {
-        assert_eq!(go_float(1.0), "1.0");
-        assert_eq!(go_float(1.5), "1.5");
-        assert_eq!(go_float(0.0001), "0.0001");
-        assert_eq!(go_float(0.00001), "1e-05");
-        assert_eq!(go_float(1e21), "1e+21");
-        assert_eq!(go_float(1234567.0), "1.234567e+06");
-        assert_eq!(go_float(123456.0), "123456.0");
-    }
 
     #[test]
     fn field_text_like_tempo() {
