@@ -14,6 +14,7 @@
 
 pub mod bloom;
 mod convert;
+mod dict;
 mod error;
 mod meta;
 mod reader;
@@ -23,6 +24,7 @@ mod writer;
 
 pub use bloom::Bloom;
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
+pub use dict::ChunkDictionary;
 pub use error::{BlockError, Result};
 pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};

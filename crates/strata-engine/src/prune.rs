@@ -27,14 +27,21 @@
 //! their neighbours holding rows of a trace that continues into a group in range (such a
 //! trace may overlap the range while its passing span lies outside it).
 //!
+//! Before the first pass, row groups that statistics keep are also skipped when the
+//! dictionary page of their `name` or `service_name` chunk proves that an equality the
+//! [`Prune`] condition needs cannot hold ([`dict`]); such groups are treated like those that
+//! statistics skip (counted as pruned, reached by the extension).
+//!
 //! Limits: a trace whose spans all lie in row groups outside the time range is not searched
-//! even if, spanning both sides of the range, it overlaps it. Dictionary pages are not used.
+//! even if, spanning both sides of the range, it overlaps it.
 
+mod dict;
 mod predicate;
 mod rows;
 mod runs;
 mod stats;
 
+pub(crate) use dict::dictionary_scope;
 pub use predicate::Prune;
 pub(crate) use rows::{Layout, Rows};
 pub(crate) use runs::{extend, id_of, overrun, Open, RunCollector};

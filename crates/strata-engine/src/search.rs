@@ -126,7 +126,8 @@ impl SearchJob {
         Ok(())
     }
 
-    /// Searches one block, skipping row groups and pages that statistics rule out. Counts
+    /// Searches one block, skipping row groups and pages that statistics (or, for `name` and
+    /// `service_name` equalities, column-chunk dictionaries) rule out. Counts
     /// what was skipped in [`SearchAccumulator::pruned_row_groups`] and
     /// [`SearchAccumulator::pruned_pages`].
     pub async fn search_block(
@@ -155,6 +156,15 @@ impl SearchJob {
                     cols.insert(0, col::TRACE_ID);
                 }
                 let prune = self.plan.prune_predicate();
+                let scope = match &prune {
+                    Some(p) => {
+                        let (scope, bytes) =
+                            prune::dictionary_scope(reader, &stats, &layout, &scope, p).await?;
+                        acc.metrics.inspected_bytes += bytes;
+                        scope
+                    }
+                    None => scope,
+                };
                 let (first, pruned) =
                     prune::first_pass_rows(&stats, &layout, &scope, prune.as_ref(), &cols);
                 acc.pruned_row_groups += pruned.row_groups;
@@ -344,7 +354,8 @@ fn hex16(id: &[u8]) -> String {
 pub struct SearchAccumulator {
     traces: HashMap<String, TraceSearchMetadata>,
     pub metrics: SearchMetrics,
-    /// Row groups [`SearchJob::search_block`] skipped by statistics (time range or query).
+    /// Row groups [`SearchJob::search_block`] skipped by statistics (time range or query) or
+    /// by dictionaries.
     /// Not part of Tempo's response.
     pub pruned_row_groups: u64,
     /// Pages of first-pass columns that [`SearchJob::search_block`] skipped within the row

@@ -169,3 +169,151 @@ async fn pages_are_skipped_exactly() {
     ];
     check(&reader, &cases, (0, 0), true).await;
 }
+
+/// Row groups of 20 spans, traces of 3 (so traces straddle row groups): every row group's
+/// names span `a`..`c` and services `svc-a`..`svc-c`, but `b` and `svc-b` occur only in a
+/// few row groups, so only their dictionaries rule the others out.
+#[tokio::test]
+async fn dictionaries_skip_row_groups() {
+    let specs: Vec<(String, Vec<String>)> = (0..40u64)
+        .map(|n| {
+            let svc = match n {
+                13 => "svc-b",
+                n if n % 2 == 0 => "svc-a",
+                _ => "svc-c",
+            };
+            let names = (0..3u64)
+                .map(|j| match (n, j) {
+                    // Row 20, the first of group 1; the trace began in group 0.
+                    (6, 2) => "b",
+                    // Row 78, in group 3; the trace continues into group 4.
+                    (26, 0) => "b",
+                    _ if (n * 3 + j) % 2 == 0 => "a",
+                    _ => "c",
+                })
+                .map(String::from)
+                .collect();
+            (svc.to_string(), names)
+        })
+        .collect();
+    let reader = write(&named(&specs), 20).await;
+    let md = reader.parquet_metadata().await.expect("footer");
+    assert_eq!(md.num_row_groups(), 6);
+    for rg in md.row_groups() {
+        for (column, lo, hi) in [("name", "a", "c"), ("service_name", "svc-a", "svc-c")] {
+            let chunk = rg
+                .columns()
+                .iter()
+                .find(|c| c.column_descr().path().string() == column)
+                .expect("column");
+            let st = chunk.statistics().expect("statistics");
+            assert_eq!(st.min_bytes_opt(), Some(lo.as_bytes()), "{column}");
+            assert_eq!(st.max_bytes_opt(), Some(hi.as_bytes()), "{column}");
+        }
+    }
+    let dict = reader
+        .column_chunk_dictionary(0, "name")
+        .await
+        .expect("dictionary")
+        .expect("name is dictionary-encoded");
+    let mut values = dict.values.clone();
+    values.sort();
+    assert_eq!(values, vec![b"a".to_vec(), b"c".to_vec()]);
+    assert!(dict.inspected_bytes > 0);
+    let dict1 = reader
+        .column_chunk_dictionary(1, "name")
+        .await
+        .expect("dictionary");
+    assert!(dict1.is_some_and(|d| d.values.contains(&b"b".to_vec())));
+    // Span IDs are written without a dictionary.
+    let none = reader.column_chunk_dictionary(0, "span_id").await;
+    assert!(none.expect("no dictionary").is_none());
+
+    // `b` is in groups 1 and 3, `svc-b` (trace 13, rows 39..42) in groups 1 and 2.
+    let b = job(r#"{ name = "b" }"#, 0, 0);
+    let (got, groups, _) = pruned(&reader, &b).await;
+    assert_eq!(got, brute_force(&reader, &b).await);
+    assert_eq!(got.len(), 2);
+    assert_eq!(groups, 4, "dictionaries skip groups 0, 2, 4 and 5");
+    let svc = job(r#"{ resource.service.name = "svc-b" }"#, 0, 0);
+    let (got, groups, _) = pruned(&reader, &svc).await;
+    assert_eq!(got, brute_force(&reader, &svc).await);
+    assert_eq!(groups, 4, "dictionaries skip groups 0, 3, 4 and 5");
+
+    let cases = [
+        case(r#"{ name = "b" }"#, true, true),
+        case(r#"{ name = "a" }"#, false, true),
+        case(
+            r#"{ name = "c" && resource.service.name = "svc-a" }"#,
+            false,
+            true,
+        ),
+        case(r#"{ resource.service.name = "svc-b" }"#, true, true),
+        case(
+            r#"{ name = "b" && resource.service.name = "svc-b" }"#,
+            true,
+            false,
+        ),
+        case(r#"{ name = "b" || name = "bb" }"#, true, true),
+        case(r#"{ name = "b" || name = "a" }"#, false, true),
+        case(r#"{ name = "b" || span.j = 1 }"#, false, true),
+        case(r#"{ !(name != "b") }"#, true, true),
+        case(r#"{ name != "b" }"#, false, true),
+        case(r#"{ name = "bb" }"#, true, false),
+        // The prefilter of a structural query needs either side.
+        case(r#"{ name = "b" } >> { name = "a" }"#, false, true),
+        case(r#"{ name = "b" } >> { name = "bb" }"#, true, false),
+        case(
+            r#"{ resource.service.name = "svc-b" } && { name = "b" }"#,
+            true,
+            false,
+        ),
+    ];
+    check(&reader, &cases, (0, 0), false).await;
+    // In a time range: groups outside it and their dictionary-pruned neighbours.
+    let from = (BASE_S + 5) as u32;
+    let timed = [
+        case(r#"{ name = "b" }"#, true, true),
+        case(r#"{ name = "a" }"#, true, true),
+    ];
+    check(&reader, &timed, (from, from + 3), false).await;
+}
+
+/// A dictionary that outgrows its page limit falls back to plain pages: it no longer holds
+/// every value, and must not prune.
+#[tokio::test]
+async fn incomplete_dictionaries_do_not_prune() {
+    let long = |i: u64| format!("{i:06}-{}", "x".repeat(200));
+    let specs: Vec<(String, Vec<String>)> = (0..2_000u64)
+        .map(|n| {
+            let names = (0..4).map(|j| long(n * 4 + j)).collect();
+            ("svc".to_string(), names)
+        })
+        .collect();
+    let reader = write(&named(&specs), 100_000).await;
+    let md = reader.parquet_metadata().await.expect("footer");
+    assert_eq!(md.num_row_groups(), 1);
+    let chunk = md
+        .row_group(0)
+        .columns()
+        .iter()
+        .find(|c| c.column_descr().path().string() == "name")
+        .expect("name column");
+    assert!(chunk.dictionary_page_offset().is_some(), "no dictionary");
+    let mask = chunk.page_encoding_stats_mask().expect("encoding stats");
+    assert!(
+        mask.is_set(parquet::basic::Encoding::PLAIN),
+        "no plain pages"
+    );
+    let dict = reader.column_chunk_dictionary(0, "name").await;
+    assert!(
+        dict.expect("dictionary").is_none(),
+        "dictionary is exhaustive"
+    );
+    let last = long(7_999);
+    let cases = [
+        case(format!(r#"{{ name = "{last}" }}"#), false, true),
+        case(format!(r#"{{ name = "{}" }}"#, long(3)), false, true),
+    ];
+    check(&reader, &cases, (0, 0), false).await;
+}

@@ -202,7 +202,9 @@ impl<'a> BlockStats<'a> {
         }
     }
 
-    fn usable(&self, rg: usize, c: Col) -> Option<usize> {
+    /// The leaf of `c` when its conditions may be used in row group `rg` (see the module
+    /// docs on `service_name`).
+    pub(crate) fn usable(&self, rg: usize, c: Col) -> Option<usize> {
         if c == Col::ServiceName && self.arrays_possible(rg) {
             return None;
         }

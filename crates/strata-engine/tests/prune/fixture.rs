@@ -251,3 +251,35 @@ pub async fn pruned(
     let (groups, pages) = (acc.pruned_row_groups, acc.pruned_pages);
     (acc.finish(job.limit()).traces, groups, pages)
 }
+
+/// Traces `n = 0..` of the given `(service, span names)`; trace `n` starts at `BASE_S + n`
+/// seconds, its spans 1 ms apart, each lasting 1 ms.
+pub fn named(specs: &[(String, Vec<String>)]) -> Vec<(TraceId, Vec<ResourceSpans>)> {
+    specs
+        .iter()
+        .enumerate()
+        .map(|(n, (svc, names))| {
+            let n = n as u64;
+            let spans = names
+                .iter()
+                .enumerate()
+                .map(|(j, name)| {
+                    let j = j as u64;
+                    let kind = if j == 0 {
+                        SpanKind::Server
+                    } else {
+                        SpanKind::Internal
+                    };
+                    (
+                        name.clone(),
+                        kind,
+                        BASE_NS + n * 1_000 * MS + j * MS,
+                        MS,
+                        None,
+                    )
+                })
+                .collect();
+            trace(n, vec![kv("service.name", str_value(svc))], spans)
+        })
+        .collect()
+}
