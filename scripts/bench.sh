@@ -200,31 +200,8 @@ fmt_int() {
 }
 div() { awk -v a="${1:-0}" -v b="${2:-0}" -v f="${3:-%.0f}" 'BEGIN {if (b + 0 == 0) print "n/a"; else printf f, a / b}'; }
 
-NPROC=$(nproc)
-CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-CPU=${CPU:-$(uname -m)}
-MEM_GIB=$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo "?")
-KERNEL=$(uname -sr)
-RUSTC=$(rustc --version 2>/dev/null || echo "rustc ?")
-
-# The revision, read from .git without running git.
-git_revision() {
-    local head ref
-    head=$(cat .git/HEAD 2>/dev/null) || { echo unknown; return; }
-    if [[ $head == ref:* ]]; then
-        ref=${head#ref: }
-        if [[ -f .git/$ref ]]; then
-            cut -c1-12 ".git/$ref"
-        else
-            awk -v r="$ref" '$2 == r {print substr($1, 1, 12)}' .git/packed-refs 2>/dev/null || echo unknown
-        fi
-        printf ' (%s)' "${ref#refs/heads/}"
-    else
-        printf '%s' "${head:0:12}"
-    fi
-}
-REVISION=$(git_revision | tr -d '\n')
-[[ -n $REVISION ]] || REVISION=unknown
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 GRPC_SPS=$(jget "$TMP/grpc.json" accepted_spans_per_second)
 HTTP_SPS=$(jget "$TMP/http.json" accepted_spans_per_second)
@@ -343,15 +320,6 @@ every run; anything outside it is kept.
 
 EOF
 fi
-if grep -q '<!-- bench:start -->' "$OUT" && grep -q '<!-- bench:end -->' "$OUT"; then
-    awk -v section="$SECTION" '
-        /<!-- bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
-        /<!-- bench:end -->/   { skip = 0; next }
-        !skip { print }
-    ' "$OUT" >"$TMP/out.md"
-else
-    { cat "$OUT"; cat "$SECTION"; } >"$TMP/out.md"
-fi
-cat "$TMP/out.md" >"$OUT"
+replace_section bench "$SECTION" "$OUT"
 log "wrote $OUT"
 sed -n '/<!-- bench:start -->/,/Decode baseline/p' "$OUT" | grep -E '^\|.*(gRPC|HTTP)|Decode' >&2 || true

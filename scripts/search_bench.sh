@@ -53,31 +53,8 @@ log "running: ${CMD[*]#"$ROOT/"}"
 "${CMD[@]}" --json-out "$TMP/results.json" >"$TMP/table.md"
 
 # --- report ---------------------------------------------------------------------------------
-NPROC=$(nproc)
-CPU=$(awk -F': ' '/^model name/ {print $2; exit}' /proc/cpuinfo 2>/dev/null || true)
-CPU=${CPU:-$(uname -m)}
-MEM_GIB=$(awk '/^MemTotal:/ {printf "%.1f", $2 / 1048576}' /proc/meminfo 2>/dev/null || echo "?")
-KERNEL=$(uname -sr)
-RUSTC=$(rustc --version 2>/dev/null || echo "rustc ?")
-
-# The revision, read from .git without running git.
-git_revision() {
-    local head ref
-    head=$(cat .git/HEAD 2>/dev/null) || { echo unknown; return; }
-    if [[ $head == ref:* ]]; then
-        ref=${head#ref: }
-        if [[ -f .git/$ref ]]; then
-            cut -c1-12 ".git/$ref"
-        else
-            awk -v r="$ref" '$2 == r {print substr($1, 1, 12)}' .git/packed-refs 2>/dev/null || echo unknown
-        fi
-        printf ' (%s)' "${ref#refs/heads/}"
-    else
-        printf '%s' "${head:0:12}"
-    fi
-}
-REVISION=$(git_revision | tr -d '\n')
-[[ -n $REVISION ]] || REVISION=unknown
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
 
 # 10000000 -> 10,000,000
 fmt_int() { printf '%s' "$1" | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
@@ -117,15 +94,6 @@ SECTION="$TMP/section.md"
 
 mkdir -p "$(dirname "$OUT")"
 [[ -f $OUT ]] || printf '# Benchmarks\n\n' >"$OUT"
-if grep -q '<!-- search-bench:start -->' "$OUT" && grep -q '<!-- search-bench:end -->' "$OUT"; then
-    awk -v section="$SECTION" '
-        /<!-- search-bench:start -->/ { while ((getline line < section) > 0) print line; skip = 1; next }
-        /<!-- search-bench:end -->/   { skip = 0; next }
-        !skip { print }
-    ' "$OUT" >"$TMP/out.md"
-else
-    { cat "$OUT"; echo; cat "$SECTION"; } >"$TMP/out.md"
-fi
-cat "$TMP/out.md" >"$OUT"
+replace_section search-bench "$SECTION" "$OUT"
 log "wrote $OUT"
 grep -E '^\| (Kind|[a-z])' "$TMP/table.md" >&2 || true

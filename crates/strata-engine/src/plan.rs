@@ -53,28 +53,6 @@ pub struct SearchPlan {
     prefilter_columns: Vec<&'static str>,
 }
 
-/// Columns of the block schema, in schema order, that a plan may read.
-const COLUMN_ORDER: [&str; 18] = [
-    col::TRACE_ID,
-    col::SPAN_ID,
-    col::PARENT_SPAN_ID,
-    col::NAME,
-    col::KIND,
-    col::START,
-    col::END,
-    col::DURATION,
-    col::STATUS_CODE,
-    col::STATUS_MESSAGE,
-    col::SERVICE_NAME,
-    col::RESOURCE_ATTRS,
-    col::SCOPE_NAME,
-    col::SCOPE_VERSION,
-    col::SCOPE_ATTRS,
-    col::ATTRS,
-    col::EVENTS,
-    col::LINKS,
-];
-
 /// Read by every evaluation: trace metadata and service statistics.
 const BASE_COLUMNS: [&str; 10] = [
     col::TRACE_ID,
@@ -163,11 +141,12 @@ impl SearchPlan {
     }
 }
 
+/// The set in block-schema order.
 fn ordered(set: &BTreeSet<&'static str>) -> Vec<&'static str> {
-    COLUMN_ORDER
-        .into_iter()
-        .filter(|c| set.contains(c))
-        .collect()
+    let schema = strata_block::schema::span_schema();
+    let mut cols: Vec<&'static str> = set.iter().copied().collect();
+    cols.sort_by_key(|c| schema.index_of(c).unwrap_or(usize::MAX));
+    cols
 }
 
 /// The columns reading `r` needs.

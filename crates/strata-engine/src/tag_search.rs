@@ -93,13 +93,118 @@ async fn scan_block(
     Ok(scan.inspected_bytes())
 }
 
+/// Where a tag request reads (opaque): its lenient `q` filter and time range, and the bytes
+/// it fetched.
+pub struct Sources {
+    filter: Option<SearchPlan>,
+    range: Option<(u64, u64)>,
+    inspected_bytes: u64,
+}
+
+impl Sources {
+    fn new(query: &str, start: u32, end: u32) -> Self {
+        Self {
+            filter: filter(query),
+            range: range_ns(start, end),
+            inspected_bytes: 0,
+        }
+    }
+}
+
+/// What both collectors offer.
+pub trait Collect: Send + 'static {
+    fn add_batch(
+        &mut self,
+        batch: &RecordBatch,
+        rows: Option<&BooleanArray>,
+    ) -> Result<(), EngineError>;
+    /// Whether a limit is reached (reading more cannot change the answer).
+    fn is_full(&self) -> bool;
+}
+
+impl Collect for TagNamesCollector {
+    fn add_batch(
+        &mut self,
+        batch: &RecordBatch,
+        rows: Option<&BooleanArray>,
+    ) -> Result<(), EngineError> {
+        TagNamesCollector::add_batch(self, batch, rows)
+    }
+    fn is_full(&self) -> bool {
+        TagNamesCollector::is_full(self)
+    }
+}
+
+impl Collect for TagValuesCollector {
+    fn add_batch(
+        &mut self,
+        batch: &RecordBatch,
+        rows: Option<&BooleanArray>,
+    ) -> Result<(), EngineError> {
+        TagValuesCollector::add_batch(self, batch, rows)
+    }
+    fn is_full(&self) -> bool {
+        TagValuesCollector::is_full(self)
+    }
+}
+
+/// A tag request (names or values), run the same way over live batches and blocks by the
+/// ingester and the querier.
+pub trait TagQuery: Send + Sized + 'static {
+    type Collector: Collect;
+    type Response;
+    fn collector(&self) -> Self::Collector;
+    /// The columns the collector reads (empty when the answer needs no data).
+    fn data_columns(&self) -> Vec<&'static str>;
+    fn sources(&self) -> &Sources;
+    fn sources_mut(&mut self) -> &mut Sources;
+    fn response(&self, c: Self::Collector) -> Self::Response;
+
+    /// Whether the answer depends on data at all.
+    fn reads_data(&self) -> bool {
+        !self.data_columns().is_empty()
+    }
+
+    fn add_batch(&self, batch: &RecordBatch, c: &mut Self::Collector) -> Result<(), EngineError> {
+        let m = mask(self.sources().filter.as_ref(), batch)?;
+        c.add_batch(batch, m.as_ref())
+    }
+
+    fn add_inspected_bytes(&mut self, bytes: u64) {
+        self.sources_mut().inspected_bytes += bytes;
+    }
+
+    /// Reads the collector's and the filter's columns of a block (skipped outside the range).
+    fn add_block(
+        &mut self,
+        reader: &BlockReader,
+        c: &mut Self::Collector,
+    ) -> impl std::future::Future<Output = Result<(), EngineError>> + Send {
+        let data = self.data_columns();
+        let filter = self.sources().filter.clone();
+        let range = self.sources().range;
+        async move {
+            if data.is_empty() {
+                return Ok(());
+            }
+            let cols = columns(data, filter.as_ref());
+            let n = scan_block(reader, cols, range, |b| {
+                let m = mask(filter.as_ref(), b)?;
+                c.add_batch(b, m.as_ref())?;
+                Ok(!c.is_full())
+            })
+            .await?;
+            self.add_inspected_bytes(n);
+            Ok(())
+        }
+    }
+}
+
 /// A tag-names request.
 pub struct TagNamesJob {
     scope: ScopeParam,
-    filter: Option<SearchPlan>,
     limit: Option<usize>,
-    range: Option<(u64, u64)>,
-    pub inspected_bytes: u64,
+    sources: Sources,
 }
 
 impl TagNamesJob {
@@ -108,14 +213,17 @@ impl TagNamesJob {
             .ok_or_else(|| BadSearch(format!("invalid scope: {}", req.scope)))?;
         Ok(Self {
             scope,
-            filter: filter(&req.query),
             limit: (req.max_tags_per_scope != 0).then_some(req.max_tags_per_scope as usize),
-            range: range_ns(req.start, req.end),
-            inspected_bytes: 0,
+            sources: Sources::new(&req.query, req.start, req.end),
         })
     }
+}
 
-    pub fn collector(&self) -> TagNamesCollector {
+impl TagQuery for TagNamesJob {
+    type Collector = TagNamesCollector;
+    type Response = SearchTagsV2Response;
+
+    fn collector(&self) -> TagNamesCollector {
         TagNamesCollector::new(
             &self.scope.attribute_scopes(),
             self.limit,
@@ -123,37 +231,20 @@ impl TagNamesJob {
         )
     }
 
-    pub fn add_batch(
-        &self,
-        batch: &RecordBatch,
-        c: &mut TagNamesCollector,
-    ) -> Result<(), EngineError> {
-        let m = mask(self.filter.as_ref(), batch)?;
-        c.add_batch(batch, m.as_ref())
+    fn data_columns(&self) -> Vec<&'static str> {
+        TagNamesCollector::columns(&self.scope.attribute_scopes())
     }
 
-    pub async fn add_block(
-        &mut self,
-        reader: &BlockReader,
-        c: &mut TagNamesCollector,
-    ) -> Result<(), EngineError> {
-        let cols = columns(
-            TagNamesCollector::columns(&self.scope.attribute_scopes()),
-            self.filter.as_ref(),
-        );
-        let filter = self.filter.clone();
-        let n = scan_block(reader, cols, self.range, |b| {
-            let m = mask(filter.as_ref(), b)?;
-            c.add_batch(b, m.as_ref())?;
-            Ok(!c.is_full())
-        })
-        .await?;
-        self.inspected_bytes += n;
-        Ok(())
+    fn sources(&self) -> &Sources {
+        &self.sources
+    }
+
+    fn sources_mut(&mut self) -> &mut Sources {
+        &mut self.sources
     }
 
     /// The attribute scopes found (no `intrinsic` scope).
-    pub fn response(&self, c: TagNamesCollector) -> SearchTagsV2Response {
+    fn response(&self, c: TagNamesCollector) -> SearchTagsV2Response {
         SearchTagsV2Response {
             scopes: c
                 .finish()
@@ -164,7 +255,7 @@ impl TagNamesJob {
                 })
                 .collect(),
             metrics: Some(MetadataMetrics {
-                inspected_bytes: self.inspected_bytes,
+                inspected_bytes: self.sources.inspected_bytes,
             }),
         }
     }
@@ -173,10 +264,8 @@ impl TagNamesJob {
 /// A tag-values request.
 pub struct TagValuesJob {
     target: TagTarget,
-    filter: Option<SearchPlan>,
     limit: Option<usize>,
-    range: Option<(u64, u64)>,
-    pub inspected_bytes: u64,
+    sources: Sources,
 }
 
 impl TagValuesJob {
@@ -192,55 +281,34 @@ impl TagValuesJob {
         };
         Ok(Self {
             target,
-            filter: filter(&req.query),
             limit: (req.max_tag_values != 0).then_some(req.max_tag_values as usize),
-            range: range_ns(req.start, req.end),
-            inspected_bytes: 0,
+            sources: Sources::new(&req.query, req.start, req.end),
         })
     }
+}
 
-    pub fn collector(&self) -> TagValuesCollector {
+impl TagQuery for TagValuesJob {
+    type Collector = TagValuesCollector;
+    type Response = SearchTagValuesV2Response;
+
+    fn collector(&self) -> TagValuesCollector {
         TagValuesCollector::new(&self.target, self.limit, DEFAULT_MAX_BYTES)
     }
 
-    /// Whether values come from data at all (`status` and `kind` are fixed lists).
-    pub fn reads_data(&self) -> bool {
-        !TagValuesCollector::columns(&self.target).is_empty()
+    /// Empty for `status` and `kind` (fixed lists).
+    fn data_columns(&self) -> Vec<&'static str> {
+        TagValuesCollector::columns(&self.target)
     }
 
-    pub fn add_batch(
-        &self,
-        batch: &RecordBatch,
-        c: &mut TagValuesCollector,
-    ) -> Result<(), EngineError> {
-        let m = mask(self.filter.as_ref(), batch)?;
-        c.add_batch(batch, m.as_ref())
+    fn sources(&self) -> &Sources {
+        &self.sources
     }
 
-    pub async fn add_block(
-        &mut self,
-        reader: &BlockReader,
-        c: &mut TagValuesCollector,
-    ) -> Result<(), EngineError> {
-        if !self.reads_data() {
-            return Ok(());
-        }
-        let cols = columns(
-            TagValuesCollector::columns(&self.target),
-            self.filter.as_ref(),
-        );
-        let filter = self.filter.clone();
-        let n = scan_block(reader, cols, self.range, |b| {
-            let m = mask(filter.as_ref(), b)?;
-            c.add_batch(b, m.as_ref())?;
-            Ok(!c.is_full())
-        })
-        .await?;
-        self.inspected_bytes += n;
-        Ok(())
+    fn sources_mut(&mut self) -> &mut Sources {
+        &mut self.sources
     }
 
-    pub fn response(&self, c: TagValuesCollector) -> SearchTagValuesV2Response {
+    fn response(&self, c: TagValuesCollector) -> SearchTagValuesV2Response {
         let (values, _truncated) = c.finish();
         SearchTagValuesV2Response {
             tag_values: values
@@ -251,91 +319,8 @@ impl TagValuesJob {
                 })
                 .collect(),
             metrics: Some(MetadataMetrics {
-                inspected_bytes: self.inspected_bytes,
+                inspected_bytes: self.sources.inspected_bytes,
             }),
         }
-    }
-}
-
-/// What the ingester and querier need of either tag request, to run it over any sources.
-pub trait TagQuery: Send + 'static {
-    type Collector: Send + 'static;
-    type Response;
-    fn collector(&self) -> Self::Collector;
-    /// Whether the answer depends on data at all.
-    fn reads_data(&self) -> bool;
-    fn add_batch(&self, batch: &RecordBatch, c: &mut Self::Collector) -> Result<(), EngineError>;
-    /// Whether the collector has reached a limit (reading more cannot change the answer).
-    fn is_full(c: &Self::Collector) -> bool;
-    fn add_block(
-        &mut self,
-        reader: &BlockReader,
-        c: &mut Self::Collector,
-    ) -> impl std::future::Future<Output = Result<(), EngineError>> + Send;
-    fn add_inspected_bytes(&mut self, bytes: u64);
-    fn response(&self, c: Self::Collector) -> Self::Response;
-}
-
-impl TagQuery for TagNamesJob {
-    type Collector = TagNamesCollector;
-    type Response = SearchTagsV2Response;
-    fn collector(&self) -> TagNamesCollector {
-        TagNamesJob::collector(self)
-    }
-    fn reads_data(&self) -> bool {
-        !self.scope.attribute_scopes().is_empty()
-    }
-    fn add_batch(&self, batch: &RecordBatch, c: &mut TagNamesCollector) -> Result<(), EngineError> {
-        TagNamesJob::add_batch(self, batch, c)
-    }
-    fn is_full(c: &TagNamesCollector) -> bool {
-        c.is_full()
-    }
-    async fn add_block(
-        &mut self,
-        reader: &BlockReader,
-        c: &mut TagNamesCollector,
-    ) -> Result<(), EngineError> {
-        TagNamesJob::add_block(self, reader, c).await
-    }
-    fn add_inspected_bytes(&mut self, bytes: u64) {
-        self.inspected_bytes += bytes;
-    }
-    fn response(&self, c: TagNamesCollector) -> SearchTagsV2Response {
-        TagNamesJob::response(self, c)
-    }
-}
-
-impl TagQuery for TagValuesJob {
-    type Collector = TagValuesCollector;
-    type Response = SearchTagValuesV2Response;
-    fn collector(&self) -> TagValuesCollector {
-        TagValuesJob::collector(self)
-    }
-    fn reads_data(&self) -> bool {
-        TagValuesJob::reads_data(self)
-    }
-    fn add_batch(
-        &self,
-        batch: &RecordBatch,
-        c: &mut TagValuesCollector,
-    ) -> Result<(), EngineError> {
-        TagValuesJob::add_batch(self, batch, c)
-    }
-    fn is_full(c: &TagValuesCollector) -> bool {
-        c.is_full()
-    }
-    async fn add_block(
-        &mut self,
-        reader: &BlockReader,
-        c: &mut TagValuesCollector,
-    ) -> Result<(), EngineError> {
-        TagValuesJob::add_block(self, reader, c).await
-    }
-    fn add_inspected_bytes(&mut self, bytes: u64) {
-        self.inspected_bytes += bytes;
-    }
-    fn response(&self, c: TagValuesCollector) -> SearchTagValuesV2Response {
-        TagValuesJob::response(self, c)
     }
 }

@@ -9,7 +9,7 @@ use strata_block::BlockReader;
 use strata_common::{TenantId, TraceId};
 use strata_engine::live::{traces_to_batches, LIVE_BATCH_ROWS};
 use strata_engine::search::{SearchAccumulator, SearchJob};
-use strata_engine::tag_search::{TagNamesJob, TagQuery, TagValuesJob};
+use strata_engine::tag_search::{Collect, TagNamesJob, TagQuery, TagValuesJob};
 use strata_proto::otlp::trace::ResourceSpans;
 use strata_proto::roles::RoleError;
 use strata_proto::tempopb;
@@ -154,7 +154,7 @@ impl Ingester {
             let mut c = job.collector();
             let bytes = for_each_live_batch(&live, |b| {
                 job.add_batch(b, &mut c).map_err(internal)?;
-                Ok(!Q::is_full(&c))
+                Ok(!c.is_full())
             })?;
             job.add_inspected_bytes(bytes);
             Ok::<_, RoleError>((job, c))
@@ -162,7 +162,7 @@ impl Ingester {
         .await
         .map_err(internal)??;
         for b in blocks {
-            if Q::is_full(&c) {
+            if c.is_full() {
                 break;
             }
             job.add_block(&b, &mut c).await.map_err(internal)?;

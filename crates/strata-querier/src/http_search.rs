@@ -17,7 +17,7 @@ use axum::routing::get;
 use axum::Router;
 use prost::Message;
 use serde_json::{json, Value};
-use strata_proto::tempopb::{SearchTagValuesRequest, SearchTagsRequest};
+use strata_proto::tempopb::{MetadataMetrics, SearchTagValuesRequest, SearchTagsRequest};
 
 use crate::http::{tenant, wants_protobuf, PROTOBUF};
 use crate::params::{range, search_request};
@@ -108,11 +108,7 @@ async fn tags_v1(
         .filter(|s| wanted.contains(&s.name.as_str()))
         .flat_map(|s| &s.tags)
         .collect();
-    Ok(axum::Json(json!({
-        "tagNames": names,
-        "metrics": metrics_json(resp.metrics.map_or(0, |m| m.inspected_bytes)),
-    }))
-    .into_response())
+    Ok(metadata_answer("tagNames", json!(names), resp.metrics))
 }
 
 async fn tags_v2(
@@ -129,19 +125,18 @@ async fn tags_v2(
         .filter(|s| !s.tags.is_empty())
         .map(|s| json!({"name": s.name, "tags": s.tags}))
         .collect();
-    Ok(axum::Json(json!({
-        "scopes": scopes,
-        "metrics": metrics_json(resp.metrics.map_or(0, |m| m.inspected_bytes)),
-    }))
-    .into_response())
+    Ok(metadata_answer("scopes", json!(scopes), resp.metrics))
 }
 
-fn metrics_json(inspected_bytes: u64) -> Value {
-    if inspected_bytes == 0 {
+/// A tag endpoint's body: `{"<key>": value, "metrics": {"inspectedBytes": "<n>"}}`.
+fn metadata_answer(key: &str, value: Value, metrics: Option<MetadataMetrics>) -> Response {
+    let bytes = metrics.map_or(0, |m| m.inspected_bytes);
+    let metrics = if bytes == 0 {
         json!({})
     } else {
-        json!({ "inspectedBytes": inspected_bytes.to_string() })
-    }
+        json!({ "inspectedBytes": bytes.to_string() })
+    };
+    axum::Json(json!({ key: value, "metrics": metrics })).into_response()
 }
 
 /// `{name}/values` from the greedy path.
@@ -185,11 +180,7 @@ async fn values_v1(
     let req = values_request(&rest, &params, false)?;
     let resp = q.search_tag_values(&tenant, &req).await?;
     let values: BTreeSet<&String> = resp.tag_values.iter().map(|v| &v.value).collect();
-    Ok(axum::Json(json!({
-        "tagValues": values,
-        "metrics": metrics_json(resp.metrics.map_or(0, |m| m.inspected_bytes)),
-    }))
-    .into_response())
+    Ok(metadata_answer("tagValues", json!(values), resp.metrics))
 }
 
 async fn values_v2(
@@ -206,9 +197,5 @@ async fn values_v2(
         .iter()
         .map(|v| json!({"type": v.r#type, "value": v.value}))
         .collect();
-    Ok(axum::Json(json!({
-        "tagValues": values,
-        "metrics": metrics_json(resp.metrics.map_or(0, |m| m.inspected_bytes)),
-    }))
-    .into_response())
+    Ok(metadata_answer("tagValues", json!(values), resp.metrics))
 }

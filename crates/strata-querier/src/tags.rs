@@ -4,7 +4,7 @@
 use std::collections::BTreeSet;
 
 use strata_common::TenantId;
-use strata_engine::tag_search::{TagNamesJob, TagValuesJob};
+use strata_engine::tag_search::{Collect, TagNamesJob, TagQuery, TagValuesJob};
 use strata_engine::tags::{ScopeParam, INTRINSIC_TAGS};
 use strata_proto::tempopb::{
     MetadataMetrics, SearchTagValuesRequest, SearchTagValuesV2Response, SearchTagsRequest,
@@ -23,7 +23,7 @@ impl Querier {
         tenant: &TenantId,
         req: &SearchTagsRequest,
     ) -> Result<SearchTagsV2Response, QueryError> {
-        let mut job = TagNamesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
+        let job = TagNamesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         let scope = ScopeParam::parse(&req.scope)
             .ok_or_else(|| QueryError::BadRequest(format!("invalid scope: {}", req.scope)))?;
         let recent = self
@@ -31,18 +31,7 @@ impl Querier {
             .search_tags(tenant, req)
             .await
             .map_err(|e| internal("searching ingester tags", e))?;
-        let mut c = job.collector();
-        if req.end != 0 {
-            for b in self.blocks.all(tenant) {
-                if c.is_full() {
-                    break;
-                }
-                job.add_block(&b.reader, &mut c)
-                    .await
-                    .map_err(|e| internal("reading block tags", e))?;
-            }
-        }
-        let mine = job.response(c);
+        let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
         let limit = (req.max_tags_per_scope != 0).then_some(req.max_tags_per_scope as usize);
         let mut scopes: Vec<SearchTagsV2Scope> = Vec::new();
         for s in recent.scopes.into_iter().chain(mine.scopes) {
@@ -76,24 +65,13 @@ impl Querier {
         tenant: &TenantId,
         req: &SearchTagValuesRequest,
     ) -> Result<SearchTagValuesV2Response, QueryError> {
-        let mut job = TagValuesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
+        let job = TagValuesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         let recent = self
             .ingester
             .search_tag_values(tenant, req)
             .await
             .map_err(|e| internal("searching ingester tag values", e))?;
-        let mut c = job.collector();
-        if req.end != 0 && job.reads_data() {
-            for b in self.blocks.all(tenant) {
-                if c.is_full() {
-                    break;
-                }
-                job.add_block(&b.reader, &mut c)
-                    .await
-                    .map_err(|e| internal("reading block tag values", e))?;
-            }
-        }
-        let mine = job.response(c);
+        let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
         let limit = (req.max_tag_values != 0).then_some(req.max_tag_values as usize);
         let all: BTreeSet<_> = recent
             .tag_values
@@ -108,5 +86,27 @@ impl Querier {
                 inspected_bytes: inspected,
             }),
         })
+    }
+
+    /// Runs a tag request over the tenant's blocks (only when the request has a time range:
+    /// without one Tempo answers from recent data), stopping once the collector is full.
+    async fn tags_from_blocks<Q: TagQuery>(
+        &self,
+        tenant: &TenantId,
+        mut job: Q,
+        with_blocks: bool,
+    ) -> Result<Q::Response, QueryError> {
+        let mut c = job.collector();
+        if with_blocks && job.reads_data() {
+            for b in self.blocks.all(tenant) {
+                if c.is_full() {
+                    break;
+                }
+                job.add_block(&b.reader, &mut c)
+                    .await
+                    .map_err(|e| internal("reading block tags", e))?;
+            }
+        }
+        Ok(job.response(c))
     }
 }

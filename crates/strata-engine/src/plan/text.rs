@@ -7,10 +7,7 @@
 //! operands that are not literals or fields in parentheses.
 
 use crate::gofmt::{go_duration, go_float};
-use strata_traceql::{
-    Aggregate, AggregateFn, Attribute, AttributeScope, BinaryOp, FieldExpr, Intrinsic, Kind,
-    Static, Status, UnaryOp,
-};
+use strata_traceql::{Aggregate, FieldExpr, Intrinsic, Kind, Static, Status};
 
 /// Tempo's name of an intrinsic (the key it reports it under).
 pub(crate) fn intrinsic_name(i: Intrinsic) -> &'static str {
@@ -82,13 +79,7 @@ pub(crate) fn kind_code(k: Kind) -> i32 {
 
 /// `avg(duration)`, `count()`.
 pub(crate) fn aggregate_text(a: &Aggregate) -> String {
-    let name = match a.func {
-        AggregateFn::Count => "count",
-        AggregateFn::Avg => "avg",
-        AggregateFn::Min => "min",
-        AggregateFn::Max => "max",
-        AggregateFn::Sum => "sum",
-    };
+    let name = a.func.name();
     match &a.arg {
         None => format!("{name}()"),
         Some(e) => format!("{name}({})", field_text(e)),
@@ -99,17 +90,12 @@ pub(crate) fn aggregate_text(a: &Aggregate) -> String {
 pub(crate) fn field_text(e: &FieldExpr) -> String {
     match e {
         FieldExpr::Static(s) => static_text(s),
-        FieldExpr::Attribute(a) => attribute_text(a),
+        // Tempo's stringer and ours agree on attributes: scope prefix, quoted when needed.
+        FieldExpr::Attribute(a) => a.to_string(),
         FieldExpr::Intrinsic(i) => intrinsic_name(*i).to_string(),
-        FieldExpr::Unary { op, expr } => {
-            let op = match op {
-                UnaryOp::Neg => "-",
-                UnaryOp::Not => "!",
-            };
-            format!("{op}{}", wrapped(expr))
-        }
+        FieldExpr::Unary { op, expr } => format!("{}{}", op.symbol(), wrapped(expr)),
         FieldExpr::Binary { op, lhs, rhs } => {
-            format!("{} {} {}", wrapped(lhs), binary_op_text(*op), wrapped(rhs))
+            format!("{} {} {}", wrapped(lhs), op.symbol(), wrapped(rhs))
         }
     }
 }
@@ -121,60 +107,6 @@ fn wrapped(e: &FieldExpr) -> String {
     }
 }
 
-fn binary_op_text(op: BinaryOp) -> &'static str {
-    match op {
-        BinaryOp::Add => "+",
-        BinaryOp::Sub => "-",
-        BinaryOp::Mul => "*",
-        BinaryOp::Div => "/",
-        BinaryOp::Mod => "%",
-        BinaryOp::Pow => "^",
-        BinaryOp::Eq => "=",
-        BinaryOp::Neq => "!=",
-        BinaryOp::Lt => "<",
-        BinaryOp::Lte => "<=",
-        BinaryOp::Gt => ">",
-        BinaryOp::Gte => ">=",
-        BinaryOp::Regex => "=~",
-        BinaryOp::NotRegex => "!~",
-        BinaryOp::And => "&&",
-        BinaryOp::Or => "||",
-    }
-}
-
-fn attribute_text(a: &Attribute) -> String {
-    let mut scope = String::new();
-    if a.parent {
-        scope.push_str("parent.");
-    }
-    match a.scope {
-        AttributeScope::None => {}
-        AttributeScope::Span => scope.push_str("span."),
-        AttributeScope::Resource => scope.push_str("resource."),
-        AttributeScope::Event => scope.push_str("event."),
-        AttributeScope::Link => scope.push_str("link."),
-        AttributeScope::Instrumentation => scope.push_str("instrumentation."),
-    }
-    if scope.is_empty() {
-        scope.push('.');
-    }
-    let needs_quotes = a.name.chars().any(|c| c == '"' || !is_attribute_char(c));
-    if needs_quotes {
-        let escaped = a.name.replace('\\', "\\\\").replace('"', "\\\"");
-        format!("{scope}\"{escaped}\"")
-    } else {
-        format!("{scope}{}", a.name)
-    }
-}
-
-fn is_attribute_char(c: char) -> bool {
-    !c.is_whitespace()
-        && !matches!(
-            c,
-            '{' | '}' | '(' | ')' | '=' | '~' | '!' | '<' | '>' | '&' | '|' | '^' | ','
-        )
-}
-
 fn static_text(s: &Static) -> String {
     match s {
         Static::Nil => "nil".into(),
@@ -183,14 +115,15 @@ fn static_text(s: &Static) -> String {
         Static::Float(f) => go_float(*f),
         Static::String(s) => format!("`{s}`"),
         Static::Duration(d) => go_duration(*d),
-        Static::Status(s) => status_name(status_code(*s)),
-        Static::Kind(k) => kind_name(kind_code(*k)),
+        Static::Status(s) => s.keyword().to_string(),
+        Static::Kind(k) => k.keyword().to_string(),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use strata_traceql::{AggregateFn, Attribute, AttributeScope, BinaryOp};
 
     #[test]
     fn field_text_like_tempo() {
