@@ -6,9 +6,13 @@
 //!
 //! `config/single-binary.yaml` at the repository root spells out every default.
 
+mod cluster;
 mod model;
+mod overrides;
 
+pub use cluster::*;
 pub use model::*;
+pub use overrides::*;
 
 use std::path::Path;
 

@@ -5,6 +5,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{CompactorConfig, IngesterClientConfig, OverridesConfig, RingConfig};
+
 /// The root of the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -17,6 +19,13 @@ pub struct Config {
     pub ingester: IngesterConfig,
     pub querier: QuerierConfig,
     pub storage: StorageConfig,
+    /// How distributors and queriers reach ingesters (distributed mode).
+    pub ingester_client: IngesterClientConfig,
+    /// The ingester ring (distributed mode).
+    pub ring: RingConfig,
+    pub compactor: CompactorConfig,
+    /// Per-tenant limits.
+    pub overrides: OverridesConfig,
 }
 
 /// The HTTP API server (query API, `/ready`, `/metrics`).
@@ -25,6 +34,9 @@ pub struct Config {
 pub struct ServerConfig {
     /// Address the HTTP API listens on. Default `0.0.0.0:3200`.
     pub http_listen_address: String,
+    /// Address of the internal gRPC server (the ingester service, in distributed mode).
+    /// Default `0.0.0.0:9095`.
+    pub grpc_listen_address: String,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing directive). Default `info`.
     pub log_level: String,
 }
@@ -33,6 +45,7 @@ impl Default for ServerConfig {
     fn default() -> Self {
         Self {
             http_listen_address: "0.0.0.0:3200".into(),
+            grpc_listen_address: "0.0.0.0:9095".into(),
             log_level: "info".into(),
         }
     }

@@ -16,7 +16,7 @@ use std::time::Instant;
 
 use strata_common::{TenantId, SINGLE_TENANT};
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
-use strata_proto::roles::{IngesterPusher, PushRequest, RoleError};
+use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, RoleError};
 
 pub use metrics::DistributorMetrics;
 
@@ -128,13 +128,26 @@ impl Distributor {
             tenant: tenant.clone(),
             traces,
         };
-        if let Err(e) = self.pusher.push(push).await {
-            let reason = match e {
-                RoleError::ResourceExhausted(_) => "ingester_backpressure",
-                _ => "ingester_error",
-            };
-            self.metrics.discard(tenant.as_str(), reason, spans);
-            return Err(e.into());
+        let counts: Vec<u32> = push.traces.iter().map(|t| t.span_count).collect();
+        match self.pusher.push(push).await {
+            Err(e) => {
+                let reason = match e {
+                    RoleError::ResourceExhausted(_) => "ingester_backpressure",
+                    _ => "ingester_error",
+                };
+                self.metrics.discard(tenant.as_str(), reason, spans);
+                return Err(e.into());
+            }
+            Ok(resp) => {
+                // Refused traces are dropped and counted; the request as a whole succeeds,
+                // as in Tempo.
+                for (i, n) in counts.iter().enumerate() {
+                    let r = resp.reason(i);
+                    if r != PushErrorReason::NoError {
+                        self.metrics.discard(tenant.as_str(), r.label(), *n as usize);
+                    }
+                }
+            }
         }
         let labels = metrics::TenantLabels {
             tenant: tenant.to_string(),

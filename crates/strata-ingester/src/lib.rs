@@ -39,7 +39,8 @@ use strata_block::{BlockReader, BlockWriter, WriterOptions};
 use strata_common::{SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, FsyncMode, IngesterConfig};
 use strata_proto::roles::{
-    IngesterPusher, IngesterQuerier, PushRequest, RoleError, TraceFragments,
+    IngesterHealth, IngesterPusher, IngesterQuerier, PushRequest, PushResponse, RoleError,
+    TraceFragments,
 };
 use strata_proto::tempopb;
 use strata_storage::SharedStore;
@@ -358,9 +359,9 @@ impl Ingester {
 
 #[async_trait]
 impl IngesterPusher for Ingester {
-    async fn push(&self, req: PushRequest) -> Result<(), RoleError> {
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
         if req.traces.is_empty() {
-            return Ok(());
+            return Ok(PushResponse::default());
         }
         let limit = self.inner.cfg.max_unflushed_bytes;
         let pending = self.inner.unflushed_bytes.load(Ordering::SeqCst);
@@ -398,6 +399,14 @@ impl IngesterPusher for Ingester {
         self.inner.metrics.unflushed_bytes.set(pending as i64);
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);
+        Ok(PushResponse::default())
+    }
+}
+
+#[async_trait]
+impl IngesterHealth for Ingester {
+    async fn ready(&self) -> Result<(), RoleError> {
+        // Constructed only after WAL replay, so an existing in-process ingester is ready.
         Ok(())
     }
 }

@@ -64,13 +64,68 @@ impl RoleError {
     }
 }
 
+/// Why an ingester refused one trace of a push (Tempo's `PushErrorReason`). The other traces of
+/// the same push are unaffected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PushErrorReason {
+    NoError,
+    /// The tenant already has `max_traces_per_user` live traces and this one is new.
+    MaxLiveTraces,
+    /// The trace would grow past `max_bytes_per_trace`.
+    TraceTooLarge,
+    UnknownError,
+}
+
+impl PushErrorReason {
+    /// The `reason` label of discarded-span counters.
+    pub fn label(self) -> &'static str {
+        match self {
+            PushErrorReason::NoError => "none",
+            PushErrorReason::MaxLiveTraces => "live_traces_exceeded",
+            PushErrorReason::TraceTooLarge => "trace_too_large",
+            PushErrorReason::UnknownError => "unknown_error",
+        }
+    }
+}
+
+/// An ingester's answer to a push.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PushResponse {
+    /// Empty when every trace was stored; otherwise one entry per trace of the request, in
+    /// request order. Refused traces were not written anywhere.
+    pub errors_by_trace: Vec<PushErrorReason>,
+}
+
+impl PushResponse {
+    /// The reason for trace `i` of the request.
+    pub fn reason(&self, i: usize) -> PushErrorReason {
+        self.errors_by_trace
+            .get(i)
+            .copied()
+            .unwrap_or(PushErrorReason::NoError)
+    }
+}
+
 /// Distributor → ingester: make these traces durable, then acknowledge.
 #[async_trait]
 pub trait IngesterPusher: Send + Sync {
-    /// Returns only once every trace in the request is in the ingester's WAL (fsynced when the
-    /// ingester is configured to).
-    async fn push(&self, req: PushRequest) -> Result<(), RoleError>;
+    /// Returns only once every trace in the request that is not refused in the response is in
+    /// the ingester's WAL (fsynced when the ingester is configured to). An `Err` means nothing
+    /// can be assumed stored; the caller retries elsewhere or fails the request.
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError>;
 }
+
+/// Whether an ingester can take pushes and queries now (WAL replayed, not shutting down).
+#[async_trait]
+pub trait IngesterHealth: Send + Sync {
+    async fn ready(&self) -> Result<(), RoleError>;
+}
+
+/// Everything a distributor or querier does with one ingester: the in-process ingester and the
+/// gRPC client both implement it.
+pub trait IngesterConn: IngesterPusher + IngesterQuerier + IngesterHealth {}
+
+impl<T: IngesterPusher + IngesterQuerier + IngesterHealth> IngesterConn for T {}
 
 /// Querier → ingester: recent data that may not be in the object store yet.
 #[async_trait]
