@@ -32,8 +32,17 @@ lint: ## cargo fmt --check and clippy -D warnings
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
+# Tools the tests need besides the Rust toolchain (test servers, validators) install under
+# target/tools; each mk/*.mk adds its own install target to TEST_DEPS.
+TOOLS := $(CURDIR)/target/tools
+TEST_DEPS :=
+-include mk/*.mk
+
+.PHONY: test-deps
+test-deps: $(TEST_DEPS) ## Install the servers and validators the tests use (under target/tools)
+
 .PHONY: test
-test: lint ## Lint, then every unit and integration test (integration tests run the real binary)
+test: lint test-deps ## Lint, then every unit and integration test (integration tests run the real binary)
 	$(CARGO) build -j$(JOBS) -p strata-cli
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run -j$(JOBS) --workspace --no-fail-fast; \
