@@ -23,6 +23,14 @@ release: ## Build the strata binary (release)
 run: release ## Run all roles in one process: OTLP :4317/:4318, API :3200, data under ./data
 	./target/release/strata run --config $(CONFIG)
 
+.PHONY: release-all
+release-all: ## Build every binary (release): strata and one per role
+	$(CARGO) build -j$(JOBS) --release -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor
+
+.PHONY: run-cluster
+run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingesters (RF 3), a querier
+	./scripts/run-cluster.sh
+
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt --all
@@ -54,6 +62,11 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 bench: ## Ingest and search benchmarks against release builds; writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
+	./scripts/cluster_bench.sh
+
+.PHONY: bench-cluster
+bench-cluster: ## Ingest spans/s of the local cluster (RF 3) next to one process, same run
+	./scripts/cluster_bench.sh
 
 .PHONY: bench-search
 bench-search: ## Search benchmark only (10M generated spans; SEARCH_BENCH_SPANS to change)

@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+pub mod cluster;
 pub mod dataset;
 pub mod otlp;
 
@@ -30,7 +31,7 @@ impl Ports {
     }
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
@@ -311,7 +312,7 @@ pub fn wal_segments(server: &Server) -> Vec<PathBuf> {
     v
 }
 
-mod http_probe {
+pub mod http_probe {
     //! A tiny blocking GET for readiness checks, so the harness needs no HTTP client runtime.
     use std::io::{Read, Write};
     use std::net::TcpStream;

@@ -13,21 +13,31 @@
 //! (see [`schema`] for the single caveat about merging identical resources/scopes).
 
 pub mod bloom;
+pub mod compacted;
 mod convert;
 mod dict;
 mod error;
+pub mod index;
+mod merge;
 mod meta;
 mod reader;
 mod scan;
 pub mod schema;
+mod stream;
 mod writer;
 
 pub use bloom::Bloom;
+pub use compacted::{compacted_path, read_compacted, write_compacted, CompactedMarker};
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
 pub use dict::ChunkDictionary;
 pub use error::{BlockError, Result};
+pub use index::{
+    index_path, list_block_dirs, read_index, write_index, BlockObjects, CompactedEntry, TenantIndex,
+};
+pub use merge::{dedup_spans, MergedTrace, TraceMerger};
 pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult};
 pub use scan::{Scan, ScanRequest};
+pub use stream::{StreamedTrace, TraceStream};
 pub use writer::{BlockWriter, WriterOptions};

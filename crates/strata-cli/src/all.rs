@@ -19,7 +19,12 @@ use strata_server::{
 pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let clock: SharedClock = Arc::new(SystemClock);
     let mut registry = Registry::default();
-    let store = strata_storage::build_store(&cfg.storage).context("opening storage")?;
+    let store_metrics = strata_storage::StoreMetrics::new(&mut registry);
+    let store: strata_storage::SharedStore =
+        strata_storage::build_instrumented(&cfg.storage, store_metrics)
+            .context("opening storage")?;
+    let overrides = strata_server::Overrides::load(&cfg.overrides, clock.clone(), &mut registry)
+        .context("loading per-tenant overrides")?;
 
     let ingester_metrics = IngesterMetrics::new(&mut registry);
     let (ingester, report) = {
@@ -43,6 +48,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     for t in &report.truncations {
         tracing::warn!("wal: {t}");
     }
+    ingester.set_overrides(overrides.clone());
 
     let distributor = Distributor::new(
         Arc::new(ingester.clone()),
@@ -51,7 +57,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             max_request_bytes: cfg.distributor.max_request_bytes,
         },
         DistributorMetrics::new(&mut registry),
-    );
+    )
+    .with_overrides(overrides.clone(), clock.clone());
     let blocks = BlockList::new(store.clone());
     blocks.poll().await.context("first block-list poll")?;
     let querier = Querier::new(
@@ -103,6 +110,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     let flush = tokio::spawn(ingester.clone().run(background.clone()));
     let poll = tokio::spawn(querier.clone().run(background.clone()));
+    let reload = tokio::spawn(overrides.run(background.clone()));
+    tokio::spawn(report_store_status(
+        ingester.clone(),
+        readiness.clone(),
+        background.clone(),
+    ));
 
     readiness.set(true);
     tracing::info!("strata is ready");
@@ -131,6 +144,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     background.cancel();
     let _ = flush.await;
     let _ = poll.await;
+    let _ = reload.await;
     tracing::info!("stopped");
     Ok(())
 }
@@ -161,5 +175,20 @@ async fn shutdown_signal() {
     #[cfg(not(unix))]
     {
         let _ = ctrl_c.await;
+    }
+}
+
+/// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.
+async fn report_store_status(
+    ingester: strata_ingester::Ingester,
+    readiness: strata_server::Readiness,
+    stop: strata_server::CancellationToken,
+) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
+    loop {
+        tokio::select! {
+            _ = tick.tick() => readiness.set_detail("object_store", ingester.upload_status()),
+            _ = stop.cancelled() => return,
+        }
     }
 }

@@ -45,8 +45,13 @@ pub struct LoadgenArgs {
     #[arg(long, value_enum, default_value_t = Protocol::Grpc)]
     pub protocol: Protocol,
     /// Server URL; default http://127.0.0.1:4317 (grpc) or http://127.0.0.1:4318 (http).
+    /// Several URLs separated by commas spread the workers over them (e.g. two distributors).
     #[arg(long)]
     pub endpoint: Option<String>,
+    /// Append `<trace-id-hex> <spans>` for every trace of every acknowledged request to this
+    /// file, so a test can check that every acknowledged trace is readable.
+    #[arg(long)]
+    pub ack_log: Option<std::path::PathBuf>,
     /// How long to send (or decode) for, e.g. `30s`, `2m`.
     #[arg(long, default_value = "30s", value_parser = humantime::parse_duration)]
     pub duration: Duration,
@@ -245,15 +250,31 @@ async fn push(
             "http://127.0.0.1:4318".into()
         }
     });
+    let endpoints: Vec<String> = endpoint
+        .split(',')
+        .map(|e| e.trim().to_string())
+        .filter(|e| !e.is_empty())
+        .collect();
+    ensure!(!endpoints.is_empty(), "--endpoint is empty");
     let target = Target {
         grpc,
-        endpoint: endpoint.clone(),
+        endpoint: endpoints[0].clone(),
         tenant: args.tenant.clone(),
         gzip: args.gzip,
         timeout: args.timeout,
         concurrency: args.concurrency,
     };
     let http = target.http_client()?;
+    let ack_log = match &args.ack_log {
+        Some(p) => Some(Arc::new(std::sync::Mutex::new(std::io::BufWriter::new(
+            std::fs::OpenOptions::new()
+                .create(true)
+                .append(true)
+                .open(p)
+                .with_context(|| format!("opening {}", p.display()))?,
+        )))),
+        None => None,
+    };
     let spans_per_request = shape.spans_per_request() as u64;
 
     // Token pacing: each worker sends one request every `interval`, staggered across workers.
@@ -268,7 +289,13 @@ async fn push(
     let deadline = start + args.duration;
     let mut workers = Vec::with_capacity(args.concurrency);
     for w in 0..args.concurrency {
-        let mut sender = target.sender(&http)?;
+        let worker_target = Target {
+            endpoint: endpoints[w % endpoints.len()].clone(),
+            ..target.clone()
+        };
+        let mut sender = worker_target.sender(&http)?;
+        let ack_log = ack_log.clone();
+        let spans_per_trace = shape.spans_per_trace;
         let templates = templates.clone();
         let live = live.clone();
         let timeout = args.timeout;
@@ -298,7 +325,12 @@ async fn push(
                 }
                 let t = &templates[idx];
                 idx = (idx + concurrency) % templates.len();
-                let body = t.instantiate(&mut rng, payload::now_unix_nanos());
+                let mut ids = Vec::new();
+                let body = t.instantiate_with_ids(
+                    &mut rng,
+                    payload::now_unix_nanos(),
+                    ack_log.as_ref().map(|_| &mut ids),
+                );
                 stats.payload_bytes += body.len() as u64;
                 stats.spans_sent += t.spans as u64;
                 let sent_at = Instant::now();
@@ -319,6 +351,14 @@ async fn push(
                         stats.wire_bytes += wire_bytes;
                         live.ok.fetch_add(1, Ordering::Relaxed);
                         live.spans_accepted.fetch_add(accepted, Ordering::Relaxed);
+                        if let Some(log) = &ack_log {
+                            let mut lines = String::new();
+                            for id in &ids {
+                                lines.push_str(&format!("{} {spans_per_trace}\n", hex::encode(id)));
+                            }
+                            let mut f = log.lock().unwrap_or_else(|e| e.into_inner());
+                            let _ = std::io::Write::write_all(&mut *f, lines.as_bytes());
+                        }
                     }
                     Outcome::Failed { kind, detail } => {
                         // Back off a little so a refusing or overloaded server isn't hammered
@@ -374,6 +414,10 @@ async fn push(
     let mut total = WorkerStats::default();
     for w in workers {
         total.merge(w.await.context("worker task")?);
+    }
+    if let Some(log) = &ack_log {
+        let mut f = log.lock().unwrap_or_else(|e| e.into_inner());
+        std::io::Write::flush(&mut *f).context("writing --ack-log")?;
     }
     let elapsed = start.elapsed();
     let _ = stop_progress.send(());

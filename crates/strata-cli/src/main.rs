@@ -2,6 +2,7 @@
 //! (`strata loadgen`, `strata query`, `strata config check|dump`).
 
 mod all;
+mod blocks;
 mod loadgen;
 mod query;
 
@@ -29,6 +30,8 @@ enum Command {
     Loadgen(loadgen::LoadgenArgs),
     /// Query a running server: trace by ID, TraceQL search.
     Query(query::QueryArgs),
+    /// Blocks in the object store: `blocks list`, `blocks inspect <id>`.
+    Blocks(blocks::BlocksArgs),
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -77,6 +80,13 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting tokio runtime")?;
             rt.block_on(query::run(args))
+        }
+        Command::Blocks(args) => {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .context("starting tokio runtime")?;
+            rt.block_on(blocks::run(args))
         }
         Command::Config { action } => match action {
             ConfigAction::Check { path } => {

@@ -7,6 +7,12 @@ use serde::{Deserialize, Serialize};
 
 use crate::{CompactorConfig, IngesterClientConfig, OverridesConfig, RingConfig};
 
+// The storage section lives in its own file; re-exported from here so that `strata_config::*`
+// keeps naming it.
+#[path = "storage.rs"]
+mod storage;
+pub use storage::*;
+
 /// The root of the configuration file.
 #[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
@@ -184,55 +190,6 @@ impl Default for QuerierConfig {
     fn default() -> Self {
         Self {
             max_bytes_per_trace: 5_000_000,
-        }
-    }
-}
-
-/// Where blocks live.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct StorageConfig {
-    /// `local` (a directory, through the `object_store` crate) or `memory` (tests). Default `local`.
-    pub backend: StorageBackend,
-    pub local: LocalStorageConfig,
-    /// Key prefix for every object. Default empty.
-    pub prefix: String,
-    /// How often queriers re-read the block list. Default `30s`.
-    #[serde(with = "humantime_serde")]
-    pub blocklist_poll: Duration,
-    pub block: BlockConfig,
-}
-
-impl Default for StorageConfig {
-    fn default() -> Self {
-        Self {
-            backend: StorageBackend::Local,
-            local: LocalStorageConfig::default(),
-            prefix: String::new(),
-            blocklist_poll: Duration::from_secs(30),
-            block: BlockConfig::default(),
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "snake_case")]
-pub enum StorageBackend {
-    Local,
-    Memory,
-}
-
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields, default)]
-pub struct LocalStorageConfig {
-    /// Root directory of the local object store. Default `./data/blocks`.
-    pub path: PathBuf,
-}
-
-impl Default for LocalStorageConfig {
-    fn default() -> Self {
-        Self {
-            path: PathBuf::from("./data/blocks"),
         }
     }
 }

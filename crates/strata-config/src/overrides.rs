@@ -1,10 +1,42 @@
 //! Per-tenant limits: defaults in the main configuration, per-tenant values in a separate YAML
 //! file that is re-read while running.
+//!
+//! # The per-tenant file (`overrides.per_tenant_override_config`)
+//!
+//! ```yaml
+//! overrides:
+//!   "tenant-a":
+//!     ingestion:
+//!       rate_limit_bytes: 1000000
+//!     global:
+//!       max_bytes_per_trace: 100000
+//!   "*":                      # optional: tenants without an entry of their own
+//!     ingestion:
+//!       max_traces_per_user: 5000
+//! ```
+//!
+//! * Strict: an unknown key anywhere (top level, section or field) is an error naming it, and a
+//!   tenant key must be a valid tenant ID (or `*`).
+//! * A tenant's entry replaces the configured `overrides.defaults` **field by field**: fields it
+//!   does not name keep the configured default (not the compiled default). The entry is merged
+//!   over the defaults as YAML, then parsed as a whole [`TenantLimits`].
+//! * `*` applies to every tenant without its own entry (itself merged over the defaults); a
+//!   tenant with an entry does not inherit from `*`.
+//! * An empty file, or one without `overrides`, means no per-tenant values.
+//!
+//! This module only parses; re-reading the file on a timer is the server's job
+//! (`strata-server::overrides`).
 
-use std::path::PathBuf;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
+use serde_yaml_ng::{Mapping, Value};
+use strata_common::TenantId;
+
+/// The tenant key of the per-tenant file that applies to tenants without an entry.
+pub const WILDCARD_TENANT: &str = "*";
 
 /// The `overrides` section.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -42,11 +74,13 @@ pub struct TenantLimits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct IngestionLimits {
-    /// Sustained ingest rate per distributor, bytes/s of OTLP payload. Default 15 MB/s.
+    /// Sustained ingest rate per distributor, bytes/s of OTLP payload (protobuf-encoded size).
+    /// 0 disables the rate limit. Default 15 MB/s.
     pub rate_limit_bytes: u64,
-    /// Largest burst above the rate, bytes. Default 20 MB.
+    /// Token-bucket capacity, bytes: the most a tenant can send at once after being idle; a
+    /// request bigger than this is always refused. Default 20 MB.
     pub burst_size_bytes: u64,
-    /// Live (not yet cut) traces per ingester. Default 10 000.
+    /// Live traces (still receiving spans) per tenant per ingester; 0 disables. Default 10 000.
     pub max_traces_per_user: u64,
     /// Attribute keys and string values longer than this are truncated (and counted).
     /// 0 disables. Default 2048.
@@ -67,7 +101,8 @@ impl Default for IngestionLimits {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GlobalLimits {
-    /// Largest trace an ingester accepts, bytes of encoded spans; 0 disables. Default 5 000 000.
+    /// Largest trace an ingester accepts, bytes of encoded spans held for it (live and head
+    /// block, i.e. not yet cut into a block); 0 disables. Default 5 000 000.
     pub max_bytes_per_trace: u64,
 }
 
@@ -85,4 +120,228 @@ pub struct CompactionLimits {
     /// Blocks older than this are deleted; unset uses `compactor.block_retention`.
     #[serde(with = "humantime_serde")]
     pub block_retention: Option<Duration>,
+}
+
+/// Errors reading or parsing the per-tenant file.
+#[derive(Debug, thiserror::Error)]
+pub enum OverridesError {
+    #[error("reading per-tenant overrides {path}: {source}")]
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error("per-tenant overrides: {0}")]
+    Parse(String),
+    #[error("per-tenant overrides: tenant {tenant:?}: {message}")]
+    Tenant { tenant: String, message: String },
+    #[error("overrides: {0}")]
+    Invalid(String),
+}
+
+/// The per-tenant file, parsed and merged over the defaults.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PerTenantLimits {
+    /// The `*` entry, if any.
+    pub wildcard: Option<TenantLimits>,
+    /// Every named tenant's complete limits.
+    pub tenants: BTreeMap<TenantId, TenantLimits>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
+struct PerTenantFile {
+    #[serde(default)]
+    overrides: Option<BTreeMap<String, Value>>,
+}
+
+impl OverridesConfig {
+    /// Settings that cannot work.
+    pub fn validate(&self) -> Result<(), OverridesError> {
+        if !self.per_tenant_override_config.as_os_str().is_empty()
+            && self.per_tenant_override_period.is_zero()
+        {
+            return Err(OverridesError::Invalid(
+                "per_tenant_override_period must be > 0".into(),
+            ));
+        }
+        Ok(())
+    }
+
+    /// Whether a per-tenant file is configured.
+    pub fn has_per_tenant_file(&self) -> bool {
+        !self.per_tenant_override_config.as_os_str().is_empty()
+    }
+
+    /// Reads and parses the per-tenant file; no file configured gives no per-tenant values.
+    pub fn load_per_tenant(&self) -> Result<PerTenantLimits, OverridesError> {
+        if !self.has_per_tenant_file() {
+            return Ok(PerTenantLimits::default());
+        }
+        let path: &Path = &self.per_tenant_override_config;
+        let text = std::fs::read_to_string(path).map_err(|source| OverridesError::Read {
+            path: path.display().to_string(),
+            source,
+        })?;
+        self.parse_per_tenant(&text)
+    }
+
+    /// Parses the text of a per-tenant file (format in the module docs).
+    pub fn parse_per_tenant(&self, text: &str) -> Result<PerTenantLimits, OverridesError> {
+        let mut out = PerTenantLimits::default();
+        if text.trim().is_empty() {
+            return Ok(out);
+        }
+        let file: PerTenantFile =
+            serde_yaml_ng::from_str(text).map_err(|e| OverridesError::Parse(e.to_string()))?;
+        let defaults = serde_yaml_ng::to_value(&self.defaults)
+            .map_err(|e| OverridesError::Invalid(format!("encoding defaults: {e}")))?;
+        for (name, entry) in file.overrides.unwrap_or_default() {
+            let bad = |message: String| OverridesError::Tenant {
+                tenant: name.clone(),
+                message,
+            };
+            let limits = merged(&defaults, entry).map_err(bad)?;
+            if name == WILDCARD_TENANT {
+                out.wildcard = Some(limits);
+            } else {
+                let id = TenantId::new(&name).map_err(|e| bad(e.to_string()))?;
+                out.tenants.insert(id, limits);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// `entry` merged over `defaults` (mappings key by key, anything else replaced), then parsed.
+fn merged(defaults: &Value, entry: Value) -> Result<TenantLimits, String> {
+    let mut v = defaults.clone();
+    let entry = match entry {
+        Value::Null => Value::Mapping(Mapping::new()),
+        Value::Mapping(m) => Value::Mapping(m),
+        _ => return Err("an entry must be a mapping of sections".into()),
+    };
+    merge(&mut v, entry);
+    serde_yaml_ng::from_value(v).map_err(|e| e.to_string())
+}
+
+fn merge(base: &mut Value, over: Value) {
+    match (base, over) {
+        (Value::Mapping(b), Value::Mapping(o)) => {
+            for (k, ov) in o {
+                match b.get_mut(&k) {
+                    Some(bv @ Value::Mapping(_)) if ov.is_mapping() => merge(bv, ov),
+                    _ => {
+                        b.insert(k, ov);
+                    }
+                }
+            }
+        }
+        (b, o) => *b = o,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cfg() -> OverridesConfig {
+        let mut c = OverridesConfig::default();
+        c.defaults.ingestion.rate_limit_bytes = 777;
+        c.defaults.global.max_bytes_per_trace = 999;
+        c
+    }
+
+    fn tenant(s: &str) -> TenantId {
+        TenantId::new(s).unwrap()
+    }
+
+    #[test]
+    fn entry_replaces_configured_defaults_field_by_field() {
+        let text = r#"
+overrides:
+  a:
+    ingestion:
+      burst_size_bytes: 10
+  "*":
+    global:
+      max_bytes_per_trace: 5
+"#;
+        let p = cfg().parse_per_tenant(text).unwrap();
+        let a = &p.tenants[&tenant("a")];
+        assert_eq!(a.ingestion.burst_size_bytes, 10);
+        // Unnamed fields keep the configured (not compiled) defaults.
+        assert_eq!(a.ingestion.rate_limit_bytes, 777);
+        assert_eq!(a.global.max_bytes_per_trace, 999);
+        assert_eq!(a.ingestion.max_attribute_bytes, 2048);
+        let w = p.wildcard.as_ref().unwrap();
+        assert_eq!(w.global.max_bytes_per_trace, 5);
+        assert_eq!(w.ingestion.rate_limit_bytes, 777);
+    }
+
+    #[test]
+    fn empty_files_and_empty_entries() {
+        assert_eq!(
+            cfg().parse_per_tenant("  \n").unwrap(),
+            PerTenantLimits::default()
+        );
+        assert_eq!(
+            cfg().parse_per_tenant("overrides: {}").unwrap(),
+            PerTenantLimits::default()
+        );
+        let p = cfg().parse_per_tenant("overrides:\n  b:\n").unwrap();
+        assert_eq!(p.tenants[&tenant("b")], cfg().defaults);
+        let retention = "overrides:\n  c:\n    compaction:\n      block_retention: 2h\n";
+        let p = cfg().parse_per_tenant(retention).unwrap();
+        assert_eq!(
+            p.tenants[&tenant("c")].compaction.block_retention,
+            Some(Duration::from_secs(7200))
+        );
+    }
+
+    #[test]
+    fn strict_about_keys_and_tenants() {
+        let c = cfg();
+        let err = |t: &str| c.parse_per_tenant(t).unwrap_err().to_string();
+        assert!(
+            err("overides: {}").contains("overides"),
+            "{}",
+            err("overides: {}")
+        );
+        let e = err("overrides:\n  a:\n    ingestion:\n      rate_limit_byte: 1\n");
+        assert!(e.contains("rate_limit_byte") && e.contains("\"a\""), "{e}");
+        let e = err("overrides:\n  a:\n    ingest: {}\n");
+        assert!(e.contains("ingest"), "{e}");
+        let e = err("overrides:\n  a/b:\n    ingestion: {}\n");
+        assert!(e.contains("a/b"), "{e}");
+        let e = err("overrides:\n  a:\n    ingestion:\n      rate_limit_bytes: lots\n");
+        assert!(
+            e.contains("rate_limit_bytes") || e.contains("invalid"),
+            "{e}"
+        );
+        let e = err("overrides:\n  a: 3\n");
+        assert!(e.contains("mapping"), "{e}");
+    }
+
+    #[test]
+    fn loads_from_file_and_validates_period() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("o.yaml");
+        let mut c = cfg();
+        assert_eq!(c.load_per_tenant().unwrap(), PerTenantLimits::default());
+        c.per_tenant_override_config = path.clone();
+        assert!(matches!(
+            c.load_per_tenant(),
+            Err(OverridesError::Read { .. })
+        ));
+        std::fs::write(
+            &path,
+            "overrides:\n  a:\n    global:\n      max_bytes_per_trace: 1\n",
+        )
+        .unwrap();
+        let p = c.load_per_tenant().unwrap();
+        assert_eq!(p.tenants[&tenant("a")].global.max_bytes_per_trace, 1);
+        assert!(c.validate().is_ok());
+        c.per_tenant_override_period = Duration::ZERO;
+        assert!(c.validate().is_err());
+    }
 }

@@ -6,17 +6,33 @@
 //! bad trace or span ID is refused whole (`INVALID_ARGUMENT` / HTTP 400) and counted in
 //! `strata_discarded_spans_total{reason}`; an ingester failure is `UNAVAILABLE` / 503 so clients
 //! retry.
+//!
+//! Per-tenant limits come from [`Overrides`] (set with [`Distributor::with_overrides`]; without
+//! it, the compiled defaults apply). In Tempo's order: tenant → empty request accepted → rate
+//! limit ([`limiter`]: a request over the tenant's token bucket is refused whole with
+//! `RESOURCE_EXHAUSTED` / HTTP 429 + `Retry-After`, its spans counted with
+//! `reason="rate_limited"`) → ID validation → attribute truncation ([`truncate`], counted in
+//! `strata_distributor_attributes_truncated_total{tenant}`) → regroup → push. Traces the
+//! ingester refuses (`max_traces_per_user`, `max_bytes_per_trace`) are counted by reason while
+//! the request succeeds.
 
+pub mod app;
+pub mod limiter;
 pub mod metrics;
 pub mod receiver;
 pub mod regroup;
+pub mod truncate;
 
 use std::sync::Arc;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
-use strata_common::{TenantId, SINGLE_TENANT};
+use prost::Message;
+use strata_common::{SharedClock, SystemClock, TenantId, SINGLE_TENANT};
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, RoleError};
+use strata_server::Overrides;
+
+use limiter::{Decision, RateLimiter};
 
 pub use metrics::DistributorMetrics;
 
@@ -32,6 +48,13 @@ pub enum PushError {
     Unavailable(String),
     #[error("{0}")]
     ResourceExhausted(String),
+    /// The tenant's ingestion rate limit refused the request; retrying after `retry_after`
+    /// can succeed (unless the request is bigger than the burst size, as the message says).
+    #[error("{message}")]
+    RateLimited {
+        message: String,
+        retry_after: Duration,
+    },
     #[error("{0}")]
     Internal(String),
 }
@@ -41,7 +64,9 @@ impl PushError {
         match self {
             PushError::InvalidArgument(_) => tonic::Code::InvalidArgument,
             PushError::Unavailable(_) => tonic::Code::Unavailable,
-            PushError::ResourceExhausted(_) => tonic::Code::ResourceExhausted,
+            PushError::ResourceExhausted(_) | PushError::RateLimited { .. } => {
+                tonic::Code::ResourceExhausted
+            }
             PushError::Internal(_) => tonic::Code::Internal,
         }
     }
@@ -71,6 +96,8 @@ pub struct Distributor {
     pusher: Arc<dyn IngesterPusher>,
     settings: DistributorSettings,
     metrics: DistributorMetrics,
+    overrides: Overrides,
+    limiter: Arc<RateLimiter>,
 }
 
 impl Distributor {
@@ -83,7 +110,17 @@ impl Distributor {
             pusher,
             settings,
             metrics,
+            overrides: Overrides::default(),
+            limiter: Arc::new(RateLimiter::new(Arc::new(SystemClock))),
         }
+    }
+
+    /// Uses `overrides` for per-tenant limits and `clock` for rate limiting (resets the rate
+    /// limiter's buckets; call before serving).
+    pub fn with_overrides(mut self, overrides: Overrides, clock: SharedClock) -> Self {
+        self.overrides = overrides;
+        self.limiter = Arc::new(RateLimiter::new(clock));
+        self
     }
 
     pub fn settings(&self) -> &DistributorSettings {
@@ -116,7 +153,21 @@ impl Distributor {
         if spans == 0 {
             return Ok(());
         }
-        let traces = match regroup::validate(&req).and_then(|()| regroup::regroup(req)) {
+        let limits = self.overrides.limits(tenant);
+        self.rate_limit(tenant, &limits.ingestion, &req, spans)?;
+        let mut req = req;
+        let traces = match regroup::validate(&req).and_then(|()| {
+            let cut = truncate::truncate_attributes(&mut req, limits.ingestion.max_attribute_bytes);
+            if cut > 0 {
+                self.metrics
+                    .attributes_truncated
+                    .get_or_create(&metrics::TenantLabels {
+                        tenant: tenant.to_string(),
+                    })
+                    .inc_by(cut);
+            }
+            regroup::regroup(req)
+        }) {
             Ok(t) => t,
             Err(invalid) => {
                 self.metrics
@@ -144,7 +195,8 @@ impl Distributor {
                 for (i, n) in counts.iter().enumerate() {
                     let r = resp.reason(i);
                     if r != PushErrorReason::NoError {
-                        self.metrics.discard(tenant.as_str(), r.label(), *n as usize);
+                        self.metrics
+                            .discard(tenant.as_str(), r.label(), *n as usize);
                     }
                 }
             }
@@ -167,6 +219,42 @@ impl Distributor {
             })
             .observe(started.elapsed().as_secs_f64());
         Ok(())
+    }
+}
+
+impl Distributor {
+    /// Applies the tenant's token bucket to the request's protobuf-encoded size.
+    fn rate_limit(
+        &self,
+        tenant: &TenantId,
+        limits: &strata_config::IngestionLimits,
+        req: &ExportTraceServiceRequest,
+        spans: usize,
+    ) -> Result<(), PushError> {
+        let bytes = req.encoded_len() as u64;
+        let (rate, burst) = (limits.rate_limit_bytes, limits.burst_size_bytes);
+        let (message, wait) = match self.limiter.check(tenant, limits, bytes) {
+            Decision::Allowed => return Ok(()),
+            Decision::Wait(wait) => (
+                format!(
+                    "RATE_LIMITED: ingestion rate limit (local: {rate} bytes/s, burst size: \
+                     {burst} bytes) exceeded while adding {bytes} bytes for tenant {tenant}"
+                ),
+                wait,
+            ),
+            Decision::TooBig => (
+                format!(
+                    "RATE_LIMITED: request of {bytes} bytes exceeds the ingestion burst size \
+                     ({burst} bytes, rate {rate} bytes/s) of tenant {tenant}; send smaller batches"
+                ),
+                Duration::from_secs_f64(burst as f64 / rate.max(1) as f64),
+            ),
+        };
+        self.metrics.discard(tenant.as_str(), "rate_limited", spans);
+        Err(PushError::RateLimited {
+            message,
+            retry_after: wait.max(Duration::from_secs(1)),
+        })
     }
 }
 

@@ -28,6 +28,8 @@ pub struct DistributorMetrics {
     pub bytes_received: Family<TenantLabels, Counter>,
     pub spans_discarded: Family<DiscardLabels, Counter>,
     pub push_seconds: Family<ProtocolLabels, Histogram>,
+    /// Attributes whose key or string value was cut to `max_attribute_bytes`.
+    pub attributes_truncated: Family<TenantLabels, Counter>,
 }
 
 impl DistributorMetrics {
@@ -39,6 +41,7 @@ impl DistributorMetrics {
             push_seconds: Family::new_with_constructor(|| {
                 Histogram::new(exponential_buckets(0.0001, 2.0, 17))
             }),
+            attributes_truncated: Family::default(),
         };
         registry.register(
             "strata_distributor_spans_received",
@@ -59,6 +62,11 @@ impl DistributorMetrics {
             "strata_distributor_push_duration_seconds",
             "Time from receiving a push to acknowledging it",
             m.push_seconds.clone(),
+        );
+        registry.register(
+            "strata_distributor_attributes_truncated",
+            "Attributes whose key or string value was truncated to max_attribute_bytes",
+            m.attributes_truncated.clone(),
         );
         m
     }

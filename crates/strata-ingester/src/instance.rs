@@ -122,6 +122,19 @@ impl Instance {
         self.live.len()
     }
 
+    /// Whether the trace is in the live set.
+    pub fn is_live(&self, id: &TraceId) -> bool {
+        self.live.contains_key(id)
+    }
+
+    /// Payload bytes held for a trace that is not yet cut into a block (live set and head
+    /// block): what `max_bytes_per_trace` is checked against.
+    pub fn uncut_bytes(&self, id: &TraceId) -> u64 {
+        let live = self.live.get(id).map_or(0, |e| e.bytes);
+        let head = self.head.traces.get(id).map_or(0, |e| e.bytes);
+        live + head
+    }
+
     /// Payload bytes held in every stage.
     pub fn bytes(&self) -> u64 {
         let live: u64 = self.live.values().map(|e| e.bytes).sum();

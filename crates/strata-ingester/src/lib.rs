@@ -17,14 +17,23 @@
 //! new segment is opened. Data replayed from a segment whose block was already written (a crash
 //! between writing a block and deleting its segments) is written again; readers deduplicate spans.
 //!
+//! Limits: before the WAL append, each trace of a push is checked against the tenant's
+//! `max_traces_per_user` and `max_bytes_per_trace` ([`limits`], values from the [`Overrides`]
+//! given to [`Ingester::set_overrides`], else the compiled defaults). Refused traces are not
+//! written; the push answers one [`strata_proto::roles::PushErrorReason`] per trace and counts them in
+//! `strata_ingester_traces_refused_total{tenant,reason}`. WAL replay applies no limits.
+//!
 //! Read path: [`IngesterQuerier::find_trace_by_id`] returns every share in memory plus matches
 //! in blocks this ingester wrote within `complete_block_timeout`, so a trace is never invisible
 //! while queriers have not yet seen its block in the object store.
 
+pub mod app;
 pub mod instance;
+pub mod limits;
 pub mod metrics;
 pub mod record;
 mod search;
+pub mod upload;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -43,6 +52,7 @@ use strata_proto::roles::{
     TraceFragments,
 };
 use strata_proto::tempopb;
+use strata_server::Overrides;
 use strata_storage::SharedStore;
 use strata_wal::{FsyncPolicy, Wal};
 use tokio::sync::RwLock;
@@ -58,6 +68,8 @@ pub enum IngesterError {
     Replay(String),
     #[error("block: {0}")]
     Block(#[from] strata_block::BlockError),
+    #[error("local blocks: {0}")]
+    Upload(#[from] upload::UploadError),
 }
 
 /// What replay found at start.
@@ -69,6 +81,10 @@ pub struct StartReport {
     pub truncations: Vec<String>,
 }
 
+/// Subdirectory of the WAL directory holding blocks written locally and not yet expired
+/// ([`upload`]).
+pub const LOCAL_BLOCKS_DIR: &str = "blocks";
+
 struct RecentBlock {
     reader: Arc<BlockReader>,
     flushed_at: SystemTime,
@@ -77,8 +93,9 @@ struct RecentBlock {
 struct Inner {
     cfg: IngesterConfig,
     block_cfg: BlockConfig,
-    store: SharedStore,
     clock: SharedClock,
+    /// Cut blocks are written to local disk first, then uploaded ([`upload`]).
+    uploader: upload::Uploader,
     wal: Arc<Wal>,
     gate: RwLock<()>,
     tenants: Mutex<HashMap<TenantId, Arc<Mutex<Instance>>>>,
@@ -87,6 +104,7 @@ struct Inner {
     /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
     unflushed_bytes: AtomicU64,
     metrics: IngesterMetrics,
+    overrides: Mutex<Overrides>,
 }
 
 /// The ingester role. Cheap to clone.
@@ -135,6 +153,17 @@ impl Ingester {
             .inc_by(replay.truncated.len() as u64);
         metrics.traces_created.inc_by(report.traces);
         let replayed_bytes: u64 = tenants.values().map(|i| i.lock().bytes()).sum();
+        let (uploader, local_blocks) =
+            upload::Uploader::open(&cfg.wal.path.join(LOCAL_BLOCKS_DIR), store, clock.clone())?;
+        let mut recent: HashMap<TenantId, Vec<RecentBlock>> = HashMap::new();
+        for meta in local_blocks {
+            let Ok(paths) = meta.paths() else { continue };
+            recent.entry(paths.tenant).or_default().push(RecentBlock {
+                reader: Arc::new(BlockReader::new(uploader.local(), meta)),
+                flushed_at: now,
+            });
+        }
+        metrics.blocks_pending_upload.set(uploader.pending_count() as i64);
         let wal = Wal::open(strata_wal::WalConfig {
             dir: cfg.wal.path.clone(),
             segment_max_bytes: cfg.wal.segment_max_bytes,
@@ -147,19 +176,25 @@ impl Ingester {
             inner: Arc::new(Inner {
                 cfg,
                 block_cfg,
-                store,
                 clock,
+                uploader,
                 wal: Arc::new(wal),
                 gate: RwLock::new(()),
                 tenants: Mutex::new(tenants),
-                recent: Mutex::new(HashMap::new()),
+                recent: Mutex::new(recent),
                 flush_lock: tokio::sync::Mutex::new(()),
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 metrics,
+                overrides: Mutex::new(Overrides::default()),
             }),
         };
         ingester.update_live_gauge();
         Ok((ingester, report))
+    }
+
+    /// Uses `overrides` for per-tenant limits from the next push on.
+    pub fn set_overrides(&self, overrides: Overrides) {
+        *self.inner.overrides.lock() = overrides;
     }
 
     fn policy(&self) -> CutPolicy {
@@ -254,13 +289,9 @@ impl Ingester {
                     self.release(block.bytes);
                 }
                 Ok(reader) => {
-                    self.inner.metrics.blocks_flushed.inc();
-                    self.inner
-                        .metrics
-                        .bytes_flushed
-                        .inc_by(reader.meta().size_bytes);
-                    tracing::info!(tenant = %tenant, block = %block.id,
-                        traces = block.traces.len(), "block flushed");
+                    tracing::debug!(tenant = %tenant, block = %block.id,
+                        traces = block.traces.len(), "block written locally");
+                    self.inner.uploader.enqueue(reader.meta());
                     self.inner
                         .recent
                         .lock()
@@ -276,12 +307,43 @@ impl Ingester {
                 Err(e) => {
                     self.inner.metrics.block_flush_failures.inc();
                     tracing::error!(tenant = %tenant, block = %block.id, error = %e,
-                        "writing block failed; will retry");
+                        "writing block locally failed; will retry");
                 }
             }
         }
-        self.expire_recent(now);
+        self.upload(force).await;
+        self.expire_recent(now).await;
         self.delete_unneeded_segments().await;
+    }
+
+    /// Uploads the local blocks that are due (all of them when `force`, e.g. at shutdown).
+    async fn upload(&self, force: bool) {
+        let up = &self.inner.uploader;
+        let report = if force {
+            up.upload_all().await
+        } else {
+            up.upload_due().await
+        };
+        let m = &self.inner.metrics;
+        for meta in &report.uploaded {
+            m.blocks_flushed.inc();
+            m.bytes_flushed.inc_by(meta.size_bytes);
+            tracing::info!(tenant = %meta.tenant_id, block = %meta.block_id,
+                traces = meta.total_traces, "block flushed");
+        }
+        m.block_flush_failures.inc_by(report.failed as u64);
+        m.blocks_pending_upload.set(up.pending_count() as i64);
+    }
+
+    /// `Some(description)` while blocks wait for an object store that is failing.
+    pub fn upload_status(&self) -> Option<String> {
+        let up = &self.inner.uploader;
+        up.last_error().map(|e| {
+            format!(
+                "object store unavailable, {} block(s) kept on local disk and retried: {e}",
+                up.pending_count()
+            )
+        })
     }
 
     fn release(&self, bytes: u64) {
@@ -301,7 +363,7 @@ impl Ingester {
     ) -> Result<BlockReader, IngesterError> {
         let opts = WriterOptions::from_config(&self.inner.block_cfg, block.traces.len());
         let mut w = BlockWriter::new(
-            self.inner.store.clone(),
+            self.inner.uploader.local(),
             tenant.clone(),
             block.id,
             opts,
@@ -320,14 +382,32 @@ impl Ingester {
             w.add_trace(id, &spans).await?;
         }
         let meta = w.finish().await?;
-        Ok(BlockReader::new(self.inner.store.clone(), meta))
+        Ok(BlockReader::new(self.inner.uploader.local(), meta))
     }
 
-    fn expire_recent(&self, now: SystemTime) {
+    /// Forgets (and deletes locally) blocks flushed longer than `complete_block_timeout` ago
+    /// whose upload has succeeded.
+    async fn expire_recent(&self, now: SystemTime) {
         let keep = self.inner.cfg.complete_block_timeout;
-        let mut recent = self.inner.recent.lock();
-        for blocks in recent.values_mut() {
-            blocks.retain(|b| now.duration_since(b.flushed_at).unwrap_or(Duration::ZERO) < keep);
+        let up = &self.inner.uploader;
+        let mut expired = Vec::new();
+        {
+            let mut recent = self.inner.recent.lock();
+            for (tenant, blocks) in recent.iter_mut() {
+                blocks.retain(|b| {
+                    let young = now.duration_since(b.flushed_at).unwrap_or(Duration::ZERO) < keep;
+                    let id = b.reader.meta().block_id;
+                    if young || up.is_pending(tenant, id) {
+                        true
+                    } else {
+                        expired.push((tenant.clone(), id));
+                        false
+                    }
+                });
+            }
+        }
+        for (tenant, id) in expired {
+            up.delete_local(&tenant, id).await;
         }
     }
 
@@ -371,6 +451,10 @@ impl IngesterPusher for Ingester {
                 "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
             )));
         }
+        let (req, errors_by_trace) = self.admit(req);
+        if req.traces.is_empty() {
+            return Ok(PushResponse { errors_by_trace });
+        }
         let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
         let rec = record::encode(&req);
         let _gate = self.inner.gate.read().await;
@@ -399,7 +483,7 @@ impl IngesterPusher for Ingester {
         self.inner.metrics.unflushed_bytes.set(pending as i64);
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);
-        Ok(PushResponse::default())
+        Ok(PushResponse { errors_by_trace })
     }
 }
 

@@ -1,9 +1,17 @@
 //! The ingester's Prometheus metrics.
 
+use prometheus_client::encoding::EncodeLabelSet;
 use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct RefusedLabels {
+    pub tenant: String,
+    pub reason: String,
+}
 
 #[derive(Clone)]
 pub struct IngesterMetrics {
@@ -18,7 +26,10 @@ pub struct IngesterMetrics {
     pub block_flush_failures: Counter,
     pub bytes_flushed: Counter,
     pub unflushed_bytes: Gauge,
+    pub blocks_pending_upload: Gauge,
     pub pushes_refused: Counter,
+    /// Traces refused by per-tenant limits, by `PushErrorReason::label`.
+    pub traces_refused: Family<RefusedLabels, Counter>,
 }
 
 impl IngesterMetrics {
@@ -36,9 +47,16 @@ impl IngesterMetrics {
             block_flush_failures: Counter::default(),
             bytes_flushed: Counter::default(),
             unflushed_bytes: Gauge::default(),
+            blocks_pending_upload: Gauge::default(),
             pushes_refused: Counter::default(),
+            traces_refused: Family::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_ingester");
+        r.register(
+            "blocks_pending_upload",
+            "Blocks complete on local disk and not yet in the object store",
+            m.blocks_pending_upload.clone(),
+        );
         r.register(
             "wal_fsync_duration_seconds",
             "Time a push waited for the WAL fsync that made it durable",
@@ -98,6 +116,11 @@ impl IngesterMetrics {
             "pushes_refused",
             "Pushes refused because max_unflushed_bytes was reached",
             m.pushes_refused.clone(),
+        );
+        r.register(
+            "traces_refused",
+            "Traces refused by per-tenant limits (not written), by reason",
+            m.traces_refused.clone(),
         );
         m
     }

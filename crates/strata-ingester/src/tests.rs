@@ -209,3 +209,75 @@ async fn pushes_are_refused_past_max_unflushed_bytes_until_a_flush() {
     let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = one);
     assert!(ing.push(push_for(4, 5)).await.is_err());
 }
+
+#[tokio::test]
+async fn per_tenant_limits_refuse_traces_before_the_wal() {
+    use strata_config::TenantLimits;
+    use strata_proto::roles::PushErrorReason;
+
+    let fx = Fixture::new();
+    let (ing, _) = fx.start();
+    let one = push_for(1, 2);
+    let size = one.traces[0].payload.len() as u64;
+    let mut limits = TenantLimits::default();
+    limits.ingestion.max_traces_per_user = 2;
+    limits.global.max_bytes_per_trace = size * 2;
+    ing.set_overrides(strata_server::Overrides::fixed(limits));
+
+    // Trace 1 grows to its limit, then one more share is too large.
+    assert!(ing
+        .push(one.clone())
+        .await
+        .unwrap()
+        .errors_by_trace
+        .is_empty());
+    assert!(ing
+        .push(one.clone())
+        .await
+        .unwrap()
+        .errors_by_trace
+        .is_empty());
+    let resp = ing.push(one.clone()).await.unwrap();
+    assert_eq!(resp.errors_by_trace, vec![PushErrorReason::TraceTooLarge]);
+    // One push with three new traces: the second live trace fits, the third does not.
+    let mut multi = push_for(2, 1);
+    multi.traces.extend(push_for(3, 1).traces);
+    multi.traces.extend(push_for(4, 1).traces);
+    let resp = ing.push(multi).await.unwrap();
+    assert_eq!(
+        resp.errors_by_trace,
+        vec![
+            PushErrorReason::NoError,
+            PushErrorReason::MaxLiveTraces,
+            PushErrorReason::MaxLiveTraces
+        ]
+    );
+    // Everything refused: nothing is appended to the WAL.
+    let appends = ing.inner.metrics.wal_appends.get();
+    let resp = ing.push(push_for(5, 1)).await.unwrap();
+    assert_eq!(resp.errors_by_trace, vec![PushErrorReason::MaxLiveTraces]);
+    assert_eq!(ing.inner.metrics.wal_appends.get(), appends);
+    assert_eq!(spans_of(&ing, 1).await, 4);
+    assert_eq!(spans_of(&ing, 2).await, 1);
+    assert_eq!(spans_of(&ing, 3).await, 0);
+    let refused = |reason: PushErrorReason| {
+        ing.inner
+            .metrics
+            .traces_refused
+            .get_or_create(&metrics::RefusedLabels {
+                tenant: "single-tenant".into(),
+                reason: reason.label().into(),
+            })
+            .get()
+    };
+    assert_eq!(refused(PushErrorReason::TraceTooLarge), 1);
+    assert_eq!(refused(PushErrorReason::MaxLiveTraces), 3);
+
+    // Refused traces were never written: a replay finds only the admitted ones.
+    drop(ing);
+    let (ing, report) = fx.start();
+    assert_eq!(report.traces, 2);
+    assert_eq!(spans_of(&ing, 1).await, 4);
+    assert_eq!(spans_of(&ing, 3).await, 0);
+    assert_eq!(spans_of(&ing, 4).await, 0);
+}

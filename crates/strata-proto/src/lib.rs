@@ -10,8 +10,49 @@ pub mod otlp {
     pub use opentelemetry_proto::tonic::trace::v1 as trace;
 }
 
+pub mod ingester_rpc {
+    //! The internal gRPC service between roles (`strata.ingester.v1.Ingester`): messages, the
+    //! tonic client (`ingester_client`) and server (`ingester_server`). Generated from
+    //! `proto/strata/ingester/v1/ingester.proto` by `strata-protogen` (`make proto`); messages
+    //! of package `tempopb` are the hand-written [`crate::tempopb`] structs.
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    include!("gen/strata.ingester.v1.rs");
+}
 pub mod json;
 pub mod otlp_json;
 pub mod roles;
 pub mod rpc_status;
 pub mod tempopb;
+
+// prost-build derives `Eq` and `Hash` for generated messages whose fields all allow it by the
+// schema, including the wrappers of these two `tempopb` requests; the hand-written structs
+// satisfy both (strings and integers only). Destructuring makes a new field a compile error.
+impl Eq for tempopb::SearchTagsRequest {}
+impl Eq for tempopb::SearchTagValuesRequest {}
+
+impl std::hash::Hash for tempopb::SearchTagsRequest {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let Self {
+            scope,
+            start,
+            end,
+            max_tags_per_scope,
+            query,
+        } = self;
+        (scope, start, end, max_tags_per_scope, query).hash(h);
+    }
+}
+
+impl std::hash::Hash for tempopb::SearchTagValuesRequest {
+    fn hash<H: std::hash::Hasher>(&self, h: &mut H) {
+        let Self {
+            tag_name,
+            query,
+            start,
+            end,
+            max_tag_values,
+            v2,
+        } = self;
+        (tag_name, query, start, end, max_tag_values, v2).hash(h);
+    }
+}

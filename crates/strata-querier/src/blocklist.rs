@@ -1,14 +1,35 @@
 //! The querier's view of the blocks in the object store, refreshed every `blocklist_poll`.
 //! For each block it keeps the `meta.json` and the bloom filter, so a trace-by-ID lookup opens
 //! only blocks whose time range and bloom filter admit the ID.
+//!
+//! Where the block list comes from, per tenant and per poll:
+//!
+//! * The tenant index `<tenant>/index.json` (written by the compactor, format in
+//!   `strata_block::index`) when it exists, parses, and is younger than the staleness bound
+//!   ([`DEFAULT_INDEX_MAX_AGE`], or [`BlockList::with_index_max_age`]). Its `blocks` are used as
+//!   they are (no `meta.json` reads); its `compacted` entries are left out.
+//! * Otherwise a listing of the tenant's objects: every block with `meta.json`, except those
+//!   with a `compacted.json` marker whose replacement blocks are all in the same listing (a
+//!   marked block whose output is not visible yet stays, so nothing is ever missed).
+//!
+//! Blocks written after the index was built are not in it; ingesters serve their recent blocks
+//! for `complete_block_timeout` (default 15m), which must exceed the index bound plus the poll.
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
+use std::time::Duration;
 
 use parking_lot::RwLock;
-use strata_block::{read_bloom, read_meta, BlockReader, Bloom};
-use strata_common::{BlockId, TenantId, TraceId};
-use strata_storage::{list_blocks, list_tenants, SharedStore};
+use strata_block::{
+    list_block_dirs, read_bloom, read_compacted, read_index, read_meta, BlockMeta, BlockReader,
+    Bloom, CompactedMarker,
+};
+use strata_common::{BlockId, SharedClock, SystemClock, TenantId, TraceId};
+use strata_storage::{list_tenants, BlockPaths, SharedStore};
+
+/// An index older than this is ignored and the bucket listed instead: three default
+/// compaction cycles (30s each) plus margin.
+pub const DEFAULT_INDEX_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// A block the querier can search.
 pub struct BlockEntry {
@@ -19,6 +40,8 @@ pub struct BlockEntry {
 #[derive(Default)]
 struct State {
     tenants: HashMap<TenantId, HashMap<BlockId, Arc<BlockEntry>>>,
+    /// Compacted markers seen (immutable, so cached).
+    markers: HashMap<BlockId, CompactedMarker>,
 }
 
 /// Blocks per tenant.
@@ -26,6 +49,8 @@ struct State {
 pub struct BlockList {
     store: SharedStore,
     state: Arc<RwLock<State>>,
+    clock: SharedClock,
+    index_max_age: Duration,
 }
 
 impl BlockList {
@@ -33,7 +58,21 @@ impl BlockList {
         Self {
             store,
             state: Arc::default(),
+            clock: Arc::new(SystemClock),
+            index_max_age: DEFAULT_INDEX_MAX_AGE,
         }
+    }
+
+    /// The clock that judges the index's age.
+    pub fn with_clock(mut self, clock: SharedClock) -> Self {
+        self.clock = clock;
+        self
+    }
+
+    /// The staleness bound of the tenant index.
+    pub fn with_index_max_age(mut self, max_age: Duration) -> Self {
+        self.index_max_age = max_age;
+        self
     }
 
     /// Re-reads the block list; new blocks get their meta and bloom loaded, vanished blocks are
@@ -43,7 +82,10 @@ impl BlockList {
         let tenants = list_tenants(self.store.as_ref()).await?;
         let mut next: HashMap<TenantId, HashMap<BlockId, Arc<BlockEntry>>> = HashMap::new();
         for tenant in tenants {
-            let ids = list_blocks(self.store.as_ref(), &tenant).await?;
+            let wanted = match self.blocks_from_index(&tenant).await {
+                Some(metas) => metas,
+                None => self.blocks_from_listing(&tenant).await?,
+            };
             let known = self
                 .state
                 .read()
@@ -52,12 +94,12 @@ impl BlockList {
                 .cloned()
                 .unwrap_or_default();
             let mut blocks = HashMap::new();
-            for id in ids {
+            for (id, meta) in wanted {
                 if let Some(e) = known.get(&id) {
                     blocks.insert(id, e.clone());
                     continue;
                 }
-                match self.load(&tenant, id).await {
+                match self.load(&tenant, id, meta).await {
                     Ok(e) => {
                         blocks.insert(id, Arc::new(e));
                     }
@@ -69,16 +111,104 @@ impl BlockList {
             next.insert(tenant, blocks);
         }
         let n = next.values().map(|b| b.len()).sum();
-        self.state.write().tenants = next;
+        let mut st = self.state.write();
+        let present: HashSet<BlockId> = next.values().flat_map(|b| b.keys().copied()).collect();
+        st.markers.retain(|id, _| present.contains(id));
+        st.tenants = next;
         Ok(n)
+    }
+
+    /// The live blocks of a fresh tenant index; `None` when there is none, it is unreadable, or
+    /// it is too old.
+    async fn blocks_from_index(
+        &self,
+        tenant: &TenantId,
+    ) -> Option<Vec<(BlockId, Option<BlockMeta>)>> {
+        let index = match read_index(self.store.as_ref(), tenant).await {
+            Ok(Some(i)) => i,
+            Ok(None) => return None,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, error = %e, "unreadable tenant index; listing");
+                return None;
+            }
+        };
+        let now = self.clock.now_unix_nanos();
+        let max_age = u64::try_from(self.index_max_age.as_nanos()).unwrap_or(u64::MAX);
+        if now.saturating_sub(index.created_unix_nano) > max_age {
+            return None;
+        }
+        Some(
+            index
+                .blocks
+                .into_iter()
+                .map(|m| (m.block_id, Some(m)))
+                .collect(),
+        )
+    }
+
+    /// Complete blocks from a listing, without compacted blocks whose outputs are all listed.
+    async fn blocks_from_listing(
+        &self,
+        tenant: &TenantId,
+    ) -> Result<Vec<(BlockId, Option<BlockMeta>)>, strata_storage::StorageError> {
+        let dirs = list_block_dirs(self.store.as_ref(), tenant)
+            .await
+            .map_err(|e| match e {
+                strata_block::BlockError::ObjectStore(e) => e.into(),
+                other => strata_storage::StorageError::BadKey(other.to_string()),
+            })?;
+        let complete: HashSet<BlockId> = dirs
+            .iter()
+            .filter(|d| d.has_meta)
+            .map(|d| d.block)
+            .collect();
+        let mut out = Vec::new();
+        for d in dirs.iter().filter(|d| d.has_meta) {
+            if d.has_compacted {
+                if let Some(m) = self.marker(tenant, d.block).await {
+                    if !m.replaced_by.is_empty()
+                        && m.replaced_by.iter().all(|r| complete.contains(r))
+                    {
+                        continue;
+                    }
+                }
+            }
+            out.push((d.block, None));
+        }
+        Ok(out)
+    }
+
+    async fn marker(&self, tenant: &TenantId, id: BlockId) -> Option<CompactedMarker> {
+        if let Some(m) = self.state.read().markers.get(&id) {
+            return Some(m.clone());
+        }
+        let paths = BlockPaths::new(tenant.clone(), id);
+        match read_compacted(self.store.as_ref(), &paths).await {
+            Ok(Some(m)) => {
+                self.state.write().markers.insert(id, m.clone());
+                Some(m)
+            }
+            Ok(None) => None,
+            Err(e) => {
+                tracing::warn!(tenant = %tenant, block = %id, error = %e, "unreadable compacted marker");
+                None
+            }
+        }
     }
 
     async fn load(
         &self,
         tenant: &TenantId,
         id: BlockId,
+        meta: Option<BlockMeta>,
     ) -> Result<BlockEntry, strata_block::BlockError> {
-        let meta = read_meta(self.store.as_ref(), tenant, id).await?;
+        let meta = match meta {
+            Some(m) => {
+                m.check_format()?;
+                m
+            }
+            None => read_meta(self.store.as_ref(), tenant, id).await?,
+        };
         let bloom = read_bloom(self.store.as_ref(), tenant, id).await?;
         Ok(BlockEntry {
             reader: Arc::new(BlockReader::new(self.store.clone(), meta)),

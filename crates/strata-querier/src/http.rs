@@ -52,14 +52,21 @@ impl IntoResponse for QueryError {
     }
 }
 
+/// The request's tenant. With multitenancy on: a missing or empty `X-Scope-OrgID` is 401
+/// `no org id`, an invalid one 400 (multi-tenant `a|b` reads are not supported: `|` is not a
+/// tenant character). With it off: always `single-tenant`, the header ignored.
 pub(crate) fn tenant(q: &Querier, headers: &HeaderMap) -> Result<TenantId, QueryError> {
     if !q.settings().multitenancy_enabled {
         return Ok(TenantId::single());
     }
     let v = headers
         .get("x-scope-orgid")
-        .and_then(|v| v.to_str().ok())
-        .ok_or(QueryError::NoTenant)?;
+        .map(|v| v.to_str().map(str::trim))
+        .ok_or(QueryError::NoTenant)?
+        .map_err(|_| QueryError::BadRequest("X-Scope-OrgID is not valid text".into()))?;
+    if v.is_empty() {
+        return Err(QueryError::NoTenant);
+    }
     TenantId::new(v).map_err(|e| QueryError::BadRequest(e.to_string()))
 }
 

@@ -4,6 +4,7 @@
 //! Trace by ID asks the ingester and every block whose time range and bloom filter admit the
 //! ID, then merges the shares, dropping duplicate (span ID, kind) pairs ([`combine`]).
 
+pub mod app;
 pub mod blocklist;
 pub mod combine;
 pub mod http;

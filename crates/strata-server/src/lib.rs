@@ -2,8 +2,11 @@
 //! (`/ready`, `/metrics`, `/api/echo`, `/api/status/buildinfo`), HTTP serving with graceful
 //! shutdown, and the readiness flag.
 
+pub mod overrides;
+pub mod process;
 mod routes;
 
+pub use overrides::Overrides;
 pub use prometheus_client::registry::Registry;
 pub use routes::{common_routes, BuildInfo, CommonState};
 pub use tokio_util::sync::CancellationToken;
@@ -28,16 +31,38 @@ pub enum ServerError {
     },
 }
 
-/// Whether the process is ready to serve (set once every role has started, cleared on shutdown).
+/// Whether the process is ready to serve (set once every role has started, cleared on shutdown),
+/// and conditions worth reporting on `/ready` that do not make it unready (e.g. "object store
+/// unreachable; 3 blocks kept locally").
 #[derive(Debug, Clone, Default)]
-pub struct Readiness(Arc<AtomicBool>);
+pub struct Readiness {
+    ready: Arc<AtomicBool>,
+    details: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+}
 
 impl Readiness {
     pub fn set(&self, ready: bool) {
-        self.0.store(ready, Ordering::SeqCst);
+        self.ready.store(ready, Ordering::SeqCst);
     }
     pub fn is_ready(&self) -> bool {
-        self.0.load(Ordering::SeqCst)
+        self.ready.load(Ordering::SeqCst)
+    }
+    /// Sets (`Some`) or clears (`None`) the detail reported under `key`.
+    pub fn set_detail(&self, key: &str, detail: Option<String>) {
+        let mut d = self.details.lock().unwrap_or_else(|e| e.into_inner());
+        match detail {
+            Some(v) => {
+                d.insert(key.to_string(), v);
+            }
+            None => {
+                d.remove(key);
+            }
+        }
+    }
+    /// Current details as `key: text` lines, sorted by key.
+    pub fn details(&self) -> Vec<String> {
+        let d = self.details.lock().unwrap_or_else(|e| e.into_inner());
+        d.iter().map(|(k, v)| format!("{k}: {v}")).collect()
     }
 }
 

@@ -60,15 +60,21 @@ pub fn common_routes(state: CommonState) -> Router {
 }
 
 async fn ready(State(s): State<CommonState>) -> Response {
-    if s.readiness.is_ready() {
-        (StatusCode::OK, "ready\n").into_response()
+    let mut body = if s.readiness.is_ready() {
+        String::from("ready\n")
     } else {
-        (
-            StatusCode::SERVICE_UNAVAILABLE,
-            "not ready: starting or stopping\n",
-        )
-            .into_response()
+        String::from("not ready: starting or stopping\n")
+    };
+    for d in s.readiness.details() {
+        body.push_str(&d);
+        body.push('\n');
     }
+    let code = if s.readiness.is_ready() {
+        StatusCode::OK
+    } else {
+        StatusCode::SERVICE_UNAVAILABLE
+    };
+    (code, body).into_response()
 }
 
 async fn echo() -> impl IntoResponse {

@@ -1,5 +1,11 @@
-//! The object store: construction from configuration and the typed keys of everything Strata
-//! stores. No other crate builds an object-store backend or formats an object key.
+//! The object store: construction from configuration, instrumentation, and the typed keys of
+//! everything Strata stores. No other crate builds an object-store backend or formats an
+//! object key.
+//!
+//! Backends (`storage.backend`): `local`, `memory`, `s3` (and S3-compatible servers), `gcs`,
+//! `azure`, all through the `object_store` crate. [`build_store`] / [`build_instrumented`]
+//! wrap the backend in the configured prefix and in an [`InstrumentedStore`] that counts and
+//! times every call ([`StoreMetrics`], [`StoreStats`]).
 //!
 //! Layout (below the configured prefix):
 //!
@@ -10,9 +16,15 @@
 //! ```
 
 mod factory;
+mod instrumented;
+mod metrics;
 mod paths;
 
-pub use factory::{build_store, StorageError};
+pub use factory::{
+    build_instrumented, build_store, StorageError, AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY,
+};
+pub use instrumented::InstrumentedStore;
+pub use metrics::{Operation, Outcome, StoreMetrics, StoreStats};
 pub use object_store::{path::Path as ObjectPath, ObjectStore};
 pub use paths::{list_blocks, list_tenants, BlockPaths};
 

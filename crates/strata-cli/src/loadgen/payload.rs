@@ -92,11 +92,20 @@ impl Template {
         })
     }
 
-    /// A copy of the request with new trace IDs, new span IDs and timestamps moved to `now`.
-    pub fn instantiate(&self, rng: &mut SmallRng, now_unix_nanos: u64) -> Vec<u8> {
+    /// A copy of the request with new trace IDs, new span IDs and timestamps moved to `now`;
+    /// the new trace IDs are appended to `ids` when given.
+    pub fn instantiate_with_ids(
+        &self,
+        rng: &mut SmallRng,
+        now_unix_nanos: u64,
+        mut ids: Option<&mut Vec<[u8; 16]>>,
+    ) -> Vec<u8> {
         let mut buf = self.bytes.clone();
         for offsets in &self.trace_id_offsets {
             let id = nonzero_u128(rng).to_be_bytes();
+            if let Some(ids) = ids.as_deref_mut() {
+                ids.push(id);
+            }
             for &o in offsets {
                 buf[o..o + 16].copy_from_slice(&id);
             }
@@ -727,8 +736,12 @@ mod tests {
         let t = Template::generate(shape(), &mut rng).unwrap();
         let before = ExportTraceServiceRequest::decode(&t.bytes[..]).unwrap();
         let later = t.base_unix_nanos + 5_000_000_000;
-        let a = ExportTraceServiceRequest::decode(&t.instantiate(&mut rng, later)[..]).unwrap();
-        let b = ExportTraceServiceRequest::decode(&t.instantiate(&mut rng, later)[..]).unwrap();
+        let a =
+            ExportTraceServiceRequest::decode(&t.instantiate_with_ids(&mut rng, later, None)[..])
+                .unwrap();
+        let b =
+            ExportTraceServiceRequest::decode(&t.instantiate_with_ids(&mut rng, later, None)[..])
+                .unwrap();
 
         let flat = |r: &ExportTraceServiceRequest| -> Vec<Span> {
             r.resource_spans

@@ -52,6 +52,7 @@ pub enum Sender {
 }
 
 /// Connection settings shared by every worker.
+#[derive(Clone)]
 pub struct Target {
     pub grpc: bool,
     pub endpoint: String,

@@ -180,6 +180,17 @@ async fn export(
             )
                 .into_response()
         }
+        Err(PushError::RateLimited {
+            message,
+            retry_after,
+        }) => {
+            let mut r = error(enc, tonic::Code::ResourceExhausted, message);
+            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
+            if let Ok(v) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
+                r.headers_mut().insert(header::RETRY_AFTER, v);
+            }
+            r
+        }
         Err(e @ PushError::ResourceExhausted(_)) => {
             let mut r = error(enc, e.grpc_code(), e.to_string());
             r.headers_mut()

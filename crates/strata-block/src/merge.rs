@@ -1,0 +1,92 @@
+//! [`TraceMerger`]: a k-way merge of [`TraceStream`]s by trace ID, for compaction.
+//!
+//! Every trace comes out once, with the shares of all inputs combined and duplicate spans
+//! removed. Two spans are duplicates when they have the same span ID and kind (replication
+//! and WAL replay write identical copies; this is the querier's rule too). The first copy in
+//! input order is kept. Memory holds one pending trace per input.
+
+use std::collections::HashSet;
+
+use strata_common::TraceId;
+use strata_proto::otlp::trace::ResourceSpans;
+
+use crate::error::Result;
+use crate::stream::{StreamedTrace, TraceStream};
+
+/// One merged trace.
+#[derive(Debug, Clone, PartialEq)]
+pub struct MergedTrace {
+    pub trace_id: TraceId,
+    pub resource_spans: Vec<ResourceSpans>,
+    /// Spans kept.
+    pub spans: usize,
+    /// Duplicate spans dropped.
+    pub duplicates: usize,
+}
+
+/// Merges traces from several blocks; see the module docs.
+#[derive(Debug)]
+pub struct TraceMerger {
+    inputs: Vec<TraceStream>,
+    heads: Vec<Option<StreamedTrace>>,
+}
+
+impl TraceMerger {
+    /// Starts the merge (reads the first trace of every input).
+    pub async fn new(mut inputs: Vec<TraceStream>) -> Result<Self> {
+        let mut heads = Vec::with_capacity(inputs.len());
+        for s in &mut inputs {
+            heads.push(s.next_trace().await?);
+        }
+        Ok(Self { inputs, heads })
+    }
+
+    /// The next trace in ascending ID order, or `None` when every input is exhausted.
+    pub async fn next(&mut self) -> Result<Option<MergedTrace>> {
+        let Some(min) = self.heads.iter().flatten().map(|t| t.trace_id).min() else {
+            return Ok(None);
+        };
+        let mut shares = Vec::new();
+        for i in 0..self.inputs.len() {
+            if self.heads[i].as_ref().is_some_and(|t| t.trace_id == min) {
+                let next = self.inputs[i].next_trace().await?;
+                if let Some(t) = std::mem::replace(&mut self.heads[i], next) {
+                    shares.extend(t.resource_spans);
+                }
+            }
+        }
+        let (resource_spans, spans, duplicates) = dedup_spans(shares);
+        Ok(Some(MergedTrace {
+            trace_id: min,
+            resource_spans,
+            spans,
+            duplicates,
+        }))
+    }
+}
+
+/// Drops spans whose (span ID, kind) was seen earlier, then empty scopes and resources.
+/// Returns the rest, the spans kept and the spans dropped.
+pub fn dedup_spans(shares: Vec<ResourceSpans>) -> (Vec<ResourceSpans>, usize, usize) {
+    let mut seen: HashSet<(Vec<u8>, i32)> = HashSet::new();
+    let (mut kept, mut dropped) = (0, 0);
+    let mut out = Vec::with_capacity(shares.len());
+    for mut rs in shares {
+        for ss in &mut rs.scope_spans {
+            ss.spans.retain(|s| {
+                let fresh = seen.insert((s.span_id.clone(), s.kind));
+                if fresh {
+                    kept += 1;
+                } else {
+                    dropped += 1;
+                }
+                fresh
+            });
+        }
+        rs.scope_spans.retain(|ss| !ss.spans.is_empty());
+        if !rs.scope_spans.is_empty() {
+            out.push(rs);
+        }
+    }
+    (out, kept, dropped)
+}

@@ -1,0 +1,184 @@
+//! Helpers shared by the compactor's tests: blocks written with the real block writer into an
+//! in-memory store, and a compactor over them with a manual clock.
+#![allow(dead_code)]
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use object_store::memory::InMemory;
+use strata_block::{BlockMeta, BlockReader, BlockWriter, WriterOptions};
+use strata_common::{BlockId, ManualClock, SharedClock, TenantId, TraceId};
+use strata_compactor::{
+    Compactor, CompactorMetrics, CompactorSettings, NoOverrides, OwnAll, Ownership,
+    RetentionOverrides,
+};
+use strata_proto::otlp::common::{any_value, AnyValue, InstrumentationScope, KeyValue};
+use strata_proto::otlp::resource::Resource;
+use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_storage::SharedStore;
+
+/// Unix seconds of the test's epoch (2023-11-14).
+pub const BASE_SECS: u64 = 1_700_000_000;
+pub const SEC: u64 = 1_000_000_000;
+
+pub fn store() -> SharedStore {
+    Arc::new(InMemory::new())
+}
+
+pub fn clock_at(unix_secs: u64) -> Arc<ManualClock> {
+    Arc::new(ManualClock::new(
+        UNIX_EPOCH + Duration::from_secs(unix_secs),
+    ))
+}
+
+pub fn trace_id(n: u32) -> TraceId {
+    let mut b = [0u8; 16];
+    b[0] = 0x10;
+    b[12..].copy_from_slice(&n.to_be_bytes());
+    TraceId(b)
+}
+
+/// A span of trace `t` with span ID derived from (`t`, `n`), starting at `start_ns`.
+pub fn span(t: u32, n: u32, start_ns: u64) -> Span {
+    let mut sid = [0u8; 8];
+    sid[..4].copy_from_slice(&t.to_be_bytes());
+    sid[4..].copy_from_slice(&(n + 1).to_be_bytes());
+    Span {
+        trace_id: trace_id(t).as_bytes().to_vec(),
+        span_id: sid.to_vec(),
+        name: format!("op-{n}"),
+        kind: 2,
+        start_time_unix_nano: start_ns,
+        end_time_unix_nano: start_ns + 1_000_000,
+        ..Default::default()
+    }
+}
+
+pub fn share(spans: Vec<Span>) -> Vec<ResourceSpans> {
+    vec![ResourceSpans {
+        resource: Some(Resource {
+            attributes: vec![KeyValue {
+                key: "service.name".into(),
+                value: Some(AnyValue {
+                    value: Some(any_value::Value::StringValue("svc".into())),
+                }),
+                ..Default::default()
+            }],
+            ..Default::default()
+        }),
+        scope_spans: vec![ScopeSpans {
+            scope: Some(InstrumentationScope {
+                name: "test".into(),
+                ..Default::default()
+            }),
+            spans,
+            schema_url: String::new(),
+        }],
+        schema_url: String::new(),
+    }]
+}
+
+/// Writes a level-`level` block holding `traces` (trace number → spans).
+pub async fn write_block(
+    store: &SharedStore,
+    tenant: &TenantId,
+    traces: &BTreeMap<u32, Vec<Span>>,
+    level: u32,
+) -> BlockMeta {
+    let clock: SharedClock = clock_at(BASE_SECS);
+    let opts = WriterOptions {
+        row_group_max_spans: 7,
+        ..WriterOptions::default()
+    };
+    let mut w = BlockWriter::new(
+        store.clone(),
+        tenant.clone(),
+        BlockId::new_random(),
+        opts,
+        clock,
+    )
+    .unwrap()
+    .with_compaction_level(level);
+    let mut ids: Vec<_> = traces.keys().copied().collect();
+    ids.sort_by_key(|t| trace_id(*t));
+    for t in ids {
+        w.add_trace(trace_id(t), &share(traces[&t].clone()))
+            .await
+            .unwrap();
+    }
+    w.finish().await.unwrap()
+}
+
+/// `n` traces of `spans` spans each, all starting at `start_secs`.
+pub fn traces(first: u32, n: u32, spans: u32, start_secs: u64) -> BTreeMap<u32, Vec<Span>> {
+    (first..first + n)
+        .map(|t| {
+            let v = (0..spans)
+                .map(|s| span(t, s, start_secs * SEC + u64::from(s) * 1000))
+                .collect();
+            (t, v)
+        })
+        .collect()
+}
+
+/// Every (trace, span ID) of a block, with multiplicity.
+pub async fn spans_of(store: &SharedStore, meta: &BlockMeta) -> Vec<(TraceId, Vec<u8>)> {
+    let r = BlockReader::new(store.clone(), meta.clone());
+    let mut out = Vec::new();
+    for (id, rs) in r.read_all().await.unwrap() {
+        for s in rs
+            .iter()
+            .flat_map(|r| &r.scope_spans)
+            .flat_map(|s| &s.spans)
+        {
+            out.push((id, s.span_id.clone()));
+        }
+    }
+    out
+}
+
+pub fn settings() -> CompactorSettings {
+    CompactorSettings {
+        compaction_window: Duration::from_secs(3600),
+        max_compaction_objects: 8,
+        block_retention: Duration::from_secs(14 * 24 * 3600),
+        compacted_block_retention: Duration::from_secs(3600),
+        ..CompactorSettings::default()
+    }
+}
+
+pub fn compactor(
+    store: &SharedStore,
+    settings: CompactorSettings,
+    clock: Arc<ManualClock>,
+    ownership: Arc<dyn Ownership>,
+    overrides: Arc<dyn RetentionOverrides>,
+) -> Compactor {
+    Compactor::new(
+        store.clone(),
+        settings,
+        ownership,
+        overrides,
+        clock,
+        CompactorMetrics::unregistered(),
+    )
+}
+
+pub fn simple(store: &SharedStore, clock: Arc<ManualClock>) -> Compactor {
+    compactor(
+        store,
+        settings(),
+        clock,
+        Arc::new(OwnAll),
+        Arc::new(NoOverrides),
+    )
+}
+
+pub fn now_secs(c: &ManualClock) -> u64 {
+    use strata_common::Clock;
+    c.now()
+        .duration_since(SystemTime::UNIX_EPOCH)
+        .unwrap()
+        .as_secs()
+}

@@ -1,0 +1,60 @@
+//! The querier's block list after compaction: it reads the tenant index when fresh, lists the
+//! bucket otherwise, and in both cases skips compacted blocks whose outputs it can see.
+
+mod common;
+
+use std::time::Duration;
+
+use common::*;
+use object_store::ObjectStoreExt;
+use strata_block::{index_path, write_compacted, CompactedMarker};
+use strata_common::{BlockId, TenantId};
+use strata_querier::BlockList;
+use strata_storage::BlockPaths;
+
+#[tokio::test]
+async fn querier_sees_outputs_not_compacted_inputs() {
+    let store = store();
+    let t = TenantId::single();
+    let data = traces(0, 10, 3, BASE_SECS);
+    let mut inputs = Vec::new();
+    for _ in 0..3 {
+        inputs.push(write_block(&store, &t, &data, 0).await);
+    }
+    let clock = clock_at(BASE_SECS + 3 * 3600);
+    let rep = simple(&store, clock.clone()).run_cycle().await.unwrap();
+    let out = rep.jobs[0].2;
+
+    // Fresh index: only the output.
+    let bl = BlockList::new(store.clone()).with_clock(clock.clone());
+    assert_eq!(bl.poll().await.unwrap(), 1);
+    let ids: Vec<BlockId> = bl
+        .all(&t)
+        .iter()
+        .map(|e| e.reader.meta().block_id)
+        .collect();
+    assert_eq!(ids, vec![out]);
+    assert_eq!(bl.candidates(&t, &trace_id(3), None).len(), 1);
+
+    // Stale index: a listing, with the same answer.
+    clock.advance(Duration::from_secs(3600));
+    let stale = BlockList::new(store.clone()).with_clock(clock.clone());
+    assert_eq!(stale.poll().await.unwrap(), 1);
+    // No index at all: the same.
+    store.delete(&index_path(&t)).await.unwrap();
+    let listed = BlockList::new(store.clone()).with_clock(clock.clone());
+    assert_eq!(listed.poll().await.unwrap(), 1);
+    assert_eq!(listed.all(&t)[0].reader.meta().block_id, out);
+
+    // A block marked as replaced by a block that is not visible stays visible.
+    let lone = write_block(&store, &t, &traces(50, 2, 2, BASE_SECS), 0).await;
+    let marker = CompactedMarker::new(lone.block_id, 0, vec![BlockId::new_random()]);
+    write_compacted(
+        store.as_ref(),
+        &BlockPaths::new(t.clone(), lone.block_id),
+        &marker,
+    )
+    .await
+    .unwrap();
+    assert_eq!(listed.poll().await.unwrap(), 2);
+}

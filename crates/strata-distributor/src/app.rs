@@ -1,0 +1,132 @@
+//! The `strata-distributor` process: OTLP receivers in front of the ingester ring.
+//!
+//! Each push is split by `hash(tenant ‖ trace ID)` over the healthy ingesters of the ring and
+//! replicated `replication_factor` times ([`strata_ring::ReplicatedPusher`]); it is acknowledged
+//! once a quorum of owners has it in their WAL. The ring's members come from `ring.members` or
+//! `ring.dns` and are health-checked every `ring.heartbeat_period`.
+//!
+//! Stop (SIGINT/SIGTERM): not ready, receivers stop accepting and finish in-flight requests,
+//! exit.
+
+use std::sync::Arc;
+
+use strata_common::{SharedClock, SystemClock};
+use strata_config::Config;
+use strata_ring::{IngesterPool, ReplicatedPusher};
+use strata_server::{
+    bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Overrides,
+    Readiness, Registry,
+};
+
+use crate::{receiver, Distributor, DistributorMetrics, DistributorSettings};
+
+#[derive(Debug, thiserror::Error)]
+pub enum AppError {
+    #[error(transparent)]
+    Server(#[from] strata_server::ServerError),
+    #[error("{0}")]
+    Config(String),
+    #[error("overrides: {0}")]
+    Overrides(#[from] strata_config::OverridesError),
+    #[error("{name}: {message}")]
+    Stopped { name: &'static str, message: String },
+}
+
+/// Runs the distributor process until `shutdown` fires.
+pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
+    if cfg.ring.members.is_empty() && cfg.ring.dns.is_empty() {
+        return Err(AppError::Config(
+            "ring.members or ring.dns must name the ingesters".into(),
+        ));
+    }
+    let mut registry = Registry::default();
+    let clock: SharedClock = Arc::new(SystemClock);
+    let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
+    let factory = strata_rpc::conn_factory(&cfg.ingester_client);
+    let pool = Arc::new(IngesterPool::from_config(&cfg.ring, factory));
+    let background = CancellationToken::new();
+    pool.members().check_now().await;
+    let ring_task = {
+        let (pool, stop) = (pool.clone(), background.clone());
+        tokio::spawn(async move { pool.run(stop).await })
+    };
+    tracing::info!(
+        members = ?pool.members().all(),
+        healthy = pool.members().healthy_count(),
+        replication_factor = cfg.ring.replication_factor,
+        "ingester ring"
+    );
+    let distributor = Distributor::new(
+        Arc::new(ReplicatedPusher::new(pool.clone())),
+        DistributorSettings {
+            multitenancy_enabled: cfg.multitenancy_enabled,
+            max_request_bytes: cfg.distributor.max_request_bytes,
+        },
+        DistributorMetrics::new(&mut registry),
+    )
+    .with_overrides(overrides.clone(), clock);
+    let reload = tokio::spawn(overrides.run(background.clone()));
+
+    let readiness = Readiness::default();
+    let common = CommonState {
+        registry: Arc::new(registry),
+        readiness: readiness.clone(),
+        build_info: BuildInfo::default(),
+    };
+    let servers = CancellationToken::new();
+    let mut tasks = tokio::task::JoinSet::new();
+    let l = bind(&cfg.server.http_listen_address).await?;
+    tracing::info!(addr = %cfg.server.http_listen_address, "http listening");
+    let fut = serve_http(l, common_routes(common), servers.clone());
+    tasks.spawn(named("http", fut));
+    let otlp = &cfg.distributor.receivers.otlp;
+    if !otlp.grpc_endpoint.is_empty() {
+        let l = bind(&otlp.grpc_endpoint).await?;
+        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
+        let fut = receiver::grpc::serve(distributor.clone(), l, servers.clone());
+        tasks.spawn(named("otlp grpc", fut));
+    }
+    if !otlp.http_endpoint.is_empty() {
+        let l = bind(&otlp.http_endpoint).await?;
+        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
+        let fut = serve_http(
+            l,
+            receiver::http::router(distributor.clone()),
+            servers.clone(),
+        );
+        tasks.spawn(named("otlp http", fut));
+    }
+    readiness.set(true);
+    tracing::info!("distributor is ready");
+
+    let result = tokio::select! {
+        _ = shutdown.cancelled() => Ok(()),
+        Some(res) = tasks.join_next() => Err(match res {
+            Ok(Ok(())) => AppError::Stopped { name: "server", message: "stopped unexpectedly".into() },
+            Ok(Err(e)) => e,
+            Err(e) => AppError::Stopped { name: "server task", message: e.to_string() },
+        }),
+    };
+    readiness.set(false);
+    servers.cancel();
+    while let Some(res) = tasks.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "server stopped with an error");
+        }
+    }
+    background.cancel();
+    let _ = ring_task.await;
+    let _ = reload.await;
+    tracing::info!("distributor stopped");
+    result
+}
+
+async fn named<E: std::fmt::Display>(
+    name: &'static str,
+    fut: impl std::future::Future<Output = Result<(), E>>,
+) -> Result<(), AppError> {
+    fut.await.map_err(|e| AppError::Stopped {
+        name,
+        message: e.to_string(),
+    })
+}

@@ -1,0 +1,280 @@
+//! Completed blocks on the ingester's local disk, and their upload to the object store.
+//!
+//! A cut block is first written to a local directory (`<wal.path>/blocks`, same layout as the
+//! object store: `<tenant>/<block>/{data.parquet,bloom,meta.json}`, `meta.json` last). Once it
+//! is complete there, its WAL segments may be deleted: the local copy is the durable one. The
+//! block is then copied to the object store, `data.parquet` and `bloom` first and `meta.json`
+//! last, so a querier never lists a partly uploaded block. A failed upload is retried with
+//! exponential backoff (1 s doubling to 60 s, from the injected clock) for as long as it takes;
+//! meanwhile the block is queryable from the local copy. The local copy is deleted only after
+//! the upload succeeded and `complete_block_timeout` has passed.
+//!
+//! At start, complete local blocks that were not uploaded (or not yet deleted) are queued
+//! again; uploading twice is harmless (same keys, same bytes). Local block directories without
+//! `meta.json` are leftovers of a crash mid-write: their data is still in the WAL, so they are
+//! deleted.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+use std::time::{Duration, SystemTime};
+
+use futures::TryStreamExt;
+use object_store::local::LocalFileSystem;
+use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
+use parking_lot::Mutex;
+use strata_block::{parse_meta, BlockMeta};
+use strata_common::{BlockId, SharedClock, TenantId};
+use strata_storage::{BlockPaths, SharedStore};
+
+const BACKOFF_MIN: Duration = Duration::from_secs(1);
+const BACKOFF_MAX: Duration = Duration::from_secs(60);
+/// Multipart part size when copying `data.parquet` to the object store.
+const PART_BYTES: usize = 8 * 1024 * 1024;
+
+#[derive(Debug, thiserror::Error)]
+pub enum UploadError {
+    #[error("local block directory {path}: {source}")]
+    Dir {
+        path: String,
+        source: std::io::Error,
+    },
+    #[error(transparent)]
+    Store(#[from] object_store::Error),
+    #[error("local block {path}: {message}")]
+    Meta { path: String, message: String },
+}
+
+fn parse_local_meta(
+    bytes: &[u8],
+    path: &std::path::Path,
+    tenant: &TenantId,
+    id: BlockId,
+) -> Result<BlockMeta, UploadError> {
+    let bad = |message: String| UploadError::Meta {
+        path: path.display().to_string(),
+        message,
+    };
+    let meta = parse_meta(bytes, &path.display().to_string()).map_err(|e| bad(e.to_string()))?;
+    meta.check_format().map_err(|e| bad(e.to_string()))?;
+    if meta.block_id != id || meta.tenant_id != tenant.as_str() {
+        return Err(bad("names another block or tenant".into()));
+    }
+    Ok(meta)
+}
+
+#[derive(Debug, Clone)]
+struct Pending {
+    attempts: u32,
+    next_try: SystemTime,
+    last_error: Option<String>,
+}
+
+/// What [`Uploader::upload_due`] did.
+#[derive(Debug, Default)]
+pub struct UploadReport {
+    pub uploaded: Vec<BlockMeta>,
+    pub failed: usize,
+}
+
+/// Local blocks and the queue of uploads.
+pub struct Uploader {
+    local: SharedStore,
+    remote: SharedStore,
+    clock: SharedClock,
+    pending: Mutex<BTreeMap<(TenantId, BlockId), (BlockMeta, Pending)>>,
+}
+
+impl Uploader {
+    /// Opens (creating) the local block directory, deletes incomplete local blocks and returns
+    /// the complete ones, which are queued for upload. Blocking file I/O (a directory walk).
+    pub fn open(
+        dir: &std::path::Path,
+        remote: SharedStore,
+        clock: SharedClock,
+    ) -> Result<(Self, Vec<BlockMeta>), UploadError> {
+        let io = |source| UploadError::Dir {
+            path: dir.display().to_string(),
+            source,
+        };
+        std::fs::create_dir_all(dir).map_err(io)?;
+        let local: SharedStore =
+            Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true));
+        let up = Self {
+            local,
+            remote,
+            clock,
+            pending: Mutex::new(BTreeMap::new()),
+        };
+        let mut found = Vec::new();
+        for tenant_dir in std::fs::read_dir(dir).map_err(io)?.flatten() {
+            let name = tenant_dir.file_name();
+            let Some(tenant) = name.to_str().and_then(|n| TenantId::new(n).ok()) else {
+                continue;
+            };
+            let Ok(blocks) = std::fs::read_dir(tenant_dir.path()) else {
+                continue;
+            };
+            for block_dir in blocks.flatten() {
+                let path = block_dir.path();
+                let Some(id) = block_dir
+                    .file_name()
+                    .to_str()
+                    .and_then(|n| n.parse::<BlockId>().ok())
+                else {
+                    continue;
+                };
+                let meta_path = path.join("meta.json");
+                match std::fs::read(&meta_path) {
+                    Ok(bytes) => match parse_local_meta(&bytes, &meta_path, &tenant, id) {
+                        Ok(meta) => {
+                            up.enqueue(&meta);
+                            found.push(meta);
+                        }
+                        Err(e) => tracing::error!(tenant = %tenant, block = %id, error = %e,
+                            "unreadable local block; leaving it in place"),
+                    },
+                    Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+                        tracing::warn!(tenant = %tenant, block = %id,
+                            "deleting incomplete local block (its data is in the WAL)");
+                        if let Err(e) = std::fs::remove_dir_all(&path) {
+                            tracing::warn!(path = %path.display(), error = %e,
+                                "deleting incomplete local block");
+                        }
+                    }
+                    Err(e) => tracing::error!(path = %meta_path.display(), error = %e,
+                        "reading local block meta"),
+                }
+            }
+        }
+        Ok((up, found))
+    }
+
+    /// The local block store (blocks are written here first).
+    pub fn local(&self) -> SharedStore {
+        self.local.clone()
+    }
+
+    /// Queues a complete local block for upload, due now.
+    pub fn enqueue(&self, meta: &BlockMeta) {
+        let Ok(paths) = meta.paths() else { return };
+        self.pending.lock().insert(
+            (paths.tenant, paths.block),
+            (
+                meta.clone(),
+                Pending {
+                    attempts: 0,
+                    next_try: self.clock.now(),
+                    last_error: None,
+                },
+            ),
+        );
+    }
+
+    /// Whether a block still waits for its upload.
+    pub fn is_pending(&self, tenant: &TenantId, block: BlockId) -> bool {
+        self.pending.lock().contains_key(&(tenant.clone(), block))
+    }
+
+    /// Blocks waiting for upload.
+    pub fn pending_count(&self) -> usize {
+        self.pending.lock().len()
+    }
+
+    /// The last upload error, while any block is pending after a failure.
+    pub fn last_error(&self) -> Option<String> {
+        self.pending
+            .lock()
+            .values()
+            .filter_map(|(_, p)| p.last_error.clone())
+            .next()
+    }
+
+    /// Uploads every block whose retry time has come. Failures are rescheduled with backoff.
+    pub async fn upload_due(&self) -> UploadReport {
+        self.upload_where(false).await
+    }
+
+    /// Tries every pending block now, whatever its backoff (at shutdown).
+    pub async fn upload_all(&self) -> UploadReport {
+        self.upload_where(true).await
+    }
+
+    async fn upload_where(&self, all: bool) -> UploadReport {
+        let now = self.clock.now();
+        let due: Vec<BlockMeta> = self
+            .pending
+            .lock()
+            .values()
+            .filter(|(_, p)| all || p.next_try <= now)
+            .map(|(m, _)| m.clone())
+            .collect();
+        let mut report = UploadReport::default();
+        for meta in due {
+            let Ok(paths) = meta.paths() else { continue };
+            let key = (paths.tenant.clone(), paths.block);
+            match self.copy(&paths).await {
+                Ok(()) => {
+                    self.pending.lock().remove(&key);
+                    report.uploaded.push(meta);
+                }
+                Err(e) => {
+                    report.failed += 1;
+                    let mut pending = self.pending.lock();
+                    if let Some((_, p)) = pending.get_mut(&key) {
+                        p.attempts += 1;
+                        let backoff = BACKOFF_MIN
+                            .saturating_mul(1u32 << p.attempts.min(6))
+                            .min(BACKOFF_MAX);
+                        p.next_try = self.clock.now() + backoff;
+                        p.last_error = Some(e.to_string());
+                        tracing::warn!(tenant = %paths.tenant, block = %paths.block,
+                            attempts = p.attempts, retry_in = ?backoff, error = %e,
+                            "uploading block failed; kept locally");
+                    }
+                }
+            }
+        }
+        report
+    }
+
+    async fn copy(&self, paths: &BlockPaths) -> Result<(), UploadError> {
+        // data.parquet streamed in parts; the small objects in one put; meta.json last.
+        let data = paths.data();
+        let mut stream = self.local.get(&data).await?.into_stream();
+        let upload = self.remote.put_multipart(&data).await?;
+        let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
+        let copied: Result<(), UploadError> = async {
+            while let Some(chunk) = stream.try_next().await? {
+                writer.wait_for_capacity(4).await?;
+                writer.write(&chunk);
+            }
+            Ok(())
+        }
+        .await;
+        match copied {
+            Ok(()) => {
+                writer.finish().await?;
+            }
+            Err(e) => {
+                let _ = writer.abort().await;
+                return Err(e);
+            }
+        }
+        for p in [paths.bloom(), paths.meta()] {
+            let bytes = self.local.get(&p).await?.bytes().await?;
+            self.remote.put(&p, PutPayload::from(bytes)).await?;
+        }
+        Ok(())
+    }
+
+    /// Deletes a block's local objects, `meta.json` first.
+    pub async fn delete_local(&self, tenant: &TenantId, block: BlockId) {
+        let paths = BlockPaths::new(tenant.clone(), block);
+        for p in [paths.meta(), paths.bloom(), paths.data()] {
+            match self.local.delete(&p).await {
+                Ok(()) | Err(object_store::Error::NotFound { .. }) => {}
+                Err(e) => tracing::warn!(path = %p, error = %e, "deleting local block object"),
+            }
+        }
+    }
+}

@@ -1,0 +1,130 @@
+//! Membership plus health: which members are on the ring now.
+//!
+//! Every `heartbeat_period` each member is probed ([`Probe`]); a probe that fails (or takes
+//! longer than the period, at least one second) marks the member unhealthy until a later
+//! probe passes. Members new to the membership start healthy. The healthy ring is rebuilt
+//! lazily, only when the healthy set changed since the last [`MemberSet::healthy_ring`].
+
+use std::collections::HashSet;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use parking_lot::Mutex;
+use strata_config::RingConfig;
+use tokio_util::sync::CancellationToken;
+
+use crate::{Membership, Ring};
+
+/// Whether a member answers (e.g. an ingester's readiness check).
+#[async_trait]
+pub trait Probe: Send + Sync {
+    async fn probe(&self, addr: &str) -> bool;
+}
+
+struct State {
+    /// Members whose last probe failed.
+    unhealthy: HashSet<String>,
+    /// The last ring built from the healthy members.
+    ring: Arc<Ring>,
+}
+
+/// A [`Membership`] with per-member health.
+pub struct MemberSet {
+    membership: Membership,
+    probe: Arc<dyn Probe>,
+    virtual_nodes: usize,
+    heartbeat: Duration,
+    state: Mutex<State>,
+}
+
+impl MemberSet {
+    pub fn new(membership: Membership, probe: Arc<dyn Probe>, cfg: &RingConfig) -> Self {
+        let ring = Arc::new(Ring::new(membership.members(), cfg.virtual_nodes));
+        Self {
+            membership,
+            probe,
+            virtual_nodes: cfg.virtual_nodes,
+            heartbeat: cfg.heartbeat_period,
+            state: Mutex::new(State {
+                unhealthy: HashSet::new(),
+                ring,
+            }),
+        }
+    }
+
+    pub fn membership(&self) -> &Membership {
+        &self.membership
+    }
+
+    /// Every member, healthy or not, sorted.
+    pub fn all(&self) -> Vec<String> {
+        self.membership.members()
+    }
+
+    /// The healthy members, sorted.
+    pub fn healthy(&self) -> Vec<String> {
+        let all = self.all();
+        let st = self.state.lock();
+        all.into_iter()
+            .filter(|m| !st.unhealthy.contains(m))
+            .collect()
+    }
+
+    pub fn is_healthy(&self, addr: &str) -> bool {
+        !self.state.lock().unhealthy.contains(addr)
+    }
+
+    pub fn healthy_count(&self) -> usize {
+        self.healthy().len()
+    }
+
+    /// The ring of the healthy members.
+    pub fn healthy_ring(&self) -> Arc<Ring> {
+        let healthy = self.healthy();
+        let mut st = self.state.lock();
+        if st.ring.members() != healthy.as_slice() {
+            st.ring = Arc::new(Ring::new(healthy, self.virtual_nodes));
+        }
+        st.ring.clone()
+    }
+
+    /// Probes every member now (concurrently) and records the results.
+    pub async fn check_now(&self) {
+        let all = self.all();
+        let limit = self.heartbeat.max(Duration::from_secs(1));
+        let results = futures::future::join_all(all.iter().map(|addr| async move {
+            let ok = tokio::time::timeout(limit, self.probe.probe(addr))
+                .await
+                .unwrap_or(false);
+            (addr.as_str(), ok)
+        }))
+        .await;
+        let mut st = self.state.lock();
+        st.unhealthy.retain(|m| all.contains(m));
+        for (addr, ok) in results {
+            if ok {
+                if st.unhealthy.remove(addr) {
+                    tracing::info!(member = addr, "ring member healthy again");
+                }
+            } else if st.unhealthy.insert(addr.to_string()) {
+                tracing::warn!(member = addr, "ring member failed its health check");
+            }
+        }
+    }
+
+    /// Keeps the membership fresh and probes every `heartbeat_period` until `shutdown`.
+    pub async fn run(&self, shutdown: CancellationToken) {
+        let heartbeat = async {
+            let mut tick = tokio::time::interval(self.heartbeat.max(Duration::from_millis(10)));
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            loop {
+                tokio::select! {
+                    _ = tick.tick() => self.check_now().await,
+                    _ = shutdown.cancelled() => return,
+                }
+            }
+        };
+        tokio::join!(self.membership.run(shutdown.clone()), heartbeat);
+    }
+}

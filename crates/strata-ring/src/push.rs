@@ -1,0 +1,192 @@
+//! Replicated pushes: every trace to its owners on the healthy ring, acknowledged once a
+//! quorum of them has it in their WAL.
+//!
+//! With `n` members and replication factor `RF`, the effective factor is `R = min(RF, n)` and
+//! the quorum `Q = R/2 + 1`.
+//!
+//! 1. If the healthy ring has fewer than `Q` members, the push fails at once (`Unavailable`).
+//! 2. Each trace's owners are the first `R` members of the healthy ring's
+//!    [`preference_list`](crate::Ring::preference_list)`(`[`ring_key`]`(tenant, trace))`.
+//!    Traces are grouped per owner and every owner gets one [`PushRequest`] with its traces;
+//!    owners are called concurrently.
+//! 3. An owner answering `Ok` stores each trace whose reason is
+//!    [`PushErrorReason::NoError`] (one copy). A trace it refused for a limit (any other
+//!    reason) is not sent anywhere else: another ingester would refuse it too, or hold a copy
+//!    its owner does not.
+//! 4. An owner answering `Err` stored nothing: each of its traces is handed to the next member
+//!    of that trace's preference list not yet tried, in a next round (one round per wave of
+//!    failures), until the trace has `R` copies or its list is exhausted.
+//! 5. A trace with at least `Q` copies is stored. If every trace is stored or refused, the
+//!    answer is `Ok` with `errors_by_trace` (empty when all were stored; otherwise one entry
+//!    per trace, `NoError` for the stored ones). Otherwise the push fails — a trace is never
+//!    silently dropped: `ResourceExhausted` when every owner error of the failed traces was
+//!    `ResourceExhausted` (the client should back off), else `Unavailable` saying how many
+//!    traces fell short, with how many copies, and the last error.
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, PushResponse, RoleError};
+
+use crate::{ring_key, IngesterPool};
+
+/// An [`IngesterPusher`] writing each trace to `replication_factor` ingesters of a pool.
+#[derive(Clone)]
+pub struct ReplicatedPusher {
+    pool: Arc<IngesterPool>,
+}
+
+/// What happened to one trace so far.
+struct TraceState {
+    prefs: Vec<String>,
+    /// Members of `prefs` before this index have been tried (or are being tried).
+    next: usize,
+    copies: usize,
+    refused: Option<PushErrorReason>,
+    errors: Vec<(String, RoleError)>,
+}
+
+impl ReplicatedPusher {
+    pub fn new(pool: Arc<IngesterPool>) -> Self {
+        Self { pool }
+    }
+
+    pub fn pool(&self) -> &Arc<IngesterPool> {
+        &self.pool
+    }
+}
+
+#[async_trait]
+impl IngesterPusher for ReplicatedPusher {
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+        if req.traces.is_empty() {
+            return Ok(PushResponse::default());
+        }
+        let members = self.pool.members();
+        let rf = self.pool.effective_replication_factor();
+        let quorum = rf / 2 + 1;
+        let ring = members.healthy_ring();
+        if rf == 0 || ring.members().len() < quorum {
+            return Err(RoleError::Unavailable(format!(
+                "only {} of {} ingesters are healthy; a push needs {} (replication factor {})",
+                ring.members().len(),
+                members.all().len(),
+                quorum,
+                self.pool.replication_factor(),
+            )));
+        }
+        let mut states: Vec<TraceState> = req
+            .traces
+            .iter()
+            .map(|t| TraceState {
+                prefs: ring
+                    .preference_list(ring_key(&req.tenant, &t.trace_id))
+                    .into_iter()
+                    .map(str::to_string)
+                    .collect(),
+                next: 0,
+                copies: 0,
+                refused: None,
+                errors: Vec::new(),
+            })
+            .collect();
+        // Round 1: every trace to its first R members.
+        let mut wanted: Vec<usize> = vec![rf; states.len()];
+        loop {
+            let mut targets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            for (i, st) in states.iter_mut().enumerate() {
+                // A limit refusal anywhere ends the trace's journey.
+                while st.refused.is_none() && wanted[i] > 0 && st.next < st.prefs.len() {
+                    targets
+                        .entry(st.prefs[st.next].clone())
+                        .or_default()
+                        .push(i);
+                    st.next += 1;
+                    wanted[i] -= 1;
+                }
+                wanted[i] = 0;
+            }
+            if targets.is_empty() {
+                break;
+            }
+            let calls = targets.into_iter().map(|(addr, idx)| {
+                let conn = self.pool.conn(&addr);
+                let sub = PushRequest {
+                    tenant: req.tenant.clone(),
+                    traces: idx.iter().map(|&i| req.traces[i].clone()).collect(),
+                };
+                async move { (addr, idx, conn.push(sub).await) }
+            });
+            for (addr, idx, result) in futures::future::join_all(calls).await {
+                match result {
+                    Ok(resp) => {
+                        for (j, &i) in idx.iter().enumerate() {
+                            match resp.reason(j) {
+                                PushErrorReason::NoError => states[i].copies += 1,
+                                r => {
+                                    states[i].refused.get_or_insert(r);
+                                }
+                            }
+                        }
+                    }
+                    Err(e) => {
+                        tracing::warn!(ingester = %addr, error = %e, traces = idx.len(),
+                            "push to ingester failed; handing its traces to the next members");
+                        for &i in &idx {
+                            states[i].errors.push((addr.clone(), e.clone()));
+                            if states[i].refused.is_none() {
+                                wanted[i] += 1;
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        finish(&states, rf, quorum)
+    }
+}
+
+fn finish(states: &[TraceState], rf: usize, quorum: usize) -> Result<PushResponse, RoleError> {
+    let failed: Vec<&TraceState> = states
+        .iter()
+        .filter(|s| s.copies < quorum && s.refused.is_none())
+        .collect();
+    if failed.is_empty() {
+        let reasons: Vec<PushErrorReason> = states
+            .iter()
+            .map(|s| match s.refused {
+                Some(r) if s.copies < quorum => r,
+                _ => PushErrorReason::NoError,
+            })
+            .collect();
+        let all_ok = reasons.iter().all(|r| *r == PushErrorReason::NoError);
+        return Ok(PushResponse {
+            errors_by_trace: if all_ok { Vec::new() } else { reasons },
+        });
+    }
+    let errors: Vec<&(String, RoleError)> = failed.iter().flat_map(|s| &s.errors).collect();
+    let best = failed.iter().map(|s| s.copies).max().unwrap_or(0);
+    let last = errors
+        .last()
+        .map(|(addr, e)| format!("; last error from {addr}: {e}"))
+        .unwrap_or_default();
+    let msg = format!(
+        "push failed: {} of {} traces reached only {} of {} required copies (replication factor {}){}",
+        failed.len(),
+        states.len(),
+        best,
+        quorum,
+        rf,
+        last
+    );
+    if !errors.is_empty()
+        && errors
+            .iter()
+            .all(|(_, e)| matches!(e, RoleError::ResourceExhausted(_)))
+    {
+        Err(RoleError::ResourceExhausted(msg))
+    } else {
+        Err(RoleError::Unavailable(msg))
+    }
+}

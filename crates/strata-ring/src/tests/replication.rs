@@ -1,0 +1,300 @@
+//! Replicated pushes and fanned-out reads over real ingesters.
+
+use std::collections::HashSet;
+
+use strata_common::TenantId;
+use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushErrorReason, RoleError};
+use strata_proto::tempopb;
+
+use super::cluster::{push_of, span_count, tid, trace, Cluster};
+
+fn sorted(mut v: Vec<String>) -> Vec<String> {
+    v.sort();
+    v
+}
+
+#[tokio::test]
+async fn rf3_push_lands_on_every_wal() {
+    let c = Cluster::start(3, 3);
+    let traces: Vec<_> = (0..5).map(|i| trace(tid(i), "svc", 2, 100)).collect();
+    let resp = c.pusher().push(push_of(traces)).await.unwrap();
+    assert!(resp.errors_by_trace.is_empty());
+    for i in 0..5 {
+        for node in c.nodes.values() {
+            assert_eq!(node.spans(tid(i)).await, 2, "{} lacks trace {i}", node.name);
+        }
+    }
+}
+
+#[tokio::test]
+async fn one_down_still_reaches_quorum() {
+    let c = Cluster::start(3, 3);
+    c.node("ingester-0").set_down(true);
+    // Still believed healthy: its call fails, the other two owners make the quorum.
+    c.pusher()
+        .push(push_of(vec![trace(tid(1), "svc", 1, 100)]))
+        .await
+        .unwrap();
+    assert_eq!(c.holders(tid(1)).await, ["ingester-1", "ingester-2"]);
+    // Known unhealthy: not even tried.
+    c.pool.members().check_now().await;
+    c.pusher()
+        .push(push_of(vec![trace(tid(2), "svc", 1, 100)]))
+        .await
+        .unwrap();
+    assert_eq!(c.holders(tid(2)).await, ["ingester-1", "ingester-2"]);
+}
+
+#[tokio::test]
+async fn two_down_fails_and_says_why() {
+    let c = Cluster::start(3, 3);
+    c.node("ingester-0").set_down(true);
+    c.node("ingester-1").set_down(true);
+    let err = c
+        .pusher()
+        .push(push_of(vec![
+            trace(tid(1), "svc", 1, 100),
+            trace(tid(2), "svc", 1, 100),
+        ]))
+        .await
+        .unwrap_err();
+    let RoleError::Unavailable(msg) = &err else {
+        panic!("expected Unavailable, got {err:?}");
+    };
+    assert!(
+        msg.contains("2 of 2 traces reached only 1 of 2 required copies"),
+        "{msg}"
+    );
+    assert!(msg.contains("is down"), "{msg}");
+    // Once the health checks know, the push is refused before any call.
+    c.pool.members().check_now().await;
+    let before = c
+        .node("ingester-2")
+        .pushes
+        .load(std::sync::atomic::Ordering::SeqCst);
+    let err = c
+        .pusher()
+        .push(push_of(vec![trace(tid(3), "svc", 1, 100)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RoleError::Unavailable(m) if m.contains("only 1 of 3 ingesters are healthy")),
+        "{err:?}"
+    );
+    let after = c
+        .node("ingester-2")
+        .pushes
+        .load(std::sync::atomic::Ordering::SeqCst);
+    assert_eq!(before, after);
+}
+
+#[tokio::test]
+async fn backpressure_everywhere_is_resource_exhausted() {
+    // Real ingester backpressure: past 1 unflushed byte every push is refused.
+    let c = Cluster::start_with(3, 3, &|cfg| cfg.max_unflushed_bytes = 1);
+    c.pusher()
+        .push(push_of(vec![trace(tid(1), "svc", 1, 100)]))
+        .await
+        .unwrap();
+    let err = c
+        .pusher()
+        .push(push_of(vec![trace(tid(2), "svc", 1, 100)]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(&err, RoleError::ResourceExhausted(m) if m.contains("reached only 0 of 2")),
+        "{err:?}"
+    );
+    assert!(c.holders(tid(2)).await.is_empty());
+}
+
+#[tokio::test]
+async fn failed_owner_hands_off_to_the_next_member() {
+    let c = Cluster::start(5, 3);
+    c.node("ingester-0").set_down(true);
+    let ids: Vec<_> = (0..40).map(tid).collect();
+    let resp = c
+        .pusher()
+        .push(push_of(
+            ids.iter().map(|id| trace(*id, "svc", 1, 100)).collect(),
+        ))
+        .await
+        .unwrap();
+    assert!(resp.errors_by_trace.is_empty());
+    let mut handed_off = 0;
+    for id in ids {
+        let prefs = c.prefs(id);
+        if prefs[..3].contains(&"ingester-0".to_string()) {
+            handed_off += 1;
+        }
+        let want: Vec<String> = prefs
+            .into_iter()
+            .filter(|m| m != "ingester-0")
+            .take(3)
+            .collect();
+        assert_eq!(c.holders(id).await, sorted(want), "trace {id}");
+    }
+    assert!(handed_off > 0, "no trace was owned by the down ingester");
+}
+
+#[tokio::test]
+async fn limit_refusals_are_reported_per_trace_and_not_retried() {
+    let c = Cluster::start(5, 3);
+    let (a, big, d) = (tid(1), tid(2), tid(3));
+    // `big` has 20 spans, the others 1: every ingester takes small traces only.
+    let small = trace(a, "svc", 1, 100).payload.len() as u64;
+    for node in c.nodes.values() {
+        node.limit_trace_bytes(small * 4);
+    }
+    // `d`'s first owner takes no trace at all.
+    let d_prefs = c.prefs(d);
+    c.node(&d_prefs[0]).limit_trace_bytes(1);
+    let resp = c
+        .pusher()
+        .push(push_of(vec![
+            trace(a, "svc", 1, 100),
+            trace(big, "svc", 20, 100),
+            trace(d, "svc", 1, 100),
+        ]))
+        .await
+        .unwrap();
+    assert_eq!(
+        resp.errors_by_trace,
+        [
+            PushErrorReason::NoError,
+            PushErrorReason::TraceTooLarge,
+            PushErrorReason::NoError
+        ]
+    );
+    assert!(
+        c.holders(big).await.is_empty(),
+        "refused trace stored somewhere"
+    );
+    // `a` is refused only where every trace is (`d`'s first owner), and not handed off either.
+    let a_want: Vec<String> = c.prefs(a)[..3]
+        .iter()
+        .filter(|m| **m != d_prefs[0])
+        .cloned()
+        .collect();
+    assert_eq!(c.holders(a).await, sorted(a_want));
+    // One refusal, two copies: stored (quorum 2), and not sent to a fourth member.
+    assert_eq!(c.holders(d).await, sorted(d_prefs[1..3].to_vec()));
+}
+
+#[tokio::test]
+async fn fanout_merges_replicas() {
+    let c = Cluster::start(3, 3);
+    let ids: Vec<_> = (0..4).map(tid).collect();
+    c.pusher()
+        .push(push_of(
+            ids.iter()
+                .enumerate()
+                .map(|(i, id)| trace(*id, &format!("svc-{}", i % 2), 3, 100 + i as u64))
+                .collect(),
+        ))
+        .await
+        .unwrap();
+    let q = c.querier();
+    let tenant = TenantId::single();
+
+    let found = q.find_trace_by_id(&tenant, &ids[0]).await.unwrap();
+    assert_eq!(found.payloads.len(), 3, "one share per replica");
+    assert!(found.payloads.iter().all(|p| span_count(p) == 3));
+    assert!(found.inspected_bytes > 0);
+
+    let search = q
+        .search(&tenant, &tempopb::SearchRequest::default())
+        .await
+        .unwrap();
+    let got: Vec<&str> = search.traces.iter().map(|t| t.trace_id.as_str()).collect();
+    assert_eq!(got.len(), 4, "{got:?}");
+    assert_eq!(
+        got.iter().collect::<HashSet<_>>().len(),
+        4,
+        "duplicates: {got:?}"
+    );
+    let limited = q
+        .search(
+            &tenant,
+            &tempopb::SearchRequest {
+                limit: 2,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    assert_eq!(limited.traces.len(), 2);
+
+    let tags = q
+        .search_tags(&tenant, &tempopb::SearchTagsRequest::default())
+        .await
+        .unwrap();
+    let resource = tags.scopes.iter().find(|s| s.name == "resource").unwrap();
+    assert_eq!(
+        resource
+            .tags
+            .iter()
+            .filter(|t| *t == "service.name")
+            .count(),
+        1
+    );
+    for s in &tags.scopes {
+        assert!(s.tags.windows(2).all(|w| w[0] < w[1]), "{s:?}");
+    }
+
+    let values = q
+        .search_tag_values(
+            &tenant,
+            &tempopb::SearchTagValuesRequest {
+                tag_name: "resource.service.name".into(),
+                v2: true,
+                ..Default::default()
+            },
+        )
+        .await
+        .unwrap();
+    let vals: Vec<&str> = values.tag_values.iter().map(|v| v.value.as_str()).collect();
+    assert_eq!(vals, ["svc-0", "svc-1"]);
+
+    // RF 3 tolerates two failed members; a third is too many.
+    c.node("ingester-0").set_down(true);
+    c.node("ingester-1").set_down(true);
+    let one = q.find_trace_by_id(&tenant, &ids[0]).await.unwrap();
+    assert_eq!(one.payloads.len(), 1);
+    c.node("ingester-2").set_down(true);
+    let err = q.find_trace_by_id(&tenant, &ids[0]).await.unwrap_err();
+    assert!(
+        matches!(&err, RoleError::Unavailable(m) if m.contains("3 of 3 ingesters failed")),
+        "{err:?}"
+    );
+}
+
+#[tokio::test]
+async fn rf2_reads_tolerate_one_failure_only() {
+    let c = Cluster::start(3, 2);
+    c.pusher()
+        .push(push_of(vec![trace(tid(9), "svc", 1, 100)]))
+        .await
+        .unwrap();
+    assert_eq!(c.holders(tid(9)).await.len(), 2);
+    let q = c.querier();
+    let tenant = TenantId::single();
+    c.node("ingester-0").set_down(true);
+    let found = q.find_trace_by_id(&tenant, &tid(9)).await.unwrap();
+    assert!(!found.payloads.is_empty());
+    c.node("ingester-1").set_down(true);
+    assert!(matches!(
+        q.search(&tenant, &tempopb::SearchRequest::default()).await,
+        Err(RoleError::Unavailable(_))
+    ));
+}
+
+#[tokio::test]
+async fn rf3_on_one_member_still_works() {
+    let c = Cluster::start(1, 3);
+    c.pusher()
+        .push(push_of(vec![trace(tid(5), "svc", 1, 100)]))
+        .await
+        .unwrap();
+    assert_eq!(c.holders(tid(5)).await, ["ingester-0"]);
+}

@@ -1,0 +1,73 @@
+//! What every Strata binary does around its role: read `--config`, set up logging, run a tokio
+//! runtime, and turn SIGINT/SIGTERM into a cancellation.
+
+use std::path::PathBuf;
+
+use strata_config::Config;
+use tokio_util::sync::CancellationToken;
+
+/// Command line of a role binary: `<binary> [--config <file>]` (or `STRATA_CONFIG`).
+#[derive(Debug, Clone, clap::Parser)]
+#[command(version)]
+pub struct RoleArgs {
+    /// YAML configuration file; without it, built-in defaults.
+    #[arg(long = "config", short = 'c', env = "STRATA_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl RoleArgs {
+    /// Loads the configuration the arguments name.
+    pub fn load(&self) -> Result<Config, strata_config::ConfigError> {
+        match &self.config {
+            Some(p) => Config::load(p),
+            None => Ok(Config::default()),
+        }
+    }
+}
+
+/// Logs to stderr with `level` (overridden by `RUST_LOG`), in colour only on a terminal.
+pub fn init_tracing(level: &str) {
+    use std::io::IsTerminal;
+    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(std::io::stderr().is_terminal())
+        .with_writer(std::io::stderr)
+        .try_init();
+}
+
+/// Resolves on SIGINT or SIGTERM.
+pub async fn shutdown_signal() {
+    let ctrl_c = tokio::signal::ctrl_c();
+    #[cfg(unix)]
+    {
+        let mut term =
+            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+        tokio::select! {
+            _ = ctrl_c => {}
+            _ = async {
+                match term.as_mut() {
+                    Some(t) => { t.recv().await; }
+                    None => std::future::pending::<()>().await,
+                }
+            } => {}
+        }
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = ctrl_c.await;
+    }
+}
+
+/// A token cancelled on SIGINT/SIGTERM.
+pub fn signal_token() -> CancellationToken {
+    let token = CancellationToken::new();
+    let t = token.clone();
+    tokio::spawn(async move {
+        shutdown_signal().await;
+        tracing::info!("signal received, shutting down");
+        t.cancel();
+    });
+    token
+}

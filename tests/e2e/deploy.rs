@@ -1,0 +1,380 @@
+//! The deployment files are valid: the Helm chart (default values and an S3 values file) renders
+//! with Helm's own engine to manifests that pass the Kubernetes 1.29 JSON schemas in strict mode
+//! and agree with each other; so does the kustomization; the compose file passes Compose v2 and
+//! the compose-spec schema; the Dockerfile passes hadolint; every Strata configuration they
+//! carry passes `strata config check`. Each validator is shown to reject a broken input.
+//!
+//! The validators run through `tests/deploy/validate.py` with the Python of the venv that
+//! `make test-deps` installs (mk/deploy.mk): `$STRATA_TOOLS/deploy-venv`, default
+//! `<workspace>/target/tools/deploy-venv`.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use strata_integration_tests::strata_bin;
+
+fn repo() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("tests/ has a parent")
+        .to_path_buf()
+}
+
+fn venv_python() -> PathBuf {
+    let tools = std::env::var("STRATA_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| repo().join("target/tools"));
+    let python = tools.join("deploy-venv/bin/python");
+    assert!(
+        python.exists(),
+        "{} not found: run `make test-deps` (mk/deploy.mk) first (make test does)",
+        python.display()
+    );
+    python
+}
+
+/// Runs `validate.py <args>`; returns (success, combined output).
+fn validate(args: &[&str]) -> (bool, String) {
+    let out = Command::new(venv_python())
+        .arg(repo().join("tests/deploy/validate.py"))
+        .args(args)
+        .current_dir(repo())
+        .output()
+        .expect("running validate.py");
+    let text = format!(
+        "{}{}",
+        String::from_utf8_lossy(&out.stdout),
+        String::from_utf8_lossy(&out.stderr)
+    );
+    (out.status.success(), text)
+}
+
+fn assert_valid(args: &[&str]) -> String {
+    let (ok, text) = validate(args);
+    assert!(ok, "validate.py {args:?} failed:\n{text}");
+    assert!(text.contains("OK: "), "no OK line:\n{text}");
+    text
+}
+
+fn assert_rejected(args: &[&str], needles: &[&str]) {
+    let (ok, text) = validate(args);
+    assert!(!ok, "validate.py {args:?} accepted a broken input:\n{text}");
+    for needle in needles {
+        assert!(text.contains(needle), "expected {needle:?} in:\n{text}");
+    }
+}
+
+/// The Strata configurations validate.py extracted into `dir`.
+fn configs_in(dir: &Path) -> Vec<PathBuf> {
+    let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
+        .expect("reading extracted configs")
+        .map(|e| e.expect("dir entry").path())
+        .filter(|p| p.extension().is_some_and(|e| e == "yaml"))
+        .collect();
+    files.sort();
+    files
+}
+
+/// `strata config check` on each file; every failure is reported at once.
+fn assert_configs_pass(files: &[PathBuf]) {
+    assert!(!files.is_empty(), "no Strata configuration found");
+    let failures: Vec<String> = files
+        .iter()
+        .filter_map(|f| {
+            let out = Command::new(strata_bin())
+                .args(["config", "check"])
+                .arg(f)
+                .env("RUST_BACKTRACE", "0")
+                .env("RUST_LIB_BACKTRACE", "0")
+                .output()
+                .expect("running strata config check");
+            (!out.status.success()).then(|| {
+                format!(
+                    "{}: {}",
+                    f.display(),
+                    String::from_utf8_lossy(&out.stderr)
+                        .lines()
+                        .next()
+                        .unwrap_or("(no message)")
+                )
+            })
+        })
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "strata config check failed:\n{}",
+        failures.join("\n")
+    );
+}
+
+/// Every `<label>.overrides` in `dir` parses as the per-tenant file of `<label>.yaml` (tenant
+/// entries merged over that configuration's `overrides.defaults`, as the running server does).
+/// Returns how many were checked.
+fn assert_overrides_parse(dir: &Path) -> usize {
+    let mut checked = 0;
+    for file in std::fs::read_dir(dir).unwrap().map(|e| e.unwrap().path()) {
+        if file.extension().is_none_or(|e| e != "overrides") {
+            continue;
+        }
+        let main = file.with_extension("yaml");
+        let cfg = strata_config::Config::load(&main)
+            .unwrap_or_else(|e| panic!("{}: {e}", main.display()));
+        let text = std::fs::read_to_string(&file).unwrap();
+        cfg.overrides
+            .parse_per_tenant(&text)
+            .unwrap_or_else(|e| panic!("{}: {e}\n{text}", file.display()));
+        checked += 1;
+    }
+    checked
+}
+
+fn render_helm(values: &str) -> (tempfile::TempDir, String) {
+    let out = tempfile::tempdir().unwrap();
+    let text = assert_valid(&["helm", values, "--out", out.path().to_str().unwrap()]);
+    (out, text)
+}
+
+const WORKLOADS: &[&str] = &[
+    "object ConfigMap/strata-config",
+    "object Deployment/strata-distributor",
+    "object HorizontalPodAutoscaler/strata-distributor",
+    "object StatefulSet/strata-ingester",
+    "object Service/strata-ingester-headless",
+    "object Service/strata-ingester\n",
+    "object Deployment/strata-querier",
+    "object Service/strata-querier",
+    "object Deployment/strata-compactor",
+    "object PodDisruptionBudget/strata-ingester",
+];
+
+#[test]
+fn helm_chart_with_default_values_renders_valid_manifests() {
+    let (_out, text) = render_helm("-");
+    for w in WORKLOADS {
+        assert!(text.contains(w), "{w:?} missing from the render:\n{text}");
+    }
+}
+
+#[test]
+fn helm_chart_with_s3_values_renders_valid_manifests() {
+    let (out, text) = render_helm("helm/strata/ci/s3-values.yaml");
+    for w in WORKLOADS {
+        assert!(text.contains(w), "{w:?} missing from the render:\n{text}");
+    }
+    let cfg = std::fs::read_to_string(out.path().join("helm-strata-config.yaml")).unwrap();
+    assert!(cfg.contains("backend: s3"), "{cfg}");
+    assert!(cfg.contains("bucket: strata-traces"), "{cfg}");
+    assert!(cfg.contains("multitenancy_enabled: true"), "{cfg}");
+    assert!(
+        cfg.contains("dns: strata-ingester-headless.tracing.svc.cluster.local:9095"),
+        "{cfg}"
+    );
+}
+
+#[test]
+fn helm_chart_with_gcs_values_and_options_off_renders_valid_manifests() {
+    let (out, text) = render_helm("helm/strata/ci/gcs-values.yaml");
+    assert!(!text.contains("HorizontalPodAutoscaler"), "{text}");
+    assert!(!text.contains("PodDisruptionBudget"), "{text}");
+    assert!(
+        text.contains("object StatefulSet/strata-ingester"),
+        "{text}"
+    );
+    let cfg = std::fs::read_to_string(out.path().join("helm-strata-config.yaml")).unwrap();
+    assert!(cfg.contains("backend: gcs"), "{cfg}");
+    assert!(
+        !cfg.contains("s3:"),
+        "only the chosen backend is rendered:\n{cfg}"
+    );
+}
+
+#[test]
+fn kustomization_builds_valid_manifests() {
+    let out = tempfile::tempdir().unwrap();
+    let text = assert_valid(&[
+        "kustomize",
+        "deploy/kubernetes",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    for w in [
+        "Namespace/strata",
+        "StatefulSet/strata-ingester",
+        "HorizontalPodAutoscaler/strata-distributor",
+    ] {
+        assert!(text.contains(w), "{w} missing:\n{text}");
+    }
+}
+
+#[test]
+fn compose_file_is_valid() {
+    let out = tempfile::tempdir().unwrap();
+    let text = assert_valid(&[
+        "compose",
+        "deploy/docker-compose.yml",
+        "--out",
+        out.path().to_str().unwrap(),
+    ]);
+    for s in [
+        "distributor",
+        "ingester-1",
+        "ingester-2",
+        "ingester-3",
+        "querier",
+        "compactor",
+        "minio",
+        "minio-init",
+        "prometheus",
+        "grafana",
+    ] {
+        assert!(
+            text.contains(&format!("object service/{s}\n")),
+            "{s} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn dockerfile_lints_clean_and_builds_every_binary() {
+    assert_valid(&["dockerfile", "Dockerfile"]);
+    let dockerfile = std::fs::read_to_string(repo().join("Dockerfile")).unwrap();
+    for bin in [
+        "strata",
+        "strata-distributor",
+        "strata-ingester",
+        "strata-querier",
+        "strata-compactor",
+    ] {
+        assert!(
+            dockerfile.contains(&format!("--bin {bin} "))
+                || dockerfile.contains(&format!("--bin {bin}\n")),
+            "Dockerfile does not build {bin}"
+        );
+    }
+    assert!(
+        dockerfile.contains("USER 10001"),
+        "image must run as uid 10001"
+    );
+}
+
+/// Local-storage configurations: the image's default and the chart's default values.
+#[test]
+fn local_storage_configs_pass_strata_config_check() {
+    let (out, _) = render_helm("-");
+    let mut files = configs_in(out.path());
+    files.push(repo().join("deploy/config/image.yaml"));
+    assert_configs_pass(&files);
+    assert_eq!(assert_overrides_parse(out.path()), 1);
+}
+
+/// Object-store configurations: the chart with S3 and GCS values, the kustomization (S3), and
+/// docker-compose (MinIO).
+#[test]
+fn object_store_configs_pass_strata_config_check() {
+    let (helm_out, _) = render_helm("helm/strata/ci/s3-values.yaml");
+    let (gcs_out, _) = render_helm("helm/strata/ci/gcs-values.yaml");
+    let kust = tempfile::tempdir().unwrap();
+    assert_valid(&[
+        "kustomize",
+        "deploy/kubernetes",
+        "--out",
+        kust.path().to_str().unwrap(),
+    ]);
+    let compose = tempfile::tempdir().unwrap();
+    assert_valid(&[
+        "compose",
+        "deploy/docker-compose.yml",
+        "--out",
+        compose.path().to_str().unwrap(),
+    ]);
+    let mut files = configs_in(helm_out.path());
+    files.extend(configs_in(gcs_out.path()));
+    files.extend(configs_in(kust.path()));
+    files.extend(configs_in(compose.path()));
+    assert_eq!(files.len(), 4, "{files:?}");
+    assert_configs_pass(&files);
+    let overrides: usize = [&helm_out, &gcs_out, &kust, &compose]
+        .iter()
+        .map(|d| assert_overrides_parse(d.path()))
+        .sum();
+    assert_eq!(
+        overrides, 4,
+        "every configuration carries a per-tenant file"
+    );
+}
+
+#[test]
+fn strata_config_check_rejects_an_unknown_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "ring:\n  replicas: 3\n").unwrap();
+    let out = Command::new(strata_bin())
+        .args(["config", "check"])
+        .arg(&bad)
+        .output()
+        .unwrap();
+    assert!(!out.status.success(), "an unknown key was accepted");
+}
+
+#[test]
+fn manifest_with_unknown_field_is_rejected() {
+    assert_rejected(
+        &["manifests", "tests/deploy/fixtures/bad-unknown-field.yaml"],
+        &["'readynessProbe' was unexpected"],
+    );
+}
+
+#[test]
+fn manifest_with_wrong_type_is_rejected() {
+    assert_rejected(
+        &["manifests", "tests/deploy/fixtures/bad-wrong-type.yaml"],
+        &["'three' is not of type 'integer'"],
+    );
+}
+
+#[test]
+fn service_selecting_nothing_is_rejected() {
+    assert_rejected(
+        &["manifests", "tests/deploy/fixtures/bad-selector.yaml"],
+        &["Service/orphan: selector", "selects no pod template"],
+    );
+}
+
+#[test]
+fn helm_values_producing_an_invalid_manifest_are_rejected() {
+    assert_rejected(
+        &["helm", "tests/deploy/fixtures/bad-values.yaml"],
+        &[
+            "StatefulSet/strata-ingester",
+            "'two' is not of type 'integer'",
+        ],
+    );
+}
+
+#[test]
+fn helm_unknown_storage_backend_fails_to_render() {
+    assert_rejected(
+        &["helm", "tests/deploy/fixtures/bad-backend-values.yaml"],
+        &["storage.backend must be local, s3, gcs or azure"],
+    );
+}
+
+#[test]
+fn broken_compose_file_is_rejected_by_both_validators() {
+    assert_rejected(
+        &["compose", "tests/deploy/fixtures/bad-compose.yml"],
+        &[
+            "docker-compose config rejected",
+            "compose-spec schema rejected",
+            "restart_policy",
+        ],
+    );
+}
+
+#[test]
+fn broken_dockerfile_is_rejected() {
+    assert_rejected(
+        &["dockerfile", "tests/deploy/fixtures/Dockerfile.bad"],
+        &["DL3007", "DL3003"],
+    );
+}

@@ -1,0 +1,267 @@
+//! Role binaries as separate processes on loopback: a small cluster of distributors, ingesters
+//! (on a replicated ring) and a querier, sharing one local-disk object store.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use crate::{free_port, http_probe, strata_bin};
+
+/// A role binary (`strata-ingester`, ...) next to the `strata` binary.
+pub fn role_bin(name: &str) -> PathBuf {
+    let bin = strata_bin().with_file_name(name);
+    assert!(
+        bin.exists(),
+        "{} not found: run `cargo build -p {name}` first (make test does)",
+        bin.display()
+    );
+    bin
+}
+
+/// One running role process.
+pub struct RoleProcess {
+    pub name: String,
+    binary: String,
+    config: PathBuf,
+    log: PathBuf,
+    pub http_port: u16,
+    child: Option<Child>,
+}
+
+impl RoleProcess {
+    /// Writes `config` to `<dir>/<name>.yaml` and starts `binary` with it; waits for `/ready`
+    /// on `http_port`.
+    pub fn start(dir: &Path, name: &str, binary: &str, http_port: u16, config: &str) -> Self {
+        let path = dir.join(format!("{name}.yaml"));
+        std::fs::File::create(&path)
+            .and_then(|mut f| f.write_all(config.as_bytes()))
+            .expect("writing config");
+        let mut p = Self {
+            name: name.to_string(),
+            binary: binary.to_string(),
+            config: path,
+            log: dir.join(format!("{name}.log")),
+            http_port,
+            child: None,
+        };
+        p.spawn();
+        p
+    }
+
+    fn spawn(&mut self) {
+        let log = std::fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&self.log)
+            .expect("log file");
+        let child = Command::new(role_bin(&self.binary))
+            .arg("--config")
+            .arg(&self.config)
+            .env("RUST_LOG", "info")
+            .stdout(Stdio::from(log.try_clone().expect("log")))
+            .stderr(Stdio::from(log))
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.binary));
+        self.child = Some(child);
+        self.wait_ready();
+    }
+
+    fn wait_ready(&mut self) {
+        let deadline = Instant::now() + Duration::from_secs(60);
+        let url = format!("http://127.0.0.1:{}/ready", self.http_port);
+        loop {
+            if let Some(status) = self
+                .child
+                .as_mut()
+                .and_then(|c| c.try_wait().ok().flatten())
+            {
+                panic!("{} exited during start ({status}):\n{}", self.name, self.log());
+            }
+            if http_probe::blocking_get(&url).is_ok_and(|c| c == 200) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{} not ready after 60s:\n{}",
+                self.name,
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(50));
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{}", self.http_port, path)
+    }
+
+    /// SIGKILL: no shutdown code runs.
+    pub fn kill9(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            c.kill().expect("SIGKILL");
+            c.wait().expect("reaping");
+        }
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn stop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = Command::new("kill")
+                .arg("-TERM")
+                .arg(c.id().to_string())
+                .status();
+            let status = c.wait().expect("waiting for process");
+            assert!(
+                status.success(),
+                "{} exited with {status}:\n{}",
+                self.name,
+                self.log()
+            );
+        }
+    }
+
+    /// Starts the process again with the same config and data.
+    pub fn restart(&mut self) {
+        assert!(self.child.is_none(), "stop or kill {} first", self.name);
+        self.spawn();
+    }
+}
+
+impl Drop for RoleProcess {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
+
+/// Shape of a [`Cluster`].
+pub struct ClusterSpec {
+    pub ingesters: usize,
+    pub distributors: usize,
+    pub replication_factor: usize,
+    /// Lines under every ingester's `ingester:` section, indented two spaces
+    /// (e.g. `"  trace_idle_period: 1s\n"`).
+    pub ingester_settings: String,
+    /// YAML appended to every distributor's and the querier's config.
+    pub common_extra: String,
+}
+
+impl Default for ClusterSpec {
+    fn default() -> Self {
+        Self {
+            ingesters: 3,
+            distributors: 2,
+            replication_factor: 3,
+            ingester_settings: String::new(),
+            common_extra: String::new(),
+        }
+    }
+}
+
+/// Distributors, ingesters and a querier, each its own process.
+pub struct Cluster {
+    pub dir: tempfile::TempDir,
+    pub ingesters: Vec<RoleProcess>,
+    pub distributors: Vec<RoleProcess>,
+    /// OTLP gRPC endpoint (`http://127.0.0.1:port`) of each distributor.
+    pub otlp_grpc: Vec<String>,
+    /// OTLP/HTTP URL (`.../v1/traces`) of each distributor.
+    pub otlp_http: Vec<String>,
+    pub querier: RoleProcess,
+}
+
+impl Cluster {
+    pub fn start(spec: ClusterSpec) -> Self {
+        let dir = tempfile::tempdir().expect("tempdir");
+        let blocks = dir.path().join("blocks");
+        let grpc_ports: Vec<u16> = (0..spec.ingesters).map(|_| free_port()).collect();
+        let members = grpc_ports
+            .iter()
+            .map(|p| format!("127.0.0.1:{p}"))
+            .collect::<Vec<_>>()
+            .join(", ");
+        let ring = format!(
+            "ring:\n  replication_factor: {}\n  members: [{members}]\n  heartbeat_period: 500ms\n",
+            spec.replication_factor
+        );
+        let storage = format!(
+            "storage:\n  backend: local\n  local:\n    path: {}\n  blocklist_poll: 500ms\n",
+            blocks.display()
+        );
+        let mut ingesters = Vec::new();
+        for (i, grpc) in grpc_ports.iter().enumerate() {
+            let http = free_port();
+            let wal = dir.path().join(format!("ingester-{i}-wal"));
+            let cfg = format!(
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{storage}ingester:\n  wal:\n    path: {}\n{}",
+                wal.display(),
+                spec.ingester_settings
+            );
+            ingesters.push(RoleProcess::start(
+                dir.path(),
+                &format!("ingester-{i}"),
+                "strata-ingester",
+                http,
+                &cfg,
+            ));
+        }
+        let mut distributors = Vec::new();
+        let (mut otlp_grpc, mut otlp_http) = (Vec::new(), Vec::new());
+        for i in 0..spec.distributors {
+            let (http, og, oh) = (free_port(), free_port(), free_port());
+            let cfg = format!(
+                "server:\n  http_listen_address: 127.0.0.1:{http}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{}\n",
+                spec.common_extra
+            );
+            distributors.push(RoleProcess::start(
+                dir.path(),
+                &format!("distributor-{i}"),
+                "strata-distributor",
+                http,
+                &cfg,
+            ));
+            otlp_grpc.push(format!("http://127.0.0.1:{og}"));
+            otlp_http.push(format!("http://127.0.0.1:{oh}/v1/traces"));
+        }
+        let qport = free_port();
+        let cfg = format!(
+            "server:\n  http_listen_address: 127.0.0.1:{qport}\n{ring}{storage}{}\n",
+            spec.common_extra
+        );
+        let querier = RoleProcess::start(dir.path(), "querier", "strata-querier", qport, &cfg);
+        Self {
+            dir,
+            ingesters,
+            distributors,
+            otlp_grpc,
+            otlp_http,
+            querier,
+        }
+    }
+
+    /// Logs of every process, for failure messages.
+    pub fn logs(&self) -> String {
+        let mut out = String::new();
+        for p in self
+            .ingesters
+            .iter()
+            .chain(&self.distributors)
+            .chain(std::iter::once(&self.querier))
+        {
+            let log = p.log();
+            let tail: Vec<&str> = log.lines().rev().take(40).collect();
+            out.push_str(&format!("==== {} (last 40 lines)\n", p.name));
+            for l in tail.into_iter().rev() {
+                out.push_str(l);
+                out.push('\n');
+            }
+        }
+        out
+    }
+}
