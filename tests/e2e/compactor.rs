@@ -351,7 +351,11 @@ async fn killed_compactor_loses_nothing_and_leaves_no_partial_block() {
             .arg(&config)
             .output()
             .expect("running strata blocks");
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8(out.stdout).unwrap()
     };
     let live = index.blocks[0].block_id.to_string();
@@ -361,11 +365,17 @@ async fn killed_compactor_loses_nothing_and_leaves_no_partial_block() {
         .find(|l| l.contains(&live))
         .unwrap_or_else(|| panic!("{live} missing from:\n{listing}"));
     assert!(line.trim_end().ends_with("no"), "{line}");
-    assert!(line.contains(&index.blocks[0].total_spans.to_string()), "{line}");
+    assert!(
+        line.contains(&index.blocks[0].total_spans.to_string()),
+        "{line}"
+    );
     let inspected = run(&["blocks", "inspect", &live, "--tenant", tenant.as_str()]);
     assert!(inspected.contains("\"compactionLevel\""), "{inspected}");
     assert!(inspected.contains("trace_id"), "{inspected}");
-    let rgs = inspected.lines().skip_while(|l| !l.contains("TRACE IDS")).count();
+    let rgs = inspected
+        .lines()
+        .skip_while(|l| !l.contains("TRACE IDS"))
+        .count();
     assert_eq!(rgs - 1, index.blocks[0].row_groups as usize, "{inspected}");
     for d in &partial {
         assert!(!listed.contains(&d.block));

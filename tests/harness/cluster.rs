@@ -76,7 +76,11 @@ impl RoleProcess {
                 .as_mut()
                 .and_then(|c| c.try_wait().ok().flatten())
             {
-                panic!("{} exited during start ({status}):\n{}", self.name, self.log());
+                panic!(
+                    "{} exited during start ({status}):\n{}",
+                    self.name,
+                    self.log()
+                );
             }
             if http_probe::blocking_get(&url).is_ok_and(|c| c == 200) {
                 return;

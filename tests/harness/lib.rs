@@ -12,6 +12,9 @@ use std::time::{Duration, Instant};
 pub mod cluster;
 pub mod dataset;
 pub mod otlp;
+/// Object-store test servers (moto, Azurite), shared with strata-storage's tests.
+#[path = "../../crates/strata-storage/tests/support/mod.rs"]
+pub mod store_servers;
 
 /// Ports one server listens on.
 #[derive(Debug, Clone, Copy)]

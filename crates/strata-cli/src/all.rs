@@ -1,6 +1,8 @@
 //! All roles in one process, wired through the in-process implementations of the role traits:
 //! the distributor pushes straight into the ingester, the querier reads it directly.
 //!
+//! The compactor runs here too, owning every job.
+//!
 //! Start order: storage → ingester (WAL replay) → querier (first block-list poll) → servers →
 //! ready. Stop order (SIGINT/SIGTERM): not ready → servers stop accepting → ingester flushes.
 
@@ -8,6 +10,7 @@ use std::sync::Arc;
 
 use anyhow::Context;
 use strata_common::{SharedClock, SystemClock};
+use strata_compactor::{Compactor, CompactorMetrics, CompactorSettings, OwnAll};
 use strata_config::Config;
 use strata_distributor::{receiver, Distributor, DistributorMetrics, DistributorSettings};
 use strata_ingester::{Ingester, IngesterMetrics};
@@ -71,6 +74,15 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         },
         QuerierMetrics::new(&mut registry),
     );
+    // One process owns every compaction job.
+    let compactor = Compactor::new(
+        store.clone(),
+        CompactorSettings::from_config(&cfg),
+        Arc::new(OwnAll),
+        Arc::new(overrides.clone()),
+        clock.clone(),
+        CompactorMetrics::new(&mut registry),
+    );
 
     let readiness = Readiness::default();
     let common = CommonState {
@@ -110,6 +122,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     let flush = tokio::spawn(ingester.clone().run(background.clone()));
     let poll = tokio::spawn(querier.clone().run(background.clone()));
+    let compact = tokio::spawn(compactor.run(background.clone()));
     let reload = tokio::spawn(overrides.run(background.clone()));
     tokio::spawn(report_store_status(
         ingester.clone(),
@@ -144,6 +157,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     background.cancel();
     let _ = flush.await;
     let _ = poll.await;
+    let _ = compact.await;
     let _ = reload.await;
     tracing::info!("stopped");
     Ok(())

@@ -61,6 +61,12 @@ impl Config {
 
     /// Hard errors: settings that cannot work together.
     pub fn validate(&self) -> Result<(), ConfigError> {
+        self.storage.validate().map_err(ConfigError::Invalid)?;
+        if self.ring.replication_factor == 0 {
+            return Err(ConfigError::Invalid(
+                "ring.replication_factor must be >= 1".into(),
+            ));
+        }
         let ing = &self.ingester;
         if ing.trace_idle_period.is_zero() {
             return Err(ConfigError::Invalid(

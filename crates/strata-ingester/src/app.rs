@@ -215,11 +215,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
 }
 
 /// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.
-async fn report_store_status(
-    ingester: Ingester,
-    readiness: Readiness,
-    stop: CancellationToken,
-) {
+async fn report_store_status(ingester: Ingester, readiness: Readiness, stop: CancellationToken) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {

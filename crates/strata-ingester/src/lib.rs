@@ -163,7 +163,9 @@ impl Ingester {
                 flushed_at: now,
             });
         }
-        metrics.blocks_pending_upload.set(uploader.pending_count() as i64);
+        metrics
+            .blocks_pending_upload
+            .set(uploader.pending_count() as i64);
         let wal = Wal::open(strata_wal::WalConfig {
             dir: cfg.wal.path.clone(),
             segment_max_bytes: cfg.wal.segment_max_bytes,

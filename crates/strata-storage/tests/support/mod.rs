@@ -55,11 +55,13 @@ pub struct Backend {
 }
 
 fn workspace_root() -> PathBuf {
-    // Both crates that use this module live in <root>/crates/<crate>.
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../..")
-        .canonicalize()
-        .expect("workspace root")
+    // The nearest ancestor of the crate using this module that holds Cargo.lock.
+    let start = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
+    start
+        .ancestors()
+        .find(|d| d.join("Cargo.lock").exists())
+        .unwrap_or(&start)
+        .to_path_buf()
 }
 
 /// The server binary from `var` or its install path under target/tools; panics (failing the
@@ -76,7 +78,7 @@ fn server_binary(var: &str, relative: &str) -> PathBuf {
     path
 }
 
-fn free_port() -> u16 {
+pub fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .and_then(|l| l.local_addr())
         .expect("free port")
@@ -121,23 +123,25 @@ pub async fn moto() -> TestServer {
     server
 }
 
-/// Starts Azurite's blob service on a free port.
+/// Starts Azurite's blob service on a free port, keeping blobs in memory.
 pub async fn azurite() -> TestServer {
+    azurite_at(None, free_port())
+}
+
+/// Starts Azurite's blob service on `port`, keeping blobs in `location` (so a restarted server
+/// has them) or in memory.
+pub fn azurite_at(location: Option<&std::path::Path>, port: u16) -> TestServer {
     let bin = server_binary(
         "STRATA_AZURITE_BLOB",
         "azurite/node_modules/.bin/azurite-blob",
     );
-    let port = free_port();
     let mut cmd = Command::new(bin);
-    cmd.args([
-        "--silent",
-        "--inMemoryPersistence",
-        "--skipApiVersionCheck",
-        "--blobHost",
-        "127.0.0.1",
-        "--blobPort",
-        &port.to_string(),
-    ]);
+    cmd.args(["--silent", "--skipApiVersionCheck"]);
+    match location {
+        Some(dir) => cmd.arg("--location").arg(dir),
+        None => cmd.arg("--inMemoryPersistence"),
+    };
+    cmd.args(["--blobHost", "127.0.0.1", "--blobPort", &port.to_string()]);
     spawn("azurite-blob", cmd, port)
 }
 
