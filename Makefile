@@ -28,7 +28,7 @@ release-all: ## Build every binary (release): strata and one per role
 	$(CARGO) build -j$(JOBS) --release -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor
 
 .PHONY: run-cluster
-run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingesters (RF 3), a querier
+run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingesters (RF 3), querier, compactor
 	./scripts/run-cluster.sh
 
 .PHONY: fmt

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Starts a local Strata cluster on loopback, each role its own process, from config/cluster/:
-# 2 distributors, 3 ingesters (replication factor 3) and a querier (plus the compactor when its
-# config exists). Prints the endpoints, waits for Ctrl-C, then stops every process with SIGTERM
-# (ingesters flush their blocks) and waits for them.
+# 2 distributors, 3 ingesters (replication factor 3), a querier and a compactor. Prints the
+# endpoints, waits for Ctrl-C, then stops every process with SIGTERM (ingesters flush their
+# blocks) and waits for them.
 #
 #   BIN=target/release  (where the binaries are; `make run-cluster` builds them)
 set -euo pipefail
@@ -58,6 +58,7 @@ for i in 1 2 3; do wait_ready "ingester-$i" "127.0.0.1:321$i"; done
 wait_ready distributor-1 127.0.0.1:3201
 wait_ready distributor-2 127.0.0.1:3202
 wait_ready querier 127.0.0.1:3200
+if [[ -f $CONF/compactor.yaml && -x $BIN/strata-compactor ]]; then wait_ready compactor 127.0.0.1:3220; fi
 
 cat <<EOT
 Strata cluster is up (logs in $LOGS/, data in data/cluster/):
@@ -65,7 +66,7 @@ Strata cluster is up (logs in $LOGS/, data in data/cluster/):
   OTLP HTTP       127.0.0.1:4318 (distributor-1)   127.0.0.1:4328 (distributor-2)
   Query API       http://127.0.0.1:3200            (querier; Grafana's Tempo data source)
   Ingester gRPC   127.0.0.1:9095 9096 9097         (replication factor 3)
-  /ready /metrics distributors :3201 :3202, ingesters :3211 :3212 :3213, querier :3200
+  /ready /metrics distributors :3201 :3202, ingesters :3211 :3212 :3213, querier :3200, compactor :3220
 Try: ./$BIN/strata loadgen --endpoint http://127.0.0.1:4317,http://127.0.0.1:4327 --duration 10s
 Ctrl-C stops the cluster.
 EOT

@@ -9,19 +9,9 @@ use strata_integration_tests::otlp::{get_trace, grpc_push, simple_request, span_
 use strata_integration_tests::store_servers::{
     azurite_at, create_container, free_port, unique_name,
 };
-use strata_integration_tests::{eventually, http_probe, Server, FAST_BLOCKS};
-
-/// Sum of the samples of a metric family on a `/metrics` page.
-fn metric(page: &str, name: &str) -> f64 {
-    page.lines()
-        .filter(|l| l.starts_with(name) && !l.starts_with('#'))
-        .filter(|l| {
-            let rest = &l[name.len()..];
-            rest.starts_with(' ') || rest.starts_with('{')
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .sum()
-}
+use strata_integration_tests::{
+    eventually, eventually_async, http_probe, metric_sum, Server, FAST_BLOCKS,
+};
 
 fn ready_body(server: &Server) -> String {
     let rest = server.url("/ready");
@@ -64,10 +54,12 @@ async fn blocks_wait_on_local_disk_while_the_store_is_down() {
     grpc_push(&server.otlp_grpc_endpoint(), simple_request(&[a], 3))
         .await
         .unwrap();
-    eventually(60, || {
-        let page = futures::executor::block_on(server.metrics());
-        (metric(&page, "strata_ingester_blocks_flushed_total") >= 1.0).then_some(())
-    });
+    let server = &server;
+    eventually_async(60, || async {
+        let page = server.metrics().await;
+        (metric_sum(&page, "strata_ingester_blocks_flushed_total") >= 1.0).then_some(())
+    })
+    .await;
 
     // Store down: new data is still acknowledged, kept locally, queryable, and reported.
     // Azurite saves its catalog to disk a moment after each change; wait for the container and
@@ -82,14 +74,15 @@ async fn blocks_wait_on_local_disk_while_the_store_is_down() {
     grpc_push(&server.otlp_grpc_endpoint(), simple_request(&[b], 4))
         .await
         .expect("ingest keeps working while the store is down");
-    eventually(60, || {
-        let page = futures::executor::block_on(server.metrics());
-        (metric(&page, "strata_ingester_blocks_pending_upload") >= 1.0
-            && metric(&page, "strata_ingester_block_flush_failures_total") >= 1.0)
+    eventually_async(60, || async {
+        let page = server.metrics().await;
+        (metric_sum(&page, "strata_ingester_blocks_pending_upload") >= 1.0
+            && metric_sum(&page, "strata_ingester_block_flush_failures_total") >= 1.0)
             .then_some(())
-    });
+    })
+    .await;
     let ready = eventually(60, || {
-        let body = ready_body(&server);
+        let body = ready_body(server);
         body.contains("object store unavailable").then_some(body)
     });
     assert!(
@@ -102,26 +95,30 @@ async fn blocks_wait_on_local_disk_while_the_store_is_down() {
     assert_eq!(span_count(&got), 4);
     let page = server.metrics().await;
     assert!(
-        metric(&page, "strata_object_store_requests_total") > 0.0
+        metric_sum(&page, "strata_object_store_requests_total") > 0.0
             && page.contains("result=\"error\""),
         "store errors are counted:\n{page}"
     );
 
     // Store back: the local block is uploaded, the report clears, both traces are readable.
     let _azurite = azurite_at(Some(store_dir.path()), port);
-    eventually(120, || {
-        let page = futures::executor::block_on(server.metrics());
-        (metric(&page, "strata_ingester_blocks_pending_upload") == 0.0
-            && metric(&page, "strata_ingester_blocks_flushed_total") >= 2.0)
+    eventually_async(120, || async {
+        let page = server.metrics().await;
+        (metric_sum(&page, "strata_ingester_blocks_pending_upload") == 0.0
+            && metric_sum(&page, "strata_ingester_blocks_flushed_total") >= 2.0)
             .then_some(())
-    });
+    })
+    .await;
     eventually(30, || {
-        (!ready_body(&server).contains("object store unavailable")).then_some(())
+        (!ready_body(server).contains("object store unavailable")).then_some(())
     });
     for (id, spans) in [(a, 3), (b, 4)] {
-        let got = eventually(60, || {
-            futures::executor::block_on(get_trace(&api, &id)).filter(|rs| span_count(rs) == spans)
-        });
+        let got = eventually_async(60, || async {
+            get_trace(&api, &id)
+                .await
+                .filter(|rs| span_count(rs) == spans)
+        })
+        .await;
         assert_eq!(span_count(&got), spans);
     }
     let _ = http_probe::blocking_get(&server.url("/ready"));

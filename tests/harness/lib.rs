@@ -88,7 +88,9 @@ pub struct Server {
 
 impl Server {
     /// Starts a server with `extra` YAML merged over the test defaults (sections in `extra`
-    /// replace the defaults' keys one level deep; keep each section in one place).
+    /// replace the defaults' keys one level deep; keep each section in one place). The
+    /// defaults keep blocks for 10 years: the test data sets carry 2023 timestamps, which the
+    /// default 14-day retention would delete at once.
     pub fn start(extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let ports = Ports::free();
@@ -254,6 +256,8 @@ ingester:
 storage:
   local:
     path: {data}/blocks
+compactor:
+  block_retention: 87600h
 ",
         api = ports.api,
         grpc = ports.otlp_grpc,
@@ -263,10 +267,34 @@ storage:
     push(extra);
     let mut out = String::new();
     for (name, lines) in sections {
+        let lines = last_key_wins(lines);
         out.push_str(&format!("{name}:\n"));
         for l in lines {
             out.push_str(&l);
             out.push('\n');
+        }
+    }
+    out
+}
+
+/// Within one section, a key given again (in `extra`) replaces the earlier one with everything
+/// nested under it.
+fn last_key_wins(lines: Vec<String>) -> Vec<String> {
+    // Group lines into entries: a two-space-indented key line and the deeper lines after it.
+    let mut entries: Vec<(String, Vec<String>)> = Vec::new();
+    for l in lines {
+        let is_key = l.starts_with("  ") && !l.starts_with("   ");
+        if is_key || entries.is_empty() {
+            let key = l.trim().split(':').next().unwrap_or("").to_string();
+            entries.push((key, vec![l]));
+        } else if let Some(last) = entries.last_mut() {
+            last.1.push(l);
+        }
+    }
+    let mut out = Vec::new();
+    for (i, (key, block)) in entries.iter().enumerate() {
+        if entries[i + 1..].iter().all(|(k, _)| k != key) {
+            out.extend(block.iter().cloned());
         }
     }
     out
@@ -286,6 +314,35 @@ pub fn eventually<T>(secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
         );
         std::thread::sleep(Duration::from_millis(100));
     }
+}
+
+/// [`eventually`] for async conditions, awaiting `f` between short sleeps on the test's own
+/// runtime (never blocking a runtime thread).
+pub async fn eventually_async<T, F, Fut>(secs: u64, mut f: F) -> T
+where
+    F: FnMut() -> Fut,
+    Fut: std::future::Future<Output = Option<T>>,
+{
+    let deadline = Instant::now() + Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f().await {
+            return v;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "condition not met within {secs}s"
+        );
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+}
+
+/// Sum of every sample of the metric family `name` on a `/metrics` page.
+pub fn metric_sum(page: &str, name: &str) -> f64 {
+    page.lines()
+        .filter(|l| !l.starts_with('#') && l.starts_with(name))
+        .filter(|l| matches!(l.as_bytes().get(name.len()), Some(b' ') | Some(b'{')))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .sum()
 }
 
 /// Block directories (`<tenant>/<block>/meta.json`) under a server's local store.

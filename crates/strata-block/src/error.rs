@@ -51,3 +51,19 @@ impl BlockError {
 
 /// The crate's result type.
 pub type Result<T, E = BlockError> = std::result::Result<T, E>;
+
+impl BlockError {
+    /// Whether an object of the block no longer exists (deleted by retention or after
+    /// compaction since the block list was read). Parquet reads report the store's error as
+    /// text, so both forms are recognised.
+    pub fn is_not_found(&self) -> bool {
+        match self {
+            BlockError::ObjectStore(object_store::Error::NotFound { .. }) => true,
+            BlockError::Parquet(e) => {
+                let t = e.to_string();
+                t.contains("NotFound") || t.contains("not found")
+            }
+            _ => false,
+        }
+    }
+}

@@ -186,6 +186,11 @@ impl Querier {
                     shares.extend(found.resource_spans);
                 }
                 Ok(None) => {}
+                // Deleted since the block list was read (retention, or compacted inputs after
+                // their grace period): its data is gone or in its replacement.
+                Err(e) if e.is_not_found() => {
+                    tracing::debug!(error = %e, "block vanished during a trace lookup")
+                }
                 Err(e) => return Err(QueryError::Internal(format!("reading block: {e}"))),
             }
         }
