@@ -51,7 +51,7 @@ test-deps: $(TEST_DEPS) ## Install the servers and validators the tests use (und
 
 .PHONY: test
 test: lint test-deps ## Lint, then every unit and integration test (integration tests run the real binary)
-	$(CARGO) build -j$(JOBS) -p strata-cli
+	$(CARGO) build -j$(JOBS) -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run -j$(JOBS) --workspace --no-fail-fast; \
 	else \
@@ -59,10 +59,11 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 	fi
 
 .PHONY: bench
-bench: ## Ingest and search benchmarks against release builds; writes docs/BENCHMARKS.md
+bench: ## Ingest, search, cluster and compaction benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
 	./scripts/cluster_bench.sh
+	./scripts/compaction_bench.sh
 
 .PHONY: bench-cluster
 bench-cluster: ## Ingest spans/s of the local cluster (RF 3) next to one process, same run

@@ -1,6 +1,4 @@
-# The compactor: its benchmark, and its binary, which tests/e2e/compactor.rs runs.
-
-TEST_DEPS += compactor-bin
+# The compactor: its benchmark, and its binary (also built by `make test` with the others).
 
 .PHONY: compactor-bin
 compactor-bin: ## Build the strata-compactor binary (debug) for the end-to-end tests

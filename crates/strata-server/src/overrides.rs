@@ -134,7 +134,12 @@ impl Overrides {
             shared: Arc::new(Shared {
                 cfg: cfg.clone(),
                 clock: Some(clock),
-                current: RwLock::new(Arc::new(Snapshot::default())),
+                // The configured defaults from the start: `install` below only replaces the
+                // snapshot when the per-tenant file differs from an empty one.
+                current: RwLock::new(Arc::new(Snapshot::new(
+                    &cfg.defaults,
+                    PerTenantLimits::default(),
+                ))),
                 metrics: Some(metrics),
             }),
         };

@@ -151,3 +151,15 @@ async fn run_picks_up_file_changes() {
     stop.cancel();
     task.await.unwrap();
 }
+
+#[test]
+fn configured_defaults_apply_without_a_per_tenant_file() {
+    let mut cfg = OverridesConfig::default();
+    cfg.defaults.ingestion.rate_limit_bytes = 0;
+    cfg.defaults.ingestion.max_traces_per_user = 7;
+    let clock: SharedClock = Arc::new(ManualClock::default());
+    let o = Overrides::load(&cfg, clock, &mut Registry::default()).unwrap();
+    let l = o.limits(&t("any"));
+    assert_eq!(l.ingestion.rate_limit_bytes, 0);
+    assert_eq!(l.ingestion.max_traces_per_user, 7);
+}
