@@ -1,6 +1,7 @@
 //! Role binaries as separate processes on loopback: a small cluster of distributors, ingesters
 //! (on a replicated ring) and a querier, sharing one local-disk object store.
 
+use std::ffi::OsString;
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -19,29 +20,46 @@ pub fn role_bin(name: &str) -> PathBuf {
     bin
 }
 
-/// One running role process.
+/// One running process of a Strata binary, with its log file and HTTP port.
 pub struct RoleProcess {
     pub name: String,
-    binary: String,
-    config: PathBuf,
+    program: PathBuf,
+    args: Vec<OsString>,
     log: PathBuf,
     pub http_port: u16,
     child: Option<Child>,
 }
 
 impl RoleProcess {
-    /// Writes `config` to `<dir>/<name>.yaml` and starts `binary` with it; waits for `/ready`
-    /// on `http_port`.
+    /// Writes `config` to `<dir>/<name>.yaml` and starts the role binary `binary` with it;
+    /// waits for `/ready` on `http_port`.
     pub fn start(dir: &Path, name: &str, binary: &str, http_port: u16, config: &str) -> Self {
         let path = dir.join(format!("{name}.yaml"));
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(config.as_bytes()))
             .expect("writing config");
+        Self::launch(
+            name,
+            role_bin(binary),
+            vec!["--config".into(), path.into_os_string()],
+            dir.join(format!("{name}.log")),
+            http_port,
+        )
+    }
+
+    /// Starts `program args` with output appended to `log`; waits for `/ready` on `http_port`.
+    pub fn launch(
+        name: &str,
+        program: PathBuf,
+        args: Vec<OsString>,
+        log: PathBuf,
+        http_port: u16,
+    ) -> Self {
         let mut p = Self {
             name: name.to_string(),
-            binary: binary.to_string(),
-            config: path,
-            log: dir.join(format!("{name}.log")),
+            program,
+            args,
+            log,
             http_port,
             child: None,
         };
@@ -55,14 +73,13 @@ impl RoleProcess {
             .append(true)
             .open(&self.log)
             .expect("log file");
-        let child = Command::new(role_bin(&self.binary))
-            .arg("--config")
-            .arg(&self.config)
+        let child = Command::new(&self.program)
+            .args(&self.args)
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone().expect("log")))
             .stderr(Stdio::from(log))
             .spawn()
-            .unwrap_or_else(|e| panic!("starting {}: {e}", self.binary));
+            .unwrap_or_else(|e| panic!("starting {}: {e}", self.program.display()));
         self.child = Some(child);
         self.wait_ready();
     }

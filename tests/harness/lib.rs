@@ -6,7 +6,6 @@
 use std::io::Write;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
@@ -80,10 +79,9 @@ ingester:
 
 /// A running `strata run` process.
 pub struct Server {
-    child: Option<Child>,
+    process: cluster::RoleProcess,
     pub dir: tempfile::TempDir,
     pub ports: Ports,
-    config: PathBuf,
 }
 
 impl Server {
@@ -99,61 +97,23 @@ impl Server {
         std::fs::File::create(&config)
             .and_then(|mut f| f.write_all(yaml.as_bytes()))
             .expect("writing config");
-        let mut s = Self {
-            child: None,
+        let process = cluster::RoleProcess::launch(
+            "strata",
+            strata_bin(),
+            vec!["run".into(), "--config".into(), config.into_os_string()],
+            dir.path().join("strata.log"),
+            ports.api,
+        );
+        Self {
+            process,
             dir,
             ports,
-            config,
-        };
-        s.spawn();
-        s
-    }
-
-    fn spawn(&mut self) {
-        let log = std::fs::OpenOptions::new()
-            .create(true)
-            .append(true)
-            .open(self.dir.path().join("strata.log"))
-            .expect("log file");
-        let child = Command::new(strata_bin())
-            .arg("run")
-            .arg("--config")
-            .arg(&self.config)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(log.try_clone().expect("log")))
-            .stderr(Stdio::from(log))
-            .spawn()
-            .expect("starting strata");
-        self.child = Some(child);
-        self.wait_ready();
-    }
-
-    fn wait_ready(&mut self) {
-        let deadline = Instant::now() + Duration::from_secs(60);
-        let url = self.url("/ready");
-        loop {
-            if let Some(status) = self
-                .child
-                .as_mut()
-                .and_then(|c| c.try_wait().ok().flatten())
-            {
-                panic!("strata exited during start ({status}):\n{}", self.log());
-            }
-            if let Ok(resp) = http_probe::blocking_get(&url) {
-                if resp == 200 {
-                    return;
-                }
-            }
-            if Instant::now() > deadline {
-                panic!("strata not ready after 60s:\n{}", self.log());
-            }
-            std::thread::sleep(Duration::from_millis(50));
         }
     }
 
     /// The server's log so far.
     pub fn log(&self) -> String {
-        std::fs::read_to_string(self.dir.path().join("strata.log")).unwrap_or_default()
+        self.process.log()
     }
 
     pub fn url(&self, path: &str) -> String {
@@ -184,41 +144,17 @@ impl Server {
 
     /// SIGKILL: no shutdown code runs.
     pub fn kill9(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            c.kill().expect("SIGKILL");
-            c.wait().expect("reaping");
-        }
+        self.process.kill9();
     }
 
     /// SIGTERM and wait for a clean exit.
     pub fn stop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = Command::new("kill")
-                .arg("-TERM")
-                .arg(c.id().to_string())
-                .status();
-            let status = c.wait().expect("waiting for strata");
-            assert!(
-                status.success(),
-                "strata exited with {status}:\n{}",
-                self.log()
-            );
-        }
+        self.process.stop();
     }
 
     /// Starts the binary again on the same ports and data.
     pub fn restart(&mut self) {
-        assert!(self.child.is_none(), "stop or kill the server first");
-        self.spawn();
-    }
-}
-
-impl Drop for Server {
-    fn drop(&mut self) {
-        if let Some(mut c) = self.child.take() {
-            let _ = c.kill();
-            let _ = c.wait();
-        }
+        self.process.restart();
     }
 }
 

@@ -12,8 +12,8 @@ use anyhow::Context;
 use strata_common::{SharedClock, SystemClock};
 use strata_compactor::{Compactor, CompactorMetrics, CompactorSettings, OwnAll};
 use strata_config::Config;
-use strata_distributor::{receiver, Distributor, DistributorMetrics, DistributorSettings};
-use strata_ingester::{Ingester, IngesterMetrics};
+use strata_distributor::{Distributor, DistributorMetrics, DistributorSettings};
+use strata_ingester::IngesterMetrics;
 use strata_querier::{BlockList, Querier, QuerierMetrics, QuerierSettings};
 use strata_server::{
     bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Readiness, Registry,
@@ -30,27 +30,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .context("loading per-tenant overrides")?;
 
     let ingester_metrics = IngesterMetrics::new(&mut registry);
-    let (ingester, report) = {
-        let (c, b, s, k) = (
-            cfg.ingester.clone(),
-            cfg.storage.block.clone(),
-            store.clone(),
-            clock.clone(),
-        );
-        tokio::task::spawn_blocking(move || Ingester::start(c, b, s, k, ingester_metrics))
+    let ingester =
+        strata_ingester::app::start(&cfg, store.clone(), clock.clone(), ingester_metrics)
             .await
-            .context("wal replay task")?
-            .context("starting ingester")?
-    };
-    tracing::info!(
-        segments = report.segments,
-        records = report.records,
-        traces = report.traces,
-        "wal replayed"
-    );
-    for t in &report.truncations {
-        tracing::warn!("wal: {t}");
-    }
+            .context("starting ingester")?;
     ingester.set_overrides(overrides.clone());
 
     let distributor = Distributor::new(
@@ -104,27 +87,12 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         "http api",
         serve_http(http_listener, api, servers.clone()),
     ));
-    let otlp = &cfg.distributor.receivers.otlp;
-    if !otlp.grpc_endpoint.is_empty() {
-        let l = bind(&otlp.grpc_endpoint).await?;
-        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
-        let fut = receiver::grpc::serve(distributor.clone(), l, servers.clone());
-        tasks.spawn(serve_named("otlp grpc", fut));
-    }
-    if !otlp.http_endpoint.is_empty() {
-        let l = bind(&otlp.http_endpoint).await?;
-        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
-        let router = receiver::http::router(distributor.clone());
-        tasks.spawn(serve_named(
-            "otlp http",
-            serve_http(l, router, servers.clone()),
-        ));
-    }
+    strata_distributor::app::spawn_receivers(&cfg, &distributor, &servers, &mut tasks).await?;
     let flush = tokio::spawn(ingester.clone().run(background.clone()));
     let poll = tokio::spawn(querier.clone().run(background.clone()));
     let compact = tokio::spawn(compactor.run(background.clone()));
     let reload = tokio::spawn(overrides.run(background.clone()));
-    tokio::spawn(report_store_status(
+    tokio::spawn(strata_ingester::app::report_store_status(
         ingester.clone(),
         readiness.clone(),
         background.clone(),
@@ -134,7 +102,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     tracing::info!("strata is ready");
 
     tokio::select! {
-        _ = shutdown_signal() => tracing::info!("shutting down"),
+        _ = strata_server::process::shutdown_signal() => tracing::info!("shutting down"),
         Some(res) = tasks.join_next() => {
             readiness.set(false);
             servers.cancel();
@@ -168,41 +136,4 @@ async fn serve_named<E: std::fmt::Display>(
     fut: impl std::future::Future<Output = Result<(), E>>,
 ) -> anyhow::Result<()> {
     fut.await.map_err(|e| anyhow::anyhow!("{name}: {e}"))
-}
-
-async fn shutdown_signal() {
-    let ctrl_c = tokio::signal::ctrl_c();
-    #[cfg(unix)]
-    {
-        let mut term =
-            tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
-        tokio::select! {
-            _ = ctrl_c => {}
-            _ = async {
-                match term.as_mut() {
-                    Some(t) => { t.recv().await; }
-                    None => std::future::pending::<()>().await,
-                }
-            } => {}
-        }
-    }
-    #[cfg(not(unix))]
-    {
-        let _ = ctrl_c.await;
-    }
-}
-
-/// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.
-async fn report_store_status(
-    ingester: strata_ingester::Ingester,
-    readiness: strata_server::Readiness,
-    stop: strata_server::CancellationToken,
-) {
-    let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
-    loop {
-        tokio::select! {
-            _ = tick.tick() => readiness.set_detail("object_store", ingester.upload_status()),
-            _ = stop.cancelled() => return,
-        }
-    }
 }

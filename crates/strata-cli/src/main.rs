@@ -59,7 +59,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run { config } => {
             let cfg = load_config(config.as_ref())?;
-            init_tracing(&cfg.server.log_level);
+            strata_server::process::init_tracing(&cfg.server.log_level);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -67,7 +67,7 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(all::run(cfg))
         }
         Command::Loadgen(args) => {
-            init_tracing("warn");
+            strata_server::process::init_tracing("warn");
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()
@@ -99,15 +99,4 @@ fn main() -> anyhow::Result<()> {
             }
         },
     }
-}
-
-fn init_tracing(level: &str) {
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    use std::io::IsTerminal;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .init();
 }

@@ -38,7 +38,7 @@ async fn run(cfg: strata_config::Config) -> anyhow::Result<()> {
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)
         .context("loading per-tenant overrides")?;
     let ring = &cfg.compactor.ring;
-    let ownership: Arc<dyn Ownership> = if ring.members.is_empty() && ring.dns.is_empty() {
+    let ownership: Arc<dyn Ownership> = if ring.is_unset() {
         Arc::new(OwnAll)
     } else {
         anyhow::ensure!(

@@ -53,6 +53,13 @@ pub struct RingConfig {
     pub heartbeat_period: Duration,
 }
 
+impl RingConfig {
+    /// No members configured, neither a list nor a DNS name.
+    pub fn is_unset(&self) -> bool {
+        self.members.is_empty() && self.dns.is_empty()
+    }
+}
+
 impl Default for RingConfig {
     fn default() -> Self {
         Self {

@@ -34,7 +34,7 @@ pub enum AppError {
 
 /// Runs the distributor process until `shutdown` fires.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
-    if cfg.ring.members.is_empty() && cfg.ring.dns.is_empty() {
+    if cfg.ring.is_unset() {
         return Err(AppError::Config(
             "ring.members or ring.dns must name the ingesters".into(),
         ));
@@ -43,13 +43,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let clock: SharedClock = Arc::new(SystemClock);
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
     let factory = strata_rpc::conn_factory(&cfg.ingester_client);
-    let pool = Arc::new(IngesterPool::from_config(&cfg.ring, factory));
     let background = CancellationToken::new();
-    pool.members().check_now().await;
-    let ring_task = {
-        let (pool, stop) = (pool.clone(), background.clone());
-        tokio::spawn(async move { pool.run(stop).await })
-    };
+    let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, background.clone()).await;
     tracing::info!(
         members = ?pool.members().all(),
         healthy = pool.members().healthy_count(),
@@ -79,23 +74,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     tracing::info!(addr = %cfg.server.http_listen_address, "http listening");
     let fut = serve_http(l, common_routes(common), servers.clone());
     tasks.spawn(named("http", fut));
-    let otlp = &cfg.distributor.receivers.otlp;
-    if !otlp.grpc_endpoint.is_empty() {
-        let l = bind(&otlp.grpc_endpoint).await?;
-        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
-        let fut = receiver::grpc::serve(distributor.clone(), l, servers.clone());
-        tasks.spawn(named("otlp grpc", fut));
-    }
-    if !otlp.http_endpoint.is_empty() {
-        let l = bind(&otlp.http_endpoint).await?;
-        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
-        let fut = serve_http(
-            l,
-            receiver::http::router(distributor.clone()),
-            servers.clone(),
-        );
-        tasks.spawn(named("otlp http", fut));
-    }
+    spawn_receivers(&cfg, &distributor, &servers, &mut tasks).await?;
     readiness.set(true);
     tracing::info!("distributor is ready");
 
@@ -119,6 +98,33 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let _ = reload.await;
     tracing::info!("distributor stopped");
     result
+}
+
+/// Binds the OTLP receivers the configuration enables and serves them in `tasks` until `stop`
+/// fires; shared by this process and `strata run`.
+pub async fn spawn_receivers<E>(
+    cfg: &Config,
+    distributor: &Distributor,
+    stop: &CancellationToken,
+    tasks: &mut tokio::task::JoinSet<Result<(), E>>,
+) -> Result<(), AppError>
+where
+    E: From<AppError> + Send + 'static,
+{
+    let otlp = &cfg.distributor.receivers.otlp;
+    if !otlp.grpc_endpoint.is_empty() {
+        let l = bind(&otlp.grpc_endpoint).await?;
+        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
+        let fut = receiver::grpc::serve(distributor.clone(), l, stop.clone());
+        tasks.spawn(async move { named("otlp grpc", fut).await.map_err(E::from) });
+    }
+    if !otlp.http_endpoint.is_empty() {
+        let l = bind(&otlp.http_endpoint).await?;
+        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
+        let fut = serve_http(l, receiver::http::router(distributor.clone()), stop.clone());
+        tasks.spawn(async move { named("otlp http", fut).await.map_err(E::from) });
+    }
+    Ok(())
 }
 
 async fn named<E: std::fmt::Display>(

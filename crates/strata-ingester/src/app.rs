@@ -109,6 +109,31 @@ impl IngesterQuerier for Serving {
     }
 }
 
+/// Replays the WAL (on a blocking thread) and logs what replay found: the ingester's start, shared
+/// by this process and `strata run`.
+pub async fn start(
+    cfg: &Config,
+    store: strata_storage::SharedStore,
+    clock: SharedClock,
+    metrics: IngesterMetrics,
+) -> Result<Ingester, AppError> {
+    let (c, b) = (cfg.ingester.clone(), cfg.storage.block.clone());
+    let (ingester, report) =
+        tokio::task::spawn_blocking(move || Ingester::start(c, b, store, clock, metrics))
+            .await
+            .map_err(|e| AppError::Task(format!("wal replay task: {e}")))??;
+    tracing::info!(
+        segments = report.segments,
+        records = report.records,
+        traces = report.traces,
+        "wal replayed"
+    );
+    for t in &report.truncations {
+        tracing::warn!("wal: {t}");
+    }
+    Ok(ingester)
+}
+
 /// Runs the ingester process until `shutdown` fires, then stops as the module docs describe.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let clock: SharedClock = Arc::new(SystemClock);
@@ -135,26 +160,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         http_stop.clone(),
     ));
 
-    let (ingester, report) = {
-        let (c, b, s, k) = (
-            cfg.ingester.clone(),
-            cfg.storage.block.clone(),
-            store.clone(),
-            clock.clone(),
-        );
-        tokio::task::spawn_blocking(move || Ingester::start(c, b, s, k, metrics))
-            .await
-            .map_err(|e| AppError::Task(format!("wal replay task: {e}")))??
-    };
-    tracing::info!(
-        segments = report.segments,
-        records = report.records,
-        traces = report.traces,
-        "wal replayed"
-    );
-    for t in &report.truncations {
-        tracing::warn!("wal: {t}");
-    }
+    let ingester = start(&cfg, store, clock.clone(), metrics).await?;
 
     ingester.set_overrides(overrides.clone());
     let serving = Arc::new(Serving {
@@ -215,7 +221,11 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
 }
 
 /// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.
-async fn report_store_status(ingester: Ingester, readiness: Readiness, stop: CancellationToken) {
+pub async fn report_store_status(
+    ingester: Ingester,
+    readiness: Readiness,
+    stop: CancellationToken,
+) {
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {

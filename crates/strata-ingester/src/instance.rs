@@ -244,10 +244,11 @@ impl Instance {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
 
-    fn push(id: u8, n: usize) -> TracePush {
+    /// A share of `n` payload bytes for trace `[id; 16]`.
+    pub(crate) fn push(id: u8, n: usize) -> TracePush {
         TracePush {
             trace_id: TraceId([id; 16]),
             span_count: 1,

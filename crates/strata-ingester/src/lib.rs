@@ -430,6 +430,16 @@ impl Ingester {
         }
     }
 
+    /// Readers of the blocks this ingester flushed recently (or keeps locally) for `tenant`.
+    fn recent_readers(&self, tenant: &TenantId) -> Vec<Arc<BlockReader>> {
+        self.inner
+            .recent
+            .lock()
+            .get(tenant)
+            .map(|v| v.iter().map(|b| b.reader.clone()).collect())
+            .unwrap_or_default()
+    }
+
     /// Number of traces in the live set of every tenant.
     pub fn live_traces(&self) -> usize {
         self.instances()
@@ -509,14 +519,7 @@ impl IngesterQuerier for Ingester {
             .map(|i| i.lock().find(trace_id))
             .unwrap_or_default();
         let mut inspected: u64 = payloads.iter().map(|p| p.len() as u64).sum();
-        let readers: Vec<Arc<BlockReader>> = self
-            .inner
-            .recent
-            .lock()
-            .get(tenant)
-            .map(|v| v.iter().map(|b| b.reader.clone()).collect())
-            .unwrap_or_default();
-        for r in readers {
+        for r in self.recent_readers(tenant) {
             match r.find_trace(trace_id).await {
                 Ok(Some(found)) => {
                     inspected += found.inspected_bytes;

@@ -102,21 +102,11 @@ impl Ingester {
 mod tests {
     use std::time::{Duration, SystemTime};
 
-    use bytes::Bytes;
     use strata_common::TraceId;
 
     use super::*;
+    use crate::instance::tests::push;
     use crate::instance::CutPolicy;
-
-    fn push(id: u8, n: usize) -> TracePush {
-        TracePush {
-            trace_id: TraceId([id; 16]),
-            span_count: 1,
-            start_unix_nano: 0,
-            end_unix_nano: 0,
-            payload: Bytes::from(vec![0u8; n]),
-        }
-    }
 
     use PushErrorReason::{MaxLiveTraces, NoError, TraceTooLarge};
 

@@ -29,13 +29,7 @@ impl Ingester {
         let live = instance
             .map(|i| i.lock().snapshot().into_iter().collect())
             .unwrap_or_default();
-        let blocks = self
-            .inner
-            .recent
-            .lock()
-            .get(tenant)
-            .map(|v| v.iter().map(|b| b.reader.clone()).collect())
-            .unwrap_or_default();
+        let blocks = self.recent_readers(tenant);
         (live, blocks)
     }
 

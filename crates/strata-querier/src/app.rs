@@ -28,7 +28,7 @@ pub enum AppError {
 
 /// Runs the querier process until `shutdown` fires.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
-    if cfg.ring.members.is_empty() && cfg.ring.dns.is_empty() {
+    if cfg.ring.is_unset() {
         return Err(AppError::Config(
             "ring.members or ring.dns must name the ingesters".into(),
         ));
@@ -39,13 +39,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         strata_storage::StoreMetrics::new(&mut registry),
     )?;
     let factory = strata_rpc::conn_factory(&cfg.ingester_client);
-    let pool = Arc::new(IngesterPool::from_config(&cfg.ring, factory));
     let background = CancellationToken::new();
-    pool.members().check_now().await;
-    let ring_task = {
-        let (pool, stop) = (pool.clone(), background.clone());
-        tokio::spawn(async move { pool.run(stop).await })
-    };
+    let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, background.clone()).await;
 
     let readiness = Readiness::default();
     let blocks = BlockList::new(store);

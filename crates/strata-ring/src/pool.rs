@@ -95,6 +95,20 @@ impl IngesterPool {
         self.effective_replication_factor() / 2 + 1
     }
 
+    /// Builds the pool from `cfg`, checks every member once, and keeps membership and health
+    /// current (in a spawned task) until `shutdown`. Returns the pool and that task.
+    pub async fn spawn(
+        cfg: &RingConfig,
+        factory: ConnFactory,
+        shutdown: CancellationToken,
+    ) -> (Arc<Self>, tokio::task::JoinHandle<()>) {
+        let pool = Arc::new(Self::from_config(cfg, factory));
+        pool.members().check_now().await;
+        let p = pool.clone();
+        let task = tokio::spawn(async move { p.run(shutdown).await });
+        (pool, task)
+    }
+
     /// Runs membership refresh and health checks until `shutdown`, dropping connections of
     /// members that left.
     pub async fn run(&self, shutdown: CancellationToken) {

@@ -1,9 +1,11 @@
 //! What every Strata binary does around its role: read `--config`, set up logging, run a tokio
 //! runtime, and turn SIGINT/SIGTERM into a cancellation.
 
+use std::future::Future;
 use std::path::PathBuf;
 
-use strata_config::Config;
+use clap::Parser;
+use strata_config::{Config, ConfigError};
 use tokio_util::sync::CancellationToken;
 
 /// Command line of a role binary: `<binary> [--config <file>]` (or `STRATA_CONFIG`).
@@ -70,4 +72,33 @@ pub fn signal_token() -> CancellationToken {
         t.cancel();
     });
     token
+}
+
+/// Why a role binary stopped with an error.
+#[derive(Debug, thiserror::Error)]
+pub enum RoleMainError<E: std::error::Error + 'static> {
+    #[error(transparent)]
+    Config(#[from] ConfigError),
+    #[error("starting tokio runtime: {0}")]
+    Runtime(std::io::Error),
+    #[error(transparent)]
+    Role(E),
+}
+
+/// The whole `main` of a role binary: parses [`RoleArgs`], loads the configuration, sets up
+/// logging and a multi-threaded runtime, and runs `role` until SIGINT/SIGTERM cancel its token.
+pub fn run_role<F, Fut, E>(role: F) -> Result<(), RoleMainError<E>>
+where
+    F: FnOnce(Config, CancellationToken) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: std::error::Error + 'static,
+{
+    let cfg = RoleArgs::parse().load()?;
+    init_tracing(&cfg.server.log_level);
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .map_err(RoleMainError::Runtime)?
+        .block_on(async move { role(cfg, signal_token()).await })
+        .map_err(RoleMainError::Role)
 }
