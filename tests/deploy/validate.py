@@ -27,6 +27,7 @@ bind-mounted directory) is written to DIR as <label>.yaml so the caller can run
 <label>.overrides.
 """
 
+import re
 import argparse
 import os
 import subprocess
@@ -184,10 +185,64 @@ def ring_errors(objs, namespace):
     return errors
 
 
+def compactor_ring_errors(objs, namespace):
+    """A compactor ring's DNS name must be a headless Service on one of its ports, and each
+    compactor must be able to find itself in it (instance_addr set)."""
+    errors = []
+    headless = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"
+                and o["spec"].get("clusterIP") == "None"}
+    for label, text, _ in strata_configs(objs):
+        compactor = (yaml.safe_load(text) or {}).get("compactor", {}) or {}
+        dns = (compactor.get("ring") or {}).get("dns", "")
+        if not dns:
+            continue
+        if not compactor.get("instance_addr"):
+            errors.append(f"{label}: compactor.ring.dns is set but compactor.instance_addr is empty")
+        host, _, port = dns.rpartition(":")
+        svc_name, _, rest = host.partition(".")
+        svc = headless.get(svc_name)
+        if svc is None:
+            errors.append(f"{label}: compactor.ring.dns {dns} names no headless Service")
+            continue
+        if namespace and rest.split(".")[0] != namespace:
+            errors.append(f"{label}: compactor.ring.dns {dns} is not in namespace {namespace}")
+        if port not in {str(p["port"]) for p in svc["spec"]["ports"]}:
+            errors.append(f"{label}: compactor.ring.dns port {port} is not a port of {name_of(svc)}")
+    return errors
+
+
+def expand_env_errors(objs):
+    """A configuration with ${VAR} references works only in containers started with
+    --config.expand-env that define every referenced variable (or give it a default)."""
+    errors = []
+    with_refs = {}
+    for o in objs:
+        data = o.get("data", {})
+        if o["kind"] == "ConfigMap" and "strata.yaml" in data:
+            refs = {m.group(1) for m in re.finditer(r"\$\{([A-Za-z_][A-Za-z0-9_]*)\}", data["strata.yaml"])}
+            if refs:
+                with_refs[o["metadata"]["name"]] = refs
+    for w in objs:
+        spec = pod_template(w).get("spec", {})
+        mounted = {v["configMap"]["name"] for v in spec.get("volumes", []) if "configMap" in v}
+        needed = set().union(*(with_refs[m] for m in mounted if m in with_refs))
+        if not needed:
+            continue
+        for c in spec.get("containers", []):
+            if "--config.expand-env" not in (c.get("args") or []):
+                errors.append(f"{name_of(w)}: container {c['name']} mounts a config with ${{…}} "
+                              "but is not started with --config.expand-env")
+            defined = {e["name"] for e in c.get("env", [])}
+            for var in sorted(needed - defined):
+                errors.append(f"{name_of(w)}: container {c['name']} does not define {var}, "
+                              "which its config references")
+    return errors
+
+
 def check(objs, namespace=None):
-    errors = schema_errors(objs) + consistency_errors(objs)
+    errors = schema_errors(objs) + consistency_errors(objs) + expand_env_errors(objs)
     if namespace is not None:
-        errors += ring_errors(objs, namespace)
+        errors += ring_errors(objs, namespace) + compactor_ring_errors(objs, namespace)
     return errors
 
 

@@ -15,7 +15,7 @@ fn storage_yaml(b: &Backend) -> String {
     match b.name {
         "s3" => format!(
             "  backend: s3\n  s3:\n    bucket: {}\n    endpoint: {}\n    region: {}\n    access_key: {}\n    secret_key: {}\n    forcepathstyle: true\n    insecure: true\n",
-            c.s3.bucket, c.s3.endpoint, c.s3.region, c.s3.access_key, c.s3.secret_key
+            c.s3.bucket, c.s3.endpoint, c.s3.region, c.s3.access_key, c.s3.secret_key.expose()
         ),
         "azure" => format!(
             "  backend: azure\n  azure:\n    container_name: {}\n    use_emulator: true\n    endpoint: {}\n",

@@ -81,9 +81,11 @@ fn assert_configs_pass(files: &[PathBuf]) {
     let failures: Vec<String> = files
         .iter()
         .filter_map(|f| {
+            // As in a pod: the file is expanded with the pod's IP in the environment.
             let out = Command::new(strata_bin())
-                .args(["config", "check"])
+                .args(["config", "check", "--config.expand-env"])
                 .arg(f)
+                .env("POD_IP", "10.1.2.3")
                 .env("RUST_BACKTRACE", "0")
                 .env("RUST_LIB_BACKTRACE", "0")
                 .output()
@@ -144,6 +146,7 @@ const WORKLOADS: &[&str] = &[
     "object Deployment/strata-querier",
     "object Service/strata-querier",
     "object Deployment/strata-compactor",
+    "object Service/strata-compactor-headless",
     "object PodDisruptionBudget/strata-ingester",
 ];
 
@@ -169,6 +172,13 @@ fn helm_chart_with_s3_values_renders_valid_manifests() {
         cfg.contains("dns: strata-ingester-headless.tracing.svc.cluster.local:9095"),
         "{cfg}"
     );
+    // Compactors find each other through their headless service and themselves by pod IP.
+    assert!(
+        cfg.contains("dns: strata-compactor-headless.tracing.svc.cluster.local:3200"),
+        "{cfg}"
+    );
+    // Go's YAML may quote the value; the validator checks that the containers expand it.
+    assert!(cfg.contains("${POD_IP}:3200"), "{cfg}");
 }
 
 #[test]
@@ -314,6 +324,86 @@ fn strata_config_check_rejects_an_unknown_key() {
         .output()
         .unwrap();
     assert!(!out.status.success(), "an unknown key was accepted");
+}
+
+#[test]
+fn config_expand_env_fills_variables_and_names_a_missing_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("env.yaml");
+    std::fs::write(
+        &file,
+        "compactor:\n  instance_addr: ${POD_IP}:3200\n  ring:\n    dns: ${RING_DNS:-compactors:3200}\n",
+    )
+    .unwrap();
+    let dump = Command::new(strata_bin())
+        .args(["config", "dump", "--config.expand-env"])
+        .arg(&file)
+        .env("POD_IP", "10.1.2.3")
+        .env_remove("RING_DNS")
+        .output()
+        .unwrap();
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    assert!(text.contains("instance_addr: 10.1.2.3:3200"), "{text}");
+    assert!(text.contains("dns: compactors:3200"), "{text}");
+
+    let missing = Command::new(strata_bin())
+        .args(["config", "check", "--config.expand-env"])
+        .arg(&file)
+        .env_remove("POD_IP")
+        .output()
+        .unwrap();
+    assert!(!missing.status.success(), "an unset variable was accepted");
+    let err = String::from_utf8_lossy(&missing.stderr);
+    assert!(err.contains("POD_IP"), "{err}");
+
+    // Without the flag the reference stays as written.
+    let plain = Command::new(strata_bin())
+        .args(["config", "dump"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    let plain = String::from_utf8_lossy(&plain.stdout);
+    assert!(plain.contains("instance_addr: ${POD_IP}:3200"), "{plain}");
+}
+
+#[test]
+fn config_dump_redacts_credentials() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("s3.yaml");
+    std::fs::write(
+        &file,
+        "storage:\n  backend: s3\n  s3:\n    bucket: b\n    access_key: AKIDEXAMPLE\n    secret_key: do-not-print-me\n",
+    )
+    .unwrap();
+    let dump = Command::new(strata_bin())
+        .args(["config", "dump"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert!(
+        dump.status.success(),
+        "{}",
+        String::from_utf8_lossy(&dump.stderr)
+    );
+    let text = String::from_utf8_lossy(&dump.stdout);
+    assert!(!text.contains("do-not-print-me"), "{text}");
+    assert!(text.contains("secret_key: <redacted>"), "{text}");
+}
+
+#[test]
+fn config_with_variables_in_a_container_without_expand_env_is_rejected() {
+    assert_rejected(
+        &["manifests", "tests/deploy/fixtures/bad-expand-env.yaml"],
+        &[
+            "is not started with --config.expand-env",
+            "does not define POD_IP",
+        ],
+    );
 }
 
 #[test]

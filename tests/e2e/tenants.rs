@@ -207,6 +207,13 @@ async fn per_tenant_limits_apply_and_reload() {
         .await
         .unwrap_err();
     assert_eq!(err.code(), tonic::Code::ResourceExhausted, "{err:?}");
+    // OTLP exporters retry RESOURCE_EXHAUSTED only when the status carries RetryInfo.
+    use tonic_types::StatusExt;
+    let delay = err
+        .get_details_retry_info()
+        .and_then(|info| info.retry_delay)
+        .expect("RetryInfo with a delay on the rate-limited gRPC status");
+    assert!(delay >= std::time::Duration::from_secs(1), "{delay:?}");
     // Another tenant is unaffected.
     for n in 0..20 {
         let r = http_push(&server, Some("team-a"), &request(400 + n, 3, "a")).await;

@@ -10,6 +10,16 @@ use std::path::PathBuf;
 
 use anyhow::Context;
 use clap::{Parser, Subcommand};
+use strata_server::process::RoleArgs;
+
+/// Loads `path`, or the built-in defaults without one.
+fn load_config(path: Option<&PathBuf>) -> anyhow::Result<strata_config::Config> {
+    let args = RoleArgs {
+        config: path.cloned(),
+        expand_env: false,
+    };
+    Ok(args.load()?)
+}
 
 #[derive(Parser)]
 #[command(name = "strata", version, about = "A Tempo-compatible tracing backend")]
@@ -21,11 +31,7 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run every role (distributor, ingester, querier) in one process.
-    Run {
-        /// YAML configuration file; without it, built-in defaults.
-        #[arg(long = "config", short = 'c', env = "STRATA_CONFIG")]
-        config: Option<PathBuf>,
-    },
+    Run(RoleArgs),
     /// Send synthetic traces over OTLP and report accepted spans/s and latency.
     Loadgen(loadgen::LoadgenArgs),
     /// Query a running server: trace by ID, TraceQL search.
@@ -42,23 +48,26 @@ enum Command {
 #[derive(Subcommand)]
 enum ConfigAction {
     /// Load and validate a file; print nothing and exit 0 when it is valid.
-    Check { path: PathBuf },
-    /// Print the effective configuration (file plus defaults) as YAML.
-    Dump { path: Option<PathBuf> },
-}
-
-fn load_config(path: Option<&PathBuf>) -> anyhow::Result<strata_config::Config> {
-    match path {
-        Some(p) => strata_config::Config::load(p).map_err(anyhow::Error::from),
-        None => Ok(strata_config::Config::default()),
-    }
+    Check {
+        path: PathBuf,
+        /// Replace `${VAR}` references from the environment first, as the roles do.
+        #[arg(long = "config.expand-env", env = "STRATA_CONFIG_EXPAND_ENV")]
+        expand_env: bool,
+    },
+    /// Print the effective configuration (file plus defaults) as YAML, credentials redacted.
+    Dump {
+        path: Option<PathBuf>,
+        /// Replace `${VAR}` references from the environment first, as the roles do.
+        #[arg(long = "config.expand-env", env = "STRATA_CONFIG_EXPAND_ENV")]
+        expand_env: bool,
+    },
 }
 
 fn main() -> anyhow::Result<()> {
     let cli = Cli::parse();
     match cli.command {
-        Command::Run { config } => {
-            let cfg = load_config(config.as_ref())?;
+        Command::Run(args) => {
+            let cfg = args.load()?;
             strata_server::process::init_tracing(&cfg.server.log_level);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
@@ -89,12 +98,16 @@ fn main() -> anyhow::Result<()> {
             rt.block_on(blocks::run(args))
         }
         Command::Config { action } => match action {
-            ConfigAction::Check { path } => {
-                strata_config::Config::load(&path)?;
+            ConfigAction::Check { path, expand_env } => {
+                strata_config::Config::load_with(&path, expand_env)?;
                 Ok(())
             }
-            ConfigAction::Dump { path } => {
-                print!("{}", load_config(path.as_ref())?.to_yaml());
+            ConfigAction::Dump { path, expand_env } => {
+                let args = RoleArgs {
+                    config: path,
+                    expand_env,
+                };
+                print!("{}", args.load()?.to_yaml());
                 Ok(())
             }
         },

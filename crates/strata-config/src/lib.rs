@@ -7,12 +7,15 @@
 //! `config/single-binary.yaml` at the repository root spells out every default.
 
 mod cluster;
+mod env;
 mod model;
 mod overrides;
+mod secret;
 
 pub use cluster::*;
 pub use model::*;
 pub use overrides::*;
+pub use secret::{Secret, REDACTED};
 
 use std::path::Path;
 
@@ -32,10 +35,24 @@ pub enum ConfigError {
 impl Config {
     /// Loads and validates a YAML file.
     pub fn load(path: &Path) -> Result<Self, ConfigError> {
-        let text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
+        Self::load_with(path, false)
+    }
+
+    /// Loads and validates a YAML file; with `expand_env`, `${VAR}` references are first
+    /// replaced from the process environment (see the `env` module for the syntax).
+    pub fn load_with(path: &Path, expand_env: bool) -> Result<Self, ConfigError> {
+        let mut text = std::fs::read_to_string(path).map_err(|source| ConfigError::Read {
             path: path.display().to_string(),
             source,
         })?;
+        if expand_env {
+            text = env::expand(&text, |name| std::env::var(name).ok()).map_err(|message| {
+                ConfigError::Parse {
+                    path: path.display().to_string(),
+                    message,
+                }
+            })?;
+        }
         Self::from_yaml(&text).map_err(|e| match e {
             ConfigError::Parse { message, .. } => ConfigError::Parse {
                 path: path.display().to_string(),

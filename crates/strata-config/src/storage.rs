@@ -9,7 +9,7 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::BlockConfig;
+use crate::{BlockConfig, Secret, REDACTED};
 
 /// Where blocks live.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -73,6 +73,15 @@ impl StorageConfig {
                 Ok(())
             }
         }
+        fn no_placeholder(value: &Secret, field: &str) -> Result<(), String> {
+            if value.is_redacted() {
+                Err(format!(
+                    "storage.{field} is the placeholder {REDACTED} from a config dump; set the real value"
+                ))
+            } else {
+                Ok(())
+            }
+        }
         match self.backend {
             StorageBackend::Local | StorageBackend::Memory => {}
             StorageBackend::S3 => {
@@ -83,6 +92,8 @@ impl StorageConfig {
                             .into(),
                     );
                 }
+                no_placeholder(&self.s3.secret_key, "s3.secret_key")?;
+                no_placeholder(&self.s3.session_token, "s3.session_token")?;
             }
             StorageBackend::Gcs => required(&self.gcs.bucket_name, "gcs.bucket_name", "gcs")?,
             StorageBackend::Azure => {
@@ -94,6 +105,7 @@ impl StorageConfig {
                         "azure",
                     )?;
                 }
+                no_placeholder(&self.azure.storage_account_key, "azure.storage_account_key")?;
             }
         }
         if self.request_timeout.is_zero() {
@@ -146,8 +158,8 @@ pub struct S3StorageConfig {
     /// (`AWS_ACCESS_KEY_ID`, `AWS_SECRET_ACCESS_KEY`, `AWS_SESSION_TOKEN`, web identity,
     /// container or instance credentials).
     pub access_key: String,
-    pub secret_key: String,
-    pub session_token: String,
+    pub secret_key: Secret,
+    pub session_token: Secret,
     /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted style
     /// (`bucket.endpoint/key`). Most S3-compatible servers need this. Default false.
     pub forcepathstyle: bool,
@@ -181,7 +193,7 @@ pub struct AzureStorageConfig {
     pub storage_account_name: String,
     /// Shared key. Empty: `AZURE_STORAGE_ACCESS_KEY` and the other `AZURE_*` credential
     /// variables from the environment (client secret, federated token, managed identity).
-    pub storage_account_key: String,
+    pub storage_account_key: Secret,
     /// Blob endpoint URL, e.g. `http://127.0.0.1:10000/devstoreaccount1` for Azurite.
     /// Empty: `https://<account>.blob.core.windows.net`.
     pub endpoint: String,
@@ -247,5 +259,22 @@ mod tests {
         .unwrap();
         emulator.validate().unwrap();
         assert!(serde_yaml_ng::from_str::<StorageConfig>("s3:\n  bukket: x\n").is_err());
+    }
+
+    #[test]
+    fn credentials_never_appear_in_a_dump_or_debug_output() {
+        let yaml = "storage:\n  backend: s3\n  s3:\n    bucket: b\n    access_key: AKIDEXAMPLE\n    secret_key: s3cr3t-value\n  azure:\n    storage_account_key: azur3-k3y\n";
+        let config = Config::from_yaml(yaml).unwrap();
+        assert_eq!(config.storage.s3.secret_key.expose(), "s3cr3t-value");
+        for shown in [config.to_yaml(), format!("{config:?}")] {
+            assert!(!shown.contains("s3cr3t-value"), "{shown}");
+            assert!(!shown.contains("azur3-k3y"), "{shown}");
+            assert!(shown.contains(REDACTED), "{shown}");
+        }
+        // A dump's placeholder is refused as a credential, naming the field.
+        let err = Config::from_yaml(&config.to_yaml())
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("storage.s3.secret_key"), "{err}");
     }
 }

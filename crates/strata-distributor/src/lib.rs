@@ -70,7 +70,35 @@ impl PushError {
             PushError::Internal(_) => tonic::Code::Internal,
         }
     }
+
+    /// How long a client should wait before retrying, when retrying can help.
+    pub fn retry_after(&self) -> Option<Duration> {
+        match self {
+            PushError::RateLimited { retry_after, .. } => Some(*retry_after),
+            PushError::ResourceExhausted(_) => Some(BACKPRESSURE_RETRY_AFTER),
+            _ => None,
+        }
+    }
+
+    /// The gRPC status. A retryable refusal carries `google.rpc.RetryInfo`: the OTLP
+    /// specification lets exporters retry `RESOURCE_EXHAUSTED` only when it is present
+    /// (without it, an OpenTelemetry Collector drops the batch).
+    pub fn to_status(&self) -> tonic::Status {
+        use tonic_types::{ErrorDetails, StatusExt};
+        match self.retry_after() {
+            Some(delay) => tonic::Status::with_error_details(
+                self.grpc_code(),
+                self.to_string(),
+                ErrorDetails::with_retry_info(Some(delay.max(Duration::from_secs(1)))),
+            ),
+            None => tonic::Status::new(self.grpc_code(), self.to_string()),
+        }
+    }
 }
+
+/// The retry delay suggested when an ingester pushes back (`RESOURCE_EXHAUSTED` without a
+/// rate-limit computation): HTTP `Retry-After: 5`, gRPC `RetryInfo` of 5 s.
+pub const BACKPRESSURE_RETRY_AFTER: Duration = Duration::from_secs(5);
 
 impl From<RoleError> for PushError {
     fn from(e: RoleError) -> Self {

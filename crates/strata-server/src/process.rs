@@ -15,13 +15,17 @@ pub struct RoleArgs {
     /// YAML configuration file; without it, built-in defaults.
     #[arg(long = "config", short = 'c', env = "STRATA_CONFIG")]
     pub config: Option<PathBuf>,
+    /// Replace `${VAR}` and `${VAR:-default}` in the file from the environment before
+    /// parsing (e.g. a pod's own IP in Kubernetes).
+    #[arg(long = "config.expand-env", env = "STRATA_CONFIG_EXPAND_ENV")]
+    pub expand_env: bool,
 }
 
 impl RoleArgs {
     /// Loads the configuration the arguments name.
     pub fn load(&self) -> Result<Config, strata_config::ConfigError> {
         match &self.config {
-            Some(p) => Config::load(p),
+            Some(p) => Config::load_with(p, self.expand_env),
             None => Ok(Config::default()),
         }
     }

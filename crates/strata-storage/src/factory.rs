@@ -133,8 +133,8 @@ fn s3(
         // Explicit keys replace the environment's (and its session token) entirely.
         let credential = object_store::aws::AwsCredential {
             key_id: c.access_key.clone(),
-            secret_key: c.secret_key.clone(),
-            token: non_empty(&c.session_token).map(str::to_string),
+            secret_key: c.secret_key.expose().to_string(),
+            token: non_empty(c.session_token.expose()).map(str::to_string),
         };
         b = b.with_credentials(Arc::new(object_store::StaticCredentialProvider::new(
             credential,
@@ -179,7 +179,7 @@ fn azure(
         // with an explicit endpoint (`http://host:port/<account>`), talk to Azurite as to any
         // account at that URL, with the development account's key unless another is given.
         let account = non_empty(&c.storage_account_name).unwrap_or(AZURITE_ACCOUNT);
-        let key = non_empty(&c.storage_account_key).unwrap_or(AZURITE_ACCOUNT_KEY);
+        let key = non_empty(c.storage_account_key.expose()).unwrap_or(AZURITE_ACCOUNT_KEY);
         b = b
             .with_account(account)
             .with_access_key(key)
@@ -194,7 +194,7 @@ fn azure(
         b = b.with_account(&c.storage_account_name);
     }
     if !c.storage_account_key.is_empty() {
-        b = b.with_access_key(&c.storage_account_key);
+        b = b.with_access_key(c.storage_account_key.expose());
     }
     if !c.endpoint.is_empty() {
         b = b.with_endpoint(endpoint_url(&c.endpoint, false));

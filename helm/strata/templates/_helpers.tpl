@@ -54,6 +54,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-ingester-headless" (include "strata.fullname" .) -}}
 {{- end -}}
 
+{{- define "strata.compactorHeadless" -}}
+{{- printf "%s-compactor-headless" (include "strata.fullname" .) -}}
+{{- end -}}
+
 {{/* The Strata configuration file, built as a map so every value is YAML-quoted correctly. */}}
 {{- define "strata.config" -}}
 {{- $v := .Values -}}
@@ -64,6 +68,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- $storage := dict "backend" $backend "prefix" $v.storage.prefix "blocklist_poll" $v.storage.blocklist_poll -}}
 {{- $_ := set $storage $backend (get $v.storage $backend) -}}
 {{- $ringDns := printf "%s.%s.svc.%s:9095" (include "strata.ingesterHeadless" .) .Release.Namespace $v.clusterDomain -}}
+{{- /* Compactors share the work on a ring of their own pods; each finds itself in it by its
+pod IP, which the container's --config.expand-env fills in from the POD_IP variable. */ -}}
+{{- $compactorDns := printf "%s.%s.svc.%s:3200" (include "strata.compactorHeadless" .) .Release.Namespace $v.clusterDomain -}}
+{{- $compactorRing := dict "dns" $compactorDns "dns_refresh" $v.ring.dns_refresh "heartbeat_period" $v.ring.heartbeat_period -}}
 {{- $cfg := dict
   "multitenancy_enabled" $v.multitenancy.enabled
   "server" (dict "http_listen_address" "0.0.0.0:3200" "grpc_listen_address" "0.0.0.0:9095" "log_level" $v.logLevel)
@@ -71,7 +79,7 @@ app.kubernetes.io/component: {{ .component }}
   "ring" (dict "replication_factor" $v.ring.replication_factor "dns" $ringDns "dns_refresh" $v.ring.dns_refresh "heartbeat_period" $v.ring.heartbeat_period)
   "ingester_client" $v.ingesterClient
   "ingester" (dict "wal" (dict "path" "/var/strata/wal") "flush_all_on_shutdown" true)
-  "compactor" (dict "compaction_cycle" $v.compactor.compaction_cycle "block_retention" $v.compactor.block_retention)
+  "compactor" (dict "compaction_cycle" $v.compactor.compaction_cycle "block_retention" $v.compactor.block_retention "ring" $compactorRing "instance_addr" "${POD_IP}:3200")
   "overrides" (dict "defaults" $v.overrides.defaults "per_tenant_override_config" "/conf/overrides.yaml")
   "storage" $storage
 -}}
@@ -112,7 +120,8 @@ WAL replay (not ready yet) never gets the pod restarted.
   image: {{ include "strata.image" .ctx }}
   imagePullPolicy: {{ .ctx.Values.image.pullPolicy }}
   command: ["/usr/local/bin/{{ .binary }}"]
-  args: ["--config=/conf/strata.yaml"]
+  # --config.expand-env fills ${POD_IP} (and any ${VAR} from extraEnv) into the config file.
+  args: ["--config=/conf/strata.yaml", "--config.expand-env"]
   ports:
     - name: http
       containerPort: 3200
@@ -122,10 +131,14 @@ WAL replay (not ready yet) never gets the pod restarted.
       containerPort: {{ .port }}
       protocol: TCP
     {{- end }}
-  {{- with .ctx.Values.extraEnv }}
   env:
+    - name: POD_IP
+      valueFrom:
+        fieldRef:
+          fieldPath: status.podIP
+    {{- with .ctx.Values.extraEnv }}
     {{- toYaml . | nindent 4 }}
-  {{- end }}
+    {{- end }}
   {{- with .ctx.Values.extraEnvFrom }}
   envFrom:
     {{- toYaml . | nindent 4 }}

@@ -30,13 +30,13 @@ impl TraceService for GrpcReceiver {
         let tenant = self
             .distributor
             .tenant(&values)
-            .map_err(|e| Status::new(e.grpc_code(), e.to_string()))?;
+            .map_err(|e| e.to_status())?;
         let req = request.into_inner();
         let size = req.encoded_len();
         self.distributor
             .push(&tenant, req, size, "otlp_grpc")
             .await
-            .map_err(|e| Status::new(e.grpc_code(), e.to_string()))?;
+            .map_err(|e| e.to_status())?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))

@@ -18,7 +18,7 @@ use prost::Message;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::rpc_status::{http_status_for, RpcStatus};
 
-use crate::{Distributor, PushError, TENANT_HEADER};
+use crate::{Distributor, PushError, BACKPRESSURE_RETRY_AFTER, TENANT_HEADER};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -193,8 +193,10 @@ async fn export(
         }
         Err(e @ PushError::ResourceExhausted(_)) => {
             let mut r = error(enc, e.grpc_code(), e.to_string());
-            r.headers_mut()
-                .insert(header::RETRY_AFTER, header::HeaderValue::from_static("5"));
+            r.headers_mut().insert(
+                header::RETRY_AFTER,
+                header::HeaderValue::from(BACKPRESSURE_RETRY_AFTER.as_secs()),
+            );
             r
         }
         Err(e) => error(enc, e.grpc_code(), e.to_string()),
