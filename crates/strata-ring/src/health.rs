@@ -2,7 +2,10 @@
 //!
 //! Every `heartbeat_period` each member is probed ([`Probe`]); a probe that fails (or takes
 //! longer than the period, at least one second) marks the member unhealthy until a later
-//! probe passes. Members new to the membership start healthy. The healthy ring is rebuilt
+//! probe passes. A caller that sees a member fail for a reason that says it cannot take
+//! traffic (a push answered `Unavailable`, a timeout) marks it unhealthy at once
+//! ([`MemberSet::mark_unhealthy`]) rather than paying that failure on every call until the next
+//! probe; the next passing probe restores it. Members new to the membership start healthy. The healthy ring is rebuilt
 //! lazily, only when the healthy set changed since the last [`MemberSet::healthy_ring`].
 
 use std::collections::HashSet;
@@ -87,6 +90,17 @@ impl MemberSet {
             st.ring = Arc::new(Ring::new(healthy, self.virtual_nodes));
         }
         st.ring.clone()
+    }
+
+    /// Takes `addr` off the healthy ring now, until a probe passes again. Ignored for an
+    /// address that is not a member.
+    pub fn mark_unhealthy(&self, addr: &str, why: &str) {
+        if !self.membership.members().iter().any(|m| m == addr) {
+            return;
+        }
+        if self.state.lock().unhealthy.insert(addr.to_string()) {
+            tracing::warn!(member = addr, reason = why, "ring member marked unhealthy");
+        }
     }
 
     /// Probes every member now (concurrently) and records the results.

@@ -13,7 +13,9 @@
 //!    [`PushErrorReason::NoError`] (one copy). A trace it refused for a limit (any other
 //!    reason) is not sent anywhere else: another ingester would refuse it too, or hold a copy
 //!    its owner does not.
-//! 4. An owner answering `Err` stored nothing: each of its traces is handed to the next member
+//! 4. An owner answering `Err` stored nothing; if the error is `Unavailable` (down, stopping,
+//!    timed out) it is also marked unhealthy until its next passing health check, so later
+//!    pushes do not try it first. Each of its traces is handed to the next member
 //!    of that trace's preference list not yet tried, in a next round (one round per wave of
 //!    failures), until the trace has `R` copies or its list is exhausted.
 //! 5. A trace with at least `Q` copies is stored. If every trace is stored or refused, the
@@ -133,6 +135,9 @@ impl IngesterPusher for ReplicatedPusher {
                     Err(e) => {
                         tracing::warn!(ingester = %addr, error = %e, traces = idx.len(),
                             "push to ingester failed; handing its traces to the next members");
+                        if matches!(e, RoleError::Unavailable(_)) {
+                            members.mark_unhealthy(&addr, "push failed: unavailable");
+                        }
                         for &i in &idx {
                             states[i].errors.push((addr.clone(), e.clone()));
                             if states[i].refused.is_none() {

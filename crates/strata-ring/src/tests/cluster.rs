@@ -31,7 +31,7 @@ pub struct Node {
     pub name: String,
     pub ingester: Ingester,
     down: AtomicBool,
-    /// Push calls that reached this node while up.
+    /// Push calls this node received, up or down.
     pub pushes: AtomicUsize,
     _dir: tempfile::TempDir,
 }
@@ -101,8 +101,8 @@ pub fn span_count(payload: &Bytes) -> usize {
 #[async_trait]
 impl IngesterPusher for Node {
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
-        self.check()?;
         self.pushes.fetch_add(1, Ordering::SeqCst);
+        self.check()?;
         self.ingester.push(req).await
     }
 }

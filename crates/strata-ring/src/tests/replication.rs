@@ -1,6 +1,7 @@
 //! Replicated pushes and fanned-out reads over real ingesters.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 
 use strata_common::TenantId;
 use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushErrorReason, RoleError};
@@ -36,13 +37,20 @@ async fn one_down_still_reaches_quorum() {
         .await
         .unwrap();
     assert_eq!(c.holders(tid(1)).await, ["ingester-1", "ingester-2"]);
-    // Known unhealthy: not even tried.
-    c.pool.members().check_now().await;
+    // The failed push took it off the ring without waiting for a probe: not even tried.
+    assert!(!c.pool.members().is_healthy("ingester-0"));
+    let calls = |c: &Cluster| c.node("ingester-0").pushes.load(Ordering::SeqCst);
+    let tried = calls(&c);
     c.pusher()
         .push(push_of(vec![trace(tid(2), "svc", 1, 100)]))
         .await
         .unwrap();
     assert_eq!(c.holders(tid(2)).await, ["ingester-1", "ingester-2"]);
+    assert_eq!(calls(&c), tried);
+    // Back once a probe passes.
+    c.node("ingester-0").set_down(false);
+    c.pool.members().check_now().await;
+    assert!(c.pool.members().is_healthy("ingester-0"));
 }
 
 #[tokio::test]
@@ -106,6 +114,8 @@ async fn backpressure_everywhere_is_resource_exhausted() {
         "{err:?}"
     );
     assert!(c.holders(tid(2)).await.is_empty());
+    // Backpressure says "slow down", not "down": every member stays on the ring.
+    assert_eq!(c.pool.members().healthy_count(), 3);
 }
 
 #[tokio::test]
