@@ -19,6 +19,9 @@ use strata_common::{BlockId, Clock, SystemClock, TenantId, TraceId};
 use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
 use strata_storage::{list_blocks, BlockPaths};
 
+#[path = "compactor/ring.rs"]
+mod ring;
+
 type Store = Arc<dyn ObjectStore>;
 /// Trace → its (span ID, kind) pairs.
 type Expected = BTreeMap<TraceId, BTreeSet<(Vec<u8>, i32)>>;
