@@ -45,7 +45,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         DistributorMetrics::new(&mut registry),
     )
     .with_overrides(overrides.clone(), clock.clone());
-    let blocks = BlockList::new(store.clone());
+    let blocks = BlockList::new(store.clone())
+        .with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index);
     blocks.poll().await.context("first block-list poll")?;
     let querier = Querier::new(
         Arc::new(ingester.clone()),

@@ -26,6 +26,12 @@ pub struct StorageConfig {
     /// How often queriers re-read the block list. Default `30s`.
     #[serde(with = "humantime_serde")]
     pub blocklist_poll: Duration,
+    /// A tenant index (`<tenant>/index.json`, written by the compactor every cycle) older than
+    /// this is ignored and the tenant's blocks are listed instead, so a stopped compactor
+    /// never hides new blocks for long. Keep `ingester.complete_block_timeout` above this
+    /// plus `blocklist_poll`. Tempo's key of the same name. Default `5m`.
+    #[serde(with = "humantime_serde")]
+    pub blocklist_poll_stale_tenant_index: Duration,
     /// Timeout of one HTTP request to a remote store (whole request, body included).
     /// Default `30s`.
     #[serde(with = "humantime_serde")]
@@ -52,6 +58,7 @@ impl Default for StorageConfig {
             azure: AzureStorageConfig::default(),
             prefix: String::new(),
             blocklist_poll: Duration::from_secs(30),
+            blocklist_poll_stale_tenant_index: Duration::from_secs(5 * 60),
             request_timeout: Duration::from_secs(30),
             connect_timeout: Duration::from_secs(5),
             max_retries: 5,
@@ -107,6 +114,9 @@ impl StorageConfig {
                 }
                 no_placeholder(&self.azure.storage_account_key, "azure.storage_account_key")?;
             }
+        }
+        if self.blocklist_poll_stale_tenant_index.is_zero() {
+            return Err("storage.blocklist_poll_stale_tenant_index must be > 0".into());
         }
         if self.request_timeout.is_zero() {
             return Err("storage.request_timeout must be > 0".into());
@@ -247,6 +257,10 @@ mod tests {
                 "storage.s3.secret_key",
             ),
             ("request_timeout: 0s\n", "storage.request_timeout"),
+            (
+                "blocklist_poll_stale_tenant_index: 0s\n",
+                "storage.blocklist_poll_stale_tenant_index",
+            ),
         ];
         for (yaml, field) in cases {
             let cfg: StorageConfig = serde_yaml_ng::from_str(yaml).unwrap();

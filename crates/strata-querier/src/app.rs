@@ -43,7 +43,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, background.clone()).await;
 
     let readiness = Readiness::default();
-    let blocks = BlockList::new(store);
+    let blocks =
+        BlockList::new(store).with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index);
     let querier = Querier::new(
         Arc::new(FanoutQuerier::new(pool.clone())),
         blocks.clone(),

@@ -28,7 +28,7 @@ use strata_common::{BlockId, SharedClock, SystemClock, TenantId, TraceId};
 use strata_storage::{list_tenants, BlockPaths, SharedStore};
 
 /// An index older than this is ignored and the bucket listed instead: three default
-/// compaction cycles (30s each) plus margin.
+/// compaction cycles (30s each) plus margin. `storage.blocklist_poll_stale_tenant_index`.
 pub const DEFAULT_INDEX_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// A block the querier can search.
