@@ -95,35 +95,49 @@ async fn prepare(store: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>) {
                 row_group_max_spans: 50,
                 ..WriterOptions::default()
             };
-            let mut w = BlockWriter::new(
-                store.clone(),
-                tenant.clone(),
-                BlockId::new_random(),
-                opts,
-                Arc::new(SystemClock),
-            )
-            .unwrap();
-            for id in &ids {
-                let spans: Vec<Span> = (0..6).map(|n| span(id, n, start)).collect();
-                for s in &spans {
-                    expected
-                        .entry(*id)
-                        .or_default()
-                        .insert((s.span_id.clone(), s.kind));
-                }
-                let rs = vec![ResourceSpans {
-                    scope_spans: vec![ScopeSpans {
-                        spans,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }];
-                w.add_trace(*id, &rs).await.unwrap();
-            }
-            inputs.push(w.finish().await.unwrap().block_id);
+            inputs.push(write_block(store, tenant, &ids, 6, start, opts, &mut expected).await);
         }
     }
     (expected, inputs)
+}
+
+/// Writes one level-0 block holding `spans` spans of each of `ids`, starting at `start`, and
+/// records them in `expected`.
+async fn write_block(
+    store: &Store,
+    tenant: &TenantId,
+    ids: &BTreeSet<TraceId>,
+    spans: u32,
+    start: u64,
+    opts: WriterOptions,
+    expected: &mut Expected,
+) -> BlockId {
+    let mut w = BlockWriter::new(
+        store.clone(),
+        tenant.clone(),
+        BlockId::new_random(),
+        opts,
+        Arc::new(SystemClock),
+    )
+    .unwrap();
+    for id in ids {
+        let spans: Vec<Span> = (0..spans).map(|n| span(id, n, start)).collect();
+        for s in &spans {
+            expected
+                .entry(*id)
+                .or_default()
+                .insert((s.span_id.clone(), s.kind));
+        }
+        let rs = vec![ResourceSpans {
+            scope_spans: vec![ScopeSpans {
+                spans,
+                ..Default::default()
+            }],
+            ..Default::default()
+        }];
+        w.add_trace(*id, &rs).await.unwrap();
+    }
+    w.finish().await.unwrap().block_id
 }
 
 /// The blocks a querier reads: complete, minus compacted blocks whose outputs are complete.

@@ -326,47 +326,51 @@ fn strata_config_check_rejects_an_unknown_key() {
     assert!(!out.status.success(), "an unknown key was accepted");
 }
 
+/// Writes `text` to a file in `dir` and runs `strata <args> <file>` with `env` applied
+/// (`None` removes the variable).
+fn strata_on_file(
+    dir: &Path,
+    text: &str,
+    args: &[&str],
+    env: &[(&str, Option<&str>)],
+) -> std::process::Output {
+    let file = dir.join("strata.yaml");
+    std::fs::write(&file, text).unwrap();
+    let mut cmd = Command::new(strata_bin());
+    cmd.args(args).arg(&file);
+    for (name, value) in env {
+        match value {
+            Some(v) => cmd.env(name, v),
+            None => cmd.env_remove(name),
+        };
+    }
+    cmd.output().expect("running strata")
+}
+
 #[test]
 fn config_expand_env_fills_variables_and_names_a_missing_one() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("env.yaml");
-    std::fs::write(
-        &file,
-        "compactor:\n  instance_addr: ${POD_IP}:3200\n  ring:\n    dns: ${RING_DNS:-compactors:3200}\n",
-    )
-    .unwrap();
-    let dump = Command::new(strata_bin())
-        .args(["config", "dump", "--config.expand-env"])
-        .arg(&file)
-        .env("POD_IP", "10.1.2.3")
-        .env_remove("RING_DNS")
-        .output()
-        .unwrap();
-    let text = String::from_utf8_lossy(&dump.stdout);
+    let text = "compactor:\n  instance_addr: ${POD_IP}:3200\n  ring:\n    dns: ${RING_DNS:-compactors:3200}\n";
+    let expand = ["config", "dump", "--config.expand-env"];
+    let env = [("POD_IP", Some("10.1.2.3")), ("RING_DNS", None)];
+    let dump = strata_on_file(dir.path(), text, &expand, &env);
+    let out = String::from_utf8_lossy(&dump.stdout);
     assert!(
         dump.status.success(),
         "{}",
         String::from_utf8_lossy(&dump.stderr)
     );
-    assert!(text.contains("instance_addr: 10.1.2.3:3200"), "{text}");
-    assert!(text.contains("dns: compactors:3200"), "{text}");
+    assert!(out.contains("instance_addr: 10.1.2.3:3200"), "{out}");
+    assert!(out.contains("dns: compactors:3200"), "{out}");
 
-    let missing = Command::new(strata_bin())
-        .args(["config", "check", "--config.expand-env"])
-        .arg(&file)
-        .env_remove("POD_IP")
-        .output()
-        .unwrap();
+    let check = ["config", "check", "--config.expand-env"];
+    let missing = strata_on_file(dir.path(), text, &check, &[("POD_IP", None)]);
     assert!(!missing.status.success(), "an unset variable was accepted");
     let err = String::from_utf8_lossy(&missing.stderr);
     assert!(err.contains("POD_IP"), "{err}");
 
     // Without the flag the reference stays as written.
-    let plain = Command::new(strata_bin())
-        .args(["config", "dump"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let plain = strata_on_file(dir.path(), text, &["config", "dump"], &[]);
     let plain = String::from_utf8_lossy(&plain.stdout);
     assert!(plain.contains("instance_addr: ${POD_IP}:3200"), "{plain}");
 }
@@ -374,25 +378,16 @@ fn config_expand_env_fills_variables_and_names_a_missing_one() {
 #[test]
 fn config_dump_redacts_credentials() {
     let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("s3.yaml");
-    std::fs::write(
-        &file,
-        "storage:\n  backend: s3\n  s3:\n    bucket: b\n    access_key: AKIDEXAMPLE\n    secret_key: do-not-print-me\n",
-    )
-    .unwrap();
-    let dump = Command::new(strata_bin())
-        .args(["config", "dump"])
-        .arg(&file)
-        .output()
-        .unwrap();
+    let text = "storage:\n  backend: s3\n  s3:\n    bucket: b\n    access_key: AKIDEXAMPLE\n    secret_key: do-not-print-me\n";
+    let dump = strata_on_file(dir.path(), text, &["config", "dump"], &[]);
     assert!(
         dump.status.success(),
         "{}",
         String::from_utf8_lossy(&dump.stderr)
     );
-    let text = String::from_utf8_lossy(&dump.stdout);
-    assert!(!text.contains("do-not-print-me"), "{text}");
-    assert!(text.contains("secret_key: <redacted>"), "{text}");
+    let out = String::from_utf8_lossy(&dump.stdout);
+    assert!(!out.contains("do-not-print-me"), "{out}");
+    assert!(out.contains("secret_key: <redacted>"), "{out}");
 }
 
 #[test]

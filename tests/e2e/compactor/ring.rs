@@ -10,12 +10,11 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use object_store::local::LocalFileSystem;
-use strata_block::{BlockWriter, WriterOptions};
+use strata_block::WriterOptions;
 use strata_common::{BlockId, Clock, SystemClock, TenantId, TraceId};
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
 use strata_storage::list_blocks;
 
-use super::{check_store, compactor_bin, free_port, span, Expected, Store};
+use super::{check_store, compactor_bin, free_port, write_block, Expected, Store};
 
 const WINDOWS: u32 = 16;
 const REPLICAS: usize = 2;
@@ -40,32 +39,8 @@ async fn prepare(staging: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>)
             })
             .collect();
         for _ in 0..REPLICAS {
-            let mut writer = BlockWriter::new(
-                staging.clone(),
-                tenant.clone(),
-                BlockId::new_random(),
-                WriterOptions::default(),
-                Arc::new(SystemClock),
-            )
-            .unwrap();
-            for id in &ids {
-                let spans: Vec<Span> = (0..4).map(|n| span(id, n, start)).collect();
-                for s in &spans {
-                    expected
-                        .entry(*id)
-                        .or_default()
-                        .insert((s.span_id.clone(), s.kind));
-                }
-                let rs = vec![ResourceSpans {
-                    scope_spans: vec![ScopeSpans {
-                        spans,
-                        ..Default::default()
-                    }],
-                    ..Default::default()
-                }];
-                writer.add_trace(*id, &rs).await.unwrap();
-            }
-            blocks.push(writer.finish().await.unwrap().block_id);
+            let opts = WriterOptions::default();
+            blocks.push(write_block(staging, tenant, &ids, 4, start, opts, &mut expected).await);
         }
     }
     (expected, blocks)
