@@ -223,6 +223,11 @@ struct Proc {
 
 impl Proc {
     fn start(config: &Path, log: &Path) -> Self {
+        Self::start_with(config, log, &[], &[])
+    }
+
+    /// Starts `strata-compactor --config <config> <args>` with `env`, appending to `log`.
+    fn start_with(config: &Path, log: &Path, args: &[&str], env: &[(&str, &str)]) -> Self {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -231,6 +236,8 @@ impl Proc {
         let child = Command::new(compactor_bin())
             .arg("--config")
             .arg(config)
+            .args(args)
+            .envs(env.iter().copied())
             .env("RUST_LOG", "info")
             .stdout(Stdio::from(log.try_clone().unwrap()))
             .stderr(Stdio::from(log))
@@ -238,6 +245,7 @@ impl Proc {
             .expect("starting strata-compactor");
         Self { child }
     }
+
     fn kill9(mut self) {
         let _ = self.child.kill();
         let _ = self.child.wait();

@@ -4,8 +4,7 @@
 //! Both must do work, together they compact every window exactly once, and no span is lost.
 
 use std::collections::BTreeSet;
-use std::path::Path;
-use std::process::{Child, Command, Stdio};
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -14,7 +13,7 @@ use strata_block::WriterOptions;
 use strata_common::{BlockId, Clock, SystemClock, TenantId, TraceId};
 use strata_storage::list_blocks;
 
-use super::{check_store, compactor_bin, free_port, write_block, Expected, Store};
+use super::{check_store, free_port, write_block, Expected, Proc, Store};
 
 const WINDOWS: u32 = 16;
 const REPLICAS: usize = 2;
@@ -48,26 +47,17 @@ async fn prepare(staging: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>)
 
 struct Member {
     addr: String,
-    child: Child,
-    log: std::path::PathBuf,
+    proc: Option<Proc>,
+    log: PathBuf,
 }
 
 impl Member {
-    fn start(config: &Path, addr: &str, log: std::path::PathBuf) -> Self {
-        let out = std::fs::File::create(&log).unwrap();
-        let child = Command::new(compactor_bin())
-            .arg("--config")
-            .arg(config)
-            .arg("--config.expand-env")
-            .env("SELF", addr)
-            .env("RUST_LOG", "info")
-            .stdout(Stdio::from(out.try_clone().unwrap()))
-            .stderr(Stdio::from(out))
-            .spawn()
-            .expect("starting strata-compactor");
+    fn start(config: &Path, addr: &str, log: PathBuf) -> Self {
+        let args = ["--config.expand-env"];
+        let proc = Proc::start_with(config, &log, &args, &[("SELF", addr)]);
         Self {
             addr: addr.to_string(),
-            child,
+            proc: Some(proc),
             log,
         }
     }
@@ -96,8 +86,9 @@ impl Member {
 
 impl Drop for Member {
     fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        if let Some(p) = self.proc.take() {
+            p.kill9();
+        }
     }
 }
 
