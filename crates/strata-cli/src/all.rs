@@ -117,11 +117,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     }
     readiness.set(false);
     servers.cancel();
-    while let Some(res) = tasks.join_next().await {
-        if let Ok(Err(e)) = res {
-            tracing::warn!(error = %e, "server stopped with an error");
-        }
-    }
+    strata_server::process::drain_servers(&mut tasks).await;
     // The flush loop flushes everything when cancelled (flush_all_on_shutdown).
     background.cancel();
     let _ = flush.await;

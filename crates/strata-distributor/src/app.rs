@@ -88,11 +88,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     };
     readiness.set(false);
     servers.cancel();
-    while let Some(res) = tasks.join_next().await {
-        if let Ok(Err(e)) = res {
-            tracing::warn!(error = %e, "server stopped with an error");
-        }
-    }
+    strata_server::process::drain_servers(&mut tasks).await;
     background.cancel();
     let _ = ring_task.await;
     let _ = reload.await;

@@ -89,6 +89,18 @@ pub enum RoleMainError<E: std::error::Error + 'static> {
     Role(E),
 }
 
+/// Waits for every server task after their token was cancelled, logging those that stopped
+/// with an error (shutdown goes on regardless).
+pub async fn drain_servers<E: std::fmt::Display + 'static>(
+    tasks: &mut tokio::task::JoinSet<Result<(), E>>,
+) {
+    while let Some(res) = tasks.join_next().await {
+        if let Ok(Err(e)) = res {
+            tracing::warn!(error = %e, "server stopped with an error");
+        }
+    }
+}
+
 /// The whole `main` of a role binary: parses [`RoleArgs`], loads the configuration, sets up
 /// logging and a multi-threaded runtime, and runs `role` until SIGINT/SIGTERM cancel its token.
 pub fn run_role<F, Fut, E>(role: F) -> Result<(), RoleMainError<E>>
