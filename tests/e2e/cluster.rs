@@ -11,7 +11,7 @@ use std::process::{Command, Stdio};
 
 use futures::stream::{self, StreamExt};
 use strata_integration_tests::cluster::{Cluster, ClusterSpec};
-use strata_integration_tests::{eventually, otlp, strata_bin};
+use strata_integration_tests::{eventually, eventually_async, otlp, strata_bin};
 
 /// `<trace-id-hex> <spans>` lines written by `loadgen --ack-log`.
 fn acked(path: &Path) -> HashMap<String, usize> {
@@ -141,5 +141,68 @@ async fn acknowledged_traces_survive_an_ingester_sigkill_without_duplicates() {
     for p in cluster.ingesters.iter_mut() {
         p.stop();
     }
+    cluster.querier.stop();
+}
+
+/// With more ingesters down than replication tolerates, reads and writes answer "unavailable"
+/// (HTTP 503 / gRPC `UNAVAILABLE`), which clients and Grafana retry — not 500 — and work again
+/// once enough ingesters are back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn too_many_ingesters_down_is_503_on_every_read_and_unavailable_on_write() {
+    let mut cluster = Cluster::start(ClusterSpec {
+        ingesters: 2,
+        distributors: 1,
+        replication_factor: 2,
+        ..ClusterSpec::default()
+    });
+    let id = otlp::trace_id(7);
+    let reads = [
+        format!("/api/traces/{}", hex::encode(id)),
+        format!("/api/v2/traces/{}", hex::encode(id)),
+        "/api/search?q=%7B%7D".to_string(),
+        "/api/search/tags".to_string(),
+        "/api/v2/search/tags".to_string(),
+        "/api/search/tag/service.name/values".to_string(),
+        "/api/v2/search/tag/resource.service.name/values".to_string(),
+    ];
+    let status = |path: &str| {
+        let url = cluster.querier.url(path);
+        async move { reqwest::get(&url).await.unwrap().status().as_u16() }
+    };
+    for path in &reads[2..] {
+        assert_eq!(status(path).await, 200, "{path} with every ingester up");
+    }
+
+    // RF 2 on two ingesters tolerates one failure; with both down nothing recent is readable.
+    for p in cluster.ingesters.iter_mut() {
+        p.kill9();
+    }
+    for path in &reads {
+        let got = status(path).await;
+        assert_eq!(
+            got,
+            503,
+            "{path} with every ingester down\n{}",
+            cluster.logs()
+        );
+    }
+    let err = otlp::grpc_push(&cluster.otlp_grpc[0], otlp::simple_request(&[id], 2))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+
+    cluster.ingesters[0].restart();
+    for path in &reads[2..] {
+        let got = eventually_async(30, || async {
+            let s = status(path).await;
+            (s == 200).then_some(s)
+        })
+        .await;
+        assert_eq!(got, 200, "{path} with one of two ingesters back (RF 2)");
+    }
+    for p in cluster.distributors.iter_mut() {
+        p.stop();
+    }
+    cluster.ingesters[0].stop();
     cluster.querier.stop();
 }

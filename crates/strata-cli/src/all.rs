@@ -12,7 +12,7 @@ use anyhow::Context;
 use strata_common::{SharedClock, SystemClock};
 use strata_compactor::{Compactor, CompactorMetrics, CompactorSettings, OwnAll};
 use strata_config::Config;
-use strata_distributor::{Distributor, DistributorMetrics, DistributorSettings};
+use strata_distributor::Distributor;
 use strata_ingester::IngesterMetrics;
 use strata_querier::{BlockList, Querier, QuerierMetrics, QuerierSettings};
 use strata_server::{
@@ -36,15 +36,13 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             .context("starting ingester")?;
     ingester.set_overrides(overrides.clone());
 
-    let distributor = Distributor::new(
+    let distributor = Distributor::from_config(
+        &cfg,
         Arc::new(ingester.clone()),
-        DistributorSettings {
-            multitenancy_enabled: cfg.multitenancy_enabled,
-            max_request_bytes: cfg.distributor.max_request_bytes,
-        },
-        DistributorMetrics::new(&mut registry),
-    )
-    .with_overrides(overrides.clone(), clock.clone());
+        overrides.clone(),
+        clock.clone(),
+        &mut registry,
+    );
     let blocks = BlockList::new(store.clone())
         .with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index);
     blocks.poll().await.context("first block-list poll")?;

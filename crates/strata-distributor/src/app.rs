@@ -18,7 +18,7 @@ use strata_server::{
     Readiness, Registry,
 };
 
-use crate::{receiver, Distributor, DistributorMetrics, DistributorSettings};
+use crate::{receiver, Distributor};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
@@ -51,15 +51,13 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         replication_factor = cfg.ring.replication_factor,
         "ingester ring"
     );
-    let distributor = Distributor::new(
+    let distributor = Distributor::from_config(
+        &cfg,
         Arc::new(ReplicatedPusher::new(pool.clone())),
-        DistributorSettings {
-            multitenancy_enabled: cfg.multitenancy_enabled,
-            max_request_bytes: cfg.distributor.max_request_bytes,
-        },
-        DistributorMetrics::new(&mut registry),
-    )
-    .with_overrides(overrides.clone(), clock);
+        overrides.clone(),
+        clock,
+        &mut registry,
+    );
     let reload = tokio::spawn(overrides.run(background.clone()));
 
     let readiness = Readiness::default();

@@ -1,115 +1,37 @@
-//! The distributor: receives OTLP over gRPC and HTTP, checks tenant and IDs, regroups spans by
-//! trace ID and hands them to the ingester through [`IngesterPusher`]. A push is acknowledged
-//! only when the ingester has made it durable.
+//! The distributor: receives spans, runs them through the ingest [`pipeline`] (rate limit →
+//! validate → truncate → group → metrics hand-off → head sampling → replicate) and acknowledges
+//! a push only when the ingesters have made it durable.
 //!
-//! Status codes follow the OpenTelemetry Collector receivers that Tempo embeds: a request with a
-//! bad trace or span ID is refused whole (`INVALID_ARGUMENT` / HTTP 400) and counted in
-//! `strata_discarded_spans_total{reason}`; an ingester failure is `UNAVAILABLE` / 503 so clients
-//! retry.
+//! Receivers ([`receiver`]) turn their protocol into OTLP, resolve the tenant with
+//! [`Distributor::tenant`] and call [`Distributor::push`]. Status codes come from the one
+//! table in [`strata_proto::status`]: a request with a bad trace or span ID is refused whole
+//! (`INVALID_ARGUMENT` / HTTP 400), a rate-limited one is `RESOURCE_EXHAUSTED` / 429 with a
+//! retry delay, an ingester failure `UNAVAILABLE` / 503 so clients retry. Every refused span is
+//! counted in `strata_discarded_spans_total{tenant,reason}`.
 //!
-//! Per-tenant limits come from [`Overrides`] (set with [`Distributor::with_overrides`]; without
-//! it, the compiled defaults apply). In Tempo's order: tenant → empty request accepted → rate
-//! limit ([`limiter`]: a request over the tenant's token bucket is refused whole with
-//! `RESOURCE_EXHAUSTED` / HTTP 429 + `Retry-After`, its spans counted with
-//! `reason="rate_limited"`) → ID validation → attribute truncation ([`truncate`], counted in
-//! `strata_distributor_attributes_truncated_total{tenant}`) → regroup → push. Traces the
-//! ingester refuses (`max_traces_per_user`, `max_bytes_per_trace`) are counted by reason while
-//! the request succeeds.
+//! Per-tenant limits come from [`Overrides`]; [`Distributor::from_config`] builds the same
+//! pipeline for `strata run` and the `strata-distributor` binary.
 
 pub mod app;
-pub mod limiter;
 pub mod metrics;
+pub mod pipeline;
 pub mod receiver;
-pub mod regroup;
-pub mod truncate;
+pub mod stage;
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
 
-use prost::Message;
-use strata_common::{SharedClock, SystemClock, TenantId, SINGLE_TENANT};
-use strata_proto::otlp::collector::ExportTraceServiceRequest;
-use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, RoleError};
+use prometheus_client::registry::Registry;
+use strata_common::{SharedClock, TenantId};
+use strata_config::Config;
+use strata_proto::roles::IngesterPusher;
 use strata_server::Overrides;
 
-use limiter::{Decision, RateLimiter};
-
 pub use metrics::DistributorMetrics;
+pub use pipeline::{Pipeline, Received};
+pub use strata_proto::status::{ApiError as PushError, BACKPRESSURE_RETRY_AFTER};
 
 /// The header (HTTP) and metadata key (gRPC) carrying the tenant.
 pub const TENANT_HEADER: &str = "x-scope-orgid";
-
-/// A refused push, with the transport code it maps to.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
-pub enum PushError {
-    #[error("{0}")]
-    InvalidArgument(String),
-    #[error("{0}")]
-    Unavailable(String),
-    #[error("{0}")]
-    ResourceExhausted(String),
-    /// The tenant's ingestion rate limit refused the request; retrying after `retry_after`
-    /// can succeed (unless the request is bigger than the burst size, as the message says).
-    #[error("{message}")]
-    RateLimited {
-        message: String,
-        retry_after: Duration,
-    },
-    #[error("{0}")]
-    Internal(String),
-}
-
-impl PushError {
-    pub fn grpc_code(&self) -> tonic::Code {
-        match self {
-            PushError::InvalidArgument(_) => tonic::Code::InvalidArgument,
-            PushError::Unavailable(_) => tonic::Code::Unavailable,
-            PushError::ResourceExhausted(_) | PushError::RateLimited { .. } => {
-                tonic::Code::ResourceExhausted
-            }
-            PushError::Internal(_) => tonic::Code::Internal,
-        }
-    }
-
-    /// How long a client should wait before retrying, when retrying can help.
-    pub fn retry_after(&self) -> Option<Duration> {
-        match self {
-            PushError::RateLimited { retry_after, .. } => Some(*retry_after),
-            PushError::ResourceExhausted(_) => Some(BACKPRESSURE_RETRY_AFTER),
-            _ => None,
-        }
-    }
-
-    /// The gRPC status. A retryable refusal carries `google.rpc.RetryInfo`: the OTLP
-    /// specification lets exporters retry `RESOURCE_EXHAUSTED` only when it is present
-    /// (without it, an OpenTelemetry Collector drops the batch).
-    pub fn to_status(&self) -> tonic::Status {
-        use tonic_types::{ErrorDetails, StatusExt};
-        match self.retry_after() {
-            Some(delay) => tonic::Status::with_error_details(
-                self.grpc_code(),
-                self.to_string(),
-                ErrorDetails::with_retry_info(Some(delay.max(Duration::from_secs(1)))),
-            ),
-            None => tonic::Status::new(self.grpc_code(), self.to_string()),
-        }
-    }
-}
-
-/// The retry delay suggested when an ingester pushes back (`RESOURCE_EXHAUSTED` without a
-/// rate-limit computation): HTTP `Retry-After: 5`, gRPC `RetryInfo` of 5 s.
-pub const BACKPRESSURE_RETRY_AFTER: Duration = Duration::from_secs(5);
-
-impl From<RoleError> for PushError {
-    fn from(e: RoleError) -> Self {
-        match e {
-            RoleError::InvalidArgument(m) => PushError::InvalidArgument(m),
-            RoleError::ResourceExhausted(m) => PushError::ResourceExhausted(m),
-            RoleError::Unavailable(m) => PushError::Unavailable(m),
-            RoleError::Internal(m) => PushError::Internal(m),
-        }
-    }
-}
 
 /// Settings the distributor needs.
 #[derive(Debug, Clone)]
@@ -118,37 +40,42 @@ pub struct DistributorSettings {
     pub max_request_bytes: usize,
 }
 
+impl DistributorSettings {
+    pub fn from_config(cfg: &Config) -> Self {
+        Self {
+            multitenancy_enabled: cfg.multitenancy_enabled,
+            max_request_bytes: cfg.distributor.max_request_bytes,
+        }
+    }
+}
+
 /// The distributor role. Cheap to clone.
 #[derive(Clone)]
 pub struct Distributor {
-    pusher: Arc<dyn IngesterPusher>,
+    pipeline: Pipeline,
     settings: DistributorSettings,
-    metrics: DistributorMetrics,
-    overrides: Overrides,
-    limiter: Arc<RateLimiter>,
 }
 
 impl Distributor {
-    pub fn new(
+    /// The distributor `cfg` describes, pushing to `pusher`, with its metrics in `registry`:
+    /// the one place both `strata run` and the distributor binary build it.
+    pub fn from_config(
+        cfg: &Config,
         pusher: Arc<dyn IngesterPusher>,
-        settings: DistributorSettings,
-        metrics: DistributorMetrics,
+        overrides: Overrides,
+        clock: SharedClock,
+        registry: &mut Registry,
     ) -> Self {
-        Self {
-            pusher,
-            settings,
-            metrics,
-            overrides: Overrides::default(),
-            limiter: Arc::new(RateLimiter::new(Arc::new(SystemClock))),
-        }
+        let metrics = DistributorMetrics::new(registry);
+        Self::with_pipeline(
+            Pipeline::new(pusher, overrides, clock, metrics),
+            DistributorSettings::from_config(cfg),
+        )
     }
 
-    /// Uses `overrides` for per-tenant limits and `clock` for rate limiting (resets the rate
-    /// limiter's buckets; call before serving).
-    pub fn with_overrides(mut self, overrides: Overrides, clock: SharedClock) -> Self {
-        self.overrides = overrides;
-        self.limiter = Arc::new(RateLimiter::new(clock));
-        self
+    /// A distributor running `pipeline`.
+    pub fn with_pipeline(pipeline: Pipeline, settings: DistributorSettings) -> Self {
+        Self { pipeline, settings }
     }
 
     pub fn settings(&self) -> &DistributorSettings {
@@ -161,132 +88,15 @@ impl Distributor {
             return Ok(TenantId::single());
         }
         match values {
-            [one] => TenantId::new(one).map_err(|e| PushError::InvalidArgument(e.to_string())),
+            [one] => TenantId::new(one).map_err(|e| PushError::invalid_argument(e.to_string())),
             // Tempo answers a missing or repeated header with a plain "no org id" error, which
             // the receivers turn into UNAVAILABLE.
-            _ => Err(PushError::Unavailable("no org id".into())),
+            _ => Err(PushError::unavailable("no org id")),
         }
     }
 
-    /// Validates, regroups and pushes one export request; returns once it is durable.
-    pub async fn push(
-        &self,
-        tenant: &TenantId,
-        req: ExportTraceServiceRequest,
-        request_bytes: usize,
-        protocol: &str,
-    ) -> Result<(), PushError> {
-        let started = Instant::now();
-        let spans = regroup::span_count(&req);
-        if spans == 0 {
-            return Ok(());
-        }
-        let limits = self.overrides.limits(tenant);
-        self.rate_limit(tenant, &limits.ingestion, &req, spans)?;
-        let mut req = req;
-        let traces = match regroup::validate(&req).and_then(|()| {
-            let cut = truncate::truncate_attributes(&mut req, limits.ingestion.max_attribute_bytes);
-            if cut > 0 {
-                self.metrics
-                    .attributes_truncated
-                    .get_or_create(&metrics::TenantLabels {
-                        tenant: tenant.to_string(),
-                    })
-                    .inc_by(cut);
-            }
-            regroup::regroup(req)
-        }) {
-            Ok(t) => t,
-            Err(invalid) => {
-                self.metrics
-                    .discard(tenant.as_str(), invalid.reason(), spans);
-                return Err(PushError::InvalidArgument(invalid.to_string()));
-            }
-        };
-        let push = PushRequest {
-            tenant: tenant.clone(),
-            traces,
-        };
-        let counts: Vec<u32> = push.traces.iter().map(|t| t.span_count).collect();
-        match self.pusher.push(push).await {
-            Err(e) => {
-                let reason = match e {
-                    RoleError::ResourceExhausted(_) => "ingester_backpressure",
-                    _ => "ingester_error",
-                };
-                self.metrics.discard(tenant.as_str(), reason, spans);
-                return Err(e.into());
-            }
-            Ok(resp) => {
-                // Refused traces are dropped and counted; the request as a whole succeeds,
-                // as in Tempo.
-                for (i, n) in counts.iter().enumerate() {
-                    let r = resp.reason(i);
-                    if r != PushErrorReason::NoError {
-                        self.metrics
-                            .discard(tenant.as_str(), r.label(), *n as usize);
-                    }
-                }
-            }
-        }
-        let labels = metrics::TenantLabels {
-            tenant: tenant.to_string(),
-        };
-        self.metrics
-            .spans_received
-            .get_or_create(&labels)
-            .inc_by(spans as u64);
-        self.metrics
-            .bytes_received
-            .get_or_create(&labels)
-            .inc_by(request_bytes as u64);
-        self.metrics
-            .push_seconds
-            .get_or_create(&metrics::ProtocolLabels {
-                protocol: protocol.to_string(),
-            })
-            .observe(started.elapsed().as_secs_f64());
-        Ok(())
+    /// Runs one received request through the pipeline; returns once it is durable.
+    pub async fn push(&self, received: Received) -> Result<(), PushError> {
+        self.pipeline.run(received).await
     }
-}
-
-impl Distributor {
-    /// Applies the tenant's token bucket to the request's protobuf-encoded size.
-    fn rate_limit(
-        &self,
-        tenant: &TenantId,
-        limits: &strata_config::IngestionLimits,
-        req: &ExportTraceServiceRequest,
-        spans: usize,
-    ) -> Result<(), PushError> {
-        let bytes = req.encoded_len() as u64;
-        let (rate, burst) = (limits.rate_limit_bytes, limits.burst_size_bytes);
-        let (message, wait) = match self.limiter.check(tenant, limits, bytes) {
-            Decision::Allowed => return Ok(()),
-            Decision::Wait(wait) => (
-                format!(
-                    "RATE_LIMITED: ingestion rate limit (local: {rate} bytes/s, burst size: \
-                     {burst} bytes) exceeded while adding {bytes} bytes for tenant {tenant}"
-                ),
-                wait,
-            ),
-            Decision::TooBig => (
-                format!(
-                    "RATE_LIMITED: request of {bytes} bytes exceeds the ingestion burst size \
-                     ({burst} bytes, rate {rate} bytes/s) of tenant {tenant}; send smaller batches"
-                ),
-                Duration::from_secs_f64(burst as f64 / rate.max(1) as f64),
-            ),
-        };
-        self.metrics.discard(tenant.as_str(), "rate_limited", spans);
-        Err(PushError::RateLimited {
-            message,
-            retry_after: wait.max(Duration::from_secs(1)),
-        })
-    }
-}
-
-/// The tenant used when multitenancy is off.
-pub fn default_tenant() -> &'static str {
-    SINGLE_TENANT
 }

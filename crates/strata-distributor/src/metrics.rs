@@ -30,6 +30,10 @@ pub struct DistributorMetrics {
     pub push_seconds: Family<ProtocolLabels, Histogram>,
     /// Attributes whose key or string value was cut to `max_attribute_bytes`.
     pub attributes_truncated: Family<TenantLabels, Counter>,
+    /// Spans that head sampling did not keep (accepted, not stored), by reason.
+    pub spans_sampled_out: Family<DiscardLabels, Counter>,
+    /// Pushes whose hand-off to trace-derived metrics failed (the push itself went on).
+    pub span_handoff_failures: Family<TenantLabels, Counter>,
 }
 
 impl DistributorMetrics {
@@ -42,6 +46,8 @@ impl DistributorMetrics {
                 Histogram::new(exponential_buckets(0.0001, 2.0, 17))
             }),
             attributes_truncated: Family::default(),
+            spans_sampled_out: Family::default(),
+            span_handoff_failures: Family::default(),
         };
         registry.register(
             "strata_distributor_spans_received",
@@ -68,7 +74,34 @@ impl DistributorMetrics {
             "Attributes whose key or string value was truncated to max_attribute_bytes",
             m.attributes_truncated.clone(),
         );
+        registry.register(
+            "strata_distributor_spans_sampled_out",
+            "Spans accepted but not stored because head sampling did not keep their trace, by reason",
+            m.spans_sampled_out.clone(),
+        );
+        registry.register(
+            "strata_distributor_span_handoff_failures",
+            "Pushes whose hand-off to trace-derived metrics failed (the push itself went on)",
+            m.span_handoff_failures.clone(),
+        );
         m
+    }
+
+    pub fn sampled_out(&self, tenant: &str, reason: &str, spans: usize) {
+        self.spans_sampled_out
+            .get_or_create(&DiscardLabels {
+                tenant: tenant.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc_by(spans as u64);
+    }
+
+    pub fn observe_push(&self, protocol: &str, took: std::time::Duration) {
+        self.push_seconds
+            .get_or_create(&ProtocolLabels {
+                protocol: protocol.to_string(),
+            })
+            .observe(took.as_secs_f64());
     }
 
     pub fn discard(&self, tenant: &str, reason: &str, spans: usize) {

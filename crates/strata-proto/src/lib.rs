@@ -22,6 +22,7 @@ pub mod json;
 pub mod otlp_json;
 pub mod roles;
 pub mod rpc_status;
+pub mod status;
 pub mod tempopb;
 
 // prost-build derives `Eq` and `Hash` for generated messages whose fields all allow it by the

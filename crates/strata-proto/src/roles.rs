@@ -6,6 +6,7 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use strata_common::{TenantId, TraceId};
 
+use crate::status::{ApiError, ErrorKind};
 use crate::tempopb;
 
 /// One trace's share of a push: the spans of a single trace ID, as a prost-encoded
@@ -19,6 +20,33 @@ pub struct TracePush {
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
     pub payload: Bytes,
+}
+
+/// One trace's spans from one request, validated and grouped (each span under a copy of its
+/// own resource and scope), not yet encoded: what the distributor's pipeline stages after
+/// validation see. [`TraceSpans::encode`] makes the [`TracePush`] an ingester stores.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TraceSpans {
+    pub trace_id: TraceId,
+    pub span_count: u32,
+    /// Earliest span start and latest span end, unix nanoseconds.
+    pub start_unix_nano: u64,
+    pub end_unix_nano: u64,
+    pub trace: tempopb::Trace,
+}
+
+impl TraceSpans {
+    /// The share as an ingester stores it (the trace prost-encoded once).
+    pub fn encode(&self) -> TracePush {
+        use prost::Message;
+        TracePush {
+            trace_id: self.trace_id,
+            span_count: self.span_count,
+            start_unix_nano: self.start_unix_nano,
+            end_unix_nano: self.end_unix_nano,
+            payload: Bytes::from(self.trace.encode_to_vec()),
+        }
+    }
 }
 
 /// A push from a distributor to an ingester: spans of one tenant regrouped by trace.
@@ -50,17 +78,23 @@ pub enum RoleError {
 }
 
 impl RoleError {
-    pub fn grpc_code(&self) -> tonic::Code {
+    /// What went wrong; codes and statuses come from [`crate::status`].
+    pub fn kind(&self) -> ErrorKind {
         match self {
-            RoleError::InvalidArgument(_) => tonic::Code::InvalidArgument,
-            RoleError::ResourceExhausted(_) => tonic::Code::ResourceExhausted,
-            RoleError::Unavailable(_) => tonic::Code::Unavailable,
-            RoleError::Internal(_) => tonic::Code::Internal,
+            RoleError::InvalidArgument(_) => ErrorKind::InvalidArgument,
+            RoleError::ResourceExhausted(_) => ErrorKind::ResourceExhausted,
+            RoleError::Unavailable(_) => ErrorKind::Unavailable,
+            RoleError::Internal(_) => ErrorKind::Internal,
         }
     }
 
+    pub fn grpc_code(&self) -> tonic::Code {
+        self.kind().grpc_code()
+    }
+
+    /// The gRPC status (with `RetryInfo` for `ResourceExhausted`, see [`crate::status`]).
     pub fn to_status(&self) -> tonic::Status {
-        tonic::Status::new(self.grpc_code(), self.to_string())
+        ApiError::from(self.clone()).to_grpc_status()
     }
 }
 
@@ -113,6 +147,14 @@ pub trait IngesterPusher: Send + Sync {
     /// the ingester's WAL (fsynced when the ingester is configured to). An `Err` means nothing
     /// can be assumed stored; the caller retries elsewhere or fails the request.
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError>;
+}
+
+/// Distributor → trace-derived metrics (the metrics-generator): every span the distributor
+/// accepted, before sampling. A hand-off never fails or delays the client's push: an `Err` is
+/// counted by the distributor and the push goes on.
+#[async_trait]
+pub trait SpanConsumer: Send + Sync {
+    async fn consume(&self, tenant: &TenantId, traces: &[TraceSpans]) -> Result<(), RoleError>;
 }
 
 /// Whether an ingester can take pushes and queries now (WAL replayed, not shutting down).

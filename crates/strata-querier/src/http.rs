@@ -35,11 +35,8 @@ pub fn router(querier: Querier) -> Router {
 
 impl IntoResponse for QueryError {
     fn into_response(self) -> Response {
-        let status = match self {
-            QueryError::BadRequest(_) => StatusCode::BAD_REQUEST,
-            QueryError::NoTenant => StatusCode::UNAUTHORIZED,
-            QueryError::Internal(_) => StatusCode::INTERNAL_SERVER_ERROR,
-        };
+        let status = StatusCode::from_u16(self.kind().http_status())
+            .unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         if status.is_server_error() {
             tracing::error!(error = %self, "query failed");
         }

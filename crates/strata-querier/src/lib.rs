@@ -23,21 +23,47 @@ use prometheus_client::registry::Registry;
 use prost::Message;
 use strata_common::{TenantId, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
-use strata_proto::roles::IngesterQuerier;
+use strata_proto::roles::{IngesterQuerier, RoleError};
+use strata_proto::status::ErrorKind;
 use strata_proto::tempopb;
 use tokio_util::sync::CancellationToken;
 
 pub use blocklist::BlockList;
 
-/// Query failures, each with its HTTP status.
+/// Query failures; each maps to its HTTP status through [`strata_proto::status`].
 #[derive(Debug, thiserror::Error)]
 pub enum QueryError {
     #[error("{0}")]
     BadRequest(String),
     #[error("no org id")]
     NoTenant,
+    /// Recent data cannot be read now (too many ingesters down or stopping): 503, so clients
+    /// and Grafana retry.
+    #[error("{0}")]
+    Unavailable(String),
     #[error("{0}")]
     Internal(String),
+}
+
+impl QueryError {
+    pub fn kind(&self) -> ErrorKind {
+        match self {
+            QueryError::BadRequest(_) => ErrorKind::InvalidArgument,
+            QueryError::NoTenant => ErrorKind::Unauthenticated,
+            QueryError::Unavailable(_) => ErrorKind::Unavailable,
+            QueryError::Internal(_) => ErrorKind::Internal,
+        }
+    }
+
+    /// A failed call to the ingesters while doing `what`, kept as its kind.
+    pub fn from_role(what: &str, e: RoleError) -> Self {
+        let msg = format!("{what}: {e}");
+        match e.kind() {
+            ErrorKind::InvalidArgument => QueryError::BadRequest(msg),
+            ErrorKind::Unavailable | ErrorKind::ResourceExhausted => QueryError::Unavailable(msg),
+            _ => QueryError::Internal(msg),
+        }
+    }
 }
 
 /// Settings the querier needs.
@@ -162,7 +188,7 @@ impl Querier {
             .ingester
             .find_trace_by_id(tenant, id)
             .await
-            .map_err(|e| QueryError::Internal(format!("querying ingester: {e}")))?;
+            .map_err(|e| QueryError::from_role("querying ingester", e))?;
         let mut inspected = recent.inspected_bytes;
         let mut shares: Vec<ResourceSpans> = Vec::new();
         for p in &recent.payloads {

@@ -34,7 +34,7 @@ impl Querier {
             .ingester
             .search(tenant, req)
             .await
-            .map_err(|e| QueryError::Internal(format!("searching ingester: {e}")))?;
+            .map_err(|e| QueryError::from_role("searching ingester", e))?;
         acc.add_response(recent);
         acc.metrics.total_jobs += 1;
         acc.metrics.completed_jobs += 1;

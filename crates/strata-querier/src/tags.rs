@@ -30,7 +30,7 @@ impl Querier {
             .ingester
             .search_tags(tenant, req)
             .await
-            .map_err(|e| internal("searching ingester tags", e))?;
+            .map_err(|e| QueryError::from_role("searching ingester tags", e))?;
         let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
         let limit = (req.max_tags_per_scope != 0).then_some(req.max_tags_per_scope as usize);
         let mut scopes: Vec<SearchTagsV2Scope> = Vec::new();
@@ -70,7 +70,7 @@ impl Querier {
             .ingester
             .search_tag_values(tenant, req)
             .await
-            .map_err(|e| internal("searching ingester tag values", e))?;
+            .map_err(|e| QueryError::from_role("searching ingester tag values", e))?;
         let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
         let limit = (req.max_tag_values != 0).then_some(req.max_tag_values as usize);
         let all: BTreeSet<_> = recent

@@ -12,6 +12,7 @@ use strata_proto::ingester_rpc as wire;
 use strata_proto::roles::{
     PushErrorReason, PushRequest, PushResponse, RoleError, TraceFragments, TracePush,
 };
+use strata_proto::status::ErrorKind;
 use tonic::{Code, Status};
 
 /// A request's tenant, validated.
@@ -111,18 +112,20 @@ pub fn fragments_from_wire(f: wire::FindTraceByIdResponse) -> TraceFragments {
     }
 }
 
-/// The role error a failed call to the ingester at `addr` means (see the crate docs).
+/// The role error a failed call to the ingester at `addr` means (see the crate docs); codes
+/// map through [`strata_proto::status`].
 pub fn status_to_role_error(addr: &str, status: &Status) -> RoleError {
     let msg = status.message();
-    match status.code() {
-        Code::InvalidArgument => RoleError::InvalidArgument(msg.to_string()),
-        Code::ResourceExhausted => RoleError::ResourceExhausted(msg.to_string()),
-        Code::Unavailable | Code::DeadlineExceeded | Code::Cancelled => {
-            RoleError::Unavailable(format!("ingester {addr}: {}", describe(status)))
-        }
+    let kind = match status.code() {
         // A status made on this side from a transport error carries that error as its source;
         // one sent by the server does not.
-        Code::Unknown if status.source().is_some() => {
+        Code::Unknown if status.source().is_some() => ErrorKind::Unavailable,
+        code => ErrorKind::from_grpc_code(code),
+    };
+    match kind {
+        ErrorKind::InvalidArgument => RoleError::InvalidArgument(msg.to_string()),
+        ErrorKind::ResourceExhausted => RoleError::ResourceExhausted(msg.to_string()),
+        ErrorKind::Unavailable => {
             RoleError::Unavailable(format!("ingester {addr}: {}", describe(status)))
         }
         _ => RoleError::Internal(format!("ingester {addr}: {}", describe(status))),

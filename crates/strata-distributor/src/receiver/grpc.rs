@@ -1,7 +1,6 @@
 //! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted,
 //! messages up to `distributor.max_request_bytes`.
 
-use prost::Message;
 use strata_proto::otlp::collector::trace_service_server::{TraceService, TraceServiceServer};
 use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use tokio::net::TcpListener;
@@ -9,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::{Distributor, TENANT_HEADER};
+use crate::{Distributor, Received, TENANT_HEADER};
 
 struct GrpcReceiver {
     distributor: Distributor,
@@ -30,13 +29,16 @@ impl TraceService for GrpcReceiver {
         let tenant = self
             .distributor
             .tenant(&values)
-            .map_err(|e| e.to_status())?;
-        let req = request.into_inner();
-        let size = req.encoded_len();
+            .map_err(|e| e.to_grpc_status())?;
         self.distributor
-            .push(&tenant, req, size, "otlp_grpc")
+            .push(Received {
+                tenant,
+                request: request.into_inner(),
+                wire_bytes: None,
+                protocol: "otlp_grpc",
+            })
             .await
-            .map_err(|e| e.to_status())?;
+            .map_err(|e| e.to_grpc_status())?;
         Ok(Response::new(ExportTraceServiceResponse {
             partial_success: None,
         }))

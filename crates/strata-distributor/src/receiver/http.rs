@@ -16,9 +16,9 @@ use axum::routing::any;
 use axum::Router;
 use prost::Message;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
-use strata_proto::rpc_status::{http_status_for, RpcStatus};
+use strata_proto::rpc_status::RpcStatus;
 
-use crate::{Distributor, PushError, BACKPRESSURE_RETRY_AFTER, TENANT_HEADER};
+use crate::{Distributor, PushError, Received, TENANT_HEADER};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -44,11 +44,13 @@ pub fn router(distributor: Distributor) -> Router {
         .with_state(distributor)
 }
 
-fn error(enc: Encoding, code: tonic::Code, message: String) -> Response {
-    let status = StatusCode::from_u16(http_status_for(code)).unwrap_or(StatusCode::BAD_REQUEST);
+/// An error response: the status (and `Retry-After`) from [`strata_proto::status`], a
+/// `google.rpc.Status` body in the request's encoding.
+fn error(enc: Encoding, e: &PushError) -> Response {
+    let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::BAD_REQUEST);
     let body = RpcStatus {
-        code: code as i32,
-        message,
+        code: e.grpc_code() as i32,
+        message: e.message.clone(),
     };
     let bytes = match enc {
         Encoding::Protobuf => body.encode_to_vec(),
@@ -57,7 +59,12 @@ fn error(enc: Encoding, code: tonic::Code, message: String) -> Response {
         }))
         .unwrap_or_default(),
     };
-    (status, [(header::CONTENT_TYPE, enc.content_type())], bytes).into_response()
+    let mut r = (status, [(header::CONTENT_TYPE, enc.content_type())], bytes).into_response();
+    if let Some(secs) = e.retry_after_header() {
+        r.headers_mut()
+            .insert(header::RETRY_AFTER, header::HeaderValue::from(secs));
+    }
+    r
 }
 
 fn plain(status: StatusCode, msg: &str) -> Response {
@@ -145,7 +152,7 @@ async fn export(
             Err((status, msg)) if status == StatusCode::PAYLOAD_TOO_LARGE => {
                 return plain(status, &msg)
             }
-            Err((_, msg)) => return error(enc, tonic::Code::InvalidArgument, msg),
+            Err((_, msg)) => return error(enc, &PushError::invalid_argument(msg)),
         }
     };
     let req = match enc {
@@ -156,7 +163,7 @@ async fn export(
     };
     let req = match req {
         Ok(r) => r,
-        Err(msg) => return error(enc, tonic::Code::InvalidArgument, msg),
+        Err(msg) => return error(enc, &PushError::invalid_argument(msg)),
     };
     let values: Vec<&str> = headers
         .get_all(TENANT_HEADER)
@@ -164,7 +171,15 @@ async fn export(
         .filter_map(|v| v.to_str().ok())
         .collect();
     let result = match d.tenant(&values) {
-        Ok(tenant) => d.push(&tenant, req, bytes.len(), "otlp_http").await,
+        Ok(tenant) => {
+            d.push(Received {
+                tenant,
+                request: req,
+                wire_bytes: Some(bytes.len()),
+                protocol: "otlp_http",
+            })
+            .await
+        }
         Err(e) => Err(e),
     };
     match result {
@@ -180,25 +195,6 @@ async fn export(
             )
                 .into_response()
         }
-        Err(PushError::RateLimited {
-            message,
-            retry_after,
-        }) => {
-            let mut r = error(enc, tonic::Code::ResourceExhausted, message);
-            let secs = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
-            if let Ok(v) = header::HeaderValue::from_str(&secs.max(1).to_string()) {
-                r.headers_mut().insert(header::RETRY_AFTER, v);
-            }
-            r
-        }
-        Err(e @ PushError::ResourceExhausted(_)) => {
-            let mut r = error(enc, e.grpc_code(), e.to_string());
-            r.headers_mut().insert(
-                header::RETRY_AFTER,
-                header::HeaderValue::from(BACKPRESSURE_RETRY_AFTER.as_secs()),
-            );
-            r
-        }
-        Err(e) => error(enc, e.grpc_code(), e.to_string()),
+        Err(e) => error(enc, &e),
     }
 }

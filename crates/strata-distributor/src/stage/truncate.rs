@@ -1,11 +1,20 @@
 //! Attribute truncation (`max_attribute_bytes`): keys and string values longer than the limit
 //! are cut to at most that many bytes, at a UTF-8 character boundary, on resource, scope, span,
 //! event and link attributes. Values nested in arrays or key-value lists are left alone. Runs
-//! after rate limiting and before regrouping, so stored spans are already truncated.
+//! after validation and before grouping, so every copy of a resource is already truncated and
+//! each attribute is counted once.
 
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::otlp::common::any_value::Value;
 use strata_proto::otlp::common::KeyValue;
+
+use super::validate::Validated;
+
+/// The truncation stage: applies `max_attribute_bytes` (0 disables) to a validated request;
+/// returns how many attributes changed.
+pub fn apply(valid: &mut Validated, max: usize) -> u64 {
+    truncate_attributes(valid.request_mut(), max)
+}
 
 /// Cuts `s` to at most `max` bytes without splitting a character; returns whether it changed.
 pub fn truncate_utf8(s: &mut String, max: usize) -> bool {

@@ -1,59 +1,16 @@
-//! Validation and regrouping of an OTLP export request into one [`TracePush`] per trace ID.
-//!
-//! Validation is all-or-nothing, as in Tempo: one span with a trace ID that is not 16 bytes, or
-//! a span ID that is not 8 non-zero bytes, rejects the whole request before anything is stored.
-//! Regrouping keeps each span under a copy of its own resource and scope, so nothing is lost.
+//! Grouping: splits a validated request into one [`TraceSpans`] per trace ID, in order of each
+//! trace's first span. Each span stays under a copy of its own resource and scope, so nothing is
+//! lost; consecutive spans of a trace under the same resource and scope share one copy. IDs were
+//! checked by [`validate`](super::validate) and are not parsed again.
 
 use std::collections::HashMap;
 
-use bytes::Bytes;
-use prost::Message;
-use strata_common::{IdError, SpanId, TraceId};
-use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_common::TraceId;
 use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans};
-use strata_proto::roles::TracePush;
+use strata_proto::roles::TraceSpans;
 use strata_proto::tempopb;
 
-/// Why a request was refused; also the `reason` label of the discarded-spans counter.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
-pub enum Invalid {
-    #[error("{0}")]
-    TraceId(IdError),
-    #[error("{0}")]
-    SpanId(IdError),
-}
-
-impl Invalid {
-    pub fn reason(&self) -> &'static str {
-        match self {
-            Invalid::TraceId(_) => "invalid_trace_id",
-            Invalid::SpanId(_) => "invalid_span_id",
-        }
-    }
-}
-
-/// Counts the spans of a request.
-pub fn span_count(req: &ExportTraceServiceRequest) -> usize {
-    req.resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .map(|ss| ss.spans.len())
-        .sum()
-}
-
-/// Checks every span's IDs.
-pub fn validate(req: &ExportTraceServiceRequest) -> Result<(), Invalid> {
-    for span in req
-        .resource_spans
-        .iter()
-        .flat_map(|rs| &rs.scope_spans)
-        .flat_map(|ss| &ss.spans)
-    {
-        TraceId::from_slice(&span.trace_id).map_err(Invalid::TraceId)?;
-        SpanId::from_slice(&span.span_id).map_err(Invalid::SpanId)?;
-    }
-    Ok(())
-}
+use super::validate::Validated;
 
 #[derive(Default)]
 struct Builder {
@@ -65,9 +22,10 @@ struct Builder {
     end: u64,
 }
 
-/// Splits a validated request by trace ID. IDs are re-checked, so an unvalidated request is
-/// still refused rather than mis-grouped.
-pub fn regroup(req: ExportTraceServiceRequest) -> Result<Vec<TracePush>, Invalid> {
+/// Splits a validated request by trace ID.
+pub fn group(valid: Validated) -> Vec<TraceSpans> {
+    let (req, trace_ids) = valid.into_parts();
+    let mut ids = trace_ids.into_iter();
     let mut order: Vec<TraceId> = Vec::new();
     let mut by_trace: HashMap<TraceId, Builder> = HashMap::new();
     for (ri, rs) in req.resource_spans.into_iter().enumerate() {
@@ -82,9 +40,7 @@ pub fn regroup(req: ExportTraceServiceRequest) -> Result<Vec<TracePush>, Invalid
                 spans,
                 schema_url: scope_schema_url,
             } = ss;
-            for span in spans {
-                let id = TraceId::from_slice(&span.trace_id).map_err(Invalid::TraceId)?;
-                SpanId::from_slice(&span.span_id).map_err(Invalid::SpanId)?;
+            for (span, id) in spans.into_iter().zip(ids.by_ref()) {
                 let b = by_trace.entry(id).or_insert_with(|| {
                     order.push(id);
                     Builder {
@@ -122,30 +78,31 @@ pub fn regroup(req: ExportTraceServiceRequest) -> Result<Vec<TracePush>, Invalid
             }
         }
     }
-    Ok(order
+    order
         .into_iter()
         .map(|id| {
             let b = by_trace
                 .remove(&id)
                 .expect("every ordered id has a builder");
-            let payload = tempopb::Trace {
-                resource_spans: b.resource_spans,
-            }
-            .encode_to_vec();
-            TracePush {
+            TraceSpans {
                 trace_id: id,
                 span_count: b.spans,
                 start_unix_nano: b.start,
                 end_unix_nano: b.end,
-                payload: Bytes::from(payload),
+                trace: tempopb::Trace {
+                    resource_spans: b.resource_spans,
+                },
             }
         })
-        .collect())
+        .collect()
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::*;
+    use crate::stage::validate::validate;
+    use prost::Message;
+    use strata_proto::otlp::collector::ExportTraceServiceRequest;
     use strata_proto::otlp::common::InstrumentationScope;
     use strata_proto::otlp::resource::Resource;
     use strata_proto::otlp::trace::Span;
@@ -172,7 +129,7 @@ mod tests {
         }
     }
 
-    fn request() -> ExportTraceServiceRequest {
+    pub(crate) fn request() -> ExportTraceServiceRequest {
         ExportTraceServiceRequest {
             resource_spans: vec![
                 ResourceSpans {
@@ -197,7 +154,10 @@ mod tests {
 
     #[test]
     fn splits_by_trace_keeping_resource_and_scope() {
-        let pushes = regroup(request()).unwrap();
+        let pushes: Vec<_> = group(validate(request()).unwrap())
+            .iter()
+            .map(TraceSpans::encode)
+            .collect();
         assert_eq!(pushes.len(), 2);
         let t1 = &pushes[0];
         assert_eq!(t1.trace_id, TraceId([1; 16]));
@@ -214,22 +174,5 @@ mod tests {
         assert_eq!(scopes, vec!["a", "b"]);
         assert_eq!(decoded.resource_spans[1].scope_spans[0].spans[0].name, "s4");
         assert_eq!(pushes[1].span_count, 1);
-    }
-
-    #[test]
-    fn bad_ids_reject_the_whole_batch() {
-        let mut req = request();
-        req.resource_spans[1].scope_spans[0].spans[0].trace_id = vec![1; 8];
-        let err = validate(&req).unwrap_err();
-        assert_eq!(err.reason(), "invalid_trace_id");
-        assert_eq!(
-            err.to_string(),
-            "trace ids must be 128 bit, received 64 bits"
-        );
-        let mut req = request();
-        req.resource_spans[0].scope_spans[0].spans[1].span_id = vec![0; 8];
-        assert_eq!(validate(&req).unwrap_err().reason(), "invalid_span_id");
-        assert!(regroup(req).is_err());
-        assert_eq!(span_count(&request()), 4);
     }
 }

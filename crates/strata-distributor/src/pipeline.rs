@@ -1,0 +1,180 @@
+//! The ingest pipeline: what happens to one received request, stage by stage.
+//!
+//! ```text
+//! receive (any protocol) ─► rate limit ─► validate ─► truncate ─► group ─► metrics hand-off
+//!                                                                         ─► head sampling ─► replicate
+//! ```
+//!
+//! 1. **Receive** — a receiver (OTLP/gRPC, OTLP/HTTP, …) decodes its protocol into OTLP and
+//!    resolves the tenant; it hands the pipeline a [`Received`] request.
+//! 2. **Rate limit** ([`stage::rate_limit`]) on the protobuf-encoded size, computed once here.
+//! 3. **Validate** ([`stage::validate`]): the only ID check; one bad ID refuses the request.
+//! 4. **Truncate** ([`stage::truncate`]) attribute keys and values to `max_attribute_bytes`.
+//! 5. **Group** ([`stage::group`]) spans by trace ID into [`TraceSpans`].
+//! 6. **Metrics hand-off** ([`stage::handoff`]): every accepted span, before sampling, goes to
+//!    the [`SpanConsumer`]; its failure never fails the push.
+//! 7. **Head sampling** ([`stage::sample`]): the [`Sampler`] keeps whole traces.
+//! 8. **Replicate** ([`stage::replicate`]): encode once and push to the ingesters; returns when
+//!    durable.
+//!
+//! Invariants: a request is refused whole or accepted whole (only the ingesters' per-trace
+//! limits and sampling drop part of it, and both are counted); every refused or dropped span is
+//! counted once, under exactly one reason, in `strata_discarded_spans_total{tenant,reason}` or
+//! `strata_distributor_spans_sampled_out_total{tenant,reason}`. A new protocol is a receiver that
+//! produces a [`Received`]; a new stage is a module of [`stage`] called from [`Pipeline::run`]
+//! in its place; a new consumer of all spans implements [`SpanConsumer`].
+
+use std::sync::Arc;
+use std::time::Instant;
+
+use prost::Message;
+use strata_common::{SharedClock, TenantId};
+use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_proto::roles::{IngesterPusher, SpanConsumer, TraceSpans};
+use strata_proto::status::ApiError;
+use strata_server::Overrides;
+
+use crate::metrics::{DistributorMetrics, TenantLabels};
+use crate::stage::{self, handoff, rate_limit::RateLimit, replicate::Replicate, sample::Sampler};
+
+/// A request as a receiver hands it over.
+#[derive(Debug, Clone)]
+pub struct Received {
+    pub tenant: TenantId,
+    pub request: ExportTraceServiceRequest,
+    /// Bytes of the request body as received (after decompression), for
+    /// `strata_distributor_bytes_received`; `None` counts the protobuf-encoded size.
+    pub wire_bytes: Option<usize>,
+    /// The receiver's name, the `protocol` label of the push-duration histogram.
+    pub protocol: &'static str,
+}
+
+/// The stages in their order. Cheap to clone.
+#[derive(Clone)]
+pub struct Pipeline {
+    overrides: Overrides,
+    rate_limit: Arc<RateLimit>,
+    consumer: Arc<dyn SpanConsumer>,
+    sampler: Arc<dyn Sampler>,
+    replicate: Replicate,
+    metrics: DistributorMetrics,
+}
+
+impl Pipeline {
+    /// A pipeline with no metrics hand-off and no sampling.
+    pub fn new(
+        pusher: Arc<dyn IngesterPusher>,
+        overrides: Overrides,
+        clock: SharedClock,
+        metrics: DistributorMetrics,
+    ) -> Self {
+        Self {
+            overrides,
+            rate_limit: Arc::new(RateLimit::new(clock)),
+            consumer: Arc::new(handoff::NoMetrics),
+            sampler: Arc::new(stage::sample::KeepAll),
+            replicate: Replicate::new(pusher),
+            metrics,
+        }
+    }
+
+    /// Hands every accepted span to `consumer` (the metrics-generator).
+    pub fn with_span_consumer(mut self, consumer: Arc<dyn SpanConsumer>) -> Self {
+        self.consumer = consumer;
+        self
+    }
+
+    /// Samples with `sampler`.
+    pub fn with_sampler(mut self, sampler: Arc<dyn Sampler>) -> Self {
+        self.sampler = sampler;
+        self
+    }
+
+    /// Runs one request through every stage; returns once its kept traces are durable.
+    pub async fn run(&self, received: Received) -> Result<(), ApiError> {
+        let started = Instant::now();
+        let Received {
+            tenant,
+            request,
+            wire_bytes,
+            protocol,
+        } = received;
+        let spans = stage::validate::span_count(&request);
+        if spans == 0 {
+            return Ok(());
+        }
+        let t = tenant.as_str();
+        let limits = self.overrides.limits(&tenant);
+        let encoded = request.encoded_len();
+        if let Err(e) = self
+            .rate_limit
+            .admit(&tenant, &limits.ingestion, encoded as u64)
+        {
+            self.metrics.discard(t, "rate_limited", spans);
+            return Err(e);
+        }
+        let mut valid = match stage::validate::validate(request) {
+            Ok(v) => v,
+            Err(invalid) => {
+                self.metrics.discard(t, invalid.reason(), spans);
+                return Err(ApiError::invalid_argument(invalid.to_string()));
+            }
+        };
+        let cut = stage::truncate::apply(&mut valid, limits.ingestion.max_attribute_bytes);
+        let labels = TenantLabels {
+            tenant: t.to_string(),
+        };
+        if cut > 0 {
+            self.metrics
+                .attributes_truncated
+                .get_or_create(&labels)
+                .inc_by(cut);
+        }
+        let traces = stage::group::group(valid);
+        self.hand_off(&tenant, &traces).await;
+        let sampled = self.sampler.sample(&tenant, traces);
+        for (reason, n) in &sampled.dropped {
+            self.metrics.sampled_out(t, reason, *n as usize);
+        }
+        if !sampled.kept.is_empty() {
+            match self.replicate.push(&tenant, &sampled.kept).await {
+                Ok(refused) => {
+                    for (reason, n) in refused {
+                        self.metrics.discard(t, reason.label(), n as usize);
+                    }
+                }
+                Err(e) => {
+                    let kept: usize = sampled.kept.iter().map(|t| t.span_count as usize).sum();
+                    self.metrics
+                        .discard(t, stage::replicate::failure_reason(&e), kept);
+                    return Err(e.into());
+                }
+            }
+        }
+        self.metrics
+            .spans_received
+            .get_or_create(&labels)
+            .inc_by(spans as u64);
+        self.metrics
+            .bytes_received
+            .get_or_create(&labels)
+            .inc_by(wire_bytes.unwrap_or(encoded) as u64);
+        self.metrics.observe_push(protocol, started.elapsed());
+        Ok(())
+    }
+
+    async fn hand_off(&self, tenant: &TenantId, traces: &[TraceSpans]) {
+        if let Err(e) = self.consumer.consume(tenant, traces).await {
+            tracing::warn!(%tenant, error = %e, "span hand-off to trace-derived metrics failed");
+            self.metrics
+                .span_handoff_failures
+                .get_or_create(&TenantLabels {
+                    tenant: tenant.to_string(),
+                })
+                .inc();
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests;

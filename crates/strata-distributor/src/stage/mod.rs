@@ -1,0 +1,11 @@
+//! The stages of the ingest pipeline, each a small type or function with its own tests; the
+//! order they run in is [`Pipeline`](crate::pipeline::Pipeline)'s.
+
+pub mod group;
+pub mod handoff;
+pub mod limiter;
+pub mod rate_limit;
+pub mod replicate;
+pub mod sample;
+pub mod truncate;
+pub mod validate;
