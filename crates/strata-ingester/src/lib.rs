@@ -1,5 +1,10 @@
 //! The ingester: makes every accepted push durable, assembles traces, cuts blocks.
 //!
+//! This file holds the [`Ingester`] type, its construction and the push and query entry points.
+//! The flush path lives in `flush.rs` (the loop), `block_write.rs` (a cut block to local disk),
+//! [`upload`] (local disk to the object store), `recent.rs` (recently written blocks and their
+//! expiry) and `wal_cleanup.rs` (releasing WAL segments); WAL replay at start in `replay.rs`.
+//!
 //! Write path:
 //!
 //! 1. A push ([`PushRequest`]) is encoded as one WAL record ([`record`]) and appended to the
@@ -28,23 +33,27 @@
 //! while queriers have not yet seen its block in the object store.
 
 pub mod app;
+mod block_write;
+mod flush;
 pub mod instance;
 pub mod limits;
 pub mod metrics;
+mod recent;
 pub mod record;
+mod replay;
 mod search;
 pub mod upload;
+mod wal_cleanup;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
 
 use async_trait::async_trait;
 use bytes::Bytes;
 use parking_lot::Mutex;
 use prost::Message;
-use strata_block::{BlockReader, BlockWriter, WriterOptions};
+use strata_block::BlockReader;
 use strata_common::{SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, FsyncMode, IngesterConfig};
 use strata_proto::roles::{
@@ -57,8 +66,10 @@ use strata_storage::SharedStore;
 use strata_wal::{FsyncPolicy, Wal};
 use tokio::sync::RwLock;
 
-use instance::{CutBlock, CutPolicy, Instance};
+use instance::Instance;
 pub use metrics::IngesterMetrics;
+use recent::RecentBlock;
+pub use replay::StartReport;
 
 #[derive(Debug, thiserror::Error)]
 pub enum IngesterError {
@@ -72,23 +83,12 @@ pub enum IngesterError {
     Upload(#[from] upload::UploadError),
 }
 
-/// What replay found at start.
-#[derive(Debug, Clone, Default)]
-pub struct StartReport {
-    pub segments: usize,
-    pub records: u64,
-    pub traces: u64,
-    pub truncations: Vec<String>,
-}
-
 /// Subdirectory of the WAL directory holding blocks written locally and not yet expired
 /// ([`upload`]).
 pub const LOCAL_BLOCKS_DIR: &str = "blocks";
 
-struct RecentBlock {
-    reader: Arc<BlockReader>,
-    flushed_at: SystemTime,
-}
+/// Every tenant's in-memory state.
+type Tenants = HashMap<TenantId, Arc<Mutex<Instance>>>;
 
 struct Inner {
     cfg: IngesterConfig,
@@ -97,9 +97,13 @@ struct Inner {
     /// Cut blocks are written to local disk first, then uploaded ([`upload`]).
     uploader: upload::Uploader,
     wal: Arc<Wal>,
+    /// The segment gate: read-locked by a push from its WAL append until its data is in memory,
+    /// write-locked by the segment cleanup ([`wal_cleanup`]).
     gate: RwLock<()>,
-    tenants: Mutex<HashMap<TenantId, Arc<Mutex<Instance>>>>,
+    tenants: Mutex<Tenants>,
+    /// Blocks written locally, per tenant, until they expire ([`recent`]).
     recent: Mutex<HashMap<TenantId, Vec<RecentBlock>>>,
+    /// Serialises passes of the flush loop ([`flush`]).
     flush_lock: tokio::sync::Mutex<()>,
     /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
     unflushed_bytes: AtomicU64,
@@ -124,34 +128,7 @@ impl Ingester {
         metrics: IngesterMetrics,
     ) -> Result<(Self, StartReport), IngesterError> {
         let now = clock.now();
-        let mut tenants: HashMap<TenantId, Arc<Mutex<Instance>>> = HashMap::new();
-        let mut report = StartReport::default();
-        std::fs::create_dir_all(&cfg.wal.path).map_err(|e| {
-            IngesterError::Replay(format!("creating {}: {e}", cfg.wal.path.display()))
-        })?;
-        let replay = strata_wal::replay(&cfg.wal.path, |segment, bytes| {
-            let req = record::decode(bytes).map_err(|e| e.to_string())?;
-            let inst = tenants.entry(req.tenant.clone()).or_default();
-            report.traces += inst.lock().push(&req.traces, now, segment);
-            Ok(())
-        })?;
-        report.segments = replay.segments;
-        report.records = replay.records;
-        report.truncations = replay
-            .truncated
-            .iter()
-            .map(|t| {
-                format!(
-                    "segment {} cut at offset {} ({} bytes dropped): {}",
-                    t.segment, t.offset, t.dropped_bytes, t.reason
-                )
-            })
-            .collect();
-        metrics.wal_replayed_records.inc_by(replay.records);
-        metrics
-            .wal_truncations
-            .inc_by(replay.truncated.len() as u64);
-        metrics.traces_created.inc_by(report.traces);
+        let (tenants, report) = replay::replay_wal(&cfg.wal.path, now, &metrics)?;
         let replayed_bytes: u64 = tenants.values().map(|i| i.lock().bytes()).sum();
         let (uploader, local_blocks) =
             upload::Uploader::open(&cfg.wal.path.join(LOCAL_BLOCKS_DIR), store, clock.clone())?;
@@ -199,16 +176,6 @@ impl Ingester {
         *self.inner.overrides.lock() = overrides;
     }
 
-    fn policy(&self) -> CutPolicy {
-        let c = &self.inner.cfg;
-        CutPolicy {
-            trace_idle_period: c.trace_idle_period,
-            trace_live_period: c.trace_live_period,
-            max_block_duration: c.max_block_duration,
-            max_block_bytes: c.max_block_bytes,
-        }
-    }
-
     fn instance(&self, tenant: &TenantId) -> Arc<Mutex<Instance>> {
         self.inner
             .tenants
@@ -232,111 +199,6 @@ impl Ingester {
         self.inner.metrics.live_traces.set(n as i64);
     }
 
-    /// Runs the flush loop until `shutdown` fires, then (if configured) flushes everything.
-    pub async fn run(self, shutdown: tokio_util::sync::CancellationToken) {
-        let mut tick = tokio::time::interval(self.inner.cfg.flush_check_period);
-        tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        loop {
-            tokio::select! {
-                _ = tick.tick() => self.flush_tick().await,
-                _ = shutdown.cancelled() => break,
-            }
-        }
-        if self.inner.cfg.flush_all_on_shutdown {
-            self.flush_all().await;
-        }
-    }
-
-    /// One pass of the flush loop, deciding with the injected clock.
-    pub async fn flush_tick(&self) {
-        self.flush(false).await;
-    }
-
-    /// Moves every trace to a block and writes it, e.g. at shutdown.
-    pub async fn flush_all(&self) {
-        self.flush(true).await;
-    }
-
-    async fn flush(&self, force: bool) {
-        let _serial = self.inner.flush_lock.lock().await;
-        let now = self.inner.clock.now();
-        let policy = self.policy();
-        let mut pending: Vec<(TenantId, Arc<CutBlock>)> = Vec::new();
-        let mut cut_any = false;
-        for (tenant, inst) in self.instances() {
-            let mut g = inst.lock();
-            g.move_to_head(now, &policy, force);
-            if g.cut_if_ready(now, &policy, force).is_some() {
-                cut_any = true;
-                self.inner.metrics.blocks_cut.inc();
-            }
-            pending.extend(g.completing().into_iter().map(|b| (tenant.clone(), b)));
-        }
-        self.update_live_gauge();
-        if cut_any {
-            // New pushes go to a fresh segment, so the cut data's segments can be freed.
-            let wal = self.inner.wal.clone();
-            match tokio::task::spawn_blocking(move || wal.rotate()).await {
-                Ok(Ok(_)) => {}
-                Ok(Err(e)) => tracing::error!(error = %e, "rotating wal"),
-                Err(e) => tracing::error!(error = %e, "rotating wal"),
-            }
-        }
-        for (tenant, block) in pending {
-            match self.write_block(&tenant, &block).await {
-                Err(IngesterError::Block(strata_block::BlockError::Empty)) => {
-                    // Nothing decodable to write: the cut data had no spans.
-                    tracing::warn!(tenant = %tenant, block = %block.id, "cut block had no spans");
-                    self.instance(&tenant).lock().complete(block.id);
-                    self.release(block.bytes);
-                }
-                Ok(reader) => {
-                    tracing::debug!(tenant = %tenant, block = %block.id,
-                        traces = block.traces.len(), "block written locally");
-                    self.inner.uploader.enqueue(reader.meta());
-                    self.inner
-                        .recent
-                        .lock()
-                        .entry(tenant.clone())
-                        .or_default()
-                        .push(RecentBlock {
-                            reader: Arc::new(reader),
-                            flushed_at: now,
-                        });
-                    self.instance(&tenant).lock().complete(block.id);
-                    self.release(block.bytes);
-                }
-                Err(e) => {
-                    self.inner.metrics.block_flush_failures.inc();
-                    tracing::error!(tenant = %tenant, block = %block.id, error = %e,
-                        "writing block locally failed; will retry");
-                }
-            }
-        }
-        self.upload(force).await;
-        self.expire_recent(now).await;
-        self.delete_unneeded_segments().await;
-    }
-
-    /// Uploads the local blocks that are due (all of them when `force`, e.g. at shutdown).
-    async fn upload(&self, force: bool) {
-        let up = &self.inner.uploader;
-        let report = if force {
-            up.upload_all().await
-        } else {
-            up.upload_due().await
-        };
-        let m = &self.inner.metrics;
-        for meta in &report.uploaded {
-            m.blocks_flushed.inc();
-            m.bytes_flushed.inc_by(meta.size_bytes);
-            tracing::info!(tenant = %meta.tenant_id, block = %meta.block_id,
-                traces = meta.total_traces, "block flushed");
-        }
-        m.block_flush_failures.inc_by(report.failed as u64);
-        m.blocks_pending_upload.set(up.pending_count() as i64);
-    }
-
     /// `Some(description)` while blocks wait for an object store that is failing.
     pub fn upload_status(&self) -> Option<String> {
         let up = &self.inner.uploader;
@@ -346,98 +208,6 @@ impl Ingester {
                 up.pending_count()
             )
         })
-    }
-
-    fn release(&self, bytes: u64) {
-        let sub = |v: u64| v.saturating_sub(bytes);
-        let before = self
-            .inner
-            .unflushed_bytes
-            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(sub(v)))
-            .unwrap_or_else(|v| v);
-        self.inner.metrics.unflushed_bytes.set(sub(before) as i64);
-    }
-
-    async fn write_block(
-        &self,
-        tenant: &TenantId,
-        block: &CutBlock,
-    ) -> Result<BlockReader, IngesterError> {
-        let opts = WriterOptions::from_config(&self.inner.block_cfg, block.traces.len());
-        let mut w = BlockWriter::new(
-            self.inner.uploader.local(),
-            tenant.clone(),
-            block.id,
-            opts,
-            self.inner.clock.clone(),
-        )?;
-        for id in block.sorted_ids() {
-            let entry = &block.traces[&id];
-            let mut spans = Vec::new();
-            for p in &entry.payloads {
-                match tempopb::Trace::decode(p.as_ref()) {
-                    Ok(t) => spans.extend(t.resource_spans),
-                    // The distributor encoded it; a failure here is a bug, not bad input.
-                    Err(e) => tracing::error!(trace = %id, error = %e, "undecodable payload"),
-                }
-            }
-            w.add_trace(id, &spans).await?;
-        }
-        let meta = w.finish().await?;
-        Ok(BlockReader::new(self.inner.uploader.local(), meta))
-    }
-
-    /// Forgets (and deletes locally) blocks flushed longer than `complete_block_timeout` ago
-    /// whose upload has succeeded.
-    async fn expire_recent(&self, now: SystemTime) {
-        let keep = self.inner.cfg.complete_block_timeout;
-        let up = &self.inner.uploader;
-        let mut expired = Vec::new();
-        {
-            let mut recent = self.inner.recent.lock();
-            for (tenant, blocks) in recent.iter_mut() {
-                blocks.retain(|b| {
-                    let young = now.duration_since(b.flushed_at).unwrap_or(Duration::ZERO) < keep;
-                    let id = b.reader.meta().block_id;
-                    if young || up.is_pending(tenant, id) {
-                        true
-                    } else {
-                        expired.push((tenant.clone(), id));
-                        false
-                    }
-                });
-            }
-        }
-        for (tenant, id) in expired {
-            up.delete_local(&tenant, id).await;
-        }
-    }
-
-    async fn delete_unneeded_segments(&self) {
-        let _gate = self.inner.gate.write().await;
-        let needed = self
-            .instances()
-            .iter()
-            .filter_map(|(_, i)| i.lock().min_segment())
-            .min();
-        let wal = self.inner.wal.clone();
-        let before = needed.unwrap_or_else(|| wal.current_segment());
-        match tokio::task::spawn_blocking(move || wal.delete_segments_before(before)).await {
-            Ok(Ok(n)) if n > 0 => tracing::debug!(deleted = n, "wal segments deleted"),
-            Ok(Ok(_)) => {}
-            Ok(Err(e)) => tracing::error!(error = %e, "deleting wal segments"),
-            Err(e) => tracing::error!(error = %e, "deleting wal segments"),
-        }
-    }
-
-    /// Readers of the blocks this ingester flushed recently (or keeps locally) for `tenant`.
-    fn recent_readers(&self, tenant: &TenantId) -> Vec<Arc<BlockReader>> {
-        self.inner
-            .recent
-            .lock()
-            .get(tenant)
-            .map(|v| v.iter().map(|b| b.reader.clone()).collect())
-            .unwrap_or_default()
     }
 
     /// Number of traces in the live set of every tenant.

@@ -1,0 +1,173 @@
+//! Searching one block ([`SearchJob::search_block`]), skipping what statistics rule out.
+//!
+//! A block is searched in two passes when the plan has a span-level prefilter: the first
+//! reads only `trace_id` and the prefilter's columns and selects whole traces with at least
+//! one passing span; the second reads the full projection for those rows only (the Parquet
+//! reader skips pages without selected rows). Row groups and pages that statistics rule out
+//! (time range, the plan's [`Prune`](crate::Prune) condition) are skipped; the `prune`
+//! module documents how. Without a prefilter, one pass reads the row groups in the time range
+//! (plus neighbours a trace in range continues into).
+//!
+//! Invariant: every batch handed to [`SearchJob::search_batch`] holds whole traces (the second
+//! pass scans with `whole_traces: true`), whatever rows pruning selected.
+
+use arrow_array::Array;
+use parquet::file::metadata::RowGroupMetaData;
+use parquet::file::statistics::Statistics;
+use strata_block::schema::col;
+use strata_block::{BlockReader, ScanRequest};
+
+use super::job::trace_ids;
+use super::{SearchAccumulator, SearchJob};
+use crate::prune::{self, BlockStats, Layout, Open, Rows, RunCollector};
+use crate::EngineError;
+
+impl SearchJob {
+    /// Searches one block, skipping row groups and pages that statistics (or, for `name` and
+    /// `service_name` equalities, column-chunk dictionaries) rule out. Counts
+    /// what was skipped in [`SearchAccumulator::pruned_row_groups`] and
+    /// [`SearchAccumulator::pruned_pages`].
+    pub async fn search_block(
+        &self,
+        reader: &BlockReader,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(), EngineError> {
+        let meta = reader.meta();
+        acc.metrics.total_blocks += 1;
+        acc.metrics.total_block_bytes += meta.size_bytes;
+        if !self.overlaps(meta.start_time_unix_nano, meta.end_time_unix_nano) {
+            return Ok(());
+        }
+        let md = reader.parquet_metadata().await.map_err(block_err)?;
+        let layout = Layout::new(&md);
+        let stats = BlockStats::new(&md, &layout);
+        let in_range: Vec<bool> = md
+            .row_groups()
+            .iter()
+            .map(|rg| self.row_group_in_range(rg))
+            .collect();
+        let scope = prune::search_scope(&stats, &in_range);
+        let (rows, open) = match self.plan.prefilter_columns() {
+            Some(mut cols) => {
+                if !cols.contains(&col::TRACE_ID) {
+                    cols.insert(0, col::TRACE_ID);
+                }
+                let prune = self.plan.prune_predicate();
+                let scope = match &prune {
+                    Some(p) => {
+                        let (scope, bytes) =
+                            prune::dictionary_scope(reader, &stats, &layout, &scope, p).await?;
+                        acc.metrics.inspected_bytes += bytes;
+                        scope
+                    }
+                    None => scope,
+                };
+                let (first, pruned) =
+                    prune::first_pass_rows(&stats, &layout, &scope, prune.as_ref(), &cols);
+                acc.pruned_row_groups += pruned.row_groups;
+                acc.pruned_pages += pruned.pages;
+                if first.is_empty() {
+                    return Ok(());
+                }
+                self.candidates(reader, &layout, &first, cols, acc).await?
+            }
+            None => match prune::row_group_rows(&stats, &layout, &scope) {
+                Some(found) => {
+                    acc.pruned_row_groups += scope.iter().filter(|k| !**k).count() as u64;
+                    found
+                }
+                None => (Rows::from_range(0..layout.total()), Vec::new()),
+            },
+        };
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let rows = if open.is_empty() {
+            rows
+        } else {
+            let (more, bytes) = prune::extend(reader, &layout, &stats, &open).await?;
+            acc.metrics.inspected_bytes += bytes;
+            rows.union(&more)
+        };
+        let (row_groups, selection) = layout.scan(&rows);
+        let mut scan = reader
+            .scan(ScanRequest {
+                columns: self.plan.columns(),
+                row_groups: Some(row_groups),
+                selection,
+                batch_rows: 0,
+                whole_traces: true,
+            })
+            .await
+            .map_err(block_err)?;
+        while let Some(batch) = scan.next().await.map_err(block_err)? {
+            self.search_batch(&batch, acc)?;
+        }
+        acc.metrics.inspected_bytes += scan.inspected_bytes();
+        Ok(())
+    }
+
+    fn row_group_in_range(&self, rg: &RowGroupMetaData) -> bool {
+        let min_start = u64_stat(rg, col::START, true);
+        let max_end = u64_stat(rg, col::END, false);
+        min_start.is_none_or(|s| s <= self.end_ns) && max_end.is_none_or(|e| e >= self.start_ns)
+    }
+
+    /// First pass over `rows` (file rows): the rows of every trace with a span passing the
+    /// prefilter that were read, and where those traces may continue beyond them.
+    async fn candidates(
+        &self,
+        reader: &BlockReader,
+        layout: &Layout,
+        rows: &Rows,
+        cols: Vec<&'static str>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(Rows, Vec<Open>), EngineError> {
+        let (row_groups, selection) = layout.scan(rows);
+        let mut scan = reader
+            .scan(ScanRequest {
+                columns: cols,
+                row_groups: Some(row_groups),
+                selection,
+                batch_rows: 0,
+                whole_traces: false,
+            })
+            .await
+            .map_err(block_err)?;
+        let mut runs = RunCollector::new(layout.total());
+        let mut cursor = rows.cursor();
+        while let Some(batch) = scan.next().await.map_err(block_err)? {
+            let mask = self.plan.prefilter(&batch)?;
+            let ids = trace_ids(&batch)?;
+            for i in 0..batch.num_rows() {
+                let pos = cursor.next().ok_or_else(prune::overrun)?;
+                let hit = mask.is_valid(i) && mask.value(i);
+                runs.row(pos, prune::id_of(ids.value(i))?, hit);
+            }
+        }
+        acc.metrics.inspected_bytes += scan.inspected_bytes();
+        if cursor.next().is_some() {
+            return Err(prune::overrun());
+        }
+        Ok(runs.finish())
+    }
+}
+
+pub(crate) fn block_err(e: strata_block::BlockError) -> EngineError {
+    EngineError::Batch(format!("block: {e}"))
+}
+
+fn u64_stat(rg: &RowGroupMetaData, name: &str, min: bool) -> Option<u64> {
+    let column = rg
+        .columns()
+        .iter()
+        .find(|c| c.column_descr().path().string() == name)?;
+    match column.statistics()? {
+        // UInt64 columns are stored as INT64; the logical type makes the stats unsigned.
+        Statistics::Int64(s) => {
+            let v = if min { s.min_opt()? } else { s.max_opt()? };
+            Some(*v as u64)
+        }
+        _ => None,
+    }
+}

@@ -1,0 +1,71 @@
+//! Rendering a [`TraceMatch`] in Tempo's response shape ([`TraceSearchMetadata`]).
+//!
+//! Format: trace IDs are hex with leading zeros trimmed (as Tempo shows them), span IDs always 16
+//! hex characters; a missing root shows [`ROOT_SPAN_NOT_YET_RECEIVED`] as the root service and
+//! an empty root name; the duration is in whole milliseconds (saturating); `span_set` is the
+//! first of `span_sets`.
+
+use strata_proto::tempopb::{self, TraceSearchMetadata};
+
+use crate::TraceMatch;
+
+/// Tempo's placeholder when the root span is missing.
+pub const ROOT_SPAN_NOT_YET_RECEIVED: &str = "<root span not yet received>";
+
+/// A [`TraceMatch`] in Tempo's response shape.
+pub fn to_metadata(m: &TraceMatch) -> TraceSearchMetadata {
+    let span_sets: Vec<tempopb::SpanSet> = m
+        .span_sets
+        .iter()
+        .map(|s| tempopb::SpanSet {
+            spans: s
+                .spans
+                .iter()
+                .map(|sp| tempopb::SearchSpan {
+                    span_id: hex16(&sp.span_id),
+                    name: sp.name.clone(),
+                    start_time_unix_nano: sp.start_time_unix_nano,
+                    duration_nanos: sp.duration_nanos,
+                    attributes: sp.attributes.clone(),
+                })
+                .collect(),
+            matched: s.matched,
+            attributes: s.attributes.clone(),
+        })
+        .collect();
+    let dur_ns = m.end_time_unix_nano.saturating_sub(m.start_time_unix_nano);
+    TraceSearchMetadata {
+        trace_id: m.trace_id.to_hex_trimmed(),
+        root_service_name: m
+            .root_service_name
+            .clone()
+            .unwrap_or_else(|| ROOT_SPAN_NOT_YET_RECEIVED.to_string()),
+        root_trace_name: m.root_span_name.clone().unwrap_or_default(),
+        start_time_unix_nano: m.start_time_unix_nano,
+        duration_ms: u32::try_from(dur_ns / 1_000_000).unwrap_or(u32::MAX),
+        span_set: span_sets.first().cloned(),
+        span_sets,
+        service_stats: m
+            .service_stats
+            .iter()
+            .map(|(k, v)| {
+                (
+                    k.clone(),
+                    tempopb::ServiceStats {
+                        span_count: v.span_count,
+                        error_count: v.error_count,
+                    },
+                )
+            })
+            .collect(),
+    }
+}
+
+/// Span IDs are always 16 hex characters (shorter IDs are left-padded).
+fn hex16(id: &[u8]) -> String {
+    let mut s: String = id.iter().map(|b| format!("{b:02x}")).collect();
+    while s.len() < 16 {
+        s.insert(0, '0');
+    }
+    s
+}
