@@ -11,6 +11,7 @@
 //! Objects it writes besides blocks: `<tenant>/<block>/compacted.json`
 //! ([`strata_block::compacted`]) and `<tenant>/index.json` ([`strata_block::index`]).
 
+pub mod app;
 mod compactor;
 pub mod error;
 pub mod job;

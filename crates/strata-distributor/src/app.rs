@@ -14,8 +14,7 @@ use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
 use strata_ring::{IngesterPool, ReplicatedPusher};
 use strata_server::{
-    bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Overrides,
-    Readiness, Registry,
+    bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides, Registry,
 };
 
 use crate::{receiver, Distributor};
@@ -23,13 +22,13 @@ use crate::{receiver, Distributor};
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
     #[error(transparent)]
+    Lifecycle(#[from] strata_server::LifecycleError),
+    #[error(transparent)]
     Server(#[from] strata_server::ServerError),
     #[error("{0}")]
     Config(String),
     #[error("overrides: {0}")]
     Overrides(#[from] strata_config::OverridesError),
-    #[error("{name}: {message}")]
-    Stopped { name: &'static str, message: String },
 }
 
 /// Runs the distributor process until `shutdown` fires.
@@ -42,91 +41,62 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let mut registry = Registry::default();
     let clock: SharedClock = Arc::new(SystemClock);
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
+    let mut lc = Lifecycle::new("distributor", shutdown);
     let factory = strata_rpc::conn_factory(&cfg.ingester_client);
-    let background = CancellationToken::new();
-    let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, background.clone()).await;
+    let ring_stop = CancellationToken::new();
+    let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, ring_stop.clone()).await;
     tracing::info!(
         members = ?pool.members().all(),
         healthy = pool.members().healthy_count(),
         replication_factor = cfg.ring.replication_factor,
         "ingester ring"
     );
+    lc.spawn_background(move |t| async move {
+        t.cancelled().await;
+        ring_stop.cancel();
+        let _ = ring_task.await;
+    });
     let distributor = Distributor::from_config(
         &cfg,
-        Arc::new(ReplicatedPusher::new(pool.clone())),
+        Arc::new(ReplicatedPusher::new(pool)),
         overrides.clone(),
         clock,
         &mut registry,
     );
-    let reload = tokio::spawn(overrides.run(background.clone()));
-
-    let readiness = Readiness::default();
+    lc.spawn_background(move |t| overrides.run(t));
     let common = CommonState {
         registry: Arc::new(registry),
-        readiness: readiness.clone(),
+        readiness: lc.readiness(),
         build_info: BuildInfo::default(),
     };
-    let servers = CancellationToken::new();
-    let mut tasks = tokio::task::JoinSet::new();
-    let l = bind(&cfg.server.http_listen_address).await?;
-    tracing::info!(addr = %cfg.server.http_listen_address, "http listening");
-    let fut = serve_http(l, common_routes(common), servers.clone());
-    tasks.spawn(named("http", fut));
-    spawn_receivers(&cfg, &distributor, &servers, &mut tasks).await?;
-    readiness.set(true);
-    tracing::info!("distributor is ready");
-
-    let result = tokio::select! {
-        _ = shutdown.cancelled() => Ok(()),
-        Some(res) = tasks.join_next() => Err(match res {
-            Ok(Ok(())) => AppError::Stopped { name: "server", message: "stopped unexpectedly".into() },
-            Ok(Err(e)) => e,
-            Err(e) => AppError::Stopped { name: "server task", message: e.to_string() },
-        }),
-    };
-    readiness.set(false);
-    servers.cancel();
-    strata_server::process::drain_servers(&mut tasks).await;
-    background.cancel();
-    let _ = ring_task.await;
-    let _ = reload.await;
-    tracing::info!("distributor stopped");
-    result
+    lc.serve_http(
+        "http",
+        &cfg.server.http_listen_address,
+        common_routes(common),
+    )
+    .await?;
+    spawn_receivers(&cfg, &distributor, &mut lc).await?;
+    Ok(lc.run().await?)
 }
 
-/// Binds the OTLP receivers the configuration enables and serves them in `tasks` until `stop`
-/// fires; shared by this process and `strata run`.
-pub async fn spawn_receivers<E>(
+/// Binds the receivers the configuration enables as servers of `lc`; shared by this process
+/// and `strata run`.
+pub async fn spawn_receivers(
     cfg: &Config,
     distributor: &Distributor,
-    stop: &CancellationToken,
-    tasks: &mut tokio::task::JoinSet<Result<(), E>>,
-) -> Result<(), AppError>
-where
-    E: From<AppError> + Send + 'static,
-{
+    lc: &mut Lifecycle,
+) -> Result<(), AppError> {
     let otlp = &cfg.distributor.receivers.otlp;
     if !otlp.grpc_endpoint.is_empty() {
         let l = bind(&otlp.grpc_endpoint).await?;
         tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
-        let fut = receiver::grpc::serve(distributor.clone(), l, stop.clone());
-        tasks.spawn(async move { named("otlp grpc", fut).await.map_err(E::from) });
+        let fut = receiver::grpc::serve(distributor.clone(), l, lc.servers_token());
+        lc.spawn_server("otlp grpc", fut);
     }
     if !otlp.http_endpoint.is_empty() {
-        let l = bind(&otlp.http_endpoint).await?;
-        tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
-        let fut = serve_http(l, receiver::http::router(distributor.clone()), stop.clone());
-        tasks.spawn(async move { named("otlp http", fut).await.map_err(E::from) });
+        let router = receiver::http::router(distributor.clone());
+        lc.serve_http("otlp http", &otlp.http_endpoint, router)
+            .await?;
     }
     Ok(())
-}
-
-async fn named<E: std::fmt::Display>(
-    name: &'static str,
-    fut: impl std::future::Future<Output = Result<(), E>>,
-) -> Result<(), AppError> {
-    fut.await.map_err(|e| AppError::Stopped {
-        name,
-        message: e.to_string(),
-    })
 }

@@ -12,19 +12,13 @@
 //!   already in flight complete; then every trace is cut and flushed to the object store, and
 //!   the process exits. Queries keep being answered until the gRPC server stops.
 
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use strata_common::{SharedClock, SystemClock, TenantId, TraceId};
+use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
-use strata_proto::roles::{
-    IngesterConn, IngesterHealth, IngesterPusher, IngesterQuerier, PushRequest, PushResponse,
-    RoleError, TraceFragments,
-};
-use strata_proto::tempopb;
+use strata_proto::roles::IngesterConn;
 use strata_server::{
-    bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Overrides,
+    bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
     Readiness, Registry,
 };
 
@@ -32,81 +26,18 @@ use crate::{Ingester, IngesterMetrics};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
+    #[error(transparent)]
+    Lifecycle(#[from] strata_server::LifecycleError),
     #[error("storage: {0}")]
     Storage(#[from] strata_storage::StorageError),
     #[error("starting ingester: {0}")]
     Ingester(#[from] crate::IngesterError),
     #[error(transparent)]
     Server(#[from] strata_server::ServerError),
-    #[error("grpc server: {0}")]
-    Rpc(#[from] strata_rpc::RpcError),
     #[error("{0}")]
     Task(String),
     #[error("overrides: {0}")]
     Overrides(#[from] strata_config::OverridesError),
-}
-
-/// The ingester as served over gRPC: refuses pushes and reports not ready once stopping.
-struct Serving {
-    ingester: Ingester,
-    accepting: AtomicBool,
-}
-
-impl Serving {
-    fn check(&self) -> Result<(), RoleError> {
-        if self.accepting.load(Ordering::SeqCst) {
-            Ok(())
-        } else {
-            Err(RoleError::Unavailable("ingester is shutting down".into()))
-        }
-    }
-}
-
-#[async_trait]
-impl IngesterPusher for Serving {
-    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
-        self.check()?;
-        self.ingester.push(req).await
-    }
-}
-
-#[async_trait]
-impl IngesterHealth for Serving {
-    async fn ready(&self) -> Result<(), RoleError> {
-        self.check()
-    }
-}
-
-#[async_trait]
-impl IngesterQuerier for Serving {
-    async fn find_trace_by_id(
-        &self,
-        tenant: &TenantId,
-        trace_id: &TraceId,
-    ) -> Result<TraceFragments, RoleError> {
-        self.ingester.find_trace_by_id(tenant, trace_id).await
-    }
-    async fn search(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchRequest,
-    ) -> Result<tempopb::SearchResponse, RoleError> {
-        self.ingester.search(tenant, req).await
-    }
-    async fn search_tags(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchTagsRequest,
-    ) -> Result<tempopb::SearchTagsV2Response, RoleError> {
-        self.ingester.search_tags(tenant, req).await
-    }
-    async fn search_tag_values(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchTagValuesRequest,
-    ) -> Result<tempopb::SearchTagValuesV2Response, RoleError> {
-        self.ingester.search_tag_values(tenant, req).await
-    }
 }
 
 /// Replays the WAL (on a blocking thread) and logs what replay found: the ingester's start, shared
@@ -134,7 +65,8 @@ pub async fn start(
     Ok(ingester)
 }
 
-/// Runs the ingester process until `shutdown` fires, then stops as the module docs describe.
+/// Runs the ingester process until `shutdown` fires, then stops as the module docs describe
+/// (the order is [`Lifecycle`]'s: the gRPC server is a server, the HTTP routes a late server).
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let mut registry = Registry::default();
@@ -144,80 +76,52 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     )?;
     let metrics = IngesterMetrics::new(&mut registry);
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
-    let readiness = Readiness::default();
+    let mut lc = Lifecycle::new("ingester", shutdown);
     let common = CommonState {
         registry: Arc::new(registry),
-        readiness: readiness.clone(),
+        readiness: lc.readiness(),
         build_info: BuildInfo::default(),
     };
-
-    let http_stop = CancellationToken::new();
-    let http_listener = bind(&cfg.server.http_listen_address).await?;
-    tracing::info!(addr = %cfg.server.http_listen_address, "http listening (not ready until wal replay)");
-    let http = tokio::spawn(serve_http(
-        http_listener,
+    // Up first, answering 503 on /ready while the WAL is replayed.
+    lc.serve_http_late(
+        "http",
+        &cfg.server.http_listen_address,
         common_routes(common),
-        http_stop.clone(),
-    ));
+    )
+    .await?;
 
     let ingester = start(&cfg, store, clock.clone(), metrics).await?;
-
     ingester.set_overrides(overrides.clone());
-    let serving = Arc::new(Serving {
-        ingester: ingester.clone(),
-        accepting: AtomicBool::new(true),
-    });
-    let grpc_stop = CancellationToken::new();
     let grpc_listener = bind(&cfg.server.grpc_listen_address).await?;
     tracing::info!(addr = %cfg.server.grpc_listen_address, "ingester grpc listening");
-    let conn: Arc<dyn IngesterConn> = serving.clone();
-    let mut grpc = tokio::spawn(strata_rpc::serve(
-        grpc_listener,
-        conn,
-        cfg.ingester_client.max_message_bytes,
-        grpc_stop.clone(),
-    ));
-    let background = CancellationToken::new();
-    let flush = tokio::spawn(ingester.clone().run(background.clone()));
-    let reload = tokio::spawn(overrides.run(background.clone()));
-    tokio::spawn(report_store_status(
-        ingester.clone(),
-        readiness.clone(),
-        background.clone(),
-    ));
-    readiness.set(true);
-    tracing::info!("ingester is ready");
+    let conn: Arc<dyn IngesterConn> = Arc::new(ingester.clone());
+    lc.spawn_server(
+        "ingester grpc",
+        strata_rpc::serve(
+            grpc_listener,
+            conn,
+            cfg.ingester_client.max_message_bytes,
+            lc.servers_token(),
+        ),
+    );
+    spawn_background(&mut lc, &ingester, overrides);
+    Ok(lc.run().await?)
+}
 
-    let early = tokio::select! {
-        _ = shutdown.cancelled() => None,
-        res = &mut grpc => Some(res),
-    };
-    readiness.set(false);
-    serving.accepting.store(false, Ordering::SeqCst);
-    let result = match early {
-        Some(res) => Err(match res {
-            Ok(Ok(())) => AppError::Task("grpc server stopped unexpectedly".into()),
-            Ok(Err(e)) => e.into(),
-            Err(e) => AppError::Task(format!("grpc server task: {e}")),
-        }),
-        None => {
-            tracing::info!("stopping: refusing new pushes, finishing in-flight ones");
-            grpc_stop.cancel();
-            match grpc.await {
-                Ok(Ok(())) => Ok(()),
-                Ok(Err(e)) => Err(e.into()),
-                Err(e) => Err(AppError::Task(format!("grpc server task: {e}"))),
-            }
-        }
-    };
-    // The flush loop cuts and flushes everything when cancelled (flush_all_on_shutdown).
-    background.cancel();
-    let _ = flush.await;
-    let _ = reload.await;
-    http_stop.cancel();
-    let _ = http.await;
-    tracing::info!("ingester stopped");
-    result
+/// What the ingester adds to a process's lifecycle, in `strata run` and its own binary: the
+/// push gate closes at drain; the flush loop (which flushes everything when cancelled), the
+/// overrides reload and the `/ready` store report run in the background.
+pub fn spawn_background(lc: &mut Lifecycle, ingester: &Ingester, overrides: Overrides) {
+    let i = ingester.clone();
+    lc.on_drain(move || {
+        tracing::info!("stopping: refusing new pushes, finishing in-flight ones");
+        i.stop_accepting();
+    });
+    let i = ingester.clone();
+    lc.spawn_background(move |t| i.run(t));
+    lc.spawn_background(move |t| overrides.run(t));
+    let (i, readiness) = (ingester.clone(), lc.readiness());
+    lc.spawn_background(move |t| report_store_status(i, readiness, t));
 }
 
 /// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.

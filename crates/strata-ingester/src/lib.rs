@@ -46,7 +46,7 @@ pub mod upload;
 mod wal_cleanup;
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -109,6 +109,9 @@ struct Inner {
     unflushed_bytes: AtomicU64,
     metrics: IngesterMetrics,
     overrides: Mutex<Overrides>,
+    /// Cleared by [`Ingester::stop_accepting`] when the process stops: pushes and `Ready` then
+    /// answer `UNAVAILABLE` (distributors hand the traces to the next ingester).
+    accepting: AtomicBool,
 }
 
 /// The ingester role. Cheap to clone.
@@ -165,10 +168,25 @@ impl Ingester {
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 metrics,
                 overrides: Mutex::new(Overrides::default()),
+                accepting: AtomicBool::new(true),
             }),
         };
         ingester.update_live_gauge();
         Ok((ingester, report))
+    }
+
+    /// Refuses pushes and reports not ready from now on (`UNAVAILABLE`); queries are still
+    /// answered. Called when the process starts to stop, in every mode.
+    pub fn stop_accepting(&self) {
+        self.inner.accepting.store(false, Ordering::SeqCst);
+    }
+
+    fn check_accepting(&self) -> Result<(), RoleError> {
+        if self.inner.accepting.load(Ordering::SeqCst) {
+            Ok(())
+        } else {
+            Err(RoleError::Unavailable("ingester is shutting down".into()))
+        }
     }
 
     /// Uses `overrides` for per-tenant limits from the next push on.
@@ -222,6 +240,7 @@ impl Ingester {
 #[async_trait]
 impl IngesterPusher for Ingester {
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+        self.check_accepting()?;
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
@@ -272,8 +291,8 @@ impl IngesterPusher for Ingester {
 #[async_trait]
 impl IngesterHealth for Ingester {
     async fn ready(&self) -> Result<(), RoleError> {
-        // Constructed only after WAL replay, so an existing in-process ingester is ready.
-        Ok(())
+        // Constructed only after WAL replay, so an existing ingester is ready until it stops.
+        self.check_accepting()
     }
 }
 

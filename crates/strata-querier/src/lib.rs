@@ -74,6 +74,16 @@ pub struct QuerierSettings {
     pub blocklist_poll: Duration,
 }
 
+impl QuerierSettings {
+    pub fn from_config(cfg: &strata_config::Config) -> Self {
+        Self {
+            multitenancy_enabled: cfg.multitenancy_enabled,
+            max_bytes_per_trace: cfg.querier.max_bytes_per_trace,
+            blocklist_poll: cfg.storage.blocklist_poll,
+        }
+    }
+}
+
 #[derive(Clone)]
 pub struct QuerierMetrics {
     pub trace_lookups: Counter,
@@ -148,6 +158,45 @@ impl Querier {
             blocks,
             settings,
             metrics,
+        }
+    }
+
+    /// The querier `cfg` describes, reading recent data from `ingester` and blocks from
+    /// `store`, with its metrics in `registry`: the one place `strata run` and the querier
+    /// binary build it.
+    pub fn from_config(
+        cfg: &strata_config::Config,
+        ingester: Arc<dyn IngesterQuerier>,
+        store: strata_storage::SharedStore,
+        registry: &mut Registry,
+    ) -> Self {
+        let blocks =
+            BlockList::new(store).with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index);
+        Self::new(
+            ingester,
+            blocks,
+            QuerierSettings::from_config(cfg),
+            QuerierMetrics::new(registry),
+        )
+    }
+
+    /// Polls the block list until the first poll succeeds (retrying every second, logging
+    /// each failure) or `shutdown` fires; returns whether it succeeded. A process is ready only
+    /// after this: an object store that is down at start delays readiness, it does not stop
+    /// the process.
+    pub async fn first_poll(&self, shutdown: &CancellationToken) -> bool {
+        loop {
+            match self.blocks.poll().await {
+                Ok(n) => {
+                    tracing::info!(blocks = n, "block list loaded");
+                    return true;
+                }
+                Err(e) => tracing::warn!(error = %e, "first block-list poll failed; retrying"),
+            }
+            tokio::select! {
+                _ = tokio::time::sleep(Duration::from_secs(1)) => {}
+                _ = shutdown.cancelled() => return false,
+            }
         }
     }
 

@@ -2,10 +2,12 @@
 //! (`/ready`, `/metrics`, `/api/echo`, `/api/status/buildinfo`), HTTP serving with graceful
 //! shutdown, and the readiness flag.
 
+pub mod lifecycle;
 pub mod overrides;
 pub mod process;
 mod routes;
 
+pub use lifecycle::{Lifecycle, LifecycleError};
 pub use overrides::Overrides;
 pub use prometheus_client::registry::Registry;
 pub use routes::{common_routes, BuildInfo, CommonState};
@@ -90,4 +92,18 @@ pub async fn serve_http(
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await
         .map_err(|source| ServerError::Serve { addr, source })
+}
+
+#[cfg(test)]
+mod tests_support {
+    /// Polls `f` every millisecond until it is true (at most 5 s).
+    pub async fn wait_until(mut f: impl FnMut() -> bool) {
+        for _ in 0..5000 {
+            if f() {
+                return;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(1)).await;
+        }
+        panic!("condition not met within 5 s");
+    }
 }
