@@ -31,6 +31,10 @@ release-all: ## Build every binary (release): strata and one per role
 run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingesters (RF 3), querier, compactor
 	./scripts/run-cluster.sh
 
+.PHONY: fixtures
+fixtures: ## Write the stored-format fixture set (crates/strata-testkit/fixtures/v1, or FIXTURES_OUT=dir); never overwrites
+	$(CARGO) run -j$(JOBS) -p strata-testkit --example write-fixtures $(if $(FIXTURES_OUT),-- $(FIXTURES_OUT))
+
 .PHONY: fmt
 fmt: ## Format the code
 	$(CARGO) fmt --all

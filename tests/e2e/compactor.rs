@@ -16,7 +16,7 @@ use object_store::local::LocalFileSystem;
 use object_store::ObjectStore;
 use strata_block::{list_block_dirs, read_compacted, BlockReader, BlockWriter, WriterOptions};
 use strata_common::{BlockId, Clock, SystemClock, TenantId, TraceId};
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_proto::otlp::trace::Span;
 use strata_storage::{list_blocks, BlockPaths};
 
 #[path = "compactor/ring.rs"]
@@ -61,17 +61,12 @@ fn free_port() -> u16 {
 }
 
 fn span(t: &TraceId, n: u32, start: u64) -> Span {
-    let mut sid = [0u8; 8];
-    sid[..4].copy_from_slice(&t.as_bytes()[12..]);
-    sid[4..].copy_from_slice(&(n + 1).to_be_bytes());
+    let high = u32::from_be_bytes(t.as_bytes()[12..].try_into().unwrap());
+    let sid = u64::from(high) << 32 | u64::from(n + 1);
+    let at = start + u64::from(n) * 1000;
     Span {
-        trace_id: t.as_bytes().to_vec(),
-        span_id: sid.to_vec(),
-        name: format!("op-{n}"),
         kind: 1 + (n % 3) as i32,
-        start_time_unix_nano: start + u64::from(n) * 1000,
-        end_time_unix_nano: start + u64::from(n) * 1000 + 500,
-        ..Default::default()
+        ..strata_testkit::span(t, sid, &format!("op-{n}"), at, at + 500)
     }
 }
 
@@ -128,13 +123,7 @@ async fn write_block(
                 .or_default()
                 .insert((s.span_id.clone(), s.kind));
         }
-        let rs = vec![ResourceSpans {
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }];
+        let rs = vec![strata_testkit::resource_spans(None, None, spans)];
         w.add_trace(*id, &rs).await.unwrap();
     }
     w.finish().await.unwrap().block_id

@@ -3,66 +3,14 @@
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
-};
+use opentelemetry_proto::tonic::common::v1::{any_value::Value, InstrumentationScope};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::span::{Event, Link, SpanKind};
 use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, TracesData};
 use prost::Message;
 
-pub fn kv(key: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-pub fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-/// Attributes of every value type, nested arrays and kvlists included.
-pub fn every_kind_of_attribute() -> Vec<KeyValue> {
-    vec![
-        kv("str", s("hello")),
-        kv("int", Value::IntValue(-42)),
-        kv("double", Value::DoubleValue(3.25)),
-        kv("bool", Value::BoolValue(true)),
-        kv("bytes", Value::BytesValue(vec![0, 1, 2, 255])),
-        kv(
-            "array",
-            Value::ArrayValue(ArrayValue {
-                values: vec![
-                    AnyValue {
-                        value: Some(s("a")),
-                    },
-                    AnyValue {
-                        value: Some(Value::IntValue(7)),
-                    },
-                    AnyValue {
-                        value: Some(Value::KvlistValue(KeyValueList {
-                            values: vec![kv("inner", Value::BoolValue(false))],
-                        })),
-                    },
-                ],
-            }),
-        ),
-        kv(
-            "kvlist",
-            Value::KvlistValue(KeyValueList {
-                values: vec![kv("k1", s("v1")), kv("k2", Value::DoubleValue(-0.5))],
-            }),
-        ),
-        KeyValue {
-            key: "empty".into(),
-            value: None,
-            ..Default::default()
-        },
-    ]
-}
+pub use strata_testkit::{every_kind_of_attribute, kv, s, span_count};
 
 /// A span with every OTLP field set.
 pub fn rich_span(trace_id: [u8; 16], span_id: u64, parent: Option<u64>) -> Span {
@@ -170,20 +118,11 @@ pub fn simple_request(trace_ids: &[[u8; 16]], spans: u64) -> ExportTraceServiceR
             });
         }
     }
-    ExportTraceServiceRequest {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", s("simple"))],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: None,
-                spans: out,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
-    }
+    strata_testkit::request(vec![strata_testkit::resource_spans(
+        Some(strata_testkit::resource("simple")),
+        None,
+        out,
+    )])
 }
 
 /// A random-looking, non-zero trace ID derived from a number.
@@ -257,12 +196,4 @@ pub fn flatten(rs: &[ResourceSpans]) -> Vec<SpanInContext> {
     }
     out.sort_by(|a, b| a.4.span_id.cmp(&b.4.span_id).then(a.4.kind.cmp(&b.4.kind)));
     out
-}
-
-/// Number of spans in a trace.
-pub fn span_count(rs: &[ResourceSpans]) -> usize {
-    rs.iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
 }

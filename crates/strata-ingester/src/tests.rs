@@ -3,12 +3,11 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use prost::Message;
 use strata_common::{ManualClock, SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, IngesterConfig};
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
-use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushRequest, RoleError, TracePush};
+use strata_proto::otlp::trace::Span;
+use strata_proto::roles::{IngesterPusher, IngesterQuerier, PushRequest, RoleError};
 use strata_proto::tempopb;
 use strata_server::Registry;
 use strata_storage::SharedStore;
@@ -16,38 +15,15 @@ use strata_storage::SharedStore;
 use super::*;
 
 fn push_for(id: u8, spans: u8) -> PushRequest {
+    let trace = TraceId([id; 16]);
     let spans: Vec<Span> = (1..=spans)
-        .map(|s| Span {
-            trace_id: vec![id; 16],
-            span_id: vec![s; 8],
-            name: format!("s{s}"),
-            start_time_unix_nano: 1_000 + u64::from(s),
-            end_time_unix_nano: 2_000,
-            ..Default::default()
+        .map(|s| {
+            let sid = u64::from_be_bytes([s; 8]);
+            strata_testkit::span(&trace, sid, &format!("s{s}"), 1_000 + u64::from(s), 2_000)
         })
         .collect();
-    let n = spans.len() as u32;
-    let trace = tempopb::Trace {
-        resource_spans: vec![ResourceSpans {
-            resource: None,
-            scope_spans: vec![ScopeSpans {
-                scope: None,
-                spans,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
-    };
-    PushRequest {
-        tenant: TenantId::single(),
-        traces: vec![TracePush {
-            trace_id: TraceId([id; 16]),
-            span_count: n,
-            start_unix_nano: 1_000,
-            end_unix_nano: 2_000,
-            payload: Bytes::from(trace.encode_to_vec()),
-        }],
-    }
+    let rs = vec![strata_testkit::resource_spans(None, None, spans)];
+    strata_testkit::push_request(vec![strata_testkit::trace_push(trace, 1_000, 2_000, rs)])
 }
 
 struct Fixture {

@@ -7,9 +7,9 @@ use object_store::memory::InMemory;
 use object_store::ObjectStore;
 use strata_block::{BlockMeta, BlockWriter, WriterOptions};
 use strata_common::{BlockId, ManualClock, SharedClock, TenantId, TraceId};
-use strata_proto::otlp::common::{any_value::Value, AnyValue, InstrumentationScope, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_proto::otlp::trace::{ResourceSpans, Span};
+#[allow(unused_imports)] // Not every test binary uses every helper.
+pub use strata_testkit::{kv, normalise, s};
 
 pub fn tid(n: u8) -> TraceId {
     let mut b = [0u8; 16];
@@ -18,61 +18,17 @@ pub fn tid(n: u8) -> TraceId {
     TraceId(b)
 }
 
-pub fn kv(key: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-pub fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
 pub fn simple_span(trace: TraceId, n: u64, start: u64) -> Span {
-    Span {
-        trace_id: trace.0.to_vec(),
-        span_id: (n + 1).to_be_bytes().to_vec(),
-        name: format!("span-{n}"),
-        start_time_unix_nano: start,
-        end_time_unix_nano: start + 10,
-        ..Default::default()
-    }
+    strata_testkit::span(&trace, n + 1, &format!("span-{n}"), start, start + 10)
 }
 
 /// One resource and scope holding `spans`.
 pub fn batch(service: &str, spans: Vec<Span>) -> ResourceSpans {
-    ResourceSpans {
-        resource: Some(Resource {
-            attributes: vec![kv("service.name", s(service))],
-            ..Default::default()
-        }),
-        scope_spans: vec![ScopeSpans {
-            scope: Some(InstrumentationScope {
-                name: "lib".into(),
-                ..Default::default()
-            }),
-            spans,
-            schema_url: String::new(),
-        }],
-        schema_url: String::new(),
-    }
-}
-
-/// Sorts resource_spans, scope_spans and spans deterministically, merging nothing.
-pub fn normalise(mut rs: Vec<ResourceSpans>) -> Vec<ResourceSpans> {
-    use prost::Message;
-    for r in &mut rs {
-        for ss in &mut r.scope_spans {
-            ss.spans.sort_by(|a, b| {
-                (a.start_time_unix_nano, &a.span_id).cmp(&(b.start_time_unix_nano, &b.span_id))
-            });
-        }
-        r.scope_spans.sort_by_key(|ss| ss.encode_to_vec());
-    }
-    rs.sort_by_key(|r| r.encode_to_vec());
-    rs
+    strata_testkit::resource_spans(
+        Some(strata_testkit::resource(service)),
+        Some(strata_testkit::scope("lib", "")),
+        spans,
+    )
 }
 
 pub fn store() -> Arc<dyn ObjectStore> {

@@ -13,9 +13,7 @@ use strata_compactor::{
     Compactor, CompactorMetrics, CompactorSettings, NoOverrides, OwnAll, Ownership,
     RetentionOverrides,
 };
-use strata_proto::otlp::common::{any_value, AnyValue, InstrumentationScope, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_proto::otlp::trace::{ResourceSpans, Span};
 use strata_storage::SharedStore;
 
 /// Unix seconds of the test's epoch (2023-11-14).
@@ -32,51 +30,32 @@ pub fn clock_at(unix_secs: u64) -> Arc<ManualClock> {
     ))
 }
 
+/// Trace `n`: `10`, zeros, `n` in the last four bytes.
 pub fn trace_id(n: u32) -> TraceId {
-    let mut b = [0u8; 16];
-    b[0] = 0x10;
-    b[12..].copy_from_slice(&n.to_be_bytes());
-    TraceId(b)
+    strata_testkit::trace_id(u64::from(n))
 }
 
 /// A span of trace `t` with span ID derived from (`t`, `n`), starting at `start_ns`.
 pub fn span(t: u32, n: u32, start_ns: u64) -> Span {
-    let mut sid = [0u8; 8];
-    sid[..4].copy_from_slice(&t.to_be_bytes());
-    sid[4..].copy_from_slice(&(n + 1).to_be_bytes());
+    let sid = u64::from(t) << 32 | u64::from(n + 1);
     Span {
-        trace_id: trace_id(t).as_bytes().to_vec(),
-        span_id: sid.to_vec(),
-        name: format!("op-{n}"),
         kind: 2,
-        start_time_unix_nano: start_ns,
-        end_time_unix_nano: start_ns + 1_000_000,
-        ..Default::default()
+        ..strata_testkit::span(
+            &trace_id(t),
+            sid,
+            &format!("op-{n}"),
+            start_ns,
+            start_ns + 1_000_000,
+        )
     }
 }
 
 pub fn share(spans: Vec<Span>) -> Vec<ResourceSpans> {
-    vec![ResourceSpans {
-        resource: Some(Resource {
-            attributes: vec![KeyValue {
-                key: "service.name".into(),
-                value: Some(AnyValue {
-                    value: Some(any_value::Value::StringValue("svc".into())),
-                }),
-                ..Default::default()
-            }],
-            ..Default::default()
-        }),
-        scope_spans: vec![ScopeSpans {
-            scope: Some(InstrumentationScope {
-                name: "test".into(),
-                ..Default::default()
-            }),
-            spans,
-            schema_url: String::new(),
-        }],
-        schema_url: String::new(),
-    }]
+    vec![strata_testkit::resource_spans(
+        Some(strata_testkit::resource("svc")),
+        Some(strata_testkit::scope("test", "")),
+        spans,
+    )]
 }
 
 /// Writes a level-`level` block holding `traces` (trace number → spans).

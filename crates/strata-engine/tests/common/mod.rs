@@ -6,56 +6,23 @@ use arrow_array::RecordBatch;
 use strata_block::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
 use strata_common::TraceId;
 use strata_engine::{SearchPlan, TraceMatch};
-use strata_proto::otlp::common::{
-    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue,
-};
+use strata_proto::otlp::common::{any_value::Value, InstrumentationScope, KeyValue};
 use strata_proto::otlp::resource::Resource;
 use strata_proto::otlp::trace::{span, Span, Status};
 
+/// Trace `n`: `ab`, zeros, `n` in the last byte.
 pub fn tid(n: u8) -> TraceId {
-    let mut b = [0u8; 16];
-    b[0] = 0xab;
-    b[15] = n;
-    TraceId(b)
+    strata_testkit::trace_id_with(0xab, u64::from(n))
 }
+
+/// Span IDs are `0x10nn`.
+const SID_BASE: u64 = 0x1000;
 
 pub fn sid(n: u8) -> Vec<u8> {
-    vec![0, 0, 0, 0, 0, 0, 0x10, n]
+    strata_testkit::span_id(SID_BASE | u64::from(n))
 }
 
-pub fn s(v: &str) -> AnyValue {
-    AnyValue {
-        value: Some(Value::StringValue(v.into())),
-    }
-}
-pub fn i(v: i64) -> AnyValue {
-    AnyValue {
-        value: Some(Value::IntValue(v)),
-    }
-}
-pub fn f(v: f64) -> AnyValue {
-    AnyValue {
-        value: Some(Value::DoubleValue(v)),
-    }
-}
-pub fn b(v: bool) -> AnyValue {
-    AnyValue {
-        value: Some(Value::BoolValue(v)),
-    }
-}
-pub fn arr(items: Vec<AnyValue>) -> AnyValue {
-    AnyValue {
-        value: Some(Value::ArrayValue(ArrayValue { values: items })),
-    }
-}
-
-pub fn kv(k: &str, v: AnyValue) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(v),
-        ..Default::default()
-    }
-}
+pub use strata_testkit::{array as arr, boolean as b, double as f, int as i, kv, s};
 
 /// One span with its resource and scope.
 #[derive(Clone)]
@@ -72,29 +39,21 @@ pub fn sp(trace: u8, id: u8, parent: u8, name: &str, start: u64, end: u64) -> Sp
     Sp {
         trace,
         span: Span {
-            trace_id: tid(trace).0.to_vec(),
-            span_id: sid(id),
             parent_span_id: if parent == 0 { vec![] } else { sid(parent) },
-            name: name.into(),
-            start_time_unix_nano: start,
-            end_time_unix_nano: end,
             kind: span::SpanKind::Internal as i32,
-            ..Default::default()
+            ..strata_testkit::span(&tid(trace), SID_BASE | u64::from(id), name, start, end)
         },
-        resource: Some(Resource {
-            attributes: vec![kv("service.name", s("svc"))],
-            ..Default::default()
-        }),
+        resource: Some(strata_testkit::resource("svc")),
         scope: None,
     }
 }
 
 impl Sp {
-    pub fn attr(mut self, k: &str, v: AnyValue) -> Self {
+    pub fn attr(mut self, k: &str, v: Value) -> Self {
         self.span.attributes.push(kv(k, v));
         self
     }
-    pub fn res(mut self, k: &str, v: AnyValue) -> Self {
+    pub fn res(mut self, k: &str, v: Value) -> Self {
         self.resource
             .get_or_insert_with(Default::default)
             .attributes

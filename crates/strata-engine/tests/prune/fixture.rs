@@ -7,10 +7,10 @@ use object_store::ObjectStore;
 use strata_block::{BlockReader, BlockWriter, ScanRequest, WriterOptions};
 use strata_common::{BlockId, ManualClock, SharedClock, TenantId, TraceId};
 use strata_engine::search::{SearchAccumulator, SearchJob};
-use strata_proto::otlp::common::{any_value::Value, AnyValue, ArrayValue, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{span::SpanKind, ResourceSpans, ScopeSpans, Span, Status};
+use strata_proto::otlp::common::{any_value::Value, KeyValue};
+use strata_proto::otlp::trace::{span::SpanKind, ResourceSpans, Span, Status};
 use strata_proto::tempopb;
+use strata_testkit::{array, resource_with};
 
 /// Start of the data, in seconds.
 pub const BASE_S: u64 = 1_700_000_000;
@@ -20,24 +20,8 @@ const US: u64 = 1_000;
 /// Row group size of the banded block.
 pub const TAIL_ROWS: u64 = 100;
 
-pub fn trace_id(n: u64) -> TraceId {
-    let mut b = [0u8; 16];
-    b[0] = 0x10;
-    b[8..].copy_from_slice(&n.to_be_bytes());
-    TraceId(b)
-}
-
-fn kv(k: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-fn str_value(s: &str) -> Value {
-    Value::StringValue(s.into())
-}
+pub use strata_testkit::trace_id;
+use strata_testkit::{kv, s as str_value};
 
 /// One span: `(name, kind, start, duration, status)`; parent of span `j` is span `j - 1`.
 type SpanSpec = (String, SpanKind, u64, u64, Option<Status>);
@@ -49,29 +33,14 @@ fn trace(n: u64, resource: Vec<KeyValue>, spans: Vec<SpanSpec>) -> (TraceId, Vec
         .into_iter()
         .enumerate()
         .map(|(j, (name, kind, start, dur, status))| Span {
-            trace_id: id.0.to_vec(),
-            span_id: sid(j),
             parent_span_id: if j == 0 { vec![] } else { sid(j - 1) },
-            name,
             kind: kind as i32,
-            start_time_unix_nano: start,
-            end_time_unix_nano: start + dur,
             status,
             attributes: vec![kv("j", Value::IntValue(j as i64))],
-            ..Default::default()
+            ..strata_testkit::span(&id, n * 100 + j as u64 + 1, &name, start, start + dur)
         })
         .collect();
-    let rs = ResourceSpans {
-        resource: Some(Resource {
-            attributes: resource,
-            ..Default::default()
-        }),
-        scope_spans: vec![ScopeSpans {
-            spans,
-            ..Default::default()
-        }],
-        schema_url: String::new(),
-    };
+    let rs = strata_testkit::resource_spans(Some(resource_with(resource)), None, spans);
     (id, vec![rs])
 }
 
@@ -90,14 +59,7 @@ pub fn banded() -> Vec<(TraceId, Vec<ResourceSpans>)> {
             let tail = n == tail.0;
             let mut resource = vec![kv("service.name", str_value(&format!("svc-{band}")))];
             if n == 100 {
-                resource = vec![kv(
-                    "service.name",
-                    Value::ArrayValue(ArrayValue {
-                        values: vec![AnyValue {
-                            value: Some(str_value("svc-arr")),
-                        }],
-                    }),
-                )];
+                resource = vec![kv("service.name", array(vec![str_value("svc-arr")]))];
             }
             if n == 50 {
                 resource = vec![kv("host.name", str_value("h"))];

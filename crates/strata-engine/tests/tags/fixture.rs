@@ -7,52 +7,21 @@ use strata_engine::tags::{
     TagNamesCollector, TagScope, TagTarget, TagValue, TagValueType, TagValuesCollector,
     DEFAULT_MAX_BYTES,
 };
-use strata_proto::otlp::common::{
-    any_value::Value, AnyValue, ArrayValue, InstrumentationScope, KeyValue, KeyValueList,
-};
+use strata_proto::otlp::common::{any_value::Value, InstrumentationScope, KeyValueList};
 use strata_proto::otlp::resource::Resource;
 use strata_proto::otlp::trace::span::{Event, Link};
 use strata_proto::otlp::trace::{Span, Status};
 use strata_traceql::{Attribute, AttributeScope};
 
-pub fn kv(key: &str, v: Value) -> KeyValue {
-    KeyValue {
-        key: key.into(),
-        value: Some(AnyValue { value: Some(v) }),
-        ..Default::default()
-    }
-}
-
-pub fn s(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-pub fn arr(items: Vec<Value>) -> Value {
-    Value::ArrayValue(ArrayValue {
-        values: items
-            .into_iter()
-            .map(|v| AnyValue { value: Some(v) })
-            .collect(),
-    })
-}
-
-pub fn resource(attrs: Vec<KeyValue>) -> Resource {
-    Resource {
-        attributes: attrs,
-        ..Default::default()
-    }
-}
+pub use strata_testkit::{array as arr, kv, resource_with as resource, s};
 
 pub fn span(trace: u8, id: u8, parent: u8, name: &str, kind: i32) -> Span {
+    let trace = TraceId([trace; 16]);
+    let sid = u64::from_be_bytes([id; 8]);
     Span {
-        trace_id: vec![trace; 16],
-        span_id: vec![id; 8],
         parent_span_id: if parent == 0 { vec![] } else { vec![parent; 8] },
-        name: name.into(),
         kind,
-        start_time_unix_nano: 1_000 + u64::from(id),
-        end_time_unix_nano: 2_000,
-        ..Default::default()
+        ..strata_testkit::span(&trace, sid, name, 1_000 + u64::from(id), 2_000)
     }
 }
 

@@ -7,18 +7,14 @@ use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
-use prost::Message;
 use strata_common::{ManualClock, SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, IngesterConfig};
 use strata_ingester::metrics::IngesterMetrics;
 use strata_ingester::Ingester;
-use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_proto::otlp::trace::Span;
 use strata_proto::roles::{IngesterConn, PushRequest, TracePush};
-use strata_proto::tempopb;
 use strata_rpc::ClientOptions;
+use strata_testkit::{kv, resource, resource_spans, s as st};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
@@ -94,50 +90,26 @@ pub fn options() -> ClientOptions {
     }
 }
 
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
 /// One trace of `spans` spans from service `service`; `pad` bytes of attribute make it big.
 pub fn trace_push(id: u8, service: &str, spans: u8, pad: usize) -> TracePush {
+    let trace = TraceId([id; 16]);
     let spans: Vec<Span> = (1..=spans)
         .map(|s| Span {
-            trace_id: vec![id; 16],
-            span_id: vec![s; 8],
-            name: format!("op-{s}"),
-            start_time_unix_nano: 1_000_000_000 + u64::from(s),
-            end_time_unix_nano: 2_000_000_000,
-            attributes: vec![kv("http.method", "GET"), kv("pad", &"x".repeat(pad))],
-            ..Default::default()
+            attributes: vec![
+                kv("http.method", st("GET")),
+                kv("pad", st(&"x".repeat(pad))),
+            ],
+            ..strata_testkit::span(
+                &trace,
+                u64::from_be_bytes([s; 8]),
+                &format!("op-{s}"),
+                1_000_000_000 + u64::from(s),
+                2_000_000_000,
+            )
         })
         .collect();
-    let span_count = spans.len() as u32;
-    let trace = tempopb::Trace {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", service)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                spans,
-                ..Default::default()
-            }],
-            ..Default::default()
-        }],
-    };
-    TracePush {
-        trace_id: TraceId([id; 16]),
-        span_count,
-        start_unix_nano: 1_000_000_000,
-        end_unix_nano: 2_000_000_000,
-        payload: Bytes::from(trace.encode_to_vec()),
-    }
+    let rs = vec![resource_spans(Some(resource(service)), None, spans)];
+    strata_testkit::trace_push(trace, 1_000_000_000, 2_000_000_000, rs)
 }
 
 pub fn push(traces: Vec<TracePush>) -> PushRequest {

@@ -1,0 +1,125 @@
+//! Writes fixture set `v1` (see `strata_testkit::fixtures::v1` and `fixtures/README.md`).
+//!
+//! ```text
+//! cargo run -p strata-testkit --example write-fixtures [-- <out-dir>]
+//! ```
+//!
+//! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/v1`, and refuses if that
+//! exists: a fixture set is written once and never regenerated in place. With `<out-dir>` (which
+//! must not exist either) it writes a copy elsewhere, e.g. to check that the generation is
+//! deterministic with `diff -r`.
+//!
+//! Everything is fixed: trace and block IDs, span times, and the writers' clocks.
+
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, UNIX_EPOCH};
+
+use object_store::local::LocalFileSystem;
+use object_store::ObjectStore;
+use strata_block::{
+    write_compacted, write_index, BlockMeta, BlockWriter, CompactedEntry, CompactedMarker,
+    TenantIndex, WriterOptions,
+};
+use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
+use strata_proto::otlp::trace::ResourceSpans;
+use strata_testkit::fixtures::v1;
+use strata_wal::{FsyncPolicy, Wal, WalConfig};
+
+fn clock_at(unix_nanos: u64) -> SharedClock {
+    Arc::new(ManualClock::new(
+        UNIX_EPOCH + Duration::from_nanos(unix_nanos),
+    ))
+}
+
+async fn write_block(
+    store: &Arc<dyn ObjectStore>,
+    id: BlockId,
+    level: u32,
+    created_ns: u64,
+    traces: &[(TraceId, Vec<ResourceSpans>)],
+) -> BlockMeta {
+    let opts = WriterOptions {
+        row_group_max_spans: 4,
+        bloom_false_positive: 0.01,
+        zstd_level: 3,
+        expected_traces: traces.len(),
+    };
+    let mut w = BlockWriter::new(store.clone(), v1::tenant(), id, opts, clock_at(created_ns))
+        .expect("block writer")
+        .with_compaction_level(level);
+    for (id, rs) in traces {
+        w.add_trace(*id, rs).await.expect("add trace");
+    }
+    w.finish().await.expect("finish block")
+}
+
+async fn write_bucket(root: &Path) {
+    std::fs::create_dir_all(root).expect("create bucket dir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
+    let l0 = write_block(
+        &store,
+        v1::block_l0(),
+        0,
+        v1::L0_CREATED_NS,
+        &v1::l0_traces(),
+    )
+    .await;
+    let l1 = write_block(
+        &store,
+        v1::block_l1(),
+        1,
+        v1::L1_CREATED_NS,
+        &v1::l1_traces(),
+    )
+    .await;
+    let marker = CompactedMarker::new(l0.block_id, v1::COMPACTED_NS, vec![l1.block_id]);
+    write_compacted(store.as_ref(), &l0.paths().expect("paths"), &marker)
+        .await
+        .expect("write compacted.json");
+    let index = TenantIndex::new(
+        &v1::tenant(),
+        v1::INDEX_CREATED_NS,
+        vec![l1],
+        vec![CompactedEntry::new(l0, &marker)],
+    );
+    write_index(store.as_ref(), &index)
+        .await
+        .expect("write index.json");
+}
+
+fn write_wal(out: &Path) {
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let mut cfg = WalConfig::new(tmp.path());
+    cfg.fsync = FsyncPolicy::Always;
+    let wal = Wal::open(cfg).expect("open wal");
+    for push in v1::wal_pushes() {
+        wal.append(&strata_ingester::record::encode(&push))
+            .expect("append");
+    }
+    drop(wal);
+    std::fs::create_dir_all(out).expect("create wal dir");
+    for entry in std::fs::read_dir(tmp.path()).expect("list wal") {
+        let entry = entry.expect("wal entry");
+        std::fs::copy(entry.path(), out.join(entry.file_name())).expect("copy segment");
+    }
+}
+
+#[tokio::main(flavor = "current_thread")]
+async fn main() {
+    let out = std::env::args_os()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(v1::dir);
+    if out.exists() {
+        eprintln!(
+            "{} exists: fixture sets are never regenerated in place (see fixtures/README.md)",
+            out.display()
+        );
+        std::process::exit(1);
+    }
+    write_bucket(&out.join("bucket")).await;
+    write_wal(&out.join("wal"));
+    println!("wrote {}", out.display());
+}
