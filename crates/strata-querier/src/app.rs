@@ -1,5 +1,5 @@
 //! The `strata-querier` process: Tempo's query API over the blocks in the object store and the
-//! recent data of every ingester on the ring ([`strata_ring::FanoutQuerier`], which tolerates
+//! recent data of every ingester on the ring ([`FanoutQuerier`], which tolerates
 //! `replication_factor - 1` unreachable ingesters and merges replicated answers; spans are
 //! deduplicated by (span ID, kind)).
 //!
@@ -9,12 +9,12 @@
 use std::sync::Arc;
 
 use strata_config::Config;
-use strata_ring::{FanoutQuerier, IngesterPool};
+use strata_ring::IngesterPool;
 use strata_server::{
     bind, common_routes, serve_http, BuildInfo, CancellationToken, CommonState, Readiness, Registry,
 };
 
-use crate::{BlockList, Querier, QuerierMetrics, QuerierSettings};
+use crate::{BlockList, FanoutQuerier, Querier, QuerierMetrics, QuerierSettings};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {
