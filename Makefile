@@ -40,9 +40,24 @@ fmt: ## Format the code
 	$(CARGO) fmt --all
 
 .PHONY: lint
-lint: ## cargo fmt --check and clippy -D warnings
+lint: check-deps ## cargo fmt --check, clippy -D warnings, and the dependency rules
 	$(CARGO) fmt --all -- --check
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
+
+# Crates that must not link the query engine: the ring, and the stateless distributor that uses
+# it (merging of query answers lives in strata-engine::merge, used by the querier).
+NO_ENGINE := strata-ring strata-distributor
+
+.PHONY: check-deps
+check-deps: ## Fail when a crate of NO_ENGINE depends on strata-engine (cargo tree)
+	@for c in $(NO_ENGINE); do \
+		tree=$$($(CARGO) tree -p $$c -e normal --prefix none) || exit 1; \
+		if grep -q '^strata-engine ' <<<"$$tree"; then \
+			echo "$$c must not depend on strata-engine; the path:"; \
+			$(CARGO) tree -p $$c -e normal -i strata-engine; \
+			exit 1; \
+		fi; \
+	done
 
 # Tools the tests need besides the Rust toolchain (test servers, validators) install under
 # target/tools; each mk/*.mk adds its own install target to TEST_DEPS.

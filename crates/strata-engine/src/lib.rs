@@ -7,6 +7,8 @@
 //! * [`SearchPlan`] compiles a validated [`strata_traceql::Query`]: which columns it needs, a
 //!   span-level prefilter for a cheap first pass, and the full evaluation.
 //! * [`tags`]: tag names and values for tag discovery.
+//! * [`merge`]: how answers of several sources (replicas, ingesters and blocks) combine, and
+//!   the default search limit.
 //!
 //! # Batch invariant
 //! Every batch handed to evaluation holds **whole traces** with their rows contiguous (as
@@ -18,6 +20,7 @@ mod error;
 mod eval;
 mod gofmt;
 pub mod live;
+pub mod merge;
 mod plan;
 mod prune;
 mod result;

@@ -1,20 +1,20 @@
 //! The `strata-querier` process: Tempo's query API over the blocks in the object store and the
-//! recent data of every ingester on the ring ([`strata_ring::FanoutQuerier`], which tolerates
+//! recent data of every ingester on the ring ([`FanoutQuerier`], which tolerates
 //! `replication_factor - 1` unreachable ingesters and merges replicated answers; spans are
 //! deduplicated by (span ID, kind)).
 //!
-//! Ready once the first block-list poll has completed. Stop: not ready, the HTTP server
-//! finishes in-flight requests, exit.
+//! Ready once the first block-list poll has completed. Stop ([`Lifecycle`]): not ready, the HTTP
+//! server finishes in-flight requests, the poller and ring checks stop, exit.
 
 use std::sync::Arc;
 
 use strata_config::Config;
-use strata_ring::{FanoutQuerier, IngesterPool};
+use strata_ring::IngesterPool;
 use strata_server::{
     common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Registry,
 };
 
-use crate::Querier;
+use crate::{FanoutQuerier, Querier};
 
 #[derive(Debug, thiserror::Error)]
 pub enum AppError {

@@ -2,11 +2,16 @@
 //! [`IngesterQuerier`]) and blocks in the object store ([`blocklist::BlockList`]).
 //!
 //! Trace by ID asks the ingester and every block whose time range and bloom filter admit the
-//! ID, then merges the shares, dropping duplicate (span ID, kind) pairs ([`combine`]).
+//! ID, then merges the shares, dropping duplicate (span ID, kind) pairs ([`combine`]). Search
+//! and tag answers of the ingester and the blocks merge with [`strata_engine::merge`].
+//!
+//! In distributed mode "the ingester" is [`FanoutQuerier`]: every ingester of the ring, asked
+//! through the ring's generic fan-out, answers merged the same way ([`fanout`]).
 
 pub mod app;
 pub mod blocklist;
 pub mod combine;
+pub mod fanout;
 pub mod http;
 mod http_search;
 mod params;
@@ -29,6 +34,7 @@ use strata_proto::tempopb;
 use tokio_util::sync::CancellationToken;
 
 pub use blocklist::BlockList;
+pub use fanout::FanoutQuerier;
 
 /// Query failures; each maps to its HTTP status through [`strata_proto::status`].
 #[derive(Debug, thiserror::Error)]

@@ -9,8 +9,6 @@ use crate::QueryError;
 
 /// Largest `limit` accepted (Tempo 3's `max_result_limit`).
 pub const MAX_LIMIT: u32 = 262_144;
-/// Default `limit`.
-pub const DEFAULT_LIMIT: u32 = 20;
 /// Largest `spss`.
 pub const MAX_SPSS: u32 = 100;
 /// Longest `[start, end]` range (`max_duration`, 168h).
@@ -41,7 +39,7 @@ fn first<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
 /// `/api/search` parameters as a `SearchRequest`.
 pub fn search_request(params: &[(String, String)]) -> Result<SearchRequest, QueryError> {
     let mut req = SearchRequest {
-        limit: DEFAULT_LIMIT,
+        limit: strata_engine::merge::DEFAULT_SEARCH_LIMIT,
         spans_per_span_set: strata_engine::search::DEFAULT_SPSS,
         ..Default::default()
     };

@@ -1,14 +1,14 @@
 //! Tag names and values over recent data (the ingester) and, when the request has a time
-//! range, the blocks overlapping it. Results are merged per scope and cut to the limits.
-
-use std::collections::BTreeSet;
+//! range, the blocks overlapping it. Both answers are merged with [`strata_engine::merge`] (per
+//! scope, deduplicated, sorted, cut to the limits); the `intrinsic` scope is added after.
 
 use strata_common::TenantId;
+use strata_engine::merge::{merge_tag_names, merge_tag_values};
 use strata_engine::tag_search::{Collect, TagNamesJob, TagQuery, TagValuesJob};
 use strata_engine::tags::{ScopeParam, INTRINSIC_TAGS};
 use strata_proto::tempopb::{
-    MetadataMetrics, SearchTagValuesRequest, SearchTagValuesV2Response, SearchTagsRequest,
-    SearchTagsV2Response, SearchTagsV2Scope,
+    SearchTagValuesRequest, SearchTagValuesV2Response, SearchTagsRequest, SearchTagsV2Response,
+    SearchTagsV2Scope,
 };
 
 use crate::{Querier, QueryError};
@@ -32,32 +32,14 @@ impl Querier {
             .await
             .map_err(|e| QueryError::from_role("searching ingester tags", e))?;
         let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
-        let limit = (req.max_tags_per_scope != 0).then_some(req.max_tags_per_scope as usize);
-        let mut scopes: Vec<SearchTagsV2Scope> = Vec::new();
-        for s in recent.scopes.into_iter().chain(mine.scopes) {
-            match scopes.iter_mut().find(|x| x.name == s.name) {
-                Some(x) => x.tags.extend(s.tags),
-                None => scopes.push(s),
-            }
-        }
-        for s in &mut scopes {
-            let set: BTreeSet<String> = s.tags.drain(..).collect();
-            s.tags = set.into_iter().take(limit.unwrap_or(usize::MAX)).collect();
-        }
+        let mut merged = merge_tag_names([recent, mine], req.max_tags_per_scope);
         if scope.intrinsics_v2() {
-            scopes.push(SearchTagsV2Scope {
+            merged.scopes.push(SearchTagsV2Scope {
                 name: "intrinsic".into(),
                 tags: INTRINSIC_TAGS.iter().map(|s| s.to_string()).collect(),
             });
         }
-        let inspected = recent.metrics.map_or(0, |m| m.inspected_bytes)
-            + mine.metrics.map_or(0, |m| m.inspected_bytes);
-        Ok(SearchTagsV2Response {
-            scopes,
-            metrics: Some(MetadataMetrics {
-                inspected_bytes: inspected,
-            }),
-        })
+        Ok(merged)
     }
 
     pub async fn search_tag_values(
@@ -72,20 +54,7 @@ impl Querier {
             .await
             .map_err(|e| QueryError::from_role("searching ingester tag values", e))?;
         let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
-        let limit = (req.max_tag_values != 0).then_some(req.max_tag_values as usize);
-        let all: BTreeSet<_> = recent
-            .tag_values
-            .into_iter()
-            .chain(mine.tag_values)
-            .collect();
-        let inspected = recent.metrics.map_or(0, |m| m.inspected_bytes)
-            + mine.metrics.map_or(0, |m| m.inspected_bytes);
-        Ok(SearchTagValuesV2Response {
-            tag_values: all.into_iter().take(limit.unwrap_or(usize::MAX)).collect(),
-            metrics: Some(MetadataMetrics {
-                inspected_bytes: inspected,
-            }),
-        })
+        Ok(merge_tag_values([recent, mine], req.max_tag_values))
     }
 
     /// Runs a tag request over the tenant's blocks (only when the request has a time range:

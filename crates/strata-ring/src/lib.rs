@@ -1,5 +1,10 @@
-//! The ingester ring of distributed mode: which ingesters hold a trace, replicated pushes with
-//! quorum, and reads fanned out to every ingester.
+//! Rings of members of one role (ingesters, compactors, the coming metrics-generators): who
+//! is on the ring and healthy, where a key is placed, replicated pushes with quorum, and calls
+//! fanned out to every member. Nothing here knows what the members answer: merging answers
+//! (search results, tag names, …) is up to the reader that asks (e.g. the querier's
+//! `FanoutQuerier`, over `strata-engine`'s merge functions). This crate must not depend on
+//! `strata-engine`, so the stateless distributor does not link the query engine (`make lint`
+//! checks it with `cargo tree`).
 //!
 //! * [`ring_key`] / [`hash_key`]: stable 64-bit keys (xxh3-64, seed 0, over each part as its
 //!   length in 8 bytes little-endian followed by its bytes). `ring_key(tenant, trace)` is
@@ -8,30 +13,29 @@
 //! * [`Ring`] (module `ring`): an immutable consistent-hash ring (`consistent_hash`'s
 //!   `StaticHashRing`, `virtual_nodes` points per member) and its placement function.
 //! * [`Membership`]: a static list or DNS (`name:port`, re-resolved every `dns_refresh`).
-//! * [`MemberSet`]: membership plus health from a [`Probe`] every `heartbeat_period`.
-//! * [`IngesterPool`]: a [`MemberSet`] of ingesters and one cached [`IngesterConn`] each.
+//! * [`MemberSet`]: membership plus health from a [`Probe`] every `heartbeat_period` (used
+//!   alone by the compactor ring, whose members are probed over HTTP).
+//! * [`Pool`]`<C>`: a [`MemberSet`] and one cached connection `C` to each member, for any
+//!   role whose connection implements [`Member`]; [`Pool::fan_out`] calls every member and
+//!   tolerates `R - 1` failures (rules in the `pool` module docs). [`IngesterPool`] is
+//!   `Pool<dyn IngesterConn>`.
 //! * [`ReplicatedPusher`]: the distributor's [`IngesterPusher`](strata_proto::roles::IngesterPusher)
 //!   (quorum writes with handoff; rules in the `push` module docs).
-//! * [`FanoutQuerier`]: the querier's [`IngesterQuerier`](strata_proto::roles::IngesterQuerier)
-//!   and [`IngesterHealth`](strata_proto::roles::IngesterHealth) (rules in the `fanout`
-//!   module docs).
 //!
 //! Invariants: with `n` members and replication factor `RF`, `R = min(RF, n)` and the quorum is
 //! `R/2 + 1`. An acknowledged push has every stored trace on at least a quorum of ingesters'
-//! WALs; a read succeeds only when at most `R - 1` ingesters failed, so every acknowledged trace
+//! WALs; a fan-out succeeds only when at most `R - 1` members failed, so every acknowledged trace
 //! is on at least one that answered.
 
-mod fanout;
 mod health;
 mod membership;
 mod pool;
 mod push;
 mod ring;
 
-pub use fanout::FanoutQuerier;
 pub use health::{MemberSet, Probe};
 pub use membership::Membership;
-pub use pool::{ConnFactory, IngesterPool};
+pub use pool::{ConnFactory, IngesterPool, Member, Pool};
 pub use push::ReplicatedPusher;
 pub use ring::Ring;
 

@@ -66,11 +66,7 @@ impl SearchJob {
             } else {
                 u64::from(req.max_duration_ms) * 1_000_000
             },
-            limit: if req.limit == 0 {
-                20
-            } else {
-                req.limit as usize
-            },
+            limit: crate::merge::search_limit(req.limit),
             spss: if req.spans_per_span_set == 0 {
                 DEFAULT_SPSS as usize
             } else {

@@ -22,9 +22,7 @@ use strata_proto::roles::{
 };
 use strata_proto::tempopb;
 
-use crate::{
-    ring_key, ConnFactory, FanoutQuerier, IngesterPool, Membership, ReplicatedPusher, Ring,
-};
+use crate::{ring_key, ConnFactory, IngesterPool, Membership, ReplicatedPusher, Ring};
 
 /// A real ingester behind an on/off switch.
 pub struct Node {
@@ -196,10 +194,6 @@ impl Cluster {
 
     pub fn pusher(&self) -> ReplicatedPusher {
         ReplicatedPusher::new(self.pool.clone())
-    }
-
-    pub fn querier(&self) -> FanoutQuerier {
-        FanoutQuerier::new(self.pool.clone())
     }
 
     /// The trace's preference list over every member.

@@ -1,10 +1,10 @@
-//! The ring alone: hashing, balance, movement on removal; health marking through a pool.
+//! The ring alone: hashing, balance, movement on removal; health marking and the quorum
+//! check through a pool.
 
 use std::collections::HashMap;
 
 use rand::Rng;
 use strata_common::{TenantId, TraceId};
-use strata_proto::roles::IngesterHealth;
 
 use super::cluster::Cluster;
 use crate::{hash_key, ring_key, Ring};
@@ -100,9 +100,8 @@ fn removing_a_member_moves_only_its_keys() {
 async fn member_set_marks_unhealthy_on_failed_probe_and_back_on_pass() {
     let c = Cluster::start(3, 3);
     let set = c.pool.members();
-    let q = c.querier();
     assert_eq!(set.healthy_count(), 3, "members start healthy");
-    q.ready().await.unwrap();
+    c.pool.check_quorum().unwrap();
 
     c.node("ingester-1").set_down(true);
     assert_eq!(set.healthy_count(), 3, "nothing changes before a probe");
@@ -111,12 +110,12 @@ async fn member_set_marks_unhealthy_on_failed_probe_and_back_on_pass() {
     assert!(!set.is_healthy("ingester-1"));
     assert_eq!(set.healthy_ring().members(), ["ingester-0", "ingester-2"]);
     assert_eq!(set.all().len(), 3, "unhealthy members stay members");
-    q.ready().await.unwrap();
+    c.pool.check_quorum().unwrap();
 
     c.node("ingester-2").set_down(true);
     set.check_now().await;
     assert_eq!(set.healthy_count(), 1);
-    let err = q.ready().await.unwrap_err();
+    let err = c.pool.check_quorum().unwrap_err();
     assert!(err.to_string().contains("2 needed"), "{err}");
 
     c.node("ingester-1").set_down(false);
@@ -124,5 +123,5 @@ async fn member_set_marks_unhealthy_on_failed_probe_and_back_on_pass() {
     set.check_now().await;
     assert_eq!(set.healthy_count(), 3);
     assert_eq!(set.healthy_ring().members().len(), 3);
-    q.ready().await.unwrap();
+    c.pool.check_quorum().unwrap();
 }

@@ -1,5 +1,7 @@
-//! Tests: the ring alone, then replication over real in-process ingesters.
+//! Tests: the ring alone, the generic pool with a member of another role, then replication
+//! over real in-process ingesters.
 
 mod cluster;
 mod distribution;
+mod pool;
 mod replication;
