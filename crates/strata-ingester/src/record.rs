@@ -1,6 +1,16 @@
 //! The ingester's WAL record: one push, as the distributor sent it.
 //!
-//! Format v1 (all integers little-endian):
+//! Format v2 (written since the push encoding was unified; integers little-endian):
+//!
+//! ```text
+//! u8      version = 2
+//! u32     message length
+//! [len]   the prost-encoded `strata.ingester.v1.PushRequest` — the very message the internal
+//!         gRPC carries (`strata_proto::push`); its trace payloads are prost-encoded
+//!         tempopb.Trace messages
+//! ```
+//!
+//! Format v1 (still read; fixtures in `crates/strata-testkit/fixtures/v1/wal`):
 //!
 //! ```text
 //! u8      version = 1
@@ -15,13 +25,19 @@
 //! ```
 //!
 //! The WAL's own framing (length + CRC) guarantees the record is whole; decoding still checks
-//! every length so a record from a future version or a bug is an error, never a panic.
+//! every length (v2: the message length must be exactly what follows, so no prefix of a record
+//! decodes) and the tenant and trace IDs, so a record from a future version or a bug is an
+//! error, never a panic.
 
-use bytes::{Buf, BufMut, Bytes, BytesMut};
+use bytes::{Buf, BufMut, Bytes};
+use prost::Message;
 use strata_common::{TenantId, TraceId};
+use strata_proto::ingester_rpc as wire;
+use strata_proto::push::PushMessageError;
 use strata_proto::roles::{PushRequest, TracePush};
 
-pub const RECORD_VERSION: u8 = 1;
+/// The version [`encode`] writes.
+pub const RECORD_VERSION: u8 = 2;
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
 pub enum RecordError {
@@ -31,33 +47,47 @@ pub enum RecordError {
     Truncated(&'static str),
     #[error("wal record has a bad tenant: {0}")]
     Tenant(String),
+    #[error("wal record message: {0}")]
+    Message(String),
 }
 
+/// Encodes a push as a v2 record.
 pub fn encode(req: &PushRequest) -> Vec<u8> {
-    let tenant = req.tenant.as_str().as_bytes();
-    let size: usize = 1
-        + 2
-        + tenant.len()
-        + 4
-        + req
-            .traces
-            .iter()
-            .map(|t| 16 + 4 + 8 + 8 + 4 + t.payload.len())
-            .sum::<usize>();
-    let mut buf = BytesMut::with_capacity(size);
-    buf.put_u8(RECORD_VERSION);
-    buf.put_u16_le(tenant.len() as u16);
-    buf.put_slice(tenant);
-    buf.put_u32_le(req.traces.len() as u32);
-    for t in &req.traces {
-        buf.put_slice(t.trace_id.as_bytes());
-        buf.put_u32_le(t.span_count);
-        buf.put_u64_le(t.start_unix_nano);
-        buf.put_u64_le(t.end_unix_nano);
-        buf.put_u32_le(t.payload.len() as u32);
-        buf.put_slice(&t.payload);
+    let msg = req.to_message();
+    let len = msg.encoded_len();
+    let mut buf = Vec::with_capacity(1 + 4 + len);
+    buf.push(RECORD_VERSION);
+    buf.put_u32_le(len as u32);
+    msg.encode(&mut buf).expect("a Vec grows to fit");
+    buf
+}
+
+/// Decodes a record of any version this build knows.
+pub fn decode(record: &[u8]) -> Result<PushRequest, RecordError> {
+    let mut b = Bytes::copy_from_slice(record);
+    need(&b, 1, "version")?;
+    match b.get_u8() {
+        1 => decode_v1(b),
+        2 => decode_v2(b),
+        v => Err(RecordError::Version(v)),
     }
-    buf.to_vec()
+}
+
+fn decode_v2(mut b: Bytes) -> Result<PushRequest, RecordError> {
+    need(&b, 4, "message length")?;
+    let len = b.get_u32_le() as usize;
+    need(&b, len, "message")?;
+    if b.remaining() != len {
+        return Err(RecordError::Message(format!(
+            "{} bytes after a message of {len}",
+            b.remaining() - len
+        )));
+    }
+    let msg = wire::PushRequest::decode(b).map_err(|e| RecordError::Message(e.to_string()))?;
+    PushRequest::from_message(msg).map_err(|e| match e {
+        PushMessageError::Tenant { .. } => RecordError::Tenant(e.to_string()),
+        PushMessageError::TraceId(_) => RecordError::Message(e.to_string()),
+    })
 }
 
 fn need(b: &Bytes, n: usize, what: &'static str) -> Result<(), RecordError> {
@@ -68,13 +98,7 @@ fn need(b: &Bytes, n: usize, what: &'static str) -> Result<(), RecordError> {
     }
 }
 
-pub fn decode(record: &[u8]) -> Result<PushRequest, RecordError> {
-    let mut b = Bytes::copy_from_slice(record);
-    need(&b, 1, "version")?;
-    let version = b.get_u8();
-    if version != RECORD_VERSION {
-        return Err(RecordError::Version(version));
-    }
+fn decode_v1(mut b: Bytes) -> Result<PushRequest, RecordError> {
     need(&b, 2, "tenant length")?;
     let tlen = b.get_u16_le() as usize;
     need(&b, tlen, "tenant")?;
@@ -107,6 +131,8 @@ pub fn decode(record: &[u8]) -> Result<PushRequest, RecordError> {
 
 #[cfg(test)]
 mod tests {
+    use bytes::BytesMut;
+
     use super::*;
 
     fn sample() -> PushRequest {
@@ -146,6 +172,53 @@ mod tests {
                 "prefix of {cut} bytes decoded"
             );
         }
+    }
+
+    /// A v1 record, written as v1 wrote it.
+    fn encode_v1(req: &PushRequest) -> Vec<u8> {
+        let tenant = req.tenant.as_str().as_bytes();
+        let mut buf = BytesMut::new();
+        buf.put_u8(1);
+        buf.put_u16_le(tenant.len() as u16);
+        buf.put_slice(tenant);
+        buf.put_u32_le(req.traces.len() as u32);
+        for t in &req.traces {
+            buf.put_slice(t.trace_id.as_bytes());
+            buf.put_u32_le(t.span_count);
+            buf.put_u64_le(t.start_unix_nano);
+            buf.put_u64_le(t.end_unix_nano);
+            buf.put_u32_le(t.payload.len() as u32);
+            buf.put_slice(&t.payload);
+        }
+        buf.to_vec()
+    }
+
+    #[test]
+    fn v1_records_still_decode() {
+        let req = sample();
+        let v1 = encode_v1(&req);
+        assert_eq!(decode(&v1).unwrap(), req);
+        for cut in 0..v1.len() {
+            assert!(decode(&v1[..cut]).is_err(), "v1 prefix of {cut} bytes");
+        }
+    }
+
+    #[test]
+    fn v2_is_the_grpc_message() {
+        let req = sample();
+        let enc = encode(&req);
+        assert_eq!(enc[0], 2);
+        let msg = wire::PushRequest::decode(&enc[5..]).unwrap();
+        assert_eq!(msg, req.to_message());
+        let mut bad_id = req.to_message();
+        bad_id.traces[0].trace_id = Bytes::from_static(&[1; 8]);
+        let mut rec = vec![2];
+        rec.put_u32_le(bad_id.encoded_len() as u32);
+        bad_id.encode(&mut rec).unwrap();
+        assert!(matches!(decode(&rec), Err(RecordError::Message(_))));
+        let mut long = encode(&req);
+        long.push(0);
+        assert!(decode(&long).is_err(), "trailing bytes");
     }
 
     #[test]

@@ -20,6 +20,7 @@ pub mod ingester_rpc {
 }
 pub mod json;
 pub mod otlp_json;
+pub mod push;
 pub mod roles;
 pub mod rpc_status;
 pub mod status;

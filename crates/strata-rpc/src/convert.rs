@@ -9,9 +9,7 @@ use std::error::Error as _;
 
 use strata_common::{TenantId, TraceId};
 use strata_proto::ingester_rpc as wire;
-use strata_proto::roles::{
-    PushErrorReason, PushRequest, PushResponse, RoleError, TraceFragments, TracePush,
-};
+use strata_proto::roles::{PushErrorReason, PushRequest, PushResponse, RoleError, TraceFragments};
 use strata_proto::status::ErrorKind;
 use tonic::{Code, Status};
 
@@ -43,39 +41,14 @@ pub fn reason_from_wire(v: i32) -> PushErrorReason {
     }
 }
 
+/// The push as its generated message ([`strata_proto::push`]).
 pub fn push_request_to_wire(req: PushRequest) -> wire::PushRequest {
-    wire::PushRequest {
-        tenant: req.tenant.as_str().to_string(),
-        traces: req
-            .traces
-            .into_iter()
-            .map(|t| wire::TracePush {
-                trace_id: t.trace_id.as_bytes().to_vec().into(),
-                span_count: t.span_count,
-                start_unix_nano: t.start_unix_nano,
-                end_unix_nano: t.end_unix_nano,
-                payload: t.payload,
-            })
-            .collect(),
-    }
+    req.to_message()
 }
 
+/// The push a received message carries; a bad tenant or trace ID is `INVALID_ARGUMENT`.
 pub fn push_request_from_wire(req: wire::PushRequest) -> Result<PushRequest, Status> {
-    let tenant = tenant_from_wire(&req.tenant)?;
-    let traces = req
-        .traces
-        .into_iter()
-        .map(|t| {
-            Ok(TracePush {
-                trace_id: trace_id_from_wire(&t.trace_id)?,
-                span_count: t.span_count,
-                start_unix_nano: t.start_unix_nano,
-                end_unix_nano: t.end_unix_nano,
-                payload: t.payload,
-            })
-        })
-        .collect::<Result<_, Status>>()?;
-    Ok(PushRequest { tenant, traces })
+    PushRequest::from_message(req).map_err(|e| Status::invalid_argument(e.to_string()))
 }
 
 pub fn push_response_to_wire(resp: &PushResponse) -> wire::PushResponse {

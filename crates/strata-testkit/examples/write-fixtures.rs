@@ -1,10 +1,13 @@
-//! Writes fixture set `v1` (see `strata_testkit::fixtures::v1` and `fixtures/README.md`).
+//! Writes the newest fixture set, `v2` (see `strata_testkit::fixtures` and
+//! `fixtures/README.md`): WAL records as this build encodes them. With `--set v1` it writes set
+//! v1's bucket (blocks, index, marker; their formats are unchanged) and a WAL — but this build
+//! encodes WAL records as v2, so only a build of v1's day reproduces v1's WAL byte for byte.
 //!
 //! ```text
-//! cargo run -p strata-testkit --example write-fixtures [-- <out-dir>]
+//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2] <out-dir>]
 //! ```
 //!
-//! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/v1`, and refuses if that
+//! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/<set>`, and refuses if that
 //! exists: a fixture set is written once and never regenerated in place. With `<out-dir>` (which
 //! must not exist either) it writes a copy elsewhere, e.g. to check that the generation is
 //! deterministic with `diff -r`.
@@ -23,7 +26,7 @@ use strata_block::{
 };
 use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
-use strata_testkit::fixtures::v1;
+use strata_testkit::fixtures::{v1, v2};
 use strata_wal::{FsyncPolicy, Wal, WalConfig};
 
 fn clock_at(unix_nanos: u64) -> SharedClock {
@@ -108,10 +111,24 @@ fn write_wal(out: &Path) {
 
 #[tokio::main(flavor = "current_thread")]
 async fn main() {
-    let out = std::env::args_os()
-        .nth(1)
-        .map(PathBuf::from)
-        .unwrap_or_else(v1::dir);
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let set = match args.iter().position(|a| a == "--set") {
+        Some(i) if i + 1 < args.len() => {
+            let set = args.remove(i + 1);
+            args.remove(i);
+            set
+        }
+        _ => "v2".to_string(),
+    };
+    let default_dir = match set.as_str() {
+        "v1" => v1::dir(),
+        "v2" => v2::dir(),
+        other => {
+            eprintln!("unknown fixture set {other:?} (v1 or v2)");
+            std::process::exit(2);
+        }
+    };
+    let out = args.first().map(PathBuf::from).unwrap_or(default_dir);
     if out.exists() {
         eprintln!(
             "{} exists: fixture sets are never regenerated in place (see fixtures/README.md)",
@@ -119,7 +136,9 @@ async fn main() {
         );
         std::process::exit(1);
     }
-    write_bucket(&out.join("bucket")).await;
+    if set == "v1" {
+        write_bucket(&out.join("bucket")).await;
+    }
     write_wal(&out.join("wal"));
     println!("wrote {}", out.display());
 }

@@ -7,6 +7,7 @@
 //! its own data module here.
 
 pub mod v1;
+pub mod v2;
 
 use std::path::PathBuf;
 

@@ -1,9 +1,10 @@
-//! The ingester's WAL records in the checked-in segment of fixture set `v1`
-//! (`crates/strata-testkit/fixtures/v1/wal`, see its README) still decode into the pushes
-//! written, and an ingester started on that WAL serves the traces.
+//! The ingester's WAL records in the checked-in segments of fixture sets `v1` (record version 1)
+//! and `v2` (record version 2) under `crates/strata-testkit/fixtures` (see its README) still
+//! decode into the pushes written, and an ingester started on either WAL serves the traces.
 //!
 //! Replay may truncate or quarantine a segment, so everything runs on a copy.
 
+use std::path::Path;
 use std::sync::Arc;
 
 use prost::Message;
@@ -13,13 +14,13 @@ use strata_ingester::metrics::IngesterMetrics;
 use strata_ingester::{record, Ingester};
 use strata_proto::roles::IngesterQuerier;
 use strata_proto::tempopb;
-use strata_testkit::fixtures::v1;
+use strata_testkit::fixtures::{v1, v2};
 use strata_testkit::normalise;
 
-/// A copy of the fixture WAL directory.
-fn wal_copy() -> tempfile::TempDir {
+/// A copy of a fixture WAL directory.
+fn wal_copy(wal_dir: &Path) -> tempfile::TempDir {
     let dir = tempfile::tempdir().unwrap();
-    for entry in std::fs::read_dir(v1::wal_dir()).expect("fixture wal") {
+    for entry in std::fs::read_dir(wal_dir).expect("fixture wal") {
         let entry = entry.unwrap();
         std::fs::copy(entry.path(), dir.path().join(entry.file_name())).unwrap();
     }
@@ -28,9 +29,19 @@ fn wal_copy() -> tempfile::TempDir {
 
 #[test]
 fn records_v1_decode_into_the_pushes_written() {
-    let dir = wal_copy();
+    records_decode_into_the_pushes_written(&v1::wal_dir(), 1);
+}
+
+#[test]
+fn records_v2_decode_into_the_pushes_written() {
+    records_decode_into_the_pushes_written(&v2::wal_dir(), 2);
+}
+
+fn records_decode_into_the_pushes_written(wal_dir: &Path, version: u8) {
+    let dir = wal_copy(wal_dir);
     let mut pushes = Vec::new();
     let report = strata_wal::replay(dir.path(), |_, payload| {
+        assert_eq!(payload[0], version, "record version");
         pushes.push(record::decode(payload).map_err(|e| e.to_string())?);
         Ok(())
     })
@@ -57,7 +68,16 @@ fn records_v1_decode_into_the_pushes_written() {
 
 #[tokio::test]
 async fn an_ingester_replays_the_v1_wal_and_serves_its_traces() {
-    let wal = wal_copy();
+    replays_and_serves(&v1::wal_dir()).await;
+}
+
+#[tokio::test]
+async fn an_ingester_replays_the_v2_wal_and_serves_its_traces() {
+    replays_and_serves(&v2::wal_dir()).await;
+}
+
+async fn replays_and_serves(wal_dir: &Path) {
+    let wal = wal_copy(wal_dir);
     let mut cfg = IngesterConfig::default();
     cfg.wal.path = wal.path().to_path_buf();
     let store: strata_storage::SharedStore = Arc::new(object_store::memory::InMemory::new());
