@@ -13,14 +13,13 @@ use prost::Message;
 use strata_common::{ManualClock, SharedClock, TenantId, TraceId};
 use strata_config::{BlockConfig, FsyncMode, IngesterConfig, RingConfig, TenantLimits};
 use strata_ingester::{Ingester, IngesterMetrics};
-use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
+use strata_proto::otlp::trace::Span;
 use strata_proto::roles::{
     IngesterConn, IngesterHealth, IngesterPusher, IngesterQuerier, PushRequest, PushResponse,
     RoleError, TraceFragments, TracePush,
 };
 use strata_proto::tempopb;
+use strata_testkit::{kv, resource, resource_spans, s, span, trace_push};
 
 use crate::{ring_key, ConnFactory, IngesterPool, Membership, ReplicatedPusher, Ring};
 
@@ -220,49 +219,25 @@ impl Cluster {
 /// A trace of `spans` spans of service `svc`, starting at `start` seconds.
 pub fn trace(id: TraceId, svc: &str, spans: u8, start: u64) -> TracePush {
     let start_ns = start * 1_000_000_000;
+    let end_ns = start_ns + 1_000_000;
     let spans: Vec<Span> = (1..=spans)
-        .map(|s| Span {
-            trace_id: id.0.to_vec(),
-            span_id: vec![s; 8],
-            name: format!("op-{s}"),
-            start_time_unix_nano: start_ns + u64::from(s),
-            end_time_unix_nano: start_ns + 1_000_000,
-            attributes: vec![kv("http.method", "GET")],
-            ..Default::default()
+        .map(|n| Span {
+            attributes: vec![kv("http.method", s("GET"))],
+            ..span(
+                &id,
+                u64::from(n),
+                &format!("op-{n}"),
+                start_ns + u64::from(n),
+                end_ns,
+            )
         })
         .collect();
-    let n = spans.len() as u32;
-    let t = tempopb::Trace {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", svc)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: None,
-                spans,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
-    };
-    TracePush {
-        trace_id: id,
-        span_count: n,
-        start_unix_nano: start_ns,
-        end_unix_nano: start_ns + 1_000_000,
-        payload: Bytes::from(t.encode_to_vec()),
-    }
-}
-
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
+    trace_push(
+        id,
+        start_ns,
+        end_ns,
+        vec![resource_spans(Some(resource(svc)), None, spans)],
+    )
 }
 
 pub fn tid(n: u32) -> TraceId {
@@ -272,9 +247,4 @@ pub fn tid(n: u32) -> TraceId {
     TraceId(b)
 }
 
-pub fn push_of(traces: Vec<TracePush>) -> PushRequest {
-    PushRequest {
-        tenant: TenantId::single(),
-        traces,
-    }
-}
+pub use strata_testkit::push_request as push_of;
