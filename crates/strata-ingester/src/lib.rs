@@ -42,6 +42,8 @@ mod recent;
 pub mod record;
 mod replay;
 mod search;
+#[cfg(feature = "testing")]
+pub mod testing;
 pub mod upload;
 mod wal_cleanup;
 

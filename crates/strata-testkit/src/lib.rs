@@ -15,8 +15,8 @@ pub mod ids;
 pub mod otlp;
 
 pub use attrs::{array, boolean, bytes, double, every_kind_of_attribute, int, kv, kvlist, s};
-pub use ids::{span_id, trace_id, trace_id_with};
+pub use ids::{span_id, trace_id, trace_id_front, trace_id_with};
 pub use otlp::{
     normalise, push_request, request, resource, resource_spans, resource_with, scope, scope_spans,
-    span, span_count, trace_payload, trace_push,
+    service_trace, span, span_count, trace_payload, trace_push,
 };

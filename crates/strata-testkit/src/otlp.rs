@@ -131,3 +131,28 @@ pub fn normalise(mut rs: Vec<ResourceSpans>) -> Vec<ResourceSpans> {
     rs.sort_by_key(|r| r.encode_to_vec());
     rs
 }
+
+/// A trace of `spans` spans (`op-1`, `op-2`, …, each with `http.method = GET`) of service
+/// `svc`, starting at `start_secs` seconds and lasting one millisecond, as one push share.
+pub fn service_trace(id: TraceId, svc: &str, spans: u8, start_secs: u64) -> TracePush {
+    let start_ns = start_secs * 1_000_000_000;
+    let end_ns = start_ns + 1_000_000;
+    let spans: Vec<Span> = (1..=spans)
+        .map(|n| Span {
+            attributes: vec![kv("http.method", s("GET"))],
+            ..span(
+                &id,
+                u64::from(n),
+                &format!("op-{n}"),
+                start_ns + u64::from(n),
+                end_ns,
+            )
+        })
+        .collect();
+    trace_push(
+        id,
+        start_ns,
+        end_ns,
+        vec![resource_spans(Some(resource(svc)), None, spans)],
+    )
+}

@@ -1,142 +1,19 @@
-//! [`FanoutQuerier`] over real in-process ingesters (memory object store, WAL in a tempdir),
-//! each behind a switch that can take it "down" (every call answers `Unavailable`); traces
-//! reach them through the ring's [`ReplicatedPusher`].
+//! [`FanoutQuerier`] over real in-process ingesters (`strata_ingester::testing`: memory object
+//! store, WAL in a tempdir), each behind a switch that can take it "down" (every call answers
+//! `Unavailable`); traces reach them through the ring's [`ReplicatedPusher`].
 
 use std::collections::{BTreeMap, HashSet};
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
-use async_trait::async_trait;
-use bytes::Bytes;
-use prost::Message;
-use strata_common::{ManualClock, SharedClock, TenantId, TraceId};
-use strata_config::{BlockConfig, FsyncMode, IngesterConfig, RingConfig};
-use strata_ingester::{Ingester, IngesterMetrics};
-use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
-use strata_proto::otlp::resource::Resource;
-use strata_proto::otlp::trace::{ResourceSpans, ScopeSpans, Span};
-use strata_proto::roles::{
-    IngesterConn, IngesterHealth, IngesterPusher, IngesterQuerier, PushRequest, PushResponse,
-    RoleError, TraceFragments, TracePush,
-};
+use strata_common::{TenantId, TraceId};
+use strata_config::RingConfig;
+use strata_ingester::testing::{conn_factory, span_count, start_nodes, Node};
+use strata_proto::roles::{IngesterHealth, IngesterPusher, IngesterQuerier, RoleError, TracePush};
 use strata_proto::tempopb;
 use strata_ring::{ConnFactory, IngesterPool, Membership, ReplicatedPusher};
+use strata_testkit::{push_request, service_trace as trace, trace_id_front as tid};
 
 use super::FanoutQuerier;
-
-/// A real ingester behind an on/off switch.
-struct Node {
-    name: String,
-    ingester: Ingester,
-    down: AtomicBool,
-    _dir: tempfile::TempDir,
-}
-
-impl Node {
-    fn start(name: &str) -> Self {
-        let dir = tempfile::tempdir().unwrap();
-        let mut cfg = IngesterConfig::default();
-        cfg.wal.path = dir.path().join("wal");
-        cfg.wal.fsync = FsyncMode::Never;
-        let clock: SharedClock = Arc::new(ManualClock::default());
-        let metrics = IngesterMetrics::new(&mut strata_server::Registry::default());
-        let store = Arc::new(object_store::memory::InMemory::new());
-        let (ingester, _) =
-            Ingester::start(cfg, BlockConfig::default(), store, clock, metrics).unwrap();
-        Self {
-            name: name.to_string(),
-            ingester,
-            down: AtomicBool::new(false),
-            _dir: dir,
-        }
-    }
-
-    fn set_down(&self, down: bool) {
-        self.down.store(down, Ordering::SeqCst);
-    }
-
-    fn check(&self) -> Result<(), RoleError> {
-        if self.down.load(Ordering::SeqCst) {
-            Err(RoleError::Unavailable(format!("{} is down", self.name)))
-        } else {
-            Ok(())
-        }
-    }
-
-    /// Spans of `id` in this ingester's memory, read directly (ignores the switch).
-    async fn spans(&self, id: TraceId) -> usize {
-        let f = self
-            .ingester
-            .find_trace_by_id(&TenantId::single(), &id)
-            .await
-            .unwrap();
-        f.payloads.iter().map(span_count).sum()
-    }
-}
-
-fn span_count(payload: &Bytes) -> usize {
-    tempopb::Trace::decode(payload.as_ref())
-        .unwrap()
-        .resource_spans
-        .iter()
-        .flat_map(|r| &r.scope_spans)
-        .map(|s| s.spans.len())
-        .sum()
-}
-
-#[async_trait]
-impl IngesterPusher for Node {
-    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
-        self.check()?;
-        self.ingester.push(req).await
-    }
-}
-
-#[async_trait]
-impl IngesterHealth for Node {
-    async fn ready(&self) -> Result<(), RoleError> {
-        self.check()
-    }
-}
-
-#[async_trait]
-impl IngesterQuerier for Node {
-    async fn find_trace_by_id(
-        &self,
-        tenant: &TenantId,
-        trace_id: &TraceId,
-    ) -> Result<TraceFragments, RoleError> {
-        self.check()?;
-        self.ingester.find_trace_by_id(tenant, trace_id).await
-    }
-
-    async fn search(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchRequest,
-    ) -> Result<tempopb::SearchResponse, RoleError> {
-        self.check()?;
-        self.ingester.search(tenant, req).await
-    }
-
-    async fn search_tags(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchTagsRequest,
-    ) -> Result<tempopb::SearchTagsV2Response, RoleError> {
-        self.check()?;
-        self.ingester.search_tags(tenant, req).await
-    }
-
-    async fn search_tag_values(
-        &self,
-        tenant: &TenantId,
-        req: &tempopb::SearchTagValuesRequest,
-    ) -> Result<tempopb::SearchTagValuesV2Response, RoleError> {
-        self.check()?;
-        self.ingester.search_tag_values(tenant, req).await
-    }
-}
 
 /// `n` ingesters named `ingester-0`…, a pool over them with replication factor `rf`.
 struct Cluster {
@@ -146,22 +23,13 @@ struct Cluster {
 
 impl Cluster {
     fn start(n: usize, rf: usize) -> Self {
-        let nodes: BTreeMap<String, Arc<Node>> = (0..n)
-            .map(|i| {
-                let name = format!("ingester-{i}");
-                (name.clone(), Arc::new(Node::start(&name)))
-            })
-            .collect();
+        let nodes = start_nodes(n, &|_| {});
         let cfg = RingConfig {
             replication_factor: rf,
             members: nodes.keys().cloned().collect(),
             ..Default::default()
         };
-        let by_name = nodes.clone();
-        let factory: ConnFactory = Arc::new(move |addr: &str| {
-            let node: Arc<dyn IngesterConn> = by_name[addr].clone();
-            node
-        });
+        let factory: ConnFactory = conn_factory(&nodes);
         let pool = Arc::new(IngesterPool::new(
             Membership::from_config(&cfg),
             factory,
@@ -175,12 +43,8 @@ impl Cluster {
     }
 
     async fn push(&self, traces: Vec<TracePush>) {
-        let req = PushRequest {
-            tenant: TenantId::single(),
-            traces,
-        };
         ReplicatedPusher::new(self.pool.clone())
-            .push(req)
+            .push(push_request(traces))
             .await
             .unwrap();
     }
@@ -199,61 +63,6 @@ impl Cluster {
         }
         n
     }
-}
-
-/// A trace of `spans` spans of service `svc`, starting at `start` seconds.
-fn trace(id: TraceId, svc: &str, spans: u8, start: u64) -> TracePush {
-    let start_ns = start * 1_000_000_000;
-    let spans: Vec<Span> = (1..=spans)
-        .map(|s| Span {
-            trace_id: id.0.to_vec(),
-            span_id: vec![s; 8],
-            name: format!("op-{s}"),
-            start_time_unix_nano: start_ns + u64::from(s),
-            end_time_unix_nano: start_ns + 1_000_000,
-            attributes: vec![kv("http.method", "GET")],
-            ..Default::default()
-        })
-        .collect();
-    let n = spans.len() as u32;
-    let t = tempopb::Trace {
-        resource_spans: vec![ResourceSpans {
-            resource: Some(Resource {
-                attributes: vec![kv("service.name", svc)],
-                ..Default::default()
-            }),
-            scope_spans: vec![ScopeSpans {
-                scope: None,
-                spans,
-                schema_url: String::new(),
-            }],
-            schema_url: String::new(),
-        }],
-    };
-    TracePush {
-        trace_id: id,
-        span_count: n,
-        start_unix_nano: start_ns,
-        end_unix_nano: start_ns + 1_000_000,
-        payload: Bytes::from(t.encode_to_vec()),
-    }
-}
-
-fn kv(k: &str, v: &str) -> KeyValue {
-    KeyValue {
-        key: k.into(),
-        value: Some(AnyValue {
-            value: Some(any_value::Value::StringValue(v.into())),
-        }),
-        ..Default::default()
-    }
-}
-
-fn tid(n: u32) -> TraceId {
-    let mut b = [0u8; 16];
-    b[..4].copy_from_slice(&n.to_be_bytes());
-    b[15] = 1;
-    TraceId(b)
 }
 
 #[tokio::test]
