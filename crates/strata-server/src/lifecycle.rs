@@ -89,9 +89,7 @@ impl Lifecycle {
         addr: &str,
         router: axum::Router,
     ) -> Result<(), ServerError> {
-        let listener = bind(addr).await?;
-        tracing::info!(%addr, "{name} listening");
-        let fut = serve_http(listener, router, self.servers.clone());
+        let fut = bind_http(name, addr, router, self.servers.clone()).await?;
         self.spawn_server(name, fut);
         Ok(())
     }
@@ -103,9 +101,7 @@ impl Lifecycle {
         addr: &str,
         router: axum::Router,
     ) -> Result<(), ServerError> {
-        let listener = bind(addr).await?;
-        tracing::info!(%addr, "{name} listening");
-        let fut = serve_http(listener, router, self.late.clone());
+        let fut = bind_http(name, addr, router, self.late.clone()).await?;
         self.spawn_late_server(name, fut);
         Ok(())
     }
@@ -188,6 +184,18 @@ impl Lifecycle {
             None => Ok(()),
         }
     }
+}
+
+/// Binds `addr`; the returned future serves `router` there until `stop`.
+async fn bind_http(
+    name: &'static str,
+    addr: &str,
+    router: axum::Router,
+    stop: CancellationToken,
+) -> Result<impl Future<Output = Result<(), ServerError>>, ServerError> {
+    let listener = bind(addr).await?;
+    tracing::info!(%addr, "{name} listening");
+    Ok(serve_http(listener, router, stop))
 }
 
 fn stopped(
