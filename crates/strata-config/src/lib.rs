@@ -79,6 +79,9 @@ impl Config {
     /// Hard errors: settings that cannot work together.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.storage.validate().map_err(ConfigError::Invalid)?;
+        self.overrides
+            .validate()
+            .map_err(|e| ConfigError::Invalid(e.to_string()))?;
         if self.ring.replication_factor == 0 {
             return Err(ConfigError::Invalid(
                 "ring.replication_factor must be >= 1".into(),

@@ -69,6 +69,36 @@ pub struct TenantLimits {
     pub ingestion: IngestionLimits,
     pub global: GlobalLimits,
     pub compaction: CompactionLimits,
+    pub sampling: SamplingLimits,
+}
+
+impl TenantLimits {
+    /// Values that cannot work, as a message naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let r = self.sampling.head_ratio;
+        if !(0.0..=1.0).contains(&r) {
+            return Err(format!(
+                "sampling.head_ratio must be between 0 and 1, got {r}"
+            ));
+        }
+        Ok(())
+    }
+}
+
+/// Sampling in the distributor, after every span has been handed to trace-derived metrics.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SamplingLimits {
+    /// Fraction of traces kept by consistent head sampling, decided from the trace ID alone
+    /// (OpenTelemetry consistent probability sampling). 1 keeps everything, 0 nothing.
+    /// Default 1.
+    pub head_ratio: f64,
+}
+
+impl Default for SamplingLimits {
+    fn default() -> Self {
+        Self { head_ratio: 1.0 }
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -164,7 +194,9 @@ impl OverridesConfig {
                 "per_tenant_override_period must be > 0".into(),
             ));
         }
-        Ok(())
+        self.defaults
+            .validate()
+            .map_err(|e| OverridesError::Invalid(format!("defaults.{e}")))
     }
 
     /// Whether a per-tenant file is configured.
@@ -221,7 +253,9 @@ fn merged(defaults: &Value, entry: Value) -> Result<TenantLimits, String> {
         _ => return Err("an entry must be a mapping of sections".into()),
     };
     merge(&mut v, entry);
-    serde_yaml_ng::from_value(v).map_err(|e| e.to_string())
+    let limits: TenantLimits = serde_yaml_ng::from_value(v).map_err(|e| e.to_string())?;
+    limits.validate()?;
+    Ok(limits)
 }
 
 fn merge(base: &mut Value, over: Value) {
@@ -253,6 +287,27 @@ mod tests {
 
     fn tenant(s: &str) -> TenantId {
         TenantId::new(s).unwrap()
+    }
+
+    #[test]
+    fn head_ratios_outside_0_to_1_are_refused_naming_the_key() {
+        let mut c = cfg();
+        c.defaults.sampling.head_ratio = 1.5;
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("defaults.sampling.head_ratio"), "{e}");
+        let e = cfg()
+            .parse_per_tenant("overrides:\n  t:\n    sampling:\n      head_ratio: -0.1\n")
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("sampling.head_ratio must be between 0 and 1"),
+            "{e}"
+        );
+        let ok = cfg()
+            .parse_per_tenant("overrides:\n  t:\n    sampling:\n      head_ratio: 0.1\n")
+            .unwrap();
+        assert_eq!(ok.tenants[&tenant("t")].sampling.head_ratio, 0.1);
+        assert_eq!(TenantLimits::default().sampling.head_ratio, 1.0);
     }
 
     #[test]

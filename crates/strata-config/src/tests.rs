@@ -35,6 +35,13 @@ fn invalid_combinations_are_rejected() {
         .unwrap_err();
     assert!(err.to_string().contains("trace_live_period"));
     assert!(Config::from_yaml("storage:\n  block:\n    bloom_false_positive: 1.5\n").is_err());
+    let err = Config::from_yaml("overrides:\n  defaults:\n    sampling:\n      head_ratio: 2\n")
+        .unwrap_err();
+    assert!(
+        err.to_string()
+            .contains("defaults.sampling.head_ratio must be between 0 and 1"),
+        "{err}"
+    );
 }
 
 #[test]

@@ -32,6 +32,8 @@ pub struct DistributorMetrics {
     pub attributes_truncated: Family<TenantLabels, Counter>,
     /// Spans that head sampling did not keep (accepted, not stored), by reason.
     pub spans_sampled_out: Family<DiscardLabels, Counter>,
+    /// Traces (this push's share of each) that head sampling did not keep, by reason.
+    pub traces_sampled_out: Family<DiscardLabels, Counter>,
     /// Pushes whose hand-off to trace-derived metrics failed (the push itself went on).
     pub span_handoff_failures: Family<TenantLabels, Counter>,
 }
@@ -47,6 +49,7 @@ impl DistributorMetrics {
             }),
             attributes_truncated: Family::default(),
             spans_sampled_out: Family::default(),
+            traces_sampled_out: Family::default(),
             span_handoff_failures: Family::default(),
         };
         registry.register(
@@ -80,6 +83,11 @@ impl DistributorMetrics {
             m.spans_sampled_out.clone(),
         );
         registry.register(
+            "strata_distributor_traces_sampled_out",
+            "Traces (each push's share) accepted but not stored because head sampling did not keep them, by reason",
+            m.traces_sampled_out.clone(),
+        );
+        registry.register(
             "strata_distributor_span_handoff_failures",
             "Pushes whose hand-off to trace-derived metrics failed (the push itself went on)",
             m.span_handoff_failures.clone(),
@@ -87,13 +95,16 @@ impl DistributorMetrics {
         m
     }
 
+    /// One trace share of `spans` spans not kept by sampling.
     pub fn sampled_out(&self, tenant: &str, reason: &str, spans: usize) {
+        let labels = DiscardLabels {
+            tenant: tenant.to_string(),
+            reason: reason.to_string(),
+        };
         self.spans_sampled_out
-            .get_or_create(&DiscardLabels {
-                tenant: tenant.to_string(),
-                reason: reason.to_string(),
-            })
+            .get_or_create(&labels)
             .inc_by(spans as u64);
+        self.traces_sampled_out.get_or_create(&labels).inc();
     }
 
     pub fn observe_push(&self, protocol: &str, took: std::time::Duration) {

@@ -13,7 +13,8 @@
 //! 5. **Group** ([`stage::group`]) spans by trace ID into [`TraceSpans`].
 //! 6. **Metrics hand-off** ([`stage::handoff`]): every accepted span, before sampling, goes to
 //!    the [`SpanConsumer`]; its failure never fails the push.
-//! 7. **Head sampling** ([`stage::sample`]): the [`Sampler`] keeps whole traces.
+//! 7. **Head sampling** ([`stage::sample`]): the [`Sampler`] keeps whole traces; by default
+//!    the tenant's consistent head sampling ([`stage::head_sample`]).
 //! 8. **Replicate** ([`stage::replicate`]): encode once and push to the ingesters; returns when
 //!    durable.
 //!
@@ -61,7 +62,8 @@ pub struct Pipeline {
 }
 
 impl Pipeline {
-    /// A pipeline with no metrics hand-off and no sampling.
+    /// A pipeline with no metrics hand-off, sampling each tenant at its
+    /// `sampling.head_ratio` ([`stage::head_sample`]).
     pub fn new(
         pusher: Arc<dyn IngesterPusher>,
         overrides: Overrides,
@@ -69,10 +71,10 @@ impl Pipeline {
         metrics: DistributorMetrics,
     ) -> Self {
         Self {
-            overrides,
             rate_limit: Arc::new(RateLimit::new(clock)),
             consumer: Arc::new(handoff::NoMetrics),
-            sampler: Arc::new(stage::sample::KeepAll),
+            sampler: stage::head_sample::HeadSampler::new(overrides.clone()),
+            overrides,
             replicate: Replicate::new(pusher),
             metrics,
         }

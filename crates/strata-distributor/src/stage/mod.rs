@@ -3,6 +3,7 @@
 
 pub mod group;
 pub mod handoff;
+pub mod head_sample;
 pub mod limiter;
 pub mod rate_limit;
 pub mod replicate;
