@@ -94,7 +94,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     result
 }
 
-/// Binds the OTLP receivers the configuration enables and serves them in `tasks` until `stop`
+/// Binds the receivers the configuration enables (OTLP, Zipkin, Jaeger) and serves them in `tasks` until `stop`
 /// fires; shared by this process and `strata run`.
 pub async fn spawn_receivers<E>(
     cfg: &Config,
@@ -117,6 +117,22 @@ where
         tracing::info!(addr = %otlp.http_endpoint, "otlp http listening");
         let fut = serve_http(l, receiver::http::router(distributor.clone()), stop.clone());
         tasks.spawn(async move { named("otlp http", fut).await.map_err(E::from) });
+    }
+    if let Some(zipkin) = cfg
+        .distributor
+        .receivers
+        .zipkin
+        .as_ref()
+        .filter(|z| !z.endpoint.is_empty())
+    {
+        let l = bind(&zipkin.endpoint).await?;
+        tracing::info!(addr = %zipkin.endpoint, "zipkin listening");
+        let fut = serve_http(
+            l,
+            receiver::zipkin::router(distributor.clone()),
+            stop.clone(),
+        );
+        tasks.spawn(async move { named("zipkin", fut).await.map_err(E::from) });
     }
     Ok(())
 }
