@@ -21,6 +21,8 @@ pub struct Ports {
     pub api: u16,
     pub otlp_grpc: u16,
     pub otlp_http: u16,
+    /// Zipkin (HTTP).
+    pub zipkin: u16,
 }
 
 impl Ports {
@@ -29,6 +31,7 @@ impl Ports {
             api: free_port(),
             otlp_grpc: free_port(),
             otlp_http: free_port(),
+            zipkin: free_port(),
         }
     }
 }
@@ -124,6 +127,11 @@ impl Server {
         format!("http://127.0.0.1:{}", self.ports.otlp_grpc)
     }
 
+    /// The Zipkin receiver's base URL (`http://127.0.0.1:<port>`).
+    pub fn zipkin_url(&self) -> String {
+        format!("http://127.0.0.1:{}", self.ports.zipkin)
+    }
+
     pub fn otlp_http_url(&self) -> String {
         format!("http://127.0.0.1:{}/v1/traces", self.ports.otlp_http)
     }
@@ -186,6 +194,8 @@ distributor:
     otlp:
       grpc_endpoint: 127.0.0.1:{grpc}
       http_endpoint: 127.0.0.1:{http}
+    zipkin:
+      endpoint: 127.0.0.1:{zipkin}
 ingester:
   wal:
     path: {data}/wal
@@ -198,6 +208,7 @@ compactor:
         api = ports.api,
         grpc = ports.otlp_grpc,
         http = ports.otlp_http,
+        zipkin = ports.zipkin,
         data = data.display()
     ));
     push(extra);

@@ -10,11 +10,16 @@ mod cluster;
 mod env;
 mod model;
 mod overrides;
+mod receivers;
 mod secret;
 
 pub use cluster::*;
 pub use model::*;
 pub use overrides::*;
+pub use receivers::{
+    JaegerGrpcConfig, JaegerProtocols, JaegerReceiverConfig, JaegerThriftBinaryConfig,
+    JaegerThriftCompactConfig, JaegerThriftHttpConfig, ZipkinReceiverConfig,
+};
 pub use secret::{Secret, REDACTED};
 
 use std::path::Path;

@@ -80,6 +80,22 @@ impl Default for DistributorConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct ReceiversConfig {
     pub otlp: OtlpReceiverConfig,
+    /// Zipkin (`POST /api/v1/spans`, `/api/v2/spans`). Absent: off; present (even empty, as
+    /// `zipkin:` in Tempo's configs): on, at `0.0.0.0:9411` unless `endpoint` says otherwise.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::receivers::present"
+    )]
+    pub zipkin: Option<crate::ZipkinReceiverConfig>,
+    /// Jaeger (`protocols.grpc`, `thrift_http`, `thrift_compact`, `thrift_binary`), Tempo's
+    /// shape; each protocol is on when present. Absent: all off.
+    #[serde(
+        default,
+        skip_serializing_if = "Option::is_none",
+        deserialize_with = "crate::receivers::present"
+    )]
+    pub jaeger: Option<crate::JaegerReceiverConfig>,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

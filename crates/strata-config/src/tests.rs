@@ -64,3 +64,40 @@ fn shipped_config_files_load() {
     }
     assert!(n >= 1, "no config files found in {}", dir.display());
 }
+
+#[test]
+fn zipkin_and_jaeger_receivers_are_on_when_present_as_in_tempo() {
+    let off = Config::from_yaml("").unwrap();
+    assert!(off.distributor.receivers.zipkin.is_none());
+    assert!(off.distributor.receivers.jaeger.is_none());
+
+    // Tempo's configs enable a receiver with an empty key.
+    let on = Config::from_yaml(
+        "distributor:\n  receivers:\n    zipkin:\n    jaeger:\n      protocols:\n        thrift_http:\n        thrift_compact:\n          endpoint: 127.0.0.1:7000\n          max_packet_size: 1000\n",
+    )
+    .unwrap();
+    let r = &on.distributor.receivers;
+    assert_eq!(r.zipkin.as_ref().unwrap().endpoint, "0.0.0.0:9411");
+    let p = &r.jaeger.as_ref().unwrap().protocols;
+    assert!(p.grpc.is_none() && p.thrift_binary.is_none());
+    assert_eq!(p.thrift_http.as_ref().unwrap().endpoint, "0.0.0.0:14268");
+    let compact = p.thrift_compact.as_ref().unwrap();
+    assert_eq!(
+        (compact.endpoint.as_str(), compact.max_packet_size),
+        ("127.0.0.1:7000", 1000)
+    );
+    assert_eq!(Config::from_yaml(&on.to_yaml()).unwrap(), on);
+
+    let all = Config::from_yaml(
+        "distributor:\n  receivers:\n    jaeger:\n      protocols:\n        grpc:\n        thrift_binary: {}\n",
+    )
+    .unwrap();
+    let p = &all.distributor.receivers.jaeger.as_ref().unwrap().protocols;
+    assert_eq!(p.grpc.as_ref().unwrap().endpoint, "0.0.0.0:14250");
+    assert_eq!(p.thrift_binary.as_ref().unwrap().endpoint, "0.0.0.0:6832");
+    assert_eq!(p.thrift_binary.as_ref().unwrap().max_packet_size, 65_000);
+
+    let err = Config::from_yaml("distributor:\n  receivers:\n    zipkin:\n      endpiont: x\n")
+        .unwrap_err();
+    assert!(err.to_string().contains("endpiont"), "{err}");
+}

@@ -98,5 +98,15 @@ pub async fn spawn_receivers(
         lc.serve_http("otlp http", &otlp.http_endpoint, router)
             .await?;
     }
+    if let Some(zipkin) = cfg
+        .distributor
+        .receivers
+        .zipkin
+        .as_ref()
+        .filter(|z| !z.endpoint.is_empty())
+    {
+        let router = receiver::zipkin::router(distributor.clone());
+        lc.serve_http("zipkin", &zipkin.endpoint, router).await?;
+    }
     Ok(())
 }

@@ -18,6 +18,13 @@ pub mod ingester_rpc {
     #![allow(clippy::all, clippy::pedantic, missing_docs)]
     include!("gen/strata.ingester.v1.rs");
 }
+pub mod zipkin_proto3 {
+    //! Zipkin's protobuf model (`zipkin.proto3.ListOfSpans`, the body of `POST /api/v2/spans`
+    //! with `Content-Type: application/x-protobuf`). Generated from the vendored
+    //! `proto/zipkin/zipkin.proto` by `strata-protogen` (`make proto`).
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    include!("gen/zipkin.proto3.rs");
+}
 pub mod json;
 pub mod otlp_json;
 pub mod push;

@@ -9,12 +9,14 @@
 //! messages map to the `opentelemetry-proto` crate, whose `.proto` files are also the include
 //! path for imports (found with `cargo metadata`).
 //!
-//! Output: `crates/strata-proto/src/gen/strata.ingester.v1.rs`, committed. It is formatted by
+//! Output: `crates/strata-proto/src/gen/strata.ingester.v1.rs` and, from the vendored
+//! `proto/zipkin/zipkin.proto` (Zipkin's own schema, Apache-2.0), the messages-only
+//! `crates/strata-proto/src/gen/zipkin.proto3.rs`; both committed. It is formatted by
 //! `prettyplease` (through prost-build), so the same inputs and lockfile give the same bytes.
 
 mod generate;
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
@@ -46,33 +48,54 @@ enum Mode {
 
 fn run(mode: Mode) -> anyhow::Result<ExitCode> {
     let root = workspace_root();
-    let fresh = generate::generate(&root)?;
-    let committed_path = root.join(generate::OUTPUT);
+    let outputs = generate::generate_all(&root)?;
     match mode {
         Mode::Check(path) => {
-            let path = path.unwrap_or(committed_path);
-            let existing = std::fs::read_to_string(&path).unwrap_or_default();
-            if existing == fresh {
-                println!("{} is current", path.display());
-                return Ok(ExitCode::SUCCESS);
+            // With a path, check that file against the output of the same file name (else the
+            // internal service's, the first).
+            let checks: Vec<(PathBuf, &String)> = match &path {
+                Some(p) => {
+                    let fresh = outputs
+                        .iter()
+                        .find(|(o, _)| Path::new(o).file_name() == p.file_name())
+                        .unwrap_or(&outputs[0]);
+                    vec![(p.clone(), &fresh.1)]
+                }
+                None => outputs.iter().map(|(o, f)| (root.join(o), f)).collect(),
+            };
+            let mut ok = true;
+            for (path, fresh) in checks {
+                let existing = std::fs::read_to_string(&path).unwrap_or_default();
+                if existing == *fresh {
+                    println!("{} is current", path.display());
+                } else {
+                    eprintln!(
+                        "{} is stale or was edited by hand: it differs from what proto/ generates.\n\
+                         Run `make proto` and commit the result.",
+                        path.display()
+                    );
+                    ok = false;
+                }
             }
-            eprintln!(
-                "{} is stale or was edited by hand: it differs from what proto/ generates.\n\
-                 Run `make proto` and commit the result.",
-                path.display()
-            );
-            Ok(ExitCode::FAILURE)
+            Ok(if ok {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
         }
         Mode::Write => {
-            let existing = std::fs::read_to_string(&committed_path).unwrap_or_default();
-            if existing == fresh {
-                println!("{} unchanged", generate::OUTPUT);
-            } else {
-                if let Some(dir) = committed_path.parent() {
-                    std::fs::create_dir_all(dir)?;
+            for (output, fresh) in outputs {
+                let path = root.join(output);
+                let existing = std::fs::read_to_string(&path).unwrap_or_default();
+                if existing == fresh {
+                    println!("{output} unchanged");
+                } else {
+                    if let Some(dir) = path.parent() {
+                        std::fs::create_dir_all(dir)?;
+                    }
+                    std::fs::write(&path, fresh)?;
+                    println!("wrote {output}");
                 }
-                std::fs::write(&committed_path, fresh)?;
-                println!("wrote {}", generate::OUTPUT);
             }
             Ok(ExitCode::SUCCESS)
         }

@@ -76,11 +76,15 @@ fn plain(status: StatusCode, msg: &str) -> Response {
         .into_response()
 }
 
-/// Decompresses with a hard cap on the output size.
-fn decompress(encoding: &str, body: &[u8], max: usize) -> Result<Vec<u8>, (StatusCode, String)> {
+/// Decompresses with a hard cap on the output size (shared by the HTTP receivers).
+pub(crate) fn decompress(
+    encoding: &str,
+    body: &[u8],
+    max: usize,
+) -> Result<Vec<u8>, (StatusCode, String)> {
     let reader: Box<dyn Read + '_> = match encoding {
         "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(body)),
-        "deflate" => Box::new(flate2::read::ZlibDecoder::new(body)),
+        "deflate" | "zlib" => Box::new(flate2::read::ZlibDecoder::new(body)),
         other => {
             return Err((
                 StatusCode::BAD_REQUEST,
