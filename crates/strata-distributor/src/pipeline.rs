@@ -139,14 +139,14 @@ impl Pipeline {
             self.metrics.sampled_out(t, reason, *n as usize);
         }
         if !sampled.kept.is_empty() {
-            match self.replicate.push(&tenant, &sampled.kept).await {
+            let kept: usize = sampled.kept.iter().map(|t| t.span_count as usize).sum();
+            match self.replicate.push(&tenant, sampled.kept).await {
                 Ok(refused) => {
                     for (reason, n) in refused {
                         self.metrics.discard(t, reason.label(), n as usize);
                     }
                 }
                 Err(e) => {
-                    let kept: usize = sampled.kept.iter().map(|t| t.span_count as usize).sum();
                     self.metrics
                         .discard(t, stage::replicate::failure_reason(&e), kept);
                     return Err(e.into());

@@ -23,21 +23,29 @@ impl Replicate {
         Self { pusher }
     }
 
-    /// Pushes `traces`; on success, the traces the ingesters refused, as (reason, spans).
+    /// Encodes `traces`, frees them, then pushes; on success, the traces the ingesters refused,
+    /// as (reason, spans).
+    ///
+    /// The decoded spans are dropped before the push is awaited: a task may resume on another
+    /// worker thread, and memory freed by a thread other than the one that allocated it makes
+    /// glibc's allocator slow (measured: a third of ingest throughput when they were dropped
+    /// after the WAL fsync).
     pub async fn push(
         &self,
         tenant: &TenantId,
-        traces: &[TraceSpans],
+        traces: Vec<TraceSpans>,
     ) -> Result<Vec<(PushErrorReason, u32)>, RoleError> {
+        let counts: Vec<u32> = traces.iter().map(|t| t.span_count).collect();
         let push = PushRequest {
             tenant: tenant.clone(),
             traces: traces.iter().map(TraceSpans::encode).collect(),
         };
+        drop(traces);
         let resp = self.pusher.push(push).await?;
-        Ok(traces
-            .iter()
+        Ok(counts
+            .into_iter()
             .enumerate()
-            .map(|(i, t)| (resp.reason(i), t.span_count))
+            .map(|(i, n)| (resp.reason(i), n))
             .filter(|(r, _)| *r != PushErrorReason::NoError)
             .collect())
     }
