@@ -23,6 +23,11 @@ pub struct Ports {
     pub otlp_http: u16,
     /// Zipkin (HTTP).
     pub zipkin: u16,
+    /// Jaeger Thrift over HTTP.
+    pub jaeger_http: u16,
+    /// Jaeger agent UDP ports: compact and binary Thrift.
+    pub jaeger_compact: u16,
+    pub jaeger_binary: u16,
 }
 
 impl Ports {
@@ -32,6 +37,9 @@ impl Ports {
             otlp_grpc: free_port(),
             otlp_http: free_port(),
             zipkin: free_port(),
+            jaeger_http: free_port(),
+            jaeger_compact: free_udp_port(),
+            jaeger_binary: free_udp_port(),
         }
     }
 }
@@ -41,6 +49,13 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("binding an ephemeral port")
+}
+
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral udp port")
 }
 
 pub fn strata_bin() -> PathBuf {
@@ -196,6 +211,14 @@ distributor:
       http_endpoint: 127.0.0.1:{http}
     zipkin:
       endpoint: 127.0.0.1:{zipkin}
+    jaeger:
+      protocols:
+        thrift_http:
+          endpoint: 127.0.0.1:{jaeger_http}
+        thrift_compact:
+          endpoint: 127.0.0.1:{jaeger_compact}
+        thrift_binary:
+          endpoint: 127.0.0.1:{jaeger_binary}
 ingester:
   wal:
     path: {data}/wal
@@ -209,6 +232,9 @@ compactor:
         grpc = ports.otlp_grpc,
         http = ports.otlp_http,
         zipkin = ports.zipkin,
+        jaeger_http = ports.jaeger_http,
+        jaeger_compact = ports.jaeger_compact,
+        jaeger_binary = ports.jaeger_binary,
         data = data.display()
     ));
     push(extra);

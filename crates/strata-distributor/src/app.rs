@@ -134,6 +134,57 @@ where
         );
         tasks.spawn(async move { named("zipkin", fut).await.map_err(E::from) });
     }
+    if let Some(jaeger) = &cfg.distributor.receivers.jaeger {
+        spawn_jaeger(&jaeger.protocols, distributor, stop, tasks).await?;
+    }
+    Ok(())
+}
+
+async fn spawn_jaeger<E>(
+    protocols: &strata_config::JaegerProtocols,
+    distributor: &Distributor,
+    stop: &CancellationToken,
+    tasks: &mut tokio::task::JoinSet<Result<(), E>>,
+) -> Result<(), AppError>
+where
+    E: From<AppError> + Send + 'static,
+{
+    use receiver::jaeger::{self, udp::Protocol};
+    let enabled = |e: &str| !e.is_empty();
+    if let Some(http) = protocols
+        .thrift_http
+        .as_ref()
+        .filter(|p| enabled(&p.endpoint))
+    {
+        let l = bind(&http.endpoint).await?;
+        tracing::info!(addr = %http.endpoint, "jaeger thrift_http listening");
+        let fut = serve_http(l, jaeger::router(distributor.clone()), stop.clone());
+        tasks.spawn(async move { named("jaeger thrift_http", fut).await.map_err(E::from) });
+    }
+    let udp = [
+        protocols
+            .thrift_compact
+            .as_ref()
+            .map(|p| (Protocol::Compact, &p.endpoint, p.max_packet_size)),
+        protocols
+            .thrift_binary
+            .as_ref()
+            .map(|p| (Protocol::Binary, &p.endpoint, p.max_packet_size)),
+    ];
+    for (protocol, endpoint, max) in udp.into_iter().flatten() {
+        if !enabled(endpoint) {
+            continue;
+        }
+        let socket = tokio::net::UdpSocket::bind(endpoint.as_str())
+            .await
+            .map_err(|source| strata_server::ServerError::Bind {
+                addr: endpoint.clone(),
+                source,
+            })?;
+        tracing::info!(addr = %endpoint, receiver = protocol.name(), "jaeger agent udp listening");
+        let fut = jaeger::udp::serve(distributor.clone(), socket, protocol, max, stop.clone());
+        tasks.spawn(async move { named(protocol.name(), fut).await.map_err(E::from) });
+    }
     Ok(())
 }
 

@@ -22,6 +22,12 @@ pub struct ProtocolLabels {
     pub protocol: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DatagramLabels {
+    pub receiver: String,
+    pub reason: String,
+}
+
 #[derive(Clone)]
 pub struct DistributorMetrics {
     pub spans_received: Family<TenantLabels, Counter>,
@@ -34,6 +40,8 @@ pub struct DistributorMetrics {
     pub spans_sampled_out: Family<DiscardLabels, Counter>,
     /// Pushes whose hand-off to trace-derived metrics failed (the push itself went on).
     pub span_handoff_failures: Family<TenantLabels, Counter>,
+    /// UDP datagrams not taken in (UDP has no reply to report it), by receiver and reason.
+    pub udp_datagrams_dropped: Family<DatagramLabels, Counter>,
 }
 
 impl DistributorMetrics {
@@ -48,6 +56,7 @@ impl DistributorMetrics {
             attributes_truncated: Family::default(),
             spans_sampled_out: Family::default(),
             span_handoff_failures: Family::default(),
+            udp_datagrams_dropped: Family::default(),
         };
         registry.register(
             "strata_distributor_spans_received",
@@ -84,7 +93,22 @@ impl DistributorMetrics {
             "Pushes whose hand-off to trace-derived metrics failed (the push itself went on)",
             m.span_handoff_failures.clone(),
         );
+        registry.register(
+            "strata_distributor_udp_datagrams_dropped",
+            "UDP datagrams dropped (too large, undecodable, or refused by the pipeline), by receiver and reason",
+            m.udp_datagrams_dropped.clone(),
+        );
         m
+    }
+
+    /// Counts one UDP datagram `receiver` dropped for `reason`.
+    pub fn udp_dropped(&self, receiver: &str, reason: &str) {
+        self.udp_datagrams_dropped
+            .get_or_create(&DatagramLabels {
+                receiver: receiver.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     pub fn sampled_out(&self, tenant: &str, reason: &str, spans: usize) {

@@ -90,6 +90,11 @@ impl Pipeline {
         self
     }
 
+    /// The metrics the pipeline counts in (receivers count their own drops there too).
+    pub fn metrics(&self) -> &DistributorMetrics {
+        &self.metrics
+    }
+
     /// Runs one request through every stage; returns once its kept traces are durable.
     pub async fn run(&self, received: Received) -> Result<(), ApiError> {
         let started = Instant::now();
