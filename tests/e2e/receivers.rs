@@ -527,16 +527,18 @@ overrides:
     assert_eq!(other.status(), 404);
 }
 
-/// The OpenTelemetry Jaeger Thrift exporter (the last release, 1.21) into every Thrift
-/// transport: HTTP `POST /api/traces`, and the agent's compact (6831) and binary (6832) UDP
-/// ports. Tags keep their types.
+/// The OpenTelemetry Jaeger exporters (the last release, 1.21) into every Jaeger transport:
+/// gRPC `PostSpans`, Thrift over HTTP `POST /api/traces`, and the agent's compact (6831) and
+/// binary (6832) UDP ports. Tags keep their types; the trace looks the same from each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn opentelemetry_jaeger_exporter_over_http_and_both_udp_ports() {
+async fn opentelemetry_jaeger_exporters_over_grpc_http_and_both_udp_ports() {
     let server = Server::start("");
     let http = format!("http://127.0.0.1:{}/api/traces", server.ports.jaeger_http);
     let compact = format!("127.0.0.1:{}", server.ports.jaeger_compact);
     let binary = format!("127.0.0.1:{}", server.ports.jaeger_binary);
+    let grpc = format!("127.0.0.1:{}", server.ports.jaeger_grpc);
     for (exporter, target) in [
+        ("jaeger-grpc", &grpc),
         ("jaeger-thrift-http", &http),
         ("jaeger-thrift-udp", &compact),
         ("jaeger-thrift-udp-binary", &binary),
@@ -749,8 +751,9 @@ fn thrift_batch(trace_low: u64, span_id: u64) -> Vec<u8> {
     b
 }
 
-/// With multitenancy on, Jaeger HTTP needs `X-Scope-OrgID` (else 500, like Zipkin) and stores
-/// under that tenant; UDP carries no tenant, so its datagrams are refused and counted.
+/// With multitenancy on, Jaeger HTTP needs `X-Scope-OrgID` (else 500, like Zipkin) and gRPC
+/// the `x-scope-orgid` metadata (else UNAVAILABLE, like OTLP/gRPC), and both store under that
+/// tenant; UDP carries no tenant, so its datagrams are refused and counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jaeger_tenants() {
     let server = Server::start("multitenancy_enabled:\n  true\n");
@@ -775,6 +778,58 @@ async fn jaeger_tenants() {
     };
     assert_eq!(get("acme").await.unwrap().status(), 200);
     assert_eq!(get("other").await.unwrap().status(), 404);
+
+    // gRPC: UNAVAILABLE without a tenant (as OTLP/gRPC), INVALID_ARGUMENT for a bad ID.
+    use strata_proto::jaeger_api_v2 as pb;
+    let channel = tonic::transport::Channel::from_shared(format!(
+        "http://127.0.0.1:{}",
+        server.ports.jaeger_grpc
+    ))
+    .unwrap()
+    .connect()
+    .await
+    .unwrap();
+    let mut client = pb::collector_service_client::CollectorServiceClient::new(channel);
+    let request = |trace_id: Vec<u8>, tenant: Option<&str>| {
+        let mut r = tonic::Request::new(pb::PostSpansRequest {
+            batch: Some(pb::Batch {
+                process: Some(pb::Process {
+                    service_name: "grpc-svc".into(),
+                    tags: vec![],
+                }),
+                spans: vec![pb::Span {
+                    trace_id: trace_id.into(),
+                    span_id: vec![0, 0, 0, 0, 0, 0, 0, 9].into(),
+                    operation_name: "op".into(),
+                    ..Default::default()
+                }],
+            }),
+        });
+        if let Some(t) = tenant {
+            r.metadata_mut().insert("x-scope-orgid", t.parse().unwrap());
+        }
+        r
+    };
+    let mut id = vec![0u8; 16];
+    id[15] = 0xde;
+    let err = client
+        .post_spans(request(id.clone(), None))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unavailable);
+    let err = client
+        .post_spans(request(vec![1; 17], Some("acme")))
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::InvalidArgument);
+    client.post_spans(request(id, Some("acme"))).await.unwrap();
+    let found = reqwest::Client::new()
+        .get(server.url("/api/traces/de"))
+        .header("X-Scope-OrgID", "acme")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(found.status(), 200);
 
     let agent = format!("127.0.0.1:{}", server.ports.jaeger_compact);
     run_client(

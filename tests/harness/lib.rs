@@ -23,7 +23,8 @@ pub struct Ports {
     pub otlp_http: u16,
     /// Zipkin (HTTP).
     pub zipkin: u16,
-    /// Jaeger Thrift over HTTP.
+    /// Jaeger gRPC and Thrift over HTTP.
+    pub jaeger_grpc: u16,
     pub jaeger_http: u16,
     /// Jaeger agent UDP ports: compact and binary Thrift.
     pub jaeger_compact: u16,
@@ -37,6 +38,7 @@ impl Ports {
             otlp_grpc: free_port(),
             otlp_http: free_port(),
             zipkin: free_port(),
+            jaeger_grpc: free_port(),
             jaeger_http: free_port(),
             jaeger_compact: free_udp_port(),
             jaeger_binary: free_udp_port(),
@@ -213,6 +215,8 @@ distributor:
       endpoint: 127.0.0.1:{zipkin}
     jaeger:
       protocols:
+        grpc:
+          endpoint: 127.0.0.1:{jaeger_grpc}
         thrift_http:
           endpoint: 127.0.0.1:{jaeger_http}
         thrift_compact:
@@ -232,6 +236,7 @@ compactor:
         grpc = ports.otlp_grpc,
         http = ports.otlp_http,
         zipkin = ports.zipkin,
+        jaeger_grpc = ports.jaeger_grpc,
         jaeger_http = ports.jaeger_http,
         jaeger_compact = ports.jaeger_compact,
         jaeger_binary = ports.jaeger_binary,

@@ -151,6 +151,12 @@ where
 {
     use receiver::jaeger::{self, udp::Protocol};
     let enabled = |e: &str| !e.is_empty();
+    if let Some(grpc) = protocols.grpc.as_ref().filter(|p| enabled(&p.endpoint)) {
+        let l = bind(&grpc.endpoint).await?;
+        tracing::info!(addr = %grpc.endpoint, "jaeger grpc listening");
+        let fut = jaeger::grpc::serve(distributor.clone(), l, stop.clone());
+        tasks.spawn(async move { named("jaeger grpc", fut).await.map_err(E::from) });
+    }
     if let Some(http) = protocols
         .thrift_http
         .as_ref()

@@ -1,5 +1,6 @@
 //! The Jaeger receivers, Tempo's `distributor.receivers.jaeger.protocols`:
 //!
+//! * `grpc` (default port 14250): `jaeger.api_v2.CollectorService/PostSpans` ([`grpc`]).
 //! * `thrift_http` (default port 14268): `POST /api/traces` with a binary-Thrift `Batch`
 //!   (`Content-Type: application/x-thrift` or `application/vnd.apache.thrift.binary`;
 //!   gzip/deflate accepted). 202 on success; 400 for another content type, an undecodable body
@@ -12,9 +13,11 @@
 //!   knows. UDP carries no tenant: with multitenancy off its spans belong to `single-tenant`;
 //!   with it on they are refused (`reason="refused"`), as in Tempo.
 //!
-//! Both decode into [`model`] and translate with [`to_otlp`].
+//! All decode into [`model`] and translate with [`to_otlp`].
 
+pub mod grpc;
 pub mod model;
+mod proto;
 pub mod thrift;
 pub mod to_otlp;
 pub mod udp;

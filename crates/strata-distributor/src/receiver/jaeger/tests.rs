@@ -291,3 +291,94 @@ fn truncated_and_corrupted_input_never_panics() {
         }
     }
 }
+
+/// The protobuf model of the batch [`write_batch`] writes, the parent as a `CHILD_OF`
+/// reference (the protobuf model has no parent field).
+fn proto_batch() -> strata_proto::jaeger_api_v2::Batch {
+    use strata_proto::jaeger_api_v2 as pb;
+    let kv = |key: &str, v: Value| {
+        let mut k = pb::KeyValue {
+            key: key.into(),
+            ..Default::default()
+        };
+        match v {
+            Value::StringValue(s) => k.v_str = s,
+            Value::BoolValue(b) => {
+                k.v_type = pb::ValueType::Bool as i32;
+                k.v_bool = b
+            }
+            Value::IntValue(i) => {
+                k.v_type = pb::ValueType::Int64 as i32;
+                k.v_int64 = i
+            }
+            Value::DoubleValue(d) => {
+                k.v_type = pb::ValueType::Float64 as i32;
+                k.v_float64 = d
+            }
+            Value::BytesValue(b) => {
+                k.v_type = pb::ValueType::Binary as i32;
+                k.v_binary = b.into()
+            }
+            _ => unreachable!(),
+        }
+        k
+    };
+    let trace_id = vec![
+        0, 0, 0, 0, 0x0a, 0xf7, 0x65, 0x19, 0, 0, 0, 0, 0x1c, 0x80, 0x31, 0x9c,
+    ];
+    let ts = |us: i64| prost_types::Timestamp {
+        seconds: us / 1_000_000,
+        nanos: (us % 1_000_000) as i32 * 1000,
+    };
+    pb::Batch {
+        process: Some(pb::Process {
+            service_name: "checkout".into(),
+            tags: vec![kv("hostname", Value::StringValue("node-1".into()))],
+        }),
+        spans: vec![pb::Span {
+            trace_id: trace_id.clone().into(),
+            span_id: 7u64.to_be_bytes().to_vec().into(),
+            operation_name: "GET /cart".into(),
+            references: vec![pb::SpanRef {
+                trace_id: trace_id.into(),
+                span_id: 6u64.to_be_bytes().to_vec().into(),
+                ref_type: pb::SpanRefType::ChildOf as i32,
+            }],
+            flags: 1,
+            start_time: Some(ts(1_700_000_000_000_000)),
+            duration: Some(prost_types::Duration {
+                seconds: 0,
+                nanos: 1_500_000,
+            }),
+            tags: vec![
+                kv("span.kind", Value::StringValue("server".into())),
+                kv("http.status_code", Value::IntValue(200)),
+                kv("cart.ratio", Value::DoubleValue(0.5)),
+                kv("cart.cached", Value::BoolValue(true)),
+                kv("blob", Value::BytesValue(vec![0, 1, 255])),
+            ],
+            logs: vec![pb::Log {
+                timestamp: Some(ts(1_700_000_000_000_100)),
+                fields: vec![kv("event", Value::StringValue("cache miss".into()))],
+            }],
+            ..Default::default()
+        }],
+    }
+}
+
+#[test]
+fn protobuf_batches_translate_like_thrift_ones() {
+    let from_proto = to_otlp::to_request(vec![proto::batch(proto_batch()).unwrap()]);
+    check(&from_proto);
+    assert_eq!(from_proto, decode_http(&http_body()).unwrap());
+}
+
+#[test]
+fn protobuf_ids_of_the_wrong_length_are_refused() {
+    let mut b = proto_batch();
+    b.spans[0].trace_id = vec![1; 17].into();
+    assert!(proto::batch(b).is_err());
+    let mut b = proto_batch();
+    b.spans[0].span_id = vec![1; 9].into();
+    assert!(proto::batch(b).is_err());
+}
