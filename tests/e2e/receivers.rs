@@ -191,10 +191,10 @@ fn check_trace(found: &[Found], sent: &Sent, want: &Expect) {
     assert_eq!(child.span.kind, SpanKind::Client as i32, "{label}");
     assert!(root.span.parent_span_id.is_empty(), "{label}");
     assert_eq!(child.span.parent_span_id, sent.root_id, "{label}");
-    // Timestamps: microseconds on the wire, nanoseconds here (clients that compute them from
-    // float seconds may be a microsecond off).
+    // Timestamps: microseconds on the wire, nanoseconds here (clients that compute start and
+    // duration from float seconds may be a microsecond off in each).
     let ms = 1_000_000;
-    let near = |got: u64, want: u64| got.abs_diff(want) <= 1000;
+    let near = |got: u64, want: u64| got.abs_diff(want) <= 2000;
     assert!(
         near(child.span.start_time_unix_nano, sent.t0 + 2 * ms),
         "{label}"
@@ -300,6 +300,15 @@ async fn opentelemetry_zipkin_exporters_json_and_protobuf() {
     }
     let page = server.metrics().await;
     assert!(metric_sum(&page, "strata_distributor_spans_received_total") >= 4.0);
+    assert_eq!(
+        labelled(
+            &page,
+            "strata_distributor_receiver_spans_total",
+            &["receiver=\"zipkin\"", "result=\"accepted\""]
+        ),
+        4.0,
+        "{page}"
+    );
 }
 
 /// py_zipkin, Zipkin's own Python instrumentation, in every encoding: v1 Thrift and JSON into
@@ -500,6 +509,15 @@ overrides:
     assert!(limited.headers().get("retry-after").is_none());
     let page = server.metrics().await;
     assert!(page.contains("reason=\"rate_limited\""), "{page}");
+    assert_eq!(
+        labelled(
+            &page,
+            "strata_distributor_receiver_spans_total",
+            &["receiver=\"zipkin\"", "result=\"refused\""]
+        ),
+        1.0,
+        "{page}"
+    );
 
     let small = r#"[{"traceId":"1","id":"1","name":"s","localEndpoint":{"serviceName":"a"}}]"#;
     let accepted = reqwest::Client::new()
