@@ -12,7 +12,6 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use super::{proto, to_otlp};
 use crate::{Distributor, Received, TENANT_HEADER};
 
 struct JaegerGrpc {
@@ -36,11 +35,11 @@ impl CollectorService for JaegerGrpc {
             .tenant(&values)
             .map_err(|e| e.to_grpc_status())?;
         let batch = request.into_inner().batch.unwrap_or_default();
-        let batch = proto::batch(batch).map_err(Status::invalid_argument)?;
+        let request = super::translate_proto(batch).map_err(Status::invalid_argument)?;
         self.distributor
             .push(Received {
                 tenant,
-                request: to_otlp::to_request(vec![batch]),
+                request,
                 wire_bytes: None,
                 protocol: "jaeger_grpc",
             })

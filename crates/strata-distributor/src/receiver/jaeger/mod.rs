@@ -42,6 +42,13 @@ pub fn decode_http(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
     Ok(to_otlp::to_request(vec![batch]))
 }
 
+/// Translates a `PostSpans` batch (what the gRPC receiver does with each request).
+pub fn translate_proto(
+    batch: strata_proto::jaeger_api_v2::Batch,
+) -> Result<ExportTraceServiceRequest, String> {
+    Ok(to_otlp::to_request(vec![proto::batch(batch)?]))
+}
+
 /// The `thrift_http` router.
 pub fn router(distributor: Distributor) -> Router {
     let limit = distributor.settings().max_request_bytes;
