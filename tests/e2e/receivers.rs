@@ -747,8 +747,8 @@ async fn jaeger_bad_input_is_refused_or_counted_and_serving_goes_on() {
     assert_eq!(read_back(&server, &first, 2).await.len(), 2);
 }
 
-/// A minimal binary-Thrift `jaeger.Batch`: service "svc", one span `x` of trace `trace_low`.
-fn thrift_batch(trace_low: u64, span_id: u64) -> Vec<u8> {
+/// A minimal binary-Thrift `jaeger.Batch`: service "svc", one span `name` of trace `trace_low`.
+fn thrift_batch(trace_low: u64, span_id: u64, name: &str) -> Vec<u8> {
     let mut b = vec![0x0c, 0, 1, 0x0b, 0, 1, 0, 0, 0, 3];
     b.extend_from_slice(b"svc");
     b.push(0); // end of Process
@@ -761,7 +761,9 @@ fn thrift_batch(trace_low: u64, span_id: u64) -> Vec<u8> {
     i64_field(&mut b, 2, 0);
     i64_field(&mut b, 3, span_id);
     i64_field(&mut b, 4, 0);
-    b.extend_from_slice(&[0x0b, 0, 5, 0, 0, 0, 1, b'x']);
+    b.extend_from_slice(&[0x0b, 0, 5]);
+    b.extend_from_slice(&(name.len() as u32).to_be_bytes());
+    b.extend_from_slice(name.as_bytes());
     b.extend_from_slice(&[0x08, 0, 7, 0, 0, 0, 1]);
     i64_field(&mut b, 8, 1_700_000_000_000_000);
     i64_field(&mut b, 9, 10);
@@ -780,7 +782,7 @@ async fn jaeger_tenants() {
         let mut r = reqwest::Client::new()
             .post(&http)
             .header("Content-Type", "application/x-thrift")
-            .body(thrift_batch(0xabc, 1));
+            .body(thrift_batch(0xabc, 1, "x"));
         if let Some(t) = tenant {
             r = r.header("X-Scope-OrgID", t);
         }
@@ -865,4 +867,89 @@ async fn jaeger_tenants() {
             .then_some(())
     })
     .await;
+}
+
+/// A tenant's rate limit refuses an oversized push on every Jaeger transport: HTTP 500 (no
+/// 429 for Jaeger clients, as for Zipkin), gRPC `RESOURCE_EXHAUSTED`, and a UDP datagram
+/// counted as refused; a small push still goes through each.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jaeger_rate_limit_applies_to_every_transport() {
+    let server = Server::start(
+        "overrides:
+  defaults:
+    ingestion:
+      rate_limit_bytes: 1
+      burst_size_bytes: 400
+",
+    );
+    let big = "y".repeat(1000);
+    let http = format!("http://127.0.0.1:{}/api/traces", server.ports.jaeger_http);
+    let post = |body: Vec<u8>| {
+        reqwest::Client::new()
+            .post(&http)
+            .header("Content-Type", "application/x-thrift")
+            .body(body)
+            .send()
+    };
+    let refused = post(thrift_batch(0x51, 1, &big)).await.unwrap();
+    assert_eq!(refused.status(), 500);
+    assert!(refused.headers().get("retry-after").is_none());
+    assert_eq!(
+        post(thrift_batch(0x52, 1, "ok")).await.unwrap().status(),
+        202
+    );
+
+    use strata_proto::jaeger_api_v2 as pb;
+    let channel = tonic::transport::Channel::from_shared(format!(
+        "http://127.0.0.1:{}",
+        server.ports.jaeger_grpc
+    ))
+    .unwrap()
+    .connect()
+    .await
+    .unwrap();
+    let mut client = pb::collector_service_client::CollectorServiceClient::new(channel);
+    let mut trace_id = vec![0u8; 16];
+    trace_id[15] = 0x53;
+    let err = client
+        .post_spans(pb::PostSpansRequest {
+            batch: Some(pb::Batch {
+                process: Some(pb::Process {
+                    service_name: "svc".into(),
+                    tags: vec![],
+                }),
+                spans: vec![pb::Span {
+                    trace_id: trace_id.into(),
+                    span_id: vec![0, 0, 0, 0, 0, 0, 0, 1].into(),
+                    operation_name: big.clone(),
+                    ..Default::default()
+                }],
+            }),
+        })
+        .await
+        .unwrap_err();
+    assert_eq!(err.code(), tonic::Code::ResourceExhausted);
+
+    // A one-way emitBatch in the binary protocol, carrying the big batch.
+    let mut datagram = vec![0x80, 0x01, 0x00, 0x04, 0, 0, 0, 9];
+    datagram.extend_from_slice(b"emitBatch");
+    datagram.extend_from_slice(&[0, 0, 0, 1, 0x0c, 0, 1]);
+    datagram.extend_from_slice(&thrift_batch(0x54, 1, &big));
+    datagram.push(0);
+    udp_send(server.ports.jaeger_binary, &datagram);
+    eventually_async(10, || async {
+        let page = server.metrics().await;
+        (labelled(
+            &page,
+            "strata_distributor_udp_datagrams_dropped_total",
+            &["jaeger_thrift_binary", "refused"],
+        ) >= 1.0)
+            .then_some(())
+    })
+    .await;
+    let page = server.metrics().await;
+    assert!(
+        labelled(&page, "strata_discarded_spans_total", &["rate_limited"]) >= 3.0,
+        "{page}"
+    );
 }
