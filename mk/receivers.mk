@@ -1,4 +1,4 @@
-# Real Zipkin and Jaeger clients for tests/e2e/receivers.rs: a Python venv under
+# Real Zipkin and Jaeger clients for tests/e2e/receivers/: a Python venv under
 # $(TOOLS)/receivers-venv with the pinned packages of tests/receivers/requirements.txt
 # (OpenTelemetry's Zipkin exporters, py_zipkin, jaeger-client), plus two sets that need older
 # versions, installed beside it with pip --target and put first on PYTHONPATH only for the
