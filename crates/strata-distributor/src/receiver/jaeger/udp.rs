@@ -73,7 +73,10 @@ pub async fn serve(
             r = socket.recv_from(&mut buf) => match r {
                 Ok((n, _)) => n,
                 Err(e) => {
+                    // E.g. ICMP errors surfaced by the OS; pause briefly so a persistent error
+                    // cannot spin the loop.
                     tracing::warn!(receiver, error = %e, "udp receive failed");
+                    tokio::time::sleep(std::time::Duration::from_millis(10)).await;
                     continue;
                 }
             },
