@@ -13,7 +13,7 @@ use crate::support::{
 /// binary (6832) UDP ports. Tags keep their types; the trace looks the same from each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opentelemetry_jaeger_exporters_over_grpc_http_and_both_udp_ports() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     let http = format!("http://127.0.0.1:{}/api/traces", server.ports.jaeger_http);
     let compact = format!("127.0.0.1:{}", server.ports.jaeger_compact);
     let binary = format!("127.0.0.1:{}", server.ports.jaeger_binary);
@@ -65,7 +65,7 @@ async fn opentelemetry_jaeger_exporters_over_grpc_http_and_both_udp_ports() {
 /// trace IDs left-padded.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jaeger_client_over_udp() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     let agent = format!("127.0.0.1:{}", server.ports.jaeger_compact);
     let sent = run_client("jaeger_client_trace.py", &[&agent], Extra::None);
     assert_eq!(sent.trace_id[..8], [0; 8]);
@@ -103,7 +103,7 @@ async fn jaeger_client_over_udp() {
 /// both ports keep taking spans afterwards; earlier data stays readable.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jaeger_bad_input_is_refused_or_counted_and_serving_goes_on() {
-    let server = Server::start("distributor:\n  max_request_bytes: 4096\n");
+    let server = Server::start_with_receivers("distributor:\n  max_request_bytes: 4096\n");
     let http = format!("http://127.0.0.1:{}/api/traces", server.ports.jaeger_http);
     let first = run_client(
         "otel_trace.py",
@@ -226,7 +226,7 @@ fn thrift_batch(trace_low: u64, span_id: u64, name: &str) -> Vec<u8> {
 /// tenant; UDP carries no tenant, so its datagrams are refused and counted.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jaeger_tenants() {
-    let server = Server::start("multitenancy_enabled:\n  true\n");
+    let server = Server::start_with_receivers("multitenancy_enabled:\n  true\n");
     let http = format!("http://127.0.0.1:{}/api/traces", server.ports.jaeger_http);
     let post = |tenant: Option<&'static str>| {
         let mut r = reqwest::Client::new()
@@ -324,7 +324,7 @@ async fn jaeger_tenants() {
 /// counted as refused; a small push still goes through each.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn jaeger_rate_limit_applies_to_every_transport() {
-    let server = Server::start(
+    let server = Server::start_with_receivers(
         "overrides:
   defaults:
     ingestion:

@@ -11,7 +11,7 @@ use crate::support::{attr, check_trace, labelled, read_back, run_client, string,
 /// Both OpenTelemetry Zipkin exporters (JSON and protobuf) into `POST /api/v2/spans`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opentelemetry_zipkin_exporters_json_and_protobuf() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     let url = format!("{}/api/v2/spans", server.zipkin_url());
     for exporter in ["zipkin-json", "zipkin-proto"] {
         let sent = run_client("otel_trace.py", &[exporter, &url], Extra::None);
@@ -71,7 +71,7 @@ async fn opentelemetry_zipkin_exporters_json_and_protobuf() {
 /// `/api/v1/spans`, v2 JSON and protobuf into `/api/v2/spans`. Its trace IDs are 64-bit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn py_zipkin_every_encoding() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     for encoding in ["V1_THRIFT", "V1_JSON", "V2_JSON", "V2_PROTO3"] {
         let version = if encoding.starts_with("V1") {
             "v1"
@@ -157,7 +157,7 @@ async fn post(url: &str, ct: &str, encoding: Option<&str>, body: Vec<u8>) -> req
 /// get 400 or 413 and the server keeps serving what it had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zipkin_bad_input_gets_its_status_and_leaves_data_intact() {
-    let server = Server::start("distributor:\n  max_request_bytes: 4096\n");
+    let server = Server::start_with_receivers("distributor:\n  max_request_bytes: 4096\n");
     let v2 = format!("{}/api/v2/spans", server.zipkin_url());
     let v1 = format!("{}/api/v1/spans", server.zipkin_url());
     let ok = post(
@@ -237,7 +237,7 @@ async fn zipkin_bad_input_gets_its_status_and_leaves_data_intact() {
 /// push is stored under that tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zipkin_refusals_are_500_and_tenants_apply() {
-    let server = Server::start(
+    let server = Server::start_with_receivers(
         "multitenancy_enabled:
   true
 overrides:
