@@ -3,6 +3,7 @@
 #
 #   docker build -t strata:dev .
 #   docker run --rm -p 3200:3200 -p 4317:4317 -p 4318:4318 strata:dev
+#   (Zipkin and Jaeger too: -p 9411:9411 -p 14250:14250 -p 14268:14268 -p 6831:6831/udp -p 6832:6832/udp)
 #
 # Stage 1 builds the release binaries. BuildKit cache mounts keep the cargo registry, the git
 # checkouts and the target directory between builds, so a source change rebuilds only the
@@ -54,7 +55,8 @@ USER 10001:10001
 WORKDIR /var/strata
 ENV STRATA_CONFIG=/etc/strata/strata.yaml
 # 3200: HTTP API, /ready, /metrics. 4317/4318: OTLP gRPC/HTTP. 9095: internal gRPC (ingester).
-EXPOSE 3200 4317 4318 9095
+# 9411: Zipkin. 14250/14268: Jaeger gRPC and Thrift over HTTP. 6831/6832 (UDP): Jaeger agent.
+EXPOSE 3200 4317 4318 9095 9411 14250 14268 6831/udp 6832/udp
 VOLUME ["/var/strata/wal", "/var/strata/data"]
 ENTRYPOINT ["/usr/local/bin/strata"]
 CMD ["run"]

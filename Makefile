@@ -78,11 +78,16 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 	fi
 
 .PHONY: bench
-bench: ## Ingest, search, cluster and compaction benchmarks (release builds); writes docs/BENCHMARKS.md
+bench: ## Ingest, search, cluster, compaction and receiver benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
 	./scripts/cluster_bench.sh
 	./scripts/compaction_bench.sh
+	./scripts/receiver_bench.sh
+
+.PHONY: bench-receivers
+bench-receivers: ## Decode-and-translate spans/s of every receiver next to OTLP protobuf decode (release)
+	./scripts/receiver_bench.sh
 
 .PHONY: bench-cluster
 bench-cluster: ## Ingest spans/s of the local cluster (RF 3) next to one process, same run

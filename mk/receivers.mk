@@ -1,12 +1,15 @@
-# Real Zipkin and Jaeger clients for tests/e2e/receivers.rs: a Python venv under
+# Real Zipkin and Jaeger clients for tests/e2e/receivers/: a Python venv under
 # $(TOOLS)/receivers-venv with the pinned packages of tests/receivers/requirements.txt
-# (OpenTelemetry's Zipkin and Jaeger exporters, py_zipkin, jaeger-client), plus py_zipkin 0.20
-# (the last release that still encodes Zipkin v1 Thrift) installed beside it in
-# $(TOOLS)/receivers-venv/py-zipkin-0.20, put on PYTHONPATH only for that case.
+# (OpenTelemetry's Zipkin exporters, py_zipkin, jaeger-client), plus two sets that need older
+# versions, installed beside it with pip --target and put first on PYTHONPATH only for the
+# clients that need them: py_zipkin 0.20 (the last release that encodes Zipkin v1 Thrift) in
+# $(TOOLS)/receivers-venv/py-zipkin-0.20, and OpenTelemetry 1.21 with its Jaeger exporters
+# (discontinued after 1.21) in $(TOOLS)/receivers-venv/otel-jaeger-1.21.
 # Re-installs only when the requirements change (a stamp file records the last install).
 
 RECEIVERS_VENV := $(TOOLS)/receivers-venv
-RECEIVERS_REQS := tests/receivers/requirements.txt tests/receivers/requirements-py-zipkin-thrift.txt
+RECEIVERS_REQS := tests/receivers/requirements.txt tests/receivers/requirements-py-zipkin-thrift.txt \
+	tests/receivers/requirements-otel-jaeger.txt
 RECEIVERS_STAMP := $(RECEIVERS_VENV)/.installed
 PYTHON3 ?= python3
 
@@ -28,6 +31,9 @@ $(RECEIVERS_STAMP): $(RECEIVERS_REQS)
 	rm -rf $(RECEIVERS_VENV)/py-zipkin-0.20
 	$(RECEIVERS_VENV)/bin/python -m pip install -q --disable-pip-version-check \
 		--target $(RECEIVERS_VENV)/py-zipkin-0.20 -r tests/receivers/requirements-py-zipkin-thrift.txt
+	rm -rf $(RECEIVERS_VENV)/otel-jaeger-1.21
+	$(RECEIVERS_VENV)/bin/python -m pip install -q --disable-pip-version-check --no-deps \
+		--target $(RECEIVERS_VENV)/otel-jaeger-1.21 -r tests/receivers/requirements-otel-jaeger.txt
 	@touch $@
 
 TEST_DEPS += receiver-clients

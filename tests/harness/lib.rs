@@ -21,17 +21,41 @@ pub struct Ports {
     pub api: u16,
     pub otlp_grpc: u16,
     pub otlp_http: u16,
-    /// Zipkin (HTTP).
+    /// Zipkin (HTTP). This and the Jaeger ports are 0 (receivers off) unless the server was
+    /// started with [`Server::start_with_receivers`].
     pub zipkin: u16,
+    /// Jaeger gRPC and Thrift over HTTP.
+    pub jaeger_grpc: u16,
+    pub jaeger_http: u16,
+    /// Jaeger agent UDP ports: compact and binary Thrift.
+    pub jaeger_compact: u16,
+    pub jaeger_binary: u16,
 }
 
 impl Ports {
+    /// Free ports for the API and the OTLP receivers.
     pub fn free() -> Self {
         Self {
             api: free_port(),
             otlp_grpc: free_port(),
             otlp_http: free_port(),
+            zipkin: 0,
+            jaeger_grpc: 0,
+            jaeger_http: 0,
+            jaeger_compact: 0,
+            jaeger_binary: 0,
+        }
+    }
+
+    /// [`Ports::free`] plus free ports for the Zipkin and Jaeger receivers.
+    pub fn free_with_receivers() -> Self {
+        Self {
             zipkin: free_port(),
+            jaeger_grpc: free_port(),
+            jaeger_http: free_port(),
+            jaeger_compact: free_udp_port(),
+            jaeger_binary: free_udp_port(),
+            ..Self::free()
         }
     }
 }
@@ -41,6 +65,13 @@ pub fn free_port() -> u16 {
         .and_then(|l| l.local_addr())
         .map(|a| a.port())
         .expect("binding an ephemeral port")
+}
+
+pub fn free_udp_port() -> u16 {
+    std::net::UdpSocket::bind("127.0.0.1:0")
+        .and_then(|s| s.local_addr())
+        .map(|a| a.port())
+        .expect("binding an ephemeral udp port")
 }
 
 pub fn strata_bin() -> PathBuf {
@@ -93,8 +124,16 @@ impl Server {
     /// defaults keep blocks for 10 years: the test data sets carry 2023 timestamps, which the
     /// default 14-day retention would delete at once.
     pub fn start(extra: &str) -> Self {
+        Self::start_on(Ports::free(), extra)
+    }
+
+    /// [`Server::start`] with the Zipkin and Jaeger receivers on too, each on a free port.
+    pub fn start_with_receivers(extra: &str) -> Self {
+        Self::start_on(Ports::free_with_receivers(), extra)
+    }
+
+    fn start_on(ports: Ports, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
-        let ports = Ports::free();
         let config = dir.path().join("strata.yaml");
         let yaml = config_yaml(dir.path(), ports, extra);
         std::fs::File::create(&config)
@@ -194,9 +233,7 @@ distributor:
     otlp:
       grpc_endpoint: 127.0.0.1:{grpc}
       http_endpoint: 127.0.0.1:{http}
-    zipkin:
-      endpoint: 127.0.0.1:{zipkin}
-ingester:
+{receivers}ingester:
   wal:
     path: {data}/wal
 storage:
@@ -208,7 +245,7 @@ compactor:
         api = ports.api,
         grpc = ports.otlp_grpc,
         http = ports.otlp_http,
-        zipkin = ports.zipkin,
+        receivers = receivers_yaml(ports),
         data = data.display()
     ));
     push(extra);
@@ -222,6 +259,33 @@ compactor:
         }
     }
     out
+}
+
+/// The Zipkin and Jaeger receiver sections (under `distributor.receivers`) when `ports` has them.
+fn receivers_yaml(ports: Ports) -> String {
+    if ports.zipkin == 0 {
+        return String::new();
+    }
+    format!(
+        "    zipkin:
+      endpoint: 127.0.0.1:{zipkin}
+    jaeger:
+      protocols:
+        grpc:
+          endpoint: 127.0.0.1:{jaeger_grpc}
+        thrift_http:
+          endpoint: 127.0.0.1:{jaeger_http}
+        thrift_compact:
+          endpoint: 127.0.0.1:{jaeger_compact}
+        thrift_binary:
+          endpoint: 127.0.0.1:{jaeger_binary}
+",
+        zipkin = ports.zipkin,
+        jaeger_grpc = ports.jaeger_grpc,
+        jaeger_http = ports.jaeger_http,
+        jaeger_compact = ports.jaeger_compact,
+        jaeger_binary = ports.jaeger_binary,
+    )
 }
 
 /// Within one section, a key given again (in `extra`) replaces the earlier one with everything

@@ -5,6 +5,8 @@ usage: otel_trace.py EXPORTER TARGET
   zipkin-proto        TARGET = http://host:port/api/v2/spans
   jaeger-thrift-http  TARGET = http://host:port/api/traces
   jaeger-thrift-udp   TARGET = host:port   (the agent's compact Thrift port)
+  jaeger-thrift-udp-binary  TARGET = host:port   (the agent's binary Thrift port: the same
+                      exporter with its generated Agent client over TBinaryProtocol)
   jaeger-grpc         TARGET = host:port
 
 The trace: service "checkout" (resource attribute deployment.environment=test), scope
@@ -43,6 +45,16 @@ def exporter(kind, target):
 
         host, port = target.rsplit(":", 1)
         return JaegerExporter(agent_host_name=host, agent_port=int(port))
+    if kind == "jaeger-thrift-udp-binary":
+        from opentelemetry.exporter.jaeger.thrift import JaegerExporter
+        from opentelemetry.exporter.jaeger.thrift.gen.agent import Agent
+        from thrift.protocol import TBinaryProtocol
+
+        host, port = target.rsplit(":", 1)
+        exporter = JaegerExporter(agent_host_name=host, agent_port=int(port))
+        udp = exporter._agent_client  # pylint: disable=protected-access
+        udp.client = Agent.Client(iprot=TBinaryProtocol.TBinaryProtocol(trans=udp.buffer))
+        return exporter
     if kind == "jaeger-grpc":
         from opentelemetry.exporter.jaeger.proto.grpc import JaegerExporter
 

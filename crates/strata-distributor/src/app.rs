@@ -108,5 +108,63 @@ pub async fn spawn_receivers(
         let router = receiver::zipkin::router(distributor.clone());
         lc.serve_http("zipkin", &zipkin.endpoint, router).await?;
     }
+    if let Some(jaeger) = &cfg.distributor.receivers.jaeger {
+        spawn_jaeger(&jaeger.protocols, distributor, lc).await?;
+    }
+    Ok(())
+}
+
+async fn spawn_jaeger(
+    protocols: &strata_config::JaegerProtocols,
+    distributor: &Distributor,
+    lc: &mut Lifecycle,
+) -> Result<(), AppError> {
+    use receiver::jaeger::{self, udp::Protocol};
+    let enabled = |e: &str| !e.is_empty();
+    if let Some(grpc) = protocols.grpc.as_ref().filter(|p| enabled(&p.endpoint)) {
+        let l = bind(&grpc.endpoint).await?;
+        tracing::info!(addr = %grpc.endpoint, "jaeger grpc listening");
+        let fut = jaeger::grpc::serve(distributor.clone(), l, lc.servers_token());
+        lc.spawn_server("jaeger grpc", fut);
+    }
+    if let Some(http) = protocols
+        .thrift_http
+        .as_ref()
+        .filter(|p| enabled(&p.endpoint))
+    {
+        let router = jaeger::router(distributor.clone());
+        lc.serve_http("jaeger thrift_http", &http.endpoint, router)
+            .await?;
+    }
+    let udp = [
+        protocols
+            .thrift_compact
+            .as_ref()
+            .map(|p| (Protocol::Compact, &p.endpoint, p.max_packet_size)),
+        protocols
+            .thrift_binary
+            .as_ref()
+            .map(|p| (Protocol::Binary, &p.endpoint, p.max_packet_size)),
+    ];
+    for (protocol, endpoint, max) in udp.into_iter().flatten() {
+        if !enabled(endpoint) {
+            continue;
+        }
+        let socket = tokio::net::UdpSocket::bind(endpoint.as_str())
+            .await
+            .map_err(|source| strata_server::ServerError::Bind {
+                addr: endpoint.clone(),
+                source,
+            })?;
+        tracing::info!(addr = %endpoint, receiver = protocol.name(), "jaeger agent udp listening");
+        let fut = jaeger::udp::serve(
+            distributor.clone(),
+            socket,
+            protocol,
+            max,
+            lc.servers_token(),
+        );
+        lc.spawn_server(protocol.name(), fut);
+    }
     Ok(())
 }

@@ -82,6 +82,11 @@ impl Distributor {
         &self.settings
     }
 
+    /// The distributor's metrics.
+    pub fn metrics(&self) -> &DistributorMetrics {
+        self.pipeline.metrics()
+    }
+
     /// Resolves the tenant of a request from its `X-Scope-OrgID` value(s).
     pub fn tenant(&self, values: &[&str]) -> Result<TenantId, PushError> {
         if !self.settings.multitenancy_enabled {

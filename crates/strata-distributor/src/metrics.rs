@@ -22,6 +22,18 @@ pub struct ProtocolLabels {
     pub protocol: String,
 }
 
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct DatagramLabels {
+    pub receiver: String,
+    pub reason: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReceiverLabels {
+    pub receiver: String,
+    pub result: String,
+}
+
 #[derive(Clone)]
 pub struct DistributorMetrics {
     pub spans_received: Family<TenantLabels, Counter>,
@@ -36,6 +48,10 @@ pub struct DistributorMetrics {
     pub traces_sampled_out: Family<DiscardLabels, Counter>,
     /// Pushes whose hand-off to trace-derived metrics failed (the push itself went on).
     pub span_handoff_failures: Family<TenantLabels, Counter>,
+    /// Spans per receiver whose request was acknowledged (`accepted`) or failed (`refused`).
+    pub receiver_spans: Family<ReceiverLabels, Counter>,
+    /// UDP datagrams not taken in (UDP has no reply to report it), by receiver and reason.
+    pub udp_datagrams_dropped: Family<DatagramLabels, Counter>,
 }
 
 impl DistributorMetrics {
@@ -51,6 +67,8 @@ impl DistributorMetrics {
             spans_sampled_out: Family::default(),
             traces_sampled_out: Family::default(),
             span_handoff_failures: Family::default(),
+            receiver_spans: Family::default(),
+            udp_datagrams_dropped: Family::default(),
         };
         registry.register(
             "strata_distributor_spans_received",
@@ -92,7 +110,37 @@ impl DistributorMetrics {
             "Pushes whose hand-off to trace-derived metrics failed (the push itself went on)",
             m.span_handoff_failures.clone(),
         );
+        registry.register(
+            "strata_distributor_receiver_spans",
+            "Spans by receiver, in requests acknowledged (result=accepted) or failed (result=refused)",
+            m.receiver_spans.clone(),
+        );
+        registry.register(
+            "strata_distributor_udp_datagrams_dropped",
+            "UDP datagrams dropped (too large, undecodable, or refused by the pipeline), by receiver and reason",
+            m.udp_datagrams_dropped.clone(),
+        );
         m
+    }
+
+    /// Counts the `spans` of one request `receiver` handed over, by `result`.
+    pub fn receiver_spans(&self, receiver: &str, result: &str, spans: usize) {
+        self.receiver_spans
+            .get_or_create(&ReceiverLabels {
+                receiver: receiver.to_string(),
+                result: result.to_string(),
+            })
+            .inc_by(spans as u64);
+    }
+
+    /// Counts one UDP datagram `receiver` dropped for `reason`.
+    pub fn udp_dropped(&self, receiver: &str, reason: &str) {
+        self.udp_datagrams_dropped
+            .get_or_create(&DatagramLabels {
+                receiver: receiver.to_string(),
+                reason: reason.to_string(),
+            })
+            .inc();
     }
 
     /// One trace share of `spans` spans not kept by sampling.

@@ -46,7 +46,8 @@ pub struct Received {
     /// Bytes of the request body as received (after decompression), for
     /// `strata_distributor_bytes_received`; `None` counts the protobuf-encoded size.
     pub wire_bytes: Option<usize>,
-    /// The receiver's name, the `protocol` label of the push-duration histogram.
+    /// The receiver's name: the `protocol` label of the push-duration histogram and the
+    /// `receiver` label of `strata_distributor_receiver_spans_total`.
     pub protocol: &'static str,
 }
 
@@ -92,8 +93,31 @@ impl Pipeline {
         self
     }
 
-    /// Runs one request through every stage; returns once its kept traces are durable.
+    /// The metrics the pipeline counts in (receivers count their own drops there too).
+    pub fn metrics(&self) -> &DistributorMetrics {
+        &self.metrics
+    }
+
+    /// Runs one request through every stage; returns once its kept traces are durable. Its
+    /// spans are counted per receiver as accepted or refused.
     pub async fn run(&self, received: Received) -> Result<(), ApiError> {
+        let (receiver, spans) = (
+            received.protocol,
+            stage::validate::span_count(&received.request),
+        );
+        let result = self.run_stages(received).await;
+        if spans > 0 {
+            let outcome = if result.is_ok() {
+                "accepted"
+            } else {
+                "refused"
+            };
+            self.metrics.receiver_spans(receiver, outcome, spans);
+        }
+        result
+    }
+
+    async fn run_stages(&self, received: Received) -> Result<(), ApiError> {
         let started = Instant::now();
         let Received {
             tenant,

@@ -25,6 +25,13 @@ pub mod zipkin_proto3 {
     #![allow(clippy::all, clippy::pedantic, missing_docs)]
     include!("gen/zipkin.proto3.rs");
 }
+pub mod jaeger_api_v2 {
+    //! Jaeger's protobuf model and collector service (`jaeger.api_v2.CollectorService/PostSpans`,
+    //! messages, tonic client and server). Generated from the vendored
+    //! `proto/jaeger/api_v2/{model,collector}.proto` by `strata-protogen` (`make proto`).
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    include!("gen/jaeger.api_v2.rs");
+}
 pub mod json;
 pub mod otlp_json;
 pub mod push;

@@ -18,7 +18,7 @@ mod generate;
 
 fn pool() -> DescriptorPool {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let fds = generate::descriptors(&root, &["tempopb/tempo.proto"]).unwrap();
+    let fds = generate::descriptors_with(&root, &[], &["tempopb/tempo.proto"]).unwrap();
     DescriptorPool::from_file_descriptor_set(fds).unwrap()
 }
 

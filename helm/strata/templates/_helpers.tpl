@@ -75,7 +75,14 @@ pod IP, which the container's --config.expand-env fills in from the POD_IP varia
 {{- $cfg := dict
   "multitenancy_enabled" $v.multitenancy.enabled
   "server" (dict "http_listen_address" "0.0.0.0:3200" "grpc_listen_address" "0.0.0.0:9095" "log_level" $v.logLevel)
-  "distributor" (dict "receivers" (dict "otlp" (dict "grpc_endpoint" "0.0.0.0:4317" "http_endpoint" "0.0.0.0:4318")))
+  "distributor" (dict "receivers" (dict
+    "otlp" (dict "grpc_endpoint" "0.0.0.0:4317" "http_endpoint" "0.0.0.0:4318")
+    "zipkin" (dict "endpoint" "0.0.0.0:9411")
+    "jaeger" (dict "protocols" (dict
+      "grpc" (dict "endpoint" "0.0.0.0:14250")
+      "thrift_http" (dict "endpoint" "0.0.0.0:14268")
+      "thrift_compact" (dict "endpoint" "0.0.0.0:6831")
+      "thrift_binary" (dict "endpoint" "0.0.0.0:6832")))))
   "ring" (dict "replication_factor" $v.ring.replication_factor "dns" $ringDns "dns_refresh" $v.ring.dns_refresh "heartbeat_period" $v.ring.heartbeat_period)
   "ingester_client" $v.ingesterClient
   "ingester" (dict "wal" (dict "path" "/var/strata/wal") "flush_all_on_shutdown" true)
@@ -129,7 +136,7 @@ WAL replay (not ready yet) never gets the pod restarted.
     {{- range .ports }}
     - name: {{ .name }}
       containerPort: {{ .port }}
-      protocol: TCP
+      protocol: {{ .protocol | default "TCP" }}
     {{- end }}
   env:
     - name: POD_IP

@@ -208,3 +208,30 @@ async fn an_empty_request_is_accepted_without_work() {
     assert!(f.consumer.seen.lock().is_empty());
     assert!(f.ingesters.pushed.lock().is_empty());
 }
+
+#[tokio::test]
+async fn spans_are_counted_per_receiver_by_result() {
+    let f = fixture(limits(10, 10), Recording::default());
+    let per = |result: &str| {
+        f.metrics
+            .receiver_spans
+            .get_or_create(&crate::metrics::ReceiverLabels {
+                receiver: "test".into(),
+                result: result.into(),
+            })
+            .get()
+    };
+    f.pipeline.run(received(request())).await.unwrap_err();
+    assert_eq!((per("accepted"), per("refused")), (0, 4));
+    let f2 = fixture(Overrides::default(), Recording::default());
+    f2.pipeline.run(received(request())).await.unwrap();
+    let accepted = f2
+        .metrics
+        .receiver_spans
+        .get_or_create(&crate::metrics::ReceiverLabels {
+            receiver: "test".into(),
+            result: "accepted".into(),
+        })
+        .get();
+    assert_eq!(accepted, 4);
+}

@@ -5,7 +5,9 @@
 //! over [`TInputProtocol`] (no Thrift compiler is needed); unknown fields are skipped, as
 //! Thrift requires.
 
-use thrift::protocol::{TBinaryInputProtocol, TFieldIdentifier, TInputProtocol, TType};
+use thrift::protocol::{
+    TBinaryInputProtocol, TCompactInputProtocol, TFieldIdentifier, TInputProtocol, TType,
+};
 use thrift::TConfiguration;
 
 /// Limits for decoding `len` bytes of input.
@@ -24,6 +26,11 @@ pub fn config(len: usize) -> TConfiguration {
 /// The binary protocol over `bytes` (non-strict: with or without a version header).
 pub fn binary(bytes: &[u8]) -> TBinaryInputProtocol<&[u8]> {
     TBinaryInputProtocol::with_config(bytes, false, config(bytes.len()))
+}
+
+/// The compact protocol over `bytes`.
+pub fn compact(bytes: &[u8]) -> TCompactInputProtocol<&[u8]> {
+    TCompactInputProtocol::with_config(bytes, config(bytes.len()))
 }
 
 pub type Result<T> = std::result::Result<T, thrift::Error>;

@@ -13,7 +13,7 @@
 mod json;
 pub mod model;
 mod proto;
-mod thrift;
+pub(crate) mod thrift;
 pub mod to_otlp;
 pub mod v1;
 

@@ -134,22 +134,25 @@ fn span(p: &mut dyn TInputProtocol) -> t::Result<(V1Span, i64, i64)> {
     Ok((s, high, low))
 }
 
-/// Decodes a v1 Thrift body.
-pub fn decode(body: &[u8]) -> Result<Vec<V1Span>, DecodeError> {
-    let mut p = t::binary(body);
-    let spans = read_list(&mut p, TType::Struct, span)
-        .map_err(|e| DecodeError::new(format!("decoding zipkin v1 thrift: {e}")))?;
+/// Reads a `list<zipkincore.Span>` (also the argument of the Jaeger agent's
+/// `emitZipkinBatch`).
+pub(crate) fn read_spans(p: &mut dyn TInputProtocol) -> t::Result<Vec<V1Span>> {
+    let spans = read_list(p, TType::Struct, span)?;
     Ok(spans
         .into_iter()
         .map(|(mut s, high, low)| {
-            let mut id = [0u8; 16];
-            id[..8].copy_from_slice(&high.to_be_bytes());
-            id[8..].copy_from_slice(&low.to_be_bytes());
-            s.trace_id = id;
+            s.trace_id[..8].copy_from_slice(&high.to_be_bytes());
+            s.trace_id[8..].copy_from_slice(&low.to_be_bytes());
             if s.parent_id == Some([0; 8]) {
                 s.parent_id = None;
             }
             s
         })
         .collect())
+}
+
+/// Decodes a v1 Thrift body.
+pub fn decode(body: &[u8]) -> Result<Vec<V1Span>, DecodeError> {
+    read_spans(&mut t::binary(body))
+        .map_err(|e| DecodeError::new(format!("decoding zipkin v1 thrift: {e}")))
 }

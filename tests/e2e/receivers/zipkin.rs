@@ -1,237 +1,20 @@
-//! The Zipkin (and Jaeger) receivers against the real binary, fed by real client libraries:
-//! each sends one known trace (`tests/receivers/*.py`), which is read back by ID through
-//! `GET /api/traces/{id}` (protobuf) and checked field by field: service name, span names,
-//! kinds, parent link, attributes, events, status and timestamps. Malformed input gets the
-//! status the protocol's contract gives and leaves the server serving earlier data.
-//!
-//! The clients run with the Python of the venv that `make test-deps` installs
-//! (mk/receivers.mk): `$STRATA_TOOLS/receivers-venv`, default `<workspace>/target/tools/...`.
+//! Zipkin: OpenTelemetry's exporters and py_zipkin in every encoding, bad input, refusals.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use opentelemetry_proto::tonic::common::v1::any_value::Value;
-use opentelemetry_proto::tonic::common::v1::KeyValue;
-use opentelemetry_proto::tonic::trace::v1::span::SpanKind;
-use opentelemetry_proto::tonic::trace::v1::status::StatusCode;
-use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, Span};
 use strata_integration_tests::otlp::get_trace;
-use strata_integration_tests::{eventually_async, metric_sum, Server};
+use strata_integration_tests::{metric_sum, Server};
 
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("tests/ has a parent")
-        .to_path_buf()
-}
-
-fn venv() -> PathBuf {
-    let tools = std::env::var("STRATA_TOOLS")
-        .map(PathBuf::from)
-        .unwrap_or_else(|_| repo().join("target/tools"));
-    let venv = tools.join("receivers-venv");
-    assert!(
-        venv.join("bin/python").exists(),
-        "{} not found: run `make test-deps` (mk/receivers.mk) first (make test does)",
-        venv.display()
-    );
-    venv
-}
-
-/// What a client script reports having sent.
-#[derive(Debug)]
-struct Sent {
-    trace_id: [u8; 16],
-    root_id: Vec<u8>,
-    child_id: Vec<u8>,
-    t0: u64,
-    json: serde_json::Value,
-}
-
-/// Runs `tests/receivers/<script> <args>`; `old_py_zipkin` puts py_zipkin 0.20 (the last with
-/// Thrift) first on the path.
-fn run_client(script: &str, args: &[&str], old_py_zipkin: bool) -> Sent {
-    let venv = venv();
-    let mut cmd = Command::new(venv.join("bin/python"));
-    cmd.arg(repo().join("tests/receivers").join(script))
-        .args(args);
-    if old_py_zipkin {
-        cmd.env("PYTHONPATH", venv.join("py-zipkin-0.20"));
-    }
-    let out = cmd.output().expect("running the client script");
-    let stdout = String::from_utf8_lossy(&out.stdout);
-    assert!(
-        out.status.success(),
-        "{script} {args:?} failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    let json: serde_json::Value = serde_json::from_str(
-        stdout
-            .lines()
-            .last()
-            .expect("the script prints one JSON line"),
-    )
-    .expect("JSON output");
-    let hex = |k: &str| hex::decode(json[k].as_str().expect(k)).expect("hex");
-    let mut trace_id = [0u8; 16];
-    let t = hex("trace_id");
-    trace_id[16 - t.len()..].copy_from_slice(&t);
-    Sent {
-        trace_id,
-        root_id: hex("root_id"),
-        child_id: hex("child_id"),
-        t0: json["t0"].as_u64().expect("t0"),
-        json,
-    }
-}
-
-/// A span with the attributes of its resource and its scope's name and version.
-struct Found {
-    resource: Vec<KeyValue>,
-    scope: (String, String),
-    span: Span,
-}
-
-async fn read_back(server: &Server, sent: &Sent, spans: usize) -> Vec<Found> {
-    let base = server.url("");
-    let rs: Vec<ResourceSpans> = eventually_async(20, || {
-        let base = base.clone();
-        async move {
-            let rs = get_trace(&base, &sent.trace_id).await?;
-            (strata_integration_tests::otlp::span_count(&rs) >= spans).then_some(rs)
-        }
-    })
-    .await;
-    let mut out = Vec::new();
-    for r in rs {
-        let resource = r.resource.map(|r| r.attributes).unwrap_or_default();
-        for ss in r.scope_spans {
-            let scope = ss.scope.map(|s| (s.name, s.version)).unwrap_or_default();
-            for span in ss.spans {
-                out.push(Found {
-                    resource: resource.clone(),
-                    scope: scope.clone(),
-                    span,
-                });
-            }
-        }
-    }
-    out
-}
-
-fn attr<'a>(attrs: &'a [KeyValue], key: &str) -> Option<&'a Value> {
-    attrs
-        .iter()
-        .find(|a| a.key == key)
-        .and_then(|a| a.value.as_ref()?.value.as_ref())
-}
-
-fn string(v: &str) -> Value {
-    Value::StringValue(v.into())
-}
-
-/// How a protocol carries the known trace.
-struct Expect {
-    /// Attribute values keep their types (else every tag is a string, as Zipkin sends them).
-    typed: bool,
-    /// Root span times are the ones the client set (py_zipkin's root span has its own).
-    exact_root_times: bool,
-    /// The root's event name.
-    event: &'static str,
-    /// Instrumentation scope (name, version) when the protocol carries it.
-    scope: Option<(&'static str, &'static str)>,
-    /// Attributes set on the root span, beyond `http.method`.
-    otel_attrs: bool,
-}
-
-/// Checks the trace the client scripts send (see their docstrings).
-fn check_trace(found: &[Found], sent: &Sent, want: &Expect) {
-    let label = &sent.json;
-    assert_eq!(found.len(), 2, "{label}: two spans");
-    let root = found
-        .iter()
-        .find(|f| f.span.span_id == sent.root_id)
-        .unwrap_or_else(|| panic!("{label}: root span"));
-    let child = found
-        .iter()
-        .find(|f| f.span.span_id == sent.child_id)
-        .unwrap_or_else(|| panic!("{label}: child span"));
-    for f in [root, child] {
-        assert_eq!(f.span.trace_id, sent.trace_id, "{label}");
-        assert_eq!(
-            attr(&f.resource, "service.name"),
-            Some(&string("checkout")),
-            "{label}"
-        );
-        if let Some((name, version)) = want.scope {
-            assert_eq!(f.scope, (name.to_string(), version.to_string()), "{label}");
-        }
-    }
-    // Names, kinds, parent link.
-    assert_eq!(root.span.name, "GET /cart", "{label}");
-    assert_eq!(child.span.name, "SELECT carts", "{label}");
-    assert_eq!(root.span.kind, SpanKind::Server as i32, "{label}");
-    assert_eq!(child.span.kind, SpanKind::Client as i32, "{label}");
-    assert!(root.span.parent_span_id.is_empty(), "{label}");
-    assert_eq!(child.span.parent_span_id, sent.root_id, "{label}");
-    // Timestamps: microseconds on the wire, nanoseconds here.
-    let ms = 1_000_000;
-    assert_eq!(child.span.start_time_unix_nano, sent.t0 + 2 * ms, "{label}");
-    assert_eq!(child.span.end_time_unix_nano, sent.t0 + 5 * ms, "{label}");
-    if want.exact_root_times {
-        assert_eq!(root.span.start_time_unix_nano, sent.t0, "{label}");
-        assert_eq!(root.span.end_time_unix_nano, sent.t0 + 10 * ms, "{label}");
-    } else {
-        assert!(root.span.start_time_unix_nano >= sent.t0, "{label}");
-        assert!(
-            root.span.end_time_unix_nano >= root.span.start_time_unix_nano,
-            "{label}"
-        );
-    }
-    // Attributes.
-    let a = &root.span.attributes;
-    assert_eq!(attr(a, "http.method"), Some(&string("GET")), "{label}");
-    if want.otel_attrs {
-        let (code, ratio, cached) = if want.typed {
-            (
-                Value::IntValue(200),
-                Value::DoubleValue(0.5),
-                Value::BoolValue(true),
-            )
-        } else {
-            (string("200"), string("0.5"), string("true"))
-        };
-        assert_eq!(attr(a, "http.status_code"), Some(&code), "{label}");
-        assert_eq!(attr(a, "cart.ratio"), Some(&ratio), "{label}");
-        assert_eq!(attr(a, "cart.cached"), Some(&cached), "{label}");
-    }
-    assert_eq!(
-        attr(&child.span.attributes, "db.system"),
-        Some(&string("postgresql")),
-        "{label}"
-    );
-    // Event, one millisecond in (py_zipkin's float seconds may be a microsecond off).
-    assert_eq!(root.span.events.len(), 1, "{label}");
-    let e = &root.span.events[0];
-    assert_eq!(e.name, want.event, "{label}");
-    assert!(e.time_unix_nano.abs_diff(sent.t0 + ms) <= 1000, "{label}");
-    // Status.
-    let status = child.span.status.clone().unwrap_or_default();
-    assert_eq!(status.code, StatusCode::Error as i32, "{label}");
-    assert!(
-        root.span.status.as_ref().is_none_or(|s| s.code == 0),
-        "{label}"
-    );
-}
+use crate::support::{attr, check_trace, labelled, read_back, run_client, string, Expect, Extra};
 
 /// Both OpenTelemetry Zipkin exporters (JSON and protobuf) into `POST /api/v2/spans`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn opentelemetry_zipkin_exporters_json_and_protobuf() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     let url = format!("{}/api/v2/spans", server.zipkin_url());
     for exporter in ["zipkin-json", "zipkin-proto"] {
-        let sent = run_client("otel_trace.py", &[exporter, &url], false);
+        let sent = run_client("otel_trace.py", &[exporter, &url], Extra::None);
         assert_eq!(sent.json["result"], "SUCCESS", "{exporter}");
         let found = read_back(&server, &sent, 2).await;
         check_trace(
@@ -273,13 +56,22 @@ async fn opentelemetry_zipkin_exporters_json_and_protobuf() {
     }
     let page = server.metrics().await;
     assert!(metric_sum(&page, "strata_distributor_spans_received_total") >= 4.0);
+    assert_eq!(
+        labelled(
+            &page,
+            "strata_distributor_receiver_spans_total",
+            &["receiver=\"zipkin\"", "result=\"accepted\""]
+        ),
+        4.0,
+        "{page}"
+    );
 }
 
 /// py_zipkin, Zipkin's own Python instrumentation, in every encoding: v1 Thrift and JSON into
 /// `/api/v1/spans`, v2 JSON and protobuf into `/api/v2/spans`. Its trace IDs are 64-bit.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn py_zipkin_every_encoding() {
-    let server = Server::start("");
+    let server = Server::start_with_receivers("");
     for encoding in ["V1_THRIFT", "V1_JSON", "V2_JSON", "V2_PROTO3"] {
         let version = if encoding.starts_with("V1") {
             "v1"
@@ -287,11 +79,12 @@ async fn py_zipkin_every_encoding() {
             "v2"
         };
         let url = format!("{}/api/{version}/spans", server.zipkin_url());
-        let sent = run_client(
-            "py_zipkin_trace.py",
-            &[encoding, &url],
-            encoding == "V1_THRIFT",
-        );
+        let extra = if encoding == "V1_THRIFT" {
+            Extra::PyZipkin020
+        } else {
+            Extra::None
+        };
+        let sent = run_client("py_zipkin_trace.py", &[encoding, &url], extra);
         assert_eq!(
             sent.json["statuses"],
             serde_json::json!([202]),
@@ -364,7 +157,7 @@ async fn post(url: &str, ct: &str, encoding: Option<&str>, body: Vec<u8>) -> req
 /// get 400 or 413 and the server keeps serving what it had.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zipkin_bad_input_gets_its_status_and_leaves_data_intact() {
-    let server = Server::start("distributor:\n  max_request_bytes: 4096\n");
+    let server = Server::start_with_receivers("distributor:\n  max_request_bytes: 4096\n");
     let v2 = format!("{}/api/v2/spans", server.zipkin_url());
     let v1 = format!("{}/api/v1/spans", server.zipkin_url());
     let ok = post(
@@ -444,7 +237,7 @@ async fn zipkin_bad_input_gets_its_status_and_leaves_data_intact() {
 /// push is stored under that tenant.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn zipkin_refusals_are_500_and_tenants_apply() {
-    let server = Server::start(
+    let server = Server::start_with_receivers(
         "multitenancy_enabled:
   true
 overrides:
@@ -472,6 +265,15 @@ overrides:
     assert!(limited.headers().get("retry-after").is_none());
     let page = server.metrics().await;
     assert!(page.contains("reason=\"rate_limited\""), "{page}");
+    assert_eq!(
+        labelled(
+            &page,
+            "strata_distributor_receiver_spans_total",
+            &["receiver=\"zipkin\"", "result=\"refused\""]
+        ),
+        1.0,
+        "{page}"
+    );
 
     let small = r#"[{"traceId":"1","id":"1","name":"s","localEndpoint":{"serviceName":"a"}}]"#;
     let accepted = reqwest::Client::new()

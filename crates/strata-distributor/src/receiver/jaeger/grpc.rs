@@ -1,0 +1,70 @@
+//! Jaeger gRPC (default port 14250): `jaeger.api_v2.CollectorService/PostSpans`, gzip
+//! accepted, messages up to `distributor.max_request_bytes`. The tenant comes from metadata
+//! `x-scope-orgid`; refusals are the pipeline's gRPC statuses (as for OTLP/gRPC); a batch with
+//! a malformed ID is `INVALID_ARGUMENT`.
+
+use strata_proto::jaeger_api_v2::collector_service_server::{
+    CollectorService, CollectorServiceServer,
+};
+use strata_proto::jaeger_api_v2::{PostSpansRequest, PostSpansResponse};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tonic::codec::CompressionEncoding;
+use tonic::{Request, Response, Status};
+
+use crate::{Distributor, Received, TENANT_HEADER};
+
+struct JaegerGrpc {
+    distributor: Distributor,
+}
+
+#[tonic::async_trait]
+impl CollectorService for JaegerGrpc {
+    async fn post_spans(
+        &self,
+        request: Request<PostSpansRequest>,
+    ) -> Result<Response<PostSpansResponse>, Status> {
+        let values: Vec<&str> = request
+            .metadata()
+            .get_all(TENANT_HEADER)
+            .iter()
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        let tenant = self
+            .distributor
+            .tenant(&values)
+            .map_err(|e| e.to_grpc_status())?;
+        let batch = request.into_inner().batch.unwrap_or_default();
+        let request = super::translate_proto(batch).map_err(Status::invalid_argument)?;
+        self.distributor
+            .push(Received {
+                tenant,
+                request,
+                wire_bytes: None,
+                protocol: "jaeger_grpc",
+            })
+            .await
+            .map_err(|e| e.to_grpc_status())?;
+        Ok(Response::new(PostSpansResponse {}))
+    }
+}
+
+/// Serves `CollectorService` on `listener` until `shutdown` fires.
+pub async fn serve(
+    distributor: Distributor,
+    listener: TcpListener,
+    shutdown: CancellationToken,
+) -> Result<(), tonic::transport::Error> {
+    let max = distributor.settings().max_request_bytes;
+    let svc = CollectorServiceServer::new(JaegerGrpc { distributor })
+        .accept_compressed(CompressionEncoding::Gzip)
+        .send_compressed(CompressionEncoding::Gzip)
+        .max_decoding_message_size(max);
+    tonic::transport::Server::builder()
+        .add_service(svc)
+        .serve_with_incoming_shutdown(
+            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
+            async move { shutdown.cancelled().await },
+        )
+        .await
+}

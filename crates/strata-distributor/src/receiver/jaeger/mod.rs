@@ -1,0 +1,143 @@
+//! The Jaeger receivers, Tempo's `distributor.receivers.jaeger.protocols`:
+//!
+//! * `grpc` (default port 14250): `jaeger.api_v2.CollectorService/PostSpans` ([`grpc`]).
+//! * `thrift_http` (default port 14268): `POST /api/traces` with a binary-Thrift `Batch`
+//!   (`Content-Type: application/x-thrift` or `application/vnd.apache.thrift.binary`;
+//!   gzip/deflate accepted). 202 on success; 400 for another content type, an undecodable body
+//!   or invalid spans; 413 over `distributor.max_request_bytes`; 500 for every other refusal
+//!   (rate limit, missing tenant), as the OpenTelemetry Collector's receiver answers.
+//! * `thrift_compact` (6831/udp) and `thrift_binary` (6832/udp): the agent's `emitBatch`
+//!   (and `emitZipkinBatch`) in one datagram each ([`udp`]). UDP has no reply: a datagram that
+//!   is too large, does not decode or is refused is dropped and counted in
+//!   `strata_distributor_udp_datagrams_dropped_total{receiver,reason}`, and the sender never
+//!   knows. UDP carries no tenant: with multitenancy off its spans belong to `single-tenant`;
+//!   with it on they are refused (`reason="refused"`), as in Tempo.
+//!
+//! All decode into [`model`] and translate with [`to_otlp`].
+
+pub mod grpc;
+pub mod model;
+mod proto;
+pub mod thrift;
+pub mod to_otlp;
+pub mod udp;
+
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, State};
+use axum::http::{header, HeaderMap, Method, StatusCode};
+use axum::response::{IntoResponse, Response};
+use axum::routing::any;
+use axum::Router;
+use strata_proto::otlp::collector::ExportTraceServiceRequest;
+
+use crate::receiver::http::decompress;
+use crate::receiver::thrift as t;
+use crate::receiver::zipkin::status_for;
+use crate::{Distributor, Received, TENANT_HEADER};
+
+/// Decodes a `POST /api/traces` body (a binary-protocol `Batch`) and translates it.
+pub fn decode_http(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
+    let batch = thrift::batch(&mut t::binary(body))
+        .map_err(|e| format!("Unable to process request body: {e}"))?;
+    Ok(to_otlp::to_request(vec![batch]))
+}
+
+/// Translates a `PostSpans` batch (what the gRPC receiver does with each request).
+pub fn translate_proto(
+    batch: strata_proto::jaeger_api_v2::Batch,
+) -> Result<ExportTraceServiceRequest, String> {
+    Ok(to_otlp::to_request(vec![proto::batch(batch)?]))
+}
+
+/// The `thrift_http` router.
+pub fn router(distributor: Distributor) -> Router {
+    let limit = distributor.settings().max_request_bytes;
+    Router::new()
+        .route("/api/traces", any(traces))
+        .layer(DefaultBodyLimit::max(limit))
+        .with_state(distributor)
+}
+
+fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
+    (
+        status,
+        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
+        msg.into(),
+    )
+        .into_response()
+}
+
+async fn traces(
+    State(d): State<Distributor>,
+    method: Method,
+    headers: HeaderMap,
+    body: Bytes,
+) -> Response {
+    if method != Method::POST {
+        return plain(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "405 method not allowed, supported: [POST]",
+        );
+    }
+    let header_str = |name| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .unwrap_or("")
+            .trim()
+            .to_ascii_lowercase()
+    };
+    let ct = header_str(header::CONTENT_TYPE);
+    let mime = ct.split(';').next().unwrap_or("").trim();
+    if !matches!(
+        mime,
+        "application/x-thrift" | "application/vnd.apache.thrift.binary"
+    ) {
+        return plain(
+            StatusCode::BAD_REQUEST,
+            format!("Unsupported content type: {mime:?}"),
+        );
+    }
+    let encoding = header_str(header::CONTENT_ENCODING);
+    let raw;
+    let bytes: &[u8] = if encoding.is_empty() || encoding == "identity" {
+        &body
+    } else {
+        match decompress(&encoding, &body, d.settings().max_request_bytes) {
+            Ok(v) => {
+                raw = v;
+                &raw
+            }
+            Err((status, msg)) => return plain(status, msg),
+        }
+    };
+    let request = match decode_http(bytes) {
+        Ok(r) => r,
+        Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
+    };
+    let values: Vec<&str> = headers
+        .get_all(TENANT_HEADER)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    let result = match d.tenant(&values) {
+        Ok(tenant) => {
+            d.push(Received {
+                tenant,
+                request,
+                wire_bytes: Some(bytes.len()),
+                protocol: "jaeger_thrift_http",
+            })
+            .await
+        }
+        Err(e) => Err(e),
+    };
+    match result {
+        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        // The Collector's Jaeger HTTP receiver, like its Zipkin one, has no 429/503.
+        Err(e) => plain(status_for(&e), e.message),
+    }
+}
+
+#[cfg(test)]
+mod tests;
