@@ -1,0 +1,233 @@
+//! The `metrics_generator` section (trace-derived metrics, in Tempo's shape) and the per-tenant
+//! `overrides.*.metrics_generator` limits that turn its processors on.
+//!
+//! ```yaml
+//! metrics_generator:
+//!   processor:
+//!     span_metrics:
+//!       dimensions: [http.method]        # extra labels from resource or span attributes
+//!   registry:
+//!     stale_duration: 15m
+//!     max_active_series: 0
+//! overrides:
+//!   defaults:
+//!     metrics_generator:
+//!       processors: [span-metrics]
+//! ```
+
+use std::time::Duration;
+
+use serde::{Deserialize, Serialize};
+
+/// Processor name of the span-metrics processor in `metrics_generator.processors`.
+pub const PROCESSOR_SPAN_METRICS: &str = "span-metrics";
+/// Processor name of the service-graphs processor in `metrics_generator.processors`.
+pub const PROCESSOR_SERVICE_GRAPHS: &str = "service-graphs";
+/// Every processor name a tenant may enable.
+pub const PROCESSORS: [&str; 2] = [PROCESSOR_SPAN_METRICS, PROCESSOR_SERVICE_GRAPHS];
+
+/// `ExponentialBuckets(start, factor, count)`: `start`, `start*factor`, … (`count` values).
+pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Vec<f64> {
+    let mut out = Vec::with_capacity(count);
+    let mut b = start;
+    for _ in 0..count {
+        out.push(b);
+        b *= factor;
+    }
+    out
+}
+
+/// The top-level `metrics_generator` section.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct MetricsGeneratorConfig {
+    pub processor: GeneratorProcessorConfig,
+    pub registry: GeneratorRegistryConfig,
+}
+
+/// `metrics_generator.processor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorProcessorConfig {
+    pub span_metrics: SpanMetricsConfig,
+}
+
+/// `metrics_generator.processor.span_metrics`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpanMetricsConfig {
+    /// Upper bounds (seconds) of `traces_spanmetrics_latency`'s buckets, strictly increasing
+    /// (`+Inf` is implied). Default Tempo's `ExponentialBuckets(0.002, 2, 14)`: 0.002 … 16.384.
+    pub histogram_buckets: Vec<f64>,
+    /// Which intrinsic labels every series carries.
+    pub intrinsic_dimensions: IntrinsicDimensions,
+    /// Extra labels: each is an attribute name looked up on the resource, then on the span; the
+    /// label is the name with every character other than `[A-Za-z0-9_]` replaced by `_`
+    /// (`__`-prefixed if that collides with an intrinsic label). A span without the attribute
+    /// gets no such label. Default none.
+    pub dimensions: Vec<String>,
+}
+
+impl Default for SpanMetricsConfig {
+    fn default() -> Self {
+        Self {
+            histogram_buckets: exponential_buckets(0.002, 2.0, 14),
+            intrinsic_dimensions: IntrinsicDimensions::default(),
+            dimensions: Vec::new(),
+        }
+    }
+}
+
+/// `metrics_generator.processor.span_metrics.intrinsic_dimensions`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct IntrinsicDimensions {
+    /// `service` (the resource's `service.name`). Default true.
+    pub service: bool,
+    /// `span_name`. Default true.
+    pub span_name: bool,
+    /// `span_kind` (`SPAN_KIND_SERVER`, …). Default true.
+    pub span_kind: bool,
+    /// `status_code` (`STATUS_CODE_UNSET`, `STATUS_CODE_OK`, `STATUS_CODE_ERROR`). Default true.
+    pub status_code: bool,
+    /// `status_message`. Default false.
+    pub status_message: bool,
+}
+
+impl Default for IntrinsicDimensions {
+    fn default() -> Self {
+        Self {
+            service: true,
+            span_name: true,
+            span_kind: true,
+            status_code: true,
+            status_message: false,
+        }
+    }
+}
+
+/// `metrics_generator.registry`: the per-tenant series store.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorRegistryConfig {
+    /// How often stale series are looked for (and, later, how often series are remote-written).
+    /// Default `15s`.
+    #[serde(with = "humantime_serde")]
+    pub collection_interval: Duration,
+    /// A series not updated for this long is removed. Default `15m`.
+    #[serde(with = "humantime_serde")]
+    pub stale_duration: Duration,
+    /// Most active series per tenant (a histogram counts one series per bucket plus `+Inf`,
+    /// `_sum` and `_count`); spans that would create more are not counted in a new series and
+    /// the refused series are counted in
+    /// `strata_metrics_generator_registry_series_limited_total{tenant}`. 0: no limit.
+    /// Per-tenant override: `overrides.*.metrics_generator.max_active_series`. Default 0.
+    pub max_active_series: u64,
+}
+
+impl Default for GeneratorRegistryConfig {
+    fn default() -> Self {
+        Self {
+            collection_interval: Duration::from_secs(15),
+            stale_duration: Duration::from_secs(15 * 60),
+            max_active_series: 0,
+        }
+    }
+}
+
+impl MetricsGeneratorConfig {
+    /// Settings that cannot work, as a message naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        let b = &self.processor.span_metrics.histogram_buckets;
+        if b.is_empty() {
+            return Err(
+                "metrics_generator.processor.span_metrics.histogram_buckets must not be empty"
+                    .into(),
+            );
+        }
+        if b.iter().any(|x| !x.is_finite()) || b.windows(2).any(|w| w[1] <= w[0]) {
+            return Err("metrics_generator.processor.span_metrics.histogram_buckets must be finite and strictly increasing".into());
+        }
+        for d in &self.processor.span_metrics.dimensions {
+            if d.is_empty() {
+                return Err(
+                    "metrics_generator.processor.span_metrics.dimensions: empty attribute name"
+                        .into(),
+                );
+            }
+        }
+        if self.registry.collection_interval.is_zero() {
+            return Err("metrics_generator.registry.collection_interval must be > 0".into());
+        }
+        if self.registry.stale_duration.is_zero() {
+            return Err("metrics_generator.registry.stale_duration must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+/// `overrides.*.metrics_generator`: which processors run for a tenant, and its series limit.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorLimits {
+    /// Processors run on the tenant's spans: `span-metrics`, `service-graphs`. Default none
+    /// (no trace-derived metrics).
+    pub processors: Vec<String>,
+    /// Replaces `metrics_generator.registry.max_active_series` for the tenant when set.
+    pub max_active_series: Option<u64>,
+}
+
+impl GeneratorLimits {
+    /// Unknown processor names, as a message naming the key.
+    pub fn validate(&self) -> Result<(), String> {
+        for p in &self.processors {
+            if !PROCESSORS.contains(&p.as_str()) {
+                return Err(format!(
+                    "metrics_generator.processors: unknown processor {p:?} (known: {})",
+                    PROCESSORS.join(", ")
+                ));
+            }
+        }
+        Ok(())
+    }
+
+    /// Whether `name` (one of [`PROCESSORS`]) is enabled.
+    pub fn has(&self, name: &str) -> bool {
+        self.processors.iter().any(|p| p == name)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_buckets_are_tempos() {
+        let b = SpanMetricsConfig::default().histogram_buckets;
+        assert_eq!(b.len(), 14);
+        assert_eq!(b[0], 0.002);
+        assert_eq!(b[13].to_string(), "16.384");
+        let s: Vec<String> = b.iter().map(|x| x.to_string()).collect();
+        assert_eq!(s[1..4], ["0.004", "0.008", "0.016"]);
+        assert!(MetricsGeneratorConfig::default().validate().is_ok());
+    }
+
+    #[test]
+    fn bad_settings_name_their_key() {
+        let mut c = MetricsGeneratorConfig::default();
+        c.processor.span_metrics.histogram_buckets = vec![1.0, 0.5];
+        assert!(c.validate().unwrap_err().contains("histogram_buckets"));
+        let mut c = MetricsGeneratorConfig::default();
+        c.registry.stale_duration = Duration::ZERO;
+        assert!(c.validate().unwrap_err().contains("stale_duration"));
+        let l = GeneratorLimits {
+            processors: vec!["span-metrics".into(), "local-blocks".into()],
+            max_active_series: None,
+        };
+        let e = l.validate().unwrap_err();
+        assert!(
+            e.contains("metrics_generator.processors") && e.contains("local-blocks"),
+            "{e}"
+        );
+    }
+}
