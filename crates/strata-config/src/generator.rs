@@ -50,6 +50,48 @@ pub struct MetricsGeneratorConfig {
 #[serde(deny_unknown_fields, default)]
 pub struct GeneratorProcessorConfig {
     pub span_metrics: SpanMetricsConfig,
+    pub service_graphs: ServiceGraphsConfig,
+}
+
+/// `metrics_generator.processor.service_graphs`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServiceGraphsConfig {
+    /// How long a client or server span waits for its other side before the edge expires
+    /// (becoming a virtual-node edge when it can, else counted as expired). Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub wait: Duration,
+    /// Most edges waiting for their other side, per tenant; spans that would open more are
+    /// dropped and counted. Default 10 000.
+    pub max_items: usize,
+    /// Upper bounds (seconds) of the `_server_seconds`/`_client_seconds` histograms. Default
+    /// Tempo's `ExponentialBuckets(0.1, 2, 8)`: 0.1 … 12.8.
+    pub histogram_buckets: Vec<f64>,
+    /// Span attributes naming an uninstrumented peer (first found wins): a client span without
+    /// a server side, or a root server span, becomes an edge to or from that name.
+    /// Default `[peer.service, db.name, db.system, db.system.name]`.
+    pub peer_attributes: Vec<String>,
+    /// Attributes (resource, then span) marking a client span as a database call: the edge is
+    /// complete at once, `connection_type="database"`, the server named by `peer.service`,
+    /// `server.address`, `network.peer.address[:network.peer.port]` or this attribute's value.
+    /// Default `[db.namespace, db.name, db.system, db.system.name]`.
+    pub database_name_attributes: Vec<String>,
+}
+
+impl Default for ServiceGraphsConfig {
+    fn default() -> Self {
+        Self {
+            wait: Duration::from_secs(10),
+            max_items: 10_000,
+            histogram_buckets: exponential_buckets(0.1, 2.0, 8),
+            peer_attributes: ["peer.service", "db.name", "db.system", "db.system.name"]
+                .map(String::from)
+                .to_vec(),
+            database_name_attributes: ["db.namespace", "db.name", "db.system", "db.system.name"]
+                .map(String::from)
+                .to_vec(),
+        }
+    }
 }
 
 /// `metrics_generator.processor.span_metrics`.
@@ -138,15 +180,29 @@ impl Default for GeneratorRegistryConfig {
 impl MetricsGeneratorConfig {
     /// Settings that cannot work, as a message naming the key.
     pub fn validate(&self) -> Result<(), String> {
-        let b = &self.processor.span_metrics.histogram_buckets;
-        if b.is_empty() {
-            return Err(
-                "metrics_generator.processor.span_metrics.histogram_buckets must not be empty"
-                    .into(),
-            );
+        for (key, b) in [
+            (
+                "span_metrics",
+                &self.processor.span_metrics.histogram_buckets,
+            ),
+            (
+                "service_graphs",
+                &self.processor.service_graphs.histogram_buckets,
+            ),
+        ] {
+            if b.is_empty()
+                || b.iter().any(|x| !x.is_finite())
+                || b.windows(2).any(|w| w[1] <= w[0])
+            {
+                return Err(format!("metrics_generator.processor.{key}.histogram_buckets must be non-empty, finite and strictly increasing"));
+            }
         }
-        if b.iter().any(|x| !x.is_finite()) || b.windows(2).any(|w| w[1] <= w[0]) {
-            return Err("metrics_generator.processor.span_metrics.histogram_buckets must be finite and strictly increasing".into());
+        let sg = &self.processor.service_graphs;
+        if sg.wait.is_zero() {
+            return Err("metrics_generator.processor.service_graphs.wait must be > 0".into());
+        }
+        if sg.max_items == 0 {
+            return Err("metrics_generator.processor.service_graphs.max_items must be > 0".into());
         }
         for d in &self.processor.span_metrics.dimensions {
             if d.is_empty() {
@@ -209,6 +265,9 @@ mod tests {
         assert_eq!(b[13].to_string(), "16.384");
         let s: Vec<String> = b.iter().map(|x| x.to_string()).collect();
         assert_eq!(s[1..4], ["0.004", "0.008", "0.016"]);
+        let g = ServiceGraphsConfig::default().histogram_buckets;
+        let s: Vec<String> = g.iter().map(|x| x.to_string()).collect();
+        assert_eq!(s, ["0.1", "0.2", "0.4", "0.8", "1.6", "3.2", "6.4", "12.8"]);
         assert!(MetricsGeneratorConfig::default().validate().is_ok());
     }
 
@@ -220,6 +279,12 @@ mod tests {
         let mut c = MetricsGeneratorConfig::default();
         c.registry.stale_duration = Duration::ZERO;
         assert!(c.validate().unwrap_err().contains("stale_duration"));
+        let mut c = MetricsGeneratorConfig::default();
+        c.processor.service_graphs.max_items = 0;
+        assert!(c
+            .validate()
+            .unwrap_err()
+            .contains("service_graphs.max_items"));
         let l = GeneratorLimits {
             processors: vec!["span-metrics".into(), "local-blocks".into()],
             max_active_series: None,

@@ -11,20 +11,23 @@
 //! * [`MetricsGenerator`] implements [`SpanConsumer`]; `strata run` hands it to the
 //!   distributor's pipeline, so it sees 100 % of accepted spans whatever the head sampling.
 //! * Processors run per tenant as `overrides.*.metrics_generator.processors` says:
-//!   `span-metrics` ([`spanmetrics`]). `service-graphs` is accepted but not built yet.
+//!   `span-metrics` ([`spanmetrics`]) and `service-graphs` ([`servicegraphs`]), whose waiting
+//!   edges expire every second (on the injected clock) in [`MetricsGenerator::run`].
 //! * Each tenant has its own [`registry::TenantRegistry`] (one lock, taken once per push),
 //!   bounded by `max_active_series` (refusals counted) and cleaned of series not updated for
 //!   `metrics_generator.registry.stale_duration` by [`MetricsGenerator::run`], every
 //!   `collection_interval`, on the injected clock.
 //! * [`MetricsGenerator::router`] serves the series for scraping at [`SCRAPE_PATH`].
 //!
-//! Not built yet: remote write, the standalone binary fed over gRPC on its own ring, service
-//! graphs.
+//! Not built yet: remote write, the standalone binary fed over gRPC on its own ring (which
+//! service graphs need once there are several distributors-to-generator paths: both sides of
+//! an edge must meet on one generator).
 
 pub mod expose;
 pub mod labels;
 pub mod metrics;
 pub mod registry;
+pub mod servicegraphs;
 pub mod spanmetrics;
 
 use std::collections::HashMap;
@@ -40,7 +43,9 @@ use axum::Router;
 use parking_lot::{Mutex, RwLock};
 use prometheus_client::registry::Registry;
 use strata_common::{SharedClock, TenantId};
-use strata_config::{Config, MetricsGeneratorConfig, PROCESSOR_SPAN_METRICS};
+use strata_config::{
+    Config, MetricsGeneratorConfig, PROCESSOR_SERVICE_GRAPHS, PROCESSOR_SPAN_METRICS,
+};
 use strata_proto::roles::{RoleError, SpanConsumer, TraceSpans};
 use strata_server::Overrides;
 use tokio_util::sync::CancellationToken;
@@ -49,6 +54,7 @@ use crate::expose::Format;
 use crate::labels::KeyBuf;
 use crate::metrics::GeneratorMetrics;
 use crate::registry::{GroupSpec, TenantRegistry};
+use crate::servicegraphs::{EdgeCounts, EdgeStore, ServiceGraphs};
 use crate::spanmetrics::SpanMetrics;
 
 /// Where `strata run` serves the generated series (API port).
@@ -56,16 +62,30 @@ pub const SCRAPE_PATH: &str = "/metrics/generator";
 
 /// Group index of span metrics in every tenant's registry.
 const SPAN_METRICS_GROUP: usize = 0;
+/// Group index of service graphs.
+const SERVICE_GRAPHS_GROUP: usize = 1;
 
 struct Tenant {
     name: String,
     registry: Mutex<TenantRegistry>,
+    /// Service-graph edges waiting for their other side; locked before `registry`.
+    edges: Mutex<EdgeStore>,
     metrics: metrics::TenantMetrics,
+}
+
+impl Tenant {
+    fn count_edges(&self, c: EdgeCounts) {
+        self.metrics.edges.inc_by(c.new_edges);
+        self.metrics.edges_dropped_spans.inc_by(c.dropped_spans);
+        self.metrics.edges_expired.inc_by(c.expired);
+        self.metrics.series_limited.inc_by(c.series_limited);
+    }
 }
 
 struct Inner {
     cfg: MetricsGeneratorConfig,
     span_metrics: SpanMetrics,
+    service_graphs: ServiceGraphs,
     specs: Vec<Arc<GroupSpec>>,
     overrides: Overrides,
     clock: SharedClock,
@@ -108,11 +128,13 @@ impl MetricsGenerator {
         metrics: GeneratorMetrics,
     ) -> Self {
         let span_metrics = SpanMetrics::new(&cfg.processor.span_metrics);
-        let specs = vec![span_metrics.spec().clone()];
+        let service_graphs = ServiceGraphs::new(&cfg.processor.service_graphs);
+        let specs = vec![span_metrics.spec().clone(), service_graphs.spec().clone()];
         Self {
             inner: Arc::new(Inner {
                 cfg: cfg.clone(),
                 span_metrics,
+                service_graphs,
                 specs,
                 overrides,
                 clock,
@@ -132,6 +154,7 @@ impl MetricsGenerator {
                 Arc::new(Tenant {
                     name: id.to_string(),
                     registry: Mutex::new(TenantRegistry::new(&self.inner.specs)),
+                    edges: Mutex::new(EdgeStore::default()),
                     metrics: self.inner.metrics.tenant(id.as_str()),
                 })
             })
@@ -143,32 +166,90 @@ impl MetricsGenerator {
     pub fn process(&self, tenant: &TenantId, traces: &[TraceSpans]) {
         let limits = self.inner.overrides.limits(tenant);
         let gen = &limits.metrics_generator;
-        if !gen.has(PROCESSOR_SPAN_METRICS) {
+        let span_metrics = gen.has(PROCESSOR_SPAN_METRICS);
+        let service_graphs = gen.has(PROCESSOR_SERVICE_GRAPHS);
+        if !span_metrics && !service_graphs {
             return;
         }
-        let max_active = gen
-            .max_active_series
-            .unwrap_or(self.inner.cfg.registry.max_active_series);
-        let now_ms = self.inner.clock.now_unix_nanos() / 1_000_000;
+        let max_active = self.max_active(tenant);
+        let now_ms = self.now_ms();
         let t = self.tenant(tenant);
         let mut key = KeyBuf::default();
-        let (done, active) = {
-            let mut reg = t.registry.lock();
+        if span_metrics {
             let done = self.inner.span_metrics.process(
-                &mut reg,
+                &mut t.registry.lock(),
                 SPAN_METRICS_GROUP,
                 traces,
                 now_ms,
                 max_active,
                 &mut key,
             );
-            (done, reg.active_series())
-        };
-        t.metrics.spans_received.inc_by(done.spans);
-        if done.series_limited > 0 {
+            t.metrics.spans_received.inc_by(done.spans);
             t.metrics.series_limited.inc_by(done.series_limited);
         }
-        t.metrics.active_series.set(active as i64);
+        if service_graphs {
+            let mut edges = t.edges.lock();
+            let done = self.inner.service_graphs.process(
+                &mut edges,
+                &mut t.registry.lock(),
+                SERVICE_GRAPHS_GROUP,
+                traces,
+                now_ms,
+                max_active,
+                &mut key,
+            );
+            t.count_edges(done);
+            if !span_metrics {
+                let spans: u32 = traces.iter().map(|t| t.span_count).sum();
+                t.metrics.spans_received.inc_by(spans as u64);
+            }
+        }
+        t.metrics
+            .active_series
+            .set(t.registry.lock().active_series() as i64);
+    }
+
+    fn now_ms(&self) -> u64 {
+        self.inner.clock.now_unix_nanos() / 1_000_000
+    }
+
+    fn max_active(&self, tenant: &TenantId) -> u64 {
+        self.inner
+            .overrides
+            .limits(tenant)
+            .metrics_generator
+            .max_active_series
+            .unwrap_or(self.inner.cfg.registry.max_active_series)
+    }
+
+    /// Expires, in every tenant, service-graph edges whose wait is over (virtual-node edges or
+    /// counted as expired).
+    pub fn expire_edges(&self) {
+        let now_ms = self.now_ms();
+        let tenants: Vec<(TenantId, Arc<Tenant>)> = self
+            .inner
+            .tenants
+            .read()
+            .iter()
+            .map(|(id, t)| (id.clone(), t.clone()))
+            .collect();
+        for (id, t) in tenants {
+            let max_active = self.max_active(&id);
+            let mut edges = t.edges.lock();
+            if edges.is_empty() {
+                continue;
+            }
+            let mut reg = t.registry.lock();
+            let done = self.inner.service_graphs.expire(
+                &mut edges,
+                &mut reg,
+                SERVICE_GRAPHS_GROUP,
+                now_ms,
+                max_active,
+            );
+            t.count_edges(done);
+            t.metrics.active_series.set(reg.active_series() as i64);
+        }
     }
 
     /// Removes, in every tenant, series not updated for `registry.stale_duration`.
@@ -188,15 +269,23 @@ impl MetricsGenerator {
         }
     }
 
-    /// Every `registry.collection_interval` until `token` is cancelled: removes stale series.
+    /// Until `token` is cancelled: every second expires waiting service-graph edges, every
+    /// `registry.collection_interval` removes stale series.
     pub async fn run(self, token: CancellationToken) {
         let every: Duration = self.inner.cfg.registry.collection_interval;
-        let mut tick = tokio::time::interval(every);
+        let mut tick = tokio::time::interval(Duration::from_secs(1).min(every));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        let mut last_stale = tokio::time::Instant::now();
         loop {
             tokio::select! {
                 _ = token.cancelled() => return,
-                _ = tick.tick() => self.remove_stale(),
+                _ = tick.tick() => {
+                    self.expire_edges();
+                    if last_stale.elapsed() >= every {
+                        last_stale = tokio::time::Instant::now();
+                        self.remove_stale();
+                    }
+                }
             }
         }
     }

@@ -17,6 +17,9 @@ pub struct GeneratorMetrics {
     pub active_series: Family<TenantLabels, Gauge>,
     pub series_limited: Family<TenantLabels, Counter>,
     pub series_removed: Family<TenantLabels, Counter>,
+    pub edges: Family<TenantLabels, Counter>,
+    pub edges_dropped_spans: Family<TenantLabels, Counter>,
+    pub edges_expired: Family<TenantLabels, Counter>,
 }
 
 /// One tenant's handles, looked up once.
@@ -26,6 +29,9 @@ pub struct TenantMetrics {
     pub active_series: Gauge,
     pub series_limited: Counter,
     pub series_removed: Counter,
+    pub edges: Counter,
+    pub edges_dropped_spans: Counter,
+    pub edges_expired: Counter,
 }
 
 impl GeneratorMetrics {
@@ -51,6 +57,21 @@ impl GeneratorMetrics {
             "Generated series removed after stale_duration without updates",
             m.series_removed.clone(),
         );
+        registry.register(
+            "strata_metrics_generator_service_graphs_edges",
+            "Service-graph edges opened (a client or server span without its other side yet)",
+            m.edges.clone(),
+        );
+        registry.register(
+            "strata_metrics_generator_service_graphs_dropped_spans",
+            "Client or server spans not paired because max_items edges were waiting",
+            m.edges_dropped_spans.clone(),
+        );
+        registry.register(
+            "strata_metrics_generator_service_graphs_expired_edges",
+            "Edges whose other side did not arrive within wait and that named no virtual node",
+            m.edges_expired.clone(),
+        );
         m
     }
 
@@ -63,6 +84,9 @@ impl GeneratorMetrics {
             active_series: self.active_series.get_or_create(&l).clone(),
             series_limited: self.series_limited.get_or_create(&l).clone(),
             series_removed: self.series_removed.get_or_create(&l).clone(),
+            edges: self.edges.get_or_create(&l).clone(),
+            edges_dropped_spans: self.edges_dropped_spans.get_or_create(&l).clone(),
+            edges_expired: self.edges_expired.get_or_create(&l).clone(),
         }
     }
 }

@@ -341,3 +341,191 @@ async fn the_scrape_route_serves_the_page() {
         Some(3.0)
     );
 }
+
+/// A span of trace `t` with ID `id` under parent `parent` (0: root), of `kind`.
+fn edge_span(t: u64, id: u64, parent: u64, kind: SpanKind, ms: u64, attrs: Vec<KeyValue>) -> Span {
+    let mut x = sp(t, "call", kind, StatusCode::Unset, ms, attrs);
+    x.span_id = id.to_be_bytes().to_vec();
+    x.parent_span_id = if parent == 0 {
+        Vec::new()
+    } else {
+        parent.to_be_bytes().to_vec()
+    };
+    x
+}
+
+fn edge_labels(client: &str, server: &str, ct: &str) -> String {
+    let ct = if ct.is_empty() {
+        String::new()
+    } else {
+        format!("connection_type=\"{ct}\",")
+    };
+    format!("{{client=\"{client}\",server=\"{server}\",{ct}tenant=\"single-tenant\"}}")
+}
+
+#[test]
+fn service_graphs_pair_clients_with_servers_and_name_virtual_nodes() {
+    let mut cfg = MetricsGeneratorConfig::default();
+    cfg.processor.service_graphs.wait = Duration::from_secs(10);
+    let (g, clock) = generator(cfg, limits(&["service-graphs"]));
+    let tenant = TenantId::single();
+    let mut failed_server = edge_span(1, 3, 2, SpanKind::Server, 40, vec![]);
+    failed_server.status = Some(Status {
+        code: StatusCode::Error as i32,
+        message: String::new(),
+    });
+    // The backend's spans arrive first: the server side waits for its client.
+    g.process(
+        &tenant,
+        &traces(
+            "backend",
+            vec![],
+            vec![
+                failed_server,
+                edge_span(
+                    1,
+                    4,
+                    3,
+                    SpanKind::Client,
+                    5,
+                    vec![kv("db.system", s("postgresql")), kv("db.name", s("orders"))],
+                ),
+                // No server side and no peer: expires uncounted.
+                edge_span(3, 9, 0, SpanKind::Client, 5, vec![]),
+            ],
+        ),
+    );
+    g.process(
+        &tenant,
+        &traces(
+            "frontend",
+            vec![],
+            vec![
+                edge_span(1, 1, 0, SpanKind::Server, 100, vec![]),
+                edge_span(1, 2, 1, SpanKind::Client, 50, vec![]),
+                edge_span(
+                    2,
+                    5,
+                    0,
+                    SpanKind::Client,
+                    70,
+                    vec![kv("peer.service", s("payments"))],
+                ),
+                edge_span(4, 6, 0, SpanKind::Producer, 1, vec![]),
+            ],
+        ),
+    );
+    g.process(
+        &tenant,
+        &traces(
+            "worker",
+            vec![],
+            vec![edge_span(4, 7, 6, SpanKind::Consumer, 300, vec![])],
+        ),
+    );
+    let page = g.render(Format::Prometheus);
+    let total = |l: &str| sample(&page, &format!("traces_service_graph_request_total{l}"));
+    let failed = |l: &str| {
+        sample(
+            &page,
+            &format!("traces_service_graph_request_failed_total{l}"),
+        )
+    };
+    let fb = edge_labels("frontend", "backend", "");
+    assert_eq!(total(&fb), Some(1.0), "{page}");
+    assert_eq!(failed(&fb), Some(1.0));
+    let db = edge_labels("backend", "orders", "database");
+    assert_eq!(total(&db), Some(1.0));
+    assert_eq!(failed(&db), Some(0.0));
+    assert_eq!(
+        total(&edge_labels("frontend", "worker", "messaging_system")),
+        Some(1.0)
+    );
+    // Server latency from the server span, client latency from the client span.
+    let h = |name: &str, l: &str| sample(&page, &format!("traces_service_graph_request_{name}{l}"));
+    assert_eq!(h("server_seconds_sum", &fb), Some(0.04));
+    assert_eq!(h("client_seconds_sum", &fb), Some(0.05));
+    assert_eq!(h("client_seconds_count", &fb), Some(1.0));
+    let le = fb.replace("}", ",le=\"0.1\"}");
+    assert_eq!(h("server_seconds_bucket", &le), Some(1.0));
+    // Nothing virtual before the wait is over.
+    assert!(!page.contains("virtual_node"), "{page}");
+    let t = g.tenant(&tenant);
+    assert_eq!(
+        t.edges.lock().len(),
+        3,
+        "root server, payments client, trace-3 client wait"
+    );
+
+    clock.advance(Duration::from_secs(9));
+    g.expire_edges();
+    assert!(!g.render(Format::Prometheus).contains("virtual_node"));
+    clock.advance(Duration::from_secs(2));
+    g.expire_edges();
+    let page = g.render(Format::Prometheus);
+    let total = |l: &str| sample(&page, &format!("traces_service_graph_request_total{l}"));
+    assert_eq!(
+        total(&edge_labels("user", "frontend", "virtual_node")),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        total(&edge_labels("frontend", "payments", "virtual_node")),
+        Some(1.0)
+    );
+    assert_eq!(
+        page.matches("traces_service_graph_request_total{").count(),
+        5
+    );
+    assert!(t.edges.lock().is_empty());
+    assert_eq!(t.metrics.edges_expired.get(), 1);
+    // Six edges were opened: 3 by the backend's spans, 3 by the frontend's (its client span
+    // of trace 1 closed the backend's waiting server side; the consumer closed the producer's).
+    assert_eq!(t.metrics.edges.get(), 6);
+}
+
+#[test]
+fn service_graph_edges_past_max_items_are_dropped_and_counted() {
+    let mut cfg = MetricsGeneratorConfig::default();
+    cfg.processor.service_graphs.max_items = 1;
+    let (g, _) = generator(cfg, limits(&["service-graphs", "span-metrics"]));
+    let tenant = TenantId::single();
+    g.process(
+        &tenant,
+        &traces(
+            "a",
+            vec![],
+            vec![
+                edge_span(1, 1, 0, SpanKind::Client, 1, vec![]),
+                edge_span(2, 2, 0, SpanKind::Client, 1, vec![]),
+            ],
+        ),
+    );
+    // The first edge still pairs; the second never will.
+    g.process(
+        &tenant,
+        &traces(
+            "b",
+            vec![],
+            vec![
+                edge_span(1, 3, 1, SpanKind::Server, 1, vec![]),
+                edge_span(2, 4, 2, SpanKind::Server, 1, vec![]),
+            ],
+        ),
+    );
+    let page = g.render(Format::Prometheus);
+    assert_eq!(
+        sample(
+            &page,
+            &format!(
+                "traces_service_graph_request_total{}",
+                edge_labels("a", "b", "")
+            )
+        ),
+        Some(1.0)
+    );
+    let t = g.tenant(&tenant);
+    assert_eq!(t.metrics.edges_dropped_spans.get(), 1);
+    // Span metrics saw every span regardless.
+    assert_eq!(t.metrics.spans_received.get(), 4);
+}
