@@ -2,8 +2,8 @@
 //!
 //! Two formats: the Prometheus text format 0.0.4 (the default), and OpenMetrics 1.0 when the
 //! scraper asks for `application/openmetrics-text` — the only one of the two that carries
-//! exemplars (on the `_bucket` sample the exemplar fell in: `trace_id`, `span_id`, value,
-//! timestamp).
+//! exemplars (on the `_bucket` sample the exemplar fell in: `trace_id`, `span_id` when the
+//! exemplar is one span, value, timestamp).
 
 use std::fmt::Write as _;
 
@@ -109,12 +109,12 @@ fn write_series(
                 let _ = write!(out, "\"}} {cumulative}");
                 if let Some((eb, e)) = ex_bucket.filter(|(eb, _)| *eb == b) {
                     debug_assert_eq!(eb, b);
-                    let _ = write!(
-                        out,
-                        " # {{trace_id=\"{}\",span_id=\"{}\"}} ",
-                        hex::encode(e.trace_id),
-                        hex::encode(e.span_id)
-                    );
+                    let _ = write!(out, " # {{trace_id=\"{}\"", hex::encode(e.trace_id));
+                    // Service-graph exemplars name a trace, not one span.
+                    if e.span_id != [0; 8] {
+                        let _ = write!(out, ",span_id=\"{}\"", hex::encode(e.span_id));
+                    }
+                    out.push_str("} ");
                     write_float(out, e.value);
                     let _ = write!(out, " {}.{:03}", e.unix_ms / 1000, e.unix_ms % 1000);
                 }

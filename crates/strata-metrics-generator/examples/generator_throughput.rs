@@ -1,11 +1,14 @@
-//! Span-metrics processing speed on decoded spans, in spans per second on one core.
+//! Span-metrics and service-graph processing speed on decoded spans, in spans per second on
+//! one core: span metrics alone, then both processors.
 //!
-//! `cargo run --release -p strata-metrics-generator --example spanmetrics_throughput [spans] [seconds]`
+//! `cargo run --release -p strata-metrics-generator --example generator_throughput [spans] [seconds]`
 //!
 //! The data set: batches of 100 traces × 10 spans, 20 services, 50 span names, every kind and
 //! status, two configured dimensions (one on the resource, one on the span) — about 1 000
 //! label sets, so the run measures steady-state updates of existing series plus the attribute
-//! lookups and key building every span pays.
+//! lookups and key building every span pays. Each trace's spans form a chain (span i+1 is the
+//! child of span i); kinds cycle through all six, so service graphs pair some of them and
+//! leave others waiting (expired by the clock as the run goes).
 
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -42,6 +45,11 @@ fn batch(seed: u64) -> Vec<TraceSpans> {
                 .map(|i| Span {
                     trace_id: id.to_vec(),
                     span_id: (n * 16 + i + 1).to_be_bytes().to_vec(),
+                    parent_span_id: if i == 0 {
+                        Vec::new()
+                    } else {
+                        (n * 16 + i).to_be_bytes().to_vec()
+                    },
                     name: format!("operation-{}", (n + i * 7) % 50),
                     kind: (i % 6) as i32,
                     start_time_unix_nano: 1_700_000_000_000_000_000,
@@ -86,19 +94,12 @@ fn batch(seed: u64) -> Vec<TraceSpans> {
         .collect()
 }
 
-fn main() {
-    let mut args = std::env::args().skip(1);
-    let target: u64 = args
-        .next()
-        .and_then(|a| a.parse().ok())
-        .unwrap_or(5_000_000);
-    let max_secs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
-
+fn measure(processors: &[&str], target: u64, max_secs: u64) {
     let mut cfg = MetricsGeneratorConfig::default();
     cfg.processor.span_metrics.dimensions =
         vec!["deployment.environment".into(), "http.method".into()];
     let mut limits = TenantLimits::default();
-    limits.metrics_generator.processors = vec!["span-metrics".into()];
+    limits.metrics_generator.processors = processors.iter().map(|p| p.to_string()).collect();
     let g = MetricsGenerator::new(
         &cfg,
         Overrides::fixed(limits),
@@ -123,15 +124,27 @@ fn main() {
                 break 'run;
             }
         }
+        g.expire_edges();
     }
     let secs = started.elapsed().as_secs_f64();
-    let series = g
-        .render(strata_metrics_generator::expose::Format::Prometheus)
-        .lines()
-        .filter(|l| l.starts_with("traces_spanmetrics_calls_total{"))
-        .count();
+    let page = g.render(strata_metrics_generator::expose::Format::Prometheus);
+    let count = |p: &str| page.lines().filter(|l| l.starts_with(p)).count();
     println!(
-        "span-metrics: {spans} spans in {secs:.2} s = {:.0} spans/s on one core ({series} label sets)",
-        spans as f64 / secs
+        "{}: {spans} spans in {secs:.2} s = {:.0} spans/s on one core ({} span-metrics label sets, {} edges)",
+        processors.join("+"),
+        spans as f64 / secs,
+        count("traces_spanmetrics_calls_total{"),
+        count("traces_service_graph_request_total{"),
     );
+}
+
+fn main() {
+    let mut args = std::env::args().skip(1);
+    let target: u64 = args
+        .next()
+        .and_then(|a| a.parse().ok())
+        .unwrap_or(5_000_000);
+    let max_secs: u64 = args.next().and_then(|a| a.parse().ok()).unwrap_or(20);
+    measure(&["span-metrics"], target, max_secs);
+    measure(&["span-metrics", "service-graphs"], target, max_secs);
 }
