@@ -171,7 +171,9 @@ impl MetricsGenerator {
         if !span_metrics && !service_graphs {
             return;
         }
-        let max_active = self.max_active(tenant);
+        let max_active = gen
+            .max_active_series
+            .unwrap_or(self.inner.cfg.registry.max_active_series);
         let now_ms = self.now_ms();
         let t = self.tenant(tenant);
         let mut key = KeyBuf::default();
