@@ -231,6 +231,24 @@ pub struct GeneratorLimits {
     pub processors: Vec<String>,
     /// Replaces `metrics_generator.registry.max_active_series` for the tenant when set.
     pub max_active_series: Option<u64>,
+    /// Per-tenant processor settings.
+    pub processor: GeneratorProcessorLimits,
+}
+
+/// `overrides.*.metrics_generator.processor`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct GeneratorProcessorLimits {
+    pub span_metrics: SpanMetricsLimits,
+}
+
+/// `overrides.*.metrics_generator.processor.span_metrics`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SpanMetricsLimits {
+    /// Replaces `metrics_generator.processor.span_metrics.dimensions` for the tenant when set
+    /// (a change drops the tenant's span-metrics series, which restart under the new labels).
+    pub dimensions: Option<Vec<String>>,
 }
 
 impl GeneratorLimits {
@@ -242,6 +260,14 @@ impl GeneratorLimits {
                     "metrics_generator.processors: unknown processor {p:?} (known: {})",
                     PROCESSORS.join(", ")
                 ));
+            }
+        }
+        if let Some(d) = &self.processor.span_metrics.dimensions {
+            if d.iter().any(String::is_empty) {
+                return Err(
+                    "metrics_generator.processor.span_metrics.dimensions: empty attribute name"
+                        .into(),
+                );
             }
         }
         Ok(())
@@ -287,7 +313,7 @@ mod tests {
             .contains("service_graphs.max_items"));
         let l = GeneratorLimits {
             processors: vec!["span-metrics".into(), "local-blocks".into()],
-            max_active_series: None,
+            ..GeneratorLimits::default()
         };
         let e = l.validate().unwrap_err();
         assert!(

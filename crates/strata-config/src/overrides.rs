@@ -327,6 +327,17 @@ mod tests {
         let g = &p.tenants[&tenant("t")].metrics_generator;
         assert!(g.has("span-metrics") && g.has("service-graphs"));
         assert_eq!(g.max_active_series, Some(10));
+        assert_eq!(g.processor.span_metrics.dimensions, None);
+        let p = c
+            .parse_per_tenant("overrides:\n  t:\n    metrics_generator:\n      processor:\n        span_metrics:\n          dimensions: [http.method]\n")
+            .unwrap();
+        let g = &p.tenants[&tenant("t")].metrics_generator;
+        assert_eq!(
+            g.processor.span_metrics.dimensions,
+            Some(vec!["http.method".to_string()])
+        );
+        // The configured default processors still apply.
+        assert!(g.has("span-metrics"));
         let e = c
             .parse_per_tenant(
                 "overrides:\n  t:\n    metrics_generator:\n      processors: [spanmetrics]\n",

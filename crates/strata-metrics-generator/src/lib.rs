@@ -70,6 +70,9 @@ struct Tenant {
     registry: Mutex<TenantRegistry>,
     /// Service-graph edges waiting for their other side; locked before `registry`.
     edges: Mutex<EdgeStore>,
+    /// The span-metrics processor with the tenant's dimensions (the configured one unless
+    /// overridden).
+    span_metrics: Mutex<Arc<SpanMetrics>>,
     metrics: metrics::TenantMetrics,
 }
 
@@ -84,7 +87,7 @@ impl Tenant {
 
 struct Inner {
     cfg: MetricsGeneratorConfig,
-    span_metrics: SpanMetrics,
+    span_metrics: Arc<SpanMetrics>,
     service_graphs: ServiceGraphs,
     specs: Vec<Arc<GroupSpec>>,
     overrides: Overrides,
@@ -127,7 +130,7 @@ impl MetricsGenerator {
         clock: SharedClock,
         metrics: GeneratorMetrics,
     ) -> Self {
-        let span_metrics = SpanMetrics::new(&cfg.processor.span_metrics);
+        let span_metrics = Arc::new(SpanMetrics::new(&cfg.processor.span_metrics));
         let service_graphs = ServiceGraphs::new(&cfg.processor.service_graphs);
         let specs = vec![span_metrics.spec().clone(), service_graphs.spec().clone()];
         Self {
@@ -155,6 +158,7 @@ impl MetricsGenerator {
                     name: id.to_string(),
                     registry: Mutex::new(TenantRegistry::new(&self.inner.specs)),
                     edges: Mutex::new(EdgeStore::default()),
+                    span_metrics: Mutex::new(self.inner.span_metrics.clone()),
                     metrics: self.inner.metrics.tenant(id.as_str()),
                 })
             })
@@ -178,8 +182,13 @@ impl MetricsGenerator {
         let t = self.tenant(tenant);
         let mut key = KeyBuf::default();
         if span_metrics {
-            let done = self.inner.span_metrics.process(
-                &mut t.registry.lock(),
+            let processor =
+                self.tenant_span_metrics(&t, gen.processor.span_metrics.dimensions.as_deref());
+            let mut reg = t.registry.lock();
+            let dropped = reg.set_group_spec(SPAN_METRICS_GROUP, processor.spec());
+            t.metrics.series_removed.inc_by(dropped);
+            let done = processor.process(
+                &mut reg,
                 SPAN_METRICS_GROUP,
                 traces,
                 now_ms,
@@ -209,6 +218,22 @@ impl MetricsGenerator {
         t.metrics
             .active_series
             .set(t.registry.lock().active_series() as i64);
+    }
+
+    /// The tenant's span-metrics processor for `dimensions` (None: the configured ones),
+    /// rebuilt when they changed.
+    fn tenant_span_metrics(&self, t: &Tenant, dimensions: Option<&[String]>) -> Arc<SpanMetrics> {
+        let global = &self.inner.span_metrics;
+        let want = dimensions.unwrap_or(global.dimensions());
+        let mut current = t.span_metrics.lock();
+        if current.dimensions() != want {
+            *current = if want == global.dimensions() {
+                global.clone()
+            } else {
+                Arc::new(global.with_dimensions(want))
+            };
+        }
+        current.clone()
     }
 
     fn now_ms(&self) -> u64 {

@@ -200,6 +200,18 @@ impl TenantRegistry {
         Lookup::Series(s)
     }
 
+    /// Replaces group `g` by an empty one of `spec` unless it already has that spec (the same
+    /// `Arc`); returns the series removed.
+    pub fn set_group_spec(&mut self, g: usize, spec: &Arc<GroupSpec>) -> u64 {
+        if Arc::ptr_eq(&self.groups[g].spec, spec) {
+            return 0;
+        }
+        let old = std::mem::replace(&mut self.groups[g], Group::new(spec.clone()));
+        let removed = old.series.len() as u64 * old.weight;
+        self.active -= removed;
+        removed
+    }
+
     /// Removes label sets last updated before `cutoff_ms`; returns the series removed.
     pub fn remove_stale(&mut self, cutoff_ms: u64) -> u64 {
         let mut removed = 0;

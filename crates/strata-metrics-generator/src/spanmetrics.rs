@@ -89,6 +89,18 @@ impl SpanMetrics {
         }
     }
 
+    /// The attribute names of the configured dimensions.
+    pub fn dimensions(&self) -> &[String] {
+        &self.cfg.dimensions
+    }
+
+    /// This processor with `dimensions` instead of the configured ones.
+    pub fn with_dimensions(&self, dimensions: &[String]) -> Self {
+        let mut cfg = self.cfg.clone();
+        cfg.dimensions = dimensions.to_vec();
+        Self::new(&cfg)
+    }
+
     /// The group this processor writes.
     pub fn spec(&self) -> &Arc<GroupSpec> {
         &self.spec

@@ -3,6 +3,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use prometheus_client::registry::Registry;
 use prost::Message;
 use strata_common::{ManualClock, TenantId};
 use strata_config::{MetricsGeneratorConfig, TenantLimits};
@@ -528,4 +529,86 @@ fn service_graph_edges_past_max_items_are_dropped_and_counted() {
     assert_eq!(t.metrics.edges_dropped_spans.get(), 1);
     // Span metrics saw every span regardless.
     assert_eq!(t.metrics.spans_received.get(), 4);
+}
+
+#[test]
+fn a_tenant_override_replaces_the_dimensions_and_a_change_restarts_its_series() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overrides.yaml");
+    let write = |dims: &str| {
+        std::fs::write(
+            &file,
+            format!("overrides:\n  team-a:\n    metrics_generator:\n      processor:\n        span_metrics:\n          dimensions: {dims}\n"),
+        )
+        .unwrap()
+    };
+    write("[http.method]");
+    let ocfg = strata_config::OverridesConfig {
+        defaults: limits(&["span-metrics"]),
+        per_tenant_override_config: file.clone(),
+        ..Default::default()
+    };
+    let clock = ManualClock::default();
+    let overrides =
+        Overrides::load(&ocfg, Arc::new(clock.clone()), &mut Registry::default()).unwrap();
+    let mut cfg = MetricsGeneratorConfig::default();
+    cfg.processor.span_metrics.dimensions = vec!["env".into()];
+    let g = MetricsGenerator::new(
+        &cfg,
+        overrides.clone(),
+        Arc::new(clock),
+        GeneratorMetrics::default(),
+    );
+    let spans = || {
+        vec![sp(
+            1,
+            "a",
+            SpanKind::Server,
+            StatusCode::Unset,
+            1,
+            vec![kv("env", s("prod")), kv("http.method", s("GET"))],
+        )]
+    };
+    let (a, b) = (
+        TenantId::new("team-a").unwrap(),
+        TenantId::new("team-b").unwrap(),
+    );
+    g.process(&a, &traces("svc", vec![], spans()));
+    g.process(&b, &traces("svc", vec![], spans()));
+    let base = "traces_spanmetrics_calls_total{service=\"svc\",span_name=\"a\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_UNSET\"";
+    let page = g.render(Format::Prometheus);
+    assert_eq!(
+        sample(
+            &page,
+            &format!("{base},http_method=\"GET\",tenant=\"team-a\"}}")
+        ),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(&page, &format!("{base},env=\"prod\",tenant=\"team-b\"}}")),
+        Some(1.0),
+        "{page}"
+    );
+
+    // The tenant's dimensions change: its old series go, new ones start under the new labels.
+    write("[env, http.method]");
+    assert!(overrides.reload().unwrap());
+    g.process(&a, &traces("svc", vec![], spans()));
+    let page = g.render(Format::Prometheus);
+    assert_eq!(
+        sample(
+            &page,
+            &format!("{base},env=\"prod\",http_method=\"GET\",tenant=\"team-a\"}}")
+        ),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        page.matches("tenant=\"team-a\"").count(),
+        page.matches("tenant=\"team-b\"").count()
+    );
+    let t = g.tenant(&a);
+    assert_eq!(t.metrics.series_removed.get(), 19);
+    assert_eq!(t.metrics.active_series.get(), 19);
 }
