@@ -91,7 +91,7 @@ pub struct EdgeStore {
     edges: HashMap<EdgeKey, Edge, Xxh3DefaultBuilder>,
     /// Keys in order of expiry (every edge gets the same wait); entries of edges completed in
     /// the meantime are skipped.
-    order: VecDeque<(u64, EdgeKey)>,
+    pub(crate) order: VecDeque<(u64, EdgeKey)>,
 }
 
 impl EdgeStore {
@@ -102,6 +102,16 @@ impl EdgeStore {
 
     pub fn is_empty(&self) -> bool {
         self.edges.is_empty()
+    }
+
+    /// Drops the expiry entries of edges completed since, once they outnumber the bound: the
+    /// queue then stays within twice `max_items` however many edges complete within a wait.
+    fn compact(&mut self, max_items: usize) {
+        if self.order.len() > 2 * max_items.max(self.edges.len()) {
+            let edges = &self.edges;
+            self.order
+                .retain(|(at, k)| edges.get(k).is_some_and(|e| e.expires_ms == *at));
+        }
     }
 }
 
@@ -261,6 +271,7 @@ impl ServiceGraphs {
                             store.order.push_back((e.expires_ms, k));
                         }
                         store.edges.insert(k, e);
+                        store.compact(self.cfg.max_items);
                     }
                 }
             }

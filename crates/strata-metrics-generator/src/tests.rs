@@ -612,3 +612,45 @@ fn a_tenant_override_replaces_the_dimensions_and_a_change_restarts_its_series() 
     assert_eq!(t.metrics.series_removed.get(), 19);
     assert_eq!(t.metrics.active_series.get(), 19);
 }
+
+#[test]
+fn completed_edges_do_not_pile_up_in_the_expiry_queue() {
+    let mut cfg = MetricsGeneratorConfig::default();
+    cfg.processor.service_graphs.max_items = 10;
+    let (g, _) = generator(cfg, limits(&["service-graphs"]));
+    let tenant = TenantId::single();
+    for n in 1..=1000 {
+        g.process(
+            &tenant,
+            &traces(
+                "a",
+                vec![],
+                vec![edge_span(n, n, 0, SpanKind::Client, 1, vec![])],
+            ),
+        );
+        g.process(
+            &tenant,
+            &traces(
+                "b",
+                vec![],
+                vec![edge_span(n, n + 5000, n, SpanKind::Server, 1, vec![])],
+            ),
+        );
+    }
+    let t = g.tenant(&tenant);
+    let edges = t.edges.lock();
+    assert!(edges.is_empty());
+    assert!(edges.order.len() <= 21, "{} queued", edges.order.len());
+    assert_eq!(t.metrics.edges_dropped_spans.get(), 0);
+    let page = g.render(Format::Prometheus);
+    assert_eq!(
+        sample(
+            &page,
+            &format!(
+                "traces_service_graph_request_total{}",
+                edge_labels("a", "b", "")
+            )
+        ),
+        Some(1000.0)
+    );
+}
