@@ -45,8 +45,9 @@ lint: check-deps ## cargo fmt --check, clippy -D warnings, and the dependency ru
 	$(CARGO) clippy -j$(JOBS) --workspace --all-targets -- -D warnings
 
 # Crates that must not link the query engine: the ring, and the stateless distributor that uses
-# it (merging of query answers lives in strata-engine::merge, used by the querier).
-NO_ENGINE := strata-ring strata-distributor
+# it (merging of query answers lives in strata-engine::merge, used by the querier), and the
+# metrics-generator (it only counts spans).
+NO_ENGINE := strata-ring strata-distributor strata-metrics-generator
 
 .PHONY: check-deps
 check-deps: ## Fail when a crate of NO_ENGINE depends on strata-engine (cargo tree)

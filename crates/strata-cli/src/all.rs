@@ -8,6 +8,9 @@
 //! ingester (WAL replay) → servers → first block-list poll → ready; on SIGINT/SIGTERM: not ready
 //! → the ingester refuses new pushes → servers finish in-flight requests → the ingester flushes
 //! everything; pollers, the compactor and reloads stop → exit.
+//!
+//! The metrics-generator runs in process too: the distributor hands it every accepted span
+//! before head sampling, and its series are served at `/metrics/generator` on the API port.
 
 use std::sync::Arc;
 
@@ -17,6 +20,7 @@ use strata_compactor::{Compactor, CompactorMetrics, CompactorSettings, OwnAll};
 use strata_config::Config;
 use strata_distributor::Distributor;
 use strata_ingester::IngesterMetrics;
+use strata_metrics_generator::MetricsGenerator;
 use strata_querier::Querier;
 use strata_server::{common_routes, BuildInfo, CommonState, Lifecycle, Registry};
 
@@ -38,13 +42,17 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
             .await
             .context("starting ingester")?;
     ingester.set_overrides(overrides.clone());
+    // Trace-derived metrics from every accepted span, before head sampling.
+    let generator =
+        MetricsGenerator::from_config(&cfg, overrides.clone(), clock.clone(), &mut registry);
     let distributor = Distributor::from_config(
         &cfg,
         Arc::new(ingester.clone()),
         overrides.clone(),
         clock.clone(),
         &mut registry,
-    );
+    )
+    .with_span_consumer(Arc::new(generator.clone()));
     let querier = Querier::from_config(
         &cfg,
         Arc::new(ingester.clone()),
@@ -68,6 +76,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     };
     let api = strata_querier::http::router(querier.clone())
         .merge(common_routes(common))
+        .merge(generator.router())
         .layer(tower_http::compression::CompressionLayer::new());
     lc.serve_http("query API", &cfg.server.http_listen_address, api)
         .await?;
@@ -79,5 +88,6 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let q = querier.clone();
     lc.spawn_background(move |t| q.run(t));
     lc.spawn_background(move |t| compactor.run(t));
+    lc.spawn_background(move |t| generator.run(t));
     Ok(lc.run().await?)
 }

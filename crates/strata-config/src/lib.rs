@@ -8,12 +8,14 @@
 
 mod cluster;
 mod env;
+mod generator;
 mod model;
 mod overrides;
 mod receivers;
 mod secret;
 
 pub use cluster::*;
+pub use generator::*;
 pub use model::*;
 pub use overrides::*;
 pub use receivers::{
@@ -87,6 +89,9 @@ impl Config {
         self.overrides
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;
+        self.metrics_generator
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         if self.ring.replication_factor == 0 {
             return Err(ConfigError::Invalid(
                 "ring.replication_factor must be >= 1".into(),

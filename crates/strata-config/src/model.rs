@@ -5,7 +5,9 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
-use crate::{CompactorConfig, IngesterClientConfig, OverridesConfig, RingConfig};
+use crate::{
+    CompactorConfig, IngesterClientConfig, MetricsGeneratorConfig, OverridesConfig, RingConfig,
+};
 
 // The storage section lives in its own file; re-exported from here so that `strata_config::*`
 // keeps naming it.
@@ -32,6 +34,9 @@ pub struct Config {
     pub compactor: CompactorConfig,
     /// Per-tenant limits.
     pub overrides: OverridesConfig,
+    /// Trace-derived metrics (span metrics), enabled per tenant by
+    /// `overrides.*.metrics_generator.processors`.
+    pub metrics_generator: MetricsGeneratorConfig,
 }
 
 /// The HTTP API server (query API, `/ready`, `/metrics`).

@@ -35,6 +35,8 @@ use serde::{Deserialize, Serialize};
 use serde_yaml_ng::{Mapping, Value};
 use strata_common::TenantId;
 
+use crate::GeneratorLimits;
+
 /// The tenant key of the per-tenant file that applies to tenants without an entry.
 pub const WILDCARD_TENANT: &str = "*";
 
@@ -70,6 +72,8 @@ pub struct TenantLimits {
     pub global: GlobalLimits,
     pub compaction: CompactionLimits,
     pub sampling: SamplingLimits,
+    /// Trace-derived metrics: processors run on the tenant's spans, its series limit.
+    pub metrics_generator: GeneratorLimits,
 }
 
 impl TenantLimits {
@@ -81,7 +85,7 @@ impl TenantLimits {
                 "sampling.head_ratio must be between 0 and 1, got {r}"
             ));
         }
-        Ok(())
+        self.metrics_generator.validate()
     }
 }
 
@@ -308,6 +312,49 @@ mod tests {
             .unwrap();
         assert_eq!(ok.tenants[&tenant("t")].sampling.head_ratio, 0.1);
         assert_eq!(TenantLimits::default().sampling.head_ratio, 1.0);
+    }
+
+    #[test]
+    fn generator_processors_are_per_tenant_and_unknown_names_refused() {
+        let mut c = cfg();
+        c.defaults.metrics_generator.processors = vec!["span-metrics".into()];
+        assert!(c.validate().is_ok());
+        let p = c
+            .parse_per_tenant(
+                "overrides:\n  t:\n    metrics_generator:\n      processors: [span-metrics, service-graphs]\n      max_active_series: 10\n",
+            )
+            .unwrap();
+        let g = &p.tenants[&tenant("t")].metrics_generator;
+        assert!(g.has("span-metrics") && g.has("service-graphs"));
+        assert_eq!(g.max_active_series, Some(10));
+        assert_eq!(g.processor.span_metrics.dimensions, None);
+        let p = c
+            .parse_per_tenant("overrides:\n  t:\n    metrics_generator:\n      processor:\n        span_metrics:\n          dimensions: [http.method]\n")
+            .unwrap();
+        let g = &p.tenants[&tenant("t")].metrics_generator;
+        assert_eq!(
+            g.processor.span_metrics.dimensions,
+            Some(vec!["http.method".to_string()])
+        );
+        // The configured default processors still apply.
+        assert!(g.has("span-metrics"));
+        let e = c
+            .parse_per_tenant(
+                "overrides:\n  t:\n    metrics_generator:\n      processors: [spanmetrics]\n",
+            )
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.contains("metrics_generator.processors") && e.contains("spanmetrics"),
+            "{e}"
+        );
+        c.defaults.metrics_generator.processors = vec!["nope".into()];
+        let e = c.validate().unwrap_err().to_string();
+        assert!(e.contains("defaults.metrics_generator.processors"), "{e}");
+        assert!(TenantLimits::default()
+            .metrics_generator
+            .processors
+            .is_empty());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use std::sync::Arc;
 use prometheus_client::registry::Registry;
 use strata_common::{SharedClock, TenantId};
 use strata_config::Config;
-use strata_proto::roles::IngesterPusher;
+use strata_proto::roles::{IngesterPusher, SpanConsumer};
 use strata_server::Overrides;
 
 pub use metrics::DistributorMetrics;
@@ -71,6 +71,13 @@ impl Distributor {
             Pipeline::new(pusher, overrides, clock, metrics),
             DistributorSettings::from_config(cfg),
         )
+    }
+
+    /// Hands every accepted span, before sampling, to `consumer` (the metrics-generator)
+    /// instead of discarding the hand-off.
+    pub fn with_span_consumer(mut self, consumer: Arc<dyn SpanConsumer>) -> Self {
+        self.pipeline = self.pipeline.with_span_consumer(consumer);
+        self
     }
 
     /// A distributor running `pipeline`.

@@ -1,0 +1,298 @@
+//! Span metrics end to end: spans sent with the OpenTelemetry SDK's OTLP exporter to
+//! `strata run`, series scraped from `/metrics/generator`.
+//!
+//! The data set: `TRACES` traces, each a `frontend` server span `GET /checkout` calling
+//! `backend` (`GET /stock`, a client span and its server span, every fifth one failed), which
+//! queries a database (`SELECT orders`, a client span with `db.name`). The scrape must show
+//! exact call counts per (service, span name, kind, status), histogram counts equal to the
+//! calls, a size total that is a whole number of equal spans, and exactly the service-graph
+//! edges frontend→backend (with its failures), backend→orders (database) and user→frontend
+//! (virtual node, after the wait); and with head sampling at 10 % (which stores about a tenth
+//! of the traces) exactly the same series, because the generator sees every span before
+//! sampling.
+
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use opentelemetry::trace::{
+    Span as _, SpanId, SpanKind, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+};
+use opentelemetry::KeyValue;
+use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
+use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
+use opentelemetry_sdk::Resource;
+use strata_integration_tests::{eventually_async, metric_sum, Server};
+
+const TRACES: u64 = 500;
+const FAILED: u64 = TRACES / 5;
+
+const GENERATOR: &str = "overrides:
+  defaults:
+    metrics_generator:
+      processors: [span-metrics, service-graphs]
+metrics_generator:
+  processor:
+    service_graphs:
+      wait: 1s
+";
+const GENERATOR_SAMPLED: &str = "overrides:
+  defaults:
+    metrics_generator:
+      processors: [span-metrics, service-graphs]
+    sampling:
+      head_ratio: 0.1
+metrics_generator:
+  processor:
+    service_graphs:
+      wait: 1s
+";
+
+/// Trace IDs from a fixed sequence (spread over all bytes, so head sampling keeps about a
+/// tenth), span IDs counted: the same data in every run.
+#[derive(Debug)]
+struct Ids {
+    next: AtomicU64,
+}
+
+impl IdGenerator for Ids {
+    fn new_trace_id(&self) -> TraceId {
+        let mut x = self
+            .next
+            .fetch_add(1, Ordering::SeqCst)
+            .wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut out = [0u8; 16];
+        for chunk in out.chunks_mut(8) {
+            x ^= x >> 30;
+            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            x ^= x >> 27;
+            x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
+            x ^= x >> 31;
+            chunk.copy_from_slice(&x.to_be_bytes());
+        }
+        TraceId::from_bytes(out)
+    }
+    fn new_span_id(&self) -> SpanId {
+        SpanId::from_bytes((self.next.fetch_add(1, Ordering::SeqCst) + 1).to_be_bytes())
+    }
+}
+
+fn provider(endpoint: &str, service: &str) -> SdkTracerProvider {
+    let exporter = opentelemetry_otlp::SpanExporter::builder()
+        .with_tonic()
+        .with_endpoint(endpoint)
+        .with_compression(opentelemetry_otlp::Compression::Gzip)
+        .build()
+        .unwrap();
+    SdkTracerProvider::builder()
+        .with_batch_exporter(exporter)
+        .with_id_generator(Ids {
+            next: AtomicU64::new(0),
+        })
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service.to_string())
+                .build(),
+        )
+        .build()
+}
+
+fn emit(endpoint: &str) {
+    let (a, b) = (
+        provider(endpoint, "frontend"),
+        provider(endpoint, "backend"),
+    );
+    let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
+    for n in 0..TRACES {
+        let root = ta
+            .span_builder("GET /checkout")
+            .with_kind(SpanKind::Server)
+            .start(&ta);
+        let cx = opentelemetry::Context::current_with_span(root);
+        let call = ta
+            .span_builder("GET /stock")
+            .with_kind(SpanKind::Client)
+            .start_with_context(&ta, &cx);
+        let call_cx = cx.with_span(call);
+        // The backend only sees the propagated context, as another process would.
+        let remote = opentelemetry::Context::new()
+            .with_remote_span_context(call_cx.span().span_context().clone());
+        let mut served = tb
+            .span_builder("GET /stock")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&tb, &remote);
+        if n % 5 == 0 {
+            served.set_status(Status::error("out of stock"));
+        }
+        let served_cx = remote.with_span(served);
+        tb.span_builder("SELECT orders")
+            .with_kind(SpanKind::Client)
+            .with_attributes([
+                KeyValue::new("db.system", "postgresql"),
+                KeyValue::new("db.name", "orders"),
+            ])
+            .start_with_context(&tb, &served_cx)
+            .end();
+        served_cx.span().end();
+        call_cx.span().end();
+        cx.span().end();
+    }
+    a.shutdown().expect("frontend flush");
+    b.shutdown().expect("backend flush");
+}
+
+/// Every sample of the page whose name is `name`, keyed by its label set text.
+fn samples(page: &str, name: &str) -> BTreeMap<String, f64> {
+    page.lines()
+        .filter(|l| !l.starts_with('#'))
+        .filter_map(|l| {
+            let rest = l.strip_prefix(name)?.strip_prefix('{')?;
+            let (labels, value) = rest.rsplit_once("} ")?;
+            Some((labels.to_string(), value.parse().ok()?))
+        })
+        .collect()
+}
+
+fn labels(service: &str, name: &str, kind: &str, status: &str) -> String {
+    format!("service=\"{service}\",span_name=\"{name}\",span_kind=\"{kind}\",status_code=\"{status}\",tenant=\"single-tenant\"")
+}
+
+async fn scrape(server: &Server) -> String {
+    let res = reqwest::get(server.url("/metrics/generator"))
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    res.text().await.unwrap()
+}
+
+/// Sends the data set to a server started with `extra`; checks the exact series; returns the
+/// calls and size totals.
+async fn run(extra: &str) -> (BTreeMap<String, f64>, BTreeMap<String, f64>, Server) {
+    let server = Server::start(extra);
+    let ep = server.otlp_grpc_endpoint();
+    tokio::task::spawn_blocking(move || emit(&ep))
+        .await
+        .unwrap();
+    let page = scrape(&server).await;
+
+    let calls = samples(&page, "traces_spanmetrics_calls_total");
+    let spans = [
+        ("frontend", "GET /checkout", "SERVER", "UNSET", TRACES),
+        ("frontend", "GET /stock", "CLIENT", "UNSET", TRACES),
+        ("backend", "GET /stock", "SERVER", "UNSET", TRACES - FAILED),
+        ("backend", "GET /stock", "SERVER", "ERROR", FAILED),
+        ("backend", "SELECT orders", "CLIENT", "UNSET", TRACES),
+    ];
+    let want: BTreeMap<String, f64> = spans
+        .iter()
+        .map(|(svc, name, kind, status, n)| {
+            let (kind, status) = (format!("SPAN_KIND_{kind}"), format!("STATUS_CODE_{status}"));
+            (labels(svc, name, &kind, &status), *n as f64)
+        })
+        .collect();
+    assert_eq!(calls, want, "calls per label set:\n{page}");
+    assert_eq!(
+        samples(&page, "traces_spanmetrics_latency_count"),
+        want,
+        "histogram counts equal calls"
+    );
+    let inf: BTreeMap<String, f64> = samples(&page, "traces_spanmetrics_latency_bucket")
+        .into_iter()
+        .filter_map(|(l, v)| Some((l.strip_suffix(",le=\"+Inf\"")?.to_string(), v)))
+        .collect();
+    assert_eq!(inf, want, "+Inf buckets equal calls");
+    assert_eq!(
+        samples(&page, "traces_spanmetrics_latency_sum").len(),
+        5,
+        "one _sum per label set"
+    );
+    let sizes = samples(&page, "traces_spanmetrics_size_total");
+    assert_eq!(sizes.len(), 5);
+    for (l, total) in &sizes {
+        // Spans of one label set differ only in fixed-size fields (IDs, fixed64 times).
+        let per_span = total / want[l];
+        assert_eq!(per_span.fract(), 0.0, "{l}: {total} over {} spans", want[l]);
+        assert!(
+            (40.0..400.0).contains(&per_span),
+            "{l}: {per_span} bytes a span"
+        );
+    }
+    // Service graphs: the client/server pairs at once, the database call at once, the root
+    // server spans as calls from a "user" virtual node once their wait (1s) is over.
+    let edge = |client: &str, server: &str, ct: &str| {
+        let ct = if ct.is_empty() {
+            String::new()
+        } else {
+            format!("connection_type=\"{ct}\",")
+        };
+        format!("client=\"{client}\",server=\"{server}\",{ct}tenant=\"single-tenant\"")
+    };
+    let page = eventually_async(20, || async {
+        let page = scrape(&server).await;
+        let users = samples(&page, "traces_service_graph_request_total")
+            .get(&edge("user", "frontend", "virtual_node"))
+            .copied();
+        (users == Some(TRACES as f64)).then_some(page)
+    })
+    .await;
+    let edges = samples(&page, "traces_service_graph_request_total");
+    let want_edges: BTreeMap<String, f64> = [
+        (edge("frontend", "backend", ""), TRACES as f64),
+        (edge("backend", "orders", "database"), TRACES as f64),
+        (edge("user", "frontend", "virtual_node"), TRACES as f64),
+    ]
+    .into_iter()
+    .collect();
+    assert_eq!(edges, want_edges, "service-graph edges:\n{page}");
+    let failed = samples(&page, "traces_service_graph_request_failed_total");
+    assert_eq!(failed[&edge("frontend", "backend", "")], FAILED as f64);
+    assert_eq!(failed[&edge("backend", "orders", "database")], 0.0);
+    assert_eq!(failed[&edge("user", "frontend", "virtual_node")], 0.0);
+    for h in ["server", "client"] {
+        assert_eq!(
+            samples(
+                &page,
+                &format!("traces_service_graph_request_{h}_seconds_count")
+            ),
+            want_edges,
+            "{h} histogram counts equal requests"
+        );
+    }
+    (calls, sizes, server)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn span_metrics_count_every_span_whatever_the_head_sampling() {
+    let (calls, sizes, _server) = run(GENERATOR).await;
+
+    let (sampled_calls, sampled_sizes, sampled) = run(GENERATOR_SAMPLED).await;
+    assert_eq!(sampled_calls, calls, "same counts with 10 % head sampling");
+    assert_eq!(
+        sampled_sizes, sizes,
+        "same size totals with 10 % head sampling"
+    );
+    // Head sampling did drop most of the traces from storage.
+    let page = sampled.metrics().await;
+    let dropped = metric_sum(&page, "strata_distributor_spans_sampled_out_total");
+    assert!(
+        dropped > 2.0 * TRACES as f64 && dropped < 4.0 * TRACES as f64,
+        "{dropped} spans sampled out"
+    );
+    assert_eq!(
+        metric_sum(&page, "strata_metrics_generator_spans_received_total"),
+        4.0 * TRACES as f64
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn tenants_without_span_metrics_get_no_series() {
+    let server = Server::start("");
+    let ep = server.otlp_grpc_endpoint();
+    tokio::task::spawn_blocking(move || emit(&ep))
+        .await
+        .unwrap();
+    let page = scrape(&server).await;
+    assert!(
+        samples(&page, "traces_spanmetrics_calls_total").is_empty(),
+        "{page}"
+    );
+}
