@@ -8,7 +8,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::{Distributor, Received, TENANT_HEADER};
+use super::common::grpc_tenant_values;
+use crate::Distributor;
 
 struct GrpcReceiver {
     distributor: Distributor,
@@ -20,23 +21,9 @@ impl TraceService for GrpcReceiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let values: Vec<&str> = request
-            .metadata()
-            .get_all(TENANT_HEADER)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
-        let tenant = self
-            .distributor
-            .tenant(&values)
-            .map_err(|e| e.to_grpc_status())?;
+        let values = grpc_tenant_values(&request);
         self.distributor
-            .push(Received {
-                tenant,
-                request: request.into_inner(),
-                wire_bytes: None,
-                protocol: "otlp_grpc",
-            })
+            .receive(&values, request.into_inner(), None, "otlp_grpc")
             .await
             .map_err(|e| e.to_grpc_status())?;
         Ok(Response::new(ExportTraceServiceResponse {

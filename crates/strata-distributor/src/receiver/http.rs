@@ -6,8 +6,6 @@
 //! 400 for undecodable bodies and bad IDs; errors carry a `google.rpc.Status` in the request's
 //! encoding. Success is 200 with an empty `ExportTraceServiceResponse`.
 
-use std::io::Read;
-
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -18,7 +16,8 @@ use prost::Message;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::rpc_status::RpcStatus;
 
-use crate::{Distributor, PushError, Received, TENANT_HEADER};
+use super::common::{plain, request_body, tenant_values};
+use crate::{Distributor, PushError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 enum Encoding {
@@ -67,45 +66,6 @@ fn error(enc: Encoding, e: &PushError) -> Response {
     r
 }
 
-fn plain(status: StatusCode, msg: &str) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        msg.to_string(),
-    )
-        .into_response()
-}
-
-/// Decompresses with a hard cap on the output size (shared by the HTTP receivers).
-pub(crate) fn decompress(
-    encoding: &str,
-    body: &[u8],
-    max: usize,
-) -> Result<Vec<u8>, (StatusCode, String)> {
-    let reader: Box<dyn Read + '_> = match encoding {
-        "gzip" | "x-gzip" => Box::new(flate2::read::MultiGzDecoder::new(body)),
-        "deflate" | "zlib" => Box::new(flate2::read::ZlibDecoder::new(body)),
-        other => {
-            return Err((
-                StatusCode::BAD_REQUEST,
-                format!("unsupported content encoding {other:?}"),
-            ))
-        }
-    };
-    let mut out = Vec::new();
-    reader
-        .take(max as u64 + 1)
-        .read_to_end(&mut out)
-        .map_err(|e| (StatusCode::BAD_REQUEST, format!("decompressing body: {e}")))?;
-    if out.len() > max {
-        return Err((
-            StatusCode::PAYLOAD_TOO_LARGE,
-            format!("decompressed body exceeds {max} bytes"),
-        ));
-    }
-    Ok(out)
-}
-
 async fn export(
     State(d): State<Distributor>,
     method: Method,
@@ -137,28 +97,12 @@ async fn export(
                 "415 unsupported media type, supported: [application/json, application/x-protobuf]",
             ),
         };
-    let content_encoding = headers
-        .get(header::CONTENT_ENCODING)
-        .and_then(|v| v.to_str().ok())
-        .unwrap_or("")
-        .trim()
-        .to_ascii_lowercase();
-    let max = d.settings().max_request_bytes;
-    let raw: Vec<u8>;
-    let bytes: &[u8] = if content_encoding.is_empty() || content_encoding == "identity" {
-        &body
-    } else {
-        match decompress(&content_encoding, &body, max) {
-            Ok(v) => {
-                raw = v;
-                &raw
-            }
-            Err((status, msg)) if status == StatusCode::PAYLOAD_TOO_LARGE => {
-                return plain(status, &msg)
-            }
-            Err((_, msg)) => return error(enc, &PushError::invalid_argument(msg)),
-        }
+    let body = match request_body(&headers, &body, d.settings().max_request_bytes) {
+        Ok(b) => b,
+        Err((status, msg)) if status == StatusCode::PAYLOAD_TOO_LARGE => return plain(status, msg),
+        Err((_, msg)) => return error(enc, &PushError::invalid_argument(msg)),
     };
+    let bytes: &[u8] = &body;
     let req = match enc {
         Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
             .map_err(|e| format!("decoding protobuf request: {e}")),
@@ -169,23 +113,14 @@ async fn export(
         Ok(r) => r,
         Err(msg) => return error(enc, &PushError::invalid_argument(msg)),
     };
-    let values: Vec<&str> = headers
-        .get_all(TENANT_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let result = match d.tenant(&values) {
-        Ok(tenant) => {
-            d.push(Received {
-                tenant,
-                request: req,
-                wire_bytes: Some(bytes.len()),
-                protocol: "otlp_http",
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = d
+        .receive(
+            &tenant_values(&headers),
+            req,
+            Some(bytes.len()),
+            "otlp_http",
+        )
+        .await;
     match result {
         Ok(()) => {
             let body = match enc {

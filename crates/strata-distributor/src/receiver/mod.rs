@@ -5,6 +5,7 @@
 //! * [`zipkin`]: Zipkin v1 and v2 over HTTP.
 //! * [`jaeger`]: Jaeger Thrift over HTTP and the agent's UDP ports.
 
+pub(crate) mod common;
 pub mod grpc;
 pub mod http;
 pub mod jaeger;

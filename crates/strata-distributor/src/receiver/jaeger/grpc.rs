@@ -12,7 +12,8 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::{Distributor, Received, TENANT_HEADER};
+use crate::receiver::common::grpc_tenant_values;
+use crate::{Distributor, Received};
 
 struct JaegerGrpc {
     distributor: Distributor,
@@ -24,12 +25,9 @@ impl CollectorService for JaegerGrpc {
         &self,
         request: Request<PostSpansRequest>,
     ) -> Result<Response<PostSpansResponse>, Status> {
-        let values: Vec<&str> = request
-            .metadata()
-            .get_all(TENANT_HEADER)
-            .iter()
-            .filter_map(|v| v.to_str().ok())
-            .collect();
+        let values = grpc_tenant_values(&request);
+        let values: Vec<&str> = values.iter().map(String::as_str).collect();
+        // A missing or bad tenant is refused before the batch is translated.
         let tenant = self
             .distributor
             .tenant(&values)

@@ -30,10 +30,10 @@ use axum::routing::any;
 use axum::Router;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 
-use crate::receiver::http::decompress;
+use super::common::{header_lower, plain, request_body, tenant_values};
 use crate::receiver::thrift as t;
 use crate::receiver::zipkin::status_for;
-use crate::{Distributor, Received, TENANT_HEADER};
+use crate::Distributor;
 
 /// Decodes a `POST /api/traces` body (a binary-protocol `Batch`) and translates it.
 pub fn decode_http(body: &[u8]) -> Result<ExportTraceServiceRequest, String> {
@@ -58,15 +58,6 @@ pub fn router(distributor: Distributor) -> Router {
         .with_state(distributor)
 }
 
-fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        msg.into(),
-    )
-        .into_response()
-}
-
 async fn traces(
     State(d): State<Distributor>,
     method: Method,
@@ -79,15 +70,7 @@ async fn traces(
             "405 method not allowed, supported: [POST]",
         );
     }
-    let header_str = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
-    };
-    let ct = header_str(header::CONTENT_TYPE);
+    let ct = header_lower(&headers, header::CONTENT_TYPE);
     let mime = ct.split(';').next().unwrap_or("").trim();
     if !matches!(
         mime,
@@ -98,40 +81,23 @@ async fn traces(
             format!("Unsupported content type: {mime:?}"),
         );
     }
-    let encoding = header_str(header::CONTENT_ENCODING);
-    let raw;
-    let bytes: &[u8] = if encoding.is_empty() || encoding == "identity" {
-        &body
-    } else {
-        match decompress(&encoding, &body, d.settings().max_request_bytes) {
-            Ok(v) => {
-                raw = v;
-                &raw
-            }
-            Err((status, msg)) => return plain(status, msg),
-        }
+    let body = match request_body(&headers, &body, d.settings().max_request_bytes) {
+        Ok(b) => b,
+        Err((status, msg)) => return plain(status, msg),
     };
+    let bytes: &[u8] = &body;
     let request = match decode_http(bytes) {
         Ok(r) => r,
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
-    let values: Vec<&str> = headers
-        .get_all(TENANT_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let result = match d.tenant(&values) {
-        Ok(tenant) => {
-            d.push(Received {
-                tenant,
-                request,
-                wire_bytes: Some(bytes.len()),
-                protocol: "jaeger_thrift_http",
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = d
+        .receive(
+            &tenant_values(&headers),
+            request,
+            Some(bytes.len()),
+            "jaeger_thrift_http",
+        )
+        .await;
     match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         // The Collector's Jaeger HTTP receiver, like its Zipkin one, has no 429/503.

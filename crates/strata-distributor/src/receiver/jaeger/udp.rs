@@ -19,7 +19,7 @@ use super::thrift::{agent_message, AgentMessage};
 use super::to_otlp;
 use crate::receiver::thrift as t;
 use crate::receiver::zipkin;
-use crate::{Distributor, Received};
+use crate::Distributor;
 
 /// Datagrams pushed concurrently per port.
 pub const MAX_IN_FLIGHT: usize = 64;
@@ -100,18 +100,8 @@ pub async fn serve(
         let d = distributor.clone();
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            let result = match d.tenant(&[]) {
-                Ok(tenant) => {
-                    d.push(Received {
-                        tenant,
-                        request,
-                        wire_bytes: Some(n),
-                        protocol: receiver,
-                    })
-                    .await
-                }
-                Err(e) => Err(e),
-            };
+            // No header can carry a tenant over UDP.
+            let result = d.receive::<&str>(&[], request, Some(n), receiver).await;
             if let Err(e) = result {
                 tracing::debug!(receiver, error = %e, "datagram refused");
                 metrics.udp_dropped(receiver, "refused");

@@ -25,8 +25,8 @@ use axum::Router;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::status::ErrorKind;
 
-use crate::receiver::http::decompress;
-use crate::{Distributor, PushError, Received, TENANT_HEADER};
+use super::common::{header_lower, plain, request_body, tenant_values};
+use crate::{Distributor, PushError};
 pub use model::DecodeError;
 
 /// The encodings a Zipkin body can have.
@@ -76,15 +76,6 @@ pub fn router(distributor: Distributor) -> Router {
         .with_state(distributor)
 }
 
-fn plain(status: StatusCode, msg: impl Into<String>) -> Response {
-    (
-        status,
-        [(header::CONTENT_TYPE, "text/plain; charset=utf-8")],
-        msg.into(),
-    )
-        .into_response()
-}
-
 /// The status a pipeline refusal gets. Zipkin's contract differs from OTLP/HTTP here: Tempo's
 /// Zipkin receiver (the Collector's) answers 400 only for invalid requests and 500 for every
 /// other error, rate limits (429 elsewhere) and a missing tenant (503 elsewhere) included
@@ -109,50 +100,24 @@ async fn spans(
             "405 method not allowed, supported: [POST]",
         );
     }
-    let header_str = |name| {
-        headers
-            .get(name)
-            .and_then(|v| v.to_str().ok())
-            .unwrap_or("")
-            .trim()
-            .to_ascii_lowercase()
+    let format = Format::of(uri.path(), &header_lower(&headers, header::CONTENT_TYPE));
+    let body = match request_body(&headers, &body, d.settings().max_request_bytes) {
+        Ok(b) => b,
+        Err((status, msg)) => return plain(status, msg),
     };
-    let format = Format::of(uri.path(), &header_str(header::CONTENT_TYPE));
-    let encoding = header_str(header::CONTENT_ENCODING);
-    let max = d.settings().max_request_bytes;
-    let raw;
-    let bytes: &[u8] = if encoding.is_empty() || encoding == "identity" {
-        &body
-    } else {
-        match decompress(&encoding, &body, max) {
-            Ok(v) => {
-                raw = v;
-                &raw
-            }
-            Err((status, msg)) => return plain(status, msg),
-        }
-    };
+    let bytes: &[u8] = &body;
     let request = match decode(format, bytes) {
         Ok(r) => r,
         Err(e) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
     };
-    let values: Vec<&str> = headers
-        .get_all(TENANT_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect();
-    let result = match d.tenant(&values) {
-        Ok(tenant) => {
-            d.push(Received {
-                tenant,
-                request,
-                wire_bytes: Some(bytes.len()),
-                protocol: "zipkin",
-            })
-            .await
-        }
-        Err(e) => Err(e),
-    };
+    let result = d
+        .receive(
+            &tenant_values(&headers),
+            request,
+            Some(bytes.len()),
+            "zipkin",
+        )
+        .await;
     match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
         Err(e) => plain(status_for(&e), e.message),
