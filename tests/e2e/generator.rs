@@ -12,15 +12,12 @@
 //! sampling.
 
 use std::collections::BTreeMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use opentelemetry::trace::{
-    Span as _, SpanId, SpanKind, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+    Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
 };
 use opentelemetry::KeyValue;
-use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
-use opentelemetry_sdk::Resource;
+use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{eventually_async, metric_sum, Server};
 
 const TRACES: u64 = 500;
@@ -47,59 +44,10 @@ metrics_generator:
       wait: 1s
 ";
 
-/// Trace IDs from a fixed sequence (spread over all bytes, so head sampling keeps about a
-/// tenth), span IDs counted: the same data in every run.
-#[derive(Debug)]
-struct Ids {
-    next: AtomicU64,
-}
-
-impl IdGenerator for Ids {
-    fn new_trace_id(&self) -> TraceId {
-        let mut x = self
-            .next
-            .fetch_add(1, Ordering::SeqCst)
-            .wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut out = [0u8; 16];
-        for chunk in out.chunks_mut(8) {
-            x ^= x >> 30;
-            x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            x ^= x >> 27;
-            x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-            x ^= x >> 31;
-            chunk.copy_from_slice(&x.to_be_bytes());
-        }
-        TraceId::from_bytes(out)
-    }
-    fn new_span_id(&self) -> SpanId {
-        SpanId::from_bytes((self.next.fetch_add(1, Ordering::SeqCst) + 1).to_be_bytes())
-    }
-}
-
-fn provider(endpoint: &str, service: &str) -> SdkTracerProvider {
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_compression(opentelemetry_otlp::Compression::Gzip)
-        .build()
-        .unwrap();
-    SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_id_generator(Ids {
-            next: AtomicU64::new(0),
-        })
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service.to_string())
-                .build(),
-        )
-        .build()
-}
-
 fn emit(endpoint: &str) {
     let (a, b) = (
-        provider(endpoint, "frontend"),
-        provider(endpoint, "backend"),
+        batch_provider(endpoint, "frontend"),
+        batch_provider(endpoint, "backend"),
     );
     let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
     for n in 0..TRACES {

@@ -7,51 +7,15 @@
 //! although its spans came through different distributors, no dropped trace leaves a span, and
 //! one process and a three-ingester cluster keep the same trace IDs.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use futures::stream::{self, StreamExt};
-use opentelemetry::trace::{
-    Span as _, SpanId, TraceContextExt, TraceId, Tracer, TracerProvider as _,
-};
-use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
-use opentelemetry_sdk::Resource;
+use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
 use strata_integration_tests::cluster::{Cluster, ClusterSpec};
+use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{metric_sum, otlp, Server};
 
 const TRACES: u64 = 2000;
 const RATIO: f64 = 0.1;
 const SAMPLING: &str = "overrides:\n  defaults:\n    sampling:\n      head_ratio: 0.1\n";
-
-/// Trace IDs from a fixed sequence (the same in every run and deployment), span IDs counted.
-#[derive(Debug)]
-struct Ids {
-    next: AtomicU64,
-}
-
-/// Trace ID `n`: a mix of `n` spread over all 16 bytes, so the low 56 bits look random.
-fn trace_id(n: u64) -> [u8; 16] {
-    let mut x = n.wrapping_add(0x9E37_79B9_7F4A_7C15);
-    let mut out = [0u8; 16];
-    for chunk in out.chunks_mut(8) {
-        x ^= x >> 30;
-        x = x.wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        x ^= x >> 27;
-        x = x.wrapping_mul(0x94D0_49BB_1331_11EB);
-        x ^= x >> 31;
-        chunk.copy_from_slice(&x.to_be_bytes());
-    }
-    out
-}
-
-impl IdGenerator for Ids {
-    fn new_trace_id(&self) -> TraceId {
-        TraceId::from_bytes(trace_id(self.next.fetch_add(1, Ordering::SeqCst)))
-    }
-    fn new_span_id(&self) -> SpanId {
-        SpanId::from_bytes((self.next.fetch_add(1, Ordering::SeqCst) + 1).to_be_bytes())
-    }
-}
 
 /// OpenTelemetry's rule, written out independently of the server's code.
 fn expected_kept(id: &[u8; 16]) -> bool {
@@ -62,29 +26,12 @@ fn expected_kept(id: &[u8; 16]) -> bool {
     randomness >= threshold
 }
 
-fn provider(endpoint: &str, service: &str) -> SdkTracerProvider {
-    let exporter = opentelemetry_otlp::SpanExporter::builder()
-        .with_tonic()
-        .with_endpoint(endpoint)
-        .with_compression(opentelemetry_otlp::Compression::Gzip)
-        .build()
-        .unwrap();
-    SdkTracerProvider::builder()
-        .with_batch_exporter(exporter)
-        .with_id_generator(Ids {
-            next: AtomicU64::new(0),
-        })
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service.to_string())
-                .build(),
-        )
-        .build()
-}
-
 /// Sends every trace: the root through `front`, its child through `back`. Returns the IDs.
 fn emit(front: &str, back: &str) -> Vec<[u8; 16]> {
-    let (a, b) = (provider(front, "frontend"), provider(back, "backend"));
+    let (a, b) = (
+        batch_provider(front, "frontend"),
+        batch_provider(back, "backend"),
+    );
     let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
     let mut ids = Vec::new();
     for _ in 0..TRACES {
