@@ -12,7 +12,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::receiver::common::grpc_tenant_values;
+use crate::receiver::common::{grpc_tenant_values, serve_grpc};
 use crate::{Distributor, Received};
 
 struct JaegerGrpc {
@@ -58,11 +58,5 @@ pub async fn serve(
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    tonic::transport::Server::builder()
-        .add_service(svc)
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            async move { shutdown.cancelled().await },
-        )
-        .await
+    serve_grpc(tonic::service::Routes::new(svc), listener, shutdown).await
 }
