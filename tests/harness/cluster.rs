@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
-use crate::{free_port, http_probe, strata_bin};
+use crate::{free_ports, http_probe, strata_bin};
 
 /// A role binary (`strata-ingester`, ...) next to the `strata` binary.
 pub fn role_bin(name: &str) -> PathBuf {
@@ -201,7 +201,10 @@ impl Cluster {
     pub fn start(spec: ClusterSpec) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let blocks = dir.path().join("blocks");
-        let grpc_ports: Vec<u16> = (0..spec.ingesters).map(|_| free_port()).collect();
+        // Every port of the cluster in one allocation, so no two processes are given the same.
+        let mut ports = free_ports(2 * spec.ingesters + 3 * spec.distributors + 1).into_iter();
+        let mut port = move || ports.next().expect("one port allocated per listener");
+        let grpc_ports: Vec<u16> = (0..spec.ingesters).map(|_| port()).collect();
         let members = grpc_ports
             .iter()
             .map(|p| format!("127.0.0.1:{p}"))
@@ -217,7 +220,7 @@ impl Cluster {
         );
         let mut ingesters = Vec::new();
         for (i, grpc) in grpc_ports.iter().enumerate() {
-            let http = free_port();
+            let http = port();
             let wal = dir.path().join(format!("ingester-{i}-wal"));
             let cfg = format!(
                 "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{storage}ingester:\n  wal:\n    path: {}\n{}",
@@ -235,7 +238,7 @@ impl Cluster {
         let mut distributors = Vec::new();
         let (mut otlp_grpc, mut otlp_http) = (Vec::new(), Vec::new());
         for i in 0..spec.distributors {
-            let (http, og, oh) = (free_port(), free_port(), free_port());
+            let (http, og, oh) = (port(), port(), port());
             let cfg = format!(
                 "server:\n  http_listen_address: 127.0.0.1:{http}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{}\n",
                 spec.common_extra
@@ -250,7 +253,7 @@ impl Cluster {
             otlp_grpc.push(format!("http://127.0.0.1:{og}"));
             otlp_http.push(format!("http://127.0.0.1:{oh}/v1/traces"));
         }
-        let qport = free_port();
+        let qport = port();
         let cfg = format!(
             "server:\n  http_listen_address: 127.0.0.1:{qport}\n{ring}{storage}{}\n",
             spec.common_extra

@@ -36,10 +36,11 @@ pub struct Ports {
 impl Ports {
     /// Free ports for the API and the OTLP receivers.
     pub fn free() -> Self {
+        let p = free_ports(3);
         Self {
-            api: free_port(),
-            otlp_grpc: free_port(),
-            otlp_http: free_port(),
+            api: p[0],
+            otlp_grpc: p[1],
+            otlp_http: p[2],
             zipkin: 0,
             jaeger_grpc: 0,
             jaeger_http: 0,
@@ -50,15 +51,32 @@ impl Ports {
 
     /// [`Ports::free`] plus free ports for the Zipkin and Jaeger receivers.
     pub fn free_with_receivers() -> Self {
+        // All TCP ports in one allocation, so none of them repeats another.
+        let p = free_ports(6);
         Self {
-            zipkin: free_port(),
-            jaeger_grpc: free_port(),
-            jaeger_http: free_port(),
+            api: p[0],
+            otlp_grpc: p[1],
+            otlp_http: p[2],
+            zipkin: p[3],
+            jaeger_grpc: p[4],
+            jaeger_http: p[5],
             jaeger_compact: free_udp_port(),
             jaeger_binary: free_udp_port(),
-            ..Self::free()
         }
     }
+}
+
+/// `n` distinct free TCP ports: all bound at once, then released together. Separate calls to
+/// [`free_port`] can return the same port twice (the kernel hands a just-released port out
+/// again), which made a server fail to bind its own second listener.
+pub fn free_ports(n: usize) -> Vec<u16> {
+    let listeners: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").expect("binding an ephemeral port"))
+        .collect();
+    listeners
+        .iter()
+        .map(|l| l.local_addr().expect("local address").port())
+        .collect()
 }
 
 pub fn free_port() -> u16 {
