@@ -25,7 +25,7 @@ run: release ## Run all roles in one process: OTLP :4317/:4318, API :3200, data 
 
 .PHONY: release-all
 release-all: ## Build every binary (release): strata and one per role
-	$(CARGO) build -j$(JOBS) --release -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor
+	$(CARGO) build -j$(JOBS) --release -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor -p strata-metrics-generator
 
 .PHONY: run-cluster
 run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingesters (RF 3), querier, compactor
@@ -71,7 +71,7 @@ test-deps: $(TEST_DEPS) ## Install the servers and validators the tests use (und
 
 .PHONY: test
 test: lint test-deps ## Lint, then every unit and integration test (integration tests run the real binary)
-	$(CARGO) build -j$(JOBS) -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor
+	$(CARGO) build -j$(JOBS) -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor -p strata-metrics-generator
 	@if $(CARGO) nextest --version >/dev/null 2>&1; then \
 		$(CARGO) nextest run -j$(JOBS) --workspace --no-fail-fast; \
 	else \

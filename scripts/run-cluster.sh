@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Starts a local Strata cluster on loopback, each role its own process, from config/cluster/:
-# 2 distributors, 3 ingesters (replication factor 3), a querier and a compactor. Prints the
+# 2 distributors, 3 ingesters (replication factor 3), a querier, a compactor and a
+# metrics-generator. Prints the
 # endpoints, waits for Ctrl-C, then stops every process with SIGTERM (ingesters flush their
 # blocks) and waits for them.
 #
@@ -32,6 +33,7 @@ stop_all() {
 trap stop_all INT TERM
 
 for i in 1 2 3; do start "ingester-$i" strata-ingester "ingester-$i.yaml"; done
+start generator strata-metrics-generator generator.yaml
 for i in 1 2; do start "distributor-$i" strata-distributor "distributor-$i.yaml"; done
 start querier strata-querier querier.yaml
 if [[ -f $CONF/compactor.yaml && -x $BIN/strata-compactor ]]; then
@@ -55,6 +57,7 @@ wait_ready() { # name addr
   stop_all
 }
 for i in 1 2 3; do wait_ready "ingester-$i" "127.0.0.1:321$i"; done
+wait_ready generator 127.0.0.1:3230
 wait_ready distributor-1 127.0.0.1:3201
 wait_ready distributor-2 127.0.0.1:3202
 wait_ready querier 127.0.0.1:3200
@@ -66,7 +69,8 @@ Strata cluster is up (logs in $LOGS/, data in data/cluster/):
   OTLP HTTP       127.0.0.1:4318 (distributor-1)   127.0.0.1:4328 (distributor-2)
   Query API       http://127.0.0.1:3200            (querier; Grafana's Tempo data source)
   Ingester gRPC   127.0.0.1:9095 9096 9097         (replication factor 3)
-  /ready /metrics distributors :3201 :3202, ingesters :3211 :3212 :3213, querier :3200, compactor :3220
+  Span metrics    http://127.0.0.1:3230/metrics/generator (metrics-generator; scrape it)
+  /ready /metrics distributors :3201 :3202, ingesters :3211 :3212 :3213, querier :3200, compactor :3220, generator :3230
 Try: ./$BIN/strata loadgen --endpoint http://127.0.0.1:4317,http://127.0.0.1:4327 --duration 10s
 Ctrl-C stops the cluster.
 EOT

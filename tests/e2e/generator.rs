@@ -10,6 +10,10 @@
 //! (virtual node, after the wait); and with head sampling at 10 % (which stores about a tenth
 //! of the traces) exactly the same series, because the generator sees every span before
 //! sampling.
+//!
+//! Both runs also remote-write to a real Prometheus (started by the test, with the
+//! remote-write receiver), which must end up with exactly the same series, an external label
+//! telling the two runs apart, and span exemplars on the latency buckets.
 
 use std::collections::BTreeMap;
 
@@ -17,6 +21,7 @@ use opentelemetry::trace::{
     Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
 };
 use opentelemetry::KeyValue;
+use strata_integration_tests::prometheus::{Prometheus, Series};
 use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{eventually_async, metric_sum, Server};
 
@@ -27,10 +32,6 @@ const GENERATOR: &str = "overrides:
   defaults:
     metrics_generator:
       processors: [span-metrics, service-graphs]
-metrics_generator:
-  processor:
-    service_graphs:
-      wait: 1s
 ";
 const GENERATOR_SAMPLED: &str = "overrides:
   defaults:
@@ -38,16 +39,36 @@ const GENERATOR_SAMPLED: &str = "overrides:
       processors: [span-metrics, service-graphs]
     sampling:
       head_ratio: 0.1
-metrics_generator:
+";
+
+/// The `metrics_generator` section: a 1 s service-graph wait, remote write to `url` every
+/// second with external label `run`.
+fn generator_section(url: &str, run: &str) -> String {
+    format!(
+        "metrics_generator:
   processor:
     service_graphs:
       wait: 1s
-";
+  registry:
+    collection_interval: 1s
+    external_labels:
+      run: {run}
+  storage:
+    remote_write:
+      - url: {url}
+"
+    )
+}
 
 fn emit(endpoint: &str) {
+    emit_via(endpoint, endpoint)
+}
+
+/// The data set, the frontend's spans sent to `frontend_ep` and the backend's to `backend_ep`.
+fn emit_via(frontend_ep: &str, backend_ep: &str) {
     let (a, b) = (
-        batch_provider(endpoint, "frontend"),
-        batch_provider(endpoint, "backend"),
+        batch_provider(frontend_ep, "frontend"),
+        batch_provider(backend_ep, "backend"),
     );
     let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
     for n in 0..TRACES {
@@ -112,9 +133,77 @@ async fn scrape(server: &Server) -> String {
     res.text().await.unwrap()
 }
 
+/// Prometheus series as the scrape page keys them: the labels of `names` that are present,
+/// then `tenant`, in that order.
+fn keyed(series: Vec<Series>, names: &[&str]) -> BTreeMap<String, f64> {
+    series
+        .into_iter()
+        .map(|(l, v)| {
+            let key: Vec<String> = names
+                .iter()
+                .chain(["tenant"].iter())
+                .filter_map(|n| l.get(*n).map(|v| format!("{n}=\"{v}\"")))
+                .collect();
+            (key.join(","), v)
+        })
+        .collect()
+}
+
+const SPAN_LABELS: [&str; 4] = ["service", "span_name", "span_kind", "status_code"];
+const EDGE_LABELS: [&str; 3] = ["client", "server", "connection_type"];
+
+/// Waits until Prometheus has the series the scrape showed (`calls` and `edges`), with the
+/// run's external label, and checks histogram counts and exemplars there.
+async fn check_prometheus(
+    prom: &Prometheus,
+    run: &str,
+    calls: &BTreeMap<String, f64>,
+    edges: &BTreeMap<String, f64>,
+) {
+    let sel = format!("{{run=\"{run}\"}}");
+    eventually_async(30, || async {
+        let got = keyed(
+            prom.query(&format!("traces_service_graph_request_total{sel}"))
+                .await,
+            &EDGE_LABELS,
+        );
+        (&got == edges).then_some(())
+    })
+    .await;
+    let got = keyed(
+        prom.query(&format!("traces_spanmetrics_calls_total{sel}"))
+            .await,
+        &SPAN_LABELS,
+    );
+    assert_eq!(&got, calls, "remote-written calls ({run})");
+    let counts = keyed(
+        prom.query(&format!("traces_spanmetrics_latency_count{sel}"))
+            .await,
+        &SPAN_LABELS,
+    );
+    assert_eq!(&counts, calls, "remote-written histogram counts ({run})");
+    let ex = prom
+        .exemplars(&format!("traces_spanmetrics_latency_bucket{sel}"))
+        .await;
+    assert!(!ex.is_empty(), "no exemplars ({run})");
+    for (_, exemplars) in ex {
+        for e in exemplars {
+            assert_eq!(e["trace_id"].len(), 32, "{e:?}");
+            assert_eq!(e["span_id"].len(), 16, "{e:?}");
+        }
+    }
+}
+
 /// Sends the data set to a server started with `extra`; checks the exact series; returns the
-/// calls and size totals.
-async fn run(extra: &str) -> (BTreeMap<String, f64>, BTreeMap<String, f64>, Server) {
+/// calls and size totals and the service-graph edges.
+async fn run(
+    extra: &str,
+) -> (
+    BTreeMap<String, f64>,
+    BTreeMap<String, f64>,
+    BTreeMap<String, f64>,
+    Server,
+) {
     let server = Server::start(extra);
     let ep = server.otlp_grpc_endpoint();
     tokio::task::spawn_blocking(move || emit(&ep))
@@ -205,14 +294,21 @@ async fn run(extra: &str) -> (BTreeMap<String, f64>, BTreeMap<String, f64>, Serv
             "{h} histogram counts equal requests"
         );
     }
-    (calls, sizes, server)
+    (calls, sizes, edges, server)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn span_metrics_count_every_span_whatever_the_head_sampling() {
-    let (calls, sizes, _server) = run(GENERATOR).await;
+    let prom = Prometheus::start();
+    let url = prom.remote_write_url();
+    let full = format!("{GENERATOR}{}", generator_section(&url, "full"));
+    let (calls, sizes, edges, server) = run(&full).await;
+    check_prometheus(&prom, "full", &calls, &edges).await;
+    drop(server);
 
-    let (sampled_calls, sampled_sizes, sampled) = run(GENERATOR_SAMPLED).await;
+    let sampled = format!("{GENERATOR_SAMPLED}{}", generator_section(&url, "sampled"));
+    let (sampled_calls, sampled_sizes, sampled_edges, sampled) = run(&sampled).await;
+    check_prometheus(&prom, "sampled", &sampled_calls, &sampled_edges).await;
     assert_eq!(sampled_calls, calls, "same counts with 10 % head sampling");
     assert_eq!(
         sampled_sizes, sizes,
@@ -229,6 +325,19 @@ async fn span_metrics_count_every_span_whatever_the_head_sampling() {
         metric_sum(&page, "strata_metrics_generator_spans_received_total"),
         4.0 * TRACES as f64
     );
+    assert_eq!(
+        metric_sum(
+            &page,
+            "strata_metrics_generator_remote_write_samples_dropped_total"
+        ),
+        0.0
+    );
+    assert!(
+        metric_sum(
+            &page,
+            "strata_metrics_generator_remote_write_samples_sent_total"
+        ) > 0.0
+    );
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -243,4 +352,88 @@ async fn tenants_without_span_metrics_get_no_series() {
         samples(&page, "traces_spanmetrics_calls_total").is_empty(),
         "{page}"
     );
+}
+
+/// Distributed mode: the frontend's spans reach one distributor and the backend's another;
+/// two `strata-metrics-generator` processes on the distributors' generator ring still pair
+/// every client span with its server span (a trace's spans all go to its owner), and between
+/// them count every span exactly once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn generators_on_their_ring_pair_spans_that_came_through_different_distributors() {
+    use strata_integration_tests::cluster::{Cluster, ClusterSpec};
+    let cluster = tokio::task::spawn_blocking(|| {
+        Cluster::start(ClusterSpec {
+            ingesters: 1,
+            replication_factor: 1,
+            generators: 2,
+            generator_extra: format!(
+                "{GENERATOR}metrics_generator:\n  processor:\n    service_graphs:\n      wait: 1s\n"
+            ),
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    let (a, b) = (cluster.otlp_grpc[0].clone(), cluster.otlp_grpc[1].clone());
+    tokio::task::spawn_blocking(move || emit_via(&a, &b))
+        .await
+        .unwrap();
+    let pages = |name: &'static str| {
+        let urls: Vec<String> = cluster
+            .generators
+            .iter()
+            .map(|g| g.url("/metrics/generator"))
+            .collect();
+        async move {
+            let mut total: BTreeMap<String, f64> = BTreeMap::new();
+            let mut per_generator = Vec::new();
+            for u in urls {
+                let page = reqwest::get(&u).await.unwrap().text().await.unwrap();
+                let s = samples(&page, name);
+                per_generator.push(s.values().sum::<f64>());
+                for (k, v) in s {
+                    *total.entry(k).or_default() += v;
+                }
+            }
+            (total, per_generator)
+        }
+    };
+    let edge = |c: &str, s: &str| format!("client=\"{c}\",server=\"{s}\",tenant=\"single-tenant\"");
+    let (edges, _) = eventually_async(30, || async {
+        let (edges, per) = pages("traces_service_graph_request_total").await;
+        (edges.get(&edge("frontend", "backend")) == Some(&(TRACES as f64))).then_some((edges, per))
+    })
+    .await;
+    assert_eq!(
+        edges.get(&edge("frontend", "backend")),
+        Some(&(TRACES as f64)),
+        "{}",
+        cluster.logs()
+    );
+    let (calls, per) = pages("traces_spanmetrics_calls_total").await;
+    assert_eq!(
+        calls.values().sum::<f64>(),
+        4.0 * TRACES as f64,
+        "every span counted once"
+    );
+    assert!(
+        per.iter().all(|n| *n > 0.0),
+        "both generators own traces: {per:?}"
+    );
+    // Nothing lost between distributors and generators.
+    for d in &cluster.distributors {
+        let page = reqwest::get(d.url("/metrics"))
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        assert!(
+            !page.lines().any(|l| l
+                .starts_with("strata_distributor_metrics_generator_spans_total")
+                && !l.contains("result=\"sent\"")
+                && !l.ends_with(" 0")),
+            "{page}"
+        );
+    }
 }

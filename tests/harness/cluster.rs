@@ -171,6 +171,10 @@ pub struct ClusterSpec {
     pub ingester_settings: String,
     /// YAML appended to every distributor's and the querier's config.
     pub common_extra: String,
+    /// `strata-metrics-generator` processes; distributors hand them spans over their ring.
+    pub generators: usize,
+    /// YAML appended to every generator's config (e.g. the overrides enabling processors).
+    pub generator_extra: String,
 }
 
 impl Default for ClusterSpec {
@@ -181,6 +185,8 @@ impl Default for ClusterSpec {
             replication_factor: 3,
             ingester_settings: String::new(),
             common_extra: String::new(),
+            generators: 0,
+            generator_extra: String::new(),
         }
     }
 }
@@ -195,6 +201,7 @@ pub struct Cluster {
     /// OTLP/HTTP URL (`.../v1/traces`) of each distributor.
     pub otlp_http: Vec<String>,
     pub querier: RoleProcess,
+    pub generators: Vec<RoleProcess>,
 }
 
 impl Cluster {
@@ -202,7 +209,9 @@ impl Cluster {
         let dir = tempfile::tempdir().expect("tempdir");
         let blocks = dir.path().join("blocks");
         // Every port of the cluster in one allocation, so no two processes are given the same.
-        let mut ports = free_ports(2 * spec.ingesters + 3 * spec.distributors + 1).into_iter();
+        let mut ports =
+            free_ports(2 * spec.ingesters + 3 * spec.distributors + 1 + 2 * spec.generators)
+                .into_iter();
         let mut port = move || ports.next().expect("one port allocated per listener");
         let grpc_ports: Vec<u16> = (0..spec.ingesters).map(|_| port()).collect();
         let members = grpc_ports
@@ -235,12 +244,37 @@ impl Cluster {
                 &cfg,
             ));
         }
+        let mut generators = Vec::new();
+        let mut generator_members = Vec::new();
+        for i in 0..spec.generators {
+            let (http, grpc) = (port(), port());
+            let cfg = format!(
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{}\n",
+                spec.generator_extra
+            );
+            generators.push(RoleProcess::start(
+                dir.path(),
+                &format!("generator-{i}"),
+                "strata-metrics-generator",
+                http,
+                &cfg,
+            ));
+            generator_members.push(format!("127.0.0.1:{grpc}"));
+        }
+        let generator_ring = if generator_members.is_empty() {
+            String::new()
+        } else {
+            format!(
+                "metrics_generator:\n  ring:\n    members: [{}]\n    heartbeat_period: 500ms\n",
+                generator_members.join(", ")
+            )
+        };
         let mut distributors = Vec::new();
         let (mut otlp_grpc, mut otlp_http) = (Vec::new(), Vec::new());
         for i in 0..spec.distributors {
             let (http, og, oh) = (port(), port(), port());
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{}\n",
+                "server:\n  http_listen_address: 127.0.0.1:{http}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{generator_ring}{}\n",
                 spec.common_extra
             );
             distributors.push(RoleProcess::start(
@@ -266,6 +300,7 @@ impl Cluster {
             otlp_grpc,
             otlp_http,
             querier,
+            generators,
         }
     }
 
@@ -277,6 +312,7 @@ impl Cluster {
             .iter()
             .chain(&self.distributors)
             .chain(std::iter::once(&self.querier))
+            .chain(&self.generators)
         {
             let log = p.log();
             let tail: Vec<&str> = log.lines().rev().take(40).collect();

@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 pub mod cluster;
 pub mod dataset;
 pub mod otlp;
+pub mod prometheus;
 pub mod sdk;
 /// Object-store test servers (moto, Azurite), shared with strata-storage's tests.
 #[path = "../../crates/strata-storage/tests/support/mod.rs"]

@@ -44,7 +44,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     ingester.set_overrides(overrides.clone());
     // Trace-derived metrics from every accepted span, before head sampling.
     let generator =
-        MetricsGenerator::from_config(&cfg, overrides.clone(), clock.clone(), &mut registry);
+        MetricsGenerator::from_config(&cfg, overrides.clone(), clock.clone(), &mut registry)?;
     let distributor = Distributor::from_config(
         &cfg,
         Arc::new(ingester.clone()),

@@ -19,6 +19,8 @@ use std::time::Duration;
 
 use serde::{Deserialize, Serialize};
 
+use crate::{GeneratorForwarderConfig, GeneratorStorageConfig, RingConfig};
+
 /// Processor name of the span-metrics processor in `metrics_generator.processors`.
 pub const PROCESSOR_SPAN_METRICS: &str = "span-metrics";
 /// Processor name of the service-graphs processor in `metrics_generator.processors`.
@@ -43,6 +45,14 @@ pub fn exponential_buckets(start: f64, factor: f64, count: usize) -> Vec<f64> {
 pub struct MetricsGeneratorConfig {
     pub processor: GeneratorProcessorConfig,
     pub registry: GeneratorRegistryConfig,
+    /// Prometheus remote write of the series.
+    pub storage: GeneratorStorageConfig,
+    /// The generators, as distributors find them in distributed mode (static `members` or
+    /// `dns`, like the ingester ring; `replication_factor` must stay 1). Unset: the
+    /// distributor hands spans to no generator (`strata run` has its own, in process).
+    pub ring: RingConfig,
+    /// The distributor's queue towards the generators.
+    pub forwarder: GeneratorForwarderConfig,
 }
 
 /// `metrics_generator.processor`.
@@ -152,8 +162,7 @@ impl Default for IntrinsicDimensions {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct GeneratorRegistryConfig {
-    /// How often stale series are looked for (and, later, how often series are remote-written).
-    /// Default `15s`.
+    /// How often series are remote-written and stale series looked for. Default `15s`.
     #[serde(with = "humantime_serde")]
     pub collection_interval: Duration,
     /// A series not updated for this long is removed. Default `15m`.
@@ -165,6 +174,9 @@ pub struct GeneratorRegistryConfig {
     /// `strata_metrics_generator_registry_series_limited_total{tenant}`. 0: no limit.
     /// Per-tenant override: `overrides.*.metrics_generator.max_active_series`. Default 0.
     pub max_active_series: u64,
+    /// Labels added to every remote-written series (not to the scrape page, where the
+    /// scraping Prometheus adds its own). Default none.
+    pub external_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for GeneratorRegistryConfig {
@@ -173,6 +185,7 @@ impl Default for GeneratorRegistryConfig {
             collection_interval: Duration::from_secs(15),
             stale_duration: Duration::from_secs(15 * 60),
             max_active_series: 0,
+            external_labels: Default::default(),
         }
     }
 }
@@ -218,7 +231,14 @@ impl MetricsGeneratorConfig {
         if self.registry.stale_duration.is_zero() {
             return Err("metrics_generator.registry.stale_duration must be > 0".into());
         }
-        Ok(())
+        for name in self.registry.external_labels.keys() {
+            if !crate::generator_output::is_label_name(name) {
+                return Err(format!(
+                    "metrics_generator.registry.external_labels: {name:?} is not a Prometheus label name"
+                ));
+            }
+        }
+        crate::generator_output::validate(&self.storage, &self.ring, &self.forwarder)
     }
 }
 
@@ -311,6 +331,29 @@ mod tests {
             .validate()
             .unwrap_err()
             .contains("service_graphs.max_items"));
+        let yaml_err = |y: &str| crate::Config::from_yaml(y).unwrap_err().to_string();
+        let e = yaml_err(
+            "metrics_generator:\n  storage:\n    remote_write:\n      - url: prometheus:9090\n",
+        );
+        assert!(e.contains("remote_write[0].url"), "{e}");
+        let e = yaml_err("metrics_generator:\n  storage:\n    remote_write:\n      - url: http://p/api/v1/write\n        headers: {\"a b\": x}\n");
+        assert!(e.contains("remote_write[0].headers"), "{e}");
+        let e = yaml_err("metrics_generator:\n  registry:\n    external_labels: {__x: y}\n");
+        assert!(e.contains("external_labels"), "{e}");
+        let e = yaml_err(
+            "metrics_generator:\n  ring:\n    members: [a:1]\n    replication_factor: 2\n",
+        );
+        assert!(
+            e.contains("metrics_generator.ring.replication_factor"),
+            "{e}"
+        );
+        let e = yaml_err("metrics_generator:\n  forwarder:\n    workers: 0\n");
+        assert!(e.contains("metrics_generator.forwarder"), "{e}");
+        let ok = crate::Config::from_yaml(
+            "metrics_generator:\n  storage:\n    path: /var/tempo/generator/wal\n    remote_write:\n      - url: https://mimir/api/v1/push\n        headers: {X-Scope-OrgID: a}\n        send_exemplars: false\n    remote_write_add_org_id_header: false\n  registry:\n    external_labels: {source: strata}\n",
+        )
+        .unwrap();
+        assert_eq!(ok.metrics_generator.storage.remote_write.len(), 1);
         let l = GeneratorLimits {
             processors: vec!["span-metrics".into(), "local-blocks".into()],
             ..GeneratorLimits::default()

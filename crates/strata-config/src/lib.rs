@@ -9,6 +9,7 @@
 mod cluster;
 mod env;
 mod generator;
+mod generator_output;
 mod model;
 mod overrides;
 mod receivers;
@@ -16,6 +17,7 @@ mod secret;
 
 pub use cluster::*;
 pub use generator::*;
+pub use generator_output::*;
 pub use model::*;
 pub use overrides::*;
 pub use receivers::{

@@ -5,6 +5,9 @@
 //! once a quorum of owners has it in their WAL. The ring's members come from `ring.members` or
 //! `ring.dns` and are health-checked every `ring.heartbeat_period`.
 //!
+//! With `metrics_generator.ring` set, every accepted span is also handed (before sampling) to
+//! the metrics-generator owning its trace on that ring ([`crate::forward`]).
+//!
 //! Stop (SIGINT/SIGTERM): not ready, receivers stop accepting and finish in-flight requests,
 //! exit.
 
@@ -12,7 +15,7 @@ use std::sync::Arc;
 
 use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
-use strata_ring::{IngesterPool, ReplicatedPusher};
+use strata_ring::{GeneratorPool, IngesterPool, ReplicatedPusher};
 use strata_server::{
     bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides, Registry,
 };
@@ -56,13 +59,17 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ring_stop.cancel();
         let _ = ring_task.await;
     });
-    let distributor = Distributor::from_config(
+    let mut distributor = Distributor::from_config(
         &cfg,
         Arc::new(ReplicatedPusher::new(pool)),
         overrides.clone(),
         clock,
         &mut registry,
     );
+    if !cfg.metrics_generator.ring.is_unset() {
+        let forwarder = spawn_forwarder(&cfg, &mut registry, &mut lc).await;
+        distributor = distributor.with_span_consumer(Arc::new(forwarder));
+    }
     lc.spawn_background(move |t| overrides.run(t));
     let common = CommonState {
         registry: Arc::new(registry),
@@ -77,6 +84,47 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     .await?;
     spawn_receivers(&cfg, &distributor, &mut lc).await?;
     Ok(lc.run().await?)
+}
+
+/// The generator ring and the forwarder sending to it, both stopped by `lc`.
+async fn spawn_forwarder(
+    cfg: &Config,
+    registry: &mut Registry,
+    lc: &mut Lifecycle,
+) -> crate::forward::GeneratorForwarder {
+    let gen = &cfg.metrics_generator;
+    let opts = strata_rpc::ClientOptions {
+        remote_timeout: gen.forwarder.remote_timeout,
+        connect_timeout: cfg.ingester_client.connect_timeout,
+        max_message_bytes: cfg.ingester_client.max_message_bytes,
+    };
+    let stop = CancellationToken::new();
+    let (pool, ring_task) = GeneratorPool::spawn(
+        &gen.ring,
+        strata_rpc::generator_conn_factory(opts),
+        stop.clone(),
+    )
+    .await;
+    tracing::info!(
+        members = ?pool.members().all(),
+        healthy = pool.members().healthy_count(),
+        "metrics-generator ring"
+    );
+    let (forwarder, tasks) = crate::forward::GeneratorForwarder::spawn(
+        pool,
+        &gen.forwarder,
+        crate::forward::ForwardMetrics::new(registry),
+        stop.clone(),
+    );
+    lc.spawn_background(move |t| async move {
+        t.cancelled().await;
+        stop.cancel();
+        let _ = ring_task.await;
+        for task in tasks {
+            let _ = task.await;
+        }
+    });
+    forwarder
 }
 
 /// Binds the receivers the configuration enables as servers of `lc`; shared by this process

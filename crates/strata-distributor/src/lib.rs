@@ -13,6 +13,7 @@
 //! pipeline for `strata run` and the `strata-distributor` binary.
 
 pub mod app;
+pub mod forward;
 pub mod metrics;
 pub mod pipeline;
 pub mod receiver;

@@ -18,15 +18,16 @@
 //!   `metrics_generator.registry.stale_duration` by [`MetricsGenerator::run`], every
 //!   `collection_interval`, on the injected clock.
 //! * [`MetricsGenerator::router`] serves the series for scraping at [`SCRAPE_PATH`].
-//!
-//! Not built yet: remote write, the standalone binary fed over gRPC on its own ring (which
-//! service graphs need once there are several distributors-to-generator paths: both sides of
-//! an edge must meet on one generator).
+//! * With `metrics_generator.storage.remote_write` set, the same series are remote-written to
+//!   Prometheus every `collection_interval` ([`remote_write`]).
 
+pub mod app;
 pub mod expose;
 pub mod labels;
 pub mod metrics;
+pub mod push;
 pub mod registry;
+pub mod remote_write;
 pub mod servicegraphs;
 pub mod spanmetrics;
 
@@ -54,6 +55,8 @@ use crate::expose::Format;
 use crate::labels::KeyBuf;
 use crate::metrics::GeneratorMetrics;
 use crate::registry::{GroupSpec, TenantRegistry};
+use crate::remote_write::metrics::RemoteWriteMetrics;
+use crate::remote_write::{RemoteWriter, DRAIN_DEADLINE};
 use crate::servicegraphs::{EdgeCounts, EdgeStore, ServiceGraphs};
 use crate::spanmetrics::SpanMetrics;
 
@@ -94,7 +97,13 @@ struct Inner {
     clock: SharedClock,
     tenants: RwLock<HashMap<TenantId, Arc<Tenant>>>,
     metrics: GeneratorMetrics,
+    writer: Option<RemoteWriter>,
 }
+
+/// A generator that cannot be built from its configuration.
+#[derive(Debug, thiserror::Error)]
+#[error("metrics_generator: {0}")]
+pub struct GeneratorError(String);
 
 /// The generator. Cheap to clone.
 #[derive(Clone)]
@@ -109,19 +118,25 @@ impl std::fmt::Debug for MetricsGenerator {
 }
 
 impl MetricsGenerator {
-    /// The generator `cfg.metrics_generator` describes, with its own metrics in `registry`.
+    /// The generator `cfg.metrics_generator` describes (remote write included), with its own
+    /// metrics in `registry`.
     pub fn from_config(
         cfg: &Config,
         overrides: Overrides,
         clock: SharedClock,
         registry: &mut Registry,
-    ) -> Self {
-        Self::new(
+    ) -> Result<Self, GeneratorError> {
+        let mut g = Self::new(
             &cfg.metrics_generator,
             overrides,
             clock,
             GeneratorMetrics::new(registry),
-        )
+        );
+        let rw_metrics = RemoteWriteMetrics::new(registry);
+        let writer = RemoteWriter::from_config(&cfg.metrics_generator, &rw_metrics)
+            .map_err(GeneratorError)?;
+        Arc::get_mut(&mut g.inner).expect("not shared yet").writer = writer;
+        Ok(g)
     }
 
     pub fn new(
@@ -143,6 +158,7 @@ impl MetricsGenerator {
                 clock,
                 tenants: RwLock::new(HashMap::new()),
                 metrics,
+                writer: None,
             }),
         }
     }
@@ -296,23 +312,65 @@ impl MetricsGenerator {
         }
     }
 
-    /// Until `token` is cancelled: every second expires waiting service-graph edges, every
-    /// `registry.collection_interval` removes stale series.
+    /// Queues every tenant's series, stamped now, at every remote-write endpoint (nothing
+    /// without remote write).
+    pub fn collect(&self) {
+        let Some(writer) = &self.inner.writer else {
+            return;
+        };
+        let now_ms = self.now_ms();
+        let opts = writer.options(now_ms);
+        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.read().values().cloned().collect();
+        for t in tenants {
+            let mut series = Vec::new();
+            remote_write::collect::collect_tenant(
+                &mut series,
+                &t.name,
+                &t.registry.lock(),
+                now_ms,
+                &opts,
+            );
+            writer.enqueue(&t.name, series);
+        }
+    }
+
+    /// The remote writer, when one is configured.
+    pub fn remote_writer(&self) -> Option<&RemoteWriter> {
+        self.inner.writer.as_ref()
+    }
+
+    /// Until `token` is cancelled: every second expires waiting service-graph edges; every
+    /// `registry.collection_interval` removes stale series and queues a remote-write
+    /// collection. At cancellation, a last collection is sent (within [`DRAIN_DEADLINE`]).
     pub async fn run(self, token: CancellationToken) {
+        let senders = self
+            .inner
+            .writer
+            .as_ref()
+            .map(RemoteWriter::spawn)
+            .unwrap_or_default();
         let every: Duration = self.inner.cfg.registry.collection_interval;
         let mut tick = tokio::time::interval(Duration::from_secs(1).min(every));
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
-        let mut last_stale = tokio::time::Instant::now();
+        let mut last_collection = tokio::time::Instant::now();
         loop {
             tokio::select! {
-                _ = token.cancelled() => return,
+                _ = token.cancelled() => break,
                 _ = tick.tick() => {
                     self.expire_edges();
-                    if last_stale.elapsed() >= every {
-                        last_stale = tokio::time::Instant::now();
+                    if last_collection.elapsed() >= every {
+                        last_collection = tokio::time::Instant::now();
                         self.remove_stale();
+                        self.collect();
                     }
                 }
+            }
+        }
+        if let Some(writer) = &self.inner.writer {
+            self.collect();
+            writer.stop(DRAIN_DEADLINE).await;
+            for s in senders {
+                let _ = s.await;
             }
         }
     }

@@ -18,6 +18,14 @@ pub mod ingester_rpc {
     #![allow(clippy::all, clippy::pedantic, missing_docs)]
     include!("gen/strata.ingester.v1.rs");
 }
+pub mod generator_rpc {
+    //! Distributor → metrics-generator gRPC (`strata.generator.v1.MetricsGenerator`): the tonic
+    //! client (`metrics_generator_client`) and server (`metrics_generator_server`); requests
+    //! reuse [`crate::ingester_rpc`]'s push message. Generated from
+    //! `proto/strata/generator/v1/generator.proto` by `strata-protogen` (`make proto`).
+    #![allow(clippy::all, clippy::pedantic, missing_docs)]
+    include!("gen/strata.generator.v1.rs");
+}
 pub mod zipkin_proto3 {
     //! Zipkin's protobuf model (`zipkin.proto3.ListOfSpans`, the body of `POST /api/v2/spans`
     //! with `Content-Type: application/x-protobuf`). Generated from the vendored

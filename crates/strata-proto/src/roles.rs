@@ -157,6 +157,16 @@ pub trait SpanConsumer: Send + Sync {
     async fn consume(&self, tenant: &TenantId, traces: &[TraceSpans]) -> Result<(), RoleError>;
 }
 
+/// Distributor → one metrics-generator process (over gRPC in distributed mode): the spans of
+/// the traces the generator owns on its ring, as an ingester push carries them.
+#[async_trait]
+pub trait GeneratorConn: Send + Sync {
+    /// Runs the tenant's processors on the spans; nothing is stored durably.
+    async fn push_spans(&self, req: PushRequest) -> Result<(), RoleError>;
+    /// `Ok` when the generator takes pushes.
+    async fn ready(&self) -> Result<(), RoleError>;
+}
+
 /// Whether an ingester can take pushes and queries now (WAL replayed, not shutting down).
 #[async_trait]
 pub trait IngesterHealth: Send + Sync {

@@ -20,6 +20,8 @@ pub struct Output {
     generated_name: &'static str,
     /// gRPC client and server code (else messages only).
     services: bool,
+    /// Packages generated elsewhere: (`.package`, Rust path).
+    externs: &'static [(&'static str, &'static str)],
 }
 
 /// Every generated file.
@@ -30,6 +32,15 @@ pub const OUTPUTS: &[Output] = &[
         includes: &[],
         generated_name: "strata.ingester.v1.rs",
         services: true,
+        externs: &[],
+    },
+    Output {
+        path: "crates/strata-proto/src/gen/strata.generator.v1.rs",
+        protos: &["strata/generator/v1/generator.proto"],
+        includes: &[],
+        generated_name: "strata.generator.v1.rs",
+        services: true,
+        externs: &[(".strata.ingester.v1", "crate::ingester_rpc")],
     },
     Output {
         path: "crates/strata-proto/src/gen/zipkin.proto3.rs",
@@ -37,6 +48,7 @@ pub const OUTPUTS: &[Output] = &[
         includes: &[],
         generated_name: "zipkin.proto3.rs",
         services: false,
+        externs: &[],
     },
     // Jaeger's IDL imports its model as "model.proto", hence its own include directory; the
     // gogoproto and google.api options it uses are vendored beside it (options only: no code
@@ -47,6 +59,7 @@ pub const OUTPUTS: &[Output] = &[
         includes: &["jaeger/api_v2"],
         generated_name: "jaeger.api_v2.rs",
         services: true,
+        externs: &[],
     },
 ];
 
@@ -61,7 +74,11 @@ pub fn generate_all(root: &Path) -> anyhow::Result<Vec<(&'static str, String)>> 
 fn generate_one(root: &Path, o: &Output) -> anyhow::Result<String> {
     let fds = descriptors_with(root, o.includes, o.protos)?;
     let out = tempfile::tempdir().context("creating a temporary directory")?;
-    tonic_prost_build::configure()
+    let mut builder = tonic_prost_build::configure();
+    for (package, path) in o.externs {
+        builder = builder.extern_path(*package, *path);
+    }
+    builder
         .build_client(o.services)
         .build_server(o.services)
         .build_transport(false)

@@ -18,7 +18,8 @@
 //! * [`Pool`]`<C>`: a [`MemberSet`] and one cached connection `C` to each member, for any
 //!   role whose connection implements [`Member`]; [`Pool::fan_out`] calls every member and
 //!   tolerates `R - 1` failures (rules in the `pool` module docs). [`IngesterPool`] is
-//!   `Pool<dyn IngesterConn>`.
+//!   `Pool<dyn IngesterConn>`, [`GeneratorPool`] `Pool<dyn GeneratorConn>` (the
+//!   metrics-generators, which distributors shard spans over by [`ring_key`]).
 //! * [`ReplicatedPusher`]: the distributor's [`IngesterPusher`](strata_proto::roles::IngesterPusher)
 //!   (quorum writes with handoff; rules in the `push` module docs).
 //!
@@ -35,7 +36,7 @@ mod ring;
 
 pub use health::{MemberSet, Probe};
 pub use membership::Membership;
-pub use pool::{ConnFactory, IngesterPool, Member, Pool};
+pub use pool::{ConnFactory, GeneratorPool, IngesterPool, Member, Pool};
 pub use push::ReplicatedPusher;
 pub use ring::Ring;
 

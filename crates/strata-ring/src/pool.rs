@@ -48,6 +48,18 @@ impl Member for dyn IngesterConn {
     }
 }
 
+#[async_trait]
+impl Member for dyn strata_proto::roles::GeneratorConn {
+    const PLURAL: &'static str = "metrics-generators";
+
+    async fn ready(&self) -> Result<(), RoleError> {
+        strata_proto::roles::GeneratorConn::ready(self).await
+    }
+}
+
+/// The metrics-generator ring's pool (replication factor 1: a trace's spans go to its owner).
+pub type GeneratorPool = Pool<dyn strata_proto::roles::GeneratorConn>;
+
 /// Makes the connection to the member at an address (e.g. a lazily connecting gRPC client).
 pub type ConnFactory<C = dyn IngesterConn> = Arc<dyn Fn(&str) -> Arc<C> + Send + Sync>;
 

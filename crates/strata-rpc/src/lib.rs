@@ -1,6 +1,7 @@
 //! gRPC between Strata roles: the `strata.ingester.v1.Ingester` service
 //! (`proto/strata/ingester/v1/ingester.proto`, code generated into
-//! [`strata_proto::ingester_rpc`]).
+//! [`strata_proto::ingester_rpc`]) and the `strata.generator.v1.MetricsGenerator` service
+//! ([`GeneratorClient`], [`generator_service`]).
 //!
 //! * [`IngesterClient`] is what distributors and queriers hold for a remote ingester: it
 //!   implements the same role traits ([`IngesterPusher`], [`IngesterQuerier`],
@@ -28,6 +29,7 @@
 mod client;
 pub mod convert;
 mod factory;
+mod generator;
 mod server;
 
 use std::time::Duration;
@@ -36,6 +38,10 @@ use strata_config::IngesterClientConfig;
 
 pub use client::IngesterClient;
 pub use factory::{conn_factory, ConnFactoryFn};
+pub use generator::{
+    generator_conn_factory, generator_service, GeneratorClient, GeneratorFactoryFn,
+    GeneratorService,
+};
 pub use server::{ingester_service, serve, IngesterService};
 pub use strata_proto::ingester_rpc::ingester_server::IngesterServer;
 

@@ -1,0 +1,192 @@
+//! A real Prometheus for the metrics-generator tests: `$STRATA_PROMETHEUS` or
+//! `target/tools/prometheus/usr/bin/prometheus` (Debian's package, installed by
+//! `make test-deps`), started on a loopback port with the remote-write receiver and exemplar
+//! storage, its own TSDB directory, and no scrape jobs. Killed on drop. A missing binary fails
+//! the test with the install hint (never skipped).
+
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use serde_json::Value;
+
+use crate::free_ports;
+
+pub struct Prometheus {
+    child: Option<Child>,
+    pub port: u16,
+    dir: tempfile::TempDir,
+}
+
+/// One series of an instant query: its labels and value.
+pub type Series = (BTreeMap<String, String>, f64);
+
+fn binary() -> PathBuf {
+    let path = std::env::var_os("STRATA_PROMETHEUS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+                .join("../target/tools/prometheus/usr/bin/prometheus")
+        });
+    assert!(
+        path.exists(),
+        "prometheus not found at {} (set STRATA_PROMETHEUS or run `make test-deps`)",
+        path.display()
+    );
+    path
+}
+
+impl Prometheus {
+    /// Starts Prometheus on a free port and waits until it is ready.
+    pub fn start() -> Self {
+        Self::start_on(free_ports(1)[0])
+    }
+
+    /// Starts Prometheus on `port` (e.g. one a writer has been failing to reach).
+    pub fn start_on(port: u16) -> Self {
+        let dir = tempfile::tempdir().unwrap();
+        let mut p = Self {
+            child: None,
+            port,
+            dir,
+        };
+        p.spawn();
+        p
+    }
+
+    fn spawn(&mut self) {
+        let cfg = self.dir.path().join("prometheus.yml");
+        std::fs::write(&cfg, "global:\n  scrape_interval: 15s\n").unwrap();
+        let log = std::fs::File::create(self.dir.path().join("prometheus.log")).unwrap();
+        let child = Command::new(binary())
+            .arg(format!("--config.file={}", cfg.display()))
+            .arg(format!(
+                "--storage.tsdb.path={}",
+                self.dir.path().join("data").display()
+            ))
+            .arg(format!("--web.listen-address=127.0.0.1:{}", self.port))
+            .arg("--web.enable-remote-write-receiver")
+            .arg("--enable-feature=exemplar-storage")
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .expect("starting prometheus");
+        self.child = Some(child);
+        let deadline = Instant::now() + Duration::from_secs(30);
+        let url = self.url("/-/ready");
+        loop {
+            if let Ok(r) = crate::http_probe::blocking_get(&url) {
+                if r == 200 {
+                    return;
+                }
+            }
+            assert!(
+                Instant::now() < deadline,
+                "prometheus not ready: {}",
+                self.log()
+            );
+            std::thread::sleep(Duration::from_millis(100));
+        }
+    }
+
+    pub fn url(&self, path: &str) -> String {
+        format!("http://127.0.0.1:{}{path}", self.port)
+    }
+
+    /// The remote-write receiver's URL.
+    pub fn remote_write_url(&self) -> String {
+        self.url("/api/v1/write")
+    }
+
+    /// Its log so far (for failure messages).
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(self.dir.path().join("prometheus.log")).unwrap_or_default()
+    }
+
+    /// An instant query's vector; panics (failing the test) on an error answer.
+    pub async fn query(&self, q: &str) -> Vec<Series> {
+        let v: Value = reqwest::Client::new()
+            .get(self.url("/api/v1/query"))
+            .query(&[("query", q)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "success", "{q}: {v}");
+        v["data"]["result"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                let labels = s["metric"]
+                    .as_object()
+                    .unwrap()
+                    .iter()
+                    .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                    .collect();
+                let value = s["value"][1].as_str().unwrap().parse().unwrap();
+                (labels, value)
+            })
+            .collect()
+    }
+
+    /// Exemplars of `q` over the last hour, as (series labels, exemplar labels) pairs.
+    pub async fn exemplars(
+        &self,
+        q: &str,
+    ) -> Vec<(BTreeMap<String, String>, Vec<BTreeMap<String, String>>)> {
+        let now = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap()
+            .as_secs();
+        let v: Value = reqwest::Client::new()
+            .get(self.url("/api/v1/query_exemplars"))
+            .query(&[
+                ("query", q.to_string()),
+                ("start", (now - 3600).to_string()),
+                ("end", (now + 60).to_string()),
+            ])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        assert_eq!(v["status"], "success", "{q}: {v}");
+        let labels = |o: &Value| -> BTreeMap<String, String> {
+            o.as_object()
+                .unwrap()
+                .iter()
+                .map(|(k, v)| (k.clone(), v.as_str().unwrap().to_string()))
+                .collect()
+        };
+        v["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| {
+                (
+                    labels(&s["seriesLabels"]),
+                    s["exemplars"]
+                        .as_array()
+                        .unwrap()
+                        .iter()
+                        .map(|e| labels(&e["labels"]))
+                        .collect(),
+                )
+            })
+            .collect()
+    }
+}
+
+impl Drop for Prometheus {
+    fn drop(&mut self) {
+        if let Some(mut c) = self.child.take() {
+            let _ = c.kill();
+            let _ = c.wait();
+        }
+    }
+}
