@@ -35,8 +35,10 @@ RUN --mount=type=cache,target=/usr/local/cargo/registry \
         --bin strata-ingester \
         --bin strata-querier \
         --bin strata-compactor \
+        --bin strata-metrics-generator \
     && mkdir -p /out \
-    && for bin in strata strata-distributor strata-ingester strata-querier strata-compactor; do \
+    && for bin in strata strata-distributor strata-ingester strata-querier strata-compactor \
+                strata-metrics-generator; do \
          cp "target/${CARGO_PROFILE}/${bin}" /out/; \
        done
 
@@ -54,7 +56,8 @@ COPY deploy/config/image.yaml /etc/strata/strata.yaml
 USER 10001:10001
 WORKDIR /var/strata
 ENV STRATA_CONFIG=/etc/strata/strata.yaml
-# 3200: HTTP API, /ready, /metrics. 4317/4318: OTLP gRPC/HTTP. 9095: internal gRPC (ingester).
+# 3200: HTTP API, /ready, /metrics (and /metrics/generator on the metrics-generator).
+# 4317/4318: OTLP gRPC/HTTP. 9095: internal gRPC (ingester, metrics-generator).
 # 9411: Zipkin. 14250/14268: Jaeger gRPC and Thrift over HTTP. 6831/6832 (UDP): Jaeger agent.
 EXPOSE 3200 4317 4318 9095 9411 14250 14268 6831/udp 6832/udp
 VOLUME ["/var/strata/wal", "/var/strata/data"]

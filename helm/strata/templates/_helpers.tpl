@@ -54,6 +54,10 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-ingester-headless" (include "strata.fullname" .) -}}
 {{- end -}}
 
+{{- define "strata.metricsGeneratorHeadless" -}}
+{{- printf "%s-metrics-generator-headless" (include "strata.fullname" .) -}}
+{{- end -}}
+
 {{- define "strata.compactorHeadless" -}}
 {{- printf "%s-compactor-headless" (include "strata.fullname" .) -}}
 {{- end -}}
@@ -90,6 +94,31 @@ pod IP, which the container's --config.expand-env fills in from the POD_IP varia
   "overrides" (dict "defaults" $v.overrides.defaults "per_tenant_override_config" "/conf/overrides.yaml")
   "storage" $storage
 -}}
+{{- /* The metrics-generator: distributors find the generators through their headless Service
+(one copy of each trace, so replication_factor 1); the processors are turned on for every tenant
+in overrides.defaults unless it names its own. */ -}}
+{{- $mg := $v.metricsGenerator -}}
+{{- if $mg.enabled -}}
+{{- range $i, $rw := $mg.remoteWrite -}}
+{{- if not (and (kindIs "map" $rw) $rw.url) -}}
+{{- fail (printf "metricsGenerator.remoteWrite[%d] needs a url" $i) -}}
+{{- end -}}
+{{- end -}}
+{{- $defaults := deepCopy (default (dict) $v.overrides.defaults) -}}
+{{- $limits := dict -}}
+{{- if kindIs "map" (get $defaults "metrics_generator") -}}
+{{- $limits = get $defaults "metrics_generator" -}}
+{{- end -}}
+{{- if not (hasKey $limits "processors") -}}
+{{- $_ := set $limits "processors" $mg.processors -}}
+{{- end -}}
+{{- $_ := set $defaults "metrics_generator" $limits -}}
+{{- $_ := set $cfg.overrides "defaults" $defaults -}}
+{{- $genDns := printf "%s.%s.svc.%s:9095" (include "strata.metricsGeneratorHeadless" .) .Release.Namespace $v.clusterDomain -}}
+{{- $_ := set $cfg "metrics_generator" (dict
+  "ring" (dict "replication_factor" 1 "dns" $genDns "dns_refresh" $v.ring.dns_refresh "heartbeat_period" $v.ring.heartbeat_period)
+  "storage" (dict "remote_write" $mg.remoteWrite)) -}}
+{{- end -}}
 {{- toYaml (mergeOverwrite $cfg (deepCopy $v.config)) -}}
 {{- end -}}
 
