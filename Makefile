@@ -79,12 +79,17 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 	fi
 
 .PHONY: bench
-bench: ## Ingest, search, cluster, compaction and receiver benchmarks (release builds); writes docs/BENCHMARKS.md
+bench: ## Ingest, search, cluster, compaction, receiver and metrics-generator benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
 	./scripts/cluster_bench.sh
 	./scripts/compaction_bench.sh
 	./scripts/receiver_bench.sh
+	./scripts/generator_bench.sh
+
+.PHONY: bench-generator
+bench-generator: ## Metrics-generator spans/s per core next to prost decode, memory per 10k series, ingest with it on ÷ off
+	./scripts/generator_bench.sh
 
 .PHONY: bench-receivers
 bench-receivers: ## Decode-and-translate spans/s of every receiver next to OTLP protobuf decode (release)
