@@ -437,3 +437,62 @@ async fn generators_on_their_ring_pair_spans_that_came_through_different_distrib
         );
     }
 }
+
+/// The remote-write target is down while spans arrive: the collections wait in the queue
+/// (failures counted, nothing dropped) and reach Prometheus, with their original timestamps,
+/// once it comes up.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn collections_made_while_prometheus_is_down_arrive_when_it_comes_up() {
+    let port = strata_integration_tests::free_ports(1)[0];
+    let url = format!("http://127.0.0.1:{port}/api/v1/write");
+    let server = Server::start(&format!("{GENERATOR}{}", generator_section(&url, "outage")));
+    let ep = server.otlp_grpc_endpoint();
+    tokio::task::spawn_blocking(move || emit(&ep))
+        .await
+        .unwrap();
+    // Sends fail while nothing listens; collections (one a second) pile up behind them.
+    eventually_async(30, || async {
+        let page = server.metrics().await;
+        (metric_sum(
+            &page,
+            "strata_metrics_generator_remote_write_send_failures_total",
+        ) >= 1.0)
+            .then_some(())
+    })
+    .await;
+    tokio::time::sleep(std::time::Duration::from_secs(5)).await;
+    let down_since = std::time::SystemTime::now();
+    let prom = tokio::task::spawn_blocking(move || Prometheus::start_on(port))
+        .await
+        .unwrap();
+    let calls = |v: Vec<Series>| v.iter().map(|(_, x)| *x).sum::<f64>();
+    eventually_async(30, || async {
+        let got = calls(
+            prom.query("traces_spanmetrics_calls_total{run=\"outage\"}")
+                .await,
+        );
+        (got == 4.0 * TRACES as f64).then_some(())
+    })
+    .await;
+    // Samples stamped before Prometheus was up: the queued collections, not only new ones.
+    let age = down_since.elapsed().unwrap().as_secs() + 1;
+    let old = prom
+        .query(&format!(
+            "count_over_time(traces_spanmetrics_calls_total{{run=\"outage\",span_name=\"GET /checkout\"}}[10m] offset {age}s)"
+        ))
+        .await;
+    assert!(
+        calls(old) >= 3.0,
+        "collections from the outage reached Prometheus:\n{}",
+        prom.log()
+    );
+    let page = server.metrics().await;
+    assert_eq!(
+        metric_sum(
+            &page,
+            "strata_metrics_generator_remote_write_samples_dropped_total"
+        ),
+        0.0,
+        "nothing dropped within the queue bound"
+    );
+}
