@@ -99,7 +99,8 @@ fn main() -> anyhow::Result<()> {
         }
         Command::Config { action } => match action {
             ConfigAction::Check { path, expand_env } => {
-                strata_config::Config::load_with(&path, expand_env)?;
+                let cfg = strata_config::Config::load_with(&path, expand_env)?;
+                strata_ingester::tail::check_config(&cfg).map_err(anyhow::Error::msg)?;
                 Ok(())
             }
             ConfigAction::Dump { path, expand_env } => {

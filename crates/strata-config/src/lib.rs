@@ -14,6 +14,7 @@ mod model;
 mod overrides;
 mod receivers;
 mod secret;
+mod tail_sampling;
 
 pub use cluster::*;
 pub use generator::*;
@@ -25,6 +26,7 @@ pub use receivers::{
     JaegerThriftCompactConfig, JaegerThriftHttpConfig, ZipkinReceiverConfig,
 };
 pub use secret::{Secret, REDACTED};
+pub use tail_sampling::*;
 
 use std::path::Path;
 
@@ -100,6 +102,7 @@ impl Config {
             ));
         }
         let ing = &self.ingester;
+        ing.tail_sampling.validate().map_err(ConfigError::Invalid)?;
         if ing.trace_idle_period.is_zero() {
             return Err(ConfigError::Invalid(
                 "ingester.trace_idle_period must be > 0".into(),

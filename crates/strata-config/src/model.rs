@@ -151,6 +151,9 @@ pub struct IngesterConfig {
     pub complete_block_timeout: Duration,
     /// Cut and flush everything on a clean shutdown. Default true.
     pub flush_all_on_shutdown: bool,
+    /// The tail-sampling decision store (policies are per tenant:
+    /// `overrides.*.sampling.tail.policies`).
+    pub tail_sampling: crate::TailSamplingStoreConfig,
 }
 
 impl Default for IngesterConfig {
@@ -165,6 +168,7 @@ impl Default for IngesterConfig {
             max_unflushed_bytes: 1024 * 1024 * 1024,
             complete_block_timeout: Duration::from_secs(15 * 60),
             flush_all_on_shutdown: true,
+            tail_sampling: Default::default(),
         }
     }
 }

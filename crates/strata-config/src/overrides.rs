@@ -85,6 +85,7 @@ impl TenantLimits {
                 "sampling.head_ratio must be between 0 and 1, got {r}"
             ));
         }
+        self.sampling.tail.validate()?;
         self.metrics_generator.validate()
     }
 }
@@ -97,11 +98,16 @@ pub struct SamplingLimits {
     /// (OpenTelemetry consistent probability sampling). 1 keeps everything, 0 nothing.
     /// Default 1.
     pub head_ratio: f64,
+    /// Tail sampling of whole traces in the ingester (see [`TailSamplingLimits`]).
+    pub tail: crate::TailSamplingLimits,
 }
 
 impl Default for SamplingLimits {
     fn default() -> Self {
-        Self { head_ratio: 1.0 }
+        Self {
+            head_ratio: 1.0,
+            tail: Default::default(),
+        }
     }
 }
 

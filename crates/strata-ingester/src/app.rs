@@ -38,6 +38,8 @@ pub enum AppError {
     Task(String),
     #[error("overrides: {0}")]
     Overrides(#[from] strata_config::OverridesError),
+    #[error("tail sampling: {0}")]
+    TailSampling(String),
 }
 
 /// Replays the WAL (on a blocking thread) and logs what replay found: the ingester's start, shared
@@ -48,6 +50,7 @@ pub async fn start(
     clock: SharedClock,
     metrics: IngesterMetrics,
 ) -> Result<Ingester, AppError> {
+    crate::tail::check_config(cfg).map_err(AppError::TailSampling)?;
     let (c, b) = (cfg.ingester.clone(), cfg.storage.block.clone());
     let (ingester, report) =
         tokio::task::spawn_blocking(move || Ingester::start(c, b, store, clock, metrics))

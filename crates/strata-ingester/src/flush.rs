@@ -74,8 +74,14 @@ impl Ingester {
         let mut pending: Vec<(TenantId, Arc<CutBlock>)> = Vec::new();
         let mut cut_any = false;
         for (tenant, inst) in self.instances() {
+            let tail = self.tail_policies(&tenant);
+            if tail.is_empty() {
+                inst.lock().move_to_head(now, &policy, force);
+            } else {
+                self.tail_sample(&tenant, &inst, &tail, now, &policy, force)
+                    .await;
+            }
             let mut g = inst.lock();
-            g.move_to_head(now, &policy, force);
             if g.cut_if_ready(now, &policy, force).is_some() {
                 cut_any = true;
                 self.inner.metrics.blocks_cut.inc();
@@ -125,7 +131,75 @@ impl Ingester {
         }
         self.upload(force).await;
         self.expire_recent(now).await;
+        // Decisions become durable before the WAL data they were made on can be deleted.
+        let tail_now = self.inner.clock.now_unix_nanos() / 1_000_000;
+        let ingester = self.clone();
+        let _ = tokio::task::spawn_blocking(move || ingester.inner.tail.maintain(tail_now)).await;
         self.delete_unneeded_segments().await;
+    }
+
+    /// The tenant's tail-sampling policies (none: tail sampling off).
+    fn tail_policies(&self, tenant: &TenantId) -> Vec<strata_config::TailPolicy> {
+        let overrides = self.inner.overrides.lock().clone();
+        overrides.limits(tenant).sampling.tail.policies.clone()
+    }
+
+    /// Decides the tenant's ready traces ([`crate::tail`]) off the async threads, then moves
+    /// the kept ones to the head block and releases the dropped ones.
+    async fn tail_sample(
+        &self,
+        tenant: &TenantId,
+        inst: &Arc<parking_lot::Mutex<crate::instance::Instance>>,
+        policies: &[strata_config::TailPolicy],
+        now: std::time::SystemTime,
+        policy: &CutPolicy,
+        force: bool,
+    ) {
+        use crate::tail::{Decision, Pending};
+        let ready = inst.lock().ready(now, policy, force);
+        if ready.is_empty() {
+            return;
+        }
+        let pending: Vec<Pending> = ready
+            .into_iter()
+            .map(|(id, payloads, spans)| Pending {
+                id,
+                payloads,
+                spans,
+            })
+            .collect();
+        let now_ms = self.inner.clock.now_unix_nanos() / 1_000_000;
+        let (ingester, t, p) = (self.clone(), tenant.clone(), policies.to_vec());
+        let (pending, decisions) = match tokio::task::spawn_blocking(move || {
+            let d = ingester.inner.tail.decide(&t, &p, &pending, now_ms);
+            (pending, d)
+        })
+        .await
+        {
+            Ok(r) => r,
+            Err(e) => {
+                tracing::error!(%tenant, error = %e, "tail-sampling task failed; traces stay live");
+                return;
+            }
+        };
+        let (mut keep, mut drop) = (Vec::new(), Vec::new());
+        let mut dropped_spans = 0;
+        for (p, d) in pending.iter().zip(&decisions) {
+            match d {
+                Decision::Keep => keep.push(p.id),
+                Decision::Drop => {
+                    drop.push(p.id);
+                    dropped_spans += p.spans;
+                }
+            }
+        }
+        let (_, spans, bytes) = inst.lock().settle(now, &keep, &drop);
+        self.inner.metrics.tail.late_spans(
+            tenant,
+            Decision::Drop,
+            spans.saturating_sub(dropped_spans),
+        );
+        self.release(bytes);
     }
 
     /// Uploads the local blocks that are due (all of them when `force`, e.g. at shutdown).

@@ -169,6 +169,57 @@ impl Instance {
         ready.len()
     }
 
+    /// Idle and long-lived traces (all of them when `all`) with their shares and span counts,
+    /// for a tail-sampling decision; they stay live until [`Instance::settle`].
+    pub fn ready(
+        &self,
+        now: SystemTime,
+        policy: &CutPolicy,
+        all: bool,
+    ) -> Vec<(TraceId, Vec<Bytes>, u64)> {
+        let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO);
+        self.live
+            .iter()
+            .filter(|(_, e)| {
+                all || elapsed(e.last_seen) >= policy.trace_idle_period
+                    || elapsed(e.first_seen) >= policy.trace_live_period
+            })
+            .map(|(id, e)| (*id, e.payloads.clone(), e.spans))
+            .collect()
+    }
+
+    /// Applies tail-sampling decisions to live traces: `keep` ones move to the head block,
+    /// `drop` ones leave memory (with any share that arrived since [`Instance::ready`]: it
+    /// follows the decision). Returns the (traces, spans, bytes) dropped.
+    pub fn settle(
+        &mut self,
+        now: SystemTime,
+        keep: &[TraceId],
+        drop: &[TraceId],
+    ) -> (u64, u64, u64) {
+        for id in keep {
+            if let Some(entry) = self.live.remove(id) {
+                self.head.bytes += entry.bytes;
+                self.head.created.get_or_insert(now);
+                match self.head.traces.get_mut(id) {
+                    Some(existing) => existing.absorb(entry),
+                    None => {
+                        self.head.traces.insert(*id, entry);
+                    }
+                }
+            }
+        }
+        let mut out = (0, 0, 0);
+        for id in drop {
+            if let Some(entry) = self.live.remove(id) {
+                out.0 += 1;
+                out.1 += entry.spans;
+                out.2 += entry.bytes;
+            }
+        }
+        out
+    }
+
     /// Cuts the head block if it is old or big enough (or whenever non-empty with `force`).
     pub fn cut_if_ready(
         &mut self,

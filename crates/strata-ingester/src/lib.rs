@@ -42,6 +42,7 @@ mod recent;
 pub mod record;
 mod replay;
 mod search;
+pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upload;
@@ -111,6 +112,8 @@ struct Inner {
     unflushed_bytes: AtomicU64,
     metrics: IngesterMetrics,
     overrides: Mutex<Overrides>,
+    /// Tail sampling of traces leaving the live set ([`tail`]).
+    tail: tail::TailSampler,
     /// Cleared by [`Ingester::stop_accepting`] when the process stops: pushes and `Ready` then
     /// answer `UNAVAILABLE` (distributors hand the traces to the next ingester).
     accepting: AtomicBool,
@@ -156,6 +159,7 @@ impl Ingester {
                 FsyncMode::Never => FsyncPolicy::Never,
             },
         })?;
+        let tail = tail::TailSampler::new(&cfg.tail_sampling, &cfg.wal.path, metrics.tail.clone());
         let ingester = Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -168,6 +172,7 @@ impl Ingester {
                 recent: Mutex::new(recent),
                 flush_lock: tokio::sync::Mutex::new(()),
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
+                tail,
                 metrics,
                 overrides: Mutex::new(Overrides::default()),
                 accepting: AtomicBool::new(true),

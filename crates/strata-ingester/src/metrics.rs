@@ -30,6 +30,8 @@ pub struct IngesterMetrics {
     pub pushes_refused: Counter,
     /// Traces refused by per-tenant limits, by `PushErrorReason::label`.
     pub traces_refused: Family<RefusedLabels, Counter>,
+    /// Tail sampling ([`crate::tail`]).
+    pub tail: crate::tail::TailMetrics,
 }
 
 impl IngesterMetrics {
@@ -50,8 +52,10 @@ impl IngesterMetrics {
             blocks_pending_upload: Gauge::default(),
             pushes_refused: Counter::default(),
             traces_refused: Family::default(),
+            tail: crate::tail::TailMetrics::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_ingester");
+        m.tail.register(r);
         r.register(
             "blocks_pending_upload",
             "Blocks complete on local disk and not yet in the object store",
