@@ -79,13 +79,18 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 	fi
 
 .PHONY: bench
-bench: ## Ingest, search, cluster, compaction, receiver and metrics-generator benchmarks (release builds); writes docs/BENCHMARKS.md
+bench: ## Ingest, search, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
 	./scripts/cluster_bench.sh
 	./scripts/compaction_bench.sh
 	./scripts/receiver_bench.sh
 	./scripts/generator_bench.sh
+	./scripts/sampling_bench.sh
+
+.PHONY: bench-sampling
+bench-sampling: ## Ingest spans/s per server CPU-second with no, head and tail sampling; memory per million pending traces and decisions
+	./scripts/sampling_bench.sh
 
 .PHONY: bench-generator
 bench-generator: ## Metrics-generator spans/s per core next to prost decode, memory per 10k series, ingest with it on ÷ off

@@ -26,8 +26,6 @@ OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 JOBS=${JOBS:-2}
 BIN="$ROOT/target/release/strata"
 EXAMPLE="$ROOT/target/release/examples/generator_throughput"
-API_PORT=3290
-GRPC_PORT=4390
 
 log() { printf 'generator-bench: %s\n' "$*" >&2; }
 die() { log "error: $*"; exit 1; }
@@ -63,65 +61,15 @@ BOTH=$(result span-metrics+service-graphs_spans_per_second)
 MEM=$(result bytes_per_10k_series)
 
 # --- 2. end to end ---------------------------------------------------------------------------
-CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
-server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
-
-run_server() { # name processors
-    local name=$1 processors=$2 t0 t1
-    cat >"$TMP/$name.yaml" <<YAML
-server:
-  http_listen_address: 127.0.0.1:$API_PORT
-  log_level: warn
-distributor:
-  receivers:
-    otlp:
-      grpc_endpoint: 127.0.0.1:$GRPC_PORT
-      http_endpoint: ""
-ingester:
-  wal:
-    path: $TMP/$name/wal
-storage:
-  local:
-    path: $TMP/$name/blocks
-overrides:
-  defaults:
-    ingestion:
-      rate_limit_bytes: 0
-      max_traces_per_user: 0
-    metrics_generator:
-      processors: $processors
-YAML
-    "$BIN" run --config "$TMP/$name.yaml" >"$TMP/$name.log" 2>&1 &
-    SERVER_PID=$!
-    for _ in $(seq 1 300); do
-        curl -sf -o /dev/null "http://127.0.0.1:$API_PORT/ready" && break
-        kill -0 "$SERVER_PID" 2>/dev/null || { tail -n 20 "$TMP/$name.log" >&2; die "server exited"; }
-        sleep 0.2
-    done
-    log "run '$name' (processors $processors): loadgen ${SECONDS_RUN}s"
-    t0=$(server_ticks)
-    "$BIN" loadgen --protocol grpc --endpoint "http://127.0.0.1:$GRPC_PORT" \
-        --duration "${SECONDS_RUN}s" --concurrency "$CONCURRENCY" --json >"$TMP/$name.json" || true
-    t1=$(server_ticks)
-    curl -sf "http://127.0.0.1:$API_PORT/metrics/generator" >"$TMP/$name.series" || true
-    kill -TERM "$SERVER_PID"; wait "$SERVER_PID" || true; SERVER_PID=""
-    local accepted
-    accepted=$(grep -o '"spans_accepted":[0-9]*' "$TMP/$name.json" | cut -d: -f2)
-    CPU_S=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
-    PER_CPU=$(awk -v a="${accepted:-0}" -v c="$CPU_S" 'BEGIN {if (c > 0) printf "%.0f", a / c; else print 0}')
-    SERIES=$(grep -c '^traces_' "$TMP/$name.series" || true)
-    log "  accepted ${accepted:-0} spans, server ${CPU_S} CPU-s = $PER_CPU spans per CPU-second, $SERIES generated series"
-}
-run_server off "[]"
+# shellcheck source=scripts/bench-lib.sh
+source "$ROOT/scripts/bench-lib.sh"
+ingest_run off "    metrics_generator:\n      processors: []"
 OFF=$PER_CPU; OFF_CPU=$CPU_S
-run_server on "[span-metrics, service-graphs]"
+ingest_run on "    metrics_generator:\n      processors: [span-metrics, service-graphs]"
 ON=$PER_CPU; ON_CPU=$CPU_S; ON_SERIES=$SERIES
 
 # --- report ----------------------------------------------------------------------------------
-# shellcheck source=scripts/bench-lib.sh
-source "$ROOT/scripts/bench-lib.sh"
-fmt() { awk -v v="$1" 'BEGIN {printf "%.0f", v}' | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
-ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
+fmt() { fmt_thousands "$1"; }
 SECTION="$TMP/section.md"
 {
     echo "<!-- generator-bench:start -->"

@@ -25,7 +25,7 @@ ingester:
   trace_live_period: 30s
   flush_check_period: 100ms
   max_block_duration: 300ms
-  complete_block_timeout: 1m
+  complete_block_timeout: 10m
 overrides:
   defaults:
     sampling:

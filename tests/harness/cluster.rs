@@ -224,7 +224,7 @@ impl Cluster {
             spec.replication_factor
         );
         let storage = format!(
-            "storage:\n  backend: local\n  local:\n    path: {}\n  blocklist_poll: 500ms\n",
+            "storage:\n  backend: local\n  local:\n    path: {}\n  blocklist_poll: 500ms\n  blocklist_poll_stale_tenant_index: 30s\n",
             blocks.display()
         );
         let mut ingesters = Vec::new();

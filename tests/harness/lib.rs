@@ -120,6 +120,7 @@ ingester:
   complete_block_timeout: 500ms
 storage:
   blocklist_poll: 200ms
+  blocklist_poll_stale_tenant_index: 300ms
 ";
 
 /// Settings that keep everything in the WAL and live set.

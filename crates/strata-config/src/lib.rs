@@ -103,6 +103,17 @@ impl Config {
         }
         let ing = &self.ingester;
         ing.tail_sampling.validate().map_err(ConfigError::Invalid)?;
+        // Queriers may read a tenant index up to this old, plus one poll, without a block an
+        // ingester uploaded since; the ingester must serve its recent blocks at least that long
+        // (also after a restart, from their local copies), or such a block is invisible.
+        let index_window =
+            self.storage.blocklist_poll_stale_tenant_index + self.storage.blocklist_poll;
+        if ing.complete_block_timeout < index_window {
+            return Err(ConfigError::Invalid(format!(
+                "ingester.complete_block_timeout ({:?}) must be at least storage.blocklist_poll_stale_tenant_index + storage.blocklist_poll ({:?}): blocks written since the last tenant index would be invisible in between",
+                ing.complete_block_timeout, index_window
+            )));
+        }
         if ing.trace_idle_period.is_zero() {
             return Err(ConfigError::Invalid(
                 "ingester.trace_idle_period must be > 0".into(),

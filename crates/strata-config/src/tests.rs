@@ -101,3 +101,19 @@ fn zipkin_and_jaeger_receivers_are_on_when_present_as_in_tempo() {
         .unwrap_err();
     assert!(err.to_string().contains("endpiont"), "{err}");
 }
+
+#[test]
+fn recent_blocks_must_outlive_the_tenant_index_window() {
+    let e = Config::from_yaml("ingester:\n  complete_block_timeout: 1m\n")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        e.contains("ingester.complete_block_timeout")
+            && e.contains("storage.blocklist_poll_stale_tenant_index"),
+        "{e}"
+    );
+    Config::from_yaml(
+        "ingester:\n  complete_block_timeout: 1m\nstorage:\n  blocklist_poll: 10s\n  blocklist_poll_stale_tenant_index: 50s\n",
+    )
+    .unwrap();
+}
