@@ -14,6 +14,7 @@ use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
     Tracer, TracerProvider as _,
 };
+use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{eventually_async, metric_sum, otlp, Server};
 
@@ -225,4 +226,69 @@ async fn the_seed_policy_keeps_errors_slow_traces_and_5_percent_whole_and_late_s
         "the kept trace got its late span; the dropped one left none\n{}",
         tail.join("\n")
     );
+}
+
+/// Three ingesters holding every trace (replication factor 3) decide each trace alike: the
+/// same counts kept and dropped per policy on each, and every trace the querier returns is
+/// whole and one the policy keeps.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn replicas_in_a_cluster_make_the_same_decisions() {
+    let policies = &CONFIG[CONFIG.find("overrides:").unwrap()..];
+    let cluster = tokio::task::spawn_blocking({
+        let policies = policies.to_string();
+        move || {
+            Cluster::start(ClusterSpec {
+                ingester_settings: "  trace_idle_period: 1s\n  flush_check_period: 100ms\n  max_block_duration: 500ms\n".into(),
+                ingester_extra: policies,
+                ..Default::default()
+            })
+        }
+    })
+    .await
+    .unwrap();
+    let ep = cluster.otlp_grpc[0].clone();
+    let traces = tokio::task::spawn_blocking(move || emit(&ep))
+        .await
+        .unwrap();
+    let pages = eventually_async(60, || async {
+        let mut pages = Vec::new();
+        for i in &cluster.ingesters {
+            let page = reqwest::get(i.url("/metrics"))
+                .await
+                .ok()?
+                .text()
+                .await
+                .ok()?;
+            if metric_sum(&page, "strata_ingester_tail_sampling_traces_total") != TRACES as f64 {
+                return None;
+            }
+            pages.push(page);
+        }
+        Some(pages)
+    })
+    .await;
+    let decisions = |page: &str| -> Vec<String> {
+        let mut v: Vec<String> = page
+            .lines()
+            .filter(|l| l.starts_with("strata_ingester_tail_sampling_traces_total{"))
+            .map(str::to_string)
+            .collect();
+        v.sort();
+        v
+    };
+    let first = decisions(&pages[0]);
+    for p in &pages[1..] {
+        assert_eq!(decisions(p), first, "replicas decided differently");
+    }
+    let ids: Vec<[u8; 16]> = traces.iter().map(|(id, _)| *id).collect();
+    let counts = span_counts(&cluster.querier.url(""), &ids).await;
+    for ((id, kind), n) in traces.iter().zip(&counts) {
+        let kept = *kind != Kind::Rest || rest_kept(id);
+        assert_eq!(
+            *n,
+            if kept { 2 } else { 0 },
+            "{kind:?} trace {}",
+            hex::encode(id)
+        );
+    }
 }

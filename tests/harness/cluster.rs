@@ -171,6 +171,8 @@ pub struct ClusterSpec {
     pub ingester_settings: String,
     /// YAML appended to every distributor's and the querier's config.
     pub common_extra: String,
+    /// YAML appended to every ingester's config (e.g. overrides with tail-sampling policies).
+    pub ingester_extra: String,
     /// `strata-metrics-generator` processes; distributors hand them spans over their ring.
     pub generators: usize,
     /// YAML appended to every generator's config (e.g. the overrides enabling processors).
@@ -185,6 +187,7 @@ impl Default for ClusterSpec {
             replication_factor: 3,
             ingester_settings: String::new(),
             common_extra: String::new(),
+            ingester_extra: String::new(),
             generators: 0,
             generator_extra: String::new(),
         }
@@ -232,9 +235,10 @@ impl Cluster {
             let http = port();
             let wal = dir.path().join(format!("ingester-{i}-wal"));
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{storage}ingester:\n  wal:\n    path: {}\n{}",
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{storage}ingester:\n  wal:\n    path: {}\n{}{}\n",
                 wal.display(),
-                spec.ingester_settings
+                spec.ingester_settings,
+                spec.ingester_extra
             );
             ingesters.push(RoleProcess::start(
                 dir.path(),

@@ -428,3 +428,66 @@ impl TailSamplingStoreConfig {
         Ok(())
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn err(yaml: &str) -> String {
+        let policies: Vec<TailPolicy> = serde_yaml_ng::from_str(yaml).unwrap();
+        TailSamplingLimits { policies }.validate().unwrap_err()
+    }
+
+    #[test]
+    fn bad_policies_name_their_key() {
+        let cases = [
+            ("- { name: a, type: nope }", "policies[0].type: unknown policy type \"nope\""),
+            ("- { type: always_sample }", "policies[0].name is required"),
+            (
+                "- { name: a, type: always_sample }\n- { name: a, type: always_sample }",
+                "policies[1].name \"a\" is used twice",
+            ),
+            ("- { name: a, type: latency }", "policies[0].latency is required"),
+            (
+                "- { name: a, type: latency, status_code: { status_codes: [ERROR] } }",
+                "policies[0].status_code: a policy of type latency takes no status_code section",
+            ),
+            (
+                "- { name: a, type: status_code, status_code: { status_codes: [BROKEN] } }",
+                "status_codes: unknown status \"BROKEN\"",
+            ),
+            (
+                "- { name: a, type: probabilistic, probabilistic: { sampling_percentage: 120 } }",
+                "policies[0].probabilistic.sampling_percentage must be between 0 and 100",
+            ),
+            (
+                "- { name: a, type: string_attribute, string_attribute: { key: k, values: ['('], enabled_regex_matching: true } }",
+                "policies[0].string_attribute.values: bad regular expression",
+            ),
+            (
+                "- { name: a, type: numeric_attribute, numeric_attribute: { key: k } }",
+                "min_value or max_value is required",
+            ),
+            (
+                "- { name: a, type: rate_limiting, rate_limiting: { spans_per_second: 0 } }",
+                "policies[0].rate_limiting.spans_per_second must be > 0",
+            ),
+            (
+                "- { name: a, type: and, and: { and_sub_policy: [ { type: latency, latency: { threshold_ms: 5, upper_threshold_ms: 1 } } ] } }",
+                "policies[0].and.and_sub_policy[0].latency.upper_threshold_ms",
+            ),
+            (
+                "- { name: a, type: not, not: {} }",
+                "policies[0].not.not_sub_policy is required",
+            ),
+            (
+                "- { name: a, type: traceql, traceql: { query: ' ' } }",
+                "policies[0].traceql.query is required",
+            ),
+        ];
+        for (yaml, want) in cases {
+            let e = err(yaml);
+            assert!(e.contains(want), "{yaml}: {e}");
+        }
+    }
+}
