@@ -292,3 +292,45 @@ async fn replicas_in_a_cluster_make_the_same_decisions() {
         );
     }
 }
+
+/// `strata config check` accepts the shipped example and refuses bad policies — unknown types
+/// (strata-config) and bad TraceQL (parsed by the engine) — naming the key.
+#[test]
+fn config_check_refuses_bad_policies_naming_the_key() {
+    let bin = strata_integration_tests::strata_bin();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let check = |path: &std::path::Path| {
+        let out = std::process::Command::new(&bin)
+            .args(["config", "check"])
+            .arg(path)
+            .env("RUST_BACKTRACE", "0")
+            .output()
+            .expect("running strata config check");
+        (
+            out.status.success(),
+            String::from_utf8_lossy(&out.stderr).to_string(),
+        )
+    };
+    let (ok, err) = check(&root.join("config/tail-sampling.yaml"));
+    assert!(ok, "{err}");
+    let dir = tempfile::tempdir().unwrap();
+    for (policy, want) in [
+        (
+            "{ name: q, type: traceql, traceql: { query: '{ span.x = ' } }",
+            "overrides.defaults: sampling.tail.policies[0].traceql.query",
+        ),
+        (
+            "{ name: q, type: sometimes }",
+            "sampling.tail.policies[0].type",
+        ),
+    ] {
+        let f = dir.path().join("bad.yaml");
+        std::fs::write(
+            &f,
+            format!("overrides:\n  defaults:\n    sampling:\n      tail:\n        policies:\n          - {policy}\n"),
+        )
+        .unwrap();
+        let (ok, err) = check(&f);
+        assert!(!ok && err.contains(want), "{policy}: {err}");
+    }
+}
