@@ -118,6 +118,15 @@ pub struct SpanMetricsConfig {
     /// (`__`-prefixed if that collides with an intrinsic label). A span without the attribute
     /// gets no such label. Default none.
     pub dimensions: Vec<String>,
+    /// Adds `job` (`service.namespace/service.name`, or `service.name`) and `instance`
+    /// (`service.instance.id`) labels to every span-metrics series, and a
+    /// `traces_target_info{job, instance, <resource attributes>} 1` series per resource, so
+    /// resource attributes can be joined onto the span metrics in PromQL. Default false.
+    pub enable_target_info: bool,
+    /// Resource attributes left out of `traces_target_info`. Default none.
+    pub target_info_excluded_dimensions: Vec<String>,
+    /// With `enable_target_info`, whether series get the `instance` label. Default true.
+    pub enable_instance_label: bool,
 }
 
 impl Default for SpanMetricsConfig {
@@ -126,6 +135,9 @@ impl Default for SpanMetricsConfig {
             histogram_buckets: exponential_buckets(0.002, 2.0, 14),
             intrinsic_dimensions: IntrinsicDimensions::default(),
             dimensions: Vec::new(),
+            enable_target_info: false,
+            target_info_excluded_dimensions: Vec::new(),
+            enable_instance_label: true,
         }
     }
 }

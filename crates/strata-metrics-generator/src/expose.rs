@@ -127,3 +127,33 @@ fn write_series(
         _ => {}
     }
 }
+
+/// Writes `traces_target_info` (a gauge; OpenMetrics calls the family an info metric but a
+/// gauge of value 1 reads the same) with every tenant's info series, if any has one.
+pub fn write_info<'a>(
+    out: &mut String,
+    name: &str,
+    tenants: impl Iterator<Item = (&'a str, &'a TenantRegistry)> + Clone,
+) {
+    if tenants.clone().all(|(_, r)| r.info.is_empty()) {
+        return;
+    }
+    let _ = writeln!(
+        out,
+        "# HELP {name} Resource attributes of the services seen in spans"
+    );
+    let _ = writeln!(out, "# TYPE {name} gauge");
+    for (tenant, reg) in tenants {
+        for labels in reg.info.keys() {
+            let _ = write!(out, "{name}{{");
+            for (n, v) in labels.iter() {
+                let _ = write!(out, "{n}=\"");
+                write_label_value(out, v);
+                out.push_str("\",");
+            }
+            out.push_str("tenant=\"");
+            write_label_value(out, tenant);
+            out.push_str("\"} 1\n");
+        }
+    }
+}

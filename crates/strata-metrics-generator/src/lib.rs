@@ -396,6 +396,17 @@ impl MetricsGenerator {
                 );
             }
         }
+        {
+            let guards: Vec<_> = tenants.iter().map(|t| t.registry.lock()).collect();
+            expose::write_info(
+                &mut out,
+                spanmetrics::TARGET_INFO,
+                tenants
+                    .iter()
+                    .zip(guards.iter())
+                    .map(|(t, r)| (t.name.as_str(), &**r)),
+            );
+        }
         if format == Format::OpenMetrics {
             out.push_str("# EOF\n");
         }

@@ -160,6 +160,9 @@ pub enum Lookup<'a> {
 #[derive(Debug)]
 pub struct TenantRegistry {
     pub groups: Vec<Group>,
+    /// Info series (`traces_target_info`): label sets whose names vary, each sorted by name,
+    /// value 1, with their last update. One Prometheus series each.
+    pub info: HashMap<Box<[(String, String)]>, u64, Xxh3DefaultBuilder>,
     active: u64,
 }
 
@@ -168,8 +171,24 @@ impl TenantRegistry {
     pub fn new(specs: &[Arc<GroupSpec>]) -> Self {
         Self {
             groups: specs.iter().cloned().map(Group::new).collect(),
+            info: HashMap::default(),
             active: 0,
         }
+    }
+
+    /// Marks info series `labels` (sorted by name) updated at `now_ms`, creating it if the
+    /// tenant stays within `max_active` (0: no limit); false when refused.
+    pub fn set_info(&mut self, labels: &[(String, String)], now_ms: u64, max_active: u64) -> bool {
+        if let Some(t) = self.info.get_mut(labels) {
+            *t = now_ms;
+            return true;
+        }
+        if max_active != 0 && self.active + 1 > max_active {
+            return false;
+        }
+        self.active += 1;
+        self.info.insert(labels.into(), now_ms);
+        true
     }
 
     /// Active Prometheus series (label sets weighted as in the module docs).
@@ -220,6 +239,9 @@ impl TenantRegistry {
             g.series.retain(|_, s| s.last_updated_ms >= cutoff_ms);
             removed += (before - g.series.len() as u64) * g.weight;
         }
+        let before = self.info.len() as u64;
+        self.info.retain(|_, t| *t >= cutoff_ms);
+        removed += before - self.info.len() as u64;
         self.active -= removed;
         removed
     }

@@ -12,6 +12,14 @@
 //! (off by default) — then each configured dimension: the attribute looked up on the resource
 //! first, then on the span, under its sanitized name ([`crate::labels::sanitize_label_name`]).
 //! Empty values (e.g. a span without the attribute) leave the label out.
+//!
+//! With `enable_target_info`, two more labels follow: `job` (`service.namespace/service.name`,
+//! or `service.name` alone; none without a service name) and `instance`
+//! (`service.instance.id`, unless `enable_instance_label` is off); and each resource sets an
+//! info series `traces_target_info` (value 1) labelled `job`, `instance` and every other
+//! resource attribute (sanitized; `service.name`, `service.namespace`,
+//! `service.instance.id`, excluded ones, empty names and names starting with a digit left out)
+//! — only when it has `job` or `instance` and at least one other label.
 
 use std::sync::Arc;
 
@@ -27,6 +35,7 @@ use crate::registry::{Exemplar, GroupSpec, InstrumentSpec, Lookup, TenantRegistr
 pub const CALLS_TOTAL: &str = "traces_spanmetrics_calls_total";
 pub const LATENCY: &str = "traces_spanmetrics_latency";
 pub const SIZE_TOTAL: &str = "traces_spanmetrics_size_total";
+pub const TARGET_INFO: &str = "traces_target_info";
 
 const CALLS: usize = 0;
 const LATENCY_CELL: usize = 1;
@@ -48,6 +57,24 @@ pub struct Processed {
     pub series_limited: u64,
 }
 
+/// A resource's `job` and `instance` (empty when absent), as Tempo derives them.
+fn job_and_instance(res_attrs: &[KeyValue]) -> (String, String) {
+    let get = |k: &str| {
+        let mut s = String::new();
+        if let Some(v) = find_attribute(k, &[res_attrs]) {
+            write_any_value(&mut s, v);
+        }
+        s
+    };
+    let (service, namespace) = (get("service.name"), get("service.namespace"));
+    let job = match (service.is_empty(), namespace.is_empty()) {
+        (true, _) => String::new(),
+        (false, true) => service,
+        (false, false) => format!("{namespace}/{service}"),
+    };
+    (job, get("service.instance.id"))
+}
+
 impl SpanMetrics {
     pub fn new(cfg: &SpanMetricsConfig) -> Self {
         let buckets: Arc<[f64]> = Arc::from(cfg.histogram_buckets.clone());
@@ -64,6 +91,12 @@ impl SpanMetrics {
         .map(|(_, n)| n.to_string())
         .collect();
         label_names.extend(cfg.dimensions.iter().map(|d| sanitize_label_name(d)));
+        if cfg.enable_target_info {
+            label_names.push("job".into());
+            if cfg.enable_instance_label {
+                label_names.push("instance".into());
+            }
+        }
         let spec = Arc::new(GroupSpec {
             label_names,
             instruments: vec![
@@ -118,6 +151,7 @@ impl SpanMetrics {
     ) -> Processed {
         let mut out = Processed::default();
         let mut service = String::new();
+        let mut target = (String::new(), String::new());
         for t in traces {
             for rs in &t.trace.resource_spans {
                 let res_attrs: &[KeyValue] = rs
@@ -128,10 +162,22 @@ impl SpanMetrics {
                 if let Some(v) = find_attribute("service.name", &[res_attrs]) {
                     write_any_value(&mut service, v);
                 }
+                if self.cfg.enable_target_info {
+                    target = job_and_instance(res_attrs);
+                    if !self.set_target_info(reg, res_attrs, &target, now_ms, max_active) {
+                        out.series_limited += 1;
+                    }
+                }
                 for ss in &rs.scope_spans {
                     for span in &ss.spans {
                         out.spans += 1;
                         self.key(key, &service, res_attrs, span);
+                        if self.cfg.enable_target_info {
+                            key.push(&target.0);
+                            if self.cfg.enable_instance_label {
+                                key.push(&target.1);
+                            }
+                        }
                         match reg.series(g, key.as_bytes(), now_ms, max_active) {
                             Lookup::Series(s) => {
                                 s.inc(CALLS, 1.0);
@@ -156,6 +202,60 @@ impl SpanMetrics {
             }
         }
         out
+    }
+
+    /// Sets the resource's `traces_target_info` series (see the module docs); false when the
+    /// tenant's series limit refused it.
+    fn set_target_info(
+        &self,
+        reg: &mut TenantRegistry,
+        res_attrs: &[KeyValue],
+        (job, instance): &(String, String),
+        now_ms: u64,
+        max_active: u64,
+    ) -> bool {
+        const SERVICE_KEYS: [&str; 3] =
+            ["service.name", "service.namespace", "service.instance.id"];
+        let mut labels: Vec<(String, String)> = Vec::new();
+        for kv in res_attrs {
+            let k = kv.key.as_str();
+            if k.is_empty()
+                || k.as_bytes()[0].is_ascii_digit()
+                || SERVICE_KEYS.contains(&k)
+                || self
+                    .cfg
+                    .target_info_excluded_dimensions
+                    .iter()
+                    .any(|e| e == k)
+            {
+                continue;
+            }
+            let mut v = String::new();
+            if let Some(val) = kv.value.as_ref() {
+                write_any_value(&mut v, val);
+            }
+            let name = match sanitize_label_name(k).as_str() {
+                "job" | "instance" => format!("__{}", sanitize_label_name(k)),
+                n => n.to_string(),
+            };
+            if !v.is_empty() && !labels.iter().any(|(n, _)| *n == name) {
+                labels.push((name, v));
+            }
+        }
+        let mut identifying = 0;
+        if !job.is_empty() {
+            labels.push(("job".into(), job.clone()));
+            identifying += 1;
+        }
+        if !instance.is_empty() && self.cfg.enable_instance_label {
+            labels.push(("instance".into(), instance.clone()));
+            identifying += 1;
+        }
+        if identifying == 0 || labels.len() <= identifying {
+            return true;
+        }
+        labels.sort();
+        reg.set_info(&labels, now_ms, max_active)
     }
 
     #[inline]

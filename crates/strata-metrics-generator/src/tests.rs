@@ -654,3 +654,51 @@ fn completed_edges_do_not_pile_up_in_the_expiry_queue() {
         Some(1000.0)
     );
 }
+
+#[test]
+fn target_info_labels_span_metrics_with_job_and_instance_and_describes_each_resource() {
+    let mut cfg = MetricsGeneratorConfig::default();
+    cfg.processor.span_metrics.enable_target_info = true;
+    cfg.processor.span_metrics.target_info_excluded_dimensions = vec!["host.id".into()];
+    let (g, _clock) = generator(cfg, limits(&["span-metrics"]));
+    let t = TenantId::single();
+    let res = vec![
+        kv("service.namespace", s("shop")),
+        kv("service.instance.id", s("pod-1")),
+        kv("deployment.environment", s("prod")),
+        kv("host.id", s("h-9")),
+        kv("1bad", s("x")),
+    ];
+    let x = sp(1, "GET /", SpanKind::Server, StatusCode::Unset, 5, vec![]);
+    g.process(&t, &traces("api", res, vec![x]));
+    // A resource with only a service name: job, but nothing else to describe.
+    let y = sp(2, "work", SpanKind::Internal, StatusCode::Unset, 5, vec![]);
+    g.process(&t, &traces("batch", vec![], vec![y]));
+    let page = g.render(Format::Prometheus);
+    assert_eq!(
+        sample(
+            &page,
+            "traces_spanmetrics_calls_total{service=\"api\",span_name=\"GET /\",span_kind=\"SPAN_KIND_SERVER\",status_code=\"STATUS_CODE_UNSET\",job=\"shop/api\",instance=\"pod-1\",tenant=\"single-tenant\"}"
+        ),
+        Some(1.0),
+        "{page}"
+    );
+    assert_eq!(
+        sample(
+            &page,
+            "traces_spanmetrics_calls_total{service=\"batch\",span_name=\"work\",span_kind=\"SPAN_KIND_INTERNAL\",status_code=\"STATUS_CODE_UNSET\",job=\"batch\",tenant=\"single-tenant\"}"
+        ),
+        Some(1.0),
+        "{page}"
+    );
+    let info: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with("traces_target_info{"))
+        .collect();
+    assert_eq!(
+        info,
+        vec!["traces_target_info{deployment_environment=\"prod\",instance=\"pod-1\",job=\"shop/api\",tenant=\"single-tenant\"} 1"],
+        "{page}"
+    );
+    assert!(page.contains("# TYPE traces_target_info gauge"));
+}

@@ -7,6 +7,8 @@
 //! * Labels: `__name__`, the group's labels with a value (an empty value is no label, as on the
 //!   scrape page), `tenant`, then the external labels unless a series already has that name;
 //!   sorted by name.
+//! * Info series (`traces_target_info`): value 1, their own labels plus `tenant` and the
+//!   external labels.
 //! * Exemplars: a histogram's latest exemplar rides on the `_bucket` series it fell in, only
 //!   when it is newer than `exemplars_after_ms` (the previous collection), so each is sent once.
 
@@ -40,6 +42,24 @@ pub fn collect_tenant(
     opts: &CollectOptions<'_>,
 ) {
     let ts = ts_ms as i64;
+    for labels in reg.info.keys() {
+        let mut base: Vec<Label> = labels.iter().map(|(n, v)| label(n, v)).collect();
+        base.push(label("tenant", tenant));
+        if let Some(ext) = opts.external_labels {
+            for (n, v) in ext {
+                if !base.iter().any(|l| &l.name == n) {
+                    base.push(label(n, v));
+                }
+            }
+        }
+        out.push(series_of(
+            crate::spanmetrics::TARGET_INFO,
+            &base,
+            None,
+            1.0,
+            ts,
+        ));
+    }
     for group in &reg.groups {
         let names = &group.spec.label_names;
         for (key, series) in &group.series {
