@@ -4,6 +4,7 @@
 mod all;
 mod blocks;
 mod loadgen;
+mod pipe;
 mod query;
 
 use std::path::PathBuf;
@@ -64,6 +65,7 @@ enum ConfigAction {
 }
 
 fn main() -> anyhow::Result<()> {
+    pipe::exit_quietly_on_closed_stdout();
     let cli = Cli::parse();
     match cli.command {
         Command::Run(args) => {
