@@ -192,9 +192,15 @@ pub fn compile_policies(
 
 /// What `strata-config` cannot check itself: the TraceQL of tail-sampling policies, in the
 /// defaults and in every entry of the per-tenant overrides file; the message names the key.
-/// `strata config check`, `strata run` and the ingester binary call it.
+/// `strata config check`, `strata run` and the ingester binary call it. A per-tenant file that
+/// cannot be read here (a config checked on another machine than it runs on) is skipped: the
+/// process that uses the configuration reads it, and refuses it then.
 pub fn check_config(cfg: &strata_config::Config) -> Result<(), String> {
-    let per_tenant = cfg.overrides.load_per_tenant().map_err(|e| e.to_string())?;
+    let per_tenant = match cfg.overrides.load_per_tenant() {
+        Ok(p) => p,
+        Err(strata_config::OverridesError::Read { .. }) => Default::default(),
+        Err(e) => return Err(e.to_string()),
+    };
     let entries = std::iter::once(("overrides.defaults".to_string(), &cfg.overrides.defaults))
         .chain(
             per_tenant
