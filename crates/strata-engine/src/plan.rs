@@ -109,6 +109,30 @@ impl SearchPlan {
         })
     }
 
+    /// Compiles a metrics query's spanset pipeline for [`crate::eval::matched_rows`], with
+    /// `fields` (the function's argument and `by()` labels) among the columns read; returns
+    /// the plan and the compiled fields.
+    pub(crate) fn for_metrics(
+        pipeline: &strata_traceql::Pipeline,
+        fields: &[strata_traceql::FieldExpr],
+    ) -> Result<(Self, Vec<Expr>), EngineError> {
+        let mut stages = pipeline.stages.clone();
+        if !fields.is_empty() {
+            stages.push(strata_traceql::Stage::Select(fields.to_vec()));
+        }
+        let query = Query {
+            root: RootExpr::Spanset(strata_traceql::Pipeline { stages }),
+            hints: Vec::new(),
+        };
+        let plan = Self::new(&query)?;
+        let mut c = compile::Compiler::default();
+        let exprs = fields
+            .iter()
+            .map(|f| c.expr(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((plan, exprs))
+    }
+
     /// Top-level columns of the block schema that [`evaluate`](Self::evaluate) reads.
     pub fn columns(&self) -> Vec<&'static str> {
         self.columns.clone()
