@@ -237,7 +237,7 @@ pub struct SearchTagValuesV2Response {
 /// metrics query over `[start, end]` (unix nanoseconds) in steps of `step` nanoseconds.
 /// Also the internal request from querier to ingesters, which carries the block IDs the
 /// querier reads itself in `exclude_blocks` (not a Tempo field).
-#[derive(Clone, PartialEq, prost::Message)]
+#[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
 pub struct QueryRangeRequest {
     #[prost(string, tag = "1")]
     pub query: String,

@@ -104,9 +104,9 @@ impl MetricsJob {
         }
         const MS: u64 = 1_000_000;
         if req.step == 0
-            || req.step % MS != 0
-            || req.start % req.step != 0
-            || req.end % req.step != 0
+            || !req.step.is_multiple_of(MS)
+            || !req.start.is_multiple_of(req.step)
+            || !req.end.is_multiple_of(req.step)
         {
             return Err(bad(
                 "invalid range: step must be whole milliseconds and start and end multiples of it",

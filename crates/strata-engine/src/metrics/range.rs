@@ -94,7 +94,7 @@ impl MetricsRange {
             return (ms == self.timestamp_ms(0)).then_some(0);
         }
         let ns = u64::try_from(ms).ok()?.checked_mul(MS)?;
-        if ns <= self.start || ns > self.end || (ns - self.start) % self.step != 0 {
+        if ns <= self.start || ns > self.end || !(ns - self.start).is_multiple_of(self.step) {
             return None;
         }
         Some(((ns - self.start) / self.step) as usize - 1)
