@@ -602,4 +602,55 @@ async fn instant_queries_encodings_limits_and_bad_requests() {
     // The server is still fine.
     let v = query_range(&server, base, "{ } | count_over_time()", &[]).await;
     assert_eq!(v["series"].as_array().unwrap().len(), 1);
+
+    check_cli(&server, &want);
+}
+
+fn strata(args: &[&str]) -> String {
+    let out = std::process::Command::new(strata_integration_tests::strata_bin())
+        .args(args)
+        .output()
+        .expect("running strata");
+    assert!(
+        out.status.success(),
+        "strata {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `strata query metrics`: a table with a chart per series, and instant values.
+fn check_cli(server: &Server, per_service: &BTreeMap<String, f64>) {
+    let addr = server.url("");
+    let q = "{ } | count_over_time() by (resource.service.name)";
+    let out = strata(&[
+        "query", "--addr", &addr, "metrics", q, "--since", "1h", "--step", "1m",
+    ]);
+    let lines: Vec<&str> = out.lines().collect();
+    assert!(lines[0].starts_with("SERIES"), "{out}");
+    assert_eq!(lines.len(), 1 + per_service.len() + 1, "{out}");
+    assert!(
+        lines[1].starts_with("{resource.service.name=\"cart\"}"),
+        "{out}"
+    );
+    assert!(lines[1].chars().any(|c| "▂▃▄▅▆▇█".contains(c)), "{out}");
+    assert!(lines[3].contains('█'), "{out}"); // db has the most spans
+    assert!(lines.last().unwrap().starts_with("4 series"), "{out}");
+    let out = strata(&[
+        "query",
+        "--addr",
+        &addr,
+        "metrics",
+        q,
+        "--since",
+        "1h",
+        "--instant",
+    ]);
+    for (svc, n) in per_service {
+        let line = out
+            .lines()
+            .find(|l| l.starts_with(&format!("{{resource.service.name={svc:?}}}")))
+            .unwrap_or_else(|| panic!("{svc} missing: {out}"));
+        assert!(line.ends_with(&format!(" {n}")), "{line}");
+    }
 }
