@@ -9,6 +9,7 @@ use std::time::{SystemTime, UNIX_EPOCH};
 
 use prost::Message;
 use serde_json::Value;
+use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::dataset::{self, TRACES};
 use strata_integration_tests::otlp::grpc_push;
 use strata_integration_tests::{block_metas, eventually_async, Server, FAST_BLOCKS, NO_BLOCKS};
@@ -96,11 +97,22 @@ async fn get(server: &Server, path: &str, params: &[(&str, &str)]) -> (u16, Stri
 }
 
 async fn query_range(server: &Server, base: u64, q: &str, extra: &[(&str, &str)]) -> Value {
+    query_range_at(&server.url("/api/metrics/query_range"), base, q, extra).await
+}
+
+async fn query_range_at(url: &str, base: u64, q: &str, extra: &[(&str, &str)]) -> Value {
     let (start, end) = range(base);
     let step = STEP.to_string();
     let mut params = vec![("q", q), ("start", &start), ("end", &end), ("step", &step)];
     params.extend_from_slice(extra);
-    let (status, body) = get(server, "/api/metrics/query_range", &params).await;
+    let resp = reqwest::Client::new()
+        .get(url)
+        .query(&params)
+        .send()
+        .await
+        .expect("request");
+    let status = resp.status().as_u16();
+    let body = resp.text().await.unwrap();
     assert_eq!(status, 200, "{q}: {body}");
     serde_json::from_str(&body).unwrap()
 }
@@ -653,4 +665,42 @@ fn check_cli(server: &Server, per_service: &BTreeMap<String, f64>) {
             .unwrap_or_else(|| panic!("{svc} missing: {out}"));
         assert!(line.ends_with(&format!(" {n}")), "{line}");
     }
+}
+
+/// Distributed mode (replication factor 1): the querier merges the ingesters' partial series
+/// (over gRPC) with the blocks it reads, before and after the data reaches blocks, and a
+/// block both the querier and its ingester hold is counted once.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn cluster_answers_merge_ingesters_and_blocks_exactly() {
+    let cluster = Cluster::start(ClusterSpec {
+        ingesters: 2,
+        distributors: 1,
+        replication_factor: 1,
+        ingester_settings: "  trace_idle_period: 500ms\n  flush_check_period: 100ms\n  max_block_duration: 1s\n  complete_block_timeout: 10m\n".into(),
+        ..ClusterSpec::default()
+    });
+    let base = base_time();
+    for i in 0..TRACES {
+        grpc_push(&cluster.otlp_grpc[0], dataset::trace(i, base))
+            .await
+            .unwrap();
+    }
+    let all = spans(base);
+    let svc = |s: &Sp| format!("resource.service.name={}", s.service);
+    let want = expect(base, &all, svc, |_| true, count, |_| 1.0, true);
+    let url = cluster.querier.url("/api/metrics/query_range");
+    let q = "{ } | count_over_time() by (resource.service.name)";
+    let got = series(&query_range_at(&url, base, q, &[]).await);
+    assert_close(&got, &want, "cluster, data just pushed");
+    // Once the querier reads blocks (which the ingesters still hold as recent blocks), the
+    // answer is the same.
+    eventually_async(60, || async {
+        let v = query_range_at(&url, base, q, &[]).await;
+        (v["metrics"]["totalBlocks"].as_u64().unwrap_or(0) > 0
+            || v["metrics"]["totalJobs"].as_u64().unwrap_or(0) > 1)
+            .then_some(())
+    })
+    .await;
+    let got = series(&query_range_at(&url, base, q, &[]).await);
+    assert_close(&got, &want, "cluster, data in blocks");
 }
