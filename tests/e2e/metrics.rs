@@ -427,6 +427,32 @@ async fn check_functions(server: &Server, base: u64) {
         .await,
     );
     assert!(got.values().flat_map(|s| s.values()).all(|v| *v > 3.0));
+
+    // compare(): error spans against the rest, per attribute value.
+    let got = series(&query_range(server, base, "{ } | compare({ status = error })", &[]).await);
+    let sum = |k: &str| -> f64 {
+        got.get(k)
+            .unwrap_or_else(|| panic!("{k} missing: {:?}", got.keys()))
+            .values()
+            .sum()
+    };
+    let errors = all.iter().filter(|s| s.error).count() as f64;
+    assert_eq!(sum("__meta_type=selection,status=error"), errors);
+    assert_eq!(sum("__meta_type=selection_total,status=nil"), errors);
+    assert_eq!(
+        sum("__meta_type=baseline_total,name=nil"),
+        all.len() as f64 - errors
+    );
+    assert_eq!(
+        sum("__meta_type=selection,resource.service.name=db"),
+        errors
+    );
+    assert_eq!(
+        sum("__meta_type=baseline,span.db.system=postgres"),
+        all.iter()
+            .filter(|s| s.db == Some("postgres") && !s.error)
+            .count() as f64
+    );
 }
 
 /// Exemplars: trace and span IDs of real spans, capped.
@@ -490,6 +516,7 @@ async fn metrics_answer_identically_from_live_data_and_blocks() {
         "{ } | histogram_over_time(duration) by (status)",
         "{ span.http.status_code >= 200 } | avg_over_time(span.http.status_code) by (name)",
         "{ } | count_over_time() by (span.db.system, resource.region)",
+        "{ } | compare({ span.http.status_code = 500 }, 5)",
     ] {
         let mut a = query_range(&live, base, q, &[("exemplars", "0")]).await;
         let mut b = query_range(&blocks, base, q, &[("exemplars", "0")]).await;

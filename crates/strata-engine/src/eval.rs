@@ -82,8 +82,18 @@ pub(crate) fn matched_rows(
     batch: &RecordBatch,
     exprs: &[Expr],
 ) -> Result<(Vec<u32>, Vec<Value>), EngineError> {
+    matched_rows_with(plan, batch, exprs, &[]).map(|(r, v, _)| (r, v))
+}
+
+/// [`matched_rows`], also evaluating `preds` as span filters (true where they hold).
+pub(crate) fn matched_rows_with(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    exprs: &[Expr],
+    preds: &[Expr],
+) -> Result<(Vec<u32>, Vec<Value>, Vec<BooleanArray>), EngineError> {
     if batch.num_rows() == 0 {
-        return Ok((Vec::new(), Vec::new()));
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
     let probe = Ctx::new(batch, None, None);
     let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
@@ -136,7 +146,13 @@ pub(crate) fn matched_rows(
         .iter()
         .map(|e| expr::value(&mut ctx, e, Domain::Span))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((rows, extra))
+    let mut pred_masks = Vec::with_capacity(preds.len());
+    for p in preds {
+        let mask = null_to_false(&expr::predicate(&mut ctx, p)?);
+        check_len(&mask, ctx.n)?;
+        pred_masks.push(mask);
+    }
+    Ok((rows, extra, pred_masks))
 }
 
 /// See [`SearchPlan::evaluate`].

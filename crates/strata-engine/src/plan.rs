@@ -109,10 +109,38 @@ impl SearchPlan {
         })
     }
 
-    /// Compiles a metrics query's spanset pipeline for [`crate::eval::matched_rows`], with
-    /// `fields` (the function's argument and `by()` labels) among the columns read; returns
-    /// the plan and the compiled fields.
-    pub(crate) fn for_metrics(
+    /// Compiles a metrics query's spanset pipeline for [`crate::eval::matched_rows_with`],
+    /// with `fields` (the function's argument and `by()` labels) among the columns read,
+    /// also compiling `preds` (span filters, such as `compare()`'s) and reading the columns
+    /// `extra` and those the predicates need. Returns the plan, the compiled fields and the
+    /// compiled predicates.
+    pub(crate) fn for_metrics_with(
+        pipeline: &strata_traceql::Pipeline,
+        fields: &[strata_traceql::FieldExpr],
+        preds: &[strata_traceql::FieldExpr],
+        extra: &[&'static str],
+    ) -> Result<(Self, Vec<Expr>, Vec<Expr>), EngineError> {
+        let (mut plan, exprs) = Self::for_metrics_fields(pipeline, fields)?;
+        let mut c = compile::Compiler::default();
+        let mut cols: BTreeSet<&'static str> = plan.columns.iter().copied().collect();
+        cols.extend(extra.iter().copied());
+        let mut compiled = Vec::with_capacity(preds.len());
+        for p in preds {
+            let e = c.expr(p)?;
+            compile::check_predicate_domains(&e)?;
+            e.visit_fields(&mut |r| {
+                plan.needs_tree |= r.needs_tree();
+                field_columns(r, &mut cols);
+            });
+            compiled.push(e);
+        }
+        plan.columns = ordered(&cols);
+        Ok((plan, exprs, compiled))
+    }
+
+    /// The pipeline with `select(fields)` appended (so their columns are read), and the
+    /// compiled fields.
+    fn for_metrics_fields(
         pipeline: &strata_traceql::Pipeline,
         fields: &[strata_traceql::FieldExpr],
     ) -> Result<(Self, Vec<Expr>), EngineError> {

@@ -223,6 +223,7 @@ fn partial_answers_merge_to_the_single_pass_answer() {
         "{ } | min_over_time(duration) by (span.n)",
         "{ } | quantile_over_time(duration, .5, .99)",
         "{ } | histogram_over_time(duration)",
+        "{ } | compare({ resource.service.name = \"a\" }, 3)",
     ] {
         let job = MetricsJob::new(&req(q)).unwrap();
         let all = spans();
@@ -316,7 +317,6 @@ fn bad_queries_are_refused_with_a_message() {
         "{ } | rate(",
         "{ .a = } | rate()",
         "({ } | rate()) + ({ } | count_over_time())",
-        "{ } | compare({ status = error })",
         "{ } | quantile_over_time(duration, 2)",
     ] {
         let e = MetricsJob::new(&req(q))
@@ -338,4 +338,40 @@ fn string_by_values_are_strings_and_ints_ints() {
         Some(Value::IntValue(_))
     ));
     let _ = s("x");
+}
+
+#[test]
+fn compare_splits_selection_from_baseline_per_attribute_value() {
+    let r = run("{ } | compare({ resource.service.name = \"b\" }, 2)");
+    let t = table(&r);
+    let total = |k: &str| -> f64 {
+        t.iter()
+            .find(|(l, _)| l == k)
+            .unwrap_or_else(|| panic!("{k} missing in {t:?}"))
+            .1
+            .iter()
+            .map(|x| x.1)
+            .sum()
+    };
+    // 6 spans of service b are the selection, 6 of service a the baseline.
+    assert_eq!(total("__meta_type=selection,resource.service.name=b"), 6.0);
+    assert_eq!(total("__meta_type=baseline,resource.service.name=a"), 6.0);
+    assert_eq!(
+        total("__meta_type=selection_total,resource.service.name=nil"),
+        6.0
+    );
+    assert_eq!(total("__meta_type=baseline_total,name=nil"), 6.0);
+    assert_eq!(total("__meta_type=baseline,name=op"), 6.0);
+    // span.n: even spans (all in a) have values 0..10, more than topN=2: only the top 2 kept.
+    let n_series = t
+        .iter()
+        .filter(|(l, _)| l.starts_with("__meta_type=baseline,span.n="))
+        .count();
+    assert_eq!(n_series, 2);
+    assert!(t
+        .iter()
+        .all(|(l, _)| !l.contains("span.n") || !l.contains("selection,")));
+    // A selection window outside the data selects nothing.
+    let r = run("{ } | compare({ resource.service.name = \"b\" }, 10, 1, 2)");
+    assert!(table(&r).iter().all(|(l, _)| !l.contains("selection")));
 }

@@ -39,6 +39,18 @@ impl MetricsJob {
         let n = range.intervals();
         let mut outs: Vec<Out> = match &self.func {
             Func::Quantile(qs) => quantiles(acc, qs, n),
+            Func::Compare(c) => super::compare::finish(c, &acc.series)
+                .into_iter()
+                .map(|(labels, values)| Out {
+                    values: if values.is_empty() {
+                        vec![f64::NAN; n]
+                    } else {
+                        values.into_iter().map(zero_nan).collect()
+                    },
+                    labels,
+                    exemplars: Vec::new(),
+                })
+                .collect(),
             f => acc
                 .series
                 .iter()

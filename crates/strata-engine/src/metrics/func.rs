@@ -11,6 +11,8 @@
 
 use strata_traceql::{FieldExpr, MetricsFn};
 
+use super::compare::Compare;
+
 /// Internal label carrying a histogram bucket's upper bound (Tempo's `__bucket`).
 pub const BUCKET_LABEL: &str = "__bucket";
 /// Internal label naming the part of an `avg_over_time` partial (`sum` or `count`).
@@ -41,7 +43,7 @@ impl Combine {
 }
 
 /// A metrics function.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone)]
 pub(crate) enum Func {
     Rate,
     Count,
@@ -51,12 +53,13 @@ pub(crate) enum Func {
     Avg,
     Quantile(Vec<f64>),
     Histogram,
+    Compare(Compare),
 }
 
 impl Func {
-    /// The function and the field it reads, or `None` for `compare()`.
-    pub(crate) fn of(f: &MetricsFn) -> Option<(Self, Option<FieldExpr>)> {
-        Some(match f {
+    /// The function and the field it reads.
+    pub(crate) fn of(f: &MetricsFn) -> (Self, Option<FieldExpr>) {
+        match f {
             MetricsFn::Rate => (Func::Rate, None),
             MetricsFn::CountOverTime => (Func::Count, None),
             MetricsFn::SumOverTime(a) => (Func::Sum, Some(a.clone())),
@@ -65,8 +68,17 @@ impl Func {
             MetricsFn::AvgOverTime(a) => (Func::Avg, Some(a.clone())),
             MetricsFn::QuantileOverTime(a, qs) => (Func::Quantile(qs.clone()), Some(a.clone())),
             MetricsFn::HistogramOverTime(a) => (Func::Histogram, Some(a.clone())),
-            MetricsFn::Compare { .. } => return None,
-        })
+            MetricsFn::Compare {
+                top_n, start, end, ..
+            } => (
+                Func::Compare(Compare {
+                    top_n: usize::try_from(*top_n).unwrap_or(1).max(1),
+                    start: u64::try_from(*start).unwrap_or(0),
+                    end: u64::try_from(*end).unwrap_or(0),
+                }),
+                None,
+            ),
+        }
     }
 
     /// Tempo's name, the `__name__` of an ungrouped series.
@@ -80,12 +92,13 @@ impl Func {
             Func::Avg => "avg_over_time",
             Func::Quantile(_) => "quantile_over_time",
             Func::Histogram => "histogram_over_time",
+            Func::Compare(_) => "compare",
         }
     }
 
     /// Values per interval in a partial series.
     pub(crate) fn parts(&self) -> usize {
-        if *self == Func::Avg {
+        if matches!(self, Func::Avg) {
             2
         } else {
             1
@@ -104,7 +117,7 @@ impl Func {
     pub(crate) fn counts(&self) -> bool {
         matches!(
             self,
-            Func::Rate | Func::Count | Func::Quantile(_) | Func::Histogram
+            Func::Rate | Func::Count | Func::Quantile(_) | Func::Histogram | Func::Compare(_)
         )
     }
 }

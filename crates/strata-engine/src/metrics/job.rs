@@ -14,9 +14,10 @@ use strata_block::schema::col;
 use strata_block::BlockReader;
 use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
 use strata_proto::tempopb::{self, Exemplar};
-use strata_traceql::{MetricsExpr, RootExpr, SecondStage};
+use strata_traceql::{FieldExpr, MetricsExpr, MetricsFn, RootExpr, SecondStage, Static};
 
 use super::accumulator::MetricsAccumulator;
+use super::compare;
 use super::func::{Func, BUCKET_LABEL};
 use super::log2;
 use super::range::MetricsRange;
@@ -44,6 +45,8 @@ pub struct MetricsJob {
     search: SearchJob,
     /// `by()` expressions, then the function's argument (if any).
     exprs: Vec<Expr>,
+    /// `compare()`'s filter.
+    preds: Vec<Expr>,
     by_names: Vec<String>,
     pub(crate) func: Func,
     pub(crate) second: Vec<SecondStage>,
@@ -75,17 +78,29 @@ impl MetricsJob {
                 "unsupported: arithmetic between metrics queries is not supported",
             ));
         };
-        let Some((func, arg)) = Func::of(func) else {
-            return Err(bad("unsupported: compare() is not supported yet"));
-        };
+        let (func, arg) = Func::of(func);
         let range = Self::range_of(req)?;
         let mut fields = by.clone();
         fields.extend(arg);
-        let (plan, exprs) =
-            SearchPlan::for_metrics(pipeline, &fields).map_err(|e| bad(e.to_string()))?;
+        let (preds, extra): (Vec<FieldExpr>, &[&'static str]) = match m {
+            MetricsExpr::Pipeline {
+                func: MetricsFn::Compare { filter, .. },
+                ..
+            } => (
+                vec![filter
+                    .expr
+                    .clone()
+                    .unwrap_or(FieldExpr::Static(Static::Bool(true)))],
+                &compare::COLUMNS,
+            ),
+            _ => (Vec::new(), &[]),
+        };
+        let (plan, exprs, preds) = SearchPlan::for_metrics_with(pipeline, &fields, &preds, extra)
+            .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             search: SearchJob::for_plan(plan, range.start, range.end),
             exprs,
+            preds,
             by_names: by.iter().map(field_text).collect(),
             func,
             second: second.clone(),
@@ -147,7 +162,12 @@ impl MetricsJob {
             self.func.parts(),
             self.func.combine(),
             self.func.counts(),
-            self.max_series,
+            // compare() keeps every value until the end, where it keeps the top N.
+            if matches!(self.func, Func::Compare(_)) {
+                0
+            } else {
+                self.max_series
+            },
             self.exemplars,
         )
     }
@@ -159,6 +179,14 @@ impl MetricsJob {
         acc: &mut MetricsAccumulator,
     ) -> Result<(), EngineError> {
         acc.metrics.inspected_spans += batch.num_rows() as u64;
+        if let Func::Compare(c) = &self.func {
+            let (rows, _, masks) =
+                eval::matched_rows_with(self.search.plan(), batch, &[], &self.preds)?;
+            let Some(selected) = masks.first() else {
+                return Ok(());
+            };
+            return compare::observe(c, &self.range, batch, &rows, selected, acc);
+        }
         let (rows, values) = eval::matched_rows(self.search.plan(), batch, &self.exprs)?;
         if rows.is_empty() {
             return Ok(());

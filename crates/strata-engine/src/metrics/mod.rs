@@ -9,10 +9,12 @@
 //! * `finish.rs`: the final values (rates, averages, quantiles from power-of-two buckets,
 //!   `log2.rs`), second stages (`topk`, `bottomk`, comparisons) and Tempo's output rules.
 //!
-//! Not supported yet: `compare()` and arithmetic between metrics queries (refused with a
-//! message).
+//! * `compare.rs`: `compare()`, selection against baseline per attribute value.
+//!
+//! Not supported yet: arithmetic between metrics queries (refused with a message).
 
 mod accumulator;
+mod compare;
 mod finish;
 mod func;
 mod job;
@@ -20,6 +22,7 @@ pub mod log2;
 mod range;
 
 pub use accumulator::{MetricsAccumulator, EXEMPLARS_PER_BUCKET};
+pub use compare::{META_ERROR, META_TYPE};
 pub use func::BUCKET_LABEL;
 pub use job::{BadMetrics, MetricsJob, MAX_INTERVALS};
 pub use range::{default_step, MetricsRange};
