@@ -85,13 +85,16 @@ pub(crate) fn matched_rows(
     matched_rows_with(plan, batch, exprs, &[]).map(|(r, v, _)| (r, v))
 }
 
+/// Matched rows, values of expressions over the batch, and predicate masks.
+pub(crate) type Matched = (Vec<u32>, Vec<Value>, Vec<BooleanArray>);
+
 /// [`matched_rows`], also evaluating `preds` as span filters (true where they hold).
 pub(crate) fn matched_rows_with(
     plan: &SearchPlan,
     batch: &RecordBatch,
     exprs: &[Expr],
     preds: &[Expr],
-) -> Result<(Vec<u32>, Vec<Value>, Vec<BooleanArray>), EngineError> {
+) -> Result<Matched, EngineError> {
     if batch.num_rows() == 0 {
         return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
