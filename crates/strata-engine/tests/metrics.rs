@@ -375,3 +375,46 @@ fn compare_splits_selection_from_baseline_per_attribute_value() {
     let r = run("{ } | compare({ resource.service.name = \"b\" }, 10, 1, 2)");
     assert!(table(&r).iter().all(|(l, _)| !l.contains("selection")));
 }
+
+/// Every metrics query among Tempo's own examples (`test_examples.yaml`, shared at
+/// `/work/shared/reference/traceql_test_examples.yaml`; skipped when absent) either compiles
+/// and evaluates without error, or is refused with a message; among the valid ones only
+/// arithmetic between metrics queries may be refused. Nothing panics.
+#[test]
+fn tempo_example_metrics_queries_compile_and_run() {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/reference/traceql_test_examples.yaml");
+    let Ok(text) = std::fs::read_to_string(&path) else {
+        eprintln!("skipping: {} not found", path.display());
+        return;
+    };
+    let doc: serde_yaml_ng::Value = serde_yaml_ng::from_str(&text).unwrap();
+    let b = batch(&spans());
+    let mut ran = 0;
+    for section in ["valid", "parse_fails", "validate_fails", "unsupported"] {
+        for q in doc[section].as_sequence().into_iter().flatten() {
+            let Some(q) = q.as_str() else { continue };
+            let Ok(parsed) = strata_traceql::parse_and_validate(q) else {
+                assert!(MetricsJob::new(&req(q)).is_err(), "{q}");
+                continue;
+            };
+            let strata_traceql::RootExpr::Metrics(m) = &parsed.root else {
+                continue;
+            };
+            match MetricsJob::new(&req(q)) {
+                Ok(job) => {
+                    let mut acc = job.accumulator();
+                    job.observe_batch(&b, &mut acc)
+                        .unwrap_or_else(|e| panic!("{q}: {e}"));
+                    job.finish(&acc);
+                    ran += 1;
+                }
+                Err(e) => assert!(
+                    matches!(m, strata_traceql::MetricsExpr::Binary { .. }) || section != "valid",
+                    "{q}: {e}"
+                ),
+            }
+        }
+    }
+    assert!(ran > 50, "only {ran} metrics examples ran");
+}
