@@ -53,6 +53,10 @@ pub struct SearchPlan {
     prefilter_columns: Vec<&'static str>,
 }
 
+/// Read by every metrics evaluation: the traces' structure and span start times (and span IDs
+/// for exemplars).
+const METRICS_COLUMNS: [&str; 4] = [col::TRACE_ID, col::SPAN_ID, col::PARENT_SPAN_ID, col::START];
+
 /// Read by every evaluation: trace metadata and service statistics.
 const BASE_COLUMNS: [&str; 10] = [
     col::TRACE_ID,
@@ -122,17 +126,39 @@ impl SearchPlan {
     ) -> Result<(Self, Vec<Expr>, Vec<Expr>), EngineError> {
         let (mut plan, exprs) = Self::for_metrics_fields(pipeline, fields)?;
         let mut c = compile::Compiler::default();
-        let mut cols: BTreeSet<&'static str> = plan.columns.iter().copied().collect();
-        cols.extend(extra.iter().copied());
         let mut compiled = Vec::with_capacity(preds.len());
         for p in preds {
             let e = c.expr(p)?;
             compile::check_predicate_domains(&e)?;
-            e.visit_fields(&mut |r| {
-                plan.needs_tree |= r.needs_tree();
-                field_columns(r, &mut cols);
-            });
+            e.visit_fields(&mut |r| plan.needs_tree |= r.needs_tree());
             compiled.push(e);
+        }
+        // Metrics read less than search, which reports trace metadata: the trace structure,
+        // start times, and what the expressions name (all base columns when they name a
+        // trace-level intrinsic, computed from every span of the trace).
+        let mut cols: BTreeSet<&'static str> = METRICS_COLUMNS.into_iter().collect();
+        cols.extend(extra.iter().copied());
+        let mut base = false;
+        let mut visit = |r: &FieldRef| {
+            let mut needed = BTreeSet::new();
+            field_columns(r, &mut needed);
+            base |= needed.is_empty();
+            cols.extend(needed);
+        };
+        for e in plan
+            .filters
+            .iter()
+            .chain(&plan.values)
+            .chain(&exprs)
+            .chain(&compiled)
+        {
+            e.visit_fields(&mut visit);
+        }
+        for o in &plan.outputs {
+            visit(&o.field);
+        }
+        if base {
+            cols.extend(BASE_COLUMNS);
         }
         plan.columns = ordered(&cols);
         Ok((plan, exprs, compiled))

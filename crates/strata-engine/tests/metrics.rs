@@ -46,8 +46,20 @@ fn req(q: &str) -> QueryRangeRequest {
 fn run(q: &str) -> QueryRangeResponse {
     let job = MetricsJob::new(&req(q)).unwrap();
     let mut acc = job.accumulator();
-    job.observe_batch(&batch(&spans()), &mut acc).unwrap();
+    job.observe_batch(&projected(&job, &batch(&spans())), &mut acc)
+        .unwrap();
     job.finish(&acc)
+}
+
+/// `b` with only the columns the job reads, as a block scan gives it.
+fn projected(job: &MetricsJob, b: &arrow_array::RecordBatch) -> arrow_array::RecordBatch {
+    let schema = b.schema();
+    let idx: Vec<usize> = job
+        .columns()
+        .iter()
+        .map(|c| schema.index_of(c).unwrap())
+        .collect();
+    b.project(&idx).unwrap()
 }
 
 fn label_str(v: &Option<strata_proto::otlp::common::AnyValue>) -> String {
@@ -404,7 +416,7 @@ fn tempo_example_metrics_queries_compile_and_run() {
             match MetricsJob::new(&req(q)) {
                 Ok(job) => {
                     let mut acc = job.accumulator();
-                    job.observe_batch(&b, &mut acc)
+                    job.observe_batch(&projected(&job, &b), &mut acc)
                         .unwrap_or_else(|e| panic!("{q}: {e}"));
                     job.finish(&acc);
                     ran += 1;

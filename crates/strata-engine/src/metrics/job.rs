@@ -145,6 +145,12 @@ impl MetricsJob {
         &self.range
     }
 
+    /// Top-level columns of the block schema the evaluation reads (what a block scan
+    /// projects).
+    pub fn columns(&self) -> Vec<&'static str> {
+        self.search.plan().columns()
+    }
+
     /// The series limit (0: none).
     pub fn max_series(&self) -> usize {
         self.max_series
