@@ -517,6 +517,7 @@ async fn metrics_answer_identically_from_live_data_and_blocks() {
         "{ span.http.status_code >= 200 } | avg_over_time(span.http.status_code) by (name)",
         "{ } | count_over_time() by (span.db.system, resource.region)",
         "{ } | compare({ span.http.status_code = 500 }, 5)",
+        "({ status = error } | rate() by (resource.service.name)) / ({ } | rate() by (resource.service.name))",
     ] {
         let mut a = query_range(&live, base, q, &[("exemplars", "0")]).await;
         let mut b = query_range(&blocks, base, q, &[("exemplars", "0")]).await;

@@ -23,8 +23,8 @@ use strata_block::schema::{col, tag};
 use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
 use strata_traceql::{Attribute, AttributeScope};
 
-use super::accumulator::{MetricsAccumulator, Series};
 use super::range::MetricsRange;
+use super::store::{Series, SeriesStore};
 use crate::plan::text;
 use crate::EngineError;
 
@@ -145,7 +145,7 @@ pub(crate) fn observe(
     batch: &RecordBatch,
     rows: &[u32],
     selected: &BooleanArray,
-    acc: &mut MetricsAccumulator,
+    acc: &mut SeriesStore,
 ) -> Result<(), EngineError> {
     let starts: &UInt64Array = column(batch, col::START)?;
     let names: &StringArray = column(batch, col::NAME)?;

@@ -9,6 +9,7 @@
 //!   (smallest) values; a comparison (`> 3`) keeps the samples for which it holds.
 //! * Series without samples are dropped; NaN samples are skipped; exemplars whose interval
 //!   has no sample are dropped, and a count's exemplar takes its interval's value.
+//! * Arithmetic between queries: see `query.rs` and `arith.rs`.
 //! * Series are sorted by labels, so answers are deterministic.
 
 use std::collections::BTreeMap;
@@ -18,74 +19,36 @@ use strata_proto::tempopb::{
     Exemplar, InstantSeries, PartialStatus, QueryInstantResponse, QueryRangeResponse, Sample,
     TimeSeries,
 };
-use strata_traceql::{CmpOp, SecondStage};
+use strata_traceql::{ArithOp, CmpOp, SecondStage};
 
 use super::accumulator::MetricsAccumulator;
+use super::arith;
 use super::func::{Func, BUCKET_LABEL};
-use super::job::MetricsJob;
+use super::job::Leaf;
 use super::log2;
+use super::query::{MetricsJob, Node};
+use super::range::MetricsRange;
+use super::store::{cap_exemplars, SeriesStore};
 
 /// A final series before rendering.
-struct Out {
-    labels: Vec<KeyValue>,
-    values: Vec<f64>,
-    exemplars: Vec<Exemplar>,
+pub(crate) struct Out {
+    pub labels: Vec<KeyValue>,
+    pub values: Vec<f64>,
+    pub exemplars: Vec<Exemplar>,
 }
 
 impl MetricsJob {
     /// The range answer from the merged partial series of every source.
     pub fn finish(&self, acc: &MetricsAccumulator) -> QueryRangeResponse {
-        let range = acc.range();
+        let range = *self.range();
         let n = range.intervals();
-        let mut outs: Vec<Out> = match &self.func {
-            Func::Quantile(qs) => quantiles(acc, qs, n),
-            Func::Compare(c) => super::compare::finish(c, &acc.series)
-                .into_iter()
-                .map(|(labels, values)| Out {
-                    values: if values.is_empty() {
-                        vec![f64::NAN; n]
-                    } else {
-                        values.into_iter().map(zero_nan).collect()
-                    },
-                    labels,
-                    exemplars: Vec::new(),
-                })
-                .collect(),
-            f => acc
-                .series
-                .iter()
-                .map(|s| {
-                    let values = (0..n)
-                        .map(|i| match f {
-                            Func::Rate => zero_nan(s.values[i]) / range.step_seconds(),
-                            Func::Avg => {
-                                let (sum, count) = (s.values[2 * i], s.values[2 * i + 1]);
-                                if count > 0.0 {
-                                    sum / count
-                                } else {
-                                    f64::NAN
-                                }
-                            }
-                            f if f.counts() => zero_nan(s.values[i]),
-                            _ => s.values[i],
-                        })
-                        .collect();
-                    Out {
-                        labels: s.labels.clone(),
-                        values,
-                        exemplars: s.exemplars.clone(),
-                    }
-                })
-                .collect(),
-        };
-        for stage in &self.second {
-            apply_second(stage, &mut outs, n);
-        }
+        let outs = self.eval(&self.tree, acc, n);
+        let max_exemplars = self.leaves.first().map_or(0, |l| l.exemplars);
         let mut series: Vec<TimeSeries> = outs
             .into_iter()
             .filter_map(|o| {
                 let samples: Vec<Sample> = (0..n)
-                    .filter(|&i| !o.values[i].is_nan())
+                    .filter(|&i| o.values.get(i).is_some_and(|v| !v.is_nan()))
                     .map(|i| Sample {
                         value: o.values[i],
                         timestamp_ms: range.timestamp_ms(i),
@@ -94,11 +57,10 @@ impl MetricsJob {
                 if samples.is_empty() {
                     return None;
                 }
-                let exemplars = acc
-                    .cap_exemplars(o.exemplars)
+                let exemplars = cap_exemplars(&range, max_exemplars, o.exemplars)
                     .into_iter()
                     .filter_map(|mut e| {
-                        let i = interval_of_exemplar(acc, e.timestamp_ms)?;
+                        let i = interval_of_exemplar(&range, e.timestamp_ms)?;
                         let v = *o.values.get(i)?;
                         if v.is_nan() {
                             return None;
@@ -117,7 +79,7 @@ impl MetricsJob {
             })
             .collect();
         series.sort_by_key(|s| label_text(&s.labels));
-        let (status, message) = if acc.truncated {
+        let (status, message) = if acc.is_truncated() {
             (
                 PartialStatus::Partial as i32,
                 format!(
@@ -133,6 +95,38 @@ impl MetricsJob {
             metrics: Some(acc.metrics),
             status,
             message,
+        }
+    }
+
+    /// The final series of a node of the query's arithmetic.
+    fn eval(&self, node: &Node, acc: &MetricsAccumulator, n: usize) -> Vec<Out> {
+        match node {
+            Node::Leaf(i) => match (self.leaves.get(*i), acc.stores.get(*i)) {
+                (Some(leaf), Some(store)) => leaf_outs(leaf, store, n),
+                _ => Vec::new(),
+            },
+            // A constant alone: one unlabelled series (only ever an operand).
+            Node::Scalar(v) => vec![Out {
+                labels: Vec::new(),
+                values: vec![*v; n],
+                exemplars: Vec::new(),
+            }],
+            Node::Binary {
+                op,
+                lhs,
+                rhs,
+                second,
+            } => {
+                let mut outs = match (lhs.as_ref(), rhs.as_ref()) {
+                    (Node::Scalar(v), r) => scalar_op(*op, *v, self.eval(r, acc, n), true),
+                    (l, Node::Scalar(v)) => scalar_op(*op, *v, self.eval(l, acc, n), false),
+                    (l, r) => arith::binary(*op, self.eval(l, acc, n), self.eval(r, acc, n)),
+                };
+                for stage in second {
+                    apply_second(stage, &mut outs, n);
+                }
+                outs
+            }
         }
     }
 
@@ -166,15 +160,78 @@ fn zero_nan(v: f64) -> f64 {
     }
 }
 
+/// One leaf's final series: the function's values per interval, then its second stages.
+fn leaf_outs(leaf: &Leaf, store: &SeriesStore, n: usize) -> Vec<Out> {
+    let step = leaf.range.step_seconds();
+    let mut outs: Vec<Out> = match &leaf.func {
+        Func::Quantile(qs) => quantiles(store, qs, n),
+        Func::Compare(c) => super::compare::finish(c, &store.series)
+            .into_iter()
+            .map(|(labels, values)| Out {
+                values: if values.is_empty() {
+                    vec![f64::NAN; n]
+                } else {
+                    values.into_iter().map(zero_nan).collect()
+                },
+                labels,
+                exemplars: Vec::new(),
+            })
+            .collect(),
+        f => store
+            .series
+            .iter()
+            .map(|s| {
+                let values = (0..n)
+                    .map(|i| match f {
+                        Func::Rate => zero_nan(s.values[i]) / step,
+                        Func::Avg => {
+                            let (sum, count) = (s.values[2 * i], s.values[2 * i + 1]);
+                            if count > 0.0 {
+                                sum / count
+                            } else {
+                                f64::NAN
+                            }
+                        }
+                        f if f.counts() => zero_nan(s.values[i]),
+                        _ => s.values[i],
+                    })
+                    .collect();
+                Out {
+                    labels: s.labels.clone(),
+                    values,
+                    exemplars: s.exemplars.clone(),
+                }
+            })
+            .collect(),
+    };
+    for stage in &leaf.second {
+        apply_second(stage, &mut outs, n);
+    }
+    outs
+}
+
+/// `v op x` (or `x op v`) for every sample of every series.
+fn scalar_op(op: ArithOp, v: f64, mut outs: Vec<Out>, scalar_left: bool) -> Vec<Out> {
+    for o in &mut outs {
+        for x in &mut o.values {
+            *x = if scalar_left {
+                arith::apply(op, v, *x)
+            } else {
+                arith::apply(op, *x, v)
+            };
+        }
+    }
+    outs
+}
+
 /// The interval of an exemplar at `ms`: the one whose span-start window holds it.
-fn interval_of_exemplar(acc: &MetricsAccumulator, ms: i64) -> Option<usize> {
+fn interval_of_exemplar(r: &MetricsRange, ms: i64) -> Option<usize> {
     let ns = u64::try_from(ms).ok()?.checked_mul(1_000_000)?;
-    let r = acc.range();
     // Exemplars carry span start times truncated to ms; take the interval of the ms's end.
     r.interval_of(ns).or_else(|| r.interval_of(ns + 999_999))
 }
 
-fn label_text(labels: &[KeyValue]) -> String {
+pub(crate) fn label_text(labels: &[KeyValue]) -> String {
     labels
         .iter()
         .map(|l| format!("{}={:?}", l.key, l.value))
@@ -197,7 +254,7 @@ fn bucket_bound(l: &KeyValue) -> Option<f64> {
 }
 
 /// One series per (labels without `__bucket`, quantile).
-fn quantiles(acc: &MetricsAccumulator, qs: &[f64], n: usize) -> Vec<Out> {
+fn quantiles(acc: &SeriesStore, qs: &[f64], n: usize) -> Vec<Out> {
     struct Group {
         labels: Vec<KeyValue>,
         /// Per interval: (bucket bound, count).

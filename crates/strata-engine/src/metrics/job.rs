@@ -1,5 +1,5 @@
-//! A metrics request validated and compiled ([`MetricsJob`]), and its evaluation over
-//! batches of whole traces and over blocks.
+//! One metrics pipeline compiled ([`Leaf`]: `{ ... } | fn(...) by (...)`), and its
+//! evaluation over batches of whole traces and over blocks into a [`SeriesStore`].
 //!
 //! The spanset pipeline runs through the search evaluator ([`crate::eval`]): every span of
 //! any final spanset of a trace counts once. A span belongs to the interval of its start
@@ -13,36 +13,27 @@ use arrow_array::{Array, BinaryArray, FixedSizeBinaryArray, RecordBatch, UInt64A
 use strata_block::schema::col;
 use strata_block::BlockReader;
 use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
-use strata_proto::tempopb::{self, Exemplar};
-use strata_traceql::{FieldExpr, MetricsExpr, MetricsFn, RootExpr, SecondStage, Static};
+use strata_proto::tempopb::Exemplar;
+use strata_traceql::{FieldExpr, MetricsFn, Pipeline, SecondStage, Static};
 
-use super::accumulator::MetricsAccumulator;
 use super::compare;
 use super::func::{Func, BUCKET_LABEL};
 use super::log2;
 use super::range::MetricsRange;
+use super::store::SeriesStore;
 use crate::eval::{self, Sv};
 use crate::plan::ir::Expr;
 use crate::plan::text::field_text;
 use crate::search::{SearchAccumulator, SearchJob};
 use crate::{EngineError, SearchPlan};
 
-/// Most intervals a query may have, whatever the tenant's limits say.
-pub const MAX_INTERVALS: usize = 100_000;
+use super::query::{bad, BadMetrics};
 
-/// Why a metrics request cannot run: a message for a 400 answer.
-#[derive(Debug, thiserror::Error)]
-#[error("{0}")]
-pub struct BadMetrics(pub String);
-
-fn bad(msg: impl Into<String>) -> BadMetrics {
-    BadMetrics(msg.into())
-}
-
-/// A validated metrics query: its compiled pipeline, function, labels and time grid.
+/// One compiled metrics pipeline (`{ ... } | fn(...) by (...) | second stages`): its plan,
+/// function, labels and time grid.
 #[derive(Clone)]
-pub struct MetricsJob {
-    search: SearchJob,
+pub(crate) struct Leaf {
+    pub(crate) search: SearchJob,
     /// `by()` expressions, then the function's argument (if any).
     exprs: Vec<Expr>,
     /// `compare()`'s filter.
@@ -50,43 +41,24 @@ pub struct MetricsJob {
     by_names: Vec<String>,
     pub(crate) func: Func,
     pub(crate) second: Vec<SecondStage>,
-    range: MetricsRange,
-    exemplars: usize,
+    pub(crate) range: MetricsRange,
+    pub(crate) exemplars: usize,
     max_series: usize,
 }
 
-impl MetricsJob {
-    /// Compiles `req`. A range request must already be aligned: `step` a whole number of
-    /// milliseconds and `start`, `end` multiples of it ([`MetricsRange::aligned`]); an
-    /// instant request (`instant: true`) covers `[start, end]`.
-    pub fn new(req: &tempopb::QueryRangeRequest) -> Result<Self, BadMetrics> {
-        let query =
-            strata_traceql::parse_and_validate(&req.query).map_err(|e| bad(e.to_string()))?;
-        let RootExpr::Metrics(m) = &query.root else {
-            return Err(bad(
-                "invalid TraceQL query: a metrics query needs a metrics function, e.g. { } | rate()",
-            ));
-        };
-        let MetricsExpr::Pipeline {
-            pipeline,
-            func,
-            by,
-            second,
-        } = m
-        else {
-            return Err(bad(
-                "unsupported: arithmetic between metrics queries is not supported",
-            ));
-        };
-        let (func, arg) = Func::of(func);
-        let range = Self::range_of(req)?;
-        let mut fields = by.clone();
-        fields.extend(arg);
-        let (preds, extra): (Vec<FieldExpr>, &[&'static str]) = match m {
-            MetricsExpr::Pipeline {
-                func: MetricsFn::Compare { filter, .. },
-                ..
-            } => (
+impl Leaf {
+    /// Compiles one pipeline over `range`.
+    pub(crate) fn new(
+        pipeline: &Pipeline,
+        func: &MetricsFn,
+        by: &[FieldExpr],
+        second: &[SecondStage],
+        range: MetricsRange,
+        exemplars: usize,
+        max_series: usize,
+    ) -> Result<Self, BadMetrics> {
+        let (preds, extra): (Vec<FieldExpr>, &[&'static str]) = match func {
+            MetricsFn::Compare { filter, .. } => (
                 vec![filter
                     .expr
                     .clone()
@@ -95,6 +67,9 @@ impl MetricsJob {
             ),
             _ => (Vec::new(), &[]),
         };
+        let (func, arg) = Func::of(func);
+        let mut fields = by.to_vec();
+        fields.extend(arg);
         let (plan, exprs, preds) = SearchPlan::for_metrics_with(pipeline, &fields, &preds, extra)
             .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
@@ -103,67 +78,16 @@ impl MetricsJob {
             preds,
             by_names: by.iter().map(field_text).collect(),
             func,
-            second: second.clone(),
+            second: second.to_vec(),
             range,
-            exemplars: req.exemplars as usize,
-            max_series: req.max_series as usize,
+            exemplars,
+            max_series,
         })
     }
 
-    fn range_of(req: &tempopb::QueryRangeRequest) -> Result<MetricsRange, BadMetrics> {
-        if req.end <= req.start {
-            return Err(bad("invalid range: end must be after start"));
-        }
-        if req.instant == Some(true) {
-            return Ok(MetricsRange::instant(req.start, req.end));
-        }
-        const MS: u64 = 1_000_000;
-        if req.step == 0
-            || !req.step.is_multiple_of(MS)
-            || !req.start.is_multiple_of(req.step)
-            || !req.end.is_multiple_of(req.step)
-        {
-            return Err(bad(
-                "invalid range: step must be whole milliseconds and start and end multiples of it",
-            ));
-        }
-        let range = MetricsRange {
-            start: req.start,
-            end: req.end,
-            step: req.step,
-            instant: false,
-        };
-        if range.intervals() > MAX_INTERVALS {
-            return Err(bad(format!(
-                "invalid range: more than {MAX_INTERVALS} steps"
-            )));
-        }
-        Ok(range)
-    }
-
-    pub fn range(&self) -> &MetricsRange {
-        &self.range
-    }
-
-    /// Top-level columns of the block schema the evaluation reads (what a block scan
-    /// projects).
-    pub fn columns(&self) -> Vec<&'static str> {
-        self.search.plan().columns()
-    }
-
-    /// The series limit (0: none).
-    pub fn max_series(&self) -> usize {
-        self.max_series
-    }
-
-    /// Whether data spanning `[start, end]` (unix ns) may hold spans of the range.
-    pub fn overlaps(&self, start: u64, end: u64) -> bool {
-        self.search.overlaps(start, end)
-    }
-
-    /// An empty accumulator for this query.
-    pub fn accumulator(&self) -> MetricsAccumulator {
-        MetricsAccumulator::new(
+    /// An empty store for this pipeline's partial series.
+    pub(crate) fn store(&self) -> SeriesStore {
+        SeriesStore::new(
             self.range,
             self.func.parts(),
             self.func.combine(),
@@ -179,12 +103,11 @@ impl MetricsJob {
     }
 
     /// Evaluates one batch of whole traces into `acc`.
-    pub fn observe_batch(
+    pub(crate) fn observe_batch(
         &self,
         batch: &RecordBatch,
-        acc: &mut MetricsAccumulator,
+        acc: &mut SeriesStore,
     ) -> Result<(), EngineError> {
-        acc.metrics.inspected_spans += batch.num_rows() as u64;
         if let Func::Compare(c) = &self.func {
             let (rows, _, masks) =
                 eval::matched_rows_with(self.search.plan(), batch, &[], &self.preds)?;
@@ -299,23 +222,19 @@ impl MetricsJob {
         out
     }
 
-    /// Evaluates one block into `acc`, pruned as search prunes.
-    pub async fn observe_block(
+    /// Evaluates one block into `acc`, pruned as search prunes, counting what was read in
+    /// `counters`.
+    pub(crate) async fn observe_block(
         &self,
         reader: &BlockReader,
-        acc: &mut MetricsAccumulator,
+        acc: &mut SeriesStore,
+        counters: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
-        let mut counters = SearchAccumulator::new();
-        let res = self
-            .search
-            .scan_block(reader, &mut counters, &mut |batch, _| {
+        self.search
+            .scan_block(reader, counters, &mut |batch, _| {
                 self.observe_batch(batch, acc)
             })
-            .await;
-        acc.metrics.inspected_bytes += counters.metrics.inspected_bytes;
-        acc.metrics.total_blocks += counters.metrics.total_blocks;
-        acc.metrics.total_block_bytes += counters.metrics.total_block_bytes;
-        res
+            .await
     }
 }
 
