@@ -3,8 +3,7 @@
 //! The parser ([`crate::parse`]) produces a [`Query`]; [`crate::validate`] checks types and
 //! refuses what Strata does not support; the search engine (`strata-engine`) evaluates
 //! [`RootExpr::Spanset`] queries, and `strata-engine::metrics` evaluates metrics queries
-//! ([`RootExpr::Metrics`]) made of one pipeline and function (arithmetic between metrics
-//! queries parses and validates but is not evaluated).
+//! ([`RootExpr::Metrics`]).
 //!
 //! Naming follows Tempo's documentation. Unscoped spellings of trace-level intrinsics
 //! (`rootName`, `rootServiceName`, `traceDuration`) and of span intrinsics (`duration`, `name`,
@@ -344,7 +343,7 @@ pub enum Intrinsic {
     InstrumentationVersion,
 }
 
-/// A metrics query (evaluated by `strata-engine::metrics`, except [`MetricsExpr::Binary`]).
+/// A metrics query (evaluated by `strata-engine::metrics`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricsExpr {
     /// `pipeline | fn(args) by (a, b) | topk(n) > 3`
