@@ -79,9 +79,10 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 	fi
 
 .PHONY: bench
-bench: ## Ingest, search, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
+bench: ## Ingest, search, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
+	./scripts/metrics_bench.sh
 	./scripts/cluster_bench.sh
 	./scripts/compaction_bench.sh
 	./scripts/receiver_bench.sh

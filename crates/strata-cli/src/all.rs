@@ -58,7 +58,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         Arc::new(ingester.clone()),
         store.clone(),
         &mut registry,
-    );
+    )
+    .with_overrides(overrides.clone());
     // One process owns every compaction job.
     let compactor = Compactor::new(
         store.clone(),

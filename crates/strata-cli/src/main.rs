@@ -6,6 +6,7 @@ mod blocks;
 mod loadgen;
 mod pipe;
 mod query;
+mod query_metrics;
 
 use std::path::PathBuf;
 

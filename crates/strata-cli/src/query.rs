@@ -1,5 +1,6 @@
-//! `strata query`: trace by ID and TraceQL search against a running server's query API,
-//! printed as a table (or the server's JSON with `--json`).
+//! `strata query`: trace by ID, TraceQL search and TraceQL metrics against a running
+//! server's query API, printed as a table (or the server's JSON with `--json`); metrics
+//! rendering is in `query_metrics`.
 
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
@@ -8,7 +9,9 @@ use clap::{Args, Subcommand};
 use prost::Message;
 use strata_proto::otlp::common::any_value::Value as AnyValue;
 use strata_proto::otlp::trace::{ResourceSpans, Span};
-use strata_proto::tempopb::{SearchResponse, TraceByIdResponse};
+use strata_proto::tempopb::{
+    QueryInstantResponse, QueryRangeResponse, SearchResponse, TraceByIdResponse,
+};
 
 #[derive(Args)]
 pub struct QueryArgs {
@@ -48,6 +51,22 @@ enum QueryCommand {
         #[arg(long, value_parser = humantime::parse_duration)]
         since: Option<Duration>,
     },
+    /// Run a TraceQL metrics query, e.g. '{ status = error } | rate() by (resource.service.name)'.
+    Metrics {
+        query: String,
+        /// The range: the last DURATION.
+        #[arg(long, default_value = "1h", value_parser = humantime::parse_duration)]
+        since: Duration,
+        /// Step between samples (e.g. 30s, 1m); default: the server's (about 240 points).
+        #[arg(long, value_parser = humantime::parse_duration)]
+        step: Option<Duration>,
+        /// One value per series over the whole range (`/api/metrics/query`).
+        #[arg(long)]
+        instant: bool,
+        /// List every sample instead of one row and chart per series.
+        #[arg(long)]
+        samples: bool,
+    },
 }
 
 pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
@@ -81,6 +100,27 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
             }
             (format!("{base}/api/search"), q)
         }
+        QueryCommand::Metrics {
+            query,
+            since,
+            step,
+            instant,
+            ..
+        } => {
+            let now = SystemTime::now().duration_since(UNIX_EPOCH)?;
+            let end = now.as_secs_f64();
+            let start = (now.saturating_sub(*since)).as_secs_f64();
+            let mut q = vec![
+                ("q".to_string(), query.clone()),
+                ("start".to_string(), format!("{start:.3}")),
+                ("end".to_string(), format!("{end:.3}")),
+            ];
+            if let Some(step) = step {
+                q.push(("step".into(), format!("{}ms", step.as_millis())));
+            }
+            let path = if *instant { "query" } else { "query_range" };
+            (format!("{base}/api/metrics/{path}"), q)
+        }
     };
     let mut req = client.get(&url).query(&query).header("accept", accept);
     if let Some(org) = &args.org_id {
@@ -112,6 +152,18 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         QueryCommand::Search { .. } => {
             let r = SearchResponse::decode(body.as_ref())?;
             print!("{}", search_table(&r));
+        }
+        QueryCommand::Metrics { instant: true, .. } => {
+            let r = QueryInstantResponse::decode(body.as_ref())?;
+            print!("{}", crate::query_metrics::instant_table(&r));
+        }
+        QueryCommand::Metrics { samples, .. } => {
+            let r = QueryRangeResponse::decode(body.as_ref())?;
+            if samples {
+                print!("{}", crate::query_metrics::samples_table(&r));
+            } else {
+                print!("{}", crate::query_metrics::range_table(&r));
+            }
         }
     }
     Ok(())
@@ -209,24 +261,24 @@ pub fn search_table(r: &SearchResponse) -> String {
 }
 
 /// A left-aligned text table.
-struct Table {
+pub(crate) struct Table {
     header: Vec<String>,
     rows: Vec<Vec<String>>,
 }
 
 impl Table {
-    fn new(header: &[&str]) -> Self {
+    pub(crate) fn new(header: &[&str]) -> Self {
         Self {
             header: header.iter().map(|s| s.to_string()).collect(),
             rows: Vec::new(),
         }
     }
 
-    fn row(&mut self, r: Vec<String>) {
+    pub(crate) fn row(&mut self, r: Vec<String>) {
         self.rows.push(r);
     }
 
-    fn render(&self) -> String {
+    pub(crate) fn render(&self) -> String {
         let mut widths: Vec<usize> = self.header.iter().map(|h| h.chars().count()).collect();
         for r in &self.rows {
             for (w, c) in widths.iter_mut().zip(r) {

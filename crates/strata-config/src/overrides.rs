@@ -74,6 +74,8 @@ pub struct TenantLimits {
     pub sampling: SamplingLimits,
     /// Trace-derived metrics: processors run on the tenant's spans, its series limit.
     pub metrics_generator: GeneratorLimits,
+    /// TraceQL metrics queries (`/api/metrics/query_range`, `/api/metrics/query`).
+    pub query_metrics: QueryMetricsLimits,
 }
 
 impl TenantLimits {
@@ -150,6 +152,32 @@ impl Default for GlobalLimits {
     fn default() -> Self {
         Self {
             max_bytes_per_trace: 5_000_000,
+        }
+    }
+}
+
+/// Bounds of one TraceQL metrics query (Tempo's query-frontend `metrics` defaults).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QueryMetricsLimits {
+    /// Longest `[start, end]`. Default `24h`.
+    #[serde(with = "humantime_serde")]
+    pub max_duration: Duration,
+    /// Most steps (`(end - start) / step`). Default 10 000.
+    pub max_intervals: u64,
+    /// Most series in an answer; more make it `PARTIAL`. Default 1 000; 0 means no limit.
+    pub max_series: u32,
+    /// Most exemplars per series (`exemplars` is capped to it). Default 100.
+    pub max_exemplars: u32,
+}
+
+impl Default for QueryMetricsLimits {
+    fn default() -> Self {
+        Self {
+            max_duration: Duration::from_secs(24 * 3600),
+            max_intervals: 10_000,
+            max_series: 1000,
+            max_exemplars: 100,
         }
     }
 }

@@ -46,6 +46,7 @@ use ctx::Ctx;
 use spanset::TraceEval;
 use trace::{Traces, Tree};
 use value::{bad, null_to_false};
+pub(crate) use value::{Sv, Value};
 
 /// See [`SearchPlan::prefilter`].
 pub(crate) fn prefilter(
@@ -71,6 +72,90 @@ fn check_len(mask: &BooleanArray, n: usize) -> Result<(), EngineError> {
             mask.len()
         )))
     }
+}
+
+/// Spans of a batch that a pipeline selects, for metrics: the rows (ascending) of every span
+/// in any final spanset of its trace, each once, and `exprs` evaluated over every span of the
+/// batch (index them with the rows).
+pub(crate) fn matched_rows(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    exprs: &[Expr],
+) -> Result<(Vec<u32>, Vec<Value>), EngineError> {
+    matched_rows_with(plan, batch, exprs, &[]).map(|(r, v, _)| (r, v))
+}
+
+/// Matched rows, values of expressions over the batch, and predicate masks.
+pub(crate) type Matched = (Vec<u32>, Vec<Value>, Vec<BooleanArray>);
+
+/// [`matched_rows`], also evaluating `preds` as span filters (true where they hold).
+pub(crate) fn matched_rows_with(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    exprs: &[Expr],
+    preds: &[Expr],
+) -> Result<Matched, EngineError> {
+    if batch.num_rows() == 0 {
+        return Ok((Vec::new(), Vec::new(), Vec::new()));
+    }
+    let probe = Ctx::new(batch, None, None);
+    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
+    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
+    let traces = Traces::new(ids, parents)?;
+    let tree = if plan.needs_tree {
+        Some(Tree::new(&traces, probe.typed(col::SPAN_ID)?, parents)?)
+    } else {
+        None
+    };
+    let mut ctx = Ctx::new(batch, Some(&traces), tree.as_ref());
+    let mut masks = Vec::with_capacity(plan.filters.len());
+    for f in &plan.filters {
+        let mask = null_to_false(&expr::predicate(&mut ctx, f)?);
+        check_len(&mask, ctx.n)?;
+        masks.push(mask);
+    }
+    let values = plan
+        .values
+        .iter()
+        .map(|e| expr::value(&mut ctx, e, Domain::Span))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::new();
+    for (t, range) in traces.ranges.iter().enumerate() {
+        let eval = TraceEval {
+            masks: &masks,
+            values: &values,
+            tree: tree.as_ref(),
+            trace: t,
+            range: range.clone(),
+        };
+        let sets = eval.run(&plan.pipeline)?;
+        let start = rows.len();
+        for s in &sets {
+            rows.extend_from_slice(&s.rows);
+        }
+        if sets.len() > 1 {
+            rows[start..].sort_unstable();
+            let mut kept = start;
+            for i in start..rows.len() {
+                if i == start || rows[i] != rows[kept - 1] {
+                    rows[kept] = rows[i];
+                    kept += 1;
+                }
+            }
+            rows.truncate(kept);
+        }
+    }
+    let extra = exprs
+        .iter()
+        .map(|e| expr::value(&mut ctx, e, Domain::Span))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut pred_masks = Vec::with_capacity(preds.len());
+    for p in preds {
+        let mask = null_to_false(&expr::predicate(&mut ctx, p)?);
+        check_len(&mask, ctx.n)?;
+        pred_masks.push(mask);
+    }
+    Ok((rows, extra, pred_masks))
 }
 
 /// See [`SearchPlan::evaluate`].

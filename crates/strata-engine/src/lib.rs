@@ -21,6 +21,7 @@ mod eval;
 mod gofmt;
 pub mod live;
 pub mod merge;
+pub mod metrics;
 mod plan;
 mod prune;
 mod result;

@@ -53,6 +53,10 @@ pub struct SearchPlan {
     prefilter_columns: Vec<&'static str>,
 }
 
+/// Read by every metrics evaluation: the traces' structure and span start times (and span IDs
+/// for exemplars).
+const METRICS_COLUMNS: [&str; 4] = [col::TRACE_ID, col::SPAN_ID, col::PARENT_SPAN_ID, col::START];
+
 /// Read by every evaluation: trace metadata and service statistics.
 const BASE_COLUMNS: [&str; 10] = [
     col::TRACE_ID,
@@ -107,6 +111,80 @@ impl SearchPlan {
             columns: ordered(&cols),
             prefilter_columns: ordered(&pre_cols),
         })
+    }
+
+    /// Compiles a metrics query's spanset pipeline for [`crate::eval::matched_rows_with`],
+    /// with `fields` (the function's argument and `by()` labels) among the columns read,
+    /// also compiling `preds` (span filters, such as `compare()`'s) and reading the columns
+    /// `extra` and those the predicates need. Returns the plan, the compiled fields and the
+    /// compiled predicates.
+    pub(crate) fn for_metrics_with(
+        pipeline: &strata_traceql::Pipeline,
+        fields: &[strata_traceql::FieldExpr],
+        preds: &[strata_traceql::FieldExpr],
+        extra: &[&'static str],
+    ) -> Result<(Self, Vec<Expr>, Vec<Expr>), EngineError> {
+        let (mut plan, exprs) = Self::for_metrics_fields(pipeline, fields)?;
+        let mut c = compile::Compiler::default();
+        let mut compiled = Vec::with_capacity(preds.len());
+        for p in preds {
+            let e = c.expr(p)?;
+            compile::check_predicate_domains(&e)?;
+            e.visit_fields(&mut |r| plan.needs_tree |= r.needs_tree());
+            compiled.push(e);
+        }
+        // Metrics read less than search, which reports trace metadata: the trace structure,
+        // start times, and what the expressions name (all base columns when they name a
+        // trace-level intrinsic, computed from every span of the trace).
+        let mut cols: BTreeSet<&'static str> = METRICS_COLUMNS.into_iter().collect();
+        cols.extend(extra.iter().copied());
+        let mut base = false;
+        let mut visit = |r: &FieldRef| {
+            let mut needed = BTreeSet::new();
+            field_columns(r, &mut needed);
+            base |= needed.is_empty();
+            cols.extend(needed);
+        };
+        for e in plan
+            .filters
+            .iter()
+            .chain(&plan.values)
+            .chain(&exprs)
+            .chain(&compiled)
+        {
+            e.visit_fields(&mut visit);
+        }
+        for o in &plan.outputs {
+            visit(&o.field);
+        }
+        if base {
+            cols.extend(BASE_COLUMNS);
+        }
+        plan.columns = ordered(&cols);
+        Ok((plan, exprs, compiled))
+    }
+
+    /// The pipeline with `select(fields)` appended (so their columns are read), and the
+    /// compiled fields.
+    fn for_metrics_fields(
+        pipeline: &strata_traceql::Pipeline,
+        fields: &[strata_traceql::FieldExpr],
+    ) -> Result<(Self, Vec<Expr>), EngineError> {
+        let mut stages = pipeline.stages.clone();
+        if !fields.is_empty() {
+            stages.push(strata_traceql::Stage::Select(fields.to_vec()));
+        }
+        let query = Query {
+            root: RootExpr::Spanset(strata_traceql::Pipeline { stages }),
+            hints: Vec::new(),
+        };
+        let plan = Self::new(&query)?;
+        let mut c = compile::Compiler::default();
+        let exprs = fields
+            .iter()
+            .map(|f| c.expr(f))
+            .collect::<Result<Vec<_>, _>>()?;
+        Ok((plan, exprs))
     }
 
     /// Top-level columns of the block schema that [`evaluate`](Self::evaluate) reads.

@@ -38,6 +38,7 @@ mod flush;
 pub mod instance;
 pub mod limits;
 pub mod metrics;
+mod metrics_query;
 mod recent;
 pub mod record;
 mod replay;
@@ -356,6 +357,14 @@ impl IngesterQuerier for Ingester {
         req: &tempopb::SearchTagValuesRequest,
     ) -> Result<tempopb::SearchTagValuesV2Response, RoleError> {
         self.search_tag_values_recent(tenant, req).await
+    }
+
+    async fn metrics_query_range(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::QueryRangeRequest,
+    ) -> Result<tempopb::QueryRangeResponse, RoleError> {
+        self.metrics_recent(tenant, req).await
     }
 }
 

@@ -83,7 +83,7 @@ pub(crate) fn decode_chunk(
 }
 
 /// Runs `f` over the live data as batches, a chunk of traces at a time.
-fn for_each_live_batch(
+pub(crate) fn for_each_live_batch(
     live: &[(TraceId, Vec<Bytes>)],
     mut f: impl FnMut(&arrow_array::RecordBatch) -> Result<bool, RoleError>,
 ) -> Result<u64, RoleError> {
@@ -109,7 +109,7 @@ fn for_each_live_batch(
     Ok(bytes)
 }
 
-fn internal(e: impl std::fmt::Display) -> RoleError {
+pub(crate) fn internal(e: impl std::fmt::Display) -> RoleError {
     RoleError::Internal(e.to_string())
 }
 

@@ -169,4 +169,13 @@ impl IngesterQuerier for Node {
         self.check()?;
         self.ingester.search_tag_values(tenant, req).await
     }
+
+    async fn metrics_query_range(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::QueryRangeRequest,
+    ) -> Result<tempopb::QueryRangeResponse, RoleError> {
+        self.check()?;
+        self.ingester.metrics_query_range(tenant, req).await
+    }
 }

@@ -26,10 +26,12 @@ use crate::otlp::trace::status::StatusCode;
 use crate::otlp::trace::{ResourceSpans, ScopeSpans, Span, Status};
 use crate::tempopb::{PartialStatus, Trace, TraceByIdMetrics, TraceByIdResponse};
 
+mod metrics;
 mod search;
 #[cfg(test)]
 mod tests;
 
+pub use metrics::*;
 pub use search::*;
 
 /// `/api/traces/{id}` JSON: `{"batches":[ResourceSpans…]}` — Tempo's v1 shape, which renames

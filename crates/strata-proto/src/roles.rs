@@ -209,4 +209,17 @@ pub trait IngesterQuerier: Send + Sync {
         tenant: &TenantId,
         req: &tempopb::SearchTagValuesRequest,
     ) -> Result<tempopb::SearchTagValuesV2Response, RoleError>;
+
+    /// A TraceQL metrics query over recent data, skipping the blocks in
+    /// `req.exclude_blocks`: partial series (`strata_engine::metrics::MetricsAccumulator`'s
+    /// wire form) for the caller to merge. Sources that cannot answer refuse it.
+    async fn metrics_query_range(
+        &self,
+        _tenant: &TenantId,
+        _req: &tempopb::QueryRangeRequest,
+    ) -> Result<tempopb::QueryRangeResponse, RoleError> {
+        Err(RoleError::Internal(
+            "this source does not answer metrics queries".into(),
+        ))
+    }
 }

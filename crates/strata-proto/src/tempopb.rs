@@ -232,3 +232,95 @@ pub struct SearchTagValuesV2Response {
     #[prost(message, optional, tag = "2")]
     pub metrics: Option<MetadataMetrics>,
 }
+
+/// `tempopb.QueryRangeRequest` (the fields Strata uses, with Tempo's numbers): a TraceQL
+/// metrics query over `[start, end]` (unix nanoseconds) in steps of `step` nanoseconds.
+/// Also the internal request from querier to ingesters, which carries the block IDs the
+/// querier reads itself in `exclude_blocks` (not a Tempo field).
+#[derive(Clone, PartialEq, Eq, Hash, prost::Message)]
+pub struct QueryRangeRequest {
+    #[prost(string, tag = "1")]
+    pub query: String,
+    #[prost(uint64, tag = "2")]
+    pub start: u64,
+    #[prost(uint64, tag = "3")]
+    pub end: u64,
+    #[prost(uint64, tag = "4")]
+    pub step: u64,
+    #[prost(uint32, tag = "16")]
+    pub exemplars: u32,
+    #[prost(uint32, tag = "17")]
+    pub max_series: u32,
+    #[prost(bool, optional, tag = "18")]
+    pub instant: Option<bool>,
+    /// Blocks (IDs as text) the caller reads itself; an ingester skips them. Strata only.
+    #[prost(string, repeated, tag = "100")]
+    pub exclude_blocks: Vec<String>,
+}
+
+/// `tempopb.QueryRangeResponse`, the body of `/api/metrics/query_range`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct QueryRangeResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub series: Vec<TimeSeries>,
+    #[prost(message, optional, tag = "2")]
+    pub metrics: Option<SearchMetrics>,
+    #[prost(enumeration = "PartialStatus", tag = "3")]
+    pub status: i32,
+    #[prost(string, tag = "4")]
+    pub message: String,
+}
+
+/// `tempopb.TimeSeries`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct TimeSeries {
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<crate::otlp::common::KeyValue>,
+    /// Oldest first.
+    #[prost(message, repeated, tag = "2")]
+    pub samples: Vec<Sample>,
+    #[prost(message, repeated, tag = "4")]
+    pub exemplars: Vec<Exemplar>,
+}
+
+/// `tempopb.Sample`.
+#[derive(Clone, Copy, PartialEq, prost::Message)]
+pub struct Sample {
+    #[prost(double, tag = "1")]
+    pub value: f64,
+    #[prost(int64, tag = "2")]
+    pub timestamp_ms: i64,
+}
+
+/// `tempopb.Exemplar`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct Exemplar {
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<crate::otlp::common::KeyValue>,
+    #[prost(double, tag = "2")]
+    pub value: f64,
+    #[prost(int64, tag = "3")]
+    pub timestamp_ms: i64,
+}
+
+/// `tempopb.QueryInstantResponse`, the body of `/api/metrics/query`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct QueryInstantResponse {
+    #[prost(message, repeated, tag = "1")]
+    pub series: Vec<InstantSeries>,
+    #[prost(message, optional, tag = "2")]
+    pub metrics: Option<SearchMetrics>,
+    #[prost(enumeration = "PartialStatus", tag = "3")]
+    pub status: i32,
+    #[prost(string, tag = "4")]
+    pub message: String,
+}
+
+/// `tempopb.InstantSeries`.
+#[derive(Clone, PartialEq, prost::Message)]
+pub struct InstantSeries {
+    #[prost(message, repeated, tag = "1")]
+    pub labels: Vec<crate::otlp::common::KeyValue>,
+    #[prost(double, tag = "2")]
+    pub value: f64,
+}

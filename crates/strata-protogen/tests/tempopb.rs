@@ -214,4 +214,61 @@ fn tempo_proto_matches_the_hand_written_structs() {
             metrics: Some(meta),
         },
     );
+    let search_metrics = t::SearchMetrics {
+        inspected_traces: 1,
+        inspected_bytes: 2,
+        total_blocks: 3,
+        completed_jobs: 4,
+        total_jobs: 5,
+        total_block_bytes: 6,
+        inspected_spans: 7,
+    };
+    check(
+        &pool,
+        "QueryRangeRequest",
+        t::QueryRangeRequest {
+            query: "{ } | rate()".into(),
+            start: 1,
+            end: 2,
+            step: 3,
+            exemplars: 4,
+            max_series: 5,
+            instant: Some(true),
+            exclude_blocks: vec!["b".into()],
+        },
+    );
+    check(
+        &pool,
+        "QueryRangeResponse",
+        t::QueryRangeResponse {
+            series: vec![t::TimeSeries {
+                labels: vec![kv("a", "b")],
+                samples: vec![t::Sample {
+                    value: 1.5,
+                    timestamp_ms: 2,
+                }],
+                exemplars: vec![t::Exemplar {
+                    labels: vec![kv("trace:id", "00")],
+                    value: 0.5,
+                    timestamp_ms: 3,
+                }],
+            }],
+            metrics: Some(search_metrics),
+            status: t::PartialStatus::Partial as i32,
+            message: "cut".into(),
+        },
+    );
+    check(
+        &pool,
+        "QueryInstantResponse",
+        t::QueryInstantResponse {
+            series: vec![t::InstantSeries {
+                labels: vec![kv("a", "b")],
+                value: 2.5,
+            }],
+            metrics: Some(search_metrics),
+            status: t::PartialStatus::Partial as i32,
+            message: "cut".into(),
+        },
+    );
 }

@@ -26,6 +26,8 @@ pub enum AppError {
     Storage(#[from] strata_storage::StorageError),
     #[error("{0}")]
     Config(String),
+    #[error("overrides: {0}")]
+    Overrides(#[from] strata_config::OverridesError),
 }
 
 /// Runs the querier process until `shutdown` fires.
@@ -49,12 +51,19 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ring_stop.cancel();
         let _ = ring_task.await;
     });
+    let overrides = strata_server::Overrides::load(
+        &cfg.overrides,
+        Arc::new(strata_common::SystemClock),
+        &mut registry,
+    )?;
     let querier = Querier::from_config(
         &cfg,
         Arc::new(FanoutQuerier::new(pool)),
         store,
         &mut registry,
-    );
+    )
+    .with_overrides(overrides.clone());
+    lc.spawn_background(move |t| overrides.run(t));
     let common = CommonState {
         registry: Arc::new(registry),
         readiness: lc.readiness(),

@@ -11,7 +11,11 @@
 //! * search: per trace ID (one entry per trace however many replicas hold it), cut to the
 //!   request's `limit` ([`search_limit`]: 20 when 0), metrics summed;
 //! * tag names: per scope, deduplicated and sorted, at most `max_tags_per_scope` per scope;
-//! * tag values: deduplicated by (type, value), sorted, at most `max_tag_values`.
+//! * tag values: deduplicated by (type, value), sorted, at most `max_tag_values`;
+//! * metrics: partial series summed (or min/max) by the function's rule
+//!   ([`MetricsAccumulator`](strata_engine::metrics::MetricsAccumulator)). Spans are not
+//!   deduplicated across replicas: with a replication factor above 1 the replicas' copies of
+//!   a span are each counted (a known limitation; RF 1 and `strata run` are exact).
 //!
 //! [`IngesterHealth::ready`] is `Ok` while at least a quorum (`R/2 + 1`) of members is
 //! healthy ([`Pool::check_quorum`](strata_ring::Pool::check_quorum)).
@@ -21,6 +25,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use strata_common::{TenantId, TraceId};
 use strata_engine::merge::{merge_search, merge_tag_names, merge_tag_values, search_limit};
+use strata_engine::metrics::MetricsJob;
 use strata_proto::roles::{IngesterHealth, IngesterQuerier, RoleError, TraceFragments};
 use strata_proto::tempopb;
 use strata_ring::IngesterPool;
@@ -100,6 +105,25 @@ impl IngesterQuerier for FanoutQuerier {
             })
             .await?;
         Ok(merge_tag_values(parts, req.max_tag_values))
+    }
+
+    async fn metrics_query_range(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::QueryRangeRequest,
+    ) -> Result<tempopb::QueryRangeResponse, RoleError> {
+        let job = MetricsJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
+        let parts = self
+            .pool
+            .fan_out("metrics query", |c| async move {
+                c.metrics_query_range(tenant, req).await
+            })
+            .await?;
+        let mut acc = job.accumulator();
+        for p in parts {
+            acc.merge(p);
+        }
+        Ok(acc.to_partial())
     }
 }
 

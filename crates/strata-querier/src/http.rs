@@ -30,6 +30,7 @@ pub fn router(querier: Querier) -> Router {
         .route("/api/traces/{id}", get(trace_v1))
         .route("/api/v2/traces/{id}", get(trace_v2))
         .merge(crate::http_search::routes())
+        .merge(crate::http_metrics::routes())
         .with_state(querier)
 }
 

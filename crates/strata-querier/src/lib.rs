@@ -13,7 +13,10 @@ pub mod blocklist;
 pub mod combine;
 pub mod fanout;
 pub mod http;
+mod http_metrics;
 mod http_search;
+mod metrics;
+mod metrics_params;
 mod params;
 mod search;
 mod tags;
@@ -150,6 +153,7 @@ pub struct Querier {
     blocks: BlockList,
     settings: QuerierSettings,
     metrics: QuerierMetrics,
+    overrides: strata_server::Overrides,
 }
 
 impl Querier {
@@ -164,7 +168,19 @@ impl Querier {
             blocks,
             settings,
             metrics,
+            overrides: strata_server::Overrides::default(),
         }
+    }
+
+    /// The per-tenant limits to apply (metrics query bounds); the compiled defaults until
+    /// set.
+    pub fn with_overrides(mut self, overrides: strata_server::Overrides) -> Self {
+        self.overrides = overrides;
+        self
+    }
+
+    pub fn overrides(&self) -> &strata_server::Overrides {
+        &self.overrides
     }
 
     /// The querier `cfg` describes, reading recent data from `ingester` and blocks from

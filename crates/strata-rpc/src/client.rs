@@ -193,4 +193,22 @@ impl IngesterQuerier for IngesterClient {
             .map_err(|s| self.error(s))?;
         Ok(resp.into_inner())
     }
+
+    async fn metrics_query_range(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::QueryRangeRequest,
+    ) -> Result<tempopb::QueryRangeResponse, RoleError> {
+        let msg = wire::MetricsQueryRangeRequest {
+            tenant: tenant.as_str().to_string(),
+            request: Some(req.clone()),
+        };
+        let resp = self
+            .grpc
+            .clone()
+            .metrics_query_range(self.request(msg))
+            .await
+            .map_err(|s| self.error(s))?;
+        Ok(resp.into_inner())
+    }
 }

@@ -128,6 +128,21 @@ impl Ingester for IngesterService {
         Ok(Response::new(resp))
     }
 
+    async fn metrics_query_range(
+        &self,
+        request: Request<wire::MetricsQueryRangeRequest>,
+    ) -> Result<Response<tempopb::QueryRangeResponse>, Status> {
+        let req = request.into_inner();
+        let tenant = convert::tenant_from_wire(&req.tenant)?;
+        let inner = req.request.unwrap_or_default();
+        let resp = self
+            .conn
+            .metrics_query_range(&tenant, &inner)
+            .await
+            .map_err(status)?;
+        Ok(Response::new(resp))
+    }
+
     async fn ready(
         &self,
         _request: Request<wire::ReadyRequest>,

@@ -2,8 +2,8 @@
 //!
 //! The parser ([`crate::parse`]) produces a [`Query`]; [`crate::validate`] checks types and
 //! refuses what Strata does not support; the search engine (`strata-engine`) evaluates
-//! [`RootExpr::Spanset`] queries. Metrics queries ([`RootExpr::Metrics`]) parse and validate
-//! but are not evaluated by search.
+//! [`RootExpr::Spanset`] queries, and `strata-engine::metrics` evaluates metrics queries
+//! ([`RootExpr::Metrics`]).
 //!
 //! Naming follows Tempo's documentation. Unscoped spellings of trace-level intrinsics
 //! (`rootName`, `rootServiceName`, `traceDuration`) and of span intrinsics (`duration`, `name`,
@@ -343,7 +343,7 @@ pub enum Intrinsic {
     InstrumentationVersion,
 }
 
-/// A metrics query. Parsed and validated; not evaluated by search.
+/// A metrics query (evaluated by `strata-engine::metrics`).
 #[derive(Debug, Clone, PartialEq)]
 pub enum MetricsExpr {
     /// `pipeline | fn(args) by (a, b) | topk(n) > 3`

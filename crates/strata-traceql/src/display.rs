@@ -75,6 +75,10 @@ pub(crate) fn metric_number(x: f64) -> String {
 fn needs_quotes(a: &Attribute) -> bool {
     a.name.is_empty()
         || a.name.chars().any(|c| c == '"' || !is_attribute_char(c))
+        // `.5` lexes as a number, so an unscoped name starting with a digit is quoted.
+        || (a.scope == AttributeScope::None
+            && !a.parent
+            && a.name.starts_with(|c: char| c.is_ascii_digit()))
         || (a.parent
             && a.scope == AttributeScope::None
             && (a.name.starts_with("span.") || a.name.starts_with("resource.")))

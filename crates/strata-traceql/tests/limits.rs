@@ -200,3 +200,21 @@ fn parse_and_validate_wraps_both_errors() {
         "parse error at line 1, col 10: expected '}' but found end of query"
     );
 }
+
+/// `.5` is a number (as Go's scanner reads it in Tempo), so `quantile_over_time(duration, .5)`
+/// parses; an unscoped attribute whose name starts with a digit prints quoted.
+#[test]
+fn leading_dot_numbers() {
+    let q =
+        strata_traceql::parse_and_validate("{ } | quantile_over_time(duration, .5, .99)").unwrap();
+    assert_eq!(
+        q.to_string(),
+        "{ } | quantile_over_time(duration, 0.5, 0.99)"
+    );
+    let q = strata_traceql::parse(r#"{ ."5x" = 1 }"#).unwrap();
+    let again = strata_traceql::parse(&q.to_string()).unwrap();
+    let (mut a, mut b) = (q, again);
+    a.clear_positions();
+    b.clear_positions();
+    assert_eq!(a, b);
+}

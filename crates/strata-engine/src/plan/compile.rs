@@ -323,7 +323,7 @@ fn check_single_domain(e: &Expr) -> Result<(), EngineError> {
 
 /// In a filter, `&&`, `||` and `!` combine per-span results, so only the comparisons under
 /// them must stay within one of the event or link domains.
-fn check_predicate_domains(e: &Expr) -> Result<(), EngineError> {
+pub(crate) fn check_predicate_domains(e: &Expr) -> Result<(), EngineError> {
     match e {
         Expr::And(a, b) | Expr::Or(a, b) => {
             check_predicate_domains(a)?;

@@ -11,7 +11,7 @@
 //! Invariant: every batch handed to [`SearchJob::search_batch`] holds whole traces (the second
 //! pass scans with `whole_traces: true`), whatever rows pruning selected.
 
-use arrow_array::Array;
+use arrow_array::{Array, RecordBatch};
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
 use strata_block::schema::col;
@@ -31,6 +31,19 @@ impl SearchJob {
         &self,
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
+    ) -> Result<(), EngineError> {
+        self.scan_block(reader, acc, &mut |batch, acc| self.search_batch(batch, acc))
+            .await
+    }
+
+    /// Reads the batches of whole traces in `reader` that may hold matching spans (pruned
+    /// as [`search_block`](Self::search_block) describes) and hands each to `f`, counting
+    /// what was read and skipped in `acc`.
+    pub(crate) async fn scan_block(
+        &self,
+        reader: &BlockReader,
+        acc: &mut SearchAccumulator,
+        f: &mut (dyn FnMut(&RecordBatch, &mut SearchAccumulator) -> Result<(), EngineError> + Send),
     ) -> Result<(), EngineError> {
         let meta = reader.meta();
         acc.metrics.total_blocks += 1;
@@ -101,7 +114,7 @@ impl SearchJob {
             .await
             .map_err(block_err)?;
         while let Some(batch) = scan.next().await.map_err(block_err)? {
-            self.search_batch(&batch, acc)?;
+            f(&batch, acc)?;
         }
         acc.metrics.inspected_bytes += scan.inspected_bytes();
         Ok(())

@@ -75,6 +75,20 @@ impl SearchJob {
         })
     }
 
+    /// A job over `[start_ns, end_ns]` without other bounds, for callers that evaluate the
+    /// batches themselves (metrics).
+    pub(crate) fn for_plan(plan: SearchPlan, start_ns: u64, end_ns: u64) -> Self {
+        Self {
+            plan,
+            start_ns,
+            end_ns,
+            min_duration_ns: 0,
+            max_duration_ns: u64::MAX,
+            limit: usize::MAX,
+            spss: 0,
+        }
+    }
+
     pub fn plan(&self) -> &SearchPlan {
         &self.plan
     }

@@ -78,6 +78,14 @@ pub struct SearchTagValuesRequest {
     #[prost(message, optional, tag = "2")]
     pub request: ::core::option::Option<crate::tempopb::SearchTagValuesRequest>,
 }
+/// A metrics query over one tenant's recent data.
+#[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]
+pub struct MetricsQueryRangeRequest {
+    #[prost(string, tag = "1")]
+    pub tenant: ::prost::alloc::string::String,
+    #[prost(message, optional, tag = "2")]
+    pub request: ::core::option::Option<crate::tempopb::QueryRangeRequest>,
+}
 /// Readiness probe; no fields.
 #[derive(Clone, Copy, PartialEq, Eq, Hash, ::prost::Message)]
 pub struct ReadyRequest {}
@@ -324,6 +332,34 @@ pub mod ingester_client {
                 );
             self.inner.unary(req, path, codec).await
         }
+        /// A TraceQL metrics query over recent data: partial series for the querier to merge (see
+        /// `strata_engine::metrics::MetricsAccumulator` for their form).
+        pub async fn metrics_query_range(
+            &mut self,
+            request: impl tonic::IntoRequest<super::MetricsQueryRangeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<crate::tempopb::QueryRangeResponse>,
+            tonic::Status,
+        > {
+            self.inner
+                .ready()
+                .await
+                .map_err(|e| {
+                    tonic::Status::unknown(
+                        format!("Service was not ready: {}", e.into()),
+                    )
+                })?;
+            let codec = tonic_prost::ProstCodec::default();
+            let path = http::uri::PathAndQuery::from_static(
+                "/strata.ingester.v1.Ingester/MetricsQueryRange",
+            );
+            let mut req = request.into_request();
+            req.extensions_mut()
+                .insert(
+                    GrpcMethod::new("strata.ingester.v1.Ingester", "MetricsQueryRange"),
+                );
+            self.inner.unary(req, path, codec).await
+        }
         /// Succeeds when the ingester takes pushes and queries (WAL replayed, not shutting down).
         pub async fn ready(
             &mut self,
@@ -396,6 +432,15 @@ pub mod ingester_server {
             request: tonic::Request<super::SearchTagValuesRequest>,
         ) -> std::result::Result<
             tonic::Response<crate::tempopb::SearchTagValuesV2Response>,
+            tonic::Status,
+        >;
+        /// A TraceQL metrics query over recent data: partial series for the querier to merge (see
+        /// `strata_engine::metrics::MetricsAccumulator` for their form).
+        async fn metrics_query_range(
+            &self,
+            request: tonic::Request<super::MetricsQueryRangeRequest>,
+        ) -> std::result::Result<
+            tonic::Response<crate::tempopb::QueryRangeResponse>,
             tonic::Status,
         >;
         /// Succeeds when the ingester takes pushes and queries (WAL replayed, not shutting down).
@@ -687,6 +732,51 @@ pub mod ingester_server {
                     let inner = self.inner.clone();
                     let fut = async move {
                         let method = SearchTagValuesSvc(inner);
+                        let codec = tonic_prost::ProstCodec::default();
+                        let mut grpc = tonic::server::Grpc::new(codec)
+                            .apply_compression_config(
+                                accept_compression_encodings,
+                                send_compression_encodings,
+                            )
+                            .apply_max_message_size_config(
+                                max_decoding_message_size,
+                                max_encoding_message_size,
+                            );
+                        let res = grpc.unary(method, req).await;
+                        Ok(res)
+                    };
+                    Box::pin(fut)
+                }
+                "/strata.ingester.v1.Ingester/MetricsQueryRange" => {
+                    #[allow(non_camel_case_types)]
+                    struct MetricsQueryRangeSvc<T: Ingester>(pub Arc<T>);
+                    impl<
+                        T: Ingester,
+                    > tonic::server::UnaryService<super::MetricsQueryRangeRequest>
+                    for MetricsQueryRangeSvc<T> {
+                        type Response = crate::tempopb::QueryRangeResponse;
+                        type Future = BoxFuture<
+                            tonic::Response<Self::Response>,
+                            tonic::Status,
+                        >;
+                        fn call(
+                            &mut self,
+                            request: tonic::Request<super::MetricsQueryRangeRequest>,
+                        ) -> Self::Future {
+                            let inner = Arc::clone(&self.0);
+                            let fut = async move {
+                                <T as Ingester>::metrics_query_range(&inner, request).await
+                            };
+                            Box::pin(fut)
+                        }
+                    }
+                    let accept_compression_encodings = self.accept_compression_encodings;
+                    let send_compression_encodings = self.send_compression_encodings;
+                    let max_decoding_message_size = self.max_decoding_message_size;
+                    let max_encoding_message_size = self.max_encoding_message_size;
+                    let inner = self.inner.clone();
+                    let fut = async move {
+                        let method = MetricsQueryRangeSvc(inner);
                         let codec = tonic_prost::ProstCodec::default();
                         let mut grpc = tonic::server::Grpc::new(codec)
                             .apply_compression_config(

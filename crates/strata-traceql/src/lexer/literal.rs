@@ -99,6 +99,18 @@ impl Lexer<'_> {
         Some(value)
     }
 
+    /// A float written without its leading zero (`.5`); the dot has been consumed.
+    pub(super) fn leading_dot_number(&mut self, start: usize) -> Result<Tok, ParseError> {
+        while self.peek().is_some_and(|c| c.is_ascii_digit()) {
+            self.bump();
+        }
+        let text = format!("0{}", &self.text[start..self.pos]);
+        match text.parse::<f64>() {
+            Ok(f) if f.is_finite() => Ok(Tok::Float(f)),
+            _ => Err(self.error(start, format!("number {text} is out of range"))),
+        }
+    }
+
     /// A number or duration; the first digit has been consumed.
     pub(super) fn number(&mut self, start: usize) -> Result<Tok, ParseError> {
         while self.peek().is_some_and(|c| c.is_ascii_digit()) {

@@ -130,6 +130,10 @@ impl Lexer<'_> {
             ',' => Tok::Comma,
             '"' => Tok::Str(self.go_string(start)?),
             '`' => Tok::Str(self.raw_string(start)?),
+            // As Go's scanner does (Tempo's lexer), `.5` is a number, not an attribute.
+            '.' if self.peek().is_some_and(|c| c.is_ascii_digit()) => {
+                self.leading_dot_number(start)?
+            }
             '.' => Tok::Attr(self.attribute(start, AttributeScope::None, false)?),
             c if c.is_ascii_digit() => self.number(start)?,
             c if is_ident_start(c) => self.word(start)?,

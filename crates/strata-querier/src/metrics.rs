@@ -1,0 +1,84 @@
+//! TraceQL metrics over recent data (the ingesters) and blocks, merged into one answer.
+//!
+//! The querier reads every block of its block list overlapping the range, several at a time
+//! (one task per block, as many at once as there are cores), and asks the ingesters for the
+//! rest: their in-memory traces and the blocks they flushed that the querier does not list
+//! yet (the request names the blocks the querier reads in `exclude_blocks`). Every source
+//! answers partial series ([`MetricsAccumulator`]), merged by the function's rule, so a span
+//! is counted once whether it is still live or already in a block.
+
+use std::sync::Arc;
+
+use futures::stream::{self, StreamExt};
+use strata_common::TenantId;
+use strata_engine::metrics::{MetricsAccumulator, MetricsJob};
+use strata_proto::tempopb;
+
+use crate::blocklist::BlockEntry;
+use crate::{Querier, QueryError};
+
+/// Blocks evaluated at once: one per core.
+fn block_concurrency() -> usize {
+    std::thread::available_parallelism().map_or(2, |n| n.get())
+}
+
+impl Querier {
+    /// Runs an aligned metrics request (see [`MetricsJob::new`]); returns the job and the
+    /// merged partial series, for [`MetricsJob::finish`] or
+    /// [`MetricsJob::finish_instant`].
+    pub async fn metrics_query(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::QueryRangeRequest,
+    ) -> Result<(MetricsJob, MetricsAccumulator), QueryError> {
+        let job = MetricsJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
+        let blocks: Vec<Arc<BlockEntry>> = self
+            .blocks
+            .all(tenant)
+            .into_iter()
+            .filter(|b| {
+                let m = b.reader.meta();
+                job.overlaps(m.start_time_unix_nano, m.end_time_unix_nano)
+            })
+            .collect();
+        let mut recent_req = req.clone();
+        recent_req.exclude_blocks = blocks
+            .iter()
+            .map(|b| b.reader.meta().block_id.to_string())
+            .collect();
+        let recent = self
+            .ingester
+            .metrics_query_range(tenant, &recent_req)
+            .await
+            .map_err(|e| QueryError::from_role("metrics query on ingesters", e))?;
+        let mut acc = job.accumulator();
+        acc.merge(recent);
+        acc.metrics.total_jobs += 1 + blocks.len() as u32;
+        acc.metrics.completed_jobs += 1;
+        let parts: Vec<_> = stream::iter(blocks)
+            .map(|b| {
+                let job = job.clone();
+                tokio::spawn(async move {
+                    let mut part = job.accumulator();
+                    job.observe_block(&b.reader, &mut part).await.map(|_| part)
+                })
+            })
+            .buffer_unordered(block_concurrency())
+            .collect()
+            .await;
+        for p in parts {
+            match p.map_err(|e| QueryError::Internal(format!("metrics task: {e}")))? {
+                Ok(part) => {
+                    acc.merge_acc(part);
+                    acc.metrics.completed_jobs += 1;
+                }
+                Err(e) => {
+                    return Err(QueryError::Internal(format!(
+                        "metrics query over a block: {e}"
+                    )))
+                }
+            }
+        }
+        Ok((job, acc))
+    }
+}
