@@ -7,7 +7,6 @@
 //! although its spans came through different distributors, no dropped trace leaves a span, and
 //! one process and a three-ingester cluster keep the same trace IDs.
 
-use futures::stream::{self, StreamExt};
 use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
 use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::sdk::batch_provider;
@@ -49,22 +48,6 @@ fn emit(front: &str, back: &str) -> Vec<[u8; 16]> {
     ids
 }
 
-/// Span count of each trace as the query API returns it (0 when absent).
-async fn span_counts(api: &str, ids: &[[u8; 16]]) -> Vec<usize> {
-    stream::iter(ids.to_vec())
-        .map(|id| {
-            let api = api.to_string();
-            async move {
-                otlp::get_trace(&api, &id)
-                    .await
-                    .map_or(0, |rs| otlp::span_count(&rs))
-            }
-        })
-        .buffered(16)
-        .collect()
-        .await
-}
-
 /// Checks one deployment's answers; returns the kept IDs.
 fn check(counts: &[usize], ids: &[[u8; 16]], what: &str) -> Vec<[u8; 16]> {
     let mut kept = Vec::new();
@@ -96,7 +79,7 @@ async fn head_sampling_keeps_the_same_whole_traces_in_one_process_and_a_cluster(
         .await
         .unwrap();
     let single = check(
-        &span_counts(&server.url(""), &ids).await,
+        &otlp::span_counts(&server.url(""), &ids).await,
         &ids,
         "strata run",
     );
@@ -123,7 +106,7 @@ async fn head_sampling_keeps_the_same_whole_traces_in_one_process_and_a_cluster(
         .await
         .unwrap();
     assert_eq!(cluster_ids, ids, "the same trace IDs were sent");
-    let counts = span_counts(&cluster.querier.url(""), &ids).await;
+    let counts = otlp::span_counts(&cluster.querier.url(""), &ids).await;
     let clustered = check(&counts, &ids, "cluster");
     assert_eq!(
         clustered, single,

@@ -9,7 +9,6 @@
 
 use std::time::{Duration, SystemTime};
 
-use futures::stream::{self, StreamExt};
 use opentelemetry::trace::{
     Span as _, SpanContext, SpanId, Status, TraceContextExt, TraceFlags, TraceId, TraceState,
     Tracer, TracerProvider as _,
@@ -125,21 +124,6 @@ fn late_traces(page: &str) -> f64 {
         .sum()
 }
 
-async fn span_counts(api: &str, ids: &[[u8; 16]]) -> Vec<usize> {
-    stream::iter(ids.to_vec())
-        .map(|id| {
-            let api = api.to_string();
-            async move {
-                otlp::get_trace(&api, &id)
-                    .await
-                    .map_or(0, |rs| otlp::span_count(&rs))
-            }
-        })
-        .buffered(16)
-        .collect()
-        .await
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_seed_policy_keeps_errors_slow_traces_and_5_percent_whole_and_late_spans_follow_across_a_kill(
 ) {
@@ -157,7 +141,7 @@ async fn the_seed_policy_keeps_errors_slow_traces_and_5_percent_whole_and_late_s
     })
     .await;
     let ids: Vec<[u8; 16]> = traces.iter().map(|(id, _)| *id).collect();
-    let counts = span_counts(&server.url(""), &ids).await;
+    let counts = otlp::span_counts(&server.url(""), &ids).await;
     let mut rest = (0, 0);
     for ((id, kind), n) in traces.iter().zip(&counts) {
         let want = match kind {
@@ -214,7 +198,7 @@ async fn the_seed_policy_keeps_errors_slow_traces_and_5_percent_whole_and_late_s
         late_traces(&page),
         "after the restart every decision came from the store\n{page}"
     );
-    let counts = span_counts(&server.url(""), &[kept_id, dropped_id]).await;
+    let counts = otlp::span_counts(&server.url(""), &[kept_id, dropped_id]).await;
     let page = server.metrics().await;
     let tail: Vec<&str> = page
         .lines()
@@ -281,7 +265,7 @@ async fn replicas_in_a_cluster_make_the_same_decisions() {
         assert_eq!(decisions(p), first, "replicas decided differently");
     }
     let ids: Vec<[u8; 16]> = traces.iter().map(|(id, _)| *id).collect();
-    let counts = span_counts(&cluster.querier.url(""), &ids).await;
+    let counts = otlp::span_counts(&cluster.querier.url(""), &ids).await;
     for ((id, kind), n) in traces.iter().zip(&counts) {
         let kept = *kind != Kind::Rest || rest_kept(id);
         assert_eq!(

@@ -96,6 +96,16 @@ pub struct CutPolicy {
     pub max_block_bytes: u64,
 }
 
+impl CutPolicy {
+    /// Whether a live trace is done: idle for `trace_idle_period` or live for
+    /// `trace_live_period`.
+    fn is_ready(&self, e: &TraceEntry, now: SystemTime) -> bool {
+        let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO);
+        elapsed(e.last_seen) >= self.trace_idle_period
+            || elapsed(e.first_seen) >= self.trace_live_period
+    }
+}
+
 #[derive(Debug, Default)]
 pub struct Instance {
     live: HashMap<TraceId, TraceEntry>,
@@ -144,29 +154,30 @@ impl Instance {
 
     /// Moves idle and long-lived traces (all of them when `all`) from live to the head block.
     pub fn move_to_head(&mut self, now: SystemTime, policy: &CutPolicy, all: bool) -> usize {
-        let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO);
         let ready: Vec<TraceId> = self
             .live
             .iter()
-            .filter(|(_, e)| {
-                all || elapsed(e.last_seen) >= policy.trace_idle_period
-                    || elapsed(e.first_seen) >= policy.trace_live_period
-            })
+            .filter(|(_, e)| all || policy.is_ready(e, now))
             .map(|(id, _)| *id)
             .collect();
         for id in &ready {
-            if let Some(entry) = self.live.remove(id) {
-                self.head.bytes += entry.bytes;
-                self.head.created.get_or_insert(now);
-                match self.head.traces.get_mut(id) {
-                    Some(existing) => existing.absorb(entry),
-                    None => {
-                        self.head.traces.insert(*id, entry);
-                    }
+            self.live_to_head(id, now);
+        }
+        ready.len()
+    }
+
+    /// Moves a live trace to the head block (merging with shares already there).
+    fn live_to_head(&mut self, id: &TraceId, now: SystemTime) {
+        if let Some(entry) = self.live.remove(id) {
+            self.head.bytes += entry.bytes;
+            self.head.created.get_or_insert(now);
+            match self.head.traces.get_mut(id) {
+                Some(existing) => existing.absorb(entry),
+                None => {
+                    self.head.traces.insert(*id, entry);
                 }
             }
         }
-        ready.len()
     }
 
     /// Idle and long-lived traces (all of them when `all`) with their shares and span counts,
@@ -177,13 +188,9 @@ impl Instance {
         policy: &CutPolicy,
         all: bool,
     ) -> Vec<(TraceId, Vec<Bytes>, u64)> {
-        let elapsed = |t: SystemTime| now.duration_since(t).unwrap_or(Duration::ZERO);
         self.live
             .iter()
-            .filter(|(_, e)| {
-                all || elapsed(e.last_seen) >= policy.trace_idle_period
-                    || elapsed(e.first_seen) >= policy.trace_live_period
-            })
+            .filter(|(_, e)| all || policy.is_ready(e, now))
             .map(|(id, e)| (*id, e.payloads.clone(), e.spans))
             .collect()
     }
@@ -198,16 +205,7 @@ impl Instance {
         drop: &[TraceId],
     ) -> (u64, u64, u64) {
         for id in keep {
-            if let Some(entry) = self.live.remove(id) {
-                self.head.bytes += entry.bytes;
-                self.head.created.get_or_insert(now);
-                match self.head.traces.get_mut(id) {
-                    Some(existing) => existing.absorb(entry),
-                    None => {
-                        self.head.traces.insert(*id, entry);
-                    }
-                }
-            }
+            self.live_to_head(id, now);
         }
         let mut out = (0, 0, 0);
         for id in drop {

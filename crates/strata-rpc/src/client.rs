@@ -41,22 +41,7 @@ impl IngesterClient {
     /// A lazily connecting client for the ingester at `addr` (`host:port`, plain HTTP/2).
     /// Must be called inside a tokio runtime (the connection is driven by a background task).
     pub fn new(addr: &str, opts: &ClientOptions) -> Result<Self, RpcError> {
-        let invalid = |reason: String| RpcError::InvalidAddress {
-            addr: addr.to_string(),
-            reason,
-        };
-        if addr.is_empty() || addr.contains("://") || addr.contains('/') {
-            return Err(invalid("give host:port without a scheme or path".into()));
-        }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| invalid(e.to_string()))?
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.remote_timeout);
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(RpcError::NoRuntime);
-        }
-        let channel = endpoint.connect_lazy();
-        let grpc = GrpcClient::new(channel)
+        let grpc = GrpcClient::new(lazy_channel(addr, opts)?)
             .max_decoding_message_size(opts.max_message_bytes)
             .max_encoding_message_size(opts.max_message_bytes);
         Ok(Self {
@@ -83,6 +68,26 @@ impl IngesterClient {
         tracing::debug!(ingester = %self.addr, error = %err, "ingester call failed");
         err
     }
+}
+
+/// A lazily connecting plain HTTP/2 channel to `addr` (`host:port`) with `opts`' timeouts.
+/// Must be called inside a tokio runtime (the connection is driven by a background task).
+pub(crate) fn lazy_channel(addr: &str, opts: &ClientOptions) -> Result<Channel, RpcError> {
+    let invalid = |reason: String| RpcError::InvalidAddress {
+        addr: addr.to_string(),
+        reason,
+    };
+    if addr.is_empty() || addr.contains("://") || addr.contains('/') {
+        return Err(invalid("give host:port without a scheme or path".into()));
+    }
+    let endpoint = Endpoint::from_shared(format!("http://{addr}"))
+        .map_err(|e| invalid(e.to_string()))?
+        .connect_timeout(opts.connect_timeout)
+        .timeout(opts.remote_timeout);
+    if tokio::runtime::Handle::try_current().is_err() {
+        return Err(RpcError::NoRuntime);
+    }
+    Ok(endpoint.connect_lazy())
 }
 
 #[async_trait]

@@ -14,7 +14,7 @@ use strata_proto::generator_rpc::metrics_generator_server::{
 use strata_proto::generator_rpc::PushSpansResponse;
 use strata_proto::ingester_rpc as wire;
 use strata_proto::roles::{GeneratorConn, PushRequest, RoleError};
-use tonic::transport::{Channel, Endpoint};
+use tonic::transport::Channel;
 use tonic::{Request, Response, Status};
 
 use crate::{convert, ClientOptions, RpcError};
@@ -39,21 +39,7 @@ impl std::fmt::Debug for GeneratorClient {
 impl GeneratorClient {
     /// Must be called inside a tokio runtime (the connection is made on first use).
     pub fn new(addr: &str, opts: &ClientOptions) -> Result<Self, RpcError> {
-        let invalid = |reason: String| RpcError::InvalidAddress {
-            addr: addr.to_string(),
-            reason,
-        };
-        if addr.is_empty() || addr.contains("://") || addr.contains('/') {
-            return Err(invalid("give host:port without a scheme or path".into()));
-        }
-        let endpoint = Endpoint::from_shared(format!("http://{addr}"))
-            .map_err(|e| invalid(e.to_string()))?
-            .connect_timeout(opts.connect_timeout)
-            .timeout(opts.remote_timeout);
-        if tokio::runtime::Handle::try_current().is_err() {
-            return Err(RpcError::NoRuntime);
-        }
-        let grpc = GrpcClient::new(endpoint.connect_lazy())
+        let grpc = GrpcClient::new(crate::client::lazy_channel(addr, opts)?)
             .max_decoding_message_size(opts.max_message_bytes)
             .max_encoding_message_size(opts.max_message_bytes);
         Ok(Self {
