@@ -156,8 +156,14 @@ pub async fn get_trace(api_base: &str, id: &[u8; 16]) -> Option<Vec<ResourceSpan
     if resp.status() == 404 {
         return None;
     }
-    assert_eq!(resp.status(), 200, "unexpected status");
+    let status = resp.status();
     let body = resp.bytes().await.expect("body");
+    assert_eq!(
+        status,
+        200,
+        "unexpected status: {}",
+        String::from_utf8_lossy(&body)
+    );
     Some(
         TracesData::decode(body.as_ref())
             .expect("tempopb.Trace decodes as TracesData")

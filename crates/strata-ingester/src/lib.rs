@@ -107,6 +107,8 @@ struct Inner {
     tenants: Mutex<Tenants>,
     /// Blocks written locally, per tenant, until they expire ([`recent`]).
     recent: Mutex<HashMap<TenantId, Vec<RecentBlock>>>,
+    /// Expired recent blocks whose local copy waits for the queries still reading it.
+    retired: Mutex<Vec<(TenantId, Arc<BlockReader>)>>,
     /// Serialises passes of the flush loop ([`flush`]).
     flush_lock: tokio::sync::Mutex<()>,
     /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
@@ -171,6 +173,7 @@ impl Ingester {
                 gate: RwLock::new(()),
                 tenants: Mutex::new(tenants),
                 recent: Mutex::new(recent),
+                retired: Mutex::new(Vec::new()),
                 flush_lock: tokio::sync::Mutex::new(()),
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 tail,

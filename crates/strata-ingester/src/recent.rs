@@ -5,9 +5,11 @@
 //! may not yet see it in the object store. Blocks found on local disk at start are remembered
 //! too, as flushed at start time.
 //!
-//! Expiry: a block is forgotten, and its local copy deleted, once it was flushed at least
-//! `complete_block_timeout` ago (by the injected clock) **and** its upload has succeeded. A block
-//! whose upload is still pending is kept, however old: until then the local copy is the only one.
+//! Expiry: a block is forgotten once it was flushed at least `complete_block_timeout` ago (by
+//! the injected clock) **and** its upload has succeeded. A block whose upload is still pending
+//! is kept, however old: until then the local copy is the only one. A forgotten block's local
+//! copy is deleted once no query still holds its reader (a lookup that started before the
+//! expiry reads it to the end instead of failing on vanished files).
 
 use std::sync::Arc;
 use std::time::{Duration, SystemTime};
@@ -35,14 +37,14 @@ impl Ingester {
             .unwrap_or_default()
     }
 
-    /// Forgets (and deletes locally) blocks flushed longer than `complete_block_timeout` ago
-    /// whose upload has succeeded.
+    /// Forgets blocks flushed longer than `complete_block_timeout` ago whose upload has
+    /// succeeded, and deletes the local copies of forgotten blocks no query still reads.
     pub(crate) async fn expire_recent(&self, now: SystemTime) {
         let keep = self.inner.cfg.complete_block_timeout;
         let up = &self.inner.uploader;
-        let mut expired = Vec::new();
         {
             let mut recent = self.inner.recent.lock();
+            let mut retired = self.inner.retired.lock();
             for (tenant, blocks) in recent.iter_mut() {
                 blocks.retain(|b| {
                     let young = now.duration_since(b.flushed_at).unwrap_or(Duration::ZERO) < keep;
@@ -50,14 +52,23 @@ impl Ingester {
                     if young || up.is_pending(tenant, id) {
                         true
                     } else {
-                        expired.push((tenant.clone(), id));
+                        retired.push((tenant.clone(), b.reader.clone()));
                         false
                     }
                 });
             }
         }
-        for (tenant, id) in expired {
-            up.delete_local(&tenant, id).await;
+        // Only `retired` holds a reader no query has cloned (or whose queries are done).
+        let unread: Vec<(TenantId, Arc<BlockReader>)> = {
+            let mut retired = self.inner.retired.lock();
+            let (unread, busy) = std::mem::take(&mut *retired)
+                .into_iter()
+                .partition(|(_, r)| Arc::strong_count(r) == 1);
+            *retired = busy;
+            unread
+        };
+        for (tenant, reader) in unread {
+            up.delete_local(&tenant, reader.meta().block_id).await;
         }
     }
 }
