@@ -32,12 +32,12 @@ pub const ORG_ID_HEADER: &str = "x-scope-orgid";
 
 struct Request {
     tenant: String,
-    series: Vec<TimeSeries>,
+    body: WriteRequest,
 }
 
 impl Request {
     fn samples(&self) -> usize {
-        self.series.iter().map(|s| s.samples.len()).sum()
+        self.body.timeseries.iter().map(|s| s.samples.len()).sum()
     }
 }
 
@@ -134,7 +134,7 @@ impl EndpointQueue {
             };
             let req = Request {
                 tenant: tenant.to_string(),
-                series,
+                body: WriteRequest { timeseries: series },
             };
             st.samples += req.samples();
             st.pending.push_back(req);
@@ -193,9 +193,7 @@ impl EndpointQueue {
 
     /// Sends `req`, retrying as the module docs say; false when `stop` fired first.
     async fn send_until_done(&self, req: &Request, stop: &CancellationToken) -> bool {
-        let body = bytes::Bytes::from(encode(&WriteRequest {
-            timeseries: req.series.clone(),
-        }));
+        let body = bytes::Bytes::from(encode(&req.body));
         let samples = req.samples() as u64;
         let mut backoff = self.cfg.min_backoff;
         loop {
