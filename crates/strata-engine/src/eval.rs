@@ -74,6 +74,44 @@ fn check_len(mask: &BooleanArray, n: usize) -> Result<(), EngineError> {
     }
 }
 
+/// Evaluates what search and metrics both start from — the batch's traces, their span tree
+/// when the plan needs one, the plan's filter masks and values over every span — and hands
+/// them to `f`.
+fn with_evaluated<R>(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    f: impl FnOnce(
+        &mut Ctx<'_>,
+        &Traces,
+        &[BooleanArray],
+        &[Value],
+        Option<&Tree>,
+    ) -> Result<R, EngineError>,
+) -> Result<R, EngineError> {
+    let probe = Ctx::new(batch, None, None);
+    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
+    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
+    let traces = Traces::new(ids, parents)?;
+    let tree = if plan.needs_tree {
+        Some(Tree::new(&traces, probe.typed(col::SPAN_ID)?, parents)?)
+    } else {
+        None
+    };
+    let mut ctx = Ctx::new(batch, Some(&traces), tree.as_ref());
+    let mut masks = Vec::with_capacity(plan.filters.len());
+    for f in &plan.filters {
+        let mask = null_to_false(&expr::predicate(&mut ctx, f)?);
+        check_len(&mask, ctx.n)?;
+        masks.push(mask);
+    }
+    let values = plan
+        .values
+        .iter()
+        .map(|e| expr::value(&mut ctx, e, Domain::Span))
+        .collect::<Result<Vec<_>, _>>()?;
+    f(&mut ctx, &traces, &masks, &values, tree.as_ref())
+}
+
 /// Spans of a batch that a pipeline selects, for metrics: the rows (ascending) of every span
 /// in any final spanset of its trace, each once, and `exprs` evaluated over every span of the
 /// batch (index them with the rows).
@@ -98,33 +136,29 @@ pub(crate) fn matched_rows_with(
     if batch.num_rows() == 0 {
         return Ok((Vec::new(), Vec::new(), Vec::new()));
     }
-    let probe = Ctx::new(batch, None, None);
-    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
-    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
-    let traces = Traces::new(ids, parents)?;
-    let tree = if plan.needs_tree {
-        Some(Tree::new(&traces, probe.typed(col::SPAN_ID)?, parents)?)
-    } else {
-        None
-    };
-    let mut ctx = Ctx::new(batch, Some(&traces), tree.as_ref());
-    let mut masks = Vec::with_capacity(plan.filters.len());
-    for f in &plan.filters {
-        let mask = null_to_false(&expr::predicate(&mut ctx, f)?);
-        check_len(&mask, ctx.n)?;
-        masks.push(mask);
-    }
-    let values = plan
-        .values
-        .iter()
-        .map(|e| expr::value(&mut ctx, e, Domain::Span))
-        .collect::<Result<Vec<_>, _>>()?;
+    with_evaluated(plan, batch, |ctx, traces, masks, values, tree| {
+        matched_in(plan, ctx, traces, masks, values, tree, exprs, preds)
+    })
+}
+
+/// The body of [`matched_rows_with`] once the plan's filters and values are evaluated.
+#[allow(clippy::too_many_arguments)]
+fn matched_in(
+    plan: &SearchPlan,
+    ctx: &mut Ctx<'_>,
+    traces: &Traces,
+    masks: &[BooleanArray],
+    values: &[Value],
+    tree: Option<&Tree>,
+    exprs: &[Expr],
+    preds: &[Expr],
+) -> Result<Matched, EngineError> {
     let mut rows = Vec::new();
     for (t, range) in traces.ranges.iter().enumerate() {
         let eval = TraceEval {
-            masks: &masks,
-            values: &values,
-            tree: tree.as_ref(),
+            masks,
+            values,
+            tree,
             trace: t,
             range: range.clone(),
         };
@@ -147,11 +181,11 @@ pub(crate) fn matched_rows_with(
     }
     let extra = exprs
         .iter()
-        .map(|e| expr::value(&mut ctx, e, Domain::Span))
+        .map(|e| expr::value(ctx, e, Domain::Span))
         .collect::<Result<Vec<_>, _>>()?;
     let mut pred_masks = Vec::with_capacity(preds.len());
     for p in preds {
-        let mask = null_to_false(&expr::predicate(&mut ctx, p)?);
+        let mask = null_to_false(&expr::predicate(ctx, p)?);
         check_len(&mask, ctx.n)?;
         pred_masks.push(mask);
     }
@@ -167,35 +201,27 @@ pub(crate) fn evaluate(
     if batch.num_rows() == 0 {
         return Ok(Vec::new());
     }
-    let probe = Ctx::new(batch, None, None);
-    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
-    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
-    let traces = Traces::new(ids, parents)?;
-    let tree = if plan.needs_tree {
-        Some(Tree::new(&traces, probe.typed(col::SPAN_ID)?, parents)?)
-    } else {
-        None
-    };
-    let mut ctx = Ctx::new(batch, Some(&traces), tree.as_ref());
+    with_evaluated(plan, batch, |ctx, traces, masks, values, tree| {
+        matches_in(plan, ctx, traces, masks, values, tree, spss)
+    })
+}
 
-    let mut masks = Vec::with_capacity(plan.filters.len());
-    for f in &plan.filters {
-        let mask = null_to_false(&expr::predicate(&mut ctx, f)?);
-        check_len(&mask, ctx.n)?;
-        masks.push(mask);
-    }
-    let values = plan
-        .values
-        .iter()
-        .map(|e| expr::value(&mut ctx, e, Domain::Span))
-        .collect::<Result<Vec<_>, _>>()?;
-
+/// The body of [`evaluate`] once the plan's filters and values are evaluated.
+fn matches_in(
+    plan: &SearchPlan,
+    ctx: &mut Ctx<'_>,
+    traces: &Traces,
+    masks: &[BooleanArray],
+    values: &[Value],
+    tree: Option<&Tree>,
+    spss: usize,
+) -> Result<Vec<TraceMatch>, EngineError> {
     let mut matches = Vec::new();
     for (t, range) in traces.ranges.iter().enumerate() {
         let eval = TraceEval {
-            masks: &masks,
-            values: &values,
-            tree: tree.as_ref(),
+            masks,
+            values,
+            tree,
             trace: t,
             range: range.clone(),
         };
@@ -212,13 +238,13 @@ pub(crate) fn evaluate(
         .outputs
         .iter()
         .map(|o| {
-            let v = expr::value(&mut ctx, &Expr::Field(o.field.clone()), Domain::Span)?;
+            let v = expr::value(ctx, &Expr::Field(o.field.clone()), Domain::Span)?;
             Ok((o.key.clone(), v))
         })
         .collect::<Result<Vec<_>, EngineError>>()?;
-    let meta = output::Meta::new(&ctx, outputs)?;
+    let meta = output::Meta::new(ctx, outputs)?;
     matches
         .into_iter()
-        .map(|(t, sets)| meta.trace_match(&traces, t, sets, spss))
+        .map(|(t, sets)| meta.trace_match(traces, t, sets, spss))
         .collect()
 }
