@@ -695,23 +695,27 @@ fn check_cli(server: &Server, per_service: &BTreeMap<String, f64>) {
     }
 }
 
-/// Distributed mode (replication factor 1): the querier merges the ingesters' partial series
-/// (over gRPC) with the blocks it reads, before and after the data reaches blocks, and a
-/// block both the querier and its ingester hold is counted once.
+/// Distributed mode with replication factor 3 (every span on three ingesters, pushed through
+/// two distributors): the querier merges the ingesters' partial series (over gRPC) with the
+/// blocks it reads, before and after the data reaches blocks, and counts every span once —
+/// not once per replica, and not twice when the querier and an ingester both hold a block.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cluster_answers_merge_ingesters_and_blocks_exactly() {
     let cluster = Cluster::start(ClusterSpec {
-        ingesters: 2,
-        distributors: 1,
-        replication_factor: 1,
+        ingesters: 3,
+        distributors: 2,
+        replication_factor: 3,
         ingester_settings: "  trace_idle_period: 500ms\n  flush_check_period: 100ms\n  max_block_duration: 1s\n  complete_block_timeout: 10m\n".into(),
         ..ClusterSpec::default()
     });
     let base = base_time();
     for i in 0..TRACES {
-        grpc_push(&cluster.otlp_grpc[0], dataset::trace(i, base))
-            .await
-            .unwrap();
+        grpc_push(
+            &cluster.otlp_grpc[(i % 2) as usize],
+            dataset::trace(i, base),
+        )
+        .await
+        .unwrap();
     }
     let all = spans(base);
     let svc = |s: &Sp| format!("resource.service.name={}", s.service);

@@ -18,7 +18,7 @@ pub enum BlockError {
         path: String,
         source: serde_json::Error,
     },
-    #[error("block {block} has unsupported format {found:?}; this build reads only {expected:?}")]
+    #[error("block {block} has unsupported format {found:?}; this build reads {expected}")]
     UnsupportedFormat {
         block: BlockId,
         found: String,

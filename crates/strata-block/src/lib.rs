@@ -35,7 +35,9 @@ pub use index::{
     index_path, list_block_dirs, read_index, write_index, BlockObjects, CompactedEntry, TenantIndex,
 };
 pub use merge::{dedup_spans, MergedTrace, TraceMerger};
-pub use meta::{parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
+pub use meta::{
+    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_VERSION, READ_FORMATS,
+};
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult};
 pub use scan::{Scan, ScanRequest};

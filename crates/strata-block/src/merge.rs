@@ -3,7 +3,9 @@
 //! Every trace comes out once, with the shares of all inputs combined and duplicate spans
 //! removed. Two spans are duplicates when they have the same span ID and kind (replication
 //! and WAL replay write identical copies; this is the querier's rule too). The first copy in
-//! input order is kept. Memory holds one pending trace per input.
+//! input order is kept, counted copies before replica copies (the `replica` column): a span
+//! stays counted if any input counted it, so compaction never loses or doubles what TraceQL
+//! metrics count. Memory holds one pending trace per input.
 
 use std::collections::HashSet;
 
@@ -18,6 +20,8 @@ use crate::stream::{StreamedTrace, TraceStream};
 pub struct MergedTrace {
     pub trace_id: TraceId,
     pub resource_spans: Vec<ResourceSpans>,
+    /// Spans kept whose every copy was a replica copy (written with the `replica` column set).
+    pub replica_resource_spans: Vec<ResourceSpans>,
     /// Spans kept.
     pub spans: usize,
     /// Duplicate spans dropped.
@@ -46,21 +50,25 @@ impl TraceMerger {
         let Some(min) = self.heads.iter().flatten().map(|t| t.trace_id).min() else {
             return Ok(None);
         };
-        let mut shares = Vec::new();
+        let (mut shares, mut replicas) = (Vec::new(), Vec::new());
         for i in 0..self.inputs.len() {
             if self.heads[i].as_ref().is_some_and(|t| t.trace_id == min) {
                 let next = self.inputs[i].next_trace().await?;
                 if let Some(t) = std::mem::replace(&mut self.heads[i], next) {
                     shares.extend(t.resource_spans);
+                    replicas.extend(t.replica_resource_spans);
                 }
             }
         }
-        let (resource_spans, spans, duplicates) = dedup_spans(shares);
+        let mut seen = HashSet::new();
+        let (resource_spans, kept, dropped) = dedup_with(&mut seen, shares);
+        let (replica_resource_spans, kept_r, dropped_r) = dedup_with(&mut seen, replicas);
         Ok(Some(MergedTrace {
             trace_id: min,
             resource_spans,
-            spans,
-            duplicates,
+            replica_resource_spans,
+            spans: kept + kept_r,
+            duplicates: dropped + dropped_r,
         }))
     }
 }
@@ -68,7 +76,14 @@ impl TraceMerger {
 /// Drops spans whose (span ID, kind) was seen earlier, then empty scopes and resources.
 /// Returns the rest, the spans kept and the spans dropped.
 pub fn dedup_spans(shares: Vec<ResourceSpans>) -> (Vec<ResourceSpans>, usize, usize) {
-    let mut seen: HashSet<(Vec<u8>, i32)> = HashSet::new();
+    dedup_with(&mut HashSet::new(), shares)
+}
+
+/// [`dedup_spans`] with the set of (span ID, kind) already seen.
+fn dedup_with(
+    seen: &mut HashSet<(Vec<u8>, i32)>,
+    shares: Vec<ResourceSpans>,
+) -> (Vec<ResourceSpans>, usize, usize) {
     let (mut kept, mut dropped) = (0, 0);
     let mut out = Vec::with_capacity(shares.len());
     for mut rs in shares {

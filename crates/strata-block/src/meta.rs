@@ -6,9 +6,18 @@ use strata_storage::BlockPaths;
 
 use crate::error::{BlockError, Result};
 
-/// The only block format this build writes and reads. Also stored in the Parquet file's
-/// key-value metadata under [`FORMAT_KEY`].
-pub const FORMAT_VERSION: &str = "strata-parquet-v1";
+/// The block format this build writes. Also stored in the Parquet file's key-value metadata
+/// under [`FORMAT_KEY`]. v2 added the `replica` column (see the `schema` module).
+pub const FORMAT_VERSION: &str = "strata-parquet-v2";
+
+/// The first block format, still read: no `replica` column (every row counts).
+pub const FORMAT_V1: &str = "strata-parquet-v1";
+
+/// Every format this build reads.
+pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_VERSION];
+
+/// [`READ_FORMATS`] for error messages.
+pub(crate) const READ_FORMATS_TEXT: &str = "strata-parquet-v1 and strata-parquet-v2";
 
 /// Key of the format version in the Parquet footer's key-value metadata.
 pub const FORMAT_KEY: &str = "strata.format";
@@ -17,7 +26,7 @@ pub const FORMAT_KEY: &str = "strata.format";
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 #[serde(rename_all = "camelCase")]
 pub struct BlockMeta {
-    /// Always [`FORMAT_VERSION`] for blocks this build can read.
+    /// One of [`READ_FORMATS`] for blocks this build can read.
     pub format: String,
     pub block_id: BlockId,
     pub tenant_id: String,
@@ -38,6 +47,11 @@ pub struct BlockMeta {
     pub compaction_level: u32,
     /// When the writer finished, from the clock injected into it.
     pub created_unix_nano: u64,
+    /// For a compaction's output: the blocks it replaces (absent from `meta.json` when empty,
+    /// and in blocks written before it existed). Readers leave those blocks out as soon as
+    /// this block is listed, so a span is never read from both.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub compacted_from: Vec<BlockId>,
 }
 
 impl BlockMeta {
@@ -49,21 +63,26 @@ impl BlockMeta {
         Ok(BlockPaths::new(tenant, self.block_id))
     }
 
+    /// Whether `data.parquet` has the `replica` column (format v2 and later).
+    pub fn has_replica_column(&self) -> bool {
+        self.format != FORMAT_V1
+    }
+
     /// Rejects formats this build does not know.
     pub fn check_format(&self) -> Result<()> {
-        if self.format == FORMAT_VERSION {
+        if READ_FORMATS.contains(&self.format.as_str()) {
             Ok(())
         } else {
             Err(BlockError::UnsupportedFormat {
                 block: self.block_id,
                 found: self.format.clone(),
-                expected: FORMAT_VERSION,
+                expected: READ_FORMATS_TEXT,
             })
         }
     }
 }
 
-/// Reads and validates a block's `meta.json`: the format must be [`FORMAT_VERSION`] and the
+/// Reads and validates a block's `meta.json`: the format must be one of [`READ_FORMATS`] and the
 /// block and tenant IDs inside must match the ones it is stored under.
 pub async fn read_meta(
     store: &dyn ObjectStore,

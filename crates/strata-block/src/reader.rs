@@ -28,8 +28,8 @@ use tokio::sync::OnceCell;
 use crate::bloom::Bloom;
 use crate::convert::{BatchView, TraceAssembler};
 use crate::error::{BlockError, Result};
-use crate::meta::{BlockMeta, FORMAT_KEY, FORMAT_VERSION};
-use crate::schema::{span_schema, TRACE_ID_COLUMN};
+use crate::meta::{BlockMeta, FORMAT_KEY, FORMAT_V1, READ_FORMATS, READ_FORMATS_TEXT};
+use crate::schema::{span_schema, span_schema_v1, TRACE_ID_COLUMN};
 
 /// Reads a block's `bloom` object.
 pub async fn read_bloom(
@@ -103,11 +103,16 @@ impl BlockReader {
                 let options =
                     ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
                 let file = ArrowReaderMetadata::load_async(source, options).await?;
-                self.check_file(file.metadata())?;
-                if file.schema().fields() != span_schema().fields() {
+                let format = self.check_file(file.metadata())?;
+                let schema = if format == FORMAT_V1 {
+                    span_schema_v1()
+                } else {
+                    span_schema()
+                };
+                if file.schema().fields() != schema.fields() {
                     return Err(BlockError::corrupt(
                         self.meta.block_id,
-                        "data.parquet does not have the strata-parquet-v1 schema",
+                        format!("data.parquet does not have the {format} schema"),
                     ));
                 }
                 Ok(file)
@@ -115,18 +120,19 @@ impl BlockReader {
             .await
     }
 
-    fn check_file(&self, md: &ParquetMetaData) -> Result<()> {
+    /// The file's format, one of [`READ_FORMATS`].
+    fn check_file(&self, md: &ParquetMetaData) -> Result<&'static str> {
         let format = md
             .file_metadata()
             .key_value_metadata()
             .and_then(|kvs| kvs.iter().find(|kv| kv.key == FORMAT_KEY))
             .and_then(|kv| kv.value.clone());
-        match format.as_deref() {
-            Some(FORMAT_VERSION) => Ok(()),
-            other => Err(BlockError::UnsupportedFormat {
+        match READ_FORMATS.iter().find(|f| Some(**f) == format.as_deref()) {
+            Some(f) => Ok(f),
+            None => Err(BlockError::UnsupportedFormat {
                 block: self.meta.block_id,
-                found: other.unwrap_or("<none>").to_string(),
-                expected: FORMAT_VERSION,
+                found: format.unwrap_or_else(|| "<none>".to_string()),
+                expected: READ_FORMATS_TEXT,
             }),
         }
     }

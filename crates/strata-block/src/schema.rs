@@ -1,4 +1,6 @@
-//! The Arrow/Parquet schema of `data.parquet`, format [`FORMAT_VERSION`](crate::FORMAT_VERSION).
+//! The Arrow/Parquet schema of `data.parquet`, format [`FORMAT_VERSION`](crate::FORMAT_VERSION)
+//! (`strata-parquet-v2`). Format `strata-parquet-v1` (still read) has the same columns without
+//! the last one, `replica` ([`span_schema_v1`]).
 //!
 //! This is a persisted format: changing a column's name, type, nullability or meaning, or a
 //! type tag, requires a new format version.
@@ -38,6 +40,7 @@
 //! | `attrs` | Attrs | span attributes |
 //! | `events` | `List<Struct{time_unix_nano UInt64, name Utf8, attrs Attrs, dropped_attributes_count UInt32}>` | in span order |
 //! | `links` | `List<Struct{trace_id Binary, span_id Binary, trace_state Utf8, flags UInt32, attrs Attrs, dropped_attributes_count UInt32}>` | in span order |
+//! | `replica` | Boolean | v2 only. True for a replica copy of a span (an ingester's copy that a replicated push marked `replica`, see `strata-ring`'s push module): TraceQL metrics skip these rows so each span counts once; search and trace by ID read every row. Compaction keeps one copy of a span and marks it replica only if every copy was. |
 //!
 //! Resource and scope are denormalised onto every span row. Reading groups spans back under
 //! equal (resource, resource schema URL) and then equal (scope, scope schema URL); two
@@ -112,6 +115,7 @@ pub mod col {
     pub const ATTRS: &str = "attrs";
     pub const EVENTS: &str = "events";
     pub const LINKS: &str = "links";
+    pub const REPLICA: &str = "replica";
 
     /// Fields of an attribute struct.
     pub mod attr {
@@ -271,6 +275,7 @@ fn build_schema() -> Schema {
         f(ATTRS, attr_list_type(), false),
         f(EVENTS, DataType::List(event_item_field()), false),
         f(LINKS, DataType::List(link_item_field()), false),
+        f(REPLICA, DataType::Boolean, false),
     ])
 }
 
@@ -278,6 +283,23 @@ fn build_schema() -> Schema {
 pub fn span_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA.get_or_init(|| Arc::new(build_schema())).clone()
+}
+
+/// The schema of format `strata-parquet-v1` files: [`span_schema`] without `replica`.
+pub fn span_schema_v1() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let v2 = build_schema();
+            let fields: Vec<_> = v2
+                .fields()
+                .iter()
+                .filter(|f| f.name() != col::REPLICA)
+                .cloned()
+                .collect();
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
 }
 
 /// Index of the `trace_id` column, the first leaf of the Parquet schema too.

@@ -22,8 +22,29 @@ use crate::reader::{BlockReader, CountingReader};
 #[derive(Debug, Clone, PartialEq)]
 pub struct StreamedTrace {
     pub trace_id: TraceId,
+    /// Counted spans (rows without the `replica` flag; every row of a v1 block).
     pub resource_spans: Vec<ResourceSpans>,
+    /// Replica copies (rows with the `replica` flag).
+    pub replica_resource_spans: Vec<ResourceSpans>,
+    /// Both kinds.
     pub spans: usize,
+}
+
+/// A trace being assembled: counted rows and replica rows apart.
+#[derive(Default)]
+struct Pending {
+    counted: TraceAssembler,
+    replica: TraceAssembler,
+}
+
+impl Pending {
+    fn push_row(&mut self, view: &BatchView<'_>, row: usize) -> Result<()> {
+        if view.is_replica(row) {
+            self.replica.push_row(view, row)
+        } else {
+            self.counted.push_row(view, row)
+        }
+    }
 }
 
 /// Traces of one block in ascending trace-ID order; see the module docs.
@@ -32,7 +53,7 @@ pub struct TraceStream {
     stream: ParquetRecordBatchStream<CountingReader>,
     batch: Option<RecordBatch>,
     row: usize,
-    current: Option<(TraceId, TraceAssembler)>,
+    current: Option<(TraceId, Pending)>,
     last: Option<TraceId>,
 }
 
@@ -98,7 +119,7 @@ impl TraceStream {
                                 ));
                             }
                         }
-                        let mut asm = TraceAssembler::default();
+                        let mut asm = Pending::default();
                         asm.push_row(&view, self.row)?;
                         self.last = Some(id);
                         if let Some(done) = self.current.replace((id, asm)) {
@@ -114,10 +135,11 @@ impl TraceStream {
     }
 }
 
-fn finish((trace_id, asm): (TraceId, TraceAssembler)) -> StreamedTrace {
+fn finish((trace_id, asm): (TraceId, Pending)) -> StreamedTrace {
     StreamedTrace {
         trace_id,
-        spans: asm.span_count(),
-        resource_spans: asm.finish(),
+        spans: asm.counted.span_count() + asm.replica.span_count(),
+        resource_spans: asm.counted.finish(),
+        replica_resource_spans: asm.replica.finish(),
     }
 }

@@ -85,8 +85,8 @@ impl Default for WriterOptions {
 struct PendingTrace {
     resources: Vec<(Option<Resource>, String)>,
     scopes: Vec<(Option<InstrumentationScope>, String)>,
-    /// (resource index, scope index, span)
-    spans: Vec<(usize, usize, Span)>,
+    /// (resource index, scope index, span, replica copy)
+    spans: Vec<(usize, usize, Span, bool)>,
 }
 
 /// Writes one block. See the crate docs for the sequence of objects.
@@ -108,6 +108,7 @@ pub struct BlockWriter {
     opts: WriterOptions,
     clock: SharedClock,
     compaction_level: u32,
+    compacted_from: Vec<BlockId>,
     parquet: Option<AsyncArrowWriter<BufWriter>>,
     batch: SpanBatchBuilder,
     last_id: Option<TraceId>,
@@ -170,6 +171,7 @@ impl BlockWriter {
             opts,
             clock,
             compaction_level: 0,
+            compacted_from: Vec::new(),
             parquet: Some(parquet),
             batch: SpanBatchBuilder::default(),
             last_id: None,
@@ -187,6 +189,12 @@ impl BlockWriter {
         self
     }
 
+    /// Sets `compactedFrom` in the meta: the blocks this one replaces (a compactor's inputs).
+    pub fn with_compacted_from(mut self, inputs: Vec<BlockId>) -> Self {
+        self.compacted_from = inputs;
+        self
+    }
+
     /// Spans added so far.
     pub fn spans(&self) -> u64 {
         self.total_spans
@@ -201,6 +209,17 @@ impl BlockWriter {
         &mut self,
         trace_id: TraceId,
         resource_spans: &[ResourceSpans],
+    ) -> Result<()> {
+        self.add_trace_copy(trace_id, resource_spans, false).await
+    }
+
+    /// [`add_trace`](Self::add_trace) for spans that are replica copies when `replica` (rows
+    /// with the `replica` column set, which TraceQL metrics skip).
+    pub async fn add_trace_copy(
+        &mut self,
+        trace_id: TraceId,
+        resource_spans: &[ResourceSpans],
+        replica: bool,
     ) -> Result<()> {
         self.check_usable()?;
         if let Some(prev) = self.last_id {
@@ -239,7 +258,7 @@ impl BlockWriter {
                     .scopes
                     .push((ss.scope.clone(), ss.schema_url.clone()));
                 for span in &ss.spans {
-                    self.pending.spans.push((ri, si, span.clone()));
+                    self.pending.spans.push((ri, si, span.clone(), replica));
                 }
             }
         }
@@ -287,6 +306,7 @@ impl BlockWriter {
             row_groups: u32::try_from(file.num_row_groups()).unwrap_or(u32::MAX),
             compaction_level: self.compaction_level,
             created_unix_nano: self.clock.now_unix_nanos(),
+            compacted_from: std::mem::take(&mut self.compacted_from),
         };
         write_meta(self.store.as_ref(), &meta).await?;
         Ok(meta)
@@ -336,14 +356,15 @@ impl BlockWriter {
             .map(|(r, url)| ResourceCtx::new(r.as_ref(), url))
             .collect();
         let mut spans = pending.spans;
-        spans.sort_by_key(|(_, _, s)| s.start_time_unix_nano);
-        for (ri, si, span) in &spans {
+        spans.sort_by_key(|(_, _, s, _)| s.start_time_unix_nano);
+        for (ri, si, span, replica) in &spans {
             let (scope, url) = &pending.scopes[*si];
             let scope = ScopeCtx {
                 scope: scope.as_ref(),
                 schema_url: url,
             };
-            self.batch.append(&id, &resources[*ri], &scope, span)?;
+            self.batch
+                .append_copy(&id, &resources[*ri], &scope, span, *replica)?;
             self.min_start = self.min_start.min(span.start_time_unix_nano);
             self.max_end = self.max_end.max(span.end_time_unix_nano);
             self.total_spans += 1;

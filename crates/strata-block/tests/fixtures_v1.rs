@@ -13,7 +13,7 @@ use strata_block::compacted::COMPACTED_FORMAT;
 use strata_block::index::INDEX_FORMAT;
 use strata_block::{
     list_block_dirs, read_bloom, read_compacted, read_index, read_meta, BlockReader, ScanRequest,
-    FORMAT_VERSION,
+    FORMAT_V1,
 };
 use strata_common::TenantId;
 use strata_proto::otlp::common::any_value::Value;
@@ -37,7 +37,7 @@ async fn meta_json_has_the_fields_written() {
         .await
         .expect("meta.json of L1");
     assert_eq!(l1.format, "strata-parquet-v1");
-    assert_eq!(l1.format, FORMAT_VERSION);
+    assert_eq!(l1.format, FORMAT_V1);
     assert_eq!(l1.block_id.to_string(), v1::BLOCK_L1);
     assert_eq!(l1.tenant_id, "single-tenant");
     assert_eq!(l1.start_time_unix_nano, v1::BASE_NS);

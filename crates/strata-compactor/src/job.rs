@@ -69,7 +69,8 @@ pub async fn run_job(
         opts,
         clock.clone(),
     )?
-    .with_compaction_level(level);
+    .with_compaction_level(level)
+    .with_compacted_from(job.inputs.iter().map(|m| m.block_id).collect());
     let (mut spans, mut dups) = (0u64, 0u64);
     loop {
         let next = match merger.next().await {
@@ -82,12 +83,16 @@ pub async fn run_job(
         let Some(trace) = next else { break };
         spans += trace.spans as u64;
         dups += trace.duplicates as u64;
-        if let Err(e) = writer
-            .add_trace(trace.trace_id, &trace.resource_spans)
-            .await
-        {
-            writer.abort().await;
-            return Err(e.into());
+        // Counted spans, then the ones every input held only as replica copies.
+        let copies = [
+            (&trace.resource_spans, false),
+            (&trace.replica_resource_spans, true),
+        ];
+        for (rs, replica) in copies.into_iter().filter(|(rs, _)| !rs.is_empty()) {
+            if let Err(e) = writer.add_trace_copy(trace.trace_id, rs, replica).await {
+                writer.abort().await;
+                return Err(e.into());
+            }
         }
     }
     let output = writer.finish().await?;

@@ -93,6 +93,62 @@ async fn replicated_copies_merge_to_one_copy_of_each_span() {
     assert_eq!(dirs.len(), 1, "input objects left behind: {dirs:?}");
 }
 
+/// Replica copies (rows with the `replica` flag, which TraceQL metrics skip) merge with counted
+/// copies into one counted copy; spans no input counted stay replica copies; the output names
+/// its inputs in `compactedFrom`.
+#[tokio::test]
+async fn a_span_stays_counted_once_through_compaction() {
+    let store = store();
+    let t = TenantId::single();
+    // The counted copies of traces 0..10; replica copies of traces 0..20 on two more
+    // ingesters (the counted copies of 10..20 are in a block of a later compaction).
+    let counted = write_copies(&store, &t, &traces(0, 10, 4, BASE_SECS), 0, false).await;
+    let mut inputs = vec![counted];
+    for _ in 0..2 {
+        inputs.push(write_copies(&store, &t, &traces(0, 20, 4, BASE_SECS), 0, true).await);
+    }
+    let clock = clock_at(BASE_SECS + 2 * 3600);
+    let rep = simple(&store, clock).run_cycle().await.unwrap();
+    assert_eq!(rep.jobs.len(), 1, "{rep:?}");
+    let out = read_meta(store.as_ref(), &t, rep.jobs[0].2).await.unwrap();
+    let mut from = out.compacted_from.clone();
+    from.sort();
+    let mut want: Vec<_> = inputs.iter().map(|m| m.block_id).collect();
+    want.sort();
+    assert_eq!(from, want);
+
+    let reader = strata_block::BlockReader::new(store.clone(), out.clone());
+    let mut stream = reader.trace_stream(0).await.unwrap();
+    let (mut counted, mut replica) = (0, 0);
+    let n = |rs: &[strata_proto::otlp::trace::ResourceSpans]| -> usize {
+        rs.iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum()
+    };
+    while let Some(tr) = stream.next_trace().await.unwrap() {
+        let num = (0..20).find(|i| trace_id(*i) == tr.trace_id).unwrap();
+        let (c, r) = (n(&tr.resource_spans), n(&tr.replica_resource_spans));
+        if num < 10 {
+            assert_eq!(
+                (c, r),
+                (4, 0),
+                "trace {num}: counted somewhere, so counted here"
+            );
+        } else {
+            assert_eq!(
+                (c, r),
+                (0, 4),
+                "trace {num}: only replica copies were merged"
+            );
+        }
+        counted += c;
+        replica += r;
+    }
+    assert_eq!((counted, replica), (40, 40));
+    assert_eq!(out.total_spans, 80);
+}
+
 #[tokio::test]
 async fn open_window_waits_for_a_full_job() {
     let store = store();

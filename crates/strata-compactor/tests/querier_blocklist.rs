@@ -58,3 +58,45 @@ async fn querier_sees_outputs_not_compacted_inputs() {
     .unwrap();
     assert_eq!(listed.poll().await.unwrap(), 2);
 }
+
+/// A compaction's output listed before its inputs' markers are written: the output's
+/// `compactedFrom` already hides the inputs, so nothing is read twice in between.
+#[tokio::test]
+async fn inputs_named_by_a_listed_output_are_hidden_before_their_markers() {
+    let store = store();
+    let t = TenantId::single();
+    let data = traces(0, 10, 3, BASE_SECS);
+    let a = write_block(&store, &t, &data, 0).await;
+    let b = write_block(&store, &t, &data, 0).await;
+    let other = write_block(&store, &t, &traces(20, 2, 2, BASE_SECS), 0).await;
+    let clock = clock_at(BASE_SECS);
+    let listed = BlockList::new(store.clone()).with_clock(clock.clone());
+    assert_eq!(listed.poll().await.unwrap(), 3);
+    // The output as a compactor writes it, its markers not yet written.
+    let mut w = strata_block::BlockWriter::new(
+        store.clone(),
+        t.clone(),
+        BlockId::new_random(),
+        strata_block::WriterOptions::default(),
+        clock.clone(),
+    )
+    .unwrap()
+    .with_compaction_level(1)
+    .with_compacted_from(vec![a.block_id, b.block_id]);
+    for (n, spans) in &data {
+        w.add_trace(trace_id(*n), &share(spans.clone()))
+            .await
+            .unwrap();
+    }
+    let out = w.finish().await.unwrap();
+    assert_eq!(listed.poll().await.unwrap(), 2);
+    let mut ids: Vec<BlockId> = listed
+        .all(&t)
+        .iter()
+        .map(|e| e.reader.meta().block_id)
+        .collect();
+    ids.sort();
+    let mut want = vec![out.block_id, other.block_id];
+    want.sort();
+    assert_eq!(ids, want);
+}

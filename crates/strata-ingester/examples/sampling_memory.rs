@@ -70,6 +70,7 @@ fn main() {
                 end_unix_nano: 0,
                 // A copy per trace, as each push brings its own bytes.
                 payload: Bytes::copy_from_slice(&payload),
+                replica: false,
             })
             .collect();
         inst.push(&pushes, now, 1);

@@ -1,7 +1,8 @@
 //! Writing a cut block to the ingester's local disk (`<wal.path>/blocks`, [`crate::upload`]).
 //!
 //! Traces are written in ascending trace-ID order (the block format requires it), each from
-//! every encoded share the ingester holds for it. A share that does not decode is logged and
+//! every encoded share the ingester holds for it (replica copies flagged in the block's
+//! `replica` column). A share that does not decode is logged and
 //! skipped: the distributor encoded it, so this is a bug, not bad input. The block is complete
 //! only once `meta.json` is written (by `BlockWriter::finish`); a crash before that leaves a
 //! directory without `meta.json`, deleted at the next start while the WAL still holds its data.
@@ -33,15 +34,21 @@ impl Ingester {
         )?;
         for id in block.sorted_ids() {
             let entry = &block.traces[&id];
-            let mut spans = Vec::new();
-            for p in &entry.payloads {
-                match tempopb::Trace::decode(p.as_ref()) {
-                    Ok(t) => spans.extend(t.resource_spans),
-                    // The distributor encoded it; a failure here is a bug, not bad input.
-                    Err(e) => tracing::error!(trace = %id, error = %e, "undecodable payload"),
+            // Counted shares, then replica copies (rows of the `replica` column).
+            for replica in [false, true] {
+                let mut spans = Vec::new();
+                let shares = entry.payloads.iter().zip(&entry.replica);
+                for (p, _) in shares.filter(|(_, r)| **r == replica) {
+                    match tempopb::Trace::decode(p.as_ref()) {
+                        Ok(t) => spans.extend(t.resource_spans),
+                        // The distributor encoded it; a failure here is a bug, not bad input.
+                        Err(e) => tracing::error!(trace = %id, error = %e, "undecodable payload"),
+                    }
+                }
+                if !spans.is_empty() {
+                    w.add_trace_copy(id, &spans, replica).await?;
                 }
             }
-            w.add_trace(id, &spans).await?;
         }
         let meta = w.finish().await?;
         Ok(BlockReader::new(self.inner.uploader.local(), meta))

@@ -22,6 +22,9 @@ use strata_wal::SegmentId;
 #[derive(Debug, Clone)]
 pub struct TraceEntry {
     pub payloads: Vec<Bytes>,
+    /// Per share of `payloads`: whether it is a replica copy ([`TracePush::replica`]), which
+    /// TraceQL metrics skip and blocks store in their `replica` column.
+    pub replica: Vec<bool>,
     pub bytes: u64,
     pub spans: u64,
     pub first_seen: SystemTime,
@@ -33,6 +36,7 @@ impl TraceEntry {
     fn new(now: SystemTime, segment: SegmentId) -> Self {
         Self {
             payloads: Vec::new(),
+            replica: Vec::new(),
             bytes: 0,
             spans: 0,
             first_seen: now,
@@ -43,6 +47,7 @@ impl TraceEntry {
 
     fn add(&mut self, t: &TracePush, now: SystemTime, segment: SegmentId) {
         self.payloads.push(t.payload.clone());
+        self.replica.push(t.replica);
         self.bytes += t.payload.len() as u64;
         self.spans += u64::from(t.span_count);
         self.last_seen = now;
@@ -51,6 +56,7 @@ impl TraceEntry {
 
     fn absorb(&mut self, other: TraceEntry) {
         self.payloads.extend(other.payloads);
+        self.replica.extend(other.replica);
         self.bytes += other.bytes;
         self.spans += other.spans;
         self.first_seen = self.first_seen.min(other.first_seen);
@@ -275,17 +281,25 @@ impl Instance {
     }
 
     /// Every in-memory trace with all its shares (live, head and cut blocks merged), in
-    /// trace-ID order. Clones only reference-counted payloads.
-    pub fn snapshot(&self) -> std::collections::BTreeMap<TraceId, Vec<Bytes>> {
+    /// trace-ID order; only the counted ones (not replica copies) when `counted_only`, for
+    /// TraceQL metrics. Clones only reference-counted payloads.
+    pub fn snapshot(&self, counted_only: bool) -> std::collections::BTreeMap<TraceId, Vec<Bytes>> {
         let mut out: std::collections::BTreeMap<TraceId, Vec<Bytes>> = Default::default();
         let stages = [&self.live, &self.head.traces]
             .into_iter()
             .chain(self.completing.iter().map(|b| &b.traces));
         for stage in stages {
             for (id, e) in stage {
-                out.entry(*id)
-                    .or_default()
-                    .extend(e.payloads.iter().cloned());
+                let shares = e
+                    .payloads
+                    .iter()
+                    .zip(&e.replica)
+                    .filter(|(_, replica)| !(counted_only && **replica))
+                    .map(|(p, _)| p.clone());
+                let mut shares = shares.peekable();
+                if shares.peek().is_some() {
+                    out.entry(*id).or_default().extend(shares);
+                }
             }
         }
         out
@@ -304,6 +318,7 @@ pub(crate) mod tests {
             start_unix_nano: 0,
             end_unix_nano: 0,
             payload: Bytes::from(vec![0u8; n]),
+            replica: false,
         }
     }
 

@@ -1,7 +1,10 @@
 //! TraceQL metrics over the ingester's recent data: in-memory traces (as record batches, a
 //! chunk at a time, split into one share per core, each on a blocking thread) and recently
 //! flushed blocks, except the blocks the querier reads itself (`exclude_blocks`), so no span
-//! is counted twice. The answer is partial series for the querier to merge.
+//! is counted twice, and without replica copies (live shares a replicated push marked
+//! `replica`, and block rows of the `replica` column), so with a replication factor above 1 each
+//! span is still counted once across ingesters. The answer is partial series for the querier to
+//! merge.
 
 use std::collections::HashSet;
 
@@ -20,7 +23,7 @@ impl Ingester {
         req: &tempopb::QueryRangeRequest,
     ) -> Result<tempopb::QueryRangeResponse, RoleError> {
         let job = MetricsJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
-        let (live, blocks) = self.recent_data(tenant);
+        let (live, blocks) = self.recent_data(tenant, true);
         let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
         let share = live.len().div_ceil(cores).max(1);
         let mut tasks = Vec::new();

@@ -124,6 +124,7 @@ fn decode_v1(mut b: Bytes) -> Result<PushRequest, RecordError> {
             start_unix_nano,
             end_unix_nano,
             payload: b.split_to(len),
+            replica: false,
         });
     }
     Ok(PushRequest { tenant, traces })
@@ -145,6 +146,7 @@ mod tests {
                     start_unix_nano: 10,
                     end_unix_nano: 20,
                     payload: Bytes::from_static(b"abc"),
+                    replica: false,
                 },
                 TracePush {
                     trace_id: TraceId([9; 16]),
@@ -152,6 +154,7 @@ mod tests {
                     start_unix_nano: 5,
                     end_unix_nano: 6,
                     payload: Bytes::new(),
+                    replica: false,
                 },
             ],
         }

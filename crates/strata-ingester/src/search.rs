@@ -23,11 +23,16 @@ type LiveTraces = Vec<(TraceId, Vec<Bytes>)>;
 const CHUNK_TRACES: usize = 2048;
 
 impl Ingester {
-    /// In-memory traces of a tenant and its recently flushed blocks.
-    pub(crate) fn recent_data(&self, tenant: &TenantId) -> (LiveTraces, Vec<Arc<BlockReader>>) {
+    /// In-memory traces of a tenant (only their counted shares when `counted_only`, for
+    /// TraceQL metrics) and its recently flushed blocks.
+    pub(crate) fn recent_data(
+        &self,
+        tenant: &TenantId,
+        counted_only: bool,
+    ) -> (LiveTraces, Vec<Arc<BlockReader>>) {
         let instance = self.inner.tenants.lock().get(tenant).cloned();
         let live = instance
-            .map(|i| i.lock().snapshot().into_iter().collect())
+            .map(|i| i.lock().snapshot(counted_only).into_iter().collect())
             .unwrap_or_default();
         let blocks = self.recent_readers(tenant);
         (live, blocks)
@@ -39,7 +44,7 @@ impl Ingester {
         req: &tempopb::SearchRequest,
     ) -> Result<tempopb::SearchResponse, RoleError> {
         let job = SearchJob::new(req).map_err(|e| RoleError::InvalidArgument(e.to_string()))?;
-        let (live, blocks) = self.recent_data(tenant);
+        let (live, blocks) = self.recent_data(tenant, false);
         let job2 = job.clone();
         let mut acc = tokio::task::spawn_blocking(move || search_live(&job2, live))
             .await
@@ -140,7 +145,7 @@ impl Ingester {
         mut job: Q,
     ) -> Result<Q::Response, RoleError> {
         let (live, blocks) = if job.reads_data() {
-            self.recent_data(tenant)
+            self.recent_data(tenant, false)
         } else {
             Default::default()
         };

@@ -85,6 +85,19 @@ impl Node {
     }
 }
 
+impl Node {
+    /// Spans of `id` in memory as counted copies (those TraceQL metrics count; not replica
+    /// copies), read directly.
+    pub fn counted_spans(&self, id: TraceId) -> usize {
+        let (live, _) = self.ingester.recent_data(&TenantId::single(), true);
+        live.iter()
+            .filter(|(t, _)| *t == id)
+            .flat_map(|(_, shares)| shares)
+            .map(span_count)
+            .sum()
+    }
+}
+
 /// Spans in a stored share (a prost-encoded `tempopb.Trace`).
 pub fn span_count(payload: &Bytes) -> usize {
     tempopb::Trace::decode(payload.as_ref())

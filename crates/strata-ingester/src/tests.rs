@@ -257,3 +257,75 @@ async fn per_tenant_limits_refuse_traces_before_the_wal() {
     assert_eq!(spans_of(&ing, 3).await, 0);
     assert_eq!(spans_of(&ing, 4).await, 0);
 }
+
+/// Spans counted by `{ } | count_over_time()` over the ingester's recent data (the sum of
+/// its partial series).
+async fn counted(ing: &Ingester) -> f64 {
+    let req = tempopb::QueryRangeRequest {
+        query: "{ } | count_over_time()".into(),
+        start: 0,
+        end: 10_000_000_000,
+        step: 10_000_000_000,
+        ..Default::default()
+    };
+    let resp = ing
+        .metrics_query_range(&TenantId::single(), &req)
+        .await
+        .unwrap();
+    resp.series
+        .iter()
+        .flat_map(|s| &s.samples)
+        .map(|s| s.value)
+        .sum()
+}
+
+/// Replica copies (pushes a replicated push marked `replica`) are searchable but not counted
+/// by TraceQL metrics, live and once flushed (rows of the block's `replica` column), and keep
+/// their mark through a restart (the WAL stores it).
+#[tokio::test]
+async fn replica_copies_are_kept_but_not_counted() {
+    let fx = Fixture::new();
+    let mut replica = push_for(1, 3);
+    replica.traces[0].replica = true;
+    {
+        let (ing, _) = fx.start();
+        ing.push(replica.clone()).await.unwrap();
+        ing.push(push_for(2, 2)).await.unwrap();
+        assert_eq!(spans_of(&ing, 1).await, 3, "a replica copy is searchable");
+        assert_eq!(counted(&ing).await, 2.0);
+        // Dropped without flushing: a crash.
+    }
+    let (ing, _) = fx.start();
+    assert_eq!(spans_of(&ing, 1).await, 3);
+    assert_eq!(counted(&ing).await, 2.0, "the mark survives WAL replay");
+    ing.push(push_for(3, 2)).await.unwrap();
+    assert_eq!(counted(&ing).await, 4.0);
+    fx.clock.advance(Duration::from_secs(10));
+    ing.flush_tick().await;
+    fx.clock.advance(Duration::from_secs(61));
+    ing.flush_tick().await;
+    assert_eq!(fx.blocks().await, 1);
+    assert_eq!(ing.live_traces(), 0);
+    assert_eq!(counted(&ing).await, 4.0, "the recent block counts the same");
+    // The block itself: 3 replica rows, 4 counted.
+    let id = strata_storage::list_blocks(fx.store.as_ref(), &TenantId::single())
+        .await
+        .unwrap()[0];
+    let meta = strata_block::read_meta(fx.store.as_ref(), &TenantId::single(), id)
+        .await
+        .unwrap();
+    let reader = strata_block::BlockReader::new(fx.store.clone(), meta);
+    let mut stream = reader.trace_stream(0).await.unwrap();
+    let n = |rs: &[strata_proto::otlp::trace::ResourceSpans]| -> usize {
+        rs.iter()
+            .flat_map(|r| &r.scope_spans)
+            .map(|s| s.spans.len())
+            .sum()
+    };
+    let (mut c, mut r) = (0, 0);
+    while let Some(t) = stream.next_trace().await.unwrap() {
+        c += n(&t.resource_spans);
+        r += n(&t.replica_resource_spans);
+    }
+    assert_eq!((c, r), (4, 3));
+}

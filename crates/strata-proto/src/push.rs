@@ -34,6 +34,7 @@ impl PushRequest {
                     start_unix_nano: t.start_unix_nano,
                     end_unix_nano: t.end_unix_nano,
                     payload: t.payload.clone(),
+                    replica: t.replica,
                 })
                 .collect(),
         }
@@ -56,6 +57,7 @@ impl PushRequest {
                     start_unix_nano: t.start_unix_nano,
                     end_unix_nano: t.end_unix_nano,
                     payload: t.payload,
+                    replica: t.replica,
                 })
             })
             .collect::<Result<_, PushMessageError>>()?;
@@ -79,6 +81,7 @@ mod tests {
                 start_unix_nano: 1,
                 end_unix_nano: 2,
                 payload: Bytes::from_static(b"payload"),
+                replica: false,
             }],
         };
         let msg = req.to_message();

@@ -20,6 +20,10 @@ pub struct TracePush {
     pub start_unix_nano: u64,
     pub end_unix_nano: u64,
     pub payload: Bytes,
+    /// A replica copy, not counted by TraceQL metrics (see `TracePush.replica` in
+    /// `proto/strata/ingester/v1/ingester.proto`). The replicated pusher sets it on all but one
+    /// copy of each share; everything else leaves it `false`.
+    pub replica: bool,
 }
 
 /// One trace's spans from one request, validated and grouped (each span under a copy of its
@@ -45,6 +49,7 @@ impl TraceSpans {
             start_unix_nano: self.start_unix_nano,
             end_unix_nano: self.end_unix_nano,
             payload: Bytes::from(self.trace.encode_to_vec()),
+            replica: false,
         }
     }
 }

@@ -12,6 +12,9 @@
 //!   with a `compacted.json` marker whose replacement blocks are all in the same listing (a
 //!   marked block whose output is not visible yet stays, so nothing is ever missed).
 //!
+//! In both cases a block named in another listed block's `compactedFrom` (the inputs of a
+//! compaction whose output is complete) is left out, markers written or not.
+//!
 //! Blocks written after the index was built are not in it; ingesters serve their recent blocks
 //! for `complete_block_timeout` (default 15m), which must exceed the index bound plus the poll.
 
@@ -108,6 +111,13 @@ impl BlockList {
                     }
                 }
             }
+            // A compaction's output names its inputs: once it is listed they are left out even
+            // before their `compacted.json` markers are written, so no span is read twice.
+            let replaced: HashSet<BlockId> = blocks
+                .values()
+                .flat_map(|b| b.reader.meta().compacted_from.iter().copied())
+                .collect();
+            blocks.retain(|id, _| !replaced.contains(id));
             next.insert(tenant, blocks);
         }
         let n = next.values().map(|b| b.len()).sum();

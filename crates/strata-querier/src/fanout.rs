@@ -13,9 +13,9 @@
 //! * tag names: per scope, deduplicated and sorted, at most `max_tags_per_scope` per scope;
 //! * tag values: deduplicated by (type, value), sorted, at most `max_tag_values`;
 //! * metrics: partial series summed (or min/max) by the function's rule
-//!   ([`MetricsAccumulator`](strata_engine::metrics::MetricsAccumulator)). Spans are not
-//!   deduplicated across replicas: with a replication factor above 1 the replicas' copies of
-//!   a span are each counted (a known limitation; RF 1 and `strata run` are exact).
+//!   ([`MetricsAccumulator`](strata_engine::metrics::MetricsAccumulator)). Each ingester counts
+//!   only the copies a replicated push sent it as counted (not those marked `replica`; see
+//!   `strata_ring`'s push module), so summing counts every span once.
 //!
 //! [`IngesterHealth::ready`] is `Ok` while at least a quorum (`R/2 + 1`) of members is
 //! healthy ([`Pool::check_quorum`](strata_ring::Pool::check_quorum)).

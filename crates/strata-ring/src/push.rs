@@ -24,12 +24,23 @@
 //!    silently dropped: `ResourceExhausted` when every owner error of the failed traces was
 //!    `ResourceExhausted` (the client should back off), else `Unavailable` saying how many
 //!    traces fell short, with how many copies, and the last error.
+//!
+//! **Counted copies.** With `R > 1`, exactly one copy of each share is sent as counted and the
+//! others with [`TracePush::replica`](strata_proto::roles::TracePush) set, so that TraceQL
+//! metrics (which skip replica copies) count every span once, on live data and in blocks alike.
+//! The counted copy goes to the first member a trace is sent to; if that member fails, the
+//! designation passes to the trace's next handoff member; if no handoff member is left, a last
+//! round sends one counted copy to a member that already stored a replica copy (that member then
+//! holds the share twice until compaction; span deduplication hides it from search and trace by
+//! ID). Only if that also fails is a stored share left without a counted copy (logged).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, PushResponse, RoleError};
+use strata_proto::roles::{
+    IngesterPusher, PushErrorReason, PushRequest, PushResponse, RoleError, TracePush,
+};
 
 use crate::{ring_key, IngesterPool};
 
@@ -47,6 +58,19 @@ struct TraceState {
     copies: usize,
     refused: Option<PushErrorReason>,
     errors: Vec<(String, RoleError)>,
+    counted: Counted,
+    /// Members that stored a copy.
+    holders: Vec<String>,
+}
+
+/// Where the counted copy of a trace's share is (see the module docs).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Counted {
+    /// Not sent, or sent to a member that failed: the next member sent to gets it.
+    Open,
+    /// Sent in the current round.
+    InFlight,
+    Stored,
 }
 
 impl ReplicatedPusher {
@@ -91,23 +115,47 @@ impl IngesterPusher for ReplicatedPusher {
                 copies: 0,
                 refused: None,
                 errors: Vec::new(),
+                counted: if rf > 1 {
+                    Counted::Open
+                } else {
+                    Counted::Stored
+                },
+                holders: Vec::new(),
             })
             .collect();
         // Round 1: every trace to its first R members.
         let mut wanted: Vec<usize> = vec![rf; states.len()];
+        let mut last_round = false;
         loop {
-            let mut targets: BTreeMap<String, Vec<usize>> = BTreeMap::new();
+            // (member, [(trace index, counted copy)])
+            let mut targets: BTreeMap<String, Vec<(usize, bool)>> = BTreeMap::new();
             for (i, st) in states.iter_mut().enumerate() {
                 // A limit refusal anywhere ends the trace's journey.
                 while st.refused.is_none() && wanted[i] > 0 && st.next < st.prefs.len() {
+                    let counted = st.counted == Counted::Open;
+                    if counted {
+                        st.counted = Counted::InFlight;
+                    }
                     targets
                         .entry(st.prefs[st.next].clone())
                         .or_default()
-                        .push(i);
+                        .push((i, counted));
                     st.next += 1;
                     wanted[i] -= 1;
                 }
                 wanted[i] = 0;
+            }
+            if targets.is_empty() && !last_round {
+                // Every share stored without its counted copy gets one on a holder.
+                last_round = true;
+                for (i, st) in states.iter_mut().enumerate() {
+                    if st.copies >= quorum && st.counted == Counted::Open {
+                        if let Some(h) = st.holders.first() {
+                            st.counted = Counted::InFlight;
+                            targets.entry(h.clone()).or_default().push((i, true));
+                        }
+                    }
+                }
             }
             if targets.is_empty() {
                 break;
@@ -116,18 +164,39 @@ impl IngesterPusher for ReplicatedPusher {
                 let conn = self.pool.conn(&addr);
                 let sub = PushRequest {
                     tenant: req.tenant.clone(),
-                    traces: idx.iter().map(|&i| req.traces[i].clone()).collect(),
+                    traces: idx
+                        .iter()
+                        .map(|&(i, counted)| TracePush {
+                            replica: !counted,
+                            ..req.traces[i].clone()
+                        })
+                        .collect(),
                 };
                 async move { (addr, idx, conn.push(sub).await) }
             });
             for (addr, idx, result) in futures::future::join_all(calls).await {
                 match result {
                     Ok(resp) => {
-                        for (j, &i) in idx.iter().enumerate() {
+                        for (j, &(i, counted)) in idx.iter().enumerate() {
+                            let st = &mut states[i];
                             match resp.reason(j) {
-                                PushErrorReason::NoError => states[i].copies += 1,
+                                PushErrorReason::NoError if last_round => {
+                                    st.counted = Counted::Stored
+                                }
+                                PushErrorReason::NoError => {
+                                    st.copies += 1;
+                                    st.holders.push(addr.clone());
+                                    if counted {
+                                        st.counted = Counted::Stored;
+                                    }
+                                }
                                 r => {
-                                    states[i].refused.get_or_insert(r);
+                                    if !last_round {
+                                        st.refused.get_or_insert(r);
+                                    }
+                                    if counted {
+                                        st.counted = Counted::Open;
+                                    }
                                 }
                             }
                         }
@@ -138,15 +207,32 @@ impl IngesterPusher for ReplicatedPusher {
                         if matches!(e, RoleError::Unavailable(_)) {
                             members.mark_unhealthy(&addr, "push failed: unavailable");
                         }
-                        for &i in &idx {
-                            states[i].errors.push((addr.clone(), e.clone()));
-                            if states[i].refused.is_none() {
+                        for &(i, counted) in &idx {
+                            let st = &mut states[i];
+                            if counted {
+                                st.counted = Counted::Open;
+                            }
+                            if last_round {
+                                continue;
+                            }
+                            st.errors.push((addr.clone(), e.clone()));
+                            if st.refused.is_none() {
                                 wanted[i] += 1;
                             }
                         }
                     }
                 }
             }
+        }
+        let uncounted = states
+            .iter()
+            .filter(|s| s.copies >= quorum && s.counted != Counted::Stored)
+            .count();
+        if uncounted > 0 {
+            tracing::warn!(
+                traces = uncounted,
+                "stored without a counted copy: TraceQL metrics will not count these shares"
+            );
         }
         finish(&states, rf, quorum)
     }

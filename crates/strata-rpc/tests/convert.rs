@@ -21,6 +21,7 @@ fn push_request_round_trips() {
             start_unix_nano: u64::MAX - 1,
             end_unix_nano: u64::MAX,
             payload: Bytes::from_static(b"payload"),
+            replica: false,
         }],
     };
     let w = push_request_to_wire(req.clone());

@@ -105,6 +105,7 @@ pub fn trace_push(
         start_unix_nano: start,
         end_unix_nano: end,
         payload: trace_payload(resource_spans),
+        replica: false,
     }
 }
 

@@ -3,8 +3,8 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    BinaryBuilder, FixedSizeBinaryBuilder, Int32Builder, StringBuilder, UInt32Builder,
-    UInt64Builder,
+    BinaryBuilder, BooleanBuilder, FixedSizeBinaryBuilder, Int32Builder, StringBuilder,
+    UInt32Builder, UInt64Builder,
 };
 use arrow_array::{ArrayRef, RecordBatch};
 use prost::Message;
@@ -88,6 +88,7 @@ pub struct SpanBatchBuilder {
     attrs: AttrListBuilder,
     events: EventListBuilder,
     links: LinkListBuilder,
+    replica: BooleanBuilder,
 }
 
 impl Default for SpanBatchBuilder {
@@ -123,6 +124,7 @@ impl Default for SpanBatchBuilder {
             attrs: AttrListBuilder::default(),
             events: EventListBuilder::default(),
             links: LinkListBuilder::default(),
+            replica: BooleanBuilder::new(),
         }
     }
 }
@@ -142,14 +144,26 @@ impl SpanBatchBuilder {
         self.approx_bytes
     }
 
-    /// Appends one span. The row's `trace_id` column is `trace_id`; the span's own
-    /// `trace_id` bytes must equal it (the writer checks this).
+    /// Appends one span (a counted copy). The row's `trace_id` column is `trace_id`; the
+    /// span's own `trace_id` bytes must equal it (the writer checks this).
     pub fn append(
         &mut self,
         trace_id: &TraceId,
         res: &ResourceCtx<'_>,
         scope: &ScopeCtx<'_>,
         span: &Span,
+    ) -> Result<()> {
+        self.append_copy(trace_id, res, scope, span, false)
+    }
+
+    /// Appends one span, a replica copy when `replica` (the `replica` column).
+    pub fn append_copy(
+        &mut self,
+        trace_id: &TraceId,
+        res: &ResourceCtx<'_>,
+        scope: &ScopeCtx<'_>,
+        span: &Span,
+        replica: bool,
     ) -> Result<()> {
         // An error (only possible when a batch outgrows Arrow's i32 offsets) leaves the builder
         // inconsistent; the writer treats it as fatal and never finishes the block.
@@ -214,6 +228,7 @@ impl SpanBatchBuilder {
             .append_value(span.dropped_attributes_count);
         self.dropped_events.append_value(span.dropped_events_count);
         self.dropped_links.append_value(span.dropped_links_count);
+        self.replica.append_value(replica);
 
         self.rows += 1;
         self.approx_bytes += span.encoded_len()
@@ -254,6 +269,7 @@ impl SpanBatchBuilder {
             Arc::new(self.attrs.finish()?),
             Arc::new(self.events.finish()?),
             Arc::new(self.links.finish()?),
+            Arc::new(self.replica.finish()),
         ];
         self.rows = 0;
         self.approx_bytes = 0;

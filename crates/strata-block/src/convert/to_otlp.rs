@@ -1,8 +1,8 @@
 //! Arrow → OTLP: typed row access and regrouping of spans under resource and scope.
 
 use arrow_array::{
-    Array, BinaryArray, FixedSizeBinaryArray, Int32Array, RecordBatch, StringArray, UInt32Array,
-    UInt64Array,
+    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, Int32Array, RecordBatch, StringArray,
+    UInt32Array, UInt64Array,
 };
 use strata_common::TraceId;
 use strata_proto::otlp::common::InstrumentationScope;
@@ -45,6 +45,8 @@ pub struct BatchView<'a> {
     attrs: AttrListReader<'a>,
     events: EventListReader<'a>,
     links: LinkListReader<'a>,
+    /// Absent in format v1 batches (and projections without it): no row is a replica.
+    replica: Option<&'a BooleanArray>,
 }
 
 impl<'a> BatchView<'a> {
@@ -95,6 +97,10 @@ impl<'a> BatchView<'a> {
             attrs: AttrListReader::new(c(col::ATTRS)?, col::ATTRS)?,
             events: EventListReader::new(c(col::EVENTS)?)?,
             links: LinkListReader::new(c(col::LINKS)?)?,
+            replica: match batch.column_by_name(col::REPLICA) {
+                Some(a) => Some(downcast(a.as_ref(), col::REPLICA)?),
+                None => None,
+            },
         })
     }
 
@@ -104,6 +110,11 @@ impl<'a> BatchView<'a> {
 
     pub fn is_empty(&self) -> bool {
         self.rows == 0
+    }
+
+    /// Whether the row is a replica copy (see the schema's `replica` column).
+    pub fn is_replica(&self, row: usize) -> bool {
+        self.replica.is_some_and(|r| r.value(row))
     }
 
     pub fn trace_id(&self, row: usize) -> TraceId {

@@ -65,6 +65,17 @@ pub async fn write_block(
     traces: &BTreeMap<u32, Vec<Span>>,
     level: u32,
 ) -> BlockMeta {
+    write_copies(store, tenant, traces, level, false).await
+}
+
+/// [`write_block`] with every span a replica copy when `replica` (the `replica` column).
+pub async fn write_copies(
+    store: &SharedStore,
+    tenant: &TenantId,
+    traces: &BTreeMap<u32, Vec<Span>>,
+    level: u32,
+    replica: bool,
+) -> BlockMeta {
     let clock: SharedClock = clock_at(BASE_SECS);
     let opts = WriterOptions {
         row_group_max_spans: 7,
@@ -82,7 +93,7 @@ pub async fn write_block(
     let mut ids: Vec<_> = traces.keys().copied().collect();
     ids.sort_by_key(|t| trace_id(*t));
     for t in ids {
-        w.add_trace(trace_id(t), &share(traces[&t].clone()))
+        w.add_trace_copy(trace_id(t), &share(traces[&t].clone()), replica)
             .await
             .unwrap();
     }

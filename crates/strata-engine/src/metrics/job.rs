@@ -9,7 +9,9 @@
 //! ≥ 2 are skipped, as Tempo does). Arguments of `sum`/`min`/`max`/`avg_over_time` are
 //! read as numbers, durations in seconds; spans without a numeric value are skipped.
 
-use arrow_array::{Array, BinaryArray, FixedSizeBinaryArray, RecordBatch, UInt64Array};
+use arrow_array::{
+    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, RecordBatch, UInt64Array,
+};
 use strata_block::schema::col;
 use strata_block::BlockReader;
 use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
@@ -111,12 +113,14 @@ impl Leaf {
         if let Func::Compare(c) = &self.func {
             let (rows, _, masks) =
                 eval::matched_rows_with(self.search.plan(), batch, &[], &self.preds)?;
+            let rows = counted_rows(batch, rows);
             let Some(selected) = masks.first() else {
                 return Ok(());
             };
             return compare::observe(c, &self.range, batch, &rows, selected, acc);
         }
         let (rows, values) = eval::matched_rows(self.search.plan(), batch, &self.exprs)?;
+        let rows = counted_rows(batch, rows);
         if rows.is_empty() {
             return Ok(());
         }
@@ -230,12 +234,30 @@ impl Leaf {
         acc: &mut SeriesStore,
         counters: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
+        let extra: &[&'static str] = if reader.meta().has_replica_column() {
+            &[col::REPLICA]
+        } else {
+            &[]
+        };
         self.search
-            .scan_block(reader, counters, &mut |batch, _| {
+            .scan_block(reader, counters, extra, &mut |batch, _| {
                 self.observe_batch(batch, acc)
             })
             .await
     }
+}
+
+/// `rows` without replica copies (rows with the block's `replica` column set), so that each
+/// span counts once however many ingesters hold it. Batches without the column (format v1
+/// blocks, live data, which leaves replica shares out) keep every row.
+fn counted_rows(batch: &RecordBatch, mut rows: Vec<u32>) -> Vec<u32> {
+    let replica = batch
+        .column_by_name(col::REPLICA)
+        .and_then(|c| c.as_any().downcast_ref::<BooleanArray>());
+    if let Some(r) = replica.filter(|r| r.true_count() > 0) {
+        rows.retain(|&i| !r.value(i as usize));
+    }
+    rows
 }
 
 fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, EngineError> {

@@ -32,17 +32,20 @@ impl SearchJob {
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
-        self.scan_block(reader, acc, &mut |batch, acc| self.search_batch(batch, acc))
-            .await
+        self.scan_block(reader, acc, &[], &mut |batch, acc| {
+            self.search_batch(batch, acc)
+        })
+        .await
     }
 
     /// Reads the batches of whole traces in `reader` that may hold matching spans (pruned
     /// as [`search_block`](Self::search_block) describes) and hands each to `f`, counting
-    /// what was read and skipped in `acc`.
+    /// what was read and skipped in `acc`. The batches hold the plan's columns and `extra`.
     pub(crate) async fn scan_block(
         &self,
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
+        extra: &[&'static str],
         f: &mut (dyn FnMut(&RecordBatch, &mut SearchAccumulator) -> Result<(), EngineError> + Send),
     ) -> Result<(), EngineError> {
         let meta = reader.meta();
@@ -103,9 +106,15 @@ impl SearchJob {
             rows.union(&more)
         };
         let (row_groups, selection) = layout.scan(&rows);
+        let mut columns = self.plan.columns();
+        for c in extra {
+            if !columns.contains(c) {
+                columns.push(c);
+            }
+        }
         let mut scan = reader
             .scan(ScanRequest {
-                columns: self.plan.columns(),
+                columns,
                 row_groups: Some(row_groups),
                 selection,
                 batch_rows: 0,

@@ -26,6 +26,12 @@ pub struct TracePush {
     /// A prost-encoded `tempopb.Trace` holding only spans of `trace_id`.
     #[prost(bytes = "bytes", tag = "5")]
     pub payload: ::prost::bytes::Bytes,
+    /// True when this is a replica copy: with a replication factor above 1 the distributor marks
+    /// all but one copy of every share, so that TraceQL metrics count each span once (they skip
+    /// replica copies; search and trace by ID read them all). False (the default, and what older
+    /// distributors send) means the copy is counted.
+    #[prost(bool, tag = "6")]
+    pub replica: bool,
 }
 /// The answer to a push.
 #[derive(Clone, PartialEq, Eq, Hash, ::prost::Message)]

@@ -232,3 +232,51 @@ async fn rf3_on_one_member_still_works() {
         .unwrap();
     assert_eq!(c.holders(tid(5)).await, ["ingester-0"]);
 }
+
+/// Sum over the nodes of the counted (non-replica) spans of each trace.
+fn counted(c: &Cluster, ids: &[strata_common::TraceId]) -> Vec<usize> {
+    ids.iter()
+        .map(|id| c.nodes.values().map(|n| n.counted_spans(*id)).sum())
+        .collect()
+}
+
+#[tokio::test]
+async fn exactly_one_copy_of_each_share_is_counted() {
+    let c = Cluster::start(3, 3);
+    let ids: Vec<_> = (0..30).map(tid).collect();
+    let traces = ids.iter().map(|id| trace(*id, "svc", 2, 100)).collect();
+    c.pusher().push(push_of(traces)).await.unwrap();
+    assert_eq!(counted(&c, &ids), vec![2; ids.len()]);
+    // The counted copies are spread over the members (the first owner of each trace).
+    for (name, node) in &c.nodes {
+        let own = ids.iter().filter(|id| node.counted_spans(**id) > 0).count();
+        assert!(own > 0, "{name} holds no counted copy");
+    }
+    for id in &ids {
+        assert_eq!(c.holders(*id).await.len(), 3);
+    }
+}
+
+#[tokio::test]
+async fn the_counted_copy_follows_handoff_and_survives_a_failed_owner() {
+    // Five members: a failed first owner hands its counted copy to the next member.
+    let c = Cluster::start(5, 3);
+    c.node("ingester-0").set_down(true);
+    let ids: Vec<_> = (0..40).map(tid).collect();
+    let traces = ids.iter().map(|id| trace(*id, "svc", 3, 100)).collect();
+    c.pusher().push(push_of(traces)).await.unwrap();
+    assert_eq!(counted(&c, &ids), vec![3; ids.len()]);
+    let first_owned = ids
+        .iter()
+        .filter(|id| c.prefs(**id)[0] == "ingester-0")
+        .count();
+    assert!(first_owned > 0, "no trace had the failed member first");
+
+    // Three members, one failing while still believed healthy: no member is left to hand off
+    // to, so a holder of a replica copy also gets the counted copy.
+    let c = Cluster::start(3, 3);
+    c.node("ingester-1").set_down(true);
+    let traces = ids.iter().map(|id| trace(*id, "svc", 3, 100)).collect();
+    c.pusher().push(push_of(traces)).await.unwrap();
+    assert_eq!(counted(&c, &ids), vec![3; ids.len()]);
+}
