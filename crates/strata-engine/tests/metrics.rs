@@ -384,6 +384,27 @@ fn compare_splits_selection_from_baseline_per_attribute_value() {
     assert!(t
         .iter()
         .all(|(l, _)| !l.contains("span.n") || !l.contains("selection,")));
+    // Exemplars (trace and span IDs) only on the totals, as Tempo attaches them.
+    let label = |s: &strata_proto::tempopb::TimeSeries| -> String {
+        s.labels
+            .iter()
+            .map(|l| format!("{}={}", l.key, label_str(&l.value)))
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    for s in &r.series {
+        let l = label(s);
+        if l.contains("_total,") {
+            assert!(!s.exemplars.is_empty(), "{l} has no exemplar");
+            for e in &s.exemplars {
+                let keys: Vec<&str> = e.labels.iter().map(|l| l.key.as_str()).collect();
+                assert_eq!(keys, ["trace:id", "span:id"], "{l}");
+                assert!(e.value.is_finite(), "{l}: the value of its step, not NaN");
+            }
+        } else {
+            assert!(s.exemplars.is_empty(), "{l} has exemplars");
+        }
+    }
     // A selection window outside the data selects nothing.
     let r = run("{ } | compare({ resource.service.name = \"b\" }, 10, 1, 2)");
     assert!(table(&r).iter().all(|(l, _)| !l.contains("selection")));

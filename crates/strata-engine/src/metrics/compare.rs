@@ -9,6 +9,9 @@
 //! * Partial series: `{__meta_type="baseline"|"selection", <attr>=<value>}` and
 //!   `{__meta_type="baseline_total"|"selection_total", <attr>="nil"}`, counts summed across
 //!   sources. Not subject to the series limit (values are cut to `topN` at the end).
+//! * Exemplars (as Tempo attaches them): a span's exemplar (its `trace:id` and `span:id`,
+//!   value NaN) goes on the `*_total` series of each attribute the span has, within the
+//!   usual per-series caps.
 //! * Final: per attribute and type, the `topN` values by total count; totals kept; an
 //!   attribute with more values gets a `__meta_error="__too_many_values__"` series without
 //!   samples, which, as in Tempo, is dropped with the other empty series.
@@ -16,13 +19,15 @@
 use std::collections::BTreeMap;
 
 use arrow_array::{
-    Array, BooleanArray, Float64Array, Int32Array, Int64Array, ListArray, RecordBatch, StringArray,
-    StructArray, UInt64Array, UInt8Array,
+    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, Float64Array, Int32Array, Int64Array,
+    ListArray, RecordBatch, StringArray, StructArray, UInt64Array, UInt8Array,
 };
 use strata_block::schema::{col, tag};
 use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
+use strata_proto::tempopb::Exemplar;
 use strata_traceql::{Attribute, AttributeScope};
 
+use super::job::span_exemplar;
 use super::range::MetricsRange;
 use super::store::{Series, SeriesStore};
 use crate::plan::text;
@@ -153,6 +158,9 @@ pub(crate) fn observe(
     let status: &Int32Array = column(batch, col::STATUS_CODE)?;
     let span_attrs = Attrs::new(batch, col::ATTRS, AttributeScope::Span)?;
     let res_attrs = Attrs::new(batch, col::RESOURCE_ATTRS, AttributeScope::Resource)?;
+    let ids = column::<FixedSizeBinaryArray>(batch, col::TRACE_ID)
+        .ok()
+        .zip(column::<BinaryArray>(batch, col::SPAN_ID).ok());
     let mut raw = Vec::with_capacity(64);
     for &row in rows {
         let row = row as usize;
@@ -185,6 +193,13 @@ pub(crate) fn observe(
                 };
                 if let Some(s) = acc.series_for_raw(&raw, labels) {
                     acc.add(s, i, 0, 1.0);
+                    let ts_ms = (ts / 1_000_000) as i64;
+                    if let Some((traces, spans)) = ids.filter(|_| v.is_none()) {
+                        if acc.wants_exemplar(s, ts_ms) {
+                            let e = span_exemplar(traces, spans, row, f64::NAN, ts_ms);
+                            acc.add_exemplar(s, e);
+                        }
+                    }
                 }
             }
         };
@@ -210,8 +225,11 @@ fn label_str(kv: &KeyValue) -> Option<&str> {
 }
 
 /// The final series: per attribute and type the `top_n` values by total count, every total,
-/// and the error series of attributes with more values.
-pub(crate) fn finish(c: &Compare, series: &[Series]) -> Vec<(Vec<KeyValue>, Vec<f64>)> {
+/// and the error series of attributes with more values; exemplars on the totals.
+pub(crate) fn finish(
+    c: &Compare,
+    series: &[Series],
+) -> Vec<(Vec<KeyValue>, Vec<f64>, Vec<Exemplar>)> {
     // (type, attribute) → series indices
     let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
     for (i, s) in series.iter().enumerate() {
@@ -228,7 +246,8 @@ pub(crate) fn finish(c: &Compare, series: &[Series]) -> Vec<(Vec<KeyValue>, Vec<
     for ((t, attr), mut idx) in groups {
         if t.ends_with("_total") {
             for i in idx {
-                out.push((series[i].labels.clone(), series[i].values.clone()));
+                let s = &series[i];
+                out.push((s.labels.clone(), s.values.clone(), s.exemplars.clone()));
             }
             continue;
         }
@@ -240,7 +259,11 @@ pub(crate) fn finish(c: &Compare, series: &[Series]) -> Vec<(Vec<KeyValue>, Vec<
             idx.truncate(c.top_n);
         }
         for i in idx {
-            out.push((series[i].labels.clone(), series[i].values.clone()));
+            out.push((
+                series[i].labels.clone(),
+                series[i].values.clone(),
+                Vec::new(),
+            ));
         }
     }
     maxed.sort();
@@ -248,6 +271,7 @@ pub(crate) fn finish(c: &Compare, series: &[Series]) -> Vec<(Vec<KeyValue>, Vec<
     for a in maxed {
         out.push((
             vec![kv(META_ERROR, string(TOO_MANY)), kv(&a, string("nil"))],
+            Vec::new(),
             Vec::new(),
         ));
     }

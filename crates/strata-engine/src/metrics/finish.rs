@@ -167,14 +167,14 @@ fn leaf_outs(leaf: &Leaf, store: &SeriesStore, n: usize) -> Vec<Out> {
         Func::Quantile(qs) => quantiles(store, qs, n),
         Func::Compare(c) => super::compare::finish(c, &store.series)
             .into_iter()
-            .map(|(labels, values)| Out {
+            .map(|(labels, values, exemplars)| Out {
                 values: if values.is_empty() {
                     vec![f64::NAN; n]
                 } else {
                     values.into_iter().map(zero_nan).collect()
                 },
                 labels,
-                exemplars: Vec::new(),
+                exemplars,
             })
             .collect(),
         f => store

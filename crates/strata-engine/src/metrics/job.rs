@@ -177,17 +177,8 @@ impl Leaf {
                     (Func::Sum | Func::Min | Func::Max | Func::Avg, _) => Some(v),
                     _ => None,
                 };
-                acc.add_exemplar(
-                    s,
-                    Exemplar {
-                        labels: vec![
-                            str_kv("trace:id", hex(trace_ids.value(row))),
-                            str_kv("span:id", hex(span_ids.value(row))),
-                        ],
-                        value: value.unwrap_or(f64::NAN),
-                        timestamp_ms: ts_ms,
-                    },
-                );
+                let e = span_exemplar(trace_ids, span_ids, row, value.unwrap_or(f64::NAN), ts_ms);
+                acc.add_exemplar(s, e);
             }
         }
         Ok(())
@@ -265,6 +256,24 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, E
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
         .ok_or_else(|| EngineError::Batch(format!("{name} missing or of an unexpected type")))
+}
+
+/// An exemplar pointing at the span of `row`: labels `trace:id` and `span:id` (hex).
+pub(crate) fn span_exemplar(
+    trace_ids: &FixedSizeBinaryArray,
+    span_ids: &BinaryArray,
+    row: usize,
+    value: f64,
+    ts_ms: i64,
+) -> Exemplar {
+    Exemplar {
+        labels: vec![
+            str_kv("trace:id", hex(trace_ids.value(row))),
+            str_kv("span:id", hex(span_ids.value(row))),
+        ],
+        value,
+        timestamp_ms: ts_ms,
+    }
 }
 
 fn str_kv(key: &str, v: String) -> KeyValue {
