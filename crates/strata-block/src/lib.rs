@@ -42,4 +42,4 @@ pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
-pub use writer::{BlockWriter, WriterOptions};
+pub use writer::{BlockWriter, WriterOptions, SERVICE_NAME_EXACT_KEY};

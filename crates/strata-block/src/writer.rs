@@ -89,6 +89,12 @@ struct PendingTrace {
     spans: Vec<(usize, usize, Span, bool)>,
 }
 
+/// Parquet footer key, value `"true"`: every span's `service_name` equals what looking
+/// `service.name` up in its resource attributes gives (no resource had a non-string first
+/// `service.name`), so readers may answer `resource.service.name` from that column alone.
+/// Written by format v2 writers when it holds; absent means "read the resource attributes".
+pub const SERVICE_NAME_EXACT_KEY: &str = "strata.service_name_exact";
+
 /// Writes one block. See the crate docs for the sequence of objects.
 /// Scalar columns that get page-level statistics (a column index).
 const PAGE_STATS_COLUMNS: &[&str] = &[
@@ -118,6 +124,8 @@ pub struct BlockWriter {
     total_spans: u64,
     min_start: u64,
     max_end: u64,
+    /// Whether every span so far had an exact `service_name` ([`SERVICE_NAME_EXACT_KEY`]).
+    service_name_exact: bool,
     /// Set when a write failed; the block can then no longer be finished.
     poisoned: bool,
 }
@@ -179,6 +187,7 @@ impl BlockWriter {
             total_spans: 0,
             min_start: u64::MAX,
             max_end: 0,
+            service_name_exact: true,
             poisoned: false,
         })
     }
@@ -279,7 +288,13 @@ impl BlockWriter {
             let r = self.write_batch().await;
             self.poison_on_err(r)?;
         }
-        let parquet = self.parquet.take().expect("checked by check_usable");
+        let mut parquet = self.parquet.take().expect("checked by check_usable");
+        if self.service_name_exact {
+            parquet.append_key_value_metadata(KeyValue::new(
+                SERVICE_NAME_EXACT_KEY.to_string(),
+                "true".to_string(),
+            ));
+        }
         let file = parquet.close().await?;
         let size_bytes = self.store.head(&self.paths.data()).await?.size;
 
@@ -355,6 +370,7 @@ impl BlockWriter {
             .iter()
             .map(|(r, url)| ResourceCtx::new(r.as_ref(), url))
             .collect();
+        self.service_name_exact &= resources.iter().all(|r| r.service_name_exact());
         let mut spans = pending.spans;
         spans.sort_by_key(|(_, _, s, _)| s.start_time_unix_nano);
         for (ri, si, span, replica) in &spans {

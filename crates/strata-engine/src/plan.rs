@@ -51,6 +51,10 @@ pub struct SearchPlan {
     pub(crate) prefilter: Option<Expr>,
     columns: Vec<&'static str>,
     prefilter_columns: Vec<&'static str>,
+    /// Whether `resource.service.name` is the only resource attribute read (no other
+    /// `resource.` field, no unscoped `.x`), so a block with an exact `service_name` column
+    /// can be read without `resource_attrs` ([`block_columns`](Self::block_columns)).
+    service_name_only: bool,
 }
 
 /// Read by every metrics evaluation: the traces' structure and span start times (and span IDs
@@ -101,6 +105,10 @@ impl SearchPlan {
         if let Some(p) = &prefilter {
             p.visit_fields(&mut |r| field_columns(r, &mut pre_cols));
         }
+        let mut service_name_only = true;
+        let fields = c.filters.iter().chain(&c.values);
+        fields.for_each(|e| e.visit_fields(&mut |r| service_name_only &= !other_resource(r)));
+        service_name_only &= !c.outputs.iter().any(|o| other_resource(&o.field));
         Ok(Self {
             pipeline,
             filters: c.filters,
@@ -110,6 +118,7 @@ impl SearchPlan {
             prefilter,
             columns: ordered(&cols),
             prefilter_columns: ordered(&pre_cols),
+            service_name_only,
         })
     }
 
@@ -139,10 +148,12 @@ impl SearchPlan {
         let mut cols: BTreeSet<&'static str> = METRICS_COLUMNS.into_iter().collect();
         cols.extend(extra.iter().copied());
         let mut base = false;
+        let mut only = !extra.contains(&col::RESOURCE_ATTRS);
         let mut visit = |r: &FieldRef| {
             let mut needed = BTreeSet::new();
             field_columns(r, &mut needed);
             base |= needed.is_empty();
+            only &= !other_resource(r);
             cols.extend(needed);
         };
         for e in plan
@@ -161,6 +172,7 @@ impl SearchPlan {
             cols.extend(BASE_COLUMNS);
         }
         plan.columns = ordered(&cols);
+        plan.service_name_only &= only;
         Ok((plan, exprs, compiled))
     }
 
@@ -190,6 +202,28 @@ impl SearchPlan {
     /// Top-level columns of the block schema that [`evaluate`](Self::evaluate) reads.
     pub fn columns(&self) -> Vec<&'static str> {
         self.columns.clone()
+    }
+
+    /// `cols` (from [`columns`](Self::columns) or [`prefilter_columns`]) for a block whose
+    /// `service_name` column is exact (`strata.service_name_exact` in its footer, see
+    /// `strata_block::SERVICE_NAME_EXACT_KEY`): when `resource.service.name` is the only
+    /// resource attribute the query reads, `service_name` replaces the much larger
+    /// `resource_attrs` list column, and evaluation takes the values from it.
+    ///
+    /// [`prefilter_columns`]: Self::prefilter_columns
+    pub fn block_columns(
+        &self,
+        mut cols: Vec<&'static str>,
+        service_name_exact: bool,
+    ) -> Vec<&'static str> {
+        if service_name_exact && self.service_name_only && cols.contains(&col::RESOURCE_ATTRS) {
+            cols.retain(|c| *c != col::RESOURCE_ATTRS);
+            if !cols.contains(&col::SERVICE_NAME) {
+                cols.push(col::SERVICE_NAME);
+            }
+            cols = ordered(&cols.into_iter().collect());
+        }
+        cols
     }
 
     /// Columns [`prefilter`](Self::prefilter) reads, or `None` when the query has no
@@ -225,6 +259,15 @@ fn ordered(set: &BTreeSet<&'static str>) -> Vec<&'static str> {
     let mut cols: Vec<&'static str> = set.iter().copied().collect();
     cols.sort_by_key(|c| schema.index_of(c).unwrap_or(usize::MAX));
     cols
+}
+
+/// Whether reading `r` needs a resource attribute other than `service.name`.
+fn other_resource(r: &FieldRef) -> bool {
+    match r {
+        FieldRef::Attr(Source::Resource, name) => name != "service.name",
+        FieldRef::Attr(Source::Unscoped, _) => true,
+        _ => false,
+    }
 }
 
 /// The columns reading `r` needs.

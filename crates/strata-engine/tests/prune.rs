@@ -317,3 +317,56 @@ async fn incomplete_dictionaries_do_not_prune() {
     ];
     check(&reader, &cases, (0, 0), false).await;
 }
+
+/// Whether the block's footer marks its `service_name` column exact.
+async fn service_name_exact(reader: &BlockReader) -> bool {
+    let md = reader.parquet_metadata().await.expect("footer");
+    md.file_metadata().key_value_metadata().is_some_and(|kvs| {
+        kvs.iter()
+            .any(|kv| kv.key == strata_block::SERVICE_NAME_EXACT_KEY)
+    })
+}
+
+/// A block whose every `service.name` is a string (or absent) is marked exact, and queries
+/// naming only `resource.service.name` then read the `service_name` column instead of the
+/// resource attributes: answers identical to the brute-force search over the attributes. A
+/// block with an array or a non-string first `service.name` is not marked.
+#[tokio::test]
+async fn service_name_column_answers_exactly_when_marked() {
+    let all = banded();
+    assert!(!service_name_exact(&write(&all, 64).await).await);
+    let clean: Vec<_> = all
+        .into_iter()
+        .enumerate()
+        .filter(|(n, _)| *n != 100 && *n != 200)
+        .map(|(_, t)| t)
+        .collect();
+    let reader = write(&clean, 64).await;
+    assert!(service_name_exact(&reader).await);
+    let cases = [
+        case(r#"{ resource.service.name = "svc-4" }"#, true, true),
+        case(r#"{ resource.service.name != "svc-4" }"#, false, true),
+        case(r#"{ resource.service.name =~ "svc-[12]" }"#, true, true),
+        case(r#"{ resource.service.name != nil }"#, false, true),
+        case(r#"{ resource.service.name > "svc-8" }"#, true, true),
+        case(
+            r#"{ resource.service.name = "svc-3" && kind = client } | by(resource.service.name)"#,
+            true,
+            true,
+        ),
+        case(r#"{ resource.service.name = "nope" }"#, true, false),
+        // Another resource attribute: the attributes are read, as before.
+        case(
+            r#"{ resource.service.name = "svc-4" || resource.host.name = "h" }"#,
+            false,
+            true,
+        ),
+    ];
+    for c in &cases {
+        let job = job(&c.query, 0, 0);
+        let want = brute_force(&reader, &job).await;
+        let (got, _, _) = pruned(&reader, &job).await;
+        assert_eq!(got, want, "{}", c.query);
+        assert_eq!(!want.is_empty(), c.matches, "{}", c.query);
+    }
+}

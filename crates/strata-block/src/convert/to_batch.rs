@@ -24,27 +24,44 @@ pub struct ResourceCtx<'a> {
     pub resource: Option<&'a Resource>,
     pub schema_url: &'a str,
     service_name: Option<&'a str>,
+    /// Whether `service_name` is what looking `service.name` up in the resource's attributes
+    /// gives (the first entry with that key is a string, or there is none).
+    service_name_exact: bool,
     approx_len: usize,
 }
 
 impl<'a> ResourceCtx<'a> {
     pub fn new(resource: Option<&'a Resource>, schema_url: &'a str) -> Self {
-        let service_name = resource.and_then(|r| {
-            r.attributes
-                .iter()
+        let entries = || {
+            resource
+                .into_iter()
+                .flat_map(|r| &r.attributes)
                 .filter(|kv| kv.key == "service.name")
-                .find_map(|kv| match kv.value.as_ref()?.value.as_ref()? {
-                    Value::StringValue(s) => Some(s.as_str()),
-                    _ => None,
-                })
-        });
+        };
+        let string = |kv: &'a strata_proto::otlp::common::KeyValue| match kv
+            .value
+            .as_ref()
+            .and_then(|v| v.value.as_ref())
+        {
+            Some(Value::StringValue(s)) => Some(s.as_str()),
+            _ => None,
+        };
+        let service_name = entries().find_map(string);
+        let service_name_exact = entries().next().is_none_or(|kv| string(kv).is_some());
         let approx_len = resource.map_or(0, |r| r.encoded_len()) + schema_url.len();
         Self {
             resource,
             schema_url,
             service_name,
+            service_name_exact,
             approx_len,
         }
+    }
+
+    /// See the field: when true for every span of a block, the block's `service_name` column
+    /// answers `resource.service.name` exactly ([`SERVICE_NAME_EXACT_KEY`](crate::SERVICE_NAME_EXACT_KEY)).
+    pub fn service_name_exact(&self) -> bool {
+        self.service_name_exact
     }
 }
 

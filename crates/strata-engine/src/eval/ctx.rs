@@ -20,7 +20,7 @@ use arrow_buffer::BooleanBuffer;
 use super::attrs::{self, offsets};
 use super::intrinsics;
 use super::trace::{Traces, Tree};
-use super::value::{bad, downcast, null_to_false, Value};
+use super::value::{bad, downcast, null_to_false, Ty, Value};
 use crate::plan::ir::{Domain, FieldRef, Source};
 use crate::EngineError;
 use strata_block::schema::col;
@@ -146,6 +146,16 @@ impl<'a> Ctx<'a> {
     fn attribute(&mut self, source: Source, name: &str) -> Result<Value, EngineError> {
         Ok(match source {
             Source::Span => self.lookup(col::ATTRS, name)?.value,
+            // A block whose `service_name` column is exact is read without `resource_attrs`
+            // when the query names no other resource attribute (`SearchPlan::block_columns`).
+            Source::Resource
+                if name == "service.name"
+                    && self.batch.column_by_name(col::RESOURCE_ATTRS).is_none() =>
+            {
+                let names =
+                    intrinsics::strings(self.column(col::SERVICE_NAME)?, col::SERVICE_NAME)?;
+                Value::col(Ty::Str, names)
+            }
             Source::Resource => self.lookup(col::RESOURCE_ATTRS, name)?.value,
             Source::Scope => self.lookup(col::SCOPE_ATTRS, name)?.value,
             Source::Unscoped => {

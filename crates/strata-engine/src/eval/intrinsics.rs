@@ -37,7 +37,7 @@ fn durations(a: &UInt64Array) -> ArrayRef {
     Arc::new(a.unary::<_, arrow_array::types::Int64Type>(to_i64))
 }
 
-fn strings(a: &ArrayRef, what: &str) -> Result<ArrayRef, EngineError> {
+pub(crate) fn strings(a: &ArrayRef, what: &str) -> Result<ArrayRef, EngineError> {
     downcast::<StringArray>(a.as_ref(), what)?;
     Ok(a.clone())
 }

@@ -55,6 +55,7 @@ impl SearchJob {
             return Ok(());
         }
         let md = reader.parquet_metadata().await.map_err(block_err)?;
+        let exact = service_name_exact(&md);
         let layout = Layout::new(&md);
         let stats = BlockStats::new(&md, &layout);
         let in_range: Vec<bool> = md
@@ -64,7 +65,8 @@ impl SearchJob {
             .collect();
         let scope = prune::search_scope(&stats, &in_range);
         let (rows, open) = match self.plan.prefilter_columns() {
-            Some(mut cols) => {
+            Some(cols) => {
+                let mut cols = self.plan.block_columns(cols, exact);
                 if !cols.contains(&col::TRACE_ID) {
                     cols.insert(0, col::TRACE_ID);
                 }
@@ -106,7 +108,7 @@ impl SearchJob {
             rows.union(&more)
         };
         let (row_groups, selection) = layout.scan(&rows);
-        let mut columns = self.plan.columns();
+        let mut columns = self.plan.block_columns(self.plan.columns(), exact);
         for c in extra {
             if !columns.contains(c) {
                 columns.push(c);
@@ -192,4 +194,14 @@ fn u64_stat(rg: &RowGroupMetaData, name: &str, min: bool) -> Option<u64> {
         }
         _ => None,
     }
+}
+
+/// Whether the block's footer says its `service_name` column is exact
+/// ([`strata_block::SERVICE_NAME_EXACT_KEY`]).
+fn service_name_exact(md: &parquet::file::metadata::ParquetMetaData) -> bool {
+    md.file_metadata().key_value_metadata().is_some_and(|kvs| {
+        kvs.iter().any(|kv| {
+            kv.key == strata_block::SERVICE_NAME_EXACT_KEY && kv.value.as_deref() == Some("true")
+        })
+    })
 }
