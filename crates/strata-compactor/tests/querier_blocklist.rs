@@ -100,3 +100,23 @@ async fn inputs_named_by_a_listed_output_are_hidden_before_their_markers() {
     want.sort();
     assert_eq!(ids, want);
 }
+
+/// Fixture set v3's bucket (`crates/strata-testkit/fixtures/v3`): block `…b1` names `…b0` in
+/// `compactedFrom` and `…b0` has no marker; the querier lists only `…b1`.
+#[tokio::test]
+async fn the_v3_fixture_bucket_lists_only_the_compaction_output() {
+    let store: strata_storage::SharedStore = std::sync::Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(
+            strata_testkit::fixtures::v3::bucket(),
+        )
+        .expect("fixture bucket"),
+    );
+    let listed = BlockList::new(store).with_clock(clock_at(BASE_SECS));
+    assert_eq!(listed.poll().await.unwrap(), 1);
+    let ids: Vec<BlockId> = listed
+        .all(&TenantId::single())
+        .iter()
+        .map(|e| e.reader.meta().block_id)
+        .collect();
+    assert_eq!(ids, vec![strata_testkit::fixtures::v3::block_b1()]);
+}

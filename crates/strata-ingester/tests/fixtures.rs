@@ -1,6 +1,8 @@
-//! The ingester's WAL records in the checked-in segments of fixture sets `v1` (record version 1)
-//! and `v2` (record version 2) under `crates/strata-testkit/fixtures` (see its README) still
-//! decode into the pushes written, and an ingester started on either WAL serves the traces.
+//! The ingester's WAL records in the checked-in segments of fixture sets `v1` (record version 1),
+//! `v2` (record version 2) and `v3` (version 2, pushes with `replica` marks) under
+//! `crates/strata-testkit/fixtures` (see its README) still decode into the pushes written, and
+//! an ingester started on any of these WALs serves the traces (and, for `v3`, counts only the
+//! copies not marked `replica` in TraceQL metrics).
 //!
 //! Replay may truncate or quarantine a segment, so everything runs on a copy.
 
@@ -13,8 +15,9 @@ use strata_config::{BlockConfig, IngesterConfig};
 use strata_ingester::metrics::IngesterMetrics;
 use strata_ingester::{record, Ingester};
 use strata_proto::roles::IngesterQuerier;
+use strata_proto::roles::PushRequest;
 use strata_proto::tempopb;
-use strata_testkit::fixtures::{v1, v2};
+use strata_testkit::fixtures::{v1, v2, v3};
 use strata_testkit::normalise;
 
 /// A copy of a fixture WAL directory.
@@ -29,15 +32,27 @@ fn wal_copy(wal_dir: &Path) -> tempfile::TempDir {
 
 #[test]
 fn records_v1_decode_into_the_pushes_written() {
-    records_decode_into_the_pushes_written(&v1::wal_dir(), 1);
+    records_decode_into_the_pushes_written(&v1::wal_dir(), 1, v1::wal_pushes());
 }
 
 #[test]
 fn records_v2_decode_into_the_pushes_written() {
-    records_decode_into_the_pushes_written(&v2::wal_dir(), 2);
+    records_decode_into_the_pushes_written(&v2::wal_dir(), 2, v1::wal_pushes());
 }
 
-fn records_decode_into_the_pushes_written(wal_dir: &Path, version: u8) {
+#[test]
+fn records_v3_decode_into_the_pushes_written_with_their_replica_marks() {
+    let want = v3::wal_pushes();
+    let marks: Vec<bool> = want
+        .iter()
+        .flat_map(|p| &p.traces)
+        .map(|t| t.replica)
+        .collect();
+    assert_eq!(marks, [true, false, true, true]);
+    records_decode_into_the_pushes_written(&v3::wal_dir(), 2, want);
+}
+
+fn records_decode_into_the_pushes_written(wal_dir: &Path, version: u8, want: Vec<PushRequest>) {
     let dir = wal_copy(wal_dir);
     let mut pushes = Vec::new();
     let report = strata_wal::replay(dir.path(), |_, payload| {
@@ -47,7 +62,7 @@ fn records_decode_into_the_pushes_written(wal_dir: &Path, version: u8) {
     })
     .expect("replay");
     assert!(report.truncated.is_empty());
-    assert_eq!(pushes, v1::wal_pushes());
+    assert_eq!(pushes, want);
 
     let tenants: Vec<_> = pushes.iter().map(|p| p.tenant.as_str()).collect();
     assert_eq!(tenants, ["single-tenant", "team-a", "single-tenant"]);
@@ -76,7 +91,31 @@ async fn an_ingester_replays_the_v2_wal_and_serves_its_traces() {
     replays_and_serves(&v2::wal_dir()).await;
 }
 
-async fn replays_and_serves(wal_dir: &Path) {
+#[tokio::test]
+async fn an_ingester_replays_the_v3_wal_serves_every_copy_and_counts_only_counted_ones() {
+    let ing = replays_and_serves(&v3::wal_dir()).await;
+    // Of the single tenant's traces 1, 2 and 4, only trace 2 (2 spans) is a counted copy.
+    let req = tempopb::QueryRangeRequest {
+        query: "{ } | count_over_time()".into(),
+        start: v1::BASE_NS,
+        end: v1::BASE_NS + 10 * v1::SEC,
+        step: 10 * v1::SEC,
+        ..Default::default()
+    };
+    let resp = ing
+        .metrics_query_range(&TenantId::single(), &req)
+        .await
+        .expect("metrics");
+    let counted: f64 = resp
+        .series
+        .iter()
+        .flat_map(|s| &s.samples)
+        .map(|s| s.value)
+        .sum();
+    assert_eq!(counted, 2.0);
+}
+
+async fn replays_and_serves(wal_dir: &Path) -> Ingester {
     let wal = wal_copy(wal_dir);
     let mut cfg = IngesterConfig::default();
     cfg.wal.path = wal.path().to_path_buf();
@@ -110,4 +149,5 @@ async fn replays_and_serves(wal_dir: &Path) {
         .await
         .expect("find");
     assert!(elsewhere.payloads.is_empty(), "tenants stay apart");
+    ing
 }

@@ -1,10 +1,11 @@
-//! Writes the newest fixture set, `v2` (see `strata_testkit::fixtures` and
-//! `fixtures/README.md`): WAL records as this build encodes them. With `--set v1` it writes set
-//! v1's bucket (blocks, index, marker; their formats are unchanged) and a WAL — but this build
-//! encodes WAL records as v2, so only a build of v1's day reproduces v1's WAL byte for byte.
+//! Writes the newest fixture set, `v3` (see `strata_testkit::fixtures` and
+//! `fixtures/README.md`): blocks in format `strata-parquet-v2` and WAL records with replica
+//! marks, as this build writes them. Older sets (`--set v1`, `--set v2`) can only be reproduced
+//! byte for byte by a build of their day (this one writes block format v2 and marks nothing in
+//! v1's pushes), so their sets are frozen as checked in.
 //!
 //! ```text
-//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2] <out-dir>]
+//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3] <out-dir>]
 //! ```
 //!
 //! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/<set>`, and refuses if that
@@ -26,7 +27,8 @@ use strata_block::{
 };
 use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
-use strata_testkit::fixtures::{v1, v2};
+use strata_proto::roles::PushRequest;
+use strata_testkit::fixtures::{v1, v2, v3};
 use strata_wal::{FsyncPolicy, Wal, WalConfig};
 
 fn clock_at(unix_nanos: u64) -> SharedClock {
@@ -92,12 +94,56 @@ async fn write_bucket(root: &Path) {
         .expect("write index.json");
 }
 
-fn write_wal(out: &Path) {
+/// Set v3's bucket: a level-0 block with replica copies, and its compaction's output naming it
+/// in `compactedFrom` (no marker).
+async fn write_bucket_v3(root: &Path) {
+    std::fs::create_dir_all(root).expect("create bucket dir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
+    let opts = |n: usize| WriterOptions {
+        row_group_max_spans: 4,
+        bloom_false_positive: 0.01,
+        zstd_level: 3,
+        expected_traces: n,
+    };
+    let b0 = v3::b0_traces();
+    let mut w = BlockWriter::new(
+        store.clone(),
+        v1::tenant(),
+        v3::block_b0(),
+        opts(b0.len()),
+        clock_at(v3::B0_CREATED_NS),
+    )
+    .expect("block writer");
+    for (id, rs, replica) in &b0 {
+        w.add_trace_copy(*id, rs, *replica)
+            .await
+            .expect("add trace");
+    }
+    w.finish().await.expect("finish block");
+    let all = v1::traces();
+    let mut w = BlockWriter::new(
+        store.clone(),
+        v1::tenant(),
+        v3::block_b1(),
+        opts(all.len()),
+        clock_at(v3::B1_CREATED_NS),
+    )
+    .expect("block writer")
+    .with_compaction_level(1)
+    .with_compacted_from(vec![v3::block_b0()]);
+    for (id, rs) in &all {
+        w.add_trace(*id, rs).await.expect("add trace");
+    }
+    w.finish().await.expect("finish block");
+}
+
+fn write_wal(out: &Path, pushes: Vec<PushRequest>) {
     let tmp = tempfile::tempdir().expect("temp dir");
     let mut cfg = WalConfig::new(tmp.path());
     cfg.fsync = FsyncPolicy::Always;
     let wal = Wal::open(cfg).expect("open wal");
-    for push in v1::wal_pushes() {
+    for push in pushes {
         wal.append(&strata_ingester::record::encode(&push))
             .expect("append");
     }
@@ -118,13 +164,14 @@ async fn main() {
             args.remove(i);
             set
         }
-        _ => "v2".to_string(),
+        _ => "v3".to_string(),
     };
     let default_dir = match set.as_str() {
         "v1" => v1::dir(),
         "v2" => v2::dir(),
+        "v3" => v3::dir(),
         other => {
-            eprintln!("unknown fixture set {other:?} (v1 or v2)");
+            eprintln!("unknown fixture set {other:?} (v1, v2 or v3)");
             std::process::exit(2);
         }
     };
@@ -136,9 +183,16 @@ async fn main() {
         );
         std::process::exit(1);
     }
-    if set == "v1" {
-        write_bucket(&out.join("bucket")).await;
+    match set.as_str() {
+        "v1" => write_bucket(&out.join("bucket")).await,
+        "v3" => write_bucket_v3(&out.join("bucket")).await,
+        _ => {}
     }
-    write_wal(&out.join("wal"));
+    let pushes = if set == "v3" {
+        v3::wal_pushes()
+    } else {
+        v1::wal_pushes()
+    };
+    write_wal(&out.join("wal"), pushes);
     println!("wrote {}", out.display());
 }

@@ -8,6 +8,7 @@
 
 pub mod v1;
 pub mod v2;
+pub mod v3;
 
 use std::path::PathBuf;
 
