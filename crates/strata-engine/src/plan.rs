@@ -57,9 +57,9 @@ pub struct SearchPlan {
     service_name_only: bool,
 }
 
-/// Read by every metrics evaluation: the traces' structure and span start times (and span IDs
-/// for exemplars).
-const METRICS_COLUMNS: [&str; 4] = [col::TRACE_ID, col::SPAN_ID, col::PARENT_SPAN_ID, col::START];
+/// Read by every metrics evaluation: the traces' structure and span start times. Span IDs
+/// too when exemplars are wanted or the span tree is built.
+const METRICS_COLUMNS: [&str; 3] = [col::TRACE_ID, col::PARENT_SPAN_ID, col::START];
 
 /// Read by every evaluation: trace metadata and service statistics.
 const BASE_COLUMNS: [&str; 10] = [
@@ -125,13 +125,14 @@ impl SearchPlan {
     /// Compiles a metrics query's spanset pipeline for [`crate::eval::matched_rows_with`],
     /// with `fields` (the function's argument and `by()` labels) among the columns read,
     /// also compiling `preds` (span filters, such as `compare()`'s) and reading the columns
-    /// `extra` and those the predicates need. Returns the plan, the compiled fields and the
-    /// compiled predicates.
+    /// `extra` and those the predicates need, and span IDs when `exemplars`. Returns the plan,
+    /// the compiled fields and the compiled predicates.
     pub(crate) fn for_metrics_with(
         pipeline: &strata_traceql::Pipeline,
         fields: &[strata_traceql::FieldExpr],
         preds: &[strata_traceql::FieldExpr],
         extra: &[&'static str],
+        exemplars: bool,
     ) -> Result<(Self, Vec<Expr>, Vec<Expr>), EngineError> {
         let (mut plan, exprs) = Self::for_metrics_fields(pipeline, fields)?;
         let mut c = compile::Compiler::default();
@@ -147,6 +148,9 @@ impl SearchPlan {
         // trace-level intrinsic, computed from every span of the trace).
         let mut cols: BTreeSet<&'static str> = METRICS_COLUMNS.into_iter().collect();
         cols.extend(extra.iter().copied());
+        if exemplars {
+            cols.insert(col::SPAN_ID);
+        }
         let mut base = false;
         let mut only = !extra.contains(&col::RESOURCE_ATTRS);
         let mut visit = |r: &FieldRef| {
@@ -170,6 +174,9 @@ impl SearchPlan {
         }
         if base {
             cols.extend(BASE_COLUMNS);
+        }
+        if plan.needs_tree {
+            cols.insert(col::SPAN_ID);
         }
         plan.columns = ordered(&cols);
         plan.service_name_only &= only;

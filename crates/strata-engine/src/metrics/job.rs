@@ -72,8 +72,9 @@ impl Leaf {
         let (func, arg) = Func::of(func);
         let mut fields = by.to_vec();
         fields.extend(arg);
-        let (plan, exprs, preds) = SearchPlan::for_metrics_with(pipeline, &fields, &preds, extra)
-            .map_err(|e| bad(e.to_string()))?;
+        let (plan, exprs, preds) =
+            SearchPlan::for_metrics_with(pipeline, &fields, &preds, extra, exemplars > 0)
+                .map_err(|e| bad(e.to_string()))?;
         Ok(Self {
             search: SearchJob::for_plan(plan, range.start, range.end),
             exprs,
@@ -126,7 +127,8 @@ impl Leaf {
         }
         let starts = column::<UInt64Array>(batch, col::START)?;
         let trace_ids = column::<FixedSizeBinaryArray>(batch, col::TRACE_ID)?;
-        let span_ids = column::<BinaryArray>(batch, col::SPAN_ID)?;
+        // Read only when exemplars are wanted (see `SearchPlan::for_metrics_with`).
+        let span_ids = column::<BinaryArray>(batch, col::SPAN_ID).ok();
         let (by_vals, arg) = values.split_at(self.by_names.len());
         let arg = arg.first();
         let mut raw = Vec::with_capacity(64);
@@ -171,7 +173,7 @@ impl Leaf {
                 _ => acc.add(s, i, 0, v),
             }
             let ts_ms = (ts / 1_000_000) as i64;
-            if acc.wants_exemplar(s, ts_ms) {
+            if let Some(span_ids) = span_ids.filter(|_| acc.wants_exemplar(s, ts_ms)) {
                 let value = match (&self.func, arg) {
                     (Func::Quantile(_), Some(a)) => a.get(row)?.as_ref().and_then(number),
                     (Func::Sum | Func::Min | Func::Max | Func::Avg, _) => Some(v),
