@@ -55,12 +55,14 @@ pub struct FindResult {
     pub inspected_bytes: u64,
 }
 
-/// Reads one block. Cheap to create; loads and caches the Parquet footer on first use.
+/// Reads one block. Cheap to create; loads and caches the Parquet footer on first use, and the
+/// bloom filter on the first [`may_contain`](Self::may_contain).
 #[derive(Debug)]
 pub struct BlockReader {
     store: Arc<dyn ObjectStore>,
     meta: BlockMeta,
     file: OnceCell<ArrowReaderMetadata>,
+    bloom: OnceCell<Bloom>,
 }
 
 impl BlockReader {
@@ -69,7 +71,22 @@ impl BlockReader {
             store,
             meta,
             file: OnceCell::new(),
+            bloom: OnceCell::new(),
         }
+    }
+
+    /// Whether the block's bloom filter admits `id` (false: the trace is certainly not in the
+    /// block). The `bloom` object is read once and kept; an error reading it is returned (the
+    /// caller should then look in the block).
+    pub async fn may_contain(&self, id: &TraceId) -> Result<bool> {
+        let bloom = self
+            .bloom
+            .get_or_try_init(|| async {
+                let paths = self.meta.paths()?;
+                read_bloom(self.store.as_ref(), &paths.tenant, paths.block).await
+            })
+            .await?;
+        Ok(bloom.may_contain(id))
     }
 
     /// Reads `meta.json` (rejecting unknown formats) and returns a reader for the block.

@@ -120,3 +120,24 @@ async fn the_v3_fixture_bucket_lists_only_the_compaction_output() {
         .collect();
     assert_eq!(ids, vec![strata_testkit::fixtures::v3::block_b1()]);
 }
+
+/// A querier's first poll over many blocks on a store with a round-trip latency reads their
+/// `meta.json` and `bloom` objects many at a time, not one block after another.
+#[tokio::test]
+async fn new_blocks_load_concurrently() {
+    let inner = store();
+    let t = TenantId::single();
+    for n in 0..40 {
+        write_block(&inner, &t, &traces(n * 10, 2, 2, BASE_SECS), 0).await;
+    }
+    let slow =
+        strata_storage::InstrumentedStore::new(inner, strata_storage::StoreMetrics::unregistered())
+            .with_latency(Duration::from_millis(20));
+    let listed = BlockList::new(std::sync::Arc::new(slow.clone())).with_clock(clock_at(BASE_SECS));
+    assert_eq!(listed.poll().await.unwrap(), 40);
+    assert!(
+        slow.peak_in_flight() >= 8,
+        "at most {} requests were under way at once",
+        slow.peak_in_flight()
+    );
+}

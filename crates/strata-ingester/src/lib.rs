@@ -320,6 +320,11 @@ impl IngesterQuerier for Ingester {
             .unwrap_or_default();
         let mut inspected: u64 = payloads.iter().map(|p| p.len() as u64).sum();
         for r in self.recent_readers(tenant) {
+            // The block's bloom filter first (read once per block): most recent blocks do not
+            // hold the trace and are not opened. A bloom that cannot be read rules nothing out.
+            if let Ok(false) = r.may_contain(trace_id).await {
+                continue;
+            }
             match r.find_trace(trace_id).await {
                 Ok(Some(found)) => {
                     inspected += found.inspected_bytes;

@@ -22,6 +22,7 @@ use std::collections::{HashMap, HashSet};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures::stream::{self, StreamExt};
 use parking_lot::RwLock;
 use strata_block::{
     list_block_dirs, read_bloom, read_compacted, read_index, read_meta, BlockMeta, BlockReader,
@@ -33,6 +34,9 @@ use strata_storage::{list_tenants, BlockPaths, SharedStore};
 /// An index older than this is ignored and the bucket listed instead: three default
 /// compaction cycles (30s each) plus margin. `storage.blocklist_poll_stale_tenant_index`.
 pub const DEFAULT_INDEX_MAX_AGE: Duration = Duration::from_secs(5 * 60);
+
+/// New blocks whose `meta.json` and `bloom` are read at once during a poll.
+const LOAD_CONCURRENCY: usize = 32;
 
 /// A block the querier can search.
 pub struct BlockEntry {
@@ -97,12 +101,25 @@ impl BlockList {
                 .cloned()
                 .unwrap_or_default();
             let mut blocks = HashMap::new();
+            let mut new = Vec::new();
             for (id, meta) in wanted {
-                if let Some(e) = known.get(&id) {
-                    blocks.insert(id, e.clone());
-                    continue;
+                match known.get(&id) {
+                    Some(e) => {
+                        blocks.insert(id, e.clone());
+                    }
+                    None => new.push((id, meta)),
                 }
-                match self.load(&tenant, id, meta).await {
+            }
+            // New blocks' metas and blooms, LOAD_CONCURRENCY reads at a time (a querier
+            // starting over a large bucket would otherwise wait for one round trip per block).
+            let tenant_ref = &tenant;
+            let loaded: Vec<_> = stream::iter(new)
+                .map(|(id, meta)| async move { (id, self.load(tenant_ref, id, meta).await) })
+                .buffer_unordered(LOAD_CONCURRENCY)
+                .collect()
+                .await;
+            for (id, r) in loaded {
+                match r {
                     Ok(e) => {
                         blocks.insert(id, Arc::new(e));
                     }

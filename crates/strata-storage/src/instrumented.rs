@@ -5,13 +5,19 @@
 //! (a listing when its stream ends or is dropped; a multipart upload per part, plus its
 //! start and completion or abort). `get_ranges` is split here, not in the inner store, so
 //! each coalesced ranged request it makes is counted as one `get_range`.
+//!
+//! For tests and benchmarks, [`with_latency`](InstrumentedStore::with_latency) delays every
+//! timed call (gets, heads, puts, copies, delimited listings) as a remote store's round trip
+//! would, and [`peak_in_flight`](InstrumentedStore::peak_in_flight) tells how many of them were
+//! ever under way at once.
 
 use std::fmt;
 use std::ops::Range;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::{Context, Poll};
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use async_trait::async_trait;
 use bytes::Bytes;
@@ -31,11 +37,30 @@ use crate::metrics::{Operation, Outcome, StoreMetrics, StoreStats};
 pub struct InstrumentedStore {
     inner: Arc<dyn ObjectStore>,
     metrics: StoreMetrics,
+    latency: Duration,
+    /// (calls under way now, most ever under way at once)
+    in_flight: Arc<(AtomicUsize, AtomicUsize)>,
 }
 
 impl InstrumentedStore {
     pub fn new(inner: Arc<dyn ObjectStore>, metrics: StoreMetrics) -> Self {
-        Self { inner, metrics }
+        Self {
+            inner,
+            metrics,
+            latency: Duration::ZERO,
+            in_flight: Arc::default(),
+        }
+    }
+
+    /// Delays every timed call by `latency` (see the module docs). Tests and benchmarks only.
+    pub fn with_latency(mut self, latency: Duration) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// The most timed calls ever under way at once through this store (and its clones).
+    pub fn peak_in_flight(&self) -> usize {
+        self.in_flight.1.load(Ordering::Relaxed)
     }
 
     pub fn metrics(&self) -> &StoreMetrics {
@@ -56,7 +81,13 @@ impl InstrumentedStore {
         F: std::future::Future<Output = Result<T>>,
     {
         let start = Instant::now();
+        let now = self.in_flight.0.fetch_add(1, Ordering::Relaxed) + 1;
+        self.in_flight.1.fetch_max(now, Ordering::Relaxed);
+        if !self.latency.is_zero() {
+            tokio::time::sleep(self.latency).await;
+        }
         let r = f.await;
+        self.in_flight.0.fetch_sub(1, Ordering::Relaxed);
         self.metrics.record(op, Outcome::of(&r), start.elapsed());
         r
     }
