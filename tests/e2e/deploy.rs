@@ -16,7 +16,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use strata_integration_tests::strata_bin;
+use strata_integration_tests::{eventually_async, strata_bin, Server};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -309,6 +309,8 @@ fn compose_file_is_valid() {
         "prometheus",
         "grafana",
         "metrics-generator",
+        "loki",
+        "promtail",
     ] {
         assert!(
             text.contains(&format!("object service/{s}\n")),
@@ -386,6 +388,16 @@ fn compose_grafana_and_prometheus_are_wired_to_the_generator() {
         queries.iter().all(|q| q.contains("$$__tags")),
         "{queries:?}"
     );
+    // Spans link to the log lines of their trace in Loki.
+    let loki_uid = by_type("loki")["uid"].as_str().expect("loki uid");
+    let t2l = &j["tracesToLogsV2"];
+    assert_eq!(t2l["datasourceUid"].as_str(), Some(loki_uid));
+    assert!(
+        t2l["query"]
+            .as_str()
+            .is_some_and(|q| q.contains("$${__trace.traceId}")),
+        "{t2l}"
+    );
     let dest = &prom["jsonData"]["exemplarTraceIdDestinations"][0];
     assert_eq!(dest["name"].as_str(), Some("trace_id"));
     assert_eq!(dest["datasourceUid"].as_str(), Some(tempo_uid));
@@ -395,6 +407,71 @@ fn compose_grafana_and_prometheus_are_wired_to_the_generator() {
     assert!(
         prom_cfg.contains("\"metrics-generator:3200\""),
         "Prometheus does not scrape the generator:\n{prom_cfg}"
+    );
+}
+
+/// Grafana's provisioning (data sources, dashboard provider, dashboards) is consistent, and
+/// the Loki data source's derived field finds the trace ID in a real JSON log line of a
+/// query, logged by `strata run` with `server.log_format: json`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn grafana_provisioning_is_consistent_and_links_a_real_json_log_line_to_its_trace() {
+    let server = Server::start("server:\n  log_format: json\n");
+    let res = reqwest::get(server.url("/api/search/tags")).await.unwrap();
+    assert_eq!(res.status(), 200);
+    let line = eventually_async(10, || async {
+        server
+            .log()
+            .lines()
+            .find(|l| l.contains("\"trace_id\":") && l.contains("query served"))
+            .map(str::to_string)
+    })
+    .await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("line.json");
+    std::fs::write(&file, &line).unwrap();
+    let text = assert_valid(&[
+        "grafana",
+        "deploy/grafana/provisioning",
+        "--compose",
+        "deploy/docker-compose.yml",
+        "--log-line",
+        file.to_str().unwrap(),
+    ]);
+    for o in [
+        "datasource/strata",
+        "datasource/prometheus",
+        "datasource/loki",
+        "dashboard/strata-operations",
+        "dashboard/strata-red",
+    ] {
+        assert!(
+            text.contains(&format!("object {o}\n")),
+            "{o} missing:\n{text}"
+        );
+    }
+}
+
+#[test]
+fn broken_grafana_provisioning_is_rejected() {
+    assert_rejected(
+        &[
+            "grafana",
+            "tests/deploy/fixtures/bad-grafana/provisioning",
+            "--compose",
+            "tests/deploy/fixtures/bad-grafana/docker-compose.yml",
+            "--log-line",
+            "tests/deploy/fixtures/bad-grafana/log-line.json",
+        ],
+        &[
+            "serviceMap: datasourceUid prom names no provisioned data source",
+            "does not match the log line",
+            "url must be $${__value.raw}",
+            "panel Unknown source: datasource uid prom is not provisioned",
+            "$job is not a variable of the dashboard",
+            "panel id 1 (Same id) is given twice",
+            "datasource ${datasource} is no datasource variable",
+            "empty expr",
+        ],
     );
 }
 

@@ -153,7 +153,9 @@ impl Server {
         Self::start_on(Ports::free_with_receivers(), extra)
     }
 
-    fn start_on(ports: Ports, extra: &str) -> Self {
+    /// [`Server::start`] on `ports` (e.g. to point the configuration at the server's own
+    /// receivers).
+    pub fn start_on(ports: Ports, extra: &str) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("strata.yaml");
         let yaml = config_yaml(dir.path(), ports, extra);

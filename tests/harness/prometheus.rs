@@ -1,8 +1,9 @@
-//! A real Prometheus for the metrics-generator tests: `$STRATA_PROMETHEUS` or
+//! A real Prometheus for the metrics-generator and dashboard tests: `$STRATA_PROMETHEUS` or
 //! `target/tools/prometheus/usr/bin/prometheus` (Debian's package, installed by
 //! `make test-deps`), started on a loopback port with the remote-write receiver and exemplar
-//! storage, its own TSDB directory, and no scrape jobs. Killed on drop. A missing binary fails
-//! the test with the install hint (never skipped).
+//! storage, its own TSDB directory, and no scrape jobs unless given some. Killed on drop. A
+//! missing binary fails the test with the install hint (never skipped). [`promtool`] is the
+//! same package's rule checker.
 
 use std::collections::BTreeMap;
 use std::path::PathBuf;
@@ -17,6 +18,8 @@ pub struct Prometheus {
     child: Option<Child>,
     pub port: u16,
     dir: tempfile::TempDir,
+    /// The configuration file's text.
+    config: String,
 }
 
 /// One series of an instant query: its labels and value.
@@ -25,13 +28,33 @@ pub type Series = (BTreeMap<String, String>, f64);
 fn binary() -> PathBuf {
     let path = std::env::var_os("STRATA_PROMETHEUS")
         .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-                .join("../target/tools/prometheus/usr/bin/prometheus")
-        });
+        .unwrap_or_else(|| tools_bin("prometheus"));
     assert!(
         path.exists(),
         "prometheus not found at {} (set STRATA_PROMETHEUS or run `make test-deps`)",
+        path.display()
+    );
+    path
+}
+
+/// `target/tools/prometheus/usr/bin/<name>` (of `$STRATA_TOOLS` when set).
+fn tools_bin(name: &str) -> PathBuf {
+    std::env::var_os("STRATA_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../target/tools"))
+        .join("prometheus/usr/bin")
+        .join(name)
+}
+
+/// `promtool` of the same package (`$STRATA_PROMTOOL` overrides it); fails the test with the
+/// install hint when missing.
+pub fn promtool() -> PathBuf {
+    let path = std::env::var_os("STRATA_PROMTOOL")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| tools_bin("promtool"));
+    assert!(
+        path.exists(),
+        "promtool not found at {} (set STRATA_PROMTOOL or run `make test-deps`)",
         path.display()
     );
     path
@@ -45,11 +68,18 @@ impl Prometheus {
 
     /// Starts Prometheus on `port` (e.g. one a writer has been failing to reach).
     pub fn start_on(port: u16) -> Self {
+        Self::start_with_config(port, "global:\n  scrape_interval: 15s\n")
+    }
+
+    /// Starts Prometheus on `port` with `config` as its prometheus.yml (e.g. scrape jobs),
+    /// with the remote-write receiver on as always.
+    pub fn start_with_config(port: u16, config: &str) -> Self {
         let dir = tempfile::tempdir().unwrap();
         let mut p = Self {
             child: None,
             port,
             dir,
+            config: config.to_string(),
         };
         p.spawn();
         p
@@ -57,7 +87,7 @@ impl Prometheus {
 
     fn spawn(&mut self) {
         let cfg = self.dir.path().join("prometheus.yml");
-        std::fs::write(&cfg, "global:\n  scrape_interval: 15s\n").unwrap();
+        std::fs::write(&cfg, &self.config).unwrap();
         let log = std::fs::File::create(self.dir.path().join("prometheus.log")).unwrap();
         let child = Command::new(binary())
             .arg(format!("--config.file={}", cfg.display()))
@@ -131,6 +161,19 @@ impl Prometheus {
                 (labels, value)
             })
             .collect()
+    }
+
+    /// An instant query's whole answer (`status`, `data` or `error`), whatever it is.
+    pub async fn query_raw(&self, q: &str) -> Value {
+        reqwest::Client::new()
+            .get(self.url("/api/v1/query"))
+            .query(&[("query", q)])
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap()
     }
 
     /// Exemplars of `q` over the last hour, as (series labels, exemplar labels) pairs.

@@ -71,7 +71,7 @@ fn main() -> anyhow::Result<()> {
     match cli.command {
         Command::Run(args) => {
             let cfg = args.load()?;
-            strata_server::process::init_tracing(&cfg.server.log_level);
+            strata_server::telemetry::init(&cfg.server);
             let rt = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()

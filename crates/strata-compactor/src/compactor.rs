@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 
 use crate::error::CompactorError;
 use crate::job::run_job;
-use crate::metrics::{reason, CompactorMetrics};
+use crate::metrics::{reason, CompactorMetrics, TenantLabel};
 use crate::ownership::{job_key, tenant_key, Ownership};
 use crate::plan::{plan, window_of, PlanLimits};
 use crate::retention::{cutoff, delete_block, RetentionOverrides};
@@ -217,14 +217,21 @@ impl Compactor {
             max_objects: self.settings.max_compaction_objects,
             max_bytes: self.settings.max_block_bytes,
         };
-        for job in plan(&live, now, limits) {
+        let jobs: Vec<_> = plan(&live, now, limits)
+            .into_iter()
+            .filter(|job| self.ownership.owns(job_key(tenant, job.window)))
+            .collect();
+        self.metrics
+            .outstanding_blocks
+            .get_or_create(&TenantLabel {
+                tenant: tenant.to_string(),
+            })
+            .set(jobs.iter().map(|j| j.inputs.len() as i64).sum());
+        for job in jobs {
             debug_assert!(job
                 .inputs
                 .iter()
                 .all(|m| window_of(m, window_nanos) == job.window));
-            if !self.ownership.owns(job_key(tenant, job.window)) {
-                continue;
-            }
             let r = run_job(
                 &self.store,
                 tenant,

@@ -15,6 +15,12 @@ pub struct ReasonLabel {
     pub reason: String,
 }
 
+/// The tenant a gauge is about.
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct TenantLabel {
+    pub tenant: String,
+}
+
 /// Reason label values of `blocks_deleted_total`.
 pub mod reason {
     /// Past the tenant's block retention.
@@ -41,6 +47,9 @@ pub struct CompactorMetrics {
     pub retention_duration: Histogram,
     pub retention_last_success: Gauge<f64, AtomicU64>,
     pub index_writes: Counter,
+    /// Blocks in the compaction jobs this compactor planned in its last cycle, per tenant
+    /// (the backlog; jobs of other compactors are not counted).
+    pub outstanding_blocks: Family<TenantLabel, Gauge>,
 }
 
 fn seconds() -> Histogram {
@@ -109,6 +118,11 @@ impl CompactorMetrics {
             "Tenant indexes written",
             m.index_writes.clone(),
         );
+        r.register(
+            "outstanding_blocks",
+            "Blocks in the compaction jobs planned in the last cycle, by tenant",
+            m.outstanding_blocks.clone(),
+        );
         m
     }
 
@@ -128,6 +142,7 @@ impl CompactorMetrics {
             retention_duration: seconds(),
             retention_last_success: Gauge::default(),
             index_writes: Counter::default(),
+            outstanding_blocks: Family::default(),
         }
     }
 

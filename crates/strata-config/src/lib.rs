@@ -15,6 +15,7 @@ mod overrides;
 mod receivers;
 mod secret;
 mod tail_sampling;
+mod telemetry;
 
 pub use cluster::*;
 pub use generator::*;
@@ -27,6 +28,7 @@ pub use receivers::{
 };
 pub use secret::{Secret, REDACTED};
 pub use tail_sampling::*;
+pub use telemetry::{LogFormat, SelfTracingConfig};
 
 use std::path::Path;
 
@@ -90,6 +92,10 @@ impl Config {
     /// Hard errors: settings that cannot work together.
     pub fn validate(&self) -> Result<(), ConfigError> {
         self.storage.validate().map_err(ConfigError::Invalid)?;
+        self.server
+            .self_tracing
+            .validate()
+            .map_err(ConfigError::Invalid)?;
         self.overrides
             .validate()
             .map_err(|e| ConfigError::Invalid(e.to_string()))?;

@@ -50,6 +50,11 @@ pub struct ServerConfig {
     pub grpc_listen_address: String,
     /// Log filter (`error`, `warn`, `info`, `debug`, or a tracing directive). Default `info`.
     pub log_level: String,
+    /// Log line format: `logfmt` (default) or `json`. Lines logged while serving a query
+    /// carry its `trace_id`.
+    pub log_format: crate::LogFormat,
+    /// Traces of Strata's own query path, exported over OTLP (off by default).
+    pub self_tracing: crate::SelfTracingConfig,
 }
 
 impl Default for ServerConfig {
@@ -58,6 +63,8 @@ impl Default for ServerConfig {
             http_listen_address: "0.0.0.0:3200".into(),
             grpc_listen_address: "0.0.0.0:9095".into(),
             log_level: "info".into(),
+            log_format: crate::LogFormat::default(),
+            self_tracing: crate::SelfTracingConfig::default(),
         }
     }
 }

@@ -117,3 +117,30 @@ fn recent_blocks_must_outlive_the_tenant_index_window() {
     )
     .unwrap();
 }
+
+#[test]
+fn log_format_and_self_tracing_parse_and_validate() {
+    let cfg = Config::from_yaml("").unwrap();
+    assert_eq!(cfg.server.log_format, LogFormat::Logfmt);
+    assert!(!cfg.server.self_tracing.enabled(), "off by default");
+
+    let cfg = Config::from_yaml(
+        "server:\n  log_format: json\n  self_tracing:\n    endpoint: http://localhost:4318\n    export_interval: 200ms\n",
+    )
+    .unwrap();
+    assert_eq!(cfg.server.log_format, LogFormat::Json);
+    assert!(cfg.server.self_tracing.enabled());
+    assert_eq!(cfg.server.self_tracing.service_name, "strata");
+    assert_eq!(
+        cfg.server.self_tracing.export_interval,
+        Duration::from_millis(200)
+    );
+
+    let err = Config::from_yaml("server:\n  log_format: xml\n").unwrap_err();
+    assert!(err.to_string().contains("log_format"), "{err}");
+    let err =
+        Config::from_yaml("server:\n  self_tracing:\n    endpoint: localhost:4318\n").unwrap_err();
+    assert!(err.to_string().contains("self_tracing.endpoint"), "{err}");
+    let err = Config::from_yaml("server:\n  self_tracing:\n    endpont: http://x\n").unwrap_err();
+    assert!(err.to_string().contains("endpont"), "{err}");
+}

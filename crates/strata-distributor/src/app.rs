@@ -48,6 +48,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let factory = strata_rpc::conn_factory(&cfg.ingester_client);
     let ring_stop = CancellationToken::new();
     let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, ring_stop.clone()).await;
+    let ring_metrics = strata_ring::RingMetrics::new(&mut registry);
+    pool.members().report_to(ring_metrics.clone(), "ingester");
     tracing::info!(
         members = ?pool.members().all(),
         healthy = pool.members().healthy_count(),
@@ -67,7 +69,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         &mut registry,
     );
     if !cfg.metrics_generator.ring.is_unset() {
-        let forwarder = spawn_forwarder(&cfg, &mut registry, &mut lc).await;
+        let forwarder = spawn_forwarder(&cfg, &mut registry, ring_metrics, &mut lc).await;
         distributor = distributor.with_span_consumer(Arc::new(forwarder));
     }
     lc.spawn_background(move |t| overrides.run(t));
@@ -90,6 +92,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
 async fn spawn_forwarder(
     cfg: &Config,
     registry: &mut Registry,
+    ring_metrics: strata_ring::RingMetrics,
     lc: &mut Lifecycle,
 ) -> crate::forward::GeneratorForwarder {
     let gen = &cfg.metrics_generator;
@@ -105,6 +108,7 @@ async fn spawn_forwarder(
         stop.clone(),
     )
     .await;
+    pool.members().report_to(ring_metrics, "metrics-generator");
     tracing::info!(
         members = ?pool.members().all(),
         healthy = pool.members().healthy_count(),

@@ -46,6 +46,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let factory = strata_rpc::conn_factory(&cfg.ingester_client);
     let ring_stop = CancellationToken::new();
     let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, ring_stop.clone()).await;
+    pool.members()
+        .report_to(strata_ring::RingMetrics::new(&mut registry), "ingester");
     lc.spawn_background(move |t| async move {
         t.cancelled().await;
         ring_stop.cancel();

@@ -31,6 +31,10 @@ pub fn router(querier: Querier) -> Router {
         .route("/api/v2/traces/{id}", get(trace_v2))
         .merge(crate::http_search::routes())
         .merge(crate::http_metrics::routes())
+        .route_layer(axum::middleware::from_fn_with_state(
+            querier.clone(),
+            crate::http_observe::observe,
+        ))
         .with_state(querier)
 }
 

@@ -14,6 +14,7 @@ pub mod combine;
 pub mod fanout;
 pub mod http;
 mod http_metrics;
+mod http_observe;
 mod http_search;
 mod metrics;
 mod metrics_params;
@@ -35,6 +36,7 @@ use strata_proto::roles::{IngesterQuerier, RoleError};
 use strata_proto::status::ErrorKind;
 use strata_proto::tempopb;
 use tokio_util::sync::CancellationToken;
+use tracing::Instrument;
 
 pub use blocklist::BlockList;
 pub use fanout::FanoutQuerier;
@@ -100,6 +102,9 @@ pub struct QuerierMetrics {
     pub lookup_seconds: Histogram,
     pub searches: Counter,
     pub search_seconds: Histogram,
+    /// Every query API request by route and status, and its latency by route
+    /// ([`http_observe`]).
+    pub requests: http_observe::RequestMetrics,
 }
 
 impl QuerierMetrics {
@@ -110,6 +115,7 @@ impl QuerierMetrics {
             lookup_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             searches: Counter::default(),
             search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
+            requests: http_observe::RequestMetrics::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_querier");
         r.register(
@@ -128,6 +134,7 @@ impl QuerierMetrics {
             m.lookup_seconds.clone(),
         );
         r.register("searches", "Search requests", m.searches.clone());
+        m.requests.register(r);
         r.register(
             "search_duration_seconds",
             "Search latency",
@@ -222,6 +229,10 @@ impl Querier {
         }
     }
 
+    pub fn metrics(&self) -> &QuerierMetrics {
+        &self.metrics
+    }
+
     pub fn settings(&self) -> &QuerierSettings {
         &self.settings
     }
@@ -258,6 +269,7 @@ impl Querier {
         let recent = self
             .ingester
             .find_trace_by_id(tenant, id)
+            .instrument(tracing::info_span!("ingesters.find_trace_by_id"))
             .await
             .map_err(|e| QueryError::from_role("querying ingester", e))?;
         let mut inspected = recent.inspected_bytes;
@@ -272,7 +284,13 @@ impl Querier {
             .blocks_inspected
             .inc_by(candidates.len() as u64);
         let results: Vec<_> = stream::iter(candidates)
-            .map(|b| async move { b.reader.find_trace(id).await })
+            .map(|b| {
+                let span = tracing::info_span!(
+                    "block.find_trace",
+                    block_id = %b.reader.meta().block_id
+                );
+                async move { b.reader.find_trace(id).await }.instrument(span)
+            })
             .buffer_unordered(8)
             .collect()
             .await;

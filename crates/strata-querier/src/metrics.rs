@@ -13,6 +13,7 @@ use futures::stream::{self, StreamExt};
 use strata_common::TenantId;
 use strata_engine::metrics::{MetricsAccumulator, MetricsJob};
 use strata_proto::tempopb;
+use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
 use crate::{Querier, QueryError};
@@ -49,6 +50,7 @@ impl Querier {
         let recent = self
             .ingester
             .metrics_query_range(tenant, &recent_req)
+            .instrument(tracing::info_span!("ingesters.metrics_query_range"))
             .await
             .map_err(|e| QueryError::from_role("metrics query on ingesters", e))?;
         let mut acc = job.accumulator();
@@ -58,10 +60,17 @@ impl Querier {
         let parts: Vec<_> = stream::iter(blocks)
             .map(|b| {
                 let job = job.clone();
-                tokio::spawn(async move {
-                    let mut part = job.accumulator();
-                    job.observe_block(&b.reader, &mut part).await.map(|_| part)
-                })
+                let span = tracing::info_span!(
+                    "block.metrics_query",
+                    block_id = %b.reader.meta().block_id
+                );
+                tokio::spawn(
+                    async move {
+                        let mut part = job.accumulator();
+                        job.observe_block(&b.reader, &mut part).await.map(|_| part)
+                    }
+                    .instrument(span),
+                )
             })
             .buffer_unordered(block_concurrency())
             .collect()

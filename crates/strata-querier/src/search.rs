@@ -13,6 +13,7 @@ use futures::stream::{self, StreamExt};
 use strata_common::TenantId;
 use strata_engine::search::{SearchAccumulator, SearchJob};
 use strata_proto::tempopb;
+use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
 use crate::{Querier, QueryError};
@@ -33,6 +34,7 @@ impl Querier {
         let recent = self
             .ingester
             .search(tenant, req)
+            .instrument(tracing::info_span!("ingesters.search"))
             .await
             .map_err(|e| QueryError::from_role("searching ingester", e))?;
         acc.add_response(recent);
@@ -64,12 +66,19 @@ impl Querier {
             let results: Vec<_> = stream::iter(wave)
                 .map(|b| {
                     let job = job.clone();
-                    tokio::spawn(async move {
-                        let mut part = SearchAccumulator::new();
-                        job.search_block(&b.reader, &mut part)
-                            .await
-                            .map(|_| part.finish(u32::MAX as usize))
-                    })
+                    let span = tracing::info_span!(
+                        "block.search",
+                        block_id = %b.reader.meta().block_id
+                    );
+                    tokio::spawn(
+                        async move {
+                            let mut part = SearchAccumulator::new();
+                            job.search_block(&b.reader, &mut part)
+                                .await
+                                .map(|_| part.finish(u32::MAX as usize))
+                        }
+                        .instrument(span),
+                    )
                 })
                 .buffer_unordered(BLOCK_CONCURRENCY)
                 .collect()

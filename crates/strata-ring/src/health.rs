@@ -39,6 +39,8 @@ pub struct MemberSet {
     virtual_nodes: usize,
     heartbeat: Duration,
     state: Mutex<State>,
+    /// Where member counts are reported ([`MemberSet::report_to`]), under which ring name.
+    report: std::sync::OnceLock<(crate::RingMetrics, String)>,
 }
 
 impl MemberSet {
@@ -53,6 +55,23 @@ impl MemberSet {
                 unhealthy: HashSet::new(),
                 ring,
             }),
+            report: std::sync::OnceLock::new(),
+        }
+    }
+
+    /// Reports this set's healthy and unhealthy counts to `metrics` as ring `ring` from now
+    /// on (the first call wins).
+    pub fn report_to(&self, metrics: crate::RingMetrics, ring: &str) {
+        let _ = self.report.set((metrics, ring.to_string()));
+        let all = self.all();
+        let st = self.state.lock();
+        self.report_counts(&all, &st);
+    }
+
+    fn report_counts(&self, all: &[String], st: &State) {
+        if let Some((m, ring)) = self.report.get() {
+            let unhealthy = all.iter().filter(|a| st.unhealthy.contains(*a)).count();
+            m.set(ring, all.len() - unhealthy, unhealthy);
         }
     }
 
@@ -98,8 +117,10 @@ impl MemberSet {
         if !self.membership.members().iter().any(|m| m == addr) {
             return;
         }
-        if self.state.lock().unhealthy.insert(addr.to_string()) {
+        let mut st = self.state.lock();
+        if st.unhealthy.insert(addr.to_string()) {
             tracing::warn!(member = addr, reason = why, "ring member marked unhealthy");
+            self.report_counts(&self.membership.members(), &st);
         }
     }
 
@@ -125,6 +146,7 @@ impl MemberSet {
                 tracing::warn!(member = addr, "ring member failed its health check");
             }
         }
+        self.report_counts(&all, &st);
     }
 
     /// Keeps the membership fresh and probes every `heartbeat_period` until `shutdown`.

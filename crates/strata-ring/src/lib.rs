@@ -30,12 +30,14 @@
 
 mod health;
 mod membership;
+mod metrics;
 mod pool;
 mod push;
 mod ring;
 
 pub use health::{MemberSet, Probe};
 pub use membership::Membership;
+pub use metrics::RingMetrics;
 pub use pool::{ConnFactory, GeneratorPool, IngesterPool, Member, Pool};
 pub use push::ReplicatedPusher;
 pub use ring::Ring;

@@ -6,6 +6,7 @@ pub mod lifecycle;
 pub mod overrides;
 pub mod process;
 mod routes;
+pub mod telemetry;
 
 pub use lifecycle::{Lifecycle, LifecycleError};
 pub use overrides::Overrides;

@@ -31,16 +31,10 @@ impl RoleArgs {
     }
 }
 
-/// Logs to stderr with `level` (overridden by `RUST_LOG`), in colour only on a terminal.
+/// Logs to stderr with `level` (overridden by `RUST_LOG`) in the default (logfmt) format,
+/// without self-tracing; roles use [`crate::telemetry::init`] with their `server` section.
 pub fn init_tracing(level: &str) {
-    use std::io::IsTerminal;
-    let filter = tracing_subscriber::EnvFilter::try_from_default_env()
-        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(level));
-    let _ = tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_ansi(std::io::stderr().is_terminal())
-        .with_writer(std::io::stderr)
-        .try_init();
+    crate::telemetry::init_level(level);
 }
 
 /// Resolves on SIGINT or SIGTERM.
@@ -110,7 +104,7 @@ where
     E: std::error::Error + 'static,
 {
     let cfg = RoleArgs::parse().load()?;
-    init_tracing(&cfg.server.log_level);
+    crate::telemetry::init(&cfg.server);
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()

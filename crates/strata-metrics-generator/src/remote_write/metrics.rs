@@ -84,12 +84,18 @@ impl RemoteWriteMetrics {
         let l = UrlLabels {
             url: url.to_string(),
         };
-        EndpointMetrics {
+        let m = EndpointMetrics {
             url: url.to_string(),
             sent: self.sent.get_or_create(&l).clone(),
             failures: self.failures.get_or_create(&l).clone(),
             pending: self.pending.get_or_create(&l).clone(),
             dropped: self.dropped.clone(),
+        };
+        // Every reason exported at 0 from the start, so a rate over it (an alert) has a
+        // series before the first drop.
+        for reason in [DROP_QUEUE_FULL, DROP_REJECTED, DROP_SHUTDOWN] {
+            m.dropped(reason);
         }
+        m
     }
 }

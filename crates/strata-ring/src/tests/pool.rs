@@ -102,3 +102,37 @@ async fn an_empty_ring_fails_fan_out_and_quorum() {
     );
     assert!(pool.check_quorum().is_err());
 }
+
+/// `strata_ring_members{ring,state}` follows health checks and members taken off by traffic.
+#[tokio::test]
+async fn member_counts_are_reported_by_health() {
+    use prometheus_client::encoding::text::encode;
+    use prometheus_client::registry::Registry;
+    let (nodes, pool) = echoes(3, 1);
+    let mut registry = Registry::default();
+    pool.members()
+        .report_to(crate::RingMetrics::new(&mut registry), "echo");
+    let page = || {
+        let mut s = String::new();
+        encode(&mut s, &registry).unwrap();
+        s
+    };
+    let line = |state: &str, n: usize| {
+        format!("strata_ring_members{{ring=\"echo\",state=\"{state}\"}} {n}\n")
+    };
+    let text = page();
+    assert!(text.contains(&line("healthy", 3)), "{text}");
+    assert!(text.contains(&line("unhealthy", 0)), "{text}");
+
+    nodes["echo-1"].down.store(true, Ordering::SeqCst);
+    pool.members().check_now().await;
+    let text = page();
+    assert!(text.contains(&line("healthy", 2)), "{text}");
+    assert!(text.contains(&line("unhealthy", 1)), "{text}");
+
+    pool.members().mark_unhealthy("echo-2", "test");
+    assert!(page().contains(&line("unhealthy", 2)));
+    nodes["echo-1"].down.store(false, Ordering::SeqCst);
+    pool.members().check_now().await;
+    assert!(page().contains(&line("healthy", 3)));
+}
