@@ -27,7 +27,7 @@ use strata_proto::otlp::common::{any_value, AnyValue, KeyValue};
 use strata_proto::tempopb::Exemplar;
 use strata_traceql::{Attribute, AttributeScope};
 
-use super::job::span_exemplar;
+use super::job::{exemplar_ms, span_exemplar};
 use super::range::MetricsRange;
 use super::store::{Series, SeriesStore};
 use crate::plan::text;
@@ -193,7 +193,7 @@ pub(crate) fn observe(
                 };
                 if let Some(s) = acc.series_for_raw(&raw, labels) {
                     acc.add(s, i, 0, 1.0);
-                    let ts_ms = (ts / 1_000_000) as i64;
+                    let ts_ms = exemplar_ms(ts);
                     if let Some((traces, spans)) = ids.filter(|_| v.is_none()) {
                         if acc.wants_exemplar(s, ts_ms) {
                             let e = span_exemplar(traces, spans, row, f64::NAN, ts_ms);

@@ -227,7 +227,8 @@ fn scalar_op(op: ArithOp, v: f64, mut outs: Vec<Out>, scalar_left: bool) -> Vec<
 /// The interval of an exemplar at `ms`: the one whose span-start window holds it.
 fn interval_of_exemplar(r: &MetricsRange, ms: i64) -> Option<usize> {
     let ns = u64::try_from(ms).ok()?.checked_mul(1_000_000)?;
-    // Exemplars carry span start times truncated to ms; take the interval of the ms's end.
+    // Exemplars carry span start times rounded up to the ms (`exemplar_ms`); older sources
+    // truncated them, so a boundary falls back to the interval of the ms's end.
     r.interval_of(ns).or_else(|| r.interval_of(ns + 999_999))
 }
 

@@ -172,7 +172,7 @@ impl Leaf {
                 }
                 _ => acc.add(s, i, 0, v),
             }
-            let ts_ms = (ts / 1_000_000) as i64;
+            let ts_ms = exemplar_ms(ts);
             if let Some(span_ids) = span_ids.filter(|_| acc.wants_exemplar(s, ts_ms)) {
                 let value = match (&self.func, arg) {
                     (Func::Quantile(_), Some(a)) => a.get(row)?.as_ref().and_then(number),
@@ -258,6 +258,14 @@ fn column<'a, T: 'static>(batch: &'a RecordBatch, name: &str) -> Result<&'a T, E
         .column_by_name(name)
         .and_then(|c| c.as_any().downcast_ref::<T>())
         .ok_or_else(|| EngineError::Batch(format!("{name} missing or of an unexpected type")))
+}
+
+/// An exemplar's timestamp (unix ms) for a span starting at `ts_ns`: rounded up, so that it
+/// falls in the interval the span was counted in (intervals are `(start, end]`; a span just
+/// after a step boundary truncated to the ms would land on the boundary, in the interval
+/// before).
+pub(crate) fn exemplar_ms(ts_ns: u64) -> i64 {
+    ts_ns.div_ceil(1_000_000) as i64
 }
 
 /// An exemplar pointing at the span of `row`: labels `trace:id` and `span:id` (hex).
