@@ -76,6 +76,31 @@ pub struct TenantLimits {
     pub metrics_generator: GeneratorLimits,
     /// TraceQL metrics queries (`/api/metrics/query_range`, `/api/metrics/query`).
     pub query_metrics: QueryMetricsLimits,
+    /// Every query API request: concurrency and time, per querier.
+    pub read: ReadLimits,
+}
+
+/// Work isolation on the query API, per tenant and per querier process: one tenant's heavy
+/// queries wait for (or are refused) its own slots, never another tenant's.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ReadLimits {
+    /// Queries of the tenant served at once; more wait for a slot (within `query_timeout`),
+    /// then get 429 naming this key. Default 20; 0 means no limit.
+    pub max_concurrent_queries: u32,
+    /// Longest a query may take, waiting for a slot included; past it the answer is 504 naming
+    /// this key and the work is dropped. Default `1m`; `0s` means no limit.
+    #[serde(with = "humantime_serde")]
+    pub query_timeout: Duration,
+}
+
+impl Default for ReadLimits {
+    fn default() -> Self {
+        Self {
+            max_concurrent_queries: 20,
+            query_timeout: Duration::from_secs(60),
+        }
+    }
 }
 
 impl TenantLimits {

@@ -33,6 +33,10 @@ pub fn router(querier: Querier) -> Router {
         .merge(crate::http_metrics::routes())
         .route_layer(axum::middleware::from_fn_with_state(
             querier.clone(),
+            crate::http_isolate::isolate,
+        ))
+        .route_layer(axum::middleware::from_fn_with_state(
+            querier.clone(),
             crate::http_observe::observe,
         ))
         .with_state(querier)

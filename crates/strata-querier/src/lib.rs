@@ -13,6 +13,7 @@ pub mod blocklist;
 pub mod combine;
 pub mod fanout;
 pub mod http;
+pub mod http_isolate;
 mod http_metrics;
 mod http_observe;
 mod http_search;
@@ -105,6 +106,9 @@ pub struct QuerierMetrics {
     /// Every query API request by route and status, and its latency by route
     /// ([`http_observe`]).
     pub requests: http_observe::RequestMetrics,
+    /// Per-tenant query slots, shared by clones, with `queries_refused_total`
+    /// ([`http_isolate`]).
+    pub gates: Arc<http_isolate::TenantGates>,
 }
 
 impl QuerierMetrics {
@@ -116,6 +120,7 @@ impl QuerierMetrics {
             searches: Counter::default(),
             search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             requests: http_observe::RequestMetrics::default(),
+            gates: Arc::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_querier");
         r.register(
@@ -134,6 +139,11 @@ impl QuerierMetrics {
             m.lookup_seconds.clone(),
         );
         r.register("searches", "Search requests", m.searches.clone());
+        r.register(
+            "queries_refused",
+            "Query API requests refused by the tenant's read limits (429 concurrency, 504 timeout)",
+            m.gates.refused.clone(),
+        );
         m.requests.register(r);
         r.register(
             "search_duration_seconds",
@@ -177,6 +187,11 @@ impl Querier {
             metrics,
             overrides: strata_server::Overrides::default(),
         }
+    }
+
+    /// The per-tenant query slots and their refusal counts ([`http_isolate`]).
+    pub fn gates(&self) -> &http_isolate::TenantGates {
+        &self.metrics.gates
     }
 
     /// The per-tenant limits to apply (metrics query bounds); the compiled defaults until
