@@ -209,3 +209,18 @@ fn plans_are_shareable() {
     fn assert_send_sync_clone<T: Send + Sync + Clone>() {}
     assert_send_sync_clone::<SearchPlan>();
 }
+
+/// A regular expression whose compiled program would be huge is refused with a message, not
+/// compiled into a querier's memory; ordinary ones compile.
+#[test]
+fn oversized_regexes_are_refused() {
+    let compile = |q: &str| {
+        let query = strata_traceql::parse(q).unwrap_or_else(|e| panic!("{q}: {e}"));
+        SearchPlan::new(&query)
+    };
+    match compile(r#"{ name =~ "(\\w{50}){50}" }"#) {
+        Err(EngineError::Unsupported(m)) => assert!(m.contains("regular expression"), "{m}"),
+        other => panic!("compiled: {:?}", other.map(|_| ())),
+    }
+    assert!(compile(r#"{ name =~ "GET /api/v1/items/.*" }"#).is_ok());
+}

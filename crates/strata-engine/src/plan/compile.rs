@@ -1,7 +1,6 @@
 //! AST → [`ir`](super::ir): folds nil comparisons into existence tests, compiles regexes,
 //! normalises ID literals, and collects filters, value expressions and reported attributes.
 
-use regex::Regex;
 use strata_traceql::{
     AttributeScope, BinaryOp, CmpOp, FieldExpr, Intrinsic, Pipeline, ScalarExpr, ScalarFilter,
     SpansetExpr, Stage, Static, UnaryOp,
@@ -10,6 +9,9 @@ use strata_traceql::{
 use super::ir::{self, Arith, Cmp, Domain, Expr, FieldRef, Lit, Output, Source};
 use super::text;
 use crate::EngineError;
+
+/// Most bytes a compiled regular expression (and, separately, its lazy DFA cache) may use.
+pub(crate) const REGEX_SIZE_LIMIT: usize = 1 << 20;
 
 /// What compilation collects besides the pipeline.
 #[derive(Default)]
@@ -190,7 +192,12 @@ impl Compiler {
                     "the right-hand side of =~ and !~ must be a string literal",
                 ));
             };
-            let re = Regex::new(&format!("^(?s:{pattern})$"))
+            // Matching is linear in the input (no backtracking); the compiled program and its
+            // lazy DFA are bounded so that no pattern can take a querier's memory.
+            let re = regex::RegexBuilder::new(&format!("^(?s:{pattern})$"))
+                .size_limit(REGEX_SIZE_LIMIT)
+                .dfa_size_limit(REGEX_SIZE_LIMIT)
+                .build()
                 .map_err(|e| unsupported(format!("invalid regular expression: {e}")))?;
             return Ok(Expr::Regex {
                 expr: Box::new(self.expr(lhs)?),
