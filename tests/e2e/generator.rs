@@ -17,12 +17,7 @@
 
 use std::collections::BTreeMap;
 
-use opentelemetry::trace::{
-    Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
-};
-use opentelemetry::KeyValue;
 use strata_integration_tests::prometheus::{Prometheus, Series};
-use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{eventually_async, metric_sum, Server};
 
 const TRACES: u64 = 500;
@@ -66,47 +61,7 @@ fn emit(endpoint: &str) {
 
 /// The data set, the frontend's spans sent to `frontend_ep` and the backend's to `backend_ep`.
 fn emit_via(frontend_ep: &str, backend_ep: &str) {
-    let (a, b) = (
-        batch_provider(frontend_ep, "frontend"),
-        batch_provider(backend_ep, "backend"),
-    );
-    let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
-    for n in 0..TRACES {
-        let root = ta
-            .span_builder("GET /checkout")
-            .with_kind(SpanKind::Server)
-            .start(&ta);
-        let cx = opentelemetry::Context::current_with_span(root);
-        let call = ta
-            .span_builder("GET /stock")
-            .with_kind(SpanKind::Client)
-            .start_with_context(&ta, &cx);
-        let call_cx = cx.with_span(call);
-        // The backend only sees the propagated context, as another process would.
-        let remote = opentelemetry::Context::new()
-            .with_remote_span_context(call_cx.span().span_context().clone());
-        let mut served = tb
-            .span_builder("GET /stock")
-            .with_kind(SpanKind::Server)
-            .start_with_context(&tb, &remote);
-        if n % 5 == 0 {
-            served.set_status(Status::error("out of stock"));
-        }
-        let served_cx = remote.with_span(served);
-        tb.span_builder("SELECT orders")
-            .with_kind(SpanKind::Client)
-            .with_attributes([
-                KeyValue::new("db.system", "postgresql"),
-                KeyValue::new("db.name", "orders"),
-            ])
-            .start_with_context(&tb, &served_cx)
-            .end();
-        served_cx.span().end();
-        call_cx.span().end();
-        cx.span().end();
-    }
-    a.shutdown().expect("frontend flush");
-    b.shutdown().expect("backend flush");
+    strata_integration_tests::sdk::emit_checkout(frontend_ep, backend_ep, TRACES);
 }
 
 /// Every sample of the page whose name is `name`, keyed by its label set text.

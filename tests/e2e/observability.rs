@@ -20,13 +20,9 @@ use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-use opentelemetry::trace::{
-    Span as _, SpanKind, Status, TraceContextExt, Tracer, TracerProvider as _,
-};
 use serde_json::Value;
 use strata_integration_tests::cluster::{Cluster, ClusterSpec, RoleProcess};
 use strata_integration_tests::prometheus::{promtool, Prometheus};
-use strata_integration_tests::sdk::batch_provider;
 use strata_integration_tests::{eventually_async, free_ports, Ports, Server};
 
 fn repo() -> PathBuf {
@@ -118,49 +114,9 @@ fn scrape_config(targets: &[(&str, u16)]) -> String {
     out
 }
 
-/// Traces through the cluster: `frontend` serving `GET /checkout` and calling `backend`
-/// (`GET /stock`, every fifth failed), which queries a database.
+/// Traces through the cluster (the harness's two-service shop).
 fn emit(endpoint: &str, traces: u64) {
-    let (a, b) = (
-        batch_provider(endpoint, "frontend"),
-        batch_provider(endpoint, "backend"),
-    );
-    let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
-    for n in 0..traces {
-        let root = ta
-            .span_builder("GET /checkout")
-            .with_kind(SpanKind::Server)
-            .start(&ta);
-        let cx = opentelemetry::Context::current_with_span(root);
-        let call = ta
-            .span_builder("GET /stock")
-            .with_kind(SpanKind::Client)
-            .start_with_context(&ta, &cx);
-        let call_cx = cx.with_span(call);
-        let remote = opentelemetry::Context::new()
-            .with_remote_span_context(call_cx.span().span_context().clone());
-        let mut served = tb
-            .span_builder("GET /stock")
-            .with_kind(SpanKind::Server)
-            .start_with_context(&tb, &remote);
-        if n % 5 == 0 {
-            served.set_status(Status::error("out of stock"));
-        }
-        let served_cx = remote.with_span(served);
-        tb.span_builder("SELECT orders")
-            .with_kind(SpanKind::Client)
-            .with_attributes([
-                opentelemetry::KeyValue::new("db.system", "postgresql"),
-                opentelemetry::KeyValue::new("db.name", "orders"),
-            ])
-            .start_with_context(&tb, &served_cx)
-            .end();
-        served_cx.span().end();
-        call_cx.span().end();
-        cx.span().end();
-    }
-    a.shutdown().expect("frontend flush");
-    b.shutdown().expect("backend flush");
+    strata_integration_tests::sdk::emit_checkout(endpoint, endpoint, traces);
 }
 
 /// A request the distributor refuses (a span ID of 4 bytes), counted by reason.

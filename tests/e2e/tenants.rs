@@ -407,7 +407,10 @@ async fn a_heavy_tenant_waits_for_its_own_slots_and_others_stay_answered() {
         &server.metrics().await,
         "strata_querier_queries_refused_total",
     );
-    eprintln!("heavy: {} answers, {refused} refused; light: {lookups} lookups", answers.len());
+    eprintln!(
+        "heavy: {} answers, {refused} refused; light: {lookups} lookups",
+        answers.len()
+    );
     assert_eq!(counted, f64::from(refused), "{} answers", answers.len());
     // The light tenant was never refused.
     assert!(!server

@@ -4,7 +4,9 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use opentelemetry::trace::{SpanId, TraceId};
+use opentelemetry::trace::{
+    Span as _, SpanId, SpanKind, Status, TraceContextExt, TraceId, Tracer, TracerProvider as _,
+};
 use opentelemetry_otlp::{WithExportConfig, WithTonicConfig};
 use opentelemetry_sdk::trace::{IdGenerator, SdkTracerProvider};
 use opentelemetry_sdk::Resource;
@@ -60,4 +62,51 @@ pub fn batch_provider(endpoint: &str, service: &str) -> SdkTracerProvider {
                 .build(),
         )
         .build()
+}
+
+/// A two-service shop through real OTel SDK exporters: `traces` traces of `frontend` serving
+/// `GET /checkout` and calling `backend` (`GET /stock`, every fifth failed), which queries a
+/// database (`SELECT orders`). The frontend's spans go to `frontend_ep`, the backend's to
+/// `backend_ep` (the backend only sees the propagated context, as another process would).
+pub fn emit_checkout(frontend_ep: &str, backend_ep: &str, traces: u64) {
+    let (a, b) = (
+        batch_provider(frontend_ep, "frontend"),
+        batch_provider(backend_ep, "backend"),
+    );
+    let (ta, tb) = (a.tracer("frontend"), b.tracer("backend"));
+    for n in 0..traces {
+        let root = ta
+            .span_builder("GET /checkout")
+            .with_kind(SpanKind::Server)
+            .start(&ta);
+        let cx = opentelemetry::Context::current_with_span(root);
+        let call = ta
+            .span_builder("GET /stock")
+            .with_kind(SpanKind::Client)
+            .start_with_context(&ta, &cx);
+        let call_cx = cx.with_span(call);
+        let remote = opentelemetry::Context::new()
+            .with_remote_span_context(call_cx.span().span_context().clone());
+        let mut served = tb
+            .span_builder("GET /stock")
+            .with_kind(SpanKind::Server)
+            .start_with_context(&tb, &remote);
+        if n % 5 == 0 {
+            served.set_status(Status::error("out of stock"));
+        }
+        let served_cx = remote.with_span(served);
+        tb.span_builder("SELECT orders")
+            .with_kind(SpanKind::Client)
+            .with_attributes([
+                opentelemetry::KeyValue::new("db.system", "postgresql"),
+                opentelemetry::KeyValue::new("db.name", "orders"),
+            ])
+            .start_with_context(&tb, &served_cx)
+            .end();
+        served_cx.span().end();
+        call_cx.span().end();
+        cx.span().end();
+    }
+    a.shutdown().expect("frontend flush");
+    b.shutdown().expect("backend flush");
 }
