@@ -17,6 +17,7 @@ pub mod compacted;
 mod convert;
 mod dict;
 mod error;
+mod footer_cache;
 pub mod index;
 mod merge;
 mod meta;
@@ -31,6 +32,7 @@ pub use compacted::{compacted_path, read_compacted, write_compacted, CompactedMa
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
 pub use dict::ChunkDictionary;
 pub use error::{BlockError, Result};
+pub use footer_cache::FooterCache;
 pub use index::{
     index_path, list_block_dirs, read_index, write_index, BlockObjects, CompactedEntry, TenantIndex,
 };

@@ -28,6 +28,7 @@ use tokio::sync::OnceCell;
 use crate::bloom::Bloom;
 use crate::convert::{BatchView, TraceAssembler};
 use crate::error::{BlockError, Result};
+use crate::footer_cache::FooterCache;
 use crate::meta::{BlockMeta, FORMAT_KEY, FORMAT_V1, READ_FORMATS, READ_FORMATS_TEXT};
 use crate::schema::{span_schema, span_schema_v1, TRACE_ID_COLUMN};
 
@@ -62,6 +63,8 @@ pub struct BlockReader {
     store: Arc<dyn ObjectStore>,
     meta: BlockMeta,
     file: OnceCell<ArrowReaderMetadata>,
+    /// When set, the footer is kept here (bounded) instead of in `file`.
+    footers: Option<Arc<FooterCache>>,
     bloom: OnceCell<Bloom>,
 }
 
@@ -71,8 +74,16 @@ impl BlockReader {
             store,
             meta,
             file: OnceCell::new(),
+            footers: None,
             bloom: OnceCell::new(),
         }
+    }
+
+    /// Keeps the decoded footer in `cache` (bounded, shared by many readers) rather than in
+    /// this reader for as long as it lives. See [`FooterCache`].
+    pub fn with_footer_cache(mut self, cache: Arc<FooterCache>) -> Self {
+        self.footers = Some(cache);
+        self
     }
 
     /// Whether the block's bloom filter admits `id` (false: the trace is certainly not in the
@@ -113,28 +124,43 @@ impl BlockReader {
         })
     }
 
-    /// The Parquet footer (with page index), loaded once and checked against the schema.
-    pub(crate) async fn file(&self, source: &mut CountingReader) -> Result<&ArrowReaderMetadata> {
-        self.file
-            .get_or_try_init(|| async {
-                let options =
-                    ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
-                let file = ArrowReaderMetadata::load_async(source, options).await?;
-                let format = self.check_file(file.metadata())?;
-                let schema = if format == FORMAT_V1 {
-                    span_schema_v1()
-                } else {
-                    span_schema()
-                };
-                if file.schema().fields() != schema.fields() {
-                    return Err(BlockError::corrupt(
-                        self.meta.block_id,
-                        format!("data.parquet does not have the {format} schema"),
-                    ));
+    /// The Parquet footer (with page index), checked against the schema: loaded once and kept
+    /// by the reader, or kept in its [`FooterCache`] (and loaded again once evicted).
+    pub(crate) async fn file(&self, source: &mut CountingReader) -> Result<ArrowReaderMetadata> {
+        let id = self.meta.block_id;
+        match &self.footers {
+            Some(cache) => {
+                if let Some(file) = cache.get(id) {
+                    return Ok(file);
                 }
+                let file = self.load_file(source).await?;
+                cache.insert(id, file.clone());
                 Ok(file)
-            })
-            .await
+            }
+            None => self
+                .file
+                .get_or_try_init(|| self.load_file(source))
+                .await
+                .cloned(),
+        }
+    }
+
+    async fn load_file(&self, source: &mut CountingReader) -> Result<ArrowReaderMetadata> {
+        let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
+        let file = ArrowReaderMetadata::load_async(source, options).await?;
+        let format = self.check_file(file.metadata())?;
+        let schema = if format == FORMAT_V1 {
+            span_schema_v1()
+        } else {
+            span_schema()
+        };
+        if file.schema().fields() != schema.fields() {
+            return Err(BlockError::corrupt(
+                self.meta.block_id,
+                format!("data.parquet does not have the {format} schema"),
+            ));
+        }
+        Ok(file)
     }
 
     /// The file's format, one of [`READ_FORMATS`].
@@ -161,7 +187,7 @@ impl BlockReader {
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
-        let file = self.file(&mut source).await?.clone();
+        let file = self.file(&mut source).await?;
         let row_groups: Vec<usize> = file
             .metadata()
             .row_groups()
@@ -211,7 +237,7 @@ impl BlockReader {
     pub async fn read_all(&self) -> Result<Vec<(TraceId, Vec<ResourceSpans>)>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
-        let file = self.file(&mut source).await?.clone();
+        let file = self.file(&mut source).await?;
         let mut stream =
             ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
         let mut out = Vec::new();

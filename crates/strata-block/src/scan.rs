@@ -57,7 +57,7 @@ impl BlockReader {
     pub async fn scan(&self, req: ScanRequest) -> Result<Scan> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
-        let file = self.file(&mut source).await?.clone();
+        let file = self.file(&mut source).await?;
         let mut roots = Vec::with_capacity(req.columns.len());
         for c in &req.columns {
             let i = file.schema().index_of(c).map_err(|_| {

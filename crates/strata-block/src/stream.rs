@@ -70,7 +70,7 @@ impl BlockReader {
     pub async fn trace_stream(&self, batch_rows: usize) -> Result<TraceStream> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
-        let file = self.file(&mut source).await?.clone();
+        let file = self.file(&mut source).await?;
         let rows = if batch_rows == 0 { 8192 } else { batch_rows };
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
             .with_batch_size(rows)

@@ -409,3 +409,48 @@ async fn works_on_a_local_filesystem_store() {
         .join("data.parquet")
         .is_file());
 }
+
+/// Readers sharing a [`strata_block::FooterCache`] keep at most its capacity of decoded footers,
+/// evict the least recently used first, and read an evicted footer again when they need it.
+#[tokio::test]
+async fn a_shared_footer_cache_is_bounded_and_evicts_least_recently_used() {
+    let store = store();
+    let mut metas = Vec::new();
+    for n in 0..6u8 {
+        let t = tid(n + 1);
+        let rs = vec![batch("svc", vec![simple_span(t, 1, 1_000), simple_span(t, 2, 2_000)])];
+        metas.push(write_block(&store, &[(t, rs)], 100).await);
+    }
+    // The size of one footer, to size the cache for three.
+    let one = BlockReader::new(store.clone(), metas[0].clone())
+        .parquet_metadata()
+        .await
+        .unwrap()
+        .memory_size();
+    let cache = Arc::new(strata_block::FooterCache::new(3 * one + one / 2));
+    let readers: Vec<BlockReader> = metas
+        .iter()
+        .map(|m| BlockReader::new(store.clone(), m.clone()).with_footer_cache(cache.clone()))
+        .collect();
+    for (i, r) in readers.iter().enumerate() {
+        let found = r.find_trace(&tid(i as u8 + 1)).await.unwrap().unwrap();
+        assert_eq!(found.spans, 2);
+        assert!(cache.bytes() <= cache.capacity(), "{} bytes", cache.bytes());
+    }
+    assert_eq!(cache.len(), 3, "the three most recently used stay");
+    // Touch block 3 (cached), then read block 0 (evicted): block 4, the least recently used
+    // of the three, goes.
+    assert!(readers[3].parquet_metadata().await.is_ok());
+    let again = readers[0].find_trace(&tid(1)).await.unwrap().unwrap();
+    assert_eq!(again.spans, 2, "an evicted footer is read again");
+    assert!(again.inspected_bytes > 0);
+    assert_eq!(cache.len(), 3);
+    let cached_again = readers[3].find_trace(&tid(4)).await.unwrap().unwrap();
+    let evicted = readers[4].find_trace(&tid(5)).await.unwrap().unwrap();
+    assert!(
+        evicted.inspected_bytes > cached_again.inspected_bytes,
+        "block 4's footer was evicted and read again ({} vs {} bytes)",
+        evicted.inspected_bytes,
+        cached_again.inspected_bytes
+    );
+}

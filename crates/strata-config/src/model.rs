@@ -216,12 +216,17 @@ pub struct QuerierConfig {
     /// Largest trace returned by trace-by-ID, in encoded bytes; v1 answers 422 past it, v2 a
     /// partial trace. Default 5 000 000 (Tempo's `max_bytes_per_trace`).
     pub max_bytes_per_trace: usize,
+    /// Bytes of decoded Parquet footers and page indexes the querier keeps for the blocks it
+    /// reads, least recently used evicted first (an evicted footer is read again when next
+    /// needed). Default 268435456 (256 MiB); 0 keeps none.
+    pub block_footer_cache_bytes: usize,
 }
 
 impl Default for QuerierConfig {
     fn default() -> Self {
         Self {
             max_bytes_per_trace: 5_000_000,
+            block_footer_cache_bytes: 256 << 20,
         }
     }
 }

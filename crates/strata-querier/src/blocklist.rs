@@ -26,7 +26,7 @@ use futures::stream::{self, StreamExt};
 use parking_lot::RwLock;
 use strata_block::{
     list_block_dirs, read_bloom, read_compacted, read_index, read_meta, BlockMeta, BlockReader,
-    Bloom, CompactedMarker,
+    Bloom, CompactedMarker, FooterCache,
 };
 use strata_common::{BlockId, SharedClock, SystemClock, TenantId, TraceId};
 use strata_storage::{list_tenants, BlockPaths, SharedStore};
@@ -58,6 +58,8 @@ pub struct BlockList {
     state: Arc<RwLock<State>>,
     clock: SharedClock,
     index_max_age: Duration,
+    /// Where readers keep their decoded footers (bounded); `None`: each reader keeps its own.
+    footers: Option<Arc<FooterCache>>,
 }
 
 impl BlockList {
@@ -67,7 +69,20 @@ impl BlockList {
             state: Arc::default(),
             clock: Arc::new(SystemClock),
             index_max_age: DEFAULT_INDEX_MAX_AGE,
+            footers: None,
         }
+    }
+
+    /// Readers of this list keep their decoded footers in `cache`, so footer memory is bounded
+    /// by its capacity rather than growing with the number of blocks read.
+    pub fn with_footer_cache(mut self, cache: Arc<FooterCache>) -> Self {
+        self.footers = Some(cache);
+        self
+    }
+
+    /// The shared footer cache, if any.
+    pub fn footer_cache(&self) -> Option<&Arc<FooterCache>> {
+        self.footers.as_ref()
     }
 
     /// The clock that judges the index's age.
@@ -238,7 +253,10 @@ impl BlockList {
         };
         let bloom = read_bloom(self.store.as_ref(), tenant, id).await?;
         Ok(BlockEntry {
-            reader: Arc::new(BlockReader::new(self.store.clone(), meta)),
+            reader: Arc::new(match &self.footers {
+                Some(c) => BlockReader::new(self.store.clone(), meta).with_footer_cache(c.clone()),
+                None => BlockReader::new(self.store.clone(), meta),
+            }),
             bloom,
         })
     }

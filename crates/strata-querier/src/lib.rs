@@ -214,8 +214,10 @@ impl Querier {
         store: strata_storage::SharedStore,
         registry: &mut Registry,
     ) -> Self {
-        let blocks =
-            BlockList::new(store).with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index);
+        let footers = strata_block::FooterCache::new(cfg.querier.block_footer_cache_bytes);
+        let blocks = BlockList::new(store)
+            .with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index)
+            .with_footer_cache(Arc::new(footers));
         Self::new(
             ingester,
             blocks,
