@@ -41,7 +41,7 @@ impl Ingester {
                     Err(e) => tracing::error!(trace = %id, error = %e, "undecodable payload"),
                 }
             }
-            w.add_trace(id, &spans).await?;
+            w.add_trace_owned(id, spans).await?;
         }
         let meta = w.finish().await?;
         Ok(BlockReader::new(self.inner.uploader.local(), meta))
