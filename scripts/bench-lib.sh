@@ -109,3 +109,23 @@ YAML
 fmt_thousands() { awk -v v="$1" 'BEGIN {printf "%.0f", v}' | sed -e ':a' -e 's/\([0-9]\)\([0-9]\{3\}\)\($\|,\)/\1,\2\3/' -e 'ta'; }
 # ratio A B -> A / B with two decimals
 ratio() { awk -v a="$1" -v b="$2" 'BEGIN {if (b > 0) printf "%.2f", a / b; else print "n/a"}'; }
+
+# timeline_points JSON_FILE: loadgen's per-second accepted spans, "269k 146k …".
+timeline_points() {
+    grep -o '"timeline_spans_per_second":\[[^]]*\]' "$1" | sed -e 's/.*\[//' -e 's/\]//' | tr ',' '\n' \
+        | awk 'NF { printf "%s%.0fk", (n++ ? " " : ""), $1 / 1000 }'
+}
+# timeline_summary JSON_FILE: "min/median/max per second after warm-up: 98k / 121k / 140k
+# (10 s warm-up, 50 s; 0 s below half the median)", from loadgen's timeline_summary.
+timeline_summary() {
+    local obj g
+    obj=$(grep -o '"timeline_summary":{[^}]*}' "$1" | head -n 1)
+    if [[ -z $obj ]]; then
+        printf 'min/median/max per second after warm-up: n/a'
+        return
+    fi
+    g() { grep -o "\"$1\":[0-9.]*" <<<"$obj" | cut -d: -f2; }
+    printf 'min/median/max per second after warm-up: %s / %s / %s spans/s (%s s warm-up, %s s; %s s below half the median)' \
+        "$(fmt_thousands "$(g min)")" "$(fmt_thousands "$(g median)")" "$(fmt_thousands "$(g max)")" \
+        "$(g warmup_seconds)" "$(g seconds)" "$(g seconds_below_half_median)"
+}

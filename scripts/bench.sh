@@ -6,18 +6,21 @@
 #   1. `strata loadgen --mode decode`  — one-thread prost decode of the same payloads (baseline)
 #   2. `strata loadgen --protocol grpc` — OTLP/gRPC push
 #   3. `strata loadgen --protocol http` — OTLP/HTTP (protobuf) push
-# and records the server's peak RSS, mean WAL fsync time and the CPU time server and loadgen used. The results replace the section
+# and records the server's peak RSS (against ingester.max_unflushed_bytes), mean WAL fsync time,
+# the per-second accepted timeline with its min/median/max after warm-up, and the CPU time
+# server and loadgen used. The results replace the section
 # between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/BENCHMARKS.md; everything else
 # in that file is kept.
 #
 # Environment (all optional):
 #   BENCH_SECONDS            sets all three durations at once (e.g. BENCH_SECONDS=3 for a quick run)
 #   BENCH_DECODE_SECONDS     decode baseline duration            (default 10)
-#   BENCH_GRPC_SECONDS       gRPC push duration                  (default 30)
+#   BENCH_GRPC_SECONDS       gRPC push duration                  (default 60)
 #   BENCH_HTTP_SECONDS       HTTP push duration                  (default 20)
 #   BENCH_GRPC_CONCURRENCY   gRPC requests in flight             (default 16)
 #   BENCH_HTTP_CONCURRENCY   HTTP requests in flight             (default 8)
 #   BENCH_LOADGEN_ARGS       extra flags for every loadgen run (e.g. "--spans-per-trace 20")
+#   BENCH_MAX_UNFLUSHED      ingester.max_unflushed_bytes        (default 536870912, 512 MiB)
 #   BENCH_API_PORT / BENCH_GRPC_PORT / BENCH_HTTP_PORT   listen ports (default 3200/4317/4318)
 #   BENCH_SKIP_BUILD=1       use the existing target/release/strata
 #   BENCH_OUT                output file                         (default docs/BENCHMARKS.md)
@@ -28,7 +31,8 @@ cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 
 DECODE_SECONDS=${BENCH_DECODE_SECONDS:-${BENCH_SECONDS:-10}}
-GRPC_SECONDS=${BENCH_GRPC_SECONDS:-${BENCH_SECONDS:-30}}
+GRPC_SECONDS=${BENCH_GRPC_SECONDS:-${BENCH_SECONDS:-60}}
+MAX_UNFLUSHED=${BENCH_MAX_UNFLUSHED:-536870912}
 HTTP_SECONDS=${BENCH_HTTP_SECONDS:-${BENCH_SECONDS:-20}}
 GRPC_CONCURRENCY=${BENCH_GRPC_CONCURRENCY:-16}
 HTTP_CONCURRENCY=${BENCH_HTTP_CONCURRENCY:-8}
@@ -86,6 +90,7 @@ distributor:
 ingester:
   wal:
     path: $TMP/wal
+  max_unflushed_bytes: $MAX_UNFLUSHED
 storage:
   local:
     path: $TMP/blocks
@@ -230,12 +235,6 @@ detail() { # label json-file name
         "$(fmt_int "$(div "$accepted" "$cpu" %.0f | sed 's#n/a#0#')")" "$(div "$lcpu" "$secs" %.2f)"
 }
 
-# "timeline_spans_per_second":[313852.1,276745.0] -> "314k → 277k"
-timeline() {
-    grep -o '"timeline_spans_per_second":\[[^]]*\]' "$1" | sed -e 's/.*\[//' -e 's/\]//' | tr ',' '\n' \
-        | awk 'NF { printf "%s%.0fk", (n++ ? " → " : ""), $1 / 1000 }'
-}
-
 ratio_cpu() { # name json-file: spans per server CPU-second ÷ decode spans/s
     div "$(div "$(jget "$2" spans_accepted)" "${SERVER_CPU_SECONDS[$1]:-0}" %.6f | sed 's#n/a#0#')" "$DECODE_SPS" %.3f
 }
@@ -286,10 +285,13 @@ SECTION="$TMP/section.md"
     echo
     detail gRPC "$TMP/grpc.json" grpc
     detail HTTP "$TMP/http.json" http
-    echo "- Accepted spans/s per 5 s interval — gRPC: $(timeline "$TMP/grpc.json"); HTTP: $(timeline "$TMP/http.json")."
+    echo "- Accepted spans per second — gRPC: $(timeline_points "$TMP/grpc.json")."
+    echo "- gRPC $(timeline_summary "$TMP/grpc.json")."
+    echo "- Accepted spans per second — HTTP: $(timeline_points "$TMP/http.json")."
+    echo "- HTTP $(timeline_summary "$TMP/http.json")."
     echo "- Decode baseline (prost \`ExportTraceServiceRequest::decode\` of the same payloads, one thread, ${DECODE_SECONDS}s): **$(fmt_int "$DECODE_SPS") spans/s per core**."
     echo "- Ingest ÷ decode, spans/s per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f); per server CPU-second: gRPC $(ratio_cpu grpc "$TMP/grpc.json"), HTTP $(ratio_cpu http "$TMP/http.json") (1.0 would mean ingest costs no more than decoding)."
-    echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB (RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
+    echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB = **$(div "$(div "${HWM_KB:-0}" 1 %.0f)" "$(div "$MAX_UNFLUSHED" 1024 %.0f)" %.2f)× \`max_unflushed_bytes\`** ($(div "$MAX_UNFLUSHED" 1048576 %.0f) MiB; RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
     echo "- WAL fsync: mean $(div "$FSYNC_SUM" "$FSYNC_COUNT" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f ms", $1 * 1000 }') over $(fmt_int "$FSYNC_COUNT") fsyncs (\`strata_ingester_wal_fsync_duration_seconds\` sum/count)."
     echo "- Shutdown (SIGTERM, flushing everything to blocks) took ${STOP_SECONDS}s, exit status $server_rc; WAL left: $(div "${WAL_BYTES:-0}" 1048576 %.1f) MiB, blocks written: $(div "${BLOCK_BYTES:-0}" 1048576 %.1f) MiB; server log lines at WARN/ERROR: $SERVER_WARNINGS."
     echo
@@ -329,4 +331,5 @@ EOF
 fi
 replace_section bench "$SECTION" "$OUT"
 log "wrote $OUT"
-sed -n '/<!-- bench:start -->/,/Decode baseline/p' "$OUT" | grep -E '^\|.*(gRPC|HTTP)|Decode' >&2 || true
+sed -n '/<!-- bench:start -->/,/<!-- bench:end -->/p' "$OUT" \
+    | grep -E '^\|.*(gRPC|HTTP)|Decode|Accepted spans per second|after warm-up|peak RSS|per server CPU-second:' >&2 || true

@@ -9,14 +9,17 @@
 # the CPU seconds used by the Strata processes are recorded in the `cluster-bench` section of
 # docs/BENCHMARKS.md.
 #
-# Environment: BENCH_CLUSTER_SECONDS (default 20), BENCH_CLUSTER_CONCURRENCY (default 16),
+# Both runs also record loadgen's per-second accepted timeline and its min/median/max after
+# warm-up, so blackouts (seconds with nothing accepted) show at a glance.
+#
+# Environment: BENCH_CLUSTER_SECONDS (default 40), BENCH_CLUSTER_CONCURRENCY (default 16),
 # BENCH_SKIP_BUILD=1, BENCH_OUT (default docs/BENCHMARKS.md), JOBS (default 2).
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")/.."
 ROOT=$(pwd)
 source scripts/bench-lib.sh
 
-SECONDS_RUN=${BENCH_CLUSTER_SECONDS:-20}
+SECONDS_RUN=${BENCH_CLUSTER_SECONDS:-40}
 CONC=${BENCH_CLUSTER_CONCURRENCY:-16}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 JOBS=${JOBS:-2}
@@ -76,6 +79,7 @@ PIDS+=($!)
 wait_ready 127.0.0.1:13200
 log "single process: loadgen ${SECONDS_RUN}s"
 single_json=$(loadgen http://127.0.0.1:14317 | tr -d '\n')
+printf '%s\n' "$single_json" >"$TMP/single.json"
 single_cpu=$(cpu_seconds "${PIDS[@]}")
 stop_all
 
@@ -113,6 +117,7 @@ for a in 127.0.0.1:13211 127.0.0.1:13212 127.0.0.1:13213 127.0.0.1:13201 127.0.0
 done
 log "cluster: loadgen ${SECONDS_RUN}s over two distributors"
 cluster_json=$(loadgen http://127.0.0.1:14317,http://127.0.0.1:14318 | tr -d '\n')
+printf '%s\n' "$cluster_json" >"$TMP/cluster.json"
 cluster_cpu=$(cpu_seconds "${PIDS[@]}")
 stop_all
 
@@ -142,6 +147,13 @@ per-tenant rate and live-trace limits off in both.
 | \`strata run\` (one process) | $s_rate | $s_p99 | $s_fail | $single_cpu | $s_cps |
 | Cluster: 2 distributors, 3 ingesters (RF 3), querier | $c_rate | $c_p99 | $c_fail | $cluster_cpu | $c_cps |
 
+Accepted spans per second (loadgen's timeline):
+
+- One process: $(timeline_points "$TMP/single.json")
+- One process, $(timeline_summary "$TMP/single.json").
+- Cluster: $(timeline_points "$TMP/cluster.json")
+- Cluster, $(timeline_summary "$TMP/cluster.json").
+
 Cluster / one process: **${ratio}×** accepted spans/s. With replication factor 3 every span is
 encoded, sent over gRPC, written and fsynced three times, and the six processes plus the load
 generator share the machine's $NPROC cores, so on one small machine the cluster is expected to be
@@ -151,3 +163,7 @@ EOF
 replace_section cluster-bench "$SECTION" "$OUT"
 rm -f "$SECTION"
 log "cluster ${c_rate} spans/s vs one process ${s_rate} spans/s (${ratio}x); written to $OUT"
+log "one process: $(timeline_points "$TMP/single.json")"
+log "one process, $(timeline_summary "$TMP/single.json")"
+log "cluster: $(timeline_points "$TMP/cluster.json")"
+log "cluster, $(timeline_summary "$TMP/cluster.json")"

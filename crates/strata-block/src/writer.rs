@@ -230,6 +230,64 @@ impl BlockWriter {
         resource_spans: &[ResourceSpans],
         replica: bool,
     ) -> Result<()> {
+        self.start_trace(trace_id, resource_spans).await?;
+        for rs in resource_spans {
+            let ri = self.pending.resources.len();
+            self.pending
+                .resources
+                .push((rs.resource.clone(), rs.schema_url.clone()));
+            for ss in &rs.scope_spans {
+                let si = self.pending.scopes.len();
+                self.pending
+                    .scopes
+                    .push((ss.scope.clone(), ss.schema_url.clone()));
+                for span in &ss.spans {
+                    self.pending.spans.push((ri, si, span.clone(), replica));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// [`BlockWriter::add_trace`] taking the spans by value: nothing is copied.
+    pub async fn add_trace_owned(
+        &mut self,
+        trace_id: TraceId,
+        resource_spans: Vec<ResourceSpans>,
+    ) -> Result<()> {
+        self.add_trace_owned_copy(trace_id, resource_spans, false)
+            .await
+    }
+
+    /// [`add_trace_copy`](Self::add_trace_copy) taking the spans by value.
+    pub async fn add_trace_owned_copy(
+        &mut self,
+        trace_id: TraceId,
+        resource_spans: Vec<ResourceSpans>,
+        replica: bool,
+    ) -> Result<()> {
+        self.start_trace(trace_id, &resource_spans).await?;
+        for rs in resource_spans {
+            let ri = self.pending.resources.len();
+            self.pending.resources.push((rs.resource, rs.schema_url));
+            for ss in rs.scope_spans {
+                let si = self.pending.scopes.len();
+                self.pending.scopes.push((ss.scope, ss.schema_url));
+                self.pending
+                    .spans
+                    .extend(ss.spans.into_iter().map(|span| (ri, si, span, replica)));
+            }
+        }
+        Ok(())
+    }
+
+    /// Checks the order and the spans' trace IDs, and emits the previous trace when this is
+    /// a new one.
+    async fn start_trace(
+        &mut self,
+        trace_id: TraceId,
+        resource_spans: &[ResourceSpans],
+    ) -> Result<()> {
         self.check_usable()?;
         if let Some(prev) = self.last_id {
             if trace_id < prev {
@@ -255,21 +313,6 @@ impl BlockWriter {
             let r = self.emit_pending().await;
             self.poison_on_err(r)?;
             self.last_id = Some(trace_id);
-        }
-        for rs in resource_spans {
-            let ri = self.pending.resources.len();
-            self.pending
-                .resources
-                .push((rs.resource.clone(), rs.schema_url.clone()));
-            for ss in &rs.scope_spans {
-                let si = self.pending.scopes.len();
-                self.pending
-                    .scopes
-                    .push((ss.scope.clone(), ss.schema_url.clone()));
-                for span in &ss.spans {
-                    self.pending.spans.push((ri, si, span.clone(), replica));
-                }
-            }
         }
         Ok(())
     }

@@ -418,7 +418,10 @@ async fn a_shared_footer_cache_is_bounded_and_evicts_least_recently_used() {
     let mut metas = Vec::new();
     for n in 0..6u8 {
         let t = tid(n + 1);
-        let rs = vec![batch("svc", vec![simple_span(t, 1, 1_000), simple_span(t, 2, 2_000)])];
+        let rs = vec![batch(
+            "svc",
+            vec![simple_span(t, 1, 1_000), simple_span(t, 2, 2_000)],
+        )];
         metas.push(write_block(&store, &[(t, rs)], 100).await);
     }
     // The size of one footer, to size the cache for three.

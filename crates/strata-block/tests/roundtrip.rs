@@ -326,3 +326,36 @@ async fn spans_of_one_trace_come_back_sorted_by_start_even_across_calls() {
         .collect();
     assert_eq!(starts, vec![10, 30, 50]);
 }
+
+#[tokio::test]
+async fn owned_spans_write_the_same_rows_as_borrowed_ones() {
+    let id = tid(7);
+    let mut metas = Vec::new();
+    for owned in [false, true] {
+        let store = store();
+        let (_, clock) = clock();
+        let mut w = strata_block::BlockWriter::new(
+            store.clone(),
+            strata_common::TenantId::single(),
+            strata_common::BlockId::new_random(),
+            opts(3),
+            clock,
+        )
+        .unwrap();
+        if owned {
+            w.add_trace_owned(id, rich_trace(id)).await.unwrap();
+        } else {
+            w.add_trace(id, &rich_trace(id)).await.unwrap();
+        }
+        let meta = w.finish().await.unwrap();
+        let reader = BlockReader::new(store.clone(), meta.clone());
+        let found = reader
+            .find_trace(&id)
+            .await
+            .unwrap()
+            .expect("trace present");
+        metas.push((meta.total_spans, normalise(found.resource_spans)));
+    }
+    assert_eq!(metas[0], metas[1]);
+    assert_eq!(normalise(rich_trace(id)), metas[1].1);
+}

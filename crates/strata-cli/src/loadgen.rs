@@ -95,6 +95,10 @@ pub struct LoadgenArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// Seconds at the start of a push run left out of the timeline summary (min/median/max of
+    /// accepted spans per second).
+    #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
+    pub warmup: Duration,
 }
 
 pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
@@ -192,8 +196,10 @@ async fn decode_baseline(
 // ---------------------------------------------------------------------------------------------
 // Push.
 
-/// Interval of progress lines and of the report's throughput timeline.
+/// Interval of progress lines.
 const PROGRESS_EVERY: Duration = Duration::from_secs(5);
+/// Interval of the report's throughput timeline.
+const TIMELINE_EVERY: Duration = Duration::from_secs(1);
 
 /// Live counters, for progress lines.
 #[derive(Default)]
@@ -377,7 +383,8 @@ async fn push(
         }));
     }
 
-    // Every 5 s: a progress line (unless --quiet) and a point of the throughput timeline.
+    // Every second a point of the throughput timeline; every 5 s a progress line (unless
+    // --quiet).
     let (stop_progress, mut stopped) = tokio::sync::oneshot::channel::<()>();
     let quiet = args.quiet;
     let progress = {
@@ -385,8 +392,10 @@ async fn push(
         tokio::spawn(async move {
             let mut timeline = Vec::new();
             let mut tick =
-                tokio::time::interval_at((start + PROGRESS_EVERY).into(), PROGRESS_EVERY);
+                tokio::time::interval_at((start + TIMELINE_EVERY).into(), TIMELINE_EVERY);
+            tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
             let (mut last_spans, mut last_at) = (0u64, start);
+            let (mut shown_spans, mut shown_at) = (0u64, start);
             loop {
                 tokio::select! {
                     _ = tick.tick() => {}
@@ -396,7 +405,10 @@ async fn push(
                 let now = Instant::now();
                 let rate = (spans - last_spans) as f64 / now.duration_since(last_at).as_secs_f64();
                 timeline.push(round1(rate));
-                if !quiet {
+                (last_spans, last_at) = (spans, now);
+                if !quiet && now.duration_since(shown_at) >= PROGRESS_EVERY - TIMELINE_EVERY / 2 {
+                    let rate =
+                        (spans - shown_spans) as f64 / now.duration_since(shown_at).as_secs_f64();
                     eprintln!(
                         "loadgen: {:>5.0}s  {:>10.0} spans/s  ok {}  failed {}",
                         now.duration_since(start).as_secs_f64(),
@@ -404,8 +416,8 @@ async fn push(
                         live.ok.load(Ordering::Relaxed),
                         live.failed.load(Ordering::Relaxed),
                     );
+                    (shown_spans, shown_at) = (spans, now);
                 }
-                (last_spans, last_at) = (spans, now);
             }
             timeline
         })
@@ -460,8 +472,9 @@ async fn push(
         "accepted_spans_per_second": round1(total.spans_accepted as f64 / secs),
         "requests_per_second": round1(total.ok as f64 / secs),
         "latency_ms": latency,
-        "timeline_interval_seconds": PROGRESS_EVERY.as_secs(),
+        "timeline_interval_seconds": TIMELINE_EVERY.as_secs(),
         "timeline_spans_per_second": timeline,
+        "timeline_summary": timeline_summary(&timeline, args.warmup.as_secs() as usize),
         "bytes_sent": total.wire_bytes,
         "payload_bytes": total.payload_bytes,
         "sent_mib_per_second": round1(total.wire_bytes as f64 / secs / (1024.0 * 1024.0)),
@@ -478,6 +491,29 @@ async fn push(
         );
     }
     Ok(())
+}
+
+/// Min, median and max of the per-second timeline after the first `warmup` points, and how
+/// many points fell below half the median (a blackout shows up there).
+fn timeline_summary(timeline: &[f64], warmup: usize) -> serde_json::Value {
+    let mut warm: Vec<f64> = timeline.iter().skip(warmup).copied().collect();
+    if warm.is_empty() {
+        return serde_json::Value::Null;
+    }
+    warm.sort_by(f64::total_cmp);
+    let median = if warm.len() % 2 == 1 {
+        warm[warm.len() / 2]
+    } else {
+        (warm[warm.len() / 2 - 1] + warm[warm.len() / 2]) / 2.0
+    };
+    json!({
+        "warmup_seconds": warmup,
+        "seconds": warm.len(),
+        "min": warm[0],
+        "median": round1(median),
+        "max": warm[warm.len() - 1],
+        "seconds_below_half_median": warm.iter().filter(|v| **v < median / 2.0).count(),
+    })
 }
 
 /// Nearest-rank percentile of sorted values.
@@ -555,6 +591,17 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
             points.join(" ")
         );
     }
+    if let Some(t) = r.get("timeline_summary").filter(|t| !t.is_null()) {
+        println!(
+            "  after {}s warm-up    min {:.0}  median {:.0}  max {:.0} spans/s; {} of {} seconds below half the median",
+            t["warmup_seconds"],
+            t["min"].as_f64().unwrap_or(0.0),
+            t["median"].as_f64().unwrap_or(0.0),
+            t["max"].as_f64().unwrap_or(0.0),
+            t["seconds_below_half_median"],
+            t["seconds"]
+        );
+    }
     match r.get("latency_ms").filter(|l| !l.is_null()) {
         Some(l) => println!(
             "  latency (ok) ms    p50 {}  p90 {}  p99 {}  max {}  mean {}",
@@ -583,7 +630,19 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
 
 #[cfg(test)]
 mod tests {
-    use super::percentile;
+    use super::{percentile, timeline_summary};
+
+    #[test]
+    fn timeline_summary_skips_warmup_and_counts_blackouts() {
+        let t = [900.0, 100.0, 80.0, 0.0, 120.0, 90.0];
+        let s = timeline_summary(&t, 1);
+        assert_eq!(s["seconds"], 5);
+        assert_eq!(s["min"], 0.0);
+        assert_eq!(s["median"], 90.0);
+        assert_eq!(s["max"], 120.0);
+        assert_eq!(s["seconds_below_half_median"], 1);
+        assert!(timeline_summary(&t, 6).is_null());
+    }
 
     #[test]
     fn nearest_rank_percentiles() {

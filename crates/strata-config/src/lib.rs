@@ -135,6 +135,11 @@ impl Config {
                 "ingester.flush_check_period must be > 0".into(),
             ));
         }
+        if ing.concurrent_block_writers == 0 {
+            return Err(ConfigError::Invalid(
+                "ingester.concurrent_block_writers must be > 0".into(),
+            ));
+        }
         if ing.max_block_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "ingester.max_block_bytes must be > 0".into(),

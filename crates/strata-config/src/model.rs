@@ -147,11 +147,17 @@ pub struct IngesterConfig {
     pub max_block_duration: Duration,
     /// The head block is cut once it holds this many bytes of encoded traces. Default 100 MiB.
     pub max_block_bytes: u64,
-    /// Pushes are refused (gRPC `RESOURCE_EXHAUSTED`, HTTP 429 with `Retry-After`) while this
-    /// many bytes of encoded traces are in memory and not yet in a block, so a load the block
-    /// writer cannot keep up with slows clients down instead of exhausting memory.
-    /// Default 1 GiB.
+    /// Bound on the bytes of encoded traces in memory and not yet in a block (live set, head
+    /// block and blocks being written). Past half of it a growing fraction of pushes is refused
+    /// (gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`): none at half,
+    /// all at the bound, so a load the block writers cannot keep up with is slowed down evenly
+    /// instead of exhausting memory. The head block is also cut at an eighth of it when that is
+    /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2–3.1× this
+    /// (docs/BENCHMARKS.md): size it at under a third of the ingester's memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
+    /// Cut blocks written at the same time, each on its own blocking thread, while pushes
+    /// keep being accepted. Default 2.
+    pub concurrent_block_writers: usize,
     /// A flushed block stays queryable through the ingester this long, so queriers have time to see
     /// it in the object store. Default `15m`.
     #[serde(with = "humantime_serde")]
@@ -173,6 +179,7 @@ impl Default for IngesterConfig {
             max_block_duration: Duration::from_secs(5 * 60),
             max_block_bytes: 100 * 1024 * 1024,
             max_unflushed_bytes: 1024 * 1024 * 1024,
+            concurrent_block_writers: 2,
             complete_block_timeout: Duration::from_secs(15 * 60),
             flush_all_on_shutdown: true,
             tail_sampling: Default::default(),

@@ -7,7 +7,9 @@
 //!
 //! 1. **Receive** — a receiver (OTLP/gRPC, OTLP/HTTP, …) decodes its protocol into OTLP and
 //!    resolves the tenant; it hands the pipeline a [`Received`] request.
-//! 2. **Rate limit** ([`stage::rate_limit`]) on the protobuf-encoded size, computed once here.
+//! 2. **Rate limit** ([`stage::rate_limit`]) on the protobuf-encoded size, computed once here;
+//!    then early backpressure ([`IngesterPusher::admit`]): an in-process ingester refuses its
+//!    share of pushes here, before the work of the stages below is spent on them.
 //! 3. **Validate** ([`stage::validate`]): the only ID check; one bad ID refuses the request.
 //! 4. **Truncate** ([`stage::truncate`]) attribute keys and values to `max_attribute_bytes`.
 //! 5. **Group** ([`stage::group`]) spans by trace ID into [`TraceSpans`].
@@ -139,6 +141,15 @@ impl Pipeline {
             self.metrics.discard(t, "rate_limited", spans);
             return Err(e);
         }
+        // Backpressure an in-process ingester decides at once, before the work below.
+        let admitted = match self.replicate.admit(&tenant) {
+            Ok(a) => a,
+            Err(e) => {
+                self.metrics
+                    .discard(t, stage::replicate::failure_reason(&e), spans);
+                return Err(e.into());
+            }
+        };
         let mut valid = match stage::validate::validate(request) {
             Ok(v) => v,
             Err(invalid) => {
@@ -164,7 +175,7 @@ impl Pipeline {
         }
         if !sampled.kept.is_empty() {
             let kept: usize = sampled.kept.iter().map(|t| t.span_count as usize).sum();
-            match self.replicate.push(&tenant, sampled.kept).await {
+            match self.replicate.push(&tenant, sampled.kept, admitted).await {
                 Ok(refused) => {
                     for (reason, n) in refused {
                         self.metrics.discard(t, reason.label(), n as usize);

@@ -46,7 +46,7 @@ impl Ingester {
                     }
                 }
                 if !spans.is_empty() {
-                    w.add_trace_copy(id, &spans, replica).await?;
+                    w.add_trace_owned_copy(id, spans, replica).await?;
                 }
             }
         }

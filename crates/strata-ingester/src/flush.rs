@@ -4,23 +4,28 @@
 //! shutdown), in this order:
 //!
 //! 1. For every tenant, move traces idle for `trace_idle_period` (or live for
-//!    `trace_live_period`) to the head block, and cut the head block once it is
-//!    `max_block_duration` old or `max_block_bytes` big (everything, when forced). Decisions use
+//!    `trace_live_period`) to the head block, cutting it each time it reaches the block size
+//!    (`max_block_bytes`, or an eighth of `max_unflushed_bytes` if that is smaller), and cut
+//!    what is left once it is `max_block_duration` old (everything, when forced). Decisions use
 //!    the injected clock.
 //! 2. If any block was cut, rotate the WAL: new pushes go to a fresh segment, so the cut data's
 //!    segments can be freed once the block is written.
-//! 3. Write every cut block not yet written to local disk ([`crate::block_write`]). A written
-//!    block is queued for upload, remembered as recent ([`crate::recent`]), forgotten by its
-//!    tenant's instance, and its bytes no longer count against `max_unflushed_bytes`. A failed
-//!    write is counted and retried on the next pass; the cut block stays queryable meanwhile. A
-//!    cut block with no decodable spans is dropped with a warning.
+//! 3. Hand every cut block not yet written to the block writers ([`crate::writers`]), which
+//!    write several at once on blocking threads while pushes are accepted; the loop does not
+//!    wait for them. A written block is queued for upload, remembered as recent
+//!    ([`crate::recent`]), forgotten by its tenant's instance, and its bytes no longer count
+//!    against `max_unflushed_bytes`. A failed write is counted and started again by the next
+//!    pass; the cut block stays queryable meanwhile.
 //! 4. Upload the local blocks that are due ([`crate::upload`]; all of them when forced).
 //! 5. Expire recent blocks ([`crate::recent`]) and delete the WAL segments no longer needed
 //!    ([`crate::wal_cleanup`]).
 //!
-//! Passes never overlap (`Inner::flush_lock`). Pushes run concurrently with a pass; the segment
-//! gate ([`crate::wal_cleanup`]) keeps step 5 from deleting a segment holding data a push has
-//! appended but not yet put in memory.
+//! Passes never overlap (`Inner::flush_lock`), but they only cut and hand over, so cutting
+//! goes on every `flush_check_period` however long a block write takes. The loop's passes
+//! never wait for writes; [`Ingester::flush_tick`] and [`Ingester::flush_all`] do (between
+//! steps 3 and 4), so their callers find the blocks written. Pushes run concurrently with a
+//! pass; the segment gate ([`crate::wal_cleanup`]) keeps step 5 from deleting a segment holding
+//! data a push has appended but not yet put in memory.
 
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
@@ -28,8 +33,7 @@ use std::sync::Arc;
 use strata_common::TenantId;
 
 use crate::instance::{CutBlock, CutPolicy};
-use crate::recent::RecentBlock;
-use crate::{Ingester, IngesterError};
+use crate::Ingester;
 
 impl Ingester {
     /// Runs the flush loop until `shutdown` fires, then (if configured) flushes everything.
@@ -38,7 +42,7 @@ impl Ingester {
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
             tokio::select! {
-                _ = tick.tick() => self.flush_tick().await,
+                _ = tick.tick() => self.flush(false, false).await,
                 _ = shutdown.cancelled() => break,
             }
         }
@@ -47,14 +51,15 @@ impl Ingester {
         }
     }
 
-    /// One pass of the flush loop, deciding with the injected clock.
+    /// One pass of the flush loop, deciding with the injected clock, that also waits for the
+    /// block writes it started.
     pub async fn flush_tick(&self) {
-        self.flush(false).await;
+        self.flush(false, true).await;
     }
 
     /// Moves every trace to a block and writes it, e.g. at shutdown.
     pub async fn flush_all(&self) {
-        self.flush(true).await;
+        self.flush(true, true).await;
     }
 
     fn policy(&self) -> CutPolicy {
@@ -63,33 +68,34 @@ impl Ingester {
             trace_idle_period: c.trace_idle_period,
             trace_live_period: c.trace_live_period,
             max_block_duration: c.max_block_duration,
-            max_block_bytes: c.max_block_bytes,
+            max_block_bytes: c.max_block_bytes.min((c.max_unflushed_bytes / 8).max(1)),
         }
     }
 
-    async fn flush(&self, force: bool) {
+    async fn flush(&self, force: bool, wait: bool) {
         let _serial = self.inner.flush_lock.lock().await;
         let now = self.inner.clock.now();
         let policy = self.policy();
         let mut pending: Vec<(TenantId, Arc<CutBlock>)> = Vec::new();
-        let mut cut_any = false;
+        let mut cuts = 0;
         for (tenant, inst) in self.instances() {
             let tail = self.tail_policies(&tenant);
             if tail.is_empty() {
-                inst.lock().move_to_head(now, &policy, force);
+                cuts += inst.lock().move_to_head(now, &policy, force).1;
             } else {
-                self.tail_sample(&tenant, &inst, &tail, now, &policy, force)
+                cuts += self
+                    .tail_sample(&tenant, &inst, &tail, now, &policy, force)
                     .await;
             }
             let mut g = inst.lock();
             if g.cut_if_ready(now, &policy, force).is_some() {
-                cut_any = true;
-                self.inner.metrics.blocks_cut.inc();
+                cuts += 1;
             }
             pending.extend(g.completing().into_iter().map(|b| (tenant.clone(), b)));
         }
+        self.inner.metrics.blocks_cut.inc_by(cuts as u64);
         self.update_live_gauge();
-        if cut_any {
+        if cuts > 0 {
             // New pushes go to a fresh segment, so the cut data's segments can be freed.
             let wal = self.inner.wal.clone();
             match tokio::task::spawn_blocking(move || wal.rotate()).await {
@@ -98,39 +104,12 @@ impl Ingester {
                 Err(e) => tracing::error!(error = %e, "rotating wal"),
             }
         }
-        for (tenant, block) in pending {
-            match self.write_block(&tenant, &block).await {
-                Err(IngesterError::Block(strata_block::BlockError::Empty)) => {
-                    // Nothing decodable to write: the cut data had no spans.
-                    tracing::warn!(tenant = %tenant, block = %block.id, "cut block had no spans");
-                    self.instance(&tenant).lock().complete(block.id);
-                    self.release(block.bytes);
-                }
-                Ok(reader) => {
-                    tracing::debug!(tenant = %tenant, block = %block.id,
-                        traces = block.traces.len(), "block written locally");
-                    self.inner.uploader.enqueue(reader.meta());
-                    self.inner
-                        .recent
-                        .lock()
-                        .entry(tenant.clone())
-                        .or_default()
-                        .push(RecentBlock {
-                            reader: Arc::new(reader),
-                            flushed_at: now,
-                        });
-                    self.instance(&tenant).lock().complete(block.id);
-                    self.release(block.bytes);
-                }
-                Err(e) => {
-                    self.inner.metrics.block_flush_failures.inc();
-                    tracing::error!(tenant = %tenant, block = %block.id, error = %e,
-                        "writing block locally failed; will retry");
-                }
-            }
+        self.dispatch_writes(pending);
+        if wait {
+            self.wait_writes().await;
         }
         self.upload(force).await;
-        self.expire_recent(now).await;
+        self.expire_recent(self.inner.clock.now()).await;
         // Decisions become durable before the WAL data they were made on can be deleted.
         let tail_now = self.inner.clock.now_unix_nanos() / 1_000_000;
         let ingester = self.clone();
@@ -154,11 +133,11 @@ impl Ingester {
         now: std::time::SystemTime,
         policy: &CutPolicy,
         force: bool,
-    ) {
+    ) -> usize {
         use crate::tail::{Decision, Pending};
         let ready = inst.lock().ready(now, policy, force);
         if ready.is_empty() {
-            return;
+            return 0;
         }
         let pending: Vec<Pending> = ready
             .into_iter()
@@ -179,7 +158,7 @@ impl Ingester {
             Ok(r) => r,
             Err(e) => {
                 tracing::error!(%tenant, error = %e, "tail-sampling task failed; traces stay live");
-                return;
+                return 0;
             }
         };
         let (mut keep, mut drop) = (Vec::new(), Vec::new());
@@ -193,13 +172,14 @@ impl Ingester {
                 }
             }
         }
-        let (_, spans, bytes) = inst.lock().settle(now, &keep, &drop);
+        let (cuts, (_, spans, bytes)) = inst.lock().settle(now, policy, &keep, &drop);
         self.inner.metrics.tail.late_spans(
             tenant,
             Decision::Drop,
             spans.saturating_sub(dropped_spans),
         );
         self.release(bytes);
+        cuts
     }
 
     /// Uploads the local blocks that are due (all of them when `force`, e.g. at shutdown).
@@ -221,8 +201,9 @@ impl Ingester {
         m.blocks_pending_upload.set(up.pending_count() as i64);
     }
 
-    /// `bytes` of a cut block are in a block now: they no longer count as unflushed.
-    fn release(&self, bytes: u64) {
+    /// `bytes` of a cut block are in a block now (or were dropped): they no longer count as
+    /// unflushed.
+    pub(crate) fn release(&self, bytes: u64) {
         let sub = |v: u64| v.saturating_sub(bytes);
         let before = self
             .inner

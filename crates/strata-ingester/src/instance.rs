@@ -8,6 +8,11 @@
 //! segments are no longer needed: a segment may be deleted only once no stage references it.
 //! Everything here is synchronous and guarded by one mutex per tenant; block writing happens
 //! outside the lock on an `Arc<CutBlock>`.
+//!
+//! Work units: the head block is cut as soon as it holds `max_block_bytes` (also in the middle
+//! of moving traces to it), so a pass that moves a lot of data leaves several blocks that the
+//! writers ([`crate::writers`]) write at the same time and release one by one, instead of one
+//! big block that holds every byte until it is done.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -158,32 +163,47 @@ impl Instance {
         live + self.head.bytes + cut
     }
 
-    /// Moves idle and long-lived traces (all of them when `all`) from live to the head block.
-    pub fn move_to_head(&mut self, now: SystemTime, policy: &CutPolicy, all: bool) -> usize {
+    /// Moves idle and long-lived traces (all of them when `all`) from live to the head block,
+    /// cutting the head block each time it reaches `max_block_bytes`. Returns how many traces
+    /// moved and how many blocks were cut.
+    pub fn move_to_head(
+        &mut self,
+        now: SystemTime,
+        policy: &CutPolicy,
+        all: bool,
+    ) -> (usize, usize) {
         let ready: Vec<TraceId> = self
             .live
             .iter()
             .filter(|(_, e)| all || policy.is_ready(e, now))
             .map(|(id, _)| *id)
             .collect();
+        let mut cuts = 0;
         for id in &ready {
-            self.live_to_head(id, now);
+            cuts += usize::from(self.live_to_head(id, now, policy));
         }
-        ready.len()
+        (ready.len(), cuts)
     }
 
-    /// Moves a live trace to the head block (merging with shares already there).
-    fn live_to_head(&mut self, id: &TraceId, now: SystemTime) {
-        if let Some(entry) = self.live.remove(id) {
-            self.head.bytes += entry.bytes;
-            self.head.created.get_or_insert(now);
-            match self.head.traces.get_mut(id) {
-                Some(existing) => existing.absorb(entry),
-                None => {
-                    self.head.traces.insert(*id, entry);
-                }
+    /// Moves a live trace to the head block (merging with shares already there); cuts the head
+    /// block when that makes it `max_block_bytes` big. Returns whether it cut.
+    fn live_to_head(&mut self, id: &TraceId, now: SystemTime, policy: &CutPolicy) -> bool {
+        let Some(entry) = self.live.remove(id) else {
+            return false;
+        };
+        self.head.bytes += entry.bytes;
+        self.head.created.get_or_insert(now);
+        match self.head.traces.get_mut(id) {
+            Some(existing) => existing.absorb(entry),
+            None => {
+                self.head.traces.insert(*id, entry);
             }
         }
+        if self.head.bytes >= policy.max_block_bytes {
+            self.cut_head();
+            return true;
+        }
+        false
     }
 
     /// Idle and long-lived traces (all of them when `all`) with their shares and span counts,
@@ -203,15 +223,18 @@ impl Instance {
 
     /// Applies tail-sampling decisions to live traces: `keep` ones move to the head block,
     /// `drop` ones leave memory (with any share that arrived since [`Instance::ready`]: it
-    /// follows the decision). Returns the (traces, spans, bytes) dropped.
+    /// follows the decision). Returns the blocks cut on the way (see [`Instance::move_to_head`])
+    /// and the (traces, spans, bytes) dropped.
     pub fn settle(
         &mut self,
         now: SystemTime,
+        policy: &CutPolicy,
         keep: &[TraceId],
         drop: &[TraceId],
-    ) -> (u64, u64, u64) {
+    ) -> (usize, (u64, u64, u64)) {
+        let mut cuts = 0;
         for id in keep {
-            self.live_to_head(id, now);
+            cuts += usize::from(self.live_to_head(id, now, policy));
         }
         let mut out = (0, 0, 0);
         for id in drop {
@@ -221,7 +244,7 @@ impl Instance {
                 out.2 += entry.bytes;
             }
         }
-        out
+        (cuts, out)
     }
 
     /// Cuts the head block if it is old or big enough (or whenever non-empty with `force`).
@@ -237,6 +260,11 @@ impl Instance {
         {
             return None;
         }
+        Some(self.cut_head())
+    }
+
+    /// Cuts the head block (whatever its size) into a block to write.
+    fn cut_head(&mut self) -> Arc<CutBlock> {
         let head = std::mem::take(&mut self.head);
         let block = Arc::new(CutBlock {
             id: BlockId::new_random(),
@@ -244,7 +272,7 @@ impl Instance {
             bytes: head.bytes,
         });
         self.completing.push(block.clone());
-        Some(block)
+        block
     }
 
     /// Cut blocks not yet written (for retries after a failed flush).
@@ -252,9 +280,16 @@ impl Instance {
         self.completing.clone()
     }
 
-    /// Forgets a cut block once it is in the object store.
-    pub fn complete(&mut self, id: BlockId) {
+    /// Forgets a cut block once it is written; false if it was not (or no longer) cut.
+    pub fn complete(&mut self, id: BlockId) -> bool {
+        let before = self.completing.len();
         self.completing.retain(|b| b.id != id);
+        self.completing.len() < before
+    }
+
+    /// Whether a cut block still waits to be written.
+    pub fn is_completing(&self, id: BlockId) -> bool {
+        self.completing.iter().any(|b| b.id == id)
     }
 
     /// The oldest WAL segment any in-memory data still needs.
@@ -339,7 +374,10 @@ pub(crate) mod tests {
         assert_eq!(inst.push(&[push(1, 10), push(2, 10)], t0, 3), 2);
         assert_eq!(inst.push(&[push(1, 10)], t0 + Duration::from_secs(4), 4), 0);
         // At t0+6 trace 2 is idle, trace 1 is not (last seen at t0+4).
-        assert_eq!(inst.move_to_head(t0 + Duration::from_secs(6), &p, false), 1);
+        assert_eq!(
+            inst.move_to_head(t0 + Duration::from_secs(6), &p, false),
+            (1, 0)
+        );
         assert_eq!(inst.live_traces(), 1);
         assert!(inst
             .cut_if_ready(t0 + Duration::from_secs(6), &p, false)
@@ -358,12 +396,36 @@ pub(crate) mod tests {
         );
         inst.complete(cut.id);
         assert!(inst.find(&TraceId([2; 16])).is_empty());
-        // Cut by size.
+        // Cut by size, as soon as the move makes the head big enough (trace 1 is idle too).
         inst.push(&[push(5, 2000)], t0, 9);
-        inst.move_to_head(t0 + Duration::from_secs(100), &p, false);
+        assert_eq!(
+            inst.move_to_head(t0 + Duration::from_secs(100), &p, false),
+            (2, 1)
+        );
+        assert_eq!(inst.completing().len(), 1);
         assert!(inst
             .cut_if_ready(t0 + Duration::from_secs(100), &p, false)
-            .is_some());
+            .is_none());
+    }
+
+    #[test]
+    fn a_large_move_is_cut_into_blocks_of_max_block_bytes() {
+        let t0 = SystemTime::UNIX_EPOCH;
+        let p = policy();
+        let mut inst = Instance::default();
+        for id in 0..25u8 {
+            inst.push(&[push(id, 300)], t0, 1);
+        }
+        // 25 × 300 bytes: cut at every 4th trace (1200 ≥ 1000), 6 blocks, one trace left.
+        let (moved, cuts) = inst.move_to_head(t0 + Duration::from_secs(10), &p, false);
+        assert_eq!((moved, cuts), (25, 6));
+        let blocks = inst.completing();
+        assert!(blocks
+            .iter()
+            .all(|b| b.bytes == 1200 && b.traces.len() == 4));
+        let tail = inst.cut_if_ready(t0, &p, true).expect("the rest");
+        assert_eq!(tail.bytes, 300);
+        assert_eq!(inst.bytes(), 25 * 300, "every byte is in exactly one block");
     }
 
     #[test]

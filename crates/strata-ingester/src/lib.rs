@@ -1,7 +1,8 @@
 //! The ingester: makes every accepted push durable, assembles traces, cuts blocks.
 //!
 //! This file holds the [`Ingester`] type, its construction and the push and query entry points.
-//! The flush path lives in `flush.rs` (the loop), `block_write.rs` (a cut block to local disk),
+//! The flush path lives in `flush.rs` (the loop), `writers.rs` (cut blocks written concurrently
+//! with accepting), `block_write.rs` (a cut block to local disk),
 //! [`upload`] (local disk to the object store), `recent.rs` (recently written blocks and their
 //! expiry) and `wal_cleanup.rs` (releasing WAL segments); WAL replay at start in `replay.rs`.
 //!
@@ -11,9 +12,10 @@
 //!    WAL; with `fsync: always` the push is acknowledged only after the fsync that covers it
 //!    (concurrent pushes share fsyncs). Only then does it enter the tenant's live set.
 //! 2. The flush loop ([`Ingester::flush_tick`], every `flush_check_period`) moves idle or
-//!    long-lived traces to the head block, cuts the head block by age or size, and writes cut
-//!    blocks to the object store (`strata-block`). A failed write is retried on the next tick;
-//!    the cut block stays queryable meanwhile.
+//!    long-lived traces to the head block, cuts the head block by age or size, and hands cut
+//!    blocks to `concurrent_block_writers` writers that write them (`strata-block`) while
+//!    pushes go on. A failed write is retried on the next tick; the cut block stays queryable
+//!    meanwhile.
 //! 3. WAL segments are deleted only when no live trace, head block or unwritten cut block still
 //!    needs them. A push holds a read lock on the "segment gate" from its WAL append until its
 //!    data is in memory; the cleanup takes the write lock, so it never misses in-flight data.
@@ -21,6 +23,14 @@
 //! On start the WAL is replayed into the live set (torn tails are cut off and counted), then a
 //! new segment is opened. Data replayed from a segment whose block was already written (a crash
 //! between writing a block and deleting its segments) is written again; readers deduplicate spans.
+//!
+//! Memory bound: `max_unflushed_bytes` bounds the payload bytes held in the live set, the head
+//! block and the cut blocks not yet written. Past half of it a growing fraction of pushes is
+//! refused before the WAL append ([`backpressure`], `RESOURCE_EXHAUSTED`, counted in
+//! `strata_ingester_pushes_refused_total` and by the distributor as `ingester_backpressure`);
+//! pushes in flight may overshoot the bound by what they carry. The WAL on disk holds what is in
+//! memory plus at most one segment (`wal.segment_max_bytes`), except while a trace stays live
+//! for up to `trace_live_period` and pins its oldest segment.
 //!
 //! Limits: before the WAL append, each trace of a push is checked against the tenant's
 //! `max_traces_per_user` and `max_bytes_per_trace` ([`limits`], values from the [`Overrides`]
@@ -33,6 +43,7 @@
 //! while queriers have not yet seen its block in the object store.
 
 pub mod app;
+pub mod backpressure;
 mod block_write;
 mod flush;
 pub mod instance;
@@ -48,6 +59,7 @@ pub mod tail;
 pub mod testing;
 pub mod upload;
 mod wal_cleanup;
+mod writers;
 
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
@@ -111,8 +123,12 @@ struct Inner {
     retired: Mutex<Vec<(TenantId, Arc<BlockReader>)>>,
     /// Serialises passes of the flush loop ([`flush`]).
     flush_lock: tokio::sync::Mutex<()>,
+    /// The block writers ([`writers`]).
+    writers: writers::Writers,
     /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
     unflushed_bytes: AtomicU64,
+    /// Spreads backpressure refusals over pushes ([`backpressure`]).
+    shedder: backpressure::Shedder,
     metrics: IngesterMetrics,
     overrides: Mutex<Overrides>,
     /// Tail sampling of traces leaving the live set ([`tail`]).
@@ -163,6 +179,7 @@ impl Ingester {
             },
         })?;
         let tail = tail::TailSampler::new(&cfg.tail_sampling, &cfg.wal.path, metrics.tail.clone());
+        let writers = writers::Writers::new(cfg.concurrent_block_writers);
         let ingester = Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -175,7 +192,9 @@ impl Ingester {
                 recent: Mutex::new(recent),
                 retired: Mutex::new(Vec::new()),
                 flush_lock: tokio::sync::Mutex::new(()),
+                writers,
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
+                shedder: backpressure::Shedder::default(),
                 tail,
                 metrics,
                 overrides: Mutex::new(Overrides::default()),
@@ -248,22 +267,37 @@ impl Ingester {
     }
 }
 
-#[async_trait]
-impl IngesterPusher for Ingester {
-    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+impl Ingester {
+    /// The backpressure decision ([`backpressure`]): `Err` when this push is refused (counted).
+    fn shed(&self) -> Result<(), RoleError> {
+        let limit = self.inner.cfg.max_unflushed_bytes;
+        let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
+        let permille = backpressure::refuse_permille(pending, limit);
+        if !self.inner.shedder.refuse(permille) {
+            return Ok(());
+        }
+        self.inner.metrics.pushes_refused.inc();
+        Err(RoleError::ResourceExhausted(format!(
+            "ingester has {pending} bytes not yet written to blocks (limit {limit}, {:.1} % of pushes refused); retry later",
+            permille as f64 / 10.0
+        )))
+    }
+
+    /// A push past the backpressure decision: only the bound itself refuses it.
+    async fn push_inner(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
         self.check_accepting()?;
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
         let limit = self.inner.cfg.max_unflushed_bytes;
-        let pending = self.inner.unflushed_bytes.load(Ordering::SeqCst);
+        let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
         if pending >= limit {
             self.inner.metrics.pushes_refused.inc();
             return Err(RoleError::ResourceExhausted(format!(
                 "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
             )));
         }
-        let (req, errors_by_trace) = self.admit(req);
+        let (req, errors_by_trace) = self.admit_traces(req);
         if req.traces.is_empty() {
             return Ok(PushResponse { errors_by_trace });
         }
@@ -296,6 +330,27 @@ impl IngesterPusher for Ingester {
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);
         Ok(PushResponse { errors_by_trace })
+    }
+}
+
+#[async_trait]
+impl IngesterPusher for Ingester {
+    async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+        self.check_accepting()?;
+        if req.traces.is_empty() {
+            return Ok(PushResponse::default());
+        }
+        self.shed()?;
+        self.push_inner(req).await
+    }
+
+    fn admit(&self, _tenant: &TenantId) -> Result<bool, RoleError> {
+        self.check_accepting()?;
+        self.shed().map(|()| true)
+    }
+
+    async fn push_admitted(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+        self.push_inner(req).await
     }
 }
 

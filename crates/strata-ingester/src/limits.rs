@@ -59,7 +59,7 @@ pub fn admit(inst: &Instance, traces: &[TracePush], limits: TraceLimits) -> Vec<
 impl Ingester {
     /// Checks each trace of a push against the tenant's limits; returns the admitted part and,
     /// when anything was refused, one reason per trace of the original request.
-    pub(crate) fn admit(&self, req: PushRequest) -> (PushRequest, Vec<PushErrorReason>) {
+    pub(crate) fn admit_traces(&self, req: PushRequest) -> (PushRequest, Vec<PushErrorReason>) {
         let overrides = self.inner.overrides.lock().clone();
         let limits = overrides.limits(&req.tenant);
         let reasons = {

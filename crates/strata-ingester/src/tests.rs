@@ -378,3 +378,115 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
     }
     out
 }
+
+#[tokio::test]
+async fn pushes_are_shed_in_proportion_past_half_the_bound_and_counted() {
+    let fx = Fixture::new();
+    let one = push_for(1, 5).traces[0].payload.len() as u64;
+    // 6 pushes held of a bound of 8: 75 % of the bound, so half of the pushes are refused.
+    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 8 * one);
+    for id in 1..=6 {
+        ing.push(push_for(id, 5)).await.unwrap();
+    }
+    let appends = ing.inner.metrics.wal_appends.get();
+    let mut refused = Vec::new();
+    for id in 7..=26 {
+        // Every push has the same size; refused ones leave the held bytes unchanged.
+        match ing.push(push_for(id, 5)).await {
+            Ok(_) => {
+                // Keep the held bytes at 6 pushes: release what was just accepted.
+                ing.release(one);
+            }
+            Err(RoleError::ResourceExhausted(m)) => {
+                assert!(m.contains("50.0 % of pushes refused"), "{m}");
+                refused.push(id);
+            }
+            Err(e) => panic!("{e:?}"),
+        }
+    }
+    assert_eq!(refused.len(), 10, "half of 20: {refused:?}");
+    // Spread out: never more than one refusal in a row at 50 %.
+    assert!(refused.windows(2).all(|w| w[1] - w[0] == 2), "{refused:?}");
+    assert_eq!(ing.inner.metrics.pushes_refused.get(), 10);
+    assert_eq!(ing.inner.metrics.wal_appends.get(), appends + 10);
+    // Below half of the bound nothing is refused.
+    ing.release(3 * one);
+    for id in 30..40 {
+        ing.push(push_for(id, 5)).await.unwrap();
+        ing.release(one);
+    }
+    assert_eq!(ing.inner.metrics.pushes_refused.get(), 10);
+}
+
+#[tokio::test]
+async fn a_big_backlog_is_cut_into_several_blocks_all_written_and_released() {
+    let fx = Fixture::new();
+    let one = push_for(1, 5).traces[0].payload.len() as u64;
+    // Blocks are cut at an eighth of max_unflushed_bytes: 8 pushes' worth. Up to 32 pushes
+    // held, nothing is refused.
+    let (ing, _) = fx.start_with(|c| {
+        c.max_unflushed_bytes = 64 * one;
+        c.concurrent_block_writers = 3;
+    });
+    for id in 1..=11 {
+        ing.push(push_for(id, 5)).await.unwrap();
+    }
+    fx.clock.advance(Duration::from_secs(6));
+    ing.flush_tick().await;
+    // 11 traces: one block of 8 cut on the way, 3 left in the head block (not old enough).
+    assert_eq!(fx.blocks().await, 1);
+    assert_eq!(ing.inner.unflushed_bytes.load(Ordering::SeqCst), 3 * one);
+    assert_eq!(ing.inner.metrics.blocks_cut.get(), 1);
+    for id in 12..=24 {
+        ing.push(push_for(id, 5)).await.unwrap();
+    }
+    fx.clock.advance(Duration::from_secs(6));
+    ing.flush_tick().await;
+    // 3 + 13 in the head: cut at 8 and 16, nothing left over; both written in one pass.
+    assert_eq!(fx.blocks().await, 3);
+    assert_eq!(ing.inner.metrics.blocks_cut.get(), 3);
+    assert_eq!(ing.inner.unflushed_bytes.load(Ordering::SeqCst), 0);
+    assert_eq!(ing.inner.metrics.pushes_refused.get(), 0);
+    for id in 1..=24 {
+        assert_eq!(spans_of(&ing, id).await, 5, "trace {id}");
+    }
+    assert_eq!(
+        fx.wal_files(),
+        1,
+        "every segment but the current one released"
+    );
+}
+
+#[tokio::test]
+async fn an_early_admission_is_not_decided_again_but_the_bound_still_holds() {
+    let fx = Fixture::new();
+    let one = push_for(1, 5).traces[0].payload.len() as u64;
+    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 4 * one);
+    let tenant = TenantId::single();
+    ing.push(push_for(1, 5)).await.unwrap();
+    ing.push(push_for(2, 5)).await.unwrap();
+    // 2 of 4 held: nothing refused yet, and an admitted push goes through.
+    assert!(ing.admit(&tenant).unwrap());
+    ing.push_admitted(push_for(3, 5)).await.unwrap();
+    // 3 of 4: half of the pushes are refused, early (counted once each).
+    let decisions: Vec<bool> = (0..4).map(|_| ing.admit(&tenant).is_ok()).collect();
+    assert_eq!(
+        decisions.iter().filter(|a| !**a).count(),
+        2,
+        "{decisions:?}"
+    );
+    assert_eq!(ing.inner.metrics.pushes_refused.get(), 2);
+    // An admitted push is not shed again...
+    ing.push_admitted(push_for(4, 5)).await.unwrap();
+    // ...but at the bound nothing gets in, admitted or not.
+    assert!(matches!(
+        ing.admit(&tenant),
+        Err(RoleError::ResourceExhausted(_))
+    ));
+    assert!(matches!(
+        ing.push_admitted(push_for(5, 5)).await,
+        Err(RoleError::ResourceExhausted(_))
+    ));
+    assert_eq!(spans_of(&ing, 5).await, 0, "a refused push is not stored");
+    assert_eq!(ing.inner.metrics.pushes_refused.get(), 4);
+}

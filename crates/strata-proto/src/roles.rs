@@ -152,6 +152,21 @@ pub trait IngesterPusher: Send + Sync {
     /// the ingester's WAL (fsynced when the ingester is configured to). An `Err` means nothing
     /// can be assumed stored; the caller retries elsewhere or fails the request.
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError>;
+
+    /// Backpressure decided before the caller does the work of preparing a push of `tenant`
+    /// (validating, grouping, encoding): `Err` (`ResourceExhausted`) refuses the request now;
+    /// `Ok(true)` admits it, and the caller then pushes with
+    /// [`IngesterPusher::push_admitted`], which does not decide again; `Ok(false)` (the
+    /// default, e.g. over the network) leaves the decision to [`IngesterPusher::push`].
+    fn admit(&self, _tenant: &TenantId) -> Result<bool, RoleError> {
+        Ok(false)
+    }
+
+    /// [`IngesterPusher::push`] of a request [`IngesterPusher::admit`] admitted: only hard
+    /// bounds may still refuse it.
+    async fn push_admitted(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+        self.push(req).await
+    }
 }
 
 /// Distributor → trace-derived metrics (the metrics-generator): every span the distributor

@@ -9,7 +9,7 @@
 //! | `Unauthenticated`    | `UNAUTHENTICATED`    | 401  | —                      |
 //! | `PermissionDenied`   | `PERMISSION_DENIED`  | 403  | —                      |
 //! | `ResourceExhausted`  | `RESOURCE_EXHAUSTED` | 429  | 5 s (backpressure)     |
-//! | `Unavailable`        | `UNAVAILABLE`        | 503  | —                      |
+//! | `Unavailable`        | `UNAVAILABLE`        | 503  | 1 s (retry elsewhere or soon) |
 //! | `Internal`           | `INTERNAL`           | 500  | —                      |
 //!
 //! A refusal that a retry can cure carries a delay ([`ApiError::retry_after`]): HTTP sends it as
@@ -27,6 +27,10 @@ use std::time::Duration;
 /// The retry delay suggested when an ingester pushes back (`RESOURCE_EXHAUSTED` without a
 /// rate-limit computation): HTTP `Retry-After: 5`, gRPC `RetryInfo` of 5 s.
 pub const BACKPRESSURE_RETRY_AFTER: Duration = Duration::from_secs(5);
+
+/// The retry delay suggested with `UNAVAILABLE` / HTTP 503 (an ingester stopping, no quorum):
+/// soon, since the ring hands the traces to other members once it notices.
+pub const UNAVAILABLE_RETRY_AFTER: Duration = Duration::from_secs(1);
 
 /// What went wrong, independent of the transport that reports it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -74,6 +78,7 @@ impl ErrorKind {
     pub const fn default_retry_after(self) -> Option<Duration> {
         match self {
             ErrorKind::ResourceExhausted => Some(BACKPRESSURE_RETRY_AFTER),
+            ErrorKind::Unavailable => Some(UNAVAILABLE_RETRY_AFTER),
             _ => None,
         }
     }
@@ -215,7 +220,8 @@ mod tests {
         assert_eq!(tiny.retry_delay(), Some(Duration::from_secs(1)));
         let pushback = ApiError::new(ErrorKind::ResourceExhausted, "busy");
         assert_eq!(pushback.retry_delay(), Some(BACKPRESSURE_RETRY_AFTER));
-        assert_eq!(ApiError::unavailable("down").retry_after_header(), None);
+        assert_eq!(ApiError::unavailable("down").retry_after_header(), Some(1));
+        assert_eq!(ApiError::internal("bug").retry_after_header(), None);
         let st = e.to_grpc_status();
         assert_eq!(st.code(), tonic::Code::ResourceExhausted);
         use tonic_types::StatusExt;

@@ -23,8 +23,14 @@ impl Replicate {
         Self { pusher }
     }
 
-    /// Encodes `traces`, frees them, then pushes; on success, the traces the ingesters refused,
-    /// as (reason, spans).
+    /// Early backpressure ([`IngesterPusher::admit`]): `Ok(true)` when the request is admitted
+    /// and must be pushed with `admitted` set.
+    pub fn admit(&self, tenant: &TenantId) -> Result<bool, RoleError> {
+        self.pusher.admit(tenant)
+    }
+
+    /// Encodes `traces`, frees them, then pushes (as already admitted when `admitted`); on
+    /// success, the traces the ingesters refused, as (reason, spans).
     ///
     /// The decoded spans are dropped before the push is awaited: a task may resume on another
     /// worker thread, and memory freed by a thread other than the one that allocated it makes
@@ -34,6 +40,7 @@ impl Replicate {
         &self,
         tenant: &TenantId,
         traces: Vec<TraceSpans>,
+        admitted: bool,
     ) -> Result<Vec<(PushErrorReason, u32)>, RoleError> {
         let counts: Vec<u32> = traces.iter().map(|t| t.span_count).collect();
         let push = PushRequest {
@@ -41,7 +48,11 @@ impl Replicate {
             traces: traces.iter().map(TraceSpans::encode).collect(),
         };
         drop(traces);
-        let resp = self.pusher.push(push).await?;
+        let resp = if admitted {
+            self.pusher.push_admitted(push).await?
+        } else {
+            self.pusher.push(push).await?
+        };
         Ok(counts
             .into_iter()
             .enumerate()
