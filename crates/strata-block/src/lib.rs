@@ -18,6 +18,7 @@ mod convert;
 mod dict;
 mod error;
 pub mod index;
+mod layout;
 mod merge;
 mod meta;
 mod reader;

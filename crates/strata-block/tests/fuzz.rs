@@ -303,3 +303,30 @@ fn fuzz_block_tenant_index_and_compacted_marker() {
         },
     );
 }
+
+/// Found by `fuzz_block_corrupted_parquet`: one bit flipped in the offset index of the
+/// one-row-group block put a column's first page before its chunk's start; the `parquet`
+/// crate then read a negative dictionary-page range and panicked (overflow). The reader
+/// now checks every chunk and page range of the footer and answers `Corrupt`.
+#[test]
+fn regression_page_before_its_chunk_is_corrupt_not_a_panic() {
+    let block = &blocks()[1];
+    let mut data = block.data.clone();
+    // The fuzzer's `FlipBit(Index(7999385046579512719), 4)`, scaled as `Index` scales.
+    let at = ((7_999_385_046_579_512_719u128 * data.len() as u128) >> 64) as usize;
+    data[at] ^= 1 << 4;
+    runtime().block_on(async {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        put(store.as_ref(), &block.meta.paths().unwrap().data(), data).await;
+        let reader = BlockReader::new(store, block.meta.clone());
+        let err = reader
+            .read_all()
+            .await
+            .expect_err("a corrupt footer is an error");
+        assert!(
+            matches!(err, strata_block::BlockError::Corrupt { .. }),
+            "{err}"
+        );
+        assert!(reader.find_trace(&block.ids[0]).await.is_err());
+    });
+}
