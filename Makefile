@@ -78,6 +78,15 @@ test: lint test-deps ## Lint, then every unit and integration test (integration 
 		$(CARGO) test -j$(JOBS) --workspace --no-fail-fast; \
 	fi
 
+# Fuzz targets: `#[test]`s named fuzz_* (strata-fuzzkit drives them on stable Rust). `make test`
+# runs each for strata-fuzzkit's default 2 s; `make fuzz` runs them one at a time for FUZZ_SECONDS.
+FUZZ_SECONDS ?= 20
+FUZZ_CRATES := strata-traceql strata-wal strata-block strata-ingester strata-distributor
+
+.PHONY: fuzz
+fuzz: ## Every fuzz target (decoders of OTLP, Zipkin, Jaeger, WAL, TraceQL, blocks) for FUZZ_SECONDS each (default 20); FUZZ_SEED=n replays a failure
+	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test -j$(JOBS) $(addprefix -p ,$(FUZZ_CRATES)) --lib --tests -- fuzz_ --test-threads=1 --nocapture
+
 .PHONY: bench
 bench: ## Ingest, search, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh

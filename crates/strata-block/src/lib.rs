@@ -19,6 +19,7 @@ mod dict;
 mod error;
 mod footer_cache;
 pub mod index;
+mod layout;
 mod merge;
 mod meta;
 mod reader;

@@ -149,6 +149,8 @@ impl BlockReader {
         let options = ArrowReaderOptions::new().with_page_index_policy(PageIndexPolicy::Optional);
         let file = ArrowReaderMetadata::load_async(source, options).await?;
         let format = self.check_file(file.metadata())?;
+        crate::layout::check_ranges(file.metadata(), self.meta.size_bytes)
+            .map_err(|reason| BlockError::corrupt(self.meta.block_id, reason))?;
         let schema = if format == FORMAT_V1 {
             span_schema_v1()
         } else {

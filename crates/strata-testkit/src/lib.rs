@@ -1,5 +1,6 @@
 //! Test support shared by Strata's crates (a dev-dependency only, never shipped).
 //!
+//! * [`arb`]: random OTLP export requests for the fuzz targets (`strata-fuzzkit` strategies).
 //! * [`attrs`]: OTLP attribute values and key-values.
 //! * [`ids`]: trace and span IDs derived from small integers.
 //! * [`otlp`]: spans, resources with `service.name`, scope spans, export requests, and the
@@ -9,6 +10,7 @@
 //! The OTLP types are `strata_proto::otlp`'s; IDs are `strata_common`'s. This crate depends
 //! on nothing above `strata-proto`, so any crate's tests can use it without a cycle.
 
+pub mod arb;
 pub mod attrs;
 pub mod fixtures;
 pub mod ids;

@@ -25,6 +25,11 @@ pub enum WalError {
         /// The limit.
         max: usize,
     },
+    /// An empty record: never written, because a zero-length frame is what a zero-filled
+    /// region of a segment (a crash after the file grew but before its data landed) reads
+    /// as, so replay treats one as a torn tail.
+    #[error("wal: empty records are not allowed")]
+    EmptyRecord,
     /// A segment file does not start with a valid header.
     #[error("wal: bad segment header in {}: {reason}", path.display())]
     BadHeader {

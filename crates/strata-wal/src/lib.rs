@@ -31,8 +31,10 @@
 //! | 4      | 4     | CRC-32 (IEEE, `crc32fast`) of the payload, u32 LE |
 //! | 8      | `n`   | payload                                   |
 //!
-//! A length of 0 is valid (empty record). Lengths above
-//! [`MAX_RECORD_BYTES`] (256 MiB) are never written.
+//! Records are never empty ([`Wal::append`] refuses them): a zero length is what
+//! a zero-filled region (a crash after the file grew but before its data
+//! landed) reads as, and the CRC of nothing is 0, so replay treats it as a torn
+//! tail. Lengths above [`MAX_RECORD_BYTES`] (256 MiB) are never written.
 //!
 //! ## Invariants
 //!
@@ -55,6 +57,7 @@
 //! read until the end of the file or the first record that is not intact:
 //!
 //! * fewer than 8 bytes left for the frame header (partial length header),
+//! * a length of 0 (zero-filled region; see above),
 //! * a length above [`MAX_RECORD_BYTES`] (absurd length; nothing is allocated),
 //! * a length larger than what remains in the file (partial payload),
 //! * a CRC mismatch.

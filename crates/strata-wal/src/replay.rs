@@ -155,6 +155,11 @@ fn replay_segment(
         }
         let hdr = RecordHeader::decode(frame);
         let len = u64::from(hdr.len);
+        // Never written (`Wal::append` refuses empty records): 8 zero bytes, the CRC of
+        // nothing being 0, are a zero-filled region left by a crash, not a record.
+        if len == 0 {
+            break Some("zero-length record (a zero-filled region, never written)".to_string());
+        }
         if len > MAX_RECORD_BYTES as u64 {
             break Some(format!(
                 "absurd record length {len} (max {MAX_RECORD_BYTES})"

@@ -179,8 +179,11 @@ impl Wal {
     /// Rotates first if the record would push the current segment past
     /// `segment_max_bytes` (unless the segment holds no record yet). Records
     /// over [`MAX_RECORD_BYTES`] are rejected with
-    /// [`WalError::RecordTooLarge`].
+    /// [`WalError::RecordTooLarge`], empty ones with [`WalError::EmptyRecord`].
     pub fn append(&self, record: &[u8]) -> Result<AppendInfo> {
+        if record.is_empty() {
+            return Err(WalError::EmptyRecord);
+        }
         if record.len() > MAX_RECORD_BYTES {
             return Err(WalError::RecordTooLarge {
                 len: record.len(),

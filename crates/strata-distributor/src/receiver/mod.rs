@@ -12,3 +12,6 @@ pub mod jaeger;
 pub(crate) mod otlp_build;
 pub(crate) mod thrift;
 pub mod zipkin;
+
+#[cfg(test)]
+mod fuzz;

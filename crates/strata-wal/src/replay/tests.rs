@@ -84,6 +84,36 @@ fn torn_tail_mid_length_header() {
     assert_eq!(got, records[..4]);
 }
 
+/// Found by `fuzz_wal_replay_corrupted_segment`: a zero-filled tail (the file grew, the data
+/// never landed) read as a run of empty records — the CRC of nothing is 0 — which the
+/// ingester could not decode, so it refused to start. It is cut as a torn tail instead.
+#[test]
+fn zero_filled_tail_is_cut_not_replayed_as_empty_records() {
+    let tmp = tempfile::tempdir().unwrap();
+    let records = recs(2, 20);
+    let (path, ends) = build_segment(tmp.path(), 4, &refs(&records));
+    let mut bytes = fs::read(&path).unwrap();
+    bytes.extend_from_slice(&[0; 4096]);
+    fs::write(&path, bytes).unwrap();
+    let got = assert_single_cut(tmp.path(), 4, ends[1], "zero-length record");
+    assert_eq!(got, records);
+}
+
+/// The fuzzer's minimal input: an empty segment whose header bytes 7..16 were repeated
+/// after byte 10, leaving 9 zero bytes after the header.
+#[test]
+fn zero_frame_after_the_header_is_cut() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (path, _) = build_segment(tmp.path(), 1, &[]);
+    let header = fs::read(&path).unwrap();
+    let mut bytes = header[..10].to_vec();
+    bytes.extend_from_slice(&header[7..]);
+    bytes.extend_from_slice(&header[10..]);
+    fs::write(&path, bytes).unwrap();
+    let got = assert_single_cut(tmp.path(), 1, SEGMENT_HEADER_LEN, "zero-length record");
+    assert!(got.is_empty());
+}
+
 #[test]
 fn crc_mismatch_in_middle_record() {
     let tmp = tempfile::tempdir().unwrap();
@@ -125,14 +155,14 @@ fn length_beyond_file_end_is_a_torn_tail() {
     assert_eq!(got, records);
 }
 
+/// A zero-length frame (never written by `Wal::append`) ends the segment like any torn tail:
+/// what follows is not trusted.
 #[test]
-fn empty_records_replay() {
+fn zero_length_frame_cuts_the_segment() {
     let tmp = tempfile::tempdir().unwrap();
-    build_segment(tmp.path(), 1, &[b"", b"x", b""]);
-    let (got, report) = replay_all(tmp.path());
-    assert_eq!(got, tagged(1, &[vec![], b"x".to_vec(), vec![]]));
-    assert_eq!(report.bytes, 1);
-    assert!(report.truncated.is_empty());
+    let (_, ends) = build_segment(tmp.path(), 1, &[b"x", b"", b"y"]);
+    let got = assert_single_cut(tmp.path(), 1, ends[0], "zero-length record");
+    assert_eq!(got, vec![b"x".to_vec()]);
 }
 
 #[test]
@@ -254,7 +284,7 @@ proptest! {
     /// entirely before the cut.
     #[test]
     fn truncation_anywhere_yields_a_prefix(
-        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 0..12),
+        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..64), 0..12),
         cut_frac in 0.0f64..=1.0,
     ) {
         let tmp = tempfile::tempdir().unwrap();
@@ -281,7 +311,7 @@ proptest! {
     /// Flipping any byte after the header never panics and yields a prefix.
     #[test]
     fn corruption_anywhere_yields_a_prefix(
-        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 0..64), 1..12),
+        records in prop::collection::vec(prop::collection::vec(any::<u8>(), 1..64), 1..12),
         pos_frac in 0.0f64..1.0,
         flip in 1u8..=255,
     ) {

@@ -106,4 +106,4 @@ async fn traces(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

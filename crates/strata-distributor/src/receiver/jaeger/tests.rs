@@ -127,7 +127,7 @@ fn write_batch(p: &mut dyn TOutputProtocol) {
     p.write_struct_end().unwrap();
 }
 
-fn http_body() -> Vec<u8> {
+pub(crate) fn http_body() -> Vec<u8> {
     let mut buf = Vec::new();
     write_batch(&mut TBinaryOutputProtocol::new(&mut buf, true));
     buf
@@ -149,13 +149,13 @@ fn agent(p: &mut dyn TOutputProtocol) {
     p.write_message_end().unwrap();
 }
 
-fn compact_datagram() -> Vec<u8> {
+pub(crate) fn compact_datagram() -> Vec<u8> {
     let mut buf = Vec::new();
     agent(&mut TCompactOutputProtocol::new(&mut buf));
     buf
 }
 
-fn binary_datagram() -> Vec<u8> {
+pub(crate) fn binary_datagram() -> Vec<u8> {
     let mut buf = Vec::new();
     agent(&mut TBinaryOutputProtocol::new(&mut buf, true));
     buf

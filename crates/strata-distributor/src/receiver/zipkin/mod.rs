@@ -125,4 +125,4 @@ async fn spans(
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;

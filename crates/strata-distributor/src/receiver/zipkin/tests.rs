@@ -15,7 +15,7 @@ use super::*;
 
 const TRACE_HEX: &str = "0af7651916cd43dd8448eb211c80319c";
 
-const V2_JSON: &str = r#"[{
+pub(crate) const V2_JSON: &str = r#"[{
   "traceId": "0af7651916cd43dd8448eb211c80319c", "id": "b7ad6b7169203331",
   "parentId": "00f067aa0ba902b7", "name": "get /users", "kind": "SERVER",
   "timestamp": 1700000000000000, "duration": 1500,
@@ -90,7 +90,7 @@ fn unhex(s: &str) -> Vec<u8> {
         .collect()
 }
 
-fn v2_proto() -> Vec<u8> {
+pub(crate) fn v2_proto() -> Vec<u8> {
     pb::ListOfSpans {
         spans: vec![pb::Span {
             trace_id: unhex(TRACE_HEX).into(),
@@ -134,7 +134,7 @@ fn v2_proto_decodes_to_the_same_as_v2_json() {
     assert_eq!(from_json, from_proto);
 }
 
-const V1_JSON: &str = r#"[{
+pub(crate) const V1_JSON: &str = r#"[{
   "traceId": "0af7651916cd43dd8448eb211c80319c", "id": "b7ad6b7169203331",
   "parentId": "00f067aa0ba902b7", "name": "get /users",
   "timestamp": 1700000000000000, "duration": 1500,
@@ -165,7 +165,7 @@ fn v1_json_decodes_to_the_same_as_v2() {
 }
 
 /// Writes the v1 Thrift body of the span in [`V1_JSON`], with typed binary annotations.
-fn v1_thrift() -> Vec<u8> {
+pub(crate) fn v1_thrift() -> Vec<u8> {
     let mut buf = Vec::new();
     {
         let mut p = TBinaryOutputProtocol::new(&mut buf, true);
