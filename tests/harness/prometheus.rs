@@ -26,12 +26,18 @@ pub struct Prometheus {
 pub type Series = (BTreeMap<String, String>, f64);
 
 fn binary() -> PathBuf {
-    let path = std::env::var_os("STRATA_PROMETHEUS")
+    tool("prometheus", "STRATA_PROMETHEUS")
+}
+
+/// `$env` when set, else [`tools_bin`]`(name)`; fails the test with the install hint when
+/// missing.
+fn tool(name: &str, env: &str) -> PathBuf {
+    let path = std::env::var_os(env)
         .map(PathBuf::from)
-        .unwrap_or_else(|| tools_bin("prometheus"));
+        .unwrap_or_else(|| tools_bin(name));
     assert!(
         path.exists(),
-        "prometheus not found at {} (set STRATA_PROMETHEUS or run `make test-deps`)",
+        "{name} not found at {} (set {env} or run `make test-deps`)",
         path.display()
     );
     path
@@ -49,15 +55,7 @@ fn tools_bin(name: &str) -> PathBuf {
 /// `promtool` of the same package (`$STRATA_PROMTOOL` overrides it); fails the test with the
 /// install hint when missing.
 pub fn promtool() -> PathBuf {
-    let path = std::env::var_os("STRATA_PROMTOOL")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| tools_bin("promtool"));
-    assert!(
-        path.exists(),
-        "promtool not found at {} (set STRATA_PROMTOOL or run `make test-deps`)",
-        path.display()
-    );
-    path
+    tool("promtool", "STRATA_PROMTOOL")
 }
 
 impl Prometheus {
