@@ -269,6 +269,14 @@ const READY: &[&str] = &[
     "traces_service_graph_request_total",
 ];
 
+/// Rates the dashboards take of series that appear only with the first query request.
+const RATES_READY: &[&str] = &[
+    "rate(strata_querier_requests_total[1m])",
+    "rate(strata_querier_request_duration_seconds_bucket[1m])",
+    "rate(strata_querier_trace_lookup_duration_seconds_bucket[1m])",
+    "rate(strata_querier_search_duration_seconds_bucket[1m])",
+];
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn every_dashboard_query_returns_series_from_a_real_prometheus() {
     let prom_port = free_ports(1)[0];
@@ -355,7 +363,13 @@ async fn every_dashboard_query_returns_series_from_a_real_prometheus() {
         let moved = prom
             .query("rate(traces_spanmetrics_calls_total[1m]) > 0 and on () rate(strata_distributor_spans_received_total[1m]) > 0")
             .await;
-        (!moved.is_empty()).then_some(())
+        // The querier's series exist from its first request on: a rate needs two scrapes of
+        // them, which a loaded machine may not have made yet.
+        let mut ready = !moved.is_empty();
+        for q in RATES_READY {
+            ready &= !prom.query(q).await.is_empty();
+        }
+        ready.then_some(())
     })
     .await;
 
