@@ -134,15 +134,7 @@ impl Prometheus {
 
     /// An instant query's vector; panics (failing the test) on an error answer.
     pub async fn query(&self, q: &str) -> Vec<Series> {
-        let v: Value = reqwest::Client::new()
-            .get(self.url("/api/v1/query"))
-            .query(&[("query", q)])
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let v = self.query_raw(q).await;
         assert_eq!(v["status"], "success", "{q}: {v}");
         v["data"]["result"]
             .as_array()
