@@ -87,6 +87,11 @@ FUZZ_CRATES := strata-traceql strata-wal strata-block strata-ingester strata-dis
 fuzz: ## Every fuzz target (decoders of OTLP, Zipkin, Jaeger, WAL, TraceQL, blocks) for FUZZ_SECONDS each (default 20); FUZZ_SEED=n replays a failure
 	FUZZ_SECONDS=$(FUZZ_SECONDS) $(CARGO) test -j$(JOBS) $(addprefix -p ,$(FUZZ_CRATES)) --lib --tests -- fuzz_ --test-threads=1 --nocapture
 
+.PHONY: soak
+soak: ## Kill an ingester of the run-cluster cluster every SOAK_KILL_EVERY s (20) under load for SOAK_SECONDS (300); every acknowledged trace must be readable
+	$(CARGO) build -j$(JOBS) -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor -p strata-metrics-generator
+	$(CARGO) test -j$(JOBS) -p strata-integration-tests --test soak -- --ignored --nocapture
+
 .PHONY: bench
 bench: ## Ingest, search, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh

@@ -9,10 +9,12 @@ use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 pub mod cluster;
+pub mod cluster_script;
 pub mod dataset;
 pub mod otlp;
 pub mod prometheus;
 pub mod sdk;
+pub mod smallfs;
 /// Object-store test servers (moto, Azurite), shared with strata-storage's tests.
 #[path = "../../crates/strata-storage/tests/support/mod.rs"]
 pub mod store_servers;

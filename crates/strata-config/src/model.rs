@@ -155,6 +155,12 @@ pub struct IngesterConfig {
     /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2–3.1× this
     /// (docs/BENCHMARKS.md): size it at under a third of the ingester's memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
+    /// Bound on the bytes of pushes handed to the WAL and not yet durable. On a slow disk
+    /// (fsync taking long) pushes queue here; past the bound they are refused like past
+    /// `max_unflushed_bytes` (429 / `RESOURCE_EXHAUSTED` with a retry delay, counted), so a
+    /// slow disk slows clients down instead of growing memory. A push is never refused while
+    /// nothing is pending. Default 64 MiB.
+    pub max_wal_pending_bytes: u64,
     /// Cut blocks written at the same time, each on its own blocking thread, while pushes
     /// keep being accepted. Default 2.
     pub concurrent_block_writers: usize,
@@ -179,6 +185,7 @@ impl Default for IngesterConfig {
             max_block_duration: Duration::from_secs(5 * 60),
             max_block_bytes: 100 * 1024 * 1024,
             max_unflushed_bytes: 1024 * 1024 * 1024,
+            max_wal_pending_bytes: 64 * 1024 * 1024,
             concurrent_block_writers: 2,
             complete_block_timeout: Duration::from_secs(15 * 60),
             flush_all_on_shutdown: true,
@@ -197,6 +204,10 @@ pub struct WalConfig {
     pub fsync: FsyncMode,
     /// A segment is closed and a new one started past this size. Default 128 MiB.
     pub segment_max_bytes: u64,
+    /// Fault injection for tests: every WAL fsync first waits this long, as a slow disk
+    /// would. Never set it in production. Default `0s`.
+    #[serde(with = "humantime_serde")]
+    pub inject_fsync_delay: Duration,
 }
 
 impl Default for WalConfig {
@@ -205,6 +216,7 @@ impl Default for WalConfig {
             path: PathBuf::from("./data/wal"),
             fsync: FsyncMode::Always,
             segment_max_bytes: 128 * 1024 * 1024,
+            inject_fsync_delay: Duration::ZERO,
         }
     }
 }

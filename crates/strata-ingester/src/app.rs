@@ -127,7 +127,8 @@ pub fn spawn_background(lc: &mut Lifecycle, ingester: &Ingester, overrides: Over
     lc.spawn_background(move |t| report_store_status(i, readiness, t));
 }
 
-/// Keeps the `object_store` line of `/ready` in step with the ingester's uploads.
+/// Keeps the `object_store` and `wal` lines of `/ready` in step with the ingester's uploads and
+/// WAL appends.
 pub async fn report_store_status(
     ingester: Ingester,
     readiness: Readiness,
@@ -136,7 +137,10 @@ pub async fn report_store_status(
     let mut tick = tokio::time::interval(std::time::Duration::from_secs(1));
     loop {
         tokio::select! {
-            _ = tick.tick() => readiness.set_detail("object_store", ingester.upload_status()),
+            _ = tick.tick() => {
+                readiness.set_detail("object_store", ingester.upload_status());
+                readiness.set_detail("wal", ingester.wal_status());
+            }
             _ = stop.cancelled() => return,
         }
     }

@@ -58,6 +58,7 @@ pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
 pub mod upload;
+mod wal_append;
 mod wal_cleanup;
 mod writers;
 
@@ -113,6 +114,8 @@ struct Inner {
     /// Cut blocks are written to local disk first, then uploaded ([`upload`]).
     uploader: upload::Uploader,
     wal: Arc<Wal>,
+    /// Appends pushes to `wal`, bounded and counted ([`wal_append`]).
+    appender: wal_append::WalAppender,
     /// The segment gate: read-locked by a push from its WAL append until its data is in memory,
     /// write-locked by the segment cleanup ([`wal_cleanup`]).
     gate: RwLock<()>,
@@ -155,7 +158,11 @@ impl Ingester {
         metrics: IngesterMetrics,
     ) -> Result<(Self, StartReport), IngesterError> {
         let now = clock.now();
-        let (tenants, report) = replay::replay_wal(&cfg.wal.path, now, &metrics)?;
+        // Replayed traces arrived before the restart: they count as idle already, so the flush
+        // loop's first tick (at once) moves them to the head block, and a restart does not fill
+        // the live set, and with it the per-tenant live-trace limit, with everything the WAL held.
+        let replayed_at = now.checked_sub(cfg.trace_idle_period).unwrap_or(now);
+        let (tenants, report) = replay::replay_wal(&cfg.wal.path, replayed_at, &metrics)?;
         let replayed_bytes: u64 = tenants.values().map(|i| i.lock().bytes()).sum();
         let (uploader, local_blocks) =
             upload::Uploader::open(&cfg.wal.path.join(LOCAL_BLOCKS_DIR), store, clock.clone())?;
@@ -177,7 +184,11 @@ impl Ingester {
                 FsyncMode::Always => FsyncPolicy::Always,
                 FsyncMode::Never => FsyncPolicy::Never,
             },
+            fsync_delay: cfg.wal.inject_fsync_delay,
         })?;
+        let wal = Arc::new(wal);
+        let appender =
+            wal_append::WalAppender::new(wal.clone(), cfg.max_wal_pending_bytes, metrics.clone());
         let tail = tail::TailSampler::new(&cfg.tail_sampling, &cfg.wal.path, metrics.tail.clone());
         let writers = writers::Writers::new(cfg.concurrent_block_writers);
         let ingester = Self {
@@ -186,7 +197,8 @@ impl Ingester {
                 block_cfg,
                 clock,
                 uploader,
-                wal: Arc::new(wal),
+                wal,
+                appender,
                 gate: RwLock::new(()),
                 tenants: Mutex::new(tenants),
                 recent: Mutex::new(recent),
@@ -258,6 +270,11 @@ impl Ingester {
         })
     }
 
+    /// `Some(description)` while WAL appends fail (e.g. its disk is full), until one succeeds.
+    pub fn wal_status(&self) -> Option<String> {
+        self.inner.appender.status()
+    }
+
     /// Number of traces in the live set of every tenant.
     pub fn live_traces(&self) -> usize {
         self.instances()
@@ -304,11 +321,7 @@ impl Ingester {
         let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
         let rec = record::encode(&req);
         let _gate = self.inner.gate.read().await;
-        let wal = self.inner.wal.clone();
-        let info = tokio::task::spawn_blocking(move || wal.append(&rec))
-            .await
-            .map_err(|e| RoleError::Internal(format!("wal append task: {e}")))?
-            .map_err(|e| RoleError::Unavailable(format!("wal append: {e}")))?;
+        let info = self.inner.appender.append(rec).await?;
         self.inner.metrics.wal_appends.inc();
         if let Some(d) = info.fsync {
             self.inner
@@ -357,8 +370,15 @@ impl IngesterPusher for Ingester {
 #[async_trait]
 impl IngesterHealth for Ingester {
     async fn ready(&self) -> Result<(), RoleError> {
-        // Constructed only after WAL replay, so an existing ingester is ready until it stops.
-        self.check_accepting()
+        // Constructed only after WAL replay, so an existing ingester is ready until it stops or
+        // its WAL refuses every append.
+        self.check_accepting()?;
+        match self.inner.appender.poisoned() {
+            Some(reason) => Err(RoleError::Unavailable(format!(
+                "the WAL refuses appends after a failure ({reason}); restart the ingester"
+            ))),
+            None => Ok(()),
+        }
     }
 }
 

@@ -13,10 +13,20 @@ pub struct RefusedLabels {
     pub reason: String,
 }
 
+/// A `reason` label alone.
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+pub struct ReasonLabels {
+    pub reason: String,
+}
+
 #[derive(Clone)]
 pub struct IngesterMetrics {
     pub wal_fsync_seconds: Histogram,
     pub wal_appends: Counter,
+    /// Failed WAL appends by cause ([`crate::wal_append`]).
+    pub wal_append_failures: Family<ReasonLabels, Counter>,
+    /// Bytes of pushes handed to the WAL and not yet durable.
+    pub wal_pending_bytes: Gauge,
     pub wal_replayed_records: Counter,
     pub wal_truncations: Counter,
     pub live_traces: Gauge,
@@ -40,6 +50,8 @@ impl IngesterMetrics {
             // 50µs … ~3.3s
             wal_fsync_seconds: Histogram::new(exponential_buckets(0.00005, 2.0, 17)),
             wal_appends: Counter::default(),
+            wal_append_failures: Family::default(),
+            wal_pending_bytes: Gauge::default(),
             wal_replayed_records: Counter::default(),
             wal_truncations: Counter::default(),
             live_traces: Gauge::default(),
@@ -70,6 +82,16 @@ impl IngesterMetrics {
             "wal_appends",
             "Records appended to the WAL",
             m.wal_appends.clone(),
+        );
+        r.register(
+            "wal_append_failures",
+            "WAL appends that failed (push answered UNAVAILABLE, nothing kept), by reason: disk_full, io_error, poisoned, other",
+            m.wal_append_failures.clone(),
+        );
+        r.register(
+            "wal_pending_bytes",
+            "Bytes of pushes handed to the WAL and not yet durable (bounded by max_wal_pending_bytes)",
+            m.wal_pending_bytes.clone(),
         );
         r.register(
             "wal_replayed_records",
@@ -118,7 +140,7 @@ impl IngesterMetrics {
         );
         r.register(
             "pushes_refused",
-            "Pushes refused because max_unflushed_bytes was reached",
+            "Pushes refused by backpressure: max_unflushed_bytes (memory) or max_wal_pending_bytes (a slow WAL disk)",
             m.pushes_refused.clone(),
         );
         r.register(

@@ -29,7 +29,8 @@ pub struct StartReport {
 }
 
 /// Replays the WAL in `dir` (created if missing) into fresh live sets, with `now` as every
-/// replayed trace's arrival time. Blocking file I/O.
+/// replayed trace's arrival time (the ingester passes a time `trace_idle_period` ago, so the
+/// replayed traces are idle at once). Blocking file I/O.
 pub(crate) fn replay_wal(
     dir: &Path,
     now: SystemTime,

@@ -154,6 +154,38 @@ async fn restart_replays_unflushed_pushes_only() {
 }
 
 #[tokio::test]
+async fn replayed_traces_leave_the_live_set_at_the_first_tick() {
+    use strata_config::TenantLimits;
+
+    let fx = Fixture::new();
+    let limits = || {
+        let mut l = TenantLimits::default();
+        l.ingestion.max_traces_per_user = 3;
+        strata_server::Overrides::fixed(l)
+    };
+    {
+        let (ing, _) = fx.start();
+        ing.set_overrides(limits());
+        for id in 1..=3 {
+            ing.push(push_for(id, 1)).await.unwrap();
+        }
+        // A crash: the three live traces are only in the WAL.
+    }
+    let (ing, report) = fx.start();
+    ing.set_overrides(limits());
+    assert_eq!(report.traces, 3);
+    // The first tick (the flush loop runs one at once) moves the replayed traces out of the
+    // live set, on no clock advance: the limit does not refuse new traces after a restart.
+    ing.flush_tick().await;
+    assert_eq!(ing.live_traces(), 0);
+    let resp = ing.push(push_for(4, 1)).await.unwrap();
+    assert!(resp.errors_by_trace.is_empty(), "{resp:?}");
+    for id in 1..=4 {
+        assert_eq!(spans_of(&ing, id).await, 1, "trace {id}");
+    }
+}
+
+#[tokio::test]
 async fn flush_all_writes_everything_and_frees_the_wal() {
     let fx = Fixture::new();
     let (ing, _) = fx.start();

@@ -54,6 +54,10 @@ pub struct WalConfig {
     pub segment_max_bytes: u64,
     /// When appends are made durable.
     pub fsync: FsyncPolicy,
+    /// Fault injection: every fsync of a segment first sleeps this long, as on a slow or
+    /// overloaded disk. Zero (the default) outside tests, which set it to show that a slow
+    /// disk turns into backpressure rather than into memory growth.
+    pub fsync_delay: Duration,
 }
 
 impl WalConfig {
@@ -63,6 +67,7 @@ impl WalConfig {
             dir: dir.into(),
             segment_max_bytes: DEFAULT_SEGMENT_MAX_BYTES,
             fsync: FsyncPolicy::Always,
+            fsync_delay: Duration::ZERO,
         }
     }
 }
@@ -95,6 +100,7 @@ pub struct Wal {
     dir: PathBuf,
     segment_max_bytes: u64,
     policy: FsyncPolicy,
+    fsync_delay: Duration,
     writer: Mutex<Writer>,
     sync: Mutex<SyncState>,
     synced: Condvar,
@@ -143,6 +149,7 @@ impl Wal {
             dir,
             segment_max_bytes,
             fsync,
+            fsync_delay,
         } = cfg;
         fs::create_dir_all(&dir).map_err(|e| WalError::io("create directory", &dir, e))?;
         let id = match highest_used_id(&dir)? {
@@ -155,6 +162,7 @@ impl Wal {
             dir,
             segment_max_bytes,
             policy: fsync,
+            fsync_delay,
             writer: Mutex::new(Writer {
                 file: Arc::new(file),
                 path,
@@ -244,6 +252,12 @@ impl Wal {
         self.rotate_locked(&mut w)
     }
 
+    /// `Some(reason)` once an fsync or write failure made the log refuse every append
+    /// ([`WalError::Poisoned`]).
+    pub fn poisoned(&self) -> Option<String> {
+        self.poison.get().cloned()
+    }
+
     /// Id of the segment currently appended to.
     pub fn current_segment(&self) -> SegmentId {
         self.current.load(Ordering::Acquire)
@@ -293,7 +307,7 @@ impl Wal {
 
     fn rotate_locked(&self, w: &mut MutexGuard<'_, Writer>) -> Result<SegmentId> {
         let next = next_id(w.segment, &self.dir)?;
-        if let Err(e) = w.file.sync_data() {
+        if let Err(e) = self.fsync(&w.file) {
             let err = WalError::io("fsync segment", &w.path, e);
             self.set_poison(&err);
             return Err(err);
@@ -361,9 +375,17 @@ impl Wal {
             let w = self.writer.lock();
             (Arc::clone(&w.file), w.path.clone(), w.write_seq)
         };
-        file.sync_data()
+        self.fsync(&file)
             .map_err(|e| WalError::io("fsync segment", path, e))?;
         Ok(target)
+    }
+
+    /// `fdatasync` of a segment, after the injected delay if one is configured.
+    fn fsync(&self, file: &File) -> io::Result<()> {
+        if !self.fsync_delay.is_zero() {
+            std::thread::sleep(self.fsync_delay);
+        }
+        file.sync_data()
     }
 
     fn check_poison(&self) -> Result<()> {

@@ -8,9 +8,9 @@ use crate::test_util::{file_len, record, replay_all};
 
 fn cfg(dir: &Path, segment_max_bytes: u64, fsync: FsyncPolicy) -> WalConfig {
     WalConfig {
-        dir: dir.to_path_buf(),
         segment_max_bytes,
         fsync,
+        ..WalConfig::new(dir)
     }
 }
 
