@@ -23,7 +23,7 @@ use std::process::Command;
 use serde_json::Value;
 use strata_integration_tests::cluster::{Cluster, ClusterSpec, RoleProcess};
 use strata_integration_tests::prometheus::{promtool, Prometheus};
-use strata_integration_tests::{eventually_async, free_ports, Ports, Server};
+use strata_integration_tests::{eventually_async, free_ports, Ports, Server, NO_BLOCKS};
 
 fn repo() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -556,6 +556,61 @@ async fn a_query_is_traced_into_strata_itself_and_logged_with_its_trace_id() {
             "{route}:\n{page}"
         );
     }
+}
+
+/// In a cluster the trace context crosses the internal gRPC: a query's trace holds each
+/// ingester's part of the search as a child of the querier's fan-out span.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_query_trace_crosses_into_the_ingesters() {
+    // The cluster's own spans go to a separate single-process Strata.
+    let sink = Server::start(NO_BLOCKS);
+    let server_extra = format!(
+        "  self_tracing:\n    endpoint: http://127.0.0.1:{}\n    export_interval: 100ms\n",
+        sink.ports.otlp_http
+    );
+    let cluster = tokio::task::spawn_blocking(move || {
+        Cluster::start(ClusterSpec {
+            ingesters: 2,
+            distributors: 1,
+            replication_factor: 2,
+            server_extra,
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    let (tid, parent) = ("5bf92f3577b34da6a3ce929d0e0e4737", "10f067aa0ba902b7");
+    let c = reqwest::Client::new();
+    let res = c
+        .get(cluster.querier.url("/api/search"))
+        .query(&[("q", "{ }")])
+        .header("traceparent", format!("00-{tid}-{parent}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+    let spans = eventually_async(30, || async {
+        let r = c
+            .get(sink.url(&format!("/api/traces/{tid}")))
+            .send()
+            .await
+            .unwrap();
+        if r.status() != 200 {
+            return None;
+        }
+        let spans = spans_of(&r.json().await.unwrap());
+        (spans.iter().filter(|s| s.0 == "ingester.search").count() == 2).then_some(spans)
+    })
+    .await;
+    let fanout = spans
+        .iter()
+        .find(|s| s.0 == "ingesters.search")
+        .unwrap_or_else(|| panic!("no fan-out span: {spans:?}"));
+    for part in spans.iter().filter(|s| s.0 == "ingester.search") {
+        assert_eq!(part.2, fanout.1, "{part:?} is not a child of {fanout:?}");
+    }
+    // Calls without a traced caller start no trace: pushes are not traced.
+    assert!(spans.iter().all(|s| !s.0.contains("push")), "{spans:?}");
 }
 
 /// Off by default: without `server.self_tracing`, nothing is exported (no trace appears),

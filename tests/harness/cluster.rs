@@ -173,6 +173,9 @@ pub struct ClusterSpec {
     pub common_extra: String,
     /// YAML appended to every ingester's config (e.g. overrides with tail-sampling policies).
     pub ingester_extra: String,
+    /// Lines under every process's `server:` section, indented two spaces (e.g. a
+    /// `self_tracing:` block).
+    pub server_extra: String,
     /// `strata-metrics-generator` processes; distributors hand them spans over their ring.
     pub generators: usize,
     /// YAML appended to every generator's config (e.g. the overrides enabling processors).
@@ -190,6 +193,7 @@ impl Default for ClusterSpec {
             ingester_extra: String::new(),
             generators: 0,
             generator_extra: String::new(),
+            server_extra: String::new(),
         }
     }
 }
@@ -230,12 +234,13 @@ impl Cluster {
             "storage:\n  backend: local\n  local:\n    path: {}\n  blocklist_poll: 500ms\n  blocklist_poll_stale_tenant_index: 30s\n",
             blocks.display()
         );
+        let server = &spec.server_extra;
         let mut ingesters = Vec::new();
         for (i, grpc) in grpc_ports.iter().enumerate() {
             let http = port();
             let wal = dir.path().join(format!("ingester-{i}-wal"));
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{storage}ingester:\n  wal:\n    path: {}\n{}{}\n",
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{server}{storage}ingester:\n  wal:\n    path: {}\n{}{}\n",
                 wal.display(),
                 spec.ingester_settings,
                 spec.ingester_extra
@@ -253,7 +258,7 @@ impl Cluster {
         for i in 0..spec.generators {
             let (http, grpc) = (port(), port());
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{}\n",
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{server}{}\n",
                 spec.generator_extra
             );
             generators.push(RoleProcess::start(
@@ -278,7 +283,7 @@ impl Cluster {
         for i in 0..spec.distributors {
             let (http, og, oh) = (port(), port(), port());
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{generator_ring}{}\n",
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n{server}distributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{generator_ring}{}\n",
                 spec.common_extra
             );
             distributors.push(RoleProcess::start(
@@ -293,7 +298,7 @@ impl Cluster {
         }
         let qport = port();
         let cfg = format!(
-            "server:\n  http_listen_address: 127.0.0.1:{qport}\n{ring}{storage}{}\n",
+            "server:\n  http_listen_address: 127.0.0.1:{qport}\n{server}{ring}{storage}{}\n",
             spec.common_extra
         );
         let querier = RoleProcess::start(dir.path(), "querier", "strata-querier", qport, &cfg);

@@ -1,5 +1,6 @@
 //! Domain types shared by every Strata crate: identifiers (`TraceId`, `SpanId`, `TenantId`,
-//! `BlockId`) and the injected [`Clock`].
+//! `BlockId`), the injected [`Clock`] and the W3C trace context of Strata's own spans
+//! ([`trace_context`]).
 //!
 //! This crate is the bottom of the dependency graph: no network, columnar or async dependencies,
 //! so it compiles first and fast.
@@ -7,6 +8,7 @@
 mod clock;
 mod ids;
 mod tenant;
+pub mod trace_context;
 
 pub use clock::{Clock, ManualClock, SharedClock, SystemClock};
 pub use ids::{BlockId, IdError, SpanId, TraceId};

@@ -57,9 +57,12 @@ impl IngesterClient {
         &self.addr
     }
 
+    /// A call carrying the caller's trace context (`traceparent` metadata) when the calling
+    /// code runs in a traced span, so the ingester's work joins the caller's trace.
     fn request<T>(&self, msg: T) -> tonic::Request<T> {
         let mut req = tonic::Request::new(msg);
         req.set_timeout(self.timeout);
+        crate::trace::inject(&mut req);
         req
     }
 

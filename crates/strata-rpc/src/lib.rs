@@ -31,6 +31,7 @@ pub mod convert;
 mod factory;
 mod generator;
 mod server;
+mod trace;
 
 use std::time::Duration;
 

@@ -12,6 +12,7 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
+use tracing::Instrument;
 
 use crate::convert;
 use crate::RpcError;
@@ -76,71 +77,96 @@ impl Ingester for IngesterService {
         &self,
         request: Request<wire::FindTraceByIdRequest>,
     ) -> Result<Response<wire::FindTraceByIdResponse>, Status> {
-        let req = request.into_inner();
-        let tenant = convert::tenant_from_wire(&req.tenant)?;
-        let id = convert::trace_id_from_wire(&req.trace_id)?;
-        let found = self
-            .conn
-            .find_trace_by_id(&tenant, &id)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(convert::fragments_to_wire(found)))
+        let span = crate::trace::server_span(&request, "ingester.find_trace_by_id");
+        async move {
+            let req = request.into_inner();
+            let tenant = convert::tenant_from_wire(&req.tenant)?;
+            let id = convert::trace_id_from_wire(&req.trace_id)?;
+            let found = self
+                .conn
+                .find_trace_by_id(&tenant, &id)
+                .await
+                .map_err(status)?;
+            Ok(Response::new(convert::fragments_to_wire(found)))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn search(
         &self,
         request: Request<wire::SearchRequest>,
     ) -> Result<Response<tempopb::SearchResponse>, Status> {
-        let req = request.into_inner();
-        let tenant = convert::tenant_from_wire(&req.tenant)?;
-        let inner = req.request.unwrap_or_default();
-        let resp = self.conn.search(&tenant, &inner).await.map_err(status)?;
-        Ok(Response::new(resp))
+        let span = crate::trace::server_span(&request, "ingester.search");
+        async move {
+            let req = request.into_inner();
+            let tenant = convert::tenant_from_wire(&req.tenant)?;
+            let inner = req.request.unwrap_or_default();
+            let resp = self.conn.search(&tenant, &inner).await.map_err(status)?;
+            Ok(Response::new(resp))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn search_tags(
         &self,
         request: Request<wire::SearchTagsRequest>,
     ) -> Result<Response<tempopb::SearchTagsV2Response>, Status> {
-        let req = request.into_inner();
-        let tenant = convert::tenant_from_wire(&req.tenant)?;
-        let inner = req.request.unwrap_or_default();
-        let resp = self
-            .conn
-            .search_tags(&tenant, &inner)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(resp))
+        let span = crate::trace::server_span(&request, "ingester.search_tags");
+        async move {
+            let req = request.into_inner();
+            let tenant = convert::tenant_from_wire(&req.tenant)?;
+            let inner = req.request.unwrap_or_default();
+            let resp = self
+                .conn
+                .search_tags(&tenant, &inner)
+                .await
+                .map_err(status)?;
+            Ok(Response::new(resp))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn search_tag_values(
         &self,
         request: Request<wire::SearchTagValuesRequest>,
     ) -> Result<Response<tempopb::SearchTagValuesV2Response>, Status> {
-        let req = request.into_inner();
-        let tenant = convert::tenant_from_wire(&req.tenant)?;
-        let inner = req.request.unwrap_or_default();
-        let resp = self
-            .conn
-            .search_tag_values(&tenant, &inner)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(resp))
+        let span = crate::trace::server_span(&request, "ingester.search_tag_values");
+        async move {
+            let req = request.into_inner();
+            let tenant = convert::tenant_from_wire(&req.tenant)?;
+            let inner = req.request.unwrap_or_default();
+            let resp = self
+                .conn
+                .search_tag_values(&tenant, &inner)
+                .await
+                .map_err(status)?;
+            Ok(Response::new(resp))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn metrics_query_range(
         &self,
         request: Request<wire::MetricsQueryRangeRequest>,
     ) -> Result<Response<tempopb::QueryRangeResponse>, Status> {
-        let req = request.into_inner();
-        let tenant = convert::tenant_from_wire(&req.tenant)?;
-        let inner = req.request.unwrap_or_default();
-        let resp = self
-            .conn
-            .metrics_query_range(&tenant, &inner)
-            .await
-            .map_err(status)?;
-        Ok(Response::new(resp))
+        let span = crate::trace::server_span(&request, "ingester.metrics_query_range");
+        async move {
+            let req = request.into_inner();
+            let tenant = convert::tenant_from_wire(&req.tenant)?;
+            let inner = req.request.unwrap_or_default();
+            let resp = self
+                .conn
+                .metrics_query_range(&tenant, &inner)
+                .await
+                .map_err(status)?;
+            Ok(Response::new(resp))
+        }
+        .instrument(span)
+        .await
     }
 
     async fn ready(

@@ -6,7 +6,9 @@
 //! * **Trace context** ([`context`]): a span of a `strata*` crate with a `traceparent` field
 //!   starts a trace (continuing that W3C header when it holds a valid one, else with a new
 //!   random ID); spans opened under it join it. Other spans cost nothing. The querier's
-//!   request middleware opens such a root span for every query request.
+//!   request middleware opens such a root span for every query request; the internal gRPC
+//!   passes the context on (`traceparent` metadata, `strata-rpc`), so each ingester's part of a
+//!   query is a span of the same trace.
 //! * **Export** ([`export`]): with `server.self_tracing.endpoint` set, every finished traced
 //!   span is queued (bounded) and sent in batches over OTLP/HTTP protobuf by a thread of its
 //!   own, so a slow query can be opened as a trace — in Strata itself when the endpoint is its

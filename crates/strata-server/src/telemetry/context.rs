@@ -1,9 +1,12 @@
 //! Trace context of Strata's own spans: which trace a span belongs to, its ID and parent, and
-//! what it recorded, kept in the span's extensions; the context current on this thread for
-//! log lines; a finished span handed to the exporter.
+//! what it recorded, kept in the span's extensions; entering and leaving a traced span updates
+//! the context current on this thread (`strata_common::trace_context`, read for log lines and
+//! passed on by the internal gRPC client); a finished span is handed to the exporter.
 
-use std::cell::RefCell;
 use std::time::SystemTime;
+
+pub use strata_common::trace_context::{current_trace, parse_traceparent, SpanContext};
+use strata_common::trace_context::{enter, exit};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
@@ -17,59 +20,6 @@ use super::export::{FinishedSpan, SpanSink, Value};
 /// The span field that makes a span the root of a trace; its value is the request's W3C
 /// `traceparent` header, or empty (a new trace).
 pub const TRACEPARENT: &str = "traceparent";
-
-/// A span's place in its trace.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct SpanContext {
-    pub trace_id: [u8; 16],
-    pub span_id: [u8; 8],
-}
-
-impl SpanContext {
-    pub fn trace_id_hex(&self) -> String {
-        hex(&self.trace_id)
-    }
-
-    pub fn span_id_hex(&self) -> String {
-        hex(&self.span_id)
-    }
-}
-
-fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Parses a W3C `traceparent` (`00-<32 hex>-<16 hex>-<2 hex>`) into (trace ID, parent span
-/// ID); `None` when it is not one, or either ID is all zeros.
-pub fn parse_traceparent(header: &str) -> Option<([u8; 16], [u8; 8])> {
-    let mut parts = header.trim().split('-');
-    let (version, trace, span, flags) =
-        (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-    if version.len() != 2 || version == "ff" || flags.len() != 2 {
-        return None;
-    }
-    if version == "00" && parts.next().is_some() {
-        return None;
-    }
-    let trace: [u8; 16] = decode_hex(trace)?;
-    let span: [u8; 8] = decode_hex(span)?;
-    (trace != [0; 16] && span != [0; 8]).then_some((trace, span))
-}
-
-fn decode_hex<const N: usize>(s: &str) -> Option<[u8; N]> {
-    if s.len() != 2 * N
-        || !s
-            .bytes()
-            .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-    {
-        return None;
-    }
-    let mut out = [0u8; N];
-    for (i, o) in out.iter_mut().enumerate() {
-        *o = u8::from_str_radix(&s[2 * i..2 * i + 2], 16).ok()?;
-    }
-    Some(out)
-}
 
 /// What a traced span carries until it closes.
 struct Traced {
@@ -133,16 +83,6 @@ impl Visit for Fields {
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         self.put(field, Value::Str(format!("{value:?}")));
     }
-}
-
-thread_local! {
-    /// Contexts of the traced spans entered on this thread, innermost last.
-    static ENTERED: RefCell<Vec<SpanContext>> = const { RefCell::new(Vec::new()) };
-}
-
-/// The trace context of the innermost traced span entered on this thread.
-pub fn current_trace() -> Option<SpanContext> {
-    ENTERED.with(|e| e.borrow().last().copied())
 }
 
 /// The layer that gives spans their trace context and hands finished ones to `sink`.
@@ -214,7 +154,7 @@ where
             .span(id)
             .and_then(|s| s.extensions().get::<Traced>().map(|t| t.ctx))
         {
-            ENTERED.with(|e| e.borrow_mut().push(c));
+            enter(c);
         }
     }
 
@@ -223,12 +163,7 @@ where
             .span(id)
             .and_then(|s| s.extensions().get::<Traced>().map(|t| t.ctx))
         {
-            ENTERED.with(|e| {
-                let mut e = e.borrow_mut();
-                if let Some(i) = e.iter().rposition(|x| *x == c) {
-                    e.remove(i);
-                }
-            });
+            exit(c);
         }
     }
 
@@ -249,29 +184,5 @@ where
             attributes: t.attributes,
             error: t.error,
         });
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn traceparent_parses_and_rejects_malformed_headers() {
-        let (trace, span) =
-            parse_traceparent("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
-        assert_eq!(hex(&trace), "4bf92f3577b34da6a3ce929d0e0e4736");
-        assert_eq!(hex(&span), "00f067aa0ba902b7");
-        for bad in [
-            "",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
-            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
-            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
-            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
-            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
-        ] {
-            assert!(parse_traceparent(bad).is_none(), "{bad:?}");
-        }
     }
 }
