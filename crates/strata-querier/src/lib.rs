@@ -283,24 +283,18 @@ impl Querier {
     ) -> Result<FoundTrace, QueryError> {
         let started = std::time::Instant::now();
         self.metrics.trace_lookups.inc();
-        let recent = self
-            .ingester
-            .find_trace_by_id(tenant, id)
-            .instrument(tracing::info_span!("ingesters.find_trace_by_id"))
-            .await
-            .map_err(|e| QueryError::from_role("querying ingester", e))?;
-        let mut inspected = recent.inspected_bytes;
-        let mut shares: Vec<ResourceSpans> = Vec::new();
-        for p in &recent.payloads {
-            let t = tempopb::Trace::decode(p.as_ref())
-                .map_err(|e| QueryError::Internal(format!("decoding ingester share: {e}")))?;
-            shares.extend(t.resource_spans);
-        }
         let candidates = self.blocks.candidates(tenant, id, range);
         self.metrics
             .blocks_inspected
             .inc_by(candidates.len() as u64);
-        let results: Vec<_> = stream::iter(candidates)
+        // The ingesters and the candidate blocks are asked at the same time: a lookup takes as
+        // long as the slower of the two, not their sum (on an object store every block read is
+        // a round trip).
+        let ingesters = self
+            .ingester
+            .find_trace_by_id(tenant, id)
+            .instrument(tracing::info_span!("ingesters.find_trace_by_id"));
+        let blocks = stream::iter(candidates)
             .map(|b| {
                 let span = tracing::info_span!(
                     "block.find_trace",
@@ -309,8 +303,16 @@ impl Querier {
                 async move { b.reader.find_trace(id).await }.instrument(span)
             })
             .buffer_unordered(8)
-            .collect()
-            .await;
+            .collect::<Vec<_>>();
+        let (recent, results) = futures::join!(ingesters, blocks);
+        let recent = recent.map_err(|e| QueryError::from_role("querying ingester", e))?;
+        let mut inspected = recent.inspected_bytes;
+        let mut shares: Vec<ResourceSpans> = Vec::new();
+        for p in &recent.payloads {
+            let t = tempopb::Trace::decode(p.as_ref())
+                .map_err(|e| QueryError::Internal(format!("decoding ingester share: {e}")))?;
+            shares.extend(t.resource_spans);
+        }
         for r in results {
             match r {
                 Ok(Some(found)) => {
