@@ -10,7 +10,7 @@
 
 use std::path::Path;
 
-use opentelemetry::trace::{TraceContextExt, Tracer, TracerProvider as _};
+use opentelemetry::trace::{Span as _, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicConfig};
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use prost::Message;

@@ -21,7 +21,9 @@
 //! * Metrics (`metrics.rs`): `strata_tls_reloads_total{result}` and
 //!   `strata_tls_handshake_failures_total`, registered by [`register_metrics`].
 //!
-//! ALPN: gRPC listeners and clients offer `h2`; HTTP listeners `h2` and `http/1.1`.
+//! ALPN: gRPC listeners and clients offer `h2`; HTTP listeners `h2` and `http/1.1`. Servers
+//! resume no sessions: every connection makes a full handshake, so it meets the current
+//! certificate and CA (connections are long-lived; the cost is one handshake each).
 
 mod client;
 mod listener;

@@ -80,6 +80,10 @@ impl ServerTls {
         })?;
         let mut config = builder.with_cert_resolver(Arc::new(CertResolver(watched)));
         config.alpn_protocols = alpn.protocols();
+        // No session resumption: every connection makes a full handshake, so it is served the
+        // current certificate and its client certificate is checked against the current CA.
+        config.session_storage = Arc::new(rustls::server::NoServerSessionStorage {});
+        config.send_tls13_tickets = 0;
         Ok(Some(Self {
             config: Arc::new(config),
         }))
