@@ -18,7 +18,9 @@ use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::otlp::span_count;
 use strata_integration_tests::sdk::simple_provider;
 use strata_integration_tests::tls::{certificate_der, https_client, served_certificate};
-use strata_integration_tests::{eventually_async, Ports, Server, NO_BLOCKS};
+use strata_integration_tests::{
+    eventually_async, metric_sum, strata_bin, Ports, Server, NO_BLOCKS,
+};
 use strata_proto::ingester_rpc::ingester_client::IngesterClient;
 use strata_proto::ingester_rpc::ReadyRequest;
 use strata_testkit::pki::{Issued, Pki};
@@ -195,6 +197,22 @@ async fn plaintext_clients_are_refused_and_replaced_certificates_are_served() {
         (served_certificate(&grpc, pki.ca_cert()).ok()? == want).then_some(())
     })
     .await;
+    let metrics = https_client(pki.ca_cert())
+        .get(format!("https://{api}/metrics"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        metric_sum(&metrics, "strata_tls_reloads_total") >= 1.0,
+        "{metrics}"
+    );
+    assert!(
+        metric_sum(&metrics, "strata_tls_handshake_failures_total") >= 2.0,
+        "the plaintext HTTP and gRPC clients are counted: {metrics}"
+    );
 
     server.stop();
     let log = server.log();
@@ -295,6 +313,41 @@ async fn roles_talk_mutual_tls_and_an_ingester_refuses_clients_without_a_certifi
     ready(Some(ca_only.identity(identity(&client_leaf))))
         .await
         .expect("a client certificate of the cluster's CA is accepted");
+}
+
+#[test]
+fn a_missing_certificate_file_stops_the_process_at_start_naming_it() {
+    let dir = tempfile::tempdir().unwrap();
+    let missing = dir.path().join("missing.crt");
+    let ports = Ports::free();
+    let config = dir.path().join("strata.yaml");
+    std::fs::write(
+        &config,
+        format!(
+            "server:\n  http_listen_address: 127.0.0.1:{}\n  http_tls_config:\n    cert_file: {}\n    key_file: {}\ndistributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{}\n      http_endpoint: 127.0.0.1:{}\ningester:\n  wal:\n    path: {}\nstorage:\n  local:\n    path: {}\n",
+            ports.api,
+            missing.display(),
+            dir.path().join("missing.key").display(),
+            ports.otlp_grpc,
+            ports.otlp_http,
+            dir.path().join("wal").display(),
+            dir.path().join("blocks").display(),
+        ),
+    )
+    .unwrap();
+    let out = std::process::Command::new(strata_bin())
+        .args(["run", "--config"])
+        .arg(&config)
+        .output()
+        .expect("running strata");
+    assert!(!out.status.success());
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        stderr.contains(&missing.display().to_string())
+            || stdout.contains(&missing.display().to_string()),
+        "stderr: {stderr}\nstdout: {stdout}"
+    );
 }
 
 /// The gRPC port of the cluster's first ingester, from its configuration file.
