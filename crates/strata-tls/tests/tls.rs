@@ -176,6 +176,57 @@ async fn replaced_certificate_files_are_served_after_the_check_interval() {
     assert_eq!(ping(&c, addr).await.unwrap().1, der(&second.cert));
 }
 
+#[tokio::test]
+async fn optional_client_certificates_are_verified_when_given() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "ca");
+    let server = pki.issue("server", "server");
+    let cfg = server_cfg(&pki, &server, ClientAuthType::VerifyClientCertIfGiven);
+    let tls = ServerTls::from_config(&cfg, Alpn::Grpc).unwrap().unwrap();
+    let addr = echo_server(&tls).await;
+
+    assert!(!refused(ping(&client(&pki, None), addr).await));
+    let signed = pki.issue("client", "client");
+    assert!(!refused(ping(&client(&pki, Some(&signed)), addr).await));
+    let other = Pki::new(&dir.path().join("other"), "other-ca");
+    let stranger = other.issue("stranger", "stranger");
+    assert!(refused(ping(&client(&pki, Some(&stranger)), addr).await));
+}
+
+#[tokio::test]
+async fn clients_verify_the_server_unless_told_to_skip() {
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "ca");
+    let other = Pki::new(&dir.path().join("other"), "other-ca");
+    let foreign = other.issue("foreign", "foreign");
+    let cfg = server_cfg(&other, &foreign, ClientAuthType::NoClientCert);
+    let tls = ServerTls::from_config(&cfg, Alpn::Grpc).unwrap().unwrap();
+    let addr = echo_server(&tls).await;
+
+    assert!(
+        refused(ping(&client(&pki, None), addr).await),
+        "a server certificate of another CA is refused"
+    );
+    let skip = GrpcClientTlsConfig {
+        tls_enabled: true,
+        tls_insecure_skip_verify: true,
+        ..Default::default()
+    };
+    let skip = ClientTls::from_config(&skip).unwrap().unwrap();
+    assert!(!refused(ping(&skip, addr).await));
+
+    // The certificate names localhost and 127.0.0.1: another name is refused.
+    let renamed = GrpcClientTlsConfig {
+        tls_enabled: true,
+        tls_ca_path: other.ca_cert().display().to_string(),
+        tls_server_name: "ingester.example".into(),
+        ..Default::default()
+    };
+    let renamed = ClientTls::from_config(&renamed).unwrap().unwrap();
+    assert!(refused(ping(&renamed, addr).await));
+    assert!(!refused(ping(&client(&other, None), addr).await));
+}
+
 #[test]
 fn bad_files_fail_at_start_naming_the_file() {
     let dir = tempfile::tempdir().unwrap();
