@@ -5,8 +5,9 @@
 //!   whose receivers, Zipkin included, and query API serve TLS; traces are read back over HTTPS;
 //! * a plain-HTTP client on a TLS port gets no answer and the server goes on; replaced
 //!   certificate files are served without a restart;
-//! * a cluster of role processes talks mutual TLS between roles, and an ingester refuses gRPC
-//!   clients without a certificate of the cluster's CA.
+//! * a cluster of role processes talks mutual TLS between roles (distributor to ingesters and
+//!   metrics-generator, querier to ingesters), and an ingester refuses gRPC clients without a
+//!   certificate of the cluster's CA.
 
 use std::path::Path;
 
@@ -249,6 +250,10 @@ async fn roles_talk_mutual_tls_and_an_ingester_refuses_clients_without_a_certifi
         replication_factor: 2,
         server_extra,
         common_extra,
+        generators: 1,
+        generator_extra:
+            "overrides:\n  defaults:\n    metrics_generator:\n      processors: [span-metrics]\n"
+                .into(),
         ..ClusterSpec::default()
     });
 
@@ -269,6 +274,13 @@ async fn roles_talk_mutual_tls_and_an_ingester_refuses_clients_without_a_certifi
     })
     .await;
     assert_eq!(spans, 2, "{}", cluster.logs());
+    // The distributor also hands the spans to the metrics-generator over mTLS.
+    let generator = cluster.generators[0].url("/metrics");
+    eventually_async(30, || async {
+        let page = reqwest::get(&generator).await.ok()?.text().await.ok()?;
+        (metric_sum(&page, "strata_metrics_generator_spans_received_total") >= 2.0).then_some(())
+    })
+    .await;
 
     // An ingester's gRPC port, asked directly.
     let ingester = ingester_grpc_port(&cluster);
