@@ -4,22 +4,14 @@
 use opentelemetry::trace::{Span as _, Status, TraceContextExt, Tracer, TracerProvider as _};
 use opentelemetry::{Array, KeyValue, StringValue, Value};
 use opentelemetry_otlp::{Protocol, WithExportConfig, WithTonicConfig};
-use opentelemetry_sdk::trace::SdkTracerProvider;
-use opentelemetry_sdk::Resource;
 use strata_integration_tests::otlp::{get_trace, span_count};
+use strata_integration_tests::sdk::simple_provider;
 use strata_integration_tests::{Server, NO_BLOCKS};
 
 /// Emits one trace of three spans through `exporter` (a simple processor: each `end()` returns
 /// after the server answered) and returns its ID.
 fn emit_trace(exporter: opentelemetry_otlp::SpanExporter, service: &str) -> [u8; 16] {
-    let provider = SdkTracerProvider::builder()
-        .with_simple_exporter(exporter)
-        .with_resource(
-            Resource::builder()
-                .with_service_name(service.to_string())
-                .build(),
-        )
-        .build();
+    let provider = simple_provider(exporter, service);
     let tracer = provider.tracer("strata-tests");
     let mut root = tracer.start("GET /checkout");
     root.set_attribute(KeyValue::new("http.request.method", "GET"));

@@ -27,6 +27,8 @@ pub struct RoleProcess {
     args: Vec<OsString>,
     log: PathBuf,
     pub http_port: u16,
+    /// The CA of the HTTP port's certificate when it serves TLS.
+    https_ca: Option<PathBuf>,
     child: Option<Child>,
 }
 
@@ -55,12 +57,25 @@ impl RoleProcess {
         log: PathBuf,
         http_port: u16,
     ) -> Self {
+        Self::launch_with(name, program, args, log, http_port, None)
+    }
+
+    /// [`RoleProcess::launch`]; with `https_ca`, `/ready` is probed over HTTPS verified with it.
+    pub fn launch_with(
+        name: &str,
+        program: PathBuf,
+        args: Vec<OsString>,
+        log: PathBuf,
+        http_port: u16,
+        https_ca: Option<PathBuf>,
+    ) -> Self {
         let mut p = Self {
             name: name.to_string(),
             program,
             args,
             log,
             http_port,
+            https_ca,
             child: None,
         };
         p.spawn();
@@ -86,7 +101,7 @@ impl RoleProcess {
 
     fn wait_ready(&mut self) {
         let deadline = Instant::now() + Duration::from_secs(60);
-        let url = format!("http://127.0.0.1:{}/ready", self.http_port);
+        let path = format!("127.0.0.1:{}/ready", self.http_port);
         loop {
             if let Some(status) = self
                 .child
@@ -99,7 +114,11 @@ impl RoleProcess {
                     self.log()
                 );
             }
-            if http_probe::blocking_get(&url).is_ok_and(|c| c == 200) {
+            let status = match &self.https_ca {
+                None => http_probe::blocking_get(&format!("http://{path}")),
+                Some(ca) => crate::tls::blocking_get(&format!("https://{path}"), ca),
+            };
+            if status.is_ok_and(|c| c == 200) {
                 return;
             }
             assert!(
@@ -173,13 +192,13 @@ pub struct ClusterSpec {
     pub common_extra: String,
     /// YAML appended to every ingester's config (e.g. overrides with tail-sampling policies).
     pub ingester_extra: String,
-    /// Lines under every process's `server:` section, indented two spaces (e.g. a
-    /// `self_tracing:` block).
-    pub server_extra: String,
     /// `strata-metrics-generator` processes; distributors hand them spans over their ring.
     pub generators: usize,
     /// YAML appended to every generator's config (e.g. the overrides enabling processors).
     pub generator_extra: String,
+    /// Lines under every process's `server:` section, indented two spaces (e.g. a
+    /// `grpc_tls_config` block).
+    pub server_extra: String,
 }
 
 impl Default for ClusterSpec {
@@ -234,13 +253,22 @@ impl Cluster {
             "storage:\n  backend: local\n  local:\n    path: {}\n  blocklist_poll: 500ms\n  blocklist_poll_stale_tenant_index: 30s\n",
             blocks.display()
         );
-        let server = &spec.server_extra;
+        let server = |http: u16, grpc: Option<u16>| {
+            let grpc = grpc.map_or(String::new(), |p| {
+                format!("  grpc_listen_address: 127.0.0.1:{p}\n")
+            });
+            format!(
+                "server:\n  http_listen_address: 127.0.0.1:{http}\n{grpc}{}",
+                spec.server_extra
+            )
+        };
         let mut ingesters = Vec::new();
         for (i, grpc) in grpc_ports.iter().enumerate() {
             let http = port();
             let wal = dir.path().join(format!("ingester-{i}-wal"));
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{server}{storage}ingester:\n  wal:\n    path: {}\n{}{}\n",
+                "{}{storage}ingester:\n  wal:\n    path: {}\n{}{}\n",
+                server(http, Some(*grpc)),
                 wal.display(),
                 spec.ingester_settings,
                 spec.ingester_extra
@@ -257,10 +285,7 @@ impl Cluster {
         let mut generator_members = Vec::new();
         for i in 0..spec.generators {
             let (http, grpc) = (port(), port());
-            let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n  grpc_listen_address: 127.0.0.1:{grpc}\n{server}{}\n",
-                spec.generator_extra
-            );
+            let cfg = format!("{}{}\n", server(http, Some(grpc)), spec.generator_extra);
             generators.push(RoleProcess::start(
                 dir.path(),
                 &format!("generator-{i}"),
@@ -283,7 +308,8 @@ impl Cluster {
         for i in 0..spec.distributors {
             let (http, og, oh) = (port(), port(), port());
             let cfg = format!(
-                "server:\n  http_listen_address: 127.0.0.1:{http}\n{server}distributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{generator_ring}{}\n",
+                "{}distributor:\n  receivers:\n    otlp:\n      grpc_endpoint: 127.0.0.1:{og}\n      http_endpoint: 127.0.0.1:{oh}\n{ring}{generator_ring}{}\n",
+                server(http, None),
                 spec.common_extra
             );
             distributors.push(RoleProcess::start(
@@ -298,7 +324,8 @@ impl Cluster {
         }
         let qport = port();
         let cfg = format!(
-            "server:\n  http_listen_address: 127.0.0.1:{qport}\n{server}{ring}{storage}{}\n",
+            "{}{ring}{storage}{}\n",
+            server(qport, None),
             spec.common_extra
         );
         let querier = RoleProcess::start(dir.path(), "querier", "strata-querier", qport, &cfg);

@@ -18,6 +18,7 @@ pub mod smallfs;
 /// Object-store test servers (moto, Azurite), shared with strata-storage's tests.
 #[path = "../../crates/strata-storage/tests/support/mod.rs"]
 pub mod store_servers;
+pub mod tls;
 
 /// Ports one server listens on.
 #[derive(Debug, Clone, Copy)]
@@ -158,18 +159,25 @@ impl Server {
     /// [`Server::start`] on `ports` (e.g. to point the configuration at the server's own
     /// receivers).
     pub fn start_on(ports: Ports, extra: &str) -> Self {
+        Self::start_https(ports, extra, None)
+    }
+
+    /// [`Server::start_on`] for a configuration whose HTTP port serves TLS with a certificate
+    /// of the CA `https_ca` (readiness is then probed over HTTPS).
+    pub fn start_https(ports: Ports, extra: &str, https_ca: Option<&Path>) -> Self {
         let dir = tempfile::tempdir().expect("tempdir");
         let config = dir.path().join("strata.yaml");
         let yaml = config_yaml(dir.path(), ports, extra);
         std::fs::File::create(&config)
             .and_then(|mut f| f.write_all(yaml.as_bytes()))
             .expect("writing config");
-        let process = cluster::RoleProcess::launch(
+        let process = cluster::RoleProcess::launch_with(
             "strata",
             strata_bin(),
             vec!["run".into(), "--config".into(), config.into_os_string()],
             dir.path().join("strata.log"),
             ports.api,
+            https_ca.map(Path::to_path_buf),
         );
         Self {
             process,

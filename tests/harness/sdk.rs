@@ -64,6 +64,22 @@ pub fn batch_provider(endpoint: &str, service: &str) -> SdkTracerProvider {
         .build()
 }
 
+/// A provider for `service` exporting through `exporter` with a simple processor: each span's
+/// `end()` returns once the server answered. Call `shutdown()` when done.
+pub fn simple_provider(
+    exporter: opentelemetry_otlp::SpanExporter,
+    service: &str,
+) -> SdkTracerProvider {
+    SdkTracerProvider::builder()
+        .with_simple_exporter(exporter)
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service.to_string())
+                .build(),
+        )
+        .build()
+}
+
 /// A two-service shop through real OTel SDK exporters: `traces` traces of `frontend` serving
 /// `GET /checkout` and calling `backend` (`GET /stock`, every fifth failed), which queries a
 /// database (`SELECT orders`). The frontend's spans go to `frontend_ep`, the backend's to

@@ -28,6 +28,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let shutdown = strata_server::process::signal_token();
     let clock: SharedClock = Arc::new(SystemClock);
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let store_metrics = strata_storage::StoreMetrics::new(&mut registry);
     let store: strata_storage::SharedStore =
         strata_storage::build_instrumented(&cfg.storage, store_metrics)
@@ -79,7 +80,8 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         .merge(common_routes(common))
         .merge(generator.router())
         .layer(tower_http::compression::CompressionLayer::new());
-    lc.serve_http("query API", &cfg.server.http_listen_address, api)
+    let tls = &cfg.server.http_tls_config;
+    lc.serve_http("query API", &cfg.server.http_listen_address, tls, api)
         .await?;
     strata_distributor::app::spawn_receivers(&cfg, &distributor, &mut lc).await?;
     // The ingester's gate, flush loop (flushes everything when cancelled), overrides reload

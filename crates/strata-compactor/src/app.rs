@@ -30,6 +30,7 @@ pub enum AppError {
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let store_metrics = strata_storage::StoreMetrics::new(&mut registry);
     let store: strata_storage::SharedStore =
         strata_storage::build_instrumented(&cfg.storage, store_metrics)?;
@@ -65,7 +66,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         readiness: lc.readiness(),
         build_info: BuildInfo::default(),
     });
-    lc.serve_http("http", &cfg.server.http_listen_address, router)
+    let tls = &cfg.server.http_tls_config;
+    lc.serve_http("http", &cfg.server.http_listen_address, tls, router)
         .await?;
     lc.spawn_background(move |t| overrides.run(t));
     lc.spawn_background(move |t| compactor.run(t));

@@ -17,6 +17,9 @@ pub struct IngesterClientConfig {
     pub connect_timeout: Duration,
     /// Largest gRPC message sent or accepted, both ways. Default 64 MiB.
     pub max_message_bytes: usize,
+    /// TLS of every internal gRPC client (to ingesters and to metrics-generators), under
+    /// Tempo's key; off by default.
+    pub grpc_client_config: crate::GrpcClientTlsConfig,
 }
 
 impl Default for IngesterClientConfig {
@@ -25,6 +28,7 @@ impl Default for IngesterClientConfig {
             remote_timeout: Duration::from_secs(5),
             connect_timeout: Duration::from_secs(1),
             max_message_bytes: 64 * 1024 * 1024,
+            grpc_client_config: Default::default(),
         }
     }
 }

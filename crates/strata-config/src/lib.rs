@@ -16,6 +16,7 @@ mod receivers;
 mod secret;
 mod tail_sampling;
 mod telemetry;
+mod tls;
 
 pub use cluster::*;
 pub use generator::*;
@@ -29,6 +30,7 @@ pub use receivers::{
 pub use secret::{Secret, REDACTED};
 pub use tail_sampling::*;
 pub use telemetry::{LogFormat, SelfTracingConfig};
+pub use tls::{ClientAuthType, GrpcClientTlsConfig, ReceiverTlsConfig, TlsServerConfig};
 
 use std::path::Path;
 
@@ -102,6 +104,7 @@ impl Config {
         self.metrics_generator
             .validate()
             .map_err(ConfigError::Invalid)?;
+        self.validate_tls().map_err(ConfigError::Invalid)?;
         if self.ring.replication_factor == 0 {
             return Err(ConfigError::Invalid(
                 "ring.replication_factor must be >= 1".into(),
@@ -165,6 +168,40 @@ impl Config {
             return Err(ConfigError::Invalid(
                 "distributor.max_request_bytes must be > 0".into(),
             ));
+        }
+        Ok(())
+    }
+
+    /// Every TLS block (the `tls` module): files named where they are needed.
+    fn validate_tls(&self) -> Result<(), String> {
+        self.server
+            .http_tls_config
+            .validate("server.http_tls_config")?;
+        self.server
+            .grpc_tls_config
+            .validate("server.grpc_tls_config")?;
+        self.ingester_client
+            .grpc_client_config
+            .validate("ingester_client.grpc_client_config")?;
+        let r = &self.distributor.receivers;
+        let mut receivers = vec![
+            ("distributor.receivers.otlp.grpc_tls", &r.otlp.grpc_tls),
+            ("distributor.receivers.otlp.http_tls", &r.otlp.http_tls),
+        ];
+        if let Some(z) = &r.zipkin {
+            receivers.push(("distributor.receivers.zipkin.tls", &z.tls));
+        }
+        if let Some(j) = &r.jaeger {
+            if let Some(g) = &j.protocols.grpc {
+                receivers.push(("distributor.receivers.jaeger.protocols.grpc.tls", &g.tls));
+            }
+            if let Some(h) = &j.protocols.thrift_http {
+                let at = "distributor.receivers.jaeger.protocols.thrift_http.tls";
+                receivers.push((at, &h.tls));
+            }
+        }
+        for (at, tls) in receivers {
+            tls.to_server().validate(at)?;
         }
         Ok(())
     }

@@ -55,6 +55,11 @@ pub struct ServerConfig {
     pub log_format: crate::LogFormat,
     /// Traces of Strata's own query path, exported over OTLP (off by default).
     pub self_tracing: crate::SelfTracingConfig,
+    /// TLS on `http_listen_address` (query API, `/ready`, `/metrics`); plain TCP by default.
+    pub http_tls_config: crate::TlsServerConfig,
+    /// TLS on `grpc_listen_address` (the internal gRPC server); plain TCP by default. With
+    /// `client_auth_type: RequireAndVerifyClientCert`, mutual TLS between roles.
+    pub grpc_tls_config: crate::TlsServerConfig,
 }
 
 impl Default for ServerConfig {
@@ -65,6 +70,8 @@ impl Default for ServerConfig {
             log_level: "info".into(),
             log_format: crate::LogFormat::default(),
             self_tracing: crate::SelfTracingConfig::default(),
+            http_tls_config: crate::TlsServerConfig::default(),
+            grpc_tls_config: crate::TlsServerConfig::default(),
         }
     }
 }
@@ -117,6 +124,12 @@ pub struct OtlpReceiverConfig {
     pub grpc_endpoint: String,
     /// OTLP/HTTP listen address (`POST /v1/traces`); empty disables it. Default `0.0.0.0:4318`.
     pub http_endpoint: String,
+    /// TLS on the OTLP/gRPC listener (`cert_file`, `key_file`, `client_ca_file`); off by default.
+    #[serde(skip_serializing_if = "crate::ReceiverTlsConfig::is_unset")]
+    pub grpc_tls: crate::ReceiverTlsConfig,
+    /// TLS on the OTLP/HTTP listener; off by default.
+    #[serde(skip_serializing_if = "crate::ReceiverTlsConfig::is_unset")]
+    pub http_tls: crate::ReceiverTlsConfig,
 }
 
 impl Default for OtlpReceiverConfig {
@@ -124,6 +137,8 @@ impl Default for OtlpReceiverConfig {
         Self {
             grpc_endpoint: "0.0.0.0:4317".into(),
             http_endpoint: "0.0.0.0:4318".into(),
+            grpc_tls: Default::default(),
+            http_tls: Default::default(),
         }
     }
 }

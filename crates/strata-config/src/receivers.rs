@@ -1,9 +1,11 @@
 //! The Zipkin and Jaeger receivers of `distributor.receivers`, in Tempo's shape (the
 //! OpenTelemetry Collector's receiver settings): a receiver or protocol is on when its key is
 //! present, even with no value (`zipkin:`), and off when absent; an empty `endpoint` also
-//! turns it off.
+//! turns it off. The TCP ones take a `tls` block (`ReceiverTlsConfig`).
 
 use serde::{Deserialize, Deserializer, Serialize};
+
+use crate::ReceiverTlsConfig;
 
 /// Deserializes a present key into `Some`, treating a null value (`zipkin:`) as the defaults.
 pub(crate) fn present<'de, D, T>(d: D) -> Result<Option<T>, D::Error>
@@ -20,12 +22,16 @@ where
 pub struct ZipkinReceiverConfig {
     /// Listen address (HTTP); empty disables. Default `0.0.0.0:9411`.
     pub endpoint: String,
+    /// TLS on the listener; off by default.
+    #[serde(skip_serializing_if = "ReceiverTlsConfig::is_unset")]
+    pub tls: ReceiverTlsConfig,
 }
 
 impl Default for ZipkinReceiverConfig {
     fn default() -> Self {
         Self {
             endpoint: "0.0.0.0:9411".into(),
+            tls: ReceiverTlsConfig::default(),
         }
     }
 }
@@ -64,12 +70,16 @@ macro_rules! tcp_protocol {
         pub struct $name {
             /// Listen address; empty disables.
             pub endpoint: String,
+            /// TLS on the listener; off by default.
+            #[serde(skip_serializing_if = "ReceiverTlsConfig::is_unset")]
+            pub tls: ReceiverTlsConfig,
         }
 
         impl Default for $name {
             fn default() -> Self {
                 Self {
                     endpoint: concat!("0.0.0.0:", $port).into(),
+                    tls: ReceiverTlsConfig::default(),
                 }
             }
         }

@@ -144,3 +144,31 @@ fn log_format_and_self_tracing_parse_and_validate() {
     let err = Config::from_yaml("server:\n  self_tracing:\n    endpont: http://x\n").unwrap_err();
     assert!(err.to_string().contains("endpont"), "{err}");
 }
+
+#[test]
+fn tls_blocks_are_validated_where_they_are() {
+    let cfg = Config::load(
+        &std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../config/tls.yaml"),
+    )
+    .unwrap();
+    assert!(cfg.server.grpc_tls_config.is_enabled());
+    assert_eq!(
+        cfg.server.grpc_tls_config.client_auth_type,
+        crate::ClientAuthType::RequireAndVerifyClientCert
+    );
+    assert!(cfg.ingester_client.grpc_client_config.tls_enabled);
+    assert_eq!(Config::from_yaml(&cfg.to_yaml()).unwrap(), cfg);
+
+    let half = "distributor:\n  receivers:\n    zipkin:\n      tls:\n        cert_file: a.crt\n";
+    let err = Config::from_yaml(half).unwrap_err().to_string();
+    assert!(
+        err.contains("distributor.receivers.zipkin.tls.key_file"),
+        "{err}"
+    );
+    let no_ca = "ingester_client:\n  grpc_client_config:\n    tls_enabled: true\n";
+    let err = Config::from_yaml(no_ca).unwrap_err().to_string();
+    assert!(
+        err.contains("ingester_client.grpc_client_config.tls_ca_path"),
+        "{err}"
+    );
+}

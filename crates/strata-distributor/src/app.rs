@@ -17,7 +17,8 @@ use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
 use strata_ring::{GeneratorPool, IngesterPool, ReplicatedPusher};
 use strata_server::{
-    bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides, Registry,
+    common_routes, listen, Alpn, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
+    Registry,
 };
 
 use crate::{receiver, Distributor};
@@ -42,10 +43,12 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ));
     }
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let clock: SharedClock = Arc::new(SystemClock);
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
     let mut lc = Lifecycle::new("distributor", shutdown);
-    let factory = strata_rpc::conn_factory(&cfg.ingester_client);
+    let factory = strata_rpc::conn_factory(&cfg.ingester_client)
+        .map_err(|e| AppError::Config(e.to_string()))?;
     let ring_stop = CancellationToken::new();
     let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, ring_stop.clone()).await;
     let ring_metrics = strata_ring::RingMetrics::new(&mut registry);
@@ -69,7 +72,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         &mut registry,
     );
     if !cfg.metrics_generator.ring.is_unset() {
-        let forwarder = spawn_forwarder(&cfg, &mut registry, ring_metrics, &mut lc).await;
+        let forwarder = spawn_forwarder(&cfg, &mut registry, ring_metrics, &mut lc).await?;
         distributor = distributor.with_span_consumer(Arc::new(forwarder));
     }
     lc.spawn_background(move |t| overrides.run(t));
@@ -81,6 +84,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     lc.serve_http(
         "http",
         &cfg.server.http_listen_address,
+        &cfg.server.http_tls_config,
         common_routes(common),
     )
     .await?;
@@ -94,12 +98,13 @@ async fn spawn_forwarder(
     registry: &mut Registry,
     ring_metrics: strata_ring::RingMetrics,
     lc: &mut Lifecycle,
-) -> crate::forward::GeneratorForwarder {
+) -> Result<crate::forward::GeneratorForwarder, AppError> {
     let gen = &cfg.metrics_generator;
+    // The ingester client's settings (TLS included), with the forwarder's deadline.
     let opts = strata_rpc::ClientOptions {
         remote_timeout: gen.forwarder.remote_timeout,
-        connect_timeout: cfg.ingester_client.connect_timeout,
-        max_message_bytes: cfg.ingester_client.max_message_bytes,
+        ..strata_rpc::ClientOptions::from_config(&cfg.ingester_client)
+            .map_err(|e| AppError::Config(e.to_string()))?
     };
     let stop = CancellationToken::new();
     let (pool, ring_task) = GeneratorPool::spawn(
@@ -128,7 +133,7 @@ async fn spawn_forwarder(
             let _ = task.await;
         }
     });
-    forwarder
+    Ok(forwarder)
 }
 
 /// Binds the receivers the configuration enables as servers of `lc`; shared by this process
@@ -140,14 +145,15 @@ pub async fn spawn_receivers(
 ) -> Result<(), AppError> {
     let otlp = &cfg.distributor.receivers.otlp;
     if !otlp.grpc_endpoint.is_empty() {
-        let l = bind(&otlp.grpc_endpoint).await?;
-        tracing::info!(addr = %otlp.grpc_endpoint, "otlp grpc listening");
+        let l = listen(&otlp.grpc_endpoint, &otlp.grpc_tls.to_server(), Alpn::Grpc).await?;
+        tracing::info!(addr = %otlp.grpc_endpoint, tls = l.is_tls(), "otlp grpc listening");
         let fut = receiver::grpc::serve(distributor.clone(), l, lc.servers_token());
         lc.spawn_server("otlp grpc", fut);
     }
     if !otlp.http_endpoint.is_empty() {
         let router = receiver::http::router(distributor.clone());
-        lc.serve_http("otlp http", &otlp.http_endpoint, router)
+        let tls = otlp.http_tls.to_server();
+        lc.serve_http("otlp http", &otlp.http_endpoint, &tls, router)
             .await?;
     }
     if let Some(zipkin) = cfg
@@ -158,7 +164,9 @@ pub async fn spawn_receivers(
         .filter(|z| !z.endpoint.is_empty())
     {
         let router = receiver::zipkin::router(distributor.clone());
-        lc.serve_http("zipkin", &zipkin.endpoint, router).await?;
+        let tls = zipkin.tls.to_server();
+        lc.serve_http("zipkin", &zipkin.endpoint, &tls, router)
+            .await?;
     }
     if let Some(jaeger) = &cfg.distributor.receivers.jaeger {
         spawn_jaeger(&jaeger.protocols, distributor, lc).await?;
@@ -174,8 +182,8 @@ async fn spawn_jaeger(
     use receiver::jaeger::{self, udp::Protocol};
     let enabled = |e: &str| !e.is_empty();
     if let Some(grpc) = protocols.grpc.as_ref().filter(|p| enabled(&p.endpoint)) {
-        let l = bind(&grpc.endpoint).await?;
-        tracing::info!(addr = %grpc.endpoint, "jaeger grpc listening");
+        let l = listen(&grpc.endpoint, &grpc.tls.to_server(), Alpn::Grpc).await?;
+        tracing::info!(addr = %grpc.endpoint, tls = l.is_tls(), "jaeger grpc listening");
         let fut = jaeger::grpc::serve(distributor.clone(), l, lc.servers_token());
         lc.spawn_server("jaeger grpc", fut);
     }
@@ -185,7 +193,8 @@ async fn spawn_jaeger(
         .filter(|p| enabled(&p.endpoint))
     {
         let router = jaeger::router(distributor.clone());
-        lc.serve_http("jaeger thrift_http", &http.endpoint, router)
+        let tls = http.tls.to_server();
+        lc.serve_http("jaeger thrift_http", &http.endpoint, &tls, router)
             .await?;
     }
     let udp = [

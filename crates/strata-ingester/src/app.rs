@@ -18,7 +18,7 @@ use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
 use strata_proto::roles::IngesterConn;
 use strata_server::{
-    bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
+    common_routes, listen_grpc, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
     Readiness, Registry,
 };
 
@@ -73,6 +73,7 @@ pub async fn start(
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let clock: SharedClock = Arc::new(SystemClock);
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let store: strata_storage::SharedStore = strata_storage::build_instrumented(
         &cfg.storage,
         strata_storage::StoreMetrics::new(&mut registry),
@@ -89,14 +90,14 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     lc.serve_http_late(
         "http",
         &cfg.server.http_listen_address,
+        &cfg.server.http_tls_config,
         common_routes(common),
     )
     .await?;
 
     let ingester = start(&cfg, store, clock.clone(), metrics).await?;
     ingester.set_overrides(overrides.clone());
-    let grpc_listener = bind(&cfg.server.grpc_listen_address).await?;
-    tracing::info!(addr = %cfg.server.grpc_listen_address, "ingester grpc listening");
+    let grpc_listener = listen_grpc("ingester", &cfg.server).await?;
     let conn: Arc<dyn IngesterConn> = Arc::new(ingester.clone());
     lc.spawn_server(
         "ingester grpc",

@@ -13,9 +13,9 @@ use std::sync::Arc;
 use strata_common::{SharedClock, SystemClock};
 use strata_config::Config;
 use strata_server::{
-    bind, common_routes, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides, Registry,
+    common_routes, listen_grpc, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
+    Registry,
 };
-use tonic::transport::server::TcpIncoming;
 
 use crate::push::RemoteGenerator;
 use crate::{GeneratorError, MetricsGenerator};
@@ -35,6 +35,7 @@ pub enum AppError {
 /// Runs the metrics-generator process until `shutdown` fires.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let clock: SharedClock = Arc::new(SystemClock);
     let overrides = Overrides::load(&cfg.overrides, clock.clone(), &mut registry)?;
     let mut lc = Lifecycle::new("metrics-generator", shutdown);
@@ -48,11 +49,11 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     lc.serve_http_late(
         "http",
         &cfg.server.http_listen_address,
+        &cfg.server.http_tls_config,
         common_routes(common).merge(generator.router()),
     )
     .await?;
-    let listener = bind(&cfg.server.grpc_listen_address).await?;
-    tracing::info!(addr = %cfg.server.grpc_listen_address, "metrics-generator grpc listening");
+    let listener = listen_grpc("metrics-generator", &cfg.server).await?;
     let service = strata_rpc::generator_service(
         Arc::new(remote.clone()),
         cfg.ingester_client.max_message_bytes,
@@ -61,7 +62,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     lc.spawn_server("metrics-generator grpc", async move {
         tonic::transport::Server::builder()
             .add_service(service)
-            .serve_with_incoming_shutdown(TcpIncoming::from(listener), stop.cancelled_owned())
+            .serve_with_incoming_shutdown(listener.into_incoming(), stop.cancelled_owned())
             .await
     });
     lc.on_drain(move || remote.stop_accepting());

@@ -38,12 +38,14 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ));
     }
     let mut registry = Registry::default();
+    strata_server::register_tls_metrics(&mut registry);
     let store: strata_storage::SharedStore = strata_storage::build_instrumented(
         &cfg.storage,
         strata_storage::StoreMetrics::new(&mut registry),
     )?;
     let mut lc = Lifecycle::new("querier", shutdown.clone());
-    let factory = strata_rpc::conn_factory(&cfg.ingester_client);
+    let factory = strata_rpc::conn_factory(&cfg.ingester_client)
+        .map_err(|e| AppError::Config(e.to_string()))?;
     let ring_stop = CancellationToken::new();
     let (pool, ring_task) = IngesterPool::spawn(&cfg.ring, factory, ring_stop.clone()).await;
     pool.members()
@@ -74,7 +76,8 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     let api = crate::http::router(querier.clone())
         .merge(common_routes(common))
         .layer(tower_http::compression::CompressionLayer::new());
-    lc.serve_http("query API", &cfg.server.http_listen_address, api)
+    let tls = &cfg.server.http_tls_config;
+    lc.serve_http("query API", &cfg.server.http_listen_address, tls, api)
         .await?;
     // Ready only after the first successful block-list poll.
     querier.first_poll(&shutdown).await;

@@ -38,7 +38,8 @@ impl std::fmt::Debug for IngesterClient {
 }
 
 impl IngesterClient {
-    /// A lazily connecting client for the ingester at `addr` (`host:port`, plain HTTP/2).
+    /// A lazily connecting client for the ingester at `addr` (`host:port`; HTTP/2, over TLS
+    /// when `opts.tls` is set).
     /// Must be called inside a tokio runtime (the connection is driven by a background task).
     pub fn new(addr: &str, opts: &ClientOptions) -> Result<Self, RpcError> {
         let grpc = GrpcClient::new(lazy_channel(addr, opts)?)
@@ -73,8 +74,9 @@ impl IngesterClient {
     }
 }
 
-/// A lazily connecting plain HTTP/2 channel to `addr` (`host:port`) with `opts`' timeouts.
-/// Must be called inside a tokio runtime (the connection is driven by a background task).
+/// A lazily connecting HTTP/2 channel to `addr` (`host:port`) with `opts`' timeouts, over TLS
+/// when `opts.tls` is set (the certificate must name the host, or `tls_server_name`). Must be
+/// called inside a tokio runtime (the connection is driven by a background task).
 pub(crate) fn lazy_channel(addr: &str, opts: &ClientOptions) -> Result<Channel, RpcError> {
     let invalid = |reason: String| RpcError::InvalidAddress {
         addr: addr.to_string(),
@@ -90,7 +92,14 @@ pub(crate) fn lazy_channel(addr: &str, opts: &ClientOptions) -> Result<Channel, 
     if tokio::runtime::Handle::try_current().is_err() {
         return Err(RpcError::NoRuntime);
     }
-    Ok(endpoint.connect_lazy())
+    match &opts.tls {
+        None => Ok(endpoint.connect_lazy()),
+        Some(tls) => {
+            let host = endpoint.uri().host().unwrap_or_default();
+            let connector = tls.connector(host, opts.connect_timeout)?;
+            Ok(endpoint.connect_with_connector_lazy(connector))
+        }
+    }
 }
 
 #[async_trait]

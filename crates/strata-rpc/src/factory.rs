@@ -11,18 +11,19 @@ use strata_proto::roles::{
 };
 use strata_proto::tempopb;
 
-use crate::{ClientOptions, IngesterClient};
+use crate::{ClientOptions, IngesterClient, RpcError};
 
 /// Makes a connection for a ring member (`host:port`). An address no client can be made for
 /// gives a connection whose every call fails with `UNAVAILABLE` naming the reason, so the ring
 /// treats it like any unreachable ingester.
 pub type ConnFactoryFn = Arc<dyn Fn(&str) -> Arc<dyn IngesterConn> + Send + Sync>;
 
-/// gRPC connections with the configured timeouts and message limits. Call inside a tokio
-/// runtime (connections are made lazily, on first use).
-pub fn conn_factory(cfg: &IngesterClientConfig) -> ConnFactoryFn {
-    let opts = ClientOptions::from(cfg);
-    Arc::new(move |addr: &str| -> Arc<dyn IngesterConn> {
+/// gRPC connections with the configured timeouts, message limits and TLS (whose files are
+/// read here: an error names the file). Call inside a tokio runtime (connections are made
+/// lazily, on first use).
+pub fn conn_factory(cfg: &IngesterClientConfig) -> Result<ConnFactoryFn, RpcError> {
+    let opts = ClientOptions::from_config(cfg)?;
+    Ok(Arc::new(move |addr: &str| -> Arc<dyn IngesterConn> {
         match IngesterClient::new(addr, &opts) {
             Ok(c) => Arc::new(c),
             Err(e) => {
@@ -30,7 +31,7 @@ pub fn conn_factory(cfg: &IngesterClientConfig) -> ConnFactoryFn {
                 Arc::new(Broken(format!("ingester {addr}: {e}")))
             }
         }
-    })
+    }))
 }
 
 /// A member that cannot be reached at all.

@@ -45,7 +45,7 @@ impl GeneratorClient {
         Ok(Self {
             addr: Arc::from(addr),
             grpc,
-            opts: *opts,
+            opts: opts.clone(),
         })
     }
 

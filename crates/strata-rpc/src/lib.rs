@@ -36,6 +36,7 @@ mod trace;
 use std::time::Duration;
 
 use strata_config::IngesterClientConfig;
+use strata_tls::ClientTls;
 
 pub use client::IngesterClient;
 pub use factory::{conn_factory, ConnFactoryFn};
@@ -46,8 +47,8 @@ pub use generator::{
 pub use server::{ingester_service, serve, IngesterService};
 pub use strata_proto::ingester_rpc::ingester_server::IngesterServer;
 
-/// How a client talks to one ingester.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// How a client talks to one ingester (or metrics-generator).
+#[derive(Debug, Clone)]
 pub struct ClientOptions {
     /// Deadline of one call, enforced by the client and sent to the server (`grpc-timeout`).
     pub remote_timeout: Duration,
@@ -55,21 +56,31 @@ pub struct ClientOptions {
     pub connect_timeout: Duration,
     /// Largest message sent or accepted.
     pub max_message_bytes: usize,
+    /// TLS (`ingester_client.grpc_client_config`); `None`: plain HTTP/2.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for ClientOptions {
     fn default() -> Self {
-        Self::from(&IngesterClientConfig::default())
-    }
-}
-
-impl From<&IngesterClientConfig> for ClientOptions {
-    fn from(c: &IngesterClientConfig) -> Self {
+        let c = IngesterClientConfig::default();
         Self {
             remote_timeout: c.remote_timeout,
             connect_timeout: c.connect_timeout,
             max_message_bytes: c.max_message_bytes,
+            tls: None,
         }
+    }
+}
+
+impl ClientOptions {
+    /// The options of `ingester_client`; its TLS files are read here (an error names the file).
+    pub fn from_config(c: &IngesterClientConfig) -> Result<Self, RpcError> {
+        Ok(Self {
+            remote_timeout: c.remote_timeout,
+            connect_timeout: c.connect_timeout,
+            max_message_bytes: c.max_message_bytes,
+            tls: ClientTls::from_config(&c.grpc_client_config)?,
+        })
     }
 }
 
@@ -82,4 +93,6 @@ pub enum RpcError {
     NoRuntime,
     #[error("gRPC server: {0}")]
     Serve(#[from] tonic::transport::Error),
+    #[error("ingester_client.grpc_client_config: {0}")]
+    Tls(#[from] strata_tls::TlsError),
 }

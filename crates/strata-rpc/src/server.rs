@@ -8,9 +8,7 @@ use strata_proto::ingester_rpc as wire;
 use strata_proto::ingester_rpc::ingester_server::{Ingester, IngesterServer};
 use strata_proto::roles::{IngesterConn, RoleError};
 use strata_proto::tempopb;
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
-use tonic::transport::server::TcpIncoming;
 use tonic::{Request, Response, Status};
 use tracing::Instrument;
 
@@ -40,21 +38,22 @@ pub fn ingester_service(
         .max_encoding_message_size(max_message_bytes)
 }
 
-/// Serves `conn` on `listener` until `shutdown` fires: then stops accepting connections, lets
-/// calls in flight finish, and returns.
+/// Serves `conn` on `listener` (plain TCP, or TLS as the listener was made) until `shutdown`
+/// fires: then stops accepting connections, lets calls in flight finish, and returns.
 pub async fn serve(
-    listener: TcpListener,
+    listener: impl Into<strata_tls::Listener>,
     conn: Arc<dyn IngesterConn>,
     max_message_bytes: usize,
     shutdown: CancellationToken,
 ) -> Result<(), RpcError> {
-    let local = listener.local_addr().ok();
-    tracing::info!(addr = ?local, "ingester gRPC server listening");
+    let listener: strata_tls::Listener = listener.into();
+    let local = listener.local_addr();
+    tracing::info!(addr = %local, tls = listener.is_tls(), "ingester gRPC server listening");
     tonic::transport::Server::builder()
         .add_service(ingester_service(conn, max_message_bytes))
-        .serve_with_incoming_shutdown(TcpIncoming::from(listener), shutdown.cancelled_owned())
+        .serve_with_incoming_shutdown(listener.into_incoming(), shutdown.cancelled_owned())
         .await?;
-    tracing::info!(addr = ?local, "ingester gRPC server stopped");
+    tracing::info!(addr = %local, "ingester gRPC server stopped");
     Ok(())
 }
 

@@ -1,6 +1,6 @@
 //! Process scaffolding shared by every Strata binary: the routes every process serves
 //! (`/ready`, `/metrics`, `/api/echo`, `/api/status/buildinfo`), HTTP serving with graceful
-//! shutdown, and the readiness flag.
+//! shutdown (plain or TLS: [`listen`], `strata_tls`), and the readiness flag.
 
 pub mod lifecycle;
 pub mod overrides;
@@ -12,9 +12,9 @@ pub use lifecycle::{Lifecycle, LifecycleError};
 pub use overrides::Overrides;
 pub use prometheus_client::registry::Registry;
 pub use routes::{common_routes, BuildInfo, CommonState};
+pub use strata_tls::{register_metrics as register_tls_metrics, Alpn, Listener};
 pub use tokio_util::sync::CancellationToken;
 
-use std::net::SocketAddr;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
@@ -31,6 +31,11 @@ pub enum ServerError {
     Serve {
         addr: String,
         source: std::io::Error,
+    },
+    #[error("TLS for {addr}: {source}")]
+    Tls {
+        addr: String,
+        source: strata_tls::TlsError,
     },
 }
 
@@ -79,16 +84,41 @@ pub async fn bind(addr: &str) -> Result<TcpListener, ServerError> {
         })
 }
 
+/// Binds `addr` and serves it over TLS as `tls` says (plain TCP when it has no certificate),
+/// offering `alpn`. The certificate files are read here: an error names the file.
+pub async fn listen(
+    addr: &str,
+    tls: &strata_config::TlsServerConfig,
+    alpn: Alpn,
+) -> Result<Listener, ServerError> {
+    let tls = strata_tls::ServerTls::from_config(tls, alpn).map_err(|source| ServerError::Tls {
+        addr: addr.to_string(),
+        source,
+    })?;
+    let tcp = bind(addr).await?;
+    Ok(Listener::new(tcp, tls.as_ref()))
+}
+
+/// Binds a role's internal gRPC server: `server.grpc_listen_address`, over TLS as
+/// `server.grpc_tls_config` says.
+pub async fn listen_grpc(
+    role: &str,
+    server: &strata_config::ServerConfig,
+) -> Result<Listener, ServerError> {
+    let addr = &server.grpc_listen_address;
+    let listener = listen(addr, &server.grpc_tls_config, Alpn::Grpc).await?;
+    tracing::info!(%addr, tls = listener.is_tls(), "{role} grpc listening");
+    Ok(listener)
+}
+
 /// Serves an axum router until `shutdown` fires.
 pub async fn serve_http(
-    listener: TcpListener,
+    listener: impl Into<Listener>,
     router: axum::Router,
     shutdown: CancellationToken,
 ) -> Result<(), ServerError> {
-    let addr = listener
-        .local_addr()
-        .map(|a: SocketAddr| a.to_string())
-        .unwrap_or_default();
+    let listener: Listener = listener.into();
+    let addr = listener.local_addr().to_string();
     axum::serve(listener, router)
         .with_graceful_shutdown(async move { shutdown.cancelled().await })
         .await

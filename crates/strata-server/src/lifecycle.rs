@@ -25,7 +25,9 @@ use std::future::Future;
 use tokio::task::{JoinHandle, JoinSet};
 use tokio_util::sync::CancellationToken;
 
-use crate::{bind, serve_http, Readiness, ServerError};
+use strata_config::TlsServerConfig;
+
+use crate::{listen, serve_http, Alpn, Readiness, ServerError};
 
 /// Why a process stopped other than by its shutdown token.
 #[derive(Debug, thiserror::Error)]
@@ -82,26 +84,30 @@ impl Lifecycle {
         self.servers.clone()
     }
 
-    /// Binds `addr` and serves `router` as a server (stops at drain).
+    /// Binds `addr` and serves `router` as a server (stops at drain), over TLS when `tls` has
+    /// a certificate.
     pub async fn serve_http(
         &mut self,
         name: &'static str,
         addr: &str,
+        tls: &TlsServerConfig,
         router: axum::Router,
     ) -> Result<(), ServerError> {
-        let fut = bind_http(name, addr, router, self.servers.clone()).await?;
+        let fut = bind_http(name, addr, tls, router, self.servers.clone()).await?;
         self.spawn_server(name, fut);
         Ok(())
     }
 
-    /// Binds `addr` and serves `router` until the very end (see the module docs).
+    /// Binds `addr` and serves `router` until the very end (see the module docs), over TLS
+    /// when `tls` has a certificate.
     pub async fn serve_http_late(
         &mut self,
         name: &'static str,
         addr: &str,
+        tls: &TlsServerConfig,
         router: axum::Router,
     ) -> Result<(), ServerError> {
-        let fut = bind_http(name, addr, router, self.late.clone()).await?;
+        let fut = bind_http(name, addr, tls, router, self.late.clone()).await?;
         self.spawn_late_server(name, fut);
         Ok(())
     }
@@ -190,11 +196,12 @@ impl Lifecycle {
 async fn bind_http(
     name: &'static str,
     addr: &str,
+    tls: &TlsServerConfig,
     router: axum::Router,
     stop: CancellationToken,
 ) -> Result<impl Future<Output = Result<(), ServerError>>, ServerError> {
-    let listener = bind(addr).await?;
-    tracing::info!(%addr, "{name} listening");
+    let listener = listen(addr, tls, Alpn::Http).await?;
+    tracing::info!(%addr, tls = listener.is_tls(), "{name} listening");
     Ok(serve_http(listener, router, stop))
 }
 

@@ -119,17 +119,15 @@ pub(crate) fn decompress(
     Ok(out)
 }
 
-/// Serves a gRPC receiver's `routes` on `listener` (TCP_NODELAY) until `shutdown` fires.
+/// Serves a gRPC receiver's `routes` on `listener` (plain or TLS; TCP_NODELAY) until
+/// `shutdown` fires.
 pub(crate) async fn serve_grpc(
     routes: tonic::service::Routes,
-    listener: tokio::net::TcpListener,
+    listener: impl Into<strata_server::Listener>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     tonic::transport::Server::builder()
         .add_routes(routes)
-        .serve_with_incoming_shutdown(
-            tonic::transport::server::TcpIncoming::from(listener).with_nodelay(Some(true)),
-            shutdown.cancelled_owned(),
-        )
+        .serve_with_incoming_shutdown(listener.into().into_incoming(), shutdown.cancelled_owned())
         .await
 }

@@ -3,7 +3,6 @@
 
 use strata_proto::otlp::collector::trace_service_server::{TraceService, TraceServiceServer};
 use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
@@ -35,7 +34,7 @@ impl TraceService for GrpcReceiver {
 /// Serves OTLP/gRPC on `listener` until `shutdown` fires.
 pub async fn serve(
     distributor: Distributor,
-    listener: TcpListener,
+    listener: impl Into<strata_server::Listener>,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let max = distributor.settings().max_request_bytes;

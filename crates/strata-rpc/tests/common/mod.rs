@@ -87,6 +87,7 @@ pub fn options() -> ClientOptions {
         remote_timeout: Duration::from_secs(30),
         connect_timeout: Duration::from_secs(5),
         max_message_bytes: 16 * 1024 * 1024,
+        tls: None,
     }
 }
 

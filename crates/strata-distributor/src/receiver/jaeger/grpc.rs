@@ -7,7 +7,6 @@ use strata_proto::jaeger_api_v2::collector_service_server::{
     CollectorService, CollectorServiceServer,
 };
 use strata_proto::jaeger_api_v2::{PostSpansRequest, PostSpansResponse};
-use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
@@ -50,7 +49,7 @@ impl CollectorService for JaegerGrpc {
 /// Serves `CollectorService` on `listener` until `shutdown` fires.
 pub async fn serve(
     distributor: Distributor,
-    listener: TcpListener,
+    listener: impl Into<strata_server::Listener>,
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let max = distributor.settings().max_request_bytes;
