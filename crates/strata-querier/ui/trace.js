@@ -44,19 +44,31 @@ export function buildModel(t) {
     const p = s.parentId && s.parentId !== s.id ? byId.get(s.parentId) : null;
     if (p) p.children.push(s); else roots.push(s);
   }
+  // Depth-first from the roots; spans caught in a parent cycle (malformed input) are never
+  // reached from a root, so each unvisited one starts a tree of its own.
   const order = [];
+  const seen = new Set();
   const byStart = (a, b) => a.start - b.start;
   roots.sort(byStart);
-  const stack = roots.slice().reverse();
-  for (const r of roots) r.depth = 0;
-  while (stack.length) {
-    const s = stack.pop();
-    order.push(s);
-    s.children.sort(byStart);
-    for (let i = s.children.length - 1; i >= 0; i--) {
-      s.children[i].depth = s.depth + 1;
-      stack.push(s.children[i]);
+  const walk = (root) => {
+    root.depth = 0;
+    const stack = [root];
+    while (stack.length) {
+      const s = stack.pop();
+      if (seen.has(s)) continue;
+      seen.add(s);
+      order.push(s);
+      s.children.sort(byStart);
+      for (let i = s.children.length - 1; i >= 0; i--) {
+        if (seen.has(s.children[i])) continue;
+        s.children[i].depth = s.depth + 1;
+        stack.push(s.children[i]);
+      }
     }
+  };
+  roots.forEach(walk);
+  for (const s of all) {
+    if (!seen.has(s)) { roots.push(s); s.parentId = ""; walk(s); }
   }
   const end = order.reduce((m, s) => Math.max(m, s.end), 0);
   return { spans: order, roots, byId, startNs: min || 0n, duration: end };

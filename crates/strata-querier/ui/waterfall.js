@@ -101,10 +101,19 @@ export class Waterfall {
       h("span", { class: "svc-name" }, s.service),
       h("span", { class: "span-name" }, s.name),
       s.error ? h("span", { class: "err-badge", title: s.statusMessage || "error" }, "!") : null,
-      hasKids && this.collapsed.has(s) ? h("span", { class: "muted" }, ` (${countBelow(s)})`) : null),
+      hasKids && this.collapsed.has(s) ? h("span", { class: "muted" }, ` (${this.countBelow(s)})`) : null),
     h("div", { class: "wf-time-col" },
       h("div", { class: "bar", style: { left: `${left}%`, width: `${width}%`, background: s.error ? "var(--error)" : colour } }),
       h("span", { class: "bar-label", style: labelLeft ? { left: `calc(${left + width}% + 6px)` } : { right: `calc(${100 - left}% + 6px)` } }, label)));
+  }
+
+  /** Spans under `s` (those after it in tree order, deeper than it). */
+  countBelow(s) {
+    const spans = this.model.spans;
+    let i = spans.indexOf(s) + 1;
+    const start = i;
+    while (i < spans.length && spans[i].depth > s.depth) i++;
+    return i - start;
   }
 
   toggle(s) {
@@ -157,13 +166,6 @@ export class Waterfall {
       this.reportMatches();
     });
   }
-}
-
-function countBelow(s) {
-  let n = 0;
-  const stack = [...s.children];
-  while (stack.length) { const c = stack.pop(); n++; stack.push(...c.children); }
-  return n;
 }
 
 function searchText(s) {
