@@ -130,11 +130,14 @@ impl Browser {
         self.find(css).await.text().await.expect("element text")
     }
 
-    /// Texts of every element matching `css` now.
+    /// Texts of every element matching `css` now (an element replaced meanwhile is left out:
+    /// call this inside [`Browser::until`] while the page may still change).
     pub async fn texts(&self, css: &str) -> Vec<String> {
         let mut out = Vec::new();
         for e in self.all(css).await {
-            out.push(e.text().await.expect("element text"));
+            if let Ok(t) = e.text().await {
+                out.push(t);
+            }
         }
         out
     }

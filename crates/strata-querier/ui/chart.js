@@ -3,7 +3,9 @@
 
 import { h, replace, notice, loading } from "./dom.js";
 import { queryRange } from "./api.js";
-import { anyValue, serviceColour } from "./format.js";
+import { anyValue, PALETTE } from "./format.js";
+
+const colour = (i) => PALETTE[i % PALETTE.length];
 import { RANGES, rangePicker, rangeSeconds } from "./search.js";
 
 const DEFAULT_QUERY = "{ } | rate() by (resource.service.name)";
@@ -51,7 +53,7 @@ function niceMax(v) {
 }
 
 function chart(series, t0, t1) {
-  const W = 960, H = 320, L = 56, R = 16, T = 12, B = 28;
+  const W = 1280, H = 360, L = 56, R = 16, T = 12, B = 28;
   const pts = series.map((s) => s.samples.map((p) => [Number(p.timestampMs), Number(p.value || 0)]).filter(([, v]) => Number.isFinite(v)));
   const max = niceMax(Math.max(...pts.flat().map(([, v]) => v)));
   const x = (t) => L + ((t - t0) / Math.max(t1 - t0, 1)) * (W - L - R);
@@ -71,8 +73,8 @@ function chart(series, t0, t1) {
   const names = series.map(seriesName);
   pts.forEach((p, i) => {
     const d = p.map(([t, v], j) => `${j ? "L" : "M"} ${x(t).toFixed(1)} ${y(v).toFixed(1)}`).join(" ");
-    svg.append(h("svg:path", { d, class: "series", stroke: serviceColour(names[i]), "data-series": names[i] }));
-    if (p.length === 1) svg.append(h("svg:circle", { cx: x(p[0][0]), cy: y(p[0][1]), r: 3, fill: serviceColour(names[i]) }));
+    svg.append(h("svg:path", { d, class: "series", stroke: colour(i), "data-series": names[i] }));
+    if (p.length === 1) svg.append(h("svg:circle", { cx: x(p[0][0]), cy: y(p[0][1]), r: 3, fill: colour(i) }));
   });
   const tip = h("div", { class: "chart-tip", hidden: true });
   const wrap = h("div", { class: "chart-wrap" }, svg, tip);
@@ -82,18 +84,18 @@ function chart(series, t0, t1) {
     const rows = pts.map((p, i) => {
       let best = null;
       for (const q of p) if (!best || Math.abs(q[0] - t) < Math.abs(best[0] - t)) best = q;
-      return best ? [names[i], best] : null;
+      return best ? [i, best] : null;
     }).filter(Boolean);
     if (!rows.length) { tip.hidden = true; return; }
     replace(tip, h("div", { class: "muted" }, new Date(rows[0][1][0]).toLocaleTimeString()),
-      rows.map(([n, [, v]]) => h("div", {}, h("span", { class: "svc-chip", style: { background: serviceColour(n) } }), `${n}: ${short(v)}`)));
+      rows.map(([i, [, v]]) => h("div", {}, h("span", { class: "svc-chip", style: { background: colour(i) } }), `${names[i]}: ${short(v)}`)));
     tip.hidden = false;
     tip.style.left = `${e.clientX - box.left + 12}px`;
     tip.style.top = `${e.clientY - box.top + 12}px`;
   });
   svg.addEventListener("mouseleave", () => { tip.hidden = true; });
-  return h("div", {}, wrap, h("div", { class: "legend", id: "chart-legend" }, names.map((n) =>
-    h("span", { class: "legend-item" }, h("span", { class: "svc-chip", style: { background: serviceColour(n) } }), n))));
+  return h("div", {}, wrap, h("div", { class: "legend", id: "chart-legend" }, names.map((n, i) =>
+    h("span", { class: "legend-item" }, h("span", { class: "svc-chip", style: { background: colour(i) } }), n))));
 }
 
 function short(v) {

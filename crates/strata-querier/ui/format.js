@@ -63,17 +63,18 @@ export function attributes(list) {
   return (list || []).map((kv) => [kv.key, anyValue(kv.value)]).sort((a, b) => a[0].localeCompare(b[0]));
 }
 
-// Distinct hues for services, assigned in order of first sight so a page is stable.
-const PALETTE = [
+// Service colours: a name's hash picks a palette entry, so a service keeps its colour on every
+// page and across reloads.
+export const PALETTE = [
   "#4e79a7", "#59a14f", "#f28e2b", "#b07aa1", "#76b7b2", "#edc948",
-  "#9c755f", "#e15759", "#86bcb6", "#d37295", "#a0cbe8", "#8cd17d",
+  "#7d6bd6", "#3f8fd2", "#86bcb6", "#d37295", "#499894", "#8cd17d",
 ];
-const assigned = new Map();
 
 /** The colour of a service name. */
 export function serviceColour(name) {
-  if (!assigned.has(name)) assigned.set(name, PALETTE[assigned.size % PALETTE.length]);
-  return assigned.get(name);
+  let hash = 0;
+  for (let i = 0; i < name.length; i++) hash = (hash * 31 + name.charCodeAt(i)) | 0;
+  return PALETTE[Math.abs(hash) % PALETTE.length];
 }
 
 /** A span kind enum name ("SPAN_KIND_SERVER") as a short word ("server"). */

@@ -102,13 +102,25 @@ function table(traces) {
       h("td", {}, h("a", { href, class: "trace-link" },
         h("span", { class: "svc-chip", style: { background: serviceColour(svc) } }),
         h("span", { class: "root-service" }, svc), " ",
-        h("span", { class: "root-name" }, t.rootTraceName || ""))),
+        h("span", { class: "root-name" }, t.rootTraceName || "")),
+      statsLine(t)),
       h("td", { class: "mono" }, t.traceID.slice(0, 16)),
       h("td", { title: timestamp(t.startTimeUnixNano) }, timestamp(t.startTimeUnixNano),
         h("span", { class: "muted" }, ` · ${ago(t.startTimeUnixNano, now)}`)),
       h("td", { class: "num" }, h("div", { class: "dur" },
-        h("span", { class: "dur-bar", style: { width: `${Math.max(2, (ms / longest) * 100)}%` } }),
+        h("span", { class: "dur-track" }, h("span", { class: "dur-bar", style: { width: `${Math.max(2, (ms / longest) * 100)}%` } })),
         h("span", {}, ms ? duration(ms * 1e6) : "<1ms"))),
       h("td", { class: "num matched" }, String(matched(t))));
     })));
+}
+
+/** Services of a result with their span counts, and its errors, from `serviceStats`. */
+function statsLine(t) {
+  const stats = Object.entries(t.serviceStats || {});
+  if (!stats.length) return null;
+  const errors = stats.reduce((n, [, s]) => n + (s.errorCount || 0), 0);
+  return h("div", { class: "svc-stats" },
+    errors ? h("span", { class: "pill error-pill" }, `${errors} error${errors === 1 ? "" : "s"}`) : null,
+    stats.sort((a, b) => a[0].localeCompare(b[0])).map(([svc, s]) => h("span", { class: "pill" },
+      h("span", { class: "svc-chip", style: { background: serviceColour(svc) } }), `${svc} (${s.spanCount || 0})`)));
 }
