@@ -17,7 +17,10 @@ use strata_integration_tests::browser::Browser;
 use strata_integration_tests::otlp::trace_id;
 use strata_integration_tests::{eventually_async, sdk, Server};
 
-const SHOP_TRACES: u64 = 5;
+/// Ten, so two traces fail (0 and 5). Trace 0 is not the one opened: `emit_checkout`'s two
+/// providers count span IDs separately, so in trace 0 the backend's server span has the
+/// frontend root's ID and kind, and trace by ID keeps one span per (ID, kind).
+const SHOP_TRACES: u64 = 10;
 const BATCHES: u64 = 99;
 const ITEMS: u64 = 100;
 const BULK_SPANS: u64 = 1 + BATCHES + BATCHES * ITEMS;
@@ -37,7 +40,12 @@ fn now_ns() -> u64 {
 
 /// One trace of `service`: a root `bulk-root` (100 ms), `batches` children `batch-{i}` and
 /// under each `items` grandchildren `item-{i}-{j}`, all started a second ago.
-fn tree_request(id: [u8; 16], service: &str, batches: u64, items: u64) -> ExportTraceServiceRequest {
+fn tree_request(
+    id: [u8; 16],
+    service: &str,
+    batches: u64,
+    items: u64,
+) -> ExportTraceServiceRequest {
     let base = now_ns() - 1_000_000_000;
     let span = |sid: u64, parent: u64, name: String, start: u64, dur: u64| Span {
         trace_id: id.to_vec(),
@@ -158,9 +166,15 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
         offered.contains(&"resource.service.name".to_string()),
         "{offered:?}"
     );
+    b.screenshot("00-autocomplete").await;
 
     // Search: one row per shop trace, newest first, with root service, name and matches.
-    let roots = search_for(&b, "{ resource.service.name = \"frontend\" }", 5).await;
+    let roots = search_for(
+        &b,
+        "{ resource.service.name = \"frontend\" }",
+        SHOP_TRACES as usize,
+    )
+    .await;
     assert!(roots.iter().all(|r| r == "frontend"), "{roots:?}");
     assert!(b
         .texts(".result-row .root-name")
@@ -168,7 +182,11 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
         .iter()
         .all(|n| n == "GET /checkout"));
     // frontend has two spans in each trace: the server span and its client call.
-    assert!(b.texts(".result-row .matched").await.iter().all(|m| m == "2"));
+    assert!(b
+        .texts(".result-row .matched")
+        .await
+        .iter()
+        .all(|m| m == "2"));
     let mut starts = Vec::new();
     for row in b.all(".result-row").await {
         let s = row.attr("data-start").await.unwrap().expect("data-start");
@@ -177,9 +195,14 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
     assert!(starts.windows(2).all(|w| w[0] >= w[1]), "{starts:?}");
     b.screenshot("01-search").await;
 
-    // The failed trace (the first of every five) opens as a waterfall of its four spans.
-    search_for(&b, "{ status = error }", 1).await;
-    b.find(".result-row a").await.click().await.expect("open trace");
+    // The newest failed trace (number 5; every fifth fails) opens as a waterfall of its four
+    // spans.
+    search_for(&b, "{ status = error }", 2).await;
+    b.find(".result-row a")
+        .await
+        .click()
+        .await
+        .expect("open trace");
     let names = b
         .until("waterfall of 4 spans", async |b| {
             let rows = b.all(".span-row").await;
@@ -216,7 +239,8 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
         .expect("select span");
     assert_eq!(b.text("#details-name").await, "SELECT orders");
     assert_eq!(
-        b.text("#span-attributes tr[data-key=\"db.system\"] td").await,
+        b.text("#span-attributes tr[data-key=\"db.system\"] td")
+            .await,
         "postgresql"
     );
     assert_eq!(
@@ -227,7 +251,11 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
     assert!(b.all("#details-error").await.is_empty());
     b.screenshot("02-trace-details").await;
     // (Rows are re-rendered on selection: find the failed one again.)
-    b.find(".span-row.error").await.click().await.expect("select failed span");
+    b.find(".span-row.error")
+        .await
+        .click()
+        .await
+        .expect("select failed span");
     assert!(b.text("#details-error").await.contains("out of stock"));
 
     // Search within the trace.
@@ -316,10 +344,25 @@ async fn search_trace_details_big_trace_graph_and_metrics() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn the_org_id_picks_whose_traces_are_shown() {
-    let server = Server::start("multitenancy_enabled: true\n");
-    push(&server, Some("alpha"), tree_request(trace_id(1), "alpha-svc", 1, 1)).await;
-    push(&server, Some("alpha"), tree_request(trace_id(2), "alpha-svc", 1, 1)).await;
-    push(&server, Some("beta"), tree_request(trace_id(3), "beta-svc", 2, 2)).await;
+    let server = Server::start("multitenancy_enabled:\n  true\n");
+    push(
+        &server,
+        Some("alpha"),
+        tree_request(trace_id(1), "alpha-svc", 1, 1),
+    )
+    .await;
+    push(
+        &server,
+        Some("alpha"),
+        tree_request(trace_id(2), "alpha-svc", 1, 1),
+    )
+    .await;
+    push(
+        &server,
+        Some("beta"),
+        tree_request(trace_id(3), "beta-svc", 2, 2),
+    )
+    .await;
     searchable(&server, Some("alpha"), "{ }", 2).await;
     searchable(&server, Some("beta"), "{ }", 1).await;
 

@@ -11,7 +11,7 @@ export function renderDetails(panel, s, model, onClose) {
     return replace(panel);
   }
   panel.hidden = false;
-  const parent = model.byId.get(s.parentId);
+  const parent = s.parent;
   replace(panel,
     h("div", { class: "details-head" },
       h("div", {},

@@ -4,8 +4,8 @@
 // Model (built once per trace, shared with the other modules): spans as
 //   { id, parentId, name, service, kind, start, end (ns since the trace's first span),
 //     error, statusMessage, attributes, resource, scope, events, links, depth, children }
-// in depth-first order, children by start time; a span whose parent is not in the trace is a
-// root.
+// in depth-first order, children by start time, `parent` the span it hangs under (null for a
+// root); a span whose parent is not in the trace is a root. `byId` maps an ID to its first span.
 
 import { h, replace, notice, loading } from "./dom.js";
 import { trace as fetchTrace } from "./api.js";
@@ -36,12 +36,22 @@ export function buildModel(t) {
       }
     }
   }
-  const byId = new Map(all.map((s) => [s.id, s]));
+  // Span IDs may repeat within a trace (a client and a server span sharing one, as Zipkin
+  // does; the API keeps spans distinct by ID and kind), so a parent ID can name several spans:
+  // the one whose time range holds the child's start wins, then the earliest.
+  const byId = new Map();
+  for (const s of all) {
+    if (!byId.has(s.id)) byId.set(s.id, []);
+    byId.get(s.id).push(s);
+  }
   const roots = [];
   for (const s of all) {
     s.start = Number(s.startNs - (min || 0n));
     s.end = Number(s.endNs - (min || 0n));
-    const p = s.parentId && s.parentId !== s.id ? byId.get(s.parentId) : null;
+  }
+  for (const s of all) {
+    const candidates = (s.parentId && byId.get(s.parentId) || []).filter((p) => p !== s);
+    const p = candidates.find((c) => c.start <= s.start && s.start <= c.end) || candidates[0];
     if (p) p.children.push(s); else roots.push(s);
   }
   // Depth-first from the roots; spans caught in a parent cycle (malformed input) are never
@@ -52,6 +62,7 @@ export function buildModel(t) {
   roots.sort(byStart);
   const walk = (root) => {
     root.depth = 0;
+    root.parent = null;
     const stack = [root];
     while (stack.length) {
       const s = stack.pop();
@@ -62,16 +73,22 @@ export function buildModel(t) {
       for (let i = s.children.length - 1; i >= 0; i--) {
         if (seen.has(s.children[i])) continue;
         s.children[i].depth = s.depth + 1;
+        s.children[i].parent = s;
         stack.push(s.children[i]);
       }
     }
   };
   roots.forEach(walk);
   for (const s of all) {
-    if (!seen.has(s)) { roots.push(s); s.parentId = ""; walk(s); }
+    if (!seen.has(s)) { roots.push(s); walk(s); }
   }
+  // Children a cycle's walk did not reach stay listed under a span only if that is their tree
+  // parent, so collapsing and counting follow the tree.
+  for (const s of order) s.children = s.children.filter((c) => c.parent === s);
   const end = order.reduce((m, s) => Math.max(m, s.end), 0);
-  return { spans: order, roots, byId, startNs: min || 0n, duration: end };
+  const first = new Map();
+  for (const s of order) if (!first.has(s.id)) first.set(s.id, s);
+  return { spans: order, roots, byId: first, startNs: min || 0n, duration: end };
 }
 
 export function renderTrace(view, id, params) {

@@ -67,7 +67,8 @@ export class Waterfall {
   /** Renders the rows inside the viewport only. */
   paint() {
     const top = this.scroller.scrollTop;
-    const height = this.scroller.clientHeight || 600;
+    // Never more than a window's worth, even if the scroller were stretched to its content.
+    const height = Math.min(this.scroller.clientHeight || 600, window.innerHeight);
     const first = Math.max(0, Math.floor(top / ROW) - OVERSCAN);
     const last = Math.min(this.rows.length, Math.ceil((top + height) / ROW) + OVERSCAN);
     const out = [];
@@ -125,10 +126,7 @@ export class Waterfall {
   select(s, scroll = false) {
     this.selected = s;
     if (s) {
-      for (let p = this.model.byId.get(s.parentId); p; p = this.model.byId.get(p.parentId)) {
-        this.collapsed.delete(p);
-        if (p.parentId === p.id) break;
-      }
+      for (let p = s.parent; p; p = p.parent) this.collapsed.delete(p);
       this.layout();
       if (scroll) this.reveal(s);
     } else {

@@ -27,7 +27,11 @@ fn app() -> (Router, Arc<Node>) {
     (crate::http::router(q), node)
 }
 
-async fn get(app: &Router, path: &str, etag: Option<&str>) -> (StatusCode, http::HeaderMap, Vec<u8>) {
+async fn get(
+    app: &Router,
+    path: &str,
+    etag: Option<&str>,
+) -> (StatusCode, http::HeaderMap, Vec<u8>) {
     let mut req = Request::get(path);
     if let Some(t) = etag {
         req = req.header(header::IF_NONE_MATCH, t);
@@ -92,7 +96,12 @@ async fn every_module_the_page_imports_is_served() {
 #[tokio::test]
 async fn unknown_files_are_404() {
     let (app, _node) = app();
-    for path in ["/ui/nope.js", "/ui/..%2Fsrc%2Flib.rs", "/ui/", "/index.html"] {
+    for path in [
+        "/ui/nope.js",
+        "/ui/..%2Fsrc%2Flib.rs",
+        "/ui/",
+        "/index.html",
+    ] {
         let (status, _, _) = get(&app, path, None).await;
         assert_eq!(status, StatusCode::NOT_FOUND, "{path}");
     }
