@@ -56,6 +56,10 @@ function chart(series, t0, t1) {
   const W = 1280, H = 360, L = 56, R = 16, T = 12, B = 28;
   const pts = series.map((s) => s.samples.map((p) => [Number(p.timestampMs), Number(p.value || 0)]).filter(([, v]) => Number.isFinite(v)));
   const max = niceMax(Math.max(...pts.flat().map(([, v]) => v)));
+  // Steps are aligned, so the first and last may fall just outside the asked range.
+  const times = pts.flat().map(([t]) => t);
+  t0 = Math.min(t0, ...times);
+  t1 = Math.max(t1, ...times);
   const x = (t) => L + ((t - t0) / Math.max(t1 - t0, 1)) * (W - L - R);
   const y = (v) => T + (1 - v / max) * (H - T - B);
   const svg = h("svg:svg", { class: "chart-svg", viewBox: `0 0 ${W} ${H}`, role: "img", "aria-label": "Metrics chart" });
