@@ -1,7 +1,7 @@
 //! The built-in trace explorer in a real headless Chromium (WebDriver) against the real
 //! `strata run` binary: search → trace → span details, errors marked, a 10,000-span trace
 //! rendered with only the visible rows in the DOM, the service graph and the metrics chart from
-//! the same process, and tenant switching. Screenshots of each step go to
+//! the same process, tenant switching, and the page served by the querier binary of a cluster. Screenshots of each step go to
 //! `<target dir>/ui-screenshots/` (see `browser::screenshot_dir`).
 //!
 //! Data: the harness's two-service shop (`sdk::emit_checkout`: `frontend` `GET /checkout` →
@@ -14,6 +14,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::Trac
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::trace::v1::Span;
 use strata_integration_tests::browser::Browser;
+use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::otlp::trace_id;
 use strata_integration_tests::{eventually_async, sdk, Server};
 
@@ -83,7 +84,11 @@ fn tree_request(
 }
 
 async fn push(server: &Server, tenant: Option<&str>, req: ExportTraceServiceRequest) {
-    let mut client = TraceServiceClient::connect(server.otlp_grpc_endpoint())
+    push_to(&server.otlp_grpc_endpoint(), tenant, req).await
+}
+
+async fn push_to(endpoint: &str, tenant: Option<&str>, req: ExportTraceServiceRequest) {
+    let mut client = TraceServiceClient::connect(endpoint.to_string())
         .await
         .expect("grpc connect")
         .max_encoding_message_size(64 << 20);
@@ -389,5 +394,43 @@ async fn the_org_id_picks_whose_traces_are_shown() {
         .await;
     let missing = b.text(".notice.empty").await;
     assert!(missing.contains("not found"), "{missing}");
+    b.close().await;
+}
+
+/// The querier binary serves the explorer on its API port too; with no metrics-generator in
+/// that process the service graph says so instead of showing an empty graph.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_querier_role_serves_the_explorer() {
+    let cluster = tokio::task::spawn_blocking(|| {
+        Cluster::start(ClusterSpec {
+            ingesters: 1,
+            distributors: 1,
+            replication_factor: 1,
+            ..Default::default()
+        })
+    })
+    .await
+    .unwrap();
+    push_to(
+        &cluster.otlp_grpc[0],
+        None,
+        tree_request(trace_id(9), "cluster-svc", 2, 3),
+    )
+    .await;
+
+    let b = Browser::start().await;
+    b.goto(&cluster.querier.url("/#/search?range=1h")).await;
+    b.until("the trace through the cluster", async |b| {
+        b.find("#run-search").await.click().await.ok()?;
+        let rows = b.texts(".result-row .root-service").await;
+        (rows == ["cluster-svc"]).then_some(())
+    })
+    .await;
+    b.find(".result-row a").await.click().await.unwrap();
+    assert_eq!(b.text("#span-count").await, "9");
+    b.goto(&cluster.querier.url("/#/graph")).await;
+    let notice = b.text("#graph .notice").await;
+    assert!(notice.contains("needs the metrics-generator"), "{notice}");
+    b.screenshot("08-querier-graph").await;
     b.close().await;
 }
