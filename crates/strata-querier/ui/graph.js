@@ -64,7 +64,7 @@ export function renderGraph(view) {
     replace(body, note, draw(es), edgeTable(es));
   }).catch((e) => {
     if (e.status === 404) {
-      replace(body, notice("info", "The service graph needs the metrics-generator in this process. "strata run" serves its series at /metrics/generator; a querier running alone has none: query traces_service_graph_* in the Prometheus the generators remote-write to."));
+      replace(body, notice("info", "The service graph needs the metrics-generator, which runs inside strata run (its series at /metrics/generator). A querier running alone has none; query traces_service_graph_* in the Prometheus the generators remote-write to."));
     } else {
       replace(body, notice("error", `Reading /metrics/generator failed: ${e.message}`));
     }
