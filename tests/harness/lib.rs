@@ -8,6 +8,7 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+pub mod browser;
 pub mod cluster;
 pub mod cluster_script;
 pub mod dataset;

@@ -24,7 +24,8 @@ use crate::{FoundTrace, Querier, QueryError};
 
 pub(crate) const PROTOBUF: &str = "application/protobuf";
 
-/// The query API routes.
+/// The query API routes, and the trace explorer's page and files ([`crate::ui`]) outside the
+/// API's middleware.
 pub fn router(querier: Querier) -> Router {
     Router::new()
         .route("/api/traces/{id}", get(trace_v1))
@@ -39,6 +40,7 @@ pub fn router(querier: Querier) -> Router {
             querier.clone(),
             crate::http_observe::observe,
         ))
+        .merge(crate::ui::routes())
         .with_state(querier)
 }
 

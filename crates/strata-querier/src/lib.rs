@@ -7,6 +7,9 @@
 //!
 //! In distributed mode "the ingester" is [`FanoutQuerier`]: every ingester of the ring, asked
 //! through the ring's generic fan-out, answers merged the same way ([`fanout`]).
+//!
+//! The same port serves the built-in trace explorer at `/` ([`ui`]), in every mode that serves
+//! the API.
 
 pub mod app;
 pub mod blocklist;
@@ -22,6 +25,7 @@ mod metrics_params;
 mod params;
 mod search;
 mod tags;
+pub mod ui;
 
 use std::sync::Arc;
 use std::time::Duration;
