@@ -6,6 +6,7 @@
 //!
 //! `config/single-binary.yaml` at the repository root spells out every default.
 
+mod auth;
 mod cluster;
 mod env;
 mod generator;
@@ -17,6 +18,7 @@ mod secret;
 mod tail_sampling;
 mod telemetry;
 
+pub use auth::*;
 pub use cluster::*;
 pub use generator::*;
 pub use generator_output::*;
@@ -95,6 +97,9 @@ impl Config {
         self.server
             .self_tracing
             .validate()
+            .map_err(ConfigError::Invalid)?;
+        self.auth
+            .validate(self.multitenancy_enabled)
             .map_err(ConfigError::Invalid)?;
         self.overrides
             .validate()
