@@ -95,7 +95,6 @@ async fn tags_v1(
     State(q): State<Querier>,
     Extension(tenant): Extension<TenantId>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = tags_request(&params)?;
     let resp = q.search_tags(&tenant, &req).await?;
@@ -117,7 +116,6 @@ async fn tags_v2(
     State(q): State<Querier>,
     Extension(tenant): Extension<TenantId>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = tags_request(&params)?;
     let resp = q.search_tags(&tenant, &req).await?;
@@ -177,7 +175,6 @@ async fn values_v1(
     Extension(tenant): Extension<TenantId>,
     Path(rest): Path<String>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = values_request(&rest, &params, false)?;
     let resp = q.search_tag_values(&tenant, &req).await?;
@@ -190,7 +187,6 @@ async fn values_v2(
     Extension(tenant): Extension<TenantId>,
     Path(rest): Path<String>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = values_request(&rest, &params, true)?;
     let resp = q.search_tag_values(&tenant, &req).await?;

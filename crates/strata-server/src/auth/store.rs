@@ -121,7 +121,7 @@ impl Authenticator {
                 let digest = token_digest(token);
                 for e in entries {
                     if let Secret::Token(d) = &e.secret {
-                        if bool::from(d.ct_eq(&digest)) {
+                        if bool::from(d.as_slice().ct_eq(digest.as_slice())) {
                             matched.push(e);
                         }
                     }

@@ -62,31 +62,31 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
     assert!(r.auth_enabled());
     let alice = basic("alice:wonderland");
     let cases: Vec<(Vec<(&str, &[u8])>, Result<TenantId, Refusal>)> = vec![
-        (vec![("authorization", b"Bearer grafana-token")], Ok(t("team-a"))),
+        (vec![("authorization", b"Bearer grafana-token".as_slice())], Ok(t("team-a"))),
         (
             vec![
-                ("authorization", b"Bearer grafana-token"),
-                ("x-scope-orgid", b"team-b"),
+                ("authorization", b"Bearer grafana-token".as_slice()),
+                ("x-scope-orgid", b"team-b".as_slice()),
             ],
             Ok(t("team-b")),
         ),
-        (vec![("authorization", b"Bearer ci-token")], Ok(t("team-b"))),
+        (vec![("authorization", b"Bearer ci-token".as_slice())], Ok(t("team-b"))),
         (
-            vec![("authorization", b"Bearer ci-token"), ("x-scope-orgid", b"team-a")],
+            vec![("authorization", b"Bearer ci-token".as_slice()), ("x-scope-orgid", b"team-a".as_slice())],
             Err(Refusal::Forbidden),
         ),
-        (vec![("authorization", &alice)], Ok(t("team-a"))),
-        (vec![("x-scope-orgid", b"team-a")], Err(Refusal::Missing)),
-        (vec![("authorization", b"Bearer wrong")], Err(Refusal::Invalid)),
-        (vec![("authorization", b"Basic %%%")], Err(Refusal::Invalid)),
-        (vec![("authorization", b"Bearer \xff\xfe")], Err(Refusal::Invalid)),
+        (vec![("authorization", alice.as_slice())], Ok(t("team-a"))),
+        (vec![("x-scope-orgid", b"team-a".as_slice())], Err(Refusal::Missing)),
+        (vec![("authorization", b"Bearer wrong".as_slice())], Err(Refusal::Invalid)),
+        (vec![("authorization", b"Basic %%%".as_slice())], Err(Refusal::Invalid)),
+        (vec![("authorization", b"Bearer \xff\xfe".as_slice())], Err(Refusal::Invalid)),
     ];
     for (h, want) in cases {
         let got = r.resolve(&headers(&h), Edge::Query, "query").await;
         assert_eq!(got, want, "{h:?}");
     }
     let wrong_pw = basic("alice:looking-glass");
-    let h = headers(&[("authorization", &wrong_pw)]);
+    let h = headers(&[("authorization", wrong_pw.as_slice())]);
     assert_eq!(
         r.resolve(&h, Edge::Ingest, "otlp_grpc").await,
         Err(Refusal::Invalid)
@@ -107,7 +107,7 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
 #[tokio::test]
 async fn without_auth_the_header_alone_names_the_tenant() {
     let r = TenantResolver::open(true);
-    let h = headers(&[("x-scope-orgid", b"team-a"), ("authorization", b"Bearer x")]);
+    let h = headers(&[("x-scope-orgid", b"team-a".as_slice()), ("authorization", b"Bearer x".as_slice())]);
     assert_eq!(r.resolve(&h, Edge::Query, "query").await, Ok(t("team-a")));
     assert_eq!(
         r.resolve(&HeaderMap::new(), Edge::Ingest, "otlp_http").await,
