@@ -104,7 +104,10 @@ fn request(n: u64, spans: u64, service: &str, marker: &str) -> ExportTraceServic
     let rs = &mut req.resource_spans[0];
     rs.resource.as_mut().unwrap().attributes = vec![kv("service.name", s(service))];
     for span in &mut rs.scope_spans[0].spans {
-        span.attributes = vec![kv(&format!("secret.{marker}"), s(&format!("{marker}-value")))];
+        span.attributes = vec![kv(
+            &format!("secret.{marker}"),
+            s(&format!("{marker}-value")),
+        )];
     }
     req
 }
@@ -148,7 +151,12 @@ async fn http_push(
 }
 
 /// GET on the query API: (status, `WWW-Authenticate` present, body).
-async fn get(server: &Server, auth: Option<&str>, org: Option<&str>, path: &str) -> (u16, bool, String) {
+async fn get(
+    server: &Server,
+    auth: Option<&str>,
+    org: Option<&str>,
+    path: &str,
+) -> (u16, bool, String) {
     let mut b = reqwest::Client::new().get(server.url(path));
     if let Some(a) = auth {
         b = b.header("authorization", a);
@@ -165,7 +173,8 @@ async fn get(server: &Server, auth: Option<&str>, org: Option<&str>, path: &str)
 /// `strata_auth_failures_total{reason,protocol}` on `/metrics` (0 when absent).
 async fn failures(server: &Server, reason: &str, protocol: &str) -> f64 {
     let page = server.metrics().await;
-    let prefix = format!("strata_auth_failures_total{{reason=\"{reason}\",protocol=\"{protocol}\"}} ");
+    let prefix =
+        format!("strata_auth_failures_total{{reason=\"{reason}\",protocol=\"{protocol}\"}} ");
     page.lines()
         .find_map(|l| l.strip_prefix(&prefix))
         .map_or(0.0, |v| v.trim().parse().unwrap())
@@ -191,7 +200,11 @@ where
 fn emit(exporter: opentelemetry_otlp::SpanExporter, service: &str) -> [u8; 16] {
     let provider = SdkTracerProvider::builder()
         .with_simple_exporter(exporter)
-        .with_resource(Resource::builder().with_service_name(service.to_string()).build())
+        .with_resource(
+            Resource::builder()
+                .with_service_name(service.to_string())
+                .build(),
+        )
         .build();
     let tracer = provider.tracer("strata-tests");
     let span = tracer.start("GET /auth");
@@ -252,7 +265,10 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
         let id = tokio::task::spawn_blocking(move || emit(exporter, "sdk-ok"))
             .await
             .unwrap();
-        assert!(a_sees(&server, id).await, "{protocol}: exported trace readable");
+        assert!(
+            a_sees(&server, id).await,
+            "{protocol}: exported trace readable"
+        );
     }
     // Missing and wrong credentials: refused, counted by reason and protocol, nothing stored.
     for protocol in ["otlp_grpc", "otlp_http"] {
@@ -267,7 +283,10 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
                 .unwrap();
             let after = failures(&server, reason, protocol).await;
             assert!(after > before, "{protocol} {reason}: {before} -> {after}");
-            assert!(!a_sees(&server, id).await, "{protocol} {reason}: nothing stored");
+            assert!(
+                !a_sees(&server, id).await,
+                "{protocol} {reason}: nothing stored"
+            );
         }
     }
 
@@ -276,11 +295,25 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
     for (auth, org, code) in [
         (None, None, tonic::Code::Unauthenticated),
         (Some(bearer("wrong")), None, tonic::Code::Unauthenticated),
-        (Some("Basic !!!".to_string()), None, tonic::Code::Unauthenticated),
-        (Some(bearer(TOKEN_A)), Some("team-b"), tonic::Code::PermissionDenied),
-        (Some(basic("grafana", "nope")), None, tonic::Code::Unauthenticated),
+        (
+            Some("Basic !!!".to_string()),
+            None,
+            tonic::Code::Unauthenticated,
+        ),
+        (
+            Some(bearer(TOKEN_A)),
+            Some("team-b"),
+            tonic::Code::PermissionDenied,
+        ),
+        (
+            Some(basic("grafana", "nope")),
+            None,
+            tonic::Code::Unauthenticated,
+        ),
     ] {
-        let err = grpc_push(&server, auth.as_deref(), org, req()).await.unwrap_err();
+        let err = grpc_push(&server, auth.as_deref(), org, req())
+            .await
+            .unwrap_err();
         assert_eq!(err.code(), code, "{auth:?} {org:?}: {err:?}");
     }
     for (auth, org, status) in [
@@ -290,7 +323,11 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
         (Some(bearer(TOKEN_A)), Some("team-a"), 200),
         (Some(basic("grafana", PASSWORD)), Some("team-a"), 200),
     ] {
-        assert_eq!(http_push(&server, auth.as_deref(), org, &req()).await, status, "{auth:?} {org:?}");
+        assert_eq!(
+            http_push(&server, auth.as_deref(), org, &req()).await,
+            status,
+            "{auth:?} {org:?}"
+        );
     }
     assert!(failures(&server, "forbidden", "otlp_http").await >= 1.0);
     assert!(failures(&server, "forbidden", "otlp_grpc").await >= 1.0);
@@ -311,8 +348,22 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
         b.send()
     };
     assert_eq!(zipkin(None).await.unwrap().status().as_u16(), 401);
-    assert_eq!(zipkin(Some(bearer(TOKEN_A))).await.unwrap().status().as_u16(), 202);
-    assert_eq!(zipkin(Some(bearer(TOKEN_B_OLD))).await.unwrap().status().as_u16(), 202);
+    assert_eq!(
+        zipkin(Some(bearer(TOKEN_A)))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        202
+    );
+    assert_eq!(
+        zipkin(Some(bearer(TOKEN_B_OLD)))
+            .await
+            .unwrap()
+            .status()
+            .as_u16(),
+        202
+    );
     let path = format!("/api/traces/{zid}");
     let (st, _, body) = get(&server, Some(&bearer(TOKEN_B_OLD)), None, &path).await;
     assert_eq!(st, 200, "{body}");
@@ -322,19 +373,39 @@ async fn sdk_exporters_and_zipkin_need_credentials() {
     // Rotating team-b's token in the per-tenant file: the old one stops working.
     std::fs::write(&file, overrides_file(TOKEN_B_NEW)).unwrap();
     eventually("the new token works", || async {
-        get(&server, Some(&bearer(TOKEN_B_NEW)), None, "/api/search/tags").await.0 == 200
+        get(
+            &server,
+            Some(&bearer(TOKEN_B_NEW)),
+            None,
+            "/api/search/tags",
+        )
+        .await
+        .0 == 200
     })
     .await;
-    let (st, _, _) = get(&server, Some(&bearer(TOKEN_B_OLD)), None, "/api/search/tags").await;
+    let (st, _, _) = get(
+        &server,
+        Some(&bearer(TOKEN_B_OLD)),
+        None,
+        "/api/search/tags",
+    )
+    .await;
     assert_eq!(st, 401);
 }
 
 /// Sum of every count in a metrics answer (range: samples; instant: one value per series).
 fn total(v: &Value) -> f64 {
     let mut sum = 0.0;
-    for s in v["series"].as_array().map(Vec::as_slice).unwrap_or_default() {
+    for s in v["series"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or_default()
+    {
         if let Some(samples) = s["samples"].as_array() {
-            sum += samples.iter().map(|x| x["value"].as_f64().unwrap_or(0.0)).sum::<f64>();
+            sum += samples
+                .iter()
+                .map(|x| x["value"].as_f64().unwrap_or(0.0))
+                .sum::<f64>();
         } else {
             sum += s["value"].as_f64().unwrap_or(0.0);
         }
@@ -350,11 +421,19 @@ async fn no_read_endpoint_crosses_tenants() {
     let server = start(&file, false);
     // team-a: 2 spans of svc-alpha; team-b: 5 spans of svc-beta.
     let (id_a, id_b) = (trace_id(1), trace_id(2));
-    grpc_push(&server, Some(&bearer(TOKEN_A)), None, request(1, 2, "svc-alpha", "alpha"))
-        .await
-        .unwrap();
+    grpc_push(
+        &server,
+        Some(&bearer(TOKEN_A)),
+        None,
+        request(1, 2, "svc-alpha", "alpha"),
+    )
+    .await
+    .unwrap();
     let b = request(2, 5, "svc-beta", "beta");
-    assert_eq!(http_push(&server, Some(&bearer(TOKEN_B_OLD)), None, &b).await, 200);
+    assert_eq!(
+        http_push(&server, Some(&bearer(TOKEN_B_OLD)), None, &b).await,
+        200
+    );
 
     let count = "{} | count_over_time()";
     let range = format!(
@@ -368,9 +447,21 @@ async fn no_read_endpoint_crosses_tenants() {
     let (ta, tb) = (hex::encode(id_a), hex::encode(id_b));
     // (path, what tenant A's answer must show, what it must not show).
     let reads: Vec<(String, Vec<String>, Vec<String>)> = vec![
-        (format!("/api/traces/{ta}"), vec!["svc-alpha".into()], vec!["beta".into()]),
-        (format!("/api/v2/traces/{ta}"), vec!["svc-alpha".into()], vec!["beta".into()]),
-        (format!("/api/v2/traces/{tb}"), vec![], vec!["beta".into(), "secret".into()]),
+        (
+            format!("/api/traces/{ta}"),
+            vec!["svc-alpha".into()],
+            vec!["beta".into()],
+        ),
+        (
+            format!("/api/v2/traces/{ta}"),
+            vec!["svc-alpha".into()],
+            vec!["beta".into()],
+        ),
+        (
+            format!("/api/v2/traces/{tb}"),
+            vec![],
+            vec!["beta".into(), "secret".into()],
+        ),
         (
             "/api/search?q=%7B%7D".into(),
             vec![trim_hex(&id_a)],
@@ -381,8 +472,16 @@ async fn no_read_endpoint_crosses_tenants() {
             vec![],
             vec![trim_hex(&id_b), "beta".into()],
         ),
-        ("/api/search/tags".into(), vec!["secret.alpha".into()], vec!["beta".into()]),
-        ("/api/v2/search/tags".into(), vec!["secret.alpha".into()], vec!["beta".into()]),
+        (
+            "/api/search/tags".into(),
+            vec!["secret.alpha".into()],
+            vec!["beta".into()],
+        ),
+        (
+            "/api/v2/search/tags".into(),
+            vec!["secret.alpha".into()],
+            vec!["beta".into()],
+        ),
         (
             "/api/search/tag/service.name/values".into(),
             vec!["svc-alpha".into()],
@@ -437,19 +536,33 @@ async fn no_read_endpoint_crosses_tenants() {
     };
     for path in [&range, &instant] {
         assert_eq!(counts(a.clone(), None, path.clone()).await, 2.0, "{path}");
-        assert_eq!(counts(bearer(TOKEN_B_OLD), None, path.clone()).await, 5.0, "{path}");
+        assert_eq!(
+            counts(bearer(TOKEN_B_OLD), None, path.clone()).await,
+            5.0,
+            "{path}"
+        );
         // The password credential allows both: team-b by default, team-a when named.
         let g = basic("grafana", PASSWORD);
         assert_eq!(counts(g.clone(), None, path.clone()).await, 5.0, "{path}");
-        assert_eq!(counts(g.clone(), Some("team-a"), path.clone()).await, 2.0, "{path}");
+        assert_eq!(
+            counts(g.clone(), Some("team-a"), path.clone()).await,
+            2.0,
+            "{path}"
+        );
         let (st, _, body) = get(&server, Some(&g), Some("team-a|team-b"), path).await;
         assert_eq!(st, 400, "{body}");
     }
     assert!(failures(&server, "forbidden", "query").await >= reads.len() as f64);
     assert!(failures(&server, "missing", "query").await >= reads.len() as f64);
     let page = server.metrics().await;
-    let auth_lines: Vec<&str> = page.lines().filter(|l| l.starts_with("strata_auth")).collect();
-    assert!(auth_lines.iter().all(|l| !l.contains("team-")), "{auth_lines:?}");
+    let auth_lines: Vec<&str> = page
+        .lines()
+        .filter(|l| l.starts_with("strata_auth"))
+        .collect();
+    assert!(
+        auth_lines.iter().all(|l| !l.contains("team-")),
+        "{auth_lines:?}"
+    );
 }
 
 fn urlencode(s: &str) -> String {

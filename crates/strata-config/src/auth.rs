@@ -121,9 +121,7 @@ impl Credential {
                     phc,
                 })
             }
-            _ => Err(
-                "needs exactly one of token_sha256, or username with password_hash".into(),
-            ),
+            _ => Err("needs exactly one of token_sha256, or username with password_hash".into()),
         }
     }
 
@@ -211,7 +209,10 @@ mod tests {
         };
         assert!(matches!(
             pw.kind(),
-            Ok(CredentialKind::Password { username: "alice", .. })
+            Ok(CredentialKind::Password {
+                username: "alice",
+                ..
+            })
         ));
         let both = Credential {
             username: "alice".into(),

@@ -22,8 +22,8 @@ use axum::routing::get;
 use axum::{Extension, Router};
 use prost::Message;
 use strata_common::{TenantId, TraceId};
-use strata_server::auth::{self, Edge};
 use strata_proto::tempopb::{PartialStatus, TraceByIdMetrics, TraceByIdResponse};
+use strata_server::auth::{self, Edge};
 
 use crate::{FoundTrace, Querier, QueryError};
 

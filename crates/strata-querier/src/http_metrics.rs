@@ -9,10 +9,10 @@
 //! the series limit is `PARTIAL` with a message.
 
 use axum::extract::{Query, State};
-use axum::Extension;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
 use strata_common::TenantId;

@@ -11,14 +11,14 @@
 use std::collections::BTreeSet;
 
 use axum::extract::{Path, Query, State};
-use axum::Extension;
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
-use strata_common::TenantId;
 use serde_json::{json, Value};
+use strata_common::TenantId;
 use strata_proto::tempopb::{MetadataMetrics, SearchTagValuesRequest, SearchTagsRequest};
 
 use crate::http::{wants_protobuf, PROTOBUF};

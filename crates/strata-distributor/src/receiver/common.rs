@@ -43,7 +43,13 @@ impl Distributor {
         protocol: &'static str,
         render: auth::layer::Render,
     ) -> axum::Router {
-        auth::layer::http(router, self.tenants().clone(), Edge::Ingest, protocol, render)
+        auth::layer::http(
+            router,
+            self.tenants().clone(),
+            Edge::Ingest,
+            protocol,
+            render,
+        )
     }
 
     /// gRPC `routes` behind the tenant gate of this distributor.

@@ -9,10 +9,10 @@
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
-use axum::Extension;
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
@@ -54,8 +54,19 @@ fn refusal(headers: &HeaderMap, e: &PushError) -> Response {
     let json = headers
         .get(header::CONTENT_TYPE)
         .and_then(|v| v.to_str().ok())
-        .is_some_and(|ct| ct.trim_start().to_ascii_lowercase().starts_with("application/json"));
-    error(if json { Encoding::Json } else { Encoding::Protobuf }, e)
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    error(
+        if json {
+            Encoding::Json
+        } else {
+            Encoding::Protobuf
+        },
+        e,
+    )
 }
 
 /// An error response: the status (and `Retry-After`) from [`strata_proto::status`], a
@@ -129,9 +140,7 @@ async fn export(
         Ok(r) => r,
         Err(msg) => return error(enc, &PushError::invalid_argument(msg)),
     };
-    let result = d
-        .receive(tenant, req, Some(bytes.len()), "otlp_http")
-        .await;
+    let result = d.receive(tenant, req, Some(bytes.len()), "otlp_http").await;
     match result {
         Ok(()) => {
             let body = match enc {

@@ -68,10 +68,17 @@ mod tests {
     fn bounded_keyed_by_every_part_and_oldest_out_first() {
         let c = VerifiedCache::new(2);
         let a = c.fingerprint("u", b"pw", "$h1");
-        assert_ne!(a, c.fingerprint("u", b"pw", "$h2"), "the stored hash is part of the key");
+        assert_ne!(
+            a,
+            c.fingerprint("u", b"pw", "$h2"),
+            "the stored hash is part of the key"
+        );
         assert_ne!(a, c.fingerprint("u", b"pX", "$h1"));
         // Length prefixes keep the parts apart.
-        assert_ne!(c.fingerprint("ab", b"c", "$h"), c.fingerprint("a", b"bc", "$h"));
+        assert_ne!(
+            c.fingerprint("ab", b"c", "$h"),
+            c.fingerprint("a", b"bc", "$h")
+        );
         assert_ne!(
             a,
             VerifiedCache::new(2).fingerprint("u", b"pw", "$h1"),

@@ -192,20 +192,35 @@ mod tests {
             assert_eq!(open(false, edge, &[]), Ok(TenantId::single()));
             assert_eq!(open(true, edge, &[]), Err(Refusal::NoOrgId));
             assert_eq!(open(true, edge, &[b"team-a"]), Ok(t("team-a")));
-            assert!(matches!(open(true, edge, &[b"a/b"]), Err(Refusal::BadOrgId(_))));
+            assert!(matches!(
+                open(true, edge, &[b"a/b"]),
+                Err(Refusal::BadOrgId(_))
+            ));
         }
-        assert_eq!(open(true, Edge::Ingest, &[b"a", b"b"]), Err(Refusal::NoOrgId));
+        assert_eq!(
+            open(true, Edge::Ingest, &[b"a", b"b"]),
+            Err(Refusal::NoOrgId)
+        );
         assert_eq!(open(true, Edge::Ingest, &[b"\xff"]), Err(Refusal::NoOrgId));
         assert_eq!(open(true, Edge::Query, &[b"a", b"b"]), Ok(t("a")));
         assert_eq!(open(true, Edge::Query, &[b" "]), Err(Refusal::NoOrgId));
-        assert!(matches!(open(true, Edge::Query, &[b"\xff"]), Err(Refusal::BadOrgId(_))));
+        assert!(matches!(
+            open(true, Edge::Query, &[b"\xff"]),
+            Err(Refusal::BadOrgId(_))
+        ));
     }
 
     #[test]
     fn refusals_map_to_the_status_table() {
         assert_eq!(Refusal::Missing.kind(Edge::Ingest).http_status(), 401);
-        assert_eq!(Refusal::Invalid.kind(Edge::Query).grpc_code(), tonic::Code::Unauthenticated);
-        assert_eq!(Refusal::Forbidden.kind(Edge::Ingest).grpc_code(), tonic::Code::PermissionDenied);
+        assert_eq!(
+            Refusal::Invalid.kind(Edge::Query).grpc_code(),
+            tonic::Code::Unauthenticated
+        );
+        assert_eq!(
+            Refusal::Forbidden.kind(Edge::Ingest).grpc_code(),
+            tonic::Code::PermissionDenied
+        );
         assert_eq!(Refusal::Forbidden.kind(Edge::Query).http_status(), 403);
         assert_eq!(Refusal::NoOrgId.kind(Edge::Ingest).http_status(), 503);
         assert_eq!(Refusal::NoOrgId.kind(Edge::Query).http_status(), 401);

@@ -70,7 +70,11 @@ pub fn grpc(
         protocol,
         render: grpc_status,
     };
-    tonic::service::Routes::from(routes.into_axum_router().layer(from_fn_with_state(gate, run)))
+    tonic::service::Routes::from(
+        routes
+            .into_axum_router()
+            .layer(from_fn_with_state(gate, run)),
+    )
 }
 
 async fn run(State(gate): State<Gate>, mut req: Request, next: Next) -> Response {

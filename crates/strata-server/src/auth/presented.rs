@@ -71,7 +71,11 @@ mod tests {
 
     fn basic(s: &[u8]) -> Vec<u8> {
         let mut v = b"Basic ".to_vec();
-        v.extend(base64::engine::general_purpose::STANDARD.encode(s).into_bytes());
+        v.extend(
+            base64::engine::general_purpose::STANDARD
+                .encode(s)
+                .into_bytes(),
+        );
         v
     }
 
@@ -82,7 +86,10 @@ mod tests {
             parse(&[b"Bearer abc.def"]),
             Ok(Some(Presented::Bearer(b"abc.def")))
         );
-        assert_eq!(parse(&[b"bEaReR  tok "]), Ok(Some(Presented::Bearer(b"tok"))));
+        assert_eq!(
+            parse(&[b"bEaReR  tok "]),
+            Ok(Some(Presented::Bearer(b"tok")))
+        );
         let v = basic(b"alice:pa:ss\xff");
         assert_eq!(
             parse(&[&v]),
@@ -92,7 +99,10 @@ mod tests {
             }))
         );
         let lower = [b"basic ".as_slice(), &v[6..]].concat();
-        assert!(matches!(parse(&[&lower]), Ok(Some(Presented::Basic { .. }))));
+        assert!(matches!(
+            parse(&[&lower]),
+            Ok(Some(Presented::Basic { .. }))
+        ));
     }
 
     #[test]

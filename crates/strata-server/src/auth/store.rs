@@ -269,10 +269,14 @@ mod tests {
             password: b"s3cret".to_vec(),
         };
         assert!(a.allowed(&wrong).await.is_empty());
-        assert!(!a.cache.contains(&a.cache.fingerprint("alice", b"s3creT", &phc)));
+        assert!(!a
+            .cache
+            .contains(&a.cache.fingerprint("alice", b"s3creT", &phc)));
         assert!(a.allowed(&stranger).await.is_empty());
         assert_eq!(a.allowed(&right).await, [t("team-a")]);
-        assert!(a.cache.contains(&a.cache.fingerprint("alice", b"s3cret", &phc)));
+        assert!(a
+            .cache
+            .contains(&a.cache.fingerprint("alice", b"s3cret", &phc)));
         assert_eq!(a.allowed(&right).await, [t("team-a")]);
         // A token equal to the password is not a password.
         assert!(a.allowed(&Presented::Bearer(b"s3cret")).await.is_empty());

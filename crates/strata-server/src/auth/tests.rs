@@ -62,7 +62,10 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
     assert!(r.auth_enabled());
     let alice = basic("alice:wonderland");
     let cases: Vec<(Vec<(&str, &[u8])>, Result<TenantId, Refusal>)> = vec![
-        (vec![("authorization", b"Bearer grafana-token".as_slice())], Ok(t("team-a"))),
+        (
+            vec![("authorization", b"Bearer grafana-token".as_slice())],
+            Ok(t("team-a")),
+        ),
         (
             vec![
                 ("authorization", b"Bearer grafana-token".as_slice()),
@@ -70,16 +73,34 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
             ],
             Ok(t("team-b")),
         ),
-        (vec![("authorization", b"Bearer ci-token".as_slice())], Ok(t("team-b"))),
         (
-            vec![("authorization", b"Bearer ci-token".as_slice()), ("x-scope-orgid", b"team-a".as_slice())],
+            vec![("authorization", b"Bearer ci-token".as_slice())],
+            Ok(t("team-b")),
+        ),
+        (
+            vec![
+                ("authorization", b"Bearer ci-token".as_slice()),
+                ("x-scope-orgid", b"team-a".as_slice()),
+            ],
             Err(Refusal::Forbidden),
         ),
         (vec![("authorization", alice.as_slice())], Ok(t("team-a"))),
-        (vec![("x-scope-orgid", b"team-a".as_slice())], Err(Refusal::Missing)),
-        (vec![("authorization", b"Bearer wrong".as_slice())], Err(Refusal::Invalid)),
-        (vec![("authorization", b"Basic %%%".as_slice())], Err(Refusal::Invalid)),
-        (vec![("authorization", b"Bearer \xff\xfe".as_slice())], Err(Refusal::Invalid)),
+        (
+            vec![("x-scope-orgid", b"team-a".as_slice())],
+            Err(Refusal::Missing),
+        ),
+        (
+            vec![("authorization", b"Bearer wrong".as_slice())],
+            Err(Refusal::Invalid),
+        ),
+        (
+            vec![("authorization", b"Basic %%%".as_slice())],
+            Err(Refusal::Invalid),
+        ),
+        (
+            vec![("authorization", b"Bearer \xff\xfe".as_slice())],
+            Err(Refusal::Invalid),
+        ),
     ];
     for (h, want) in cases {
         let got = r.resolve(&headers(&h), Edge::Query, "query").await;
@@ -107,10 +128,14 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
 #[tokio::test]
 async fn without_auth_the_header_alone_names_the_tenant() {
     let r = TenantResolver::open(true);
-    let h = headers(&[("x-scope-orgid", b"team-a".as_slice()), ("authorization", b"Bearer x".as_slice())]);
+    let h = headers(&[
+        ("x-scope-orgid", b"team-a".as_slice()),
+        ("authorization", b"Bearer x".as_slice()),
+    ]);
     assert_eq!(r.resolve(&h, Edge::Query, "query").await, Ok(t("team-a")));
     assert_eq!(
-        r.resolve(&HeaderMap::new(), Edge::Ingest, "otlp_http").await,
+        r.resolve(&HeaderMap::new(), Edge::Ingest, "otlp_http")
+            .await,
         Err(Refusal::NoOrgId)
     );
     let single = TenantResolver::open(false);
@@ -145,8 +170,14 @@ async fn the_middleware_hands_the_tenant_to_the_handler_or_refuses() {
             let resp = app.oneshot(req.body(Body::empty()).unwrap()).await.unwrap();
             let status = resp.status().as_u16();
             let challenge = resp.headers().contains_key("www-authenticate");
-            let body = axum::body::to_bytes(resp.into_body(), 1 << 16).await.unwrap();
-            (status, challenge, String::from_utf8_lossy(&body).to_string())
+            let body = axum::body::to_bytes(resp.into_body(), 1 << 16)
+                .await
+                .unwrap();
+            (
+                status,
+                challenge,
+                String::from_utf8_lossy(&body).to_string(),
+            )
         }
     };
     assert_eq!(
@@ -159,6 +190,10 @@ async fn the_middleware_hands_the_tenant_to_the_handler_or_refuses() {
     );
     assert_eq!(
         call(Some("Bearer ci-token"), Some("team-a")).await,
-        (403, false, "tenant not allowed for these credentials".into())
+        (
+            403,
+            false,
+            "tenant not allowed for these credentials".into()
+        )
     );
 }

@@ -27,8 +27,8 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
-use axum::Router;
 use axum::Extension;
+use axum::Router;
 use strata_common::TenantId;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 

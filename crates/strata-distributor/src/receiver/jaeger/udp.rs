@@ -11,9 +11,9 @@
 use std::sync::Arc;
 
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_server::auth::Edge;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
-use strata_server::auth::Edge;
 use tokio_util::sync::CancellationToken;
 
 use super::thrift::{agent_message, AgentMessage};
@@ -103,7 +103,11 @@ pub async fn serve(
         tokio::spawn(async move {
             // No header can carry a tenant (or a credential) over UDP: the gate decides on none.
             let no_headers = axum::http::HeaderMap::new();
-            let result = match d.tenants().resolve(&no_headers, Edge::Ingest, receiver).await {
+            let result = match d
+                .tenants()
+                .resolve(&no_headers, Edge::Ingest, receiver)
+                .await
+            {
                 Ok(tenant) => d.receive(tenant, request, Some(n), receiver).await,
                 Err(refusal) => Err(refusal.to_api_error(Edge::Ingest)),
             };
