@@ -15,7 +15,14 @@ use sha2::{Digest, Sha256};
 pub struct VerifiedCache {
     key: [u8; 32],
     capacity: usize,
-    entries: Mutex<(HashSet<[u8; 32]>, VecDeque<[u8; 32]>)>,
+    entries: Mutex<Entries>,
+}
+
+/// The fingerprints held, and their insertion order (oldest first).
+#[derive(Default)]
+struct Entries {
+    set: HashSet<[u8; 32]>,
+    order: VecDeque<[u8; 32]>,
 }
 
 impl VerifiedCache {
@@ -23,7 +30,7 @@ impl VerifiedCache {
         Self {
             key: rand::random(),
             capacity,
-            entries: Mutex::new((HashSet::new(), VecDeque::new())),
+            entries: Mutex::new(Entries::default()),
         }
     }
 
@@ -39,7 +46,7 @@ impl VerifiedCache {
     }
 
     pub fn contains(&self, fingerprint: &[u8; 32]) -> bool {
-        self.entries.lock().0.contains(fingerprint)
+        self.entries.lock().set.contains(fingerprint)
     }
 
     pub fn insert(&self, fingerprint: [u8; 32]) {
@@ -47,7 +54,7 @@ impl VerifiedCache {
             return;
         }
         let mut guard = self.entries.lock();
-        let (set, order) = &mut *guard;
+        let Entries { set, order } = &mut *guard;
         if !set.insert(fingerprint) {
             return;
         }

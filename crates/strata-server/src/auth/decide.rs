@@ -154,10 +154,13 @@ mod tests {
         TenantId::new(s).unwrap()
     }
 
+    /// `X-Scope-OrgID` values and the decision expected.
+    type Case = (&'static [&'static [u8]], Result<TenantId, Refusal>);
+
     #[test]
     fn a_credential_decides_and_the_header_only_narrows() {
         let ab = [t("a"), t("b")];
-        let cases: &[(&[&[u8]], Result<TenantId, Refusal>)] = &[
+        let cases: &[Case] = &[
             (&[], Ok(t("a"))),
             (&[b"  "], Ok(t("a"))),
             (&[b"b"], Ok(t("b"))),

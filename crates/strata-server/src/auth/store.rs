@@ -77,12 +77,17 @@ impl Index {
     }
 }
 
+/// The per-tenant credentials last indexed, and their index.
+struct Indexed {
+    source: Arc<BTreeMap<TenantId, TenantAuth>>,
+    index: Arc<Index>,
+}
+
 /// Verifies presented credentials against the configured and per-tenant ones.
 pub struct Authenticator {
     configured: Index,
     overrides: Overrides,
-    /// The per-tenant credentials last indexed, and their index.
-    per_tenant: Mutex<(Arc<BTreeMap<TenantId, TenantAuth>>, Arc<Index>)>,
+    per_tenant: Mutex<Indexed>,
     cache: VerifiedCache,
     kdf_slots: Arc<Semaphore>,
 }
@@ -95,7 +100,10 @@ impl Authenticator {
         Self {
             configured: Index::from_config(configured),
             overrides,
-            per_tenant: Mutex::new((current, index)),
+            per_tenant: Mutex::new(Indexed {
+                source: current,
+                index,
+            }),
             cache: VerifiedCache::new(cache_size),
             kdf_slots: Arc::new(Semaphore::new(cores)),
         }
@@ -104,11 +112,11 @@ impl Authenticator {
     fn per_tenant_index(&self) -> Arc<Index> {
         let current = self.overrides.credentials();
         let mut guard = self.per_tenant.lock();
-        if !Arc::ptr_eq(&guard.0, &current) {
-            let index = Arc::new(Index::from_overrides(&current));
-            *guard = (current, index);
+        if !Arc::ptr_eq(&guard.source, &current) {
+            guard.index = Arc::new(Index::from_overrides(&current));
+            guard.source = current;
         }
-        guard.1.clone()
+        guard.index.clone()
     }
 
     /// The tenants `presented` allows, default first; empty when it matches nothing.

@@ -51,6 +51,9 @@ fn basic(user_pw: &str) -> Vec<u8> {
     .into_bytes()
 }
 
+/// Request headers and the decision expected.
+type Case<'a> = (Vec<(&'a str, &'a [u8])>, Result<TenantId, Refusal>);
+
 fn t(s: &str) -> TenantId {
     TenantId::new(s).unwrap()
 }
@@ -61,7 +64,7 @@ async fn credentials_decide_the_tenant_and_failures_are_counted() {
     let r = resolver(&mut registry);
     assert!(r.auth_enabled());
     let alice = basic("alice:wonderland");
-    let cases: Vec<(Vec<(&str, &[u8])>, Result<TenantId, Refusal>)> = vec![
+    let cases: Vec<Case> = vec![
         (
             vec![("authorization", b"Bearer grafana-token".as_slice())],
             Ok(t("team-a")),
