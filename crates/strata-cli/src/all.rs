@@ -46,6 +46,9 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     // Trace-derived metrics from every accepted span, before head sampling.
     let generator =
         MetricsGenerator::from_config(&cfg, overrides.clone(), clock.clone(), &mut registry)?;
+    // One tenant gate (credentials, failure counter) for the receivers and the query API.
+    let tenants =
+        strata_server::auth::TenantResolver::from_config(&cfg, overrides.clone(), &mut registry);
     let distributor = Distributor::from_config(
         &cfg,
         Arc::new(ingester.clone()),
@@ -53,14 +56,16 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
         clock.clone(),
         &mut registry,
     )
-    .with_span_consumer(Arc::new(generator.clone()));
+    .with_span_consumer(Arc::new(generator.clone()))
+    .with_tenants(tenants.clone());
     let querier = Querier::from_config(
         &cfg,
         Arc::new(ingester.clone()),
         store.clone(),
         &mut registry,
     )
-    .with_overrides(overrides.clone());
+    .with_overrides(overrides.clone())
+    .with_tenants(tenants);
     // One process owns every compaction job.
     let compactor = Compactor::new(
         store.clone(),

@@ -1,7 +1,8 @@
 //! `strata`: runs every role in one process (`strata run`), and operator tools
-//! (`strata loadgen`, `strata query`, `strata config check|dump`).
+//! (`strata loadgen`, `strata query`, `strata config check|dump`, `strata auth hash-token|hash-password`).
 
 mod all;
+mod auth;
 mod blocks;
 mod loadgen;
 mod pipe;
@@ -40,6 +41,11 @@ enum Command {
     Query(query::QueryArgs),
     /// Blocks in the object store: `blocks list`, `blocks inspect <id>`.
     Blocks(blocks::BlocksArgs),
+    /// Credential tools: the hashed forms `auth.credentials` stores (secret read from stdin).
+    Auth {
+        #[command(subcommand)]
+        action: auth::AuthAction,
+    },
     /// Configuration tools.
     Config {
         #[command(subcommand)]
@@ -99,6 +105,10 @@ fn main() -> anyhow::Result<()> {
                 .build()
                 .context("starting tokio runtime")?;
             rt.block_on(blocks::run(args))
+        }
+        Command::Auth { action } => {
+            println!("{}", auth::run(action, &mut std::io::stdin().lock())?);
+            Ok(())
         }
         Command::Config { action } => match action {
             ConfigAction::Check { path, expand_env } => {

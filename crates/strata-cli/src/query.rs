@@ -26,6 +26,10 @@ pub struct QueryArgs {
     /// Tenant (`X-Scope-OrgID`), when multitenancy is enabled.
     #[arg(long, env = "STRATA_ORG_ID", global = true)]
     org_id: Option<String>,
+    /// Bearer token sent as `Authorization` (when `auth.enabled`). Prefer `STRATA_TOKEN` to
+    /// the flag: the environment stays out of process listings.
+    #[arg(long, env = "STRATA_TOKEN", hide_env_values = true, global = true)]
+    token: Option<String>,
     /// Print the server's JSON instead of a table.
     #[arg(long, global = true)]
     json: bool,
@@ -125,6 +129,9 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     let mut req = client.get(&url).query(&query).header("accept", accept);
     if let Some(org) = &args.org_id {
         req = req.header("x-scope-orgid", org);
+    }
+    if let Some(token) = &args.token {
+        req = req.bearer_auth(token);
     }
     let resp = req.send().await.with_context(|| format!("GET {url}"))?;
     let status = resp.status();

@@ -6,6 +6,7 @@
 //!
 //! `config/single-binary.yaml` at the repository root spells out every default.
 
+mod auth;
 mod cluster;
 mod env;
 mod generator;
@@ -18,6 +19,7 @@ mod tail_sampling;
 mod telemetry;
 mod tls;
 
+pub use auth::*;
 pub use cluster::*;
 pub use generator::*;
 pub use generator_output::*;
@@ -97,6 +99,9 @@ impl Config {
         self.server
             .self_tracing
             .validate()
+            .map_err(ConfigError::Invalid)?;
+        self.auth
+            .validate(self.multitenancy_enabled)
             .map_err(ConfigError::Invalid)?;
         self.overrides
             .validate()

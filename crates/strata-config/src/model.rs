@@ -22,6 +22,8 @@ pub struct Config {
     /// When false (the default) every request belongs to tenant `single-tenant` and
     /// `X-Scope-OrgID` is ignored.
     pub multitenancy_enabled: bool,
+    /// Tenant credentials on ingest and query (off by default; see `auth`).
+    pub auth: crate::AuthConfig,
     pub server: ServerConfig,
     pub distributor: DistributorConfig,
     pub ingester: IngesterConfig,

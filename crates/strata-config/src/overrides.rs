@@ -23,6 +23,8 @@
 //! * `*` applies to every tenant without its own entry (itself merged over the defaults); a
 //!   tenant with an entry does not inherit from `*`.
 //! * An empty file, or one without `overrides`, means no per-tenant values.
+//! * A tenant's entry may also hold `auth: { credentials: [...] }` (see `crate::auth`): kept
+//!   apart from the limits, never merged with defaults, and refused under `*`.
 //!
 //! This module only parses; re-reading the file on a timer is the server's job
 //! (`strata-server::overrides`).
@@ -238,6 +240,8 @@ pub struct PerTenantLimits {
     pub wildcard: Option<TenantLimits>,
     /// Every named tenant's complete limits.
     pub tenants: BTreeMap<TenantId, TenantLimits>,
+    /// Credentials of tenants whose entry has an `auth` key.
+    pub auth: BTreeMap<TenantId, crate::TenantAuth>,
 }
 
 #[derive(Deserialize)]
@@ -295,16 +299,37 @@ impl OverridesConfig {
                 tenant: name.clone(),
                 message,
             };
+            let (entry, auth) = split_auth(entry).map_err(bad)?;
             let limits = merged(&defaults, entry).map_err(bad)?;
             if name == WILDCARD_TENANT {
+                if auth.is_some() {
+                    return Err(bad("auth is not allowed under \"*\"".into()));
+                }
                 out.wildcard = Some(limits);
             } else {
                 let id = TenantId::new(&name).map_err(|e| bad(e.to_string()))?;
+                if let Some(auth) = auth {
+                    out.auth.insert(id.clone(), auth);
+                }
                 out.tenants.insert(id, limits);
             }
         }
         Ok(out)
     }
+}
+
+/// The entry without its `auth` key, and that key parsed and validated.
+fn split_auth(entry: Value) -> Result<(Value, Option<crate::TenantAuth>), String> {
+    let Value::Mapping(mut m) = entry else {
+        return Ok((entry, None));
+    };
+    let Some(auth) = m.remove("auth") else {
+        return Ok((Value::Mapping(m), None));
+    };
+    let auth: crate::TenantAuth =
+        serde_yaml_ng::from_value(auth).map_err(|e| format!("auth: {e}"))?;
+    auth.validate()?;
+    Ok((Value::Mapping(m), Some(auth)))
 }
 
 /// `entry` merged over `defaults` (mappings key by key, anything else replaced), then parsed.
@@ -504,5 +529,38 @@ overrides:
         assert!(c.validate().is_ok());
         c.per_tenant_override_period = Duration::ZERO;
         assert!(c.validate().is_err());
+    }
+
+    #[test]
+    fn tenant_credentials_are_kept_apart_and_refused_under_the_wildcard() {
+        let token = "ab".repeat(32);
+        let p = cfg()
+            .parse_per_tenant(&format!(
+                "overrides:\n  t:\n    auth:\n      credentials:\n        - token_sha256: {token}\n    global:\n      max_bytes_per_trace: 5\n"
+            ))
+            .unwrap();
+        assert_eq!(p.tenants[&tenant("t")].global.max_bytes_per_trace, 5);
+        let creds = &p.auth[&tenant("t")].credentials;
+        assert_eq!(creds.len(), 1);
+        assert_eq!(creds[0].token_sha256.expose(), token);
+        let e = cfg()
+            .parse_per_tenant(&format!(
+                "overrides:\n  \"*\":\n    auth:\n      credentials:\n        - token_sha256: {token}\n"
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("not allowed under"), "{e}");
+        let e = cfg()
+            .parse_per_tenant(&format!(
+                "overrides:\n  t:\n    auth:\n      credentials:\n        - token_sha256: {token}\n          tenants: [u]\n"
+            ))
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tenants is not allowed"), "{e}");
+        let e = cfg()
+            .parse_per_tenant("overrides:\n  t:\n    auth:\n      tokens: []\n")
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("tokens"), "{e}");
     }
 }

@@ -64,13 +64,16 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ring_stop.cancel();
         let _ = ring_task.await;
     });
+    let tenants =
+        strata_server::auth::TenantResolver::from_config(&cfg, overrides.clone(), &mut registry);
     let mut distributor = Distributor::from_config(
         &cfg,
         Arc::new(ReplicatedPusher::new(pool)),
         overrides.clone(),
         clock,
         &mut registry,
-    );
+    )
+    .with_tenants(tenants);
     if !cfg.metrics_generator.ring.is_unset() {
         let forwarder = spawn_forwarder(&cfg, &mut registry, ring_metrics, &mut lc).await?;
         distributor = distributor.with_span_consumer(Arc::new(forwarder));

@@ -2,8 +2,9 @@
 //! validate → truncate → group → metrics hand-off → head sampling → replicate) and acknowledges
 //! a push only when the ingesters have made it durable.
 //!
-//! Receivers ([`receiver`]) turn their protocol into OTLP, resolve the tenant with
-//! [`Distributor::tenant`] and call [`Distributor::push`]. Status codes come from the one
+//! Receivers ([`receiver`]) turn their protocol into OTLP and call [`Distributor::push`]; the
+//! tenant is decided before that by the distributor's [`TenantResolver`] (credentials and
+//! `X-Scope-OrgID`, `strata_server::auth`), in middleware in front of every receiver. Status codes come from the one
 //! table in [`strata_proto::status`]: a request with a bad trace or span ID is refused whole
 //! (`INVALID_ARGUMENT` / HTTP 400), a rate-limited one is `RESOURCE_EXHAUSTED` / 429 with a
 //! retry delay, an ingester failure `UNAVAILABLE` / 503 so clients retry. Every refused span is
@@ -22,9 +23,10 @@ pub mod stage;
 use std::sync::Arc;
 
 use prometheus_client::registry::Registry;
-use strata_common::{SharedClock, TenantId};
+use strata_common::SharedClock;
 use strata_config::Config;
 use strata_proto::roles::{IngesterPusher, SpanConsumer};
+use strata_server::auth::TenantResolver;
 use strata_server::Overrides;
 
 pub use metrics::DistributorMetrics;
@@ -32,7 +34,7 @@ pub use pipeline::{Pipeline, Received};
 pub use strata_proto::status::{ApiError as PushError, BACKPRESSURE_RETRY_AFTER};
 
 /// The header (HTTP) and metadata key (gRPC) carrying the tenant.
-pub const TENANT_HEADER: &str = "x-scope-orgid";
+pub const TENANT_HEADER: &str = strata_server::auth::ORG_ID_HEADER;
 
 /// Settings the distributor needs.
 #[derive(Debug, Clone)]
@@ -55,6 +57,7 @@ impl DistributorSettings {
 pub struct Distributor {
     pipeline: Pipeline,
     settings: DistributorSettings,
+    tenants: TenantResolver,
 }
 
 impl Distributor {
@@ -82,8 +85,25 @@ impl Distributor {
     }
 
     /// A distributor running `pipeline`.
+    /// Tenants come from `X-Scope-OrgID` alone until [`Distributor::with_tenants`].
     pub fn with_pipeline(pipeline: Pipeline, settings: DistributorSettings) -> Self {
-        Self { pipeline, settings }
+        let tenants = TenantResolver::open(settings.multitenancy_enabled);
+        Self {
+            pipeline,
+            settings,
+            tenants,
+        }
+    }
+
+    /// Decides tenants with `resolver` (the process's, with its credentials).
+    pub fn with_tenants(mut self, resolver: TenantResolver) -> Self {
+        self.tenants = resolver;
+        self
+    }
+
+    /// What decides the tenant of each request.
+    pub fn tenants(&self) -> &TenantResolver {
+        &self.tenants
     }
 
     pub fn settings(&self) -> &DistributorSettings {
@@ -93,19 +113,6 @@ impl Distributor {
     /// The distributor's metrics.
     pub fn metrics(&self) -> &DistributorMetrics {
         self.pipeline.metrics()
-    }
-
-    /// Resolves the tenant of a request from its `X-Scope-OrgID` value(s).
-    pub fn tenant(&self, values: &[&str]) -> Result<TenantId, PushError> {
-        if !self.settings.multitenancy_enabled {
-            return Ok(TenantId::single());
-        }
-        match values {
-            [one] => TenantId::new(one).map_err(|e| PushError::invalid_argument(e.to_string())),
-            // Tempo answers a missing or repeated header with a plain "no org id" error, which
-            // the receivers turn into UNAVAILABLE.
-            _ => Err(PushError::unavailable("no org id")),
-        }
     }
 
     /// Runs one received request through the pipeline; returns once it is durable.

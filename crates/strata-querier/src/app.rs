@@ -66,7 +66,12 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         store,
         &mut registry,
     )
-    .with_overrides(overrides.clone());
+    .with_overrides(overrides.clone())
+    .with_tenants(strata_server::auth::TenantResolver::from_config(
+        &cfg,
+        overrides.clone(),
+        &mut registry,
+    ));
     lc.spawn_background(move |t| overrides.run(t));
     let common = CommonState {
         registry: Arc::new(registry),

@@ -6,6 +6,10 @@
 //! * `GET /api/v2/traces/{id}`: `tempopb.TraceByIDResponse`; always 200 with a `trace` field,
 //!   `PARTIAL` with a message when the trace was cut to the size limit.
 //!
+//! The tenant is decided by the gate in [`router`] (Tempo's rules without credentials: with
+//! multitenancy on a missing `X-Scope-OrgID` is 401 `no org id`, an invalid one 400, and
+//! `a|b` cross-tenant reads are not supported).
+//!
 //! IDs are 1–32 hex characters; `start`/`end` are optional unix seconds with `end > start`.
 //! Errors are plain-text bodies.
 
@@ -15,19 +19,23 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
-use axum::Router;
+use axum::{Extension, Router};
 use prost::Message;
 use strata_common::{TenantId, TraceId};
 use strata_proto::tempopb::{PartialStatus, TraceByIdMetrics, TraceByIdResponse};
+use strata_server::auth::{self, Edge};
 
 use crate::{FoundTrace, Querier, QueryError};
 
 pub(crate) const PROTOBUF: &str = "application/protobuf";
 
-/// The query API routes, and the trace explorer's page and files ([`crate::ui`]) outside the
-/// API's middleware.
+/// The query API routes. Every route is behind, outermost first: request observation, the
+/// tenant gate (`strata_server::auth`: credentials and `X-Scope-OrgID` → the tenant in the
+/// request's extensions, or 401/403/400), per-tenant isolation. A route serving tenant data
+/// must be added here, under the gate; the trace explorer's page and files ([`crate::ui`]) sit
+/// outside it (they hold no tenant data).
 pub fn router(querier: Querier) -> Router {
-    Router::new()
+    let routes = Router::new()
         .route("/api/traces/{id}", get(trace_v1))
         .route("/api/v2/traces/{id}", get(trace_v2))
         .merge(crate::http_search::routes())
@@ -35,7 +43,8 @@ pub fn router(querier: Querier) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             querier.clone(),
             crate::http_isolate::isolate,
-        ))
+        ));
+    auth::layer::http_routes(routes, querier.tenants().clone(), Edge::Query, "query")
         .route_layer(axum::middleware::from_fn_with_state(
             querier.clone(),
             crate::http_observe::observe,
@@ -58,24 +67,6 @@ impl IntoResponse for QueryError {
         )
             .into_response()
     }
-}
-
-/// The request's tenant. With multitenancy on: a missing or empty `X-Scope-OrgID` is 401
-/// `no org id`, an invalid one 400 (multi-tenant `a|b` reads are not supported: `|` is not a
-/// tenant character). With it off: always `single-tenant`, the header ignored.
-pub(crate) fn tenant(q: &Querier, headers: &HeaderMap) -> Result<TenantId, QueryError> {
-    if !q.settings().multitenancy_enabled {
-        return Ok(TenantId::single());
-    }
-    let v = headers
-        .get("x-scope-orgid")
-        .map(|v| v.to_str().map(str::trim))
-        .ok_or(QueryError::NoTenant)?
-        .map_err(|_| QueryError::BadRequest("X-Scope-OrgID is not valid text".into()))?;
-    if v.is_empty() {
-        return Err(QueryError::NoTenant);
-    }
-    TenantId::new(v).map_err(|e| QueryError::BadRequest(e.to_string()))
 }
 
 fn parse_id(s: &str) -> Result<TraceId, QueryError> {
@@ -121,23 +112,23 @@ pub(crate) fn wants_protobuf(headers: &HeaderMap) -> bool {
 /// The part both versions share: tenant, ID and range checks, then the lookup.
 async fn lookup(
     q: &Querier,
+    tenant: &TenantId,
     id: &str,
     params: &HashMap<String, String>,
-    headers: &HeaderMap,
 ) -> Result<FoundTrace, QueryError> {
-    let tenant = tenant(q, headers)?;
     let id = parse_id(id)?;
     let range = parse_range(params)?;
-    q.find_trace(&tenant, &id, range).await
+    q.find_trace(tenant, &id, range).await
 }
 
 async fn trace_v1(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let found = lookup(&q, &id, &params, &headers).await?;
+    let found = lookup(&q, &tenant, &id, &params).await?;
     if found.spans == 0 && !found.partial {
         return Ok(StatusCode::NOT_FOUND.into_response());
     }
@@ -162,11 +153,12 @@ async fn trace_v1(
 
 async fn trace_v2(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Path(id): Path<String>,
     Query(params): Query<HashMap<String, String>>,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let found = lookup(&q, &id, &params, &headers).await?;
+    let found = lookup(&q, &tenant, &id, &params).await?;
     let (status, message) = if found.partial {
         (
             PartialStatus::Partial as i32,

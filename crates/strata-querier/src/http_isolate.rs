@@ -97,7 +97,8 @@ impl TenantGates {
 
 /// The middleware (see the module docs).
 pub(crate) async fn isolate(State(q): State<Querier>, req: Request, next: Next) -> Response {
-    let Ok(tenant) = crate::http::tenant(&q, req.headers()) else {
+    // Set by the tenant gate, which runs first.
+    let Some(tenant) = req.extensions().get::<strata_common::TenantId>().cloned() else {
         return next.run(req).await;
     };
     let limits = q.overrides().limits(&tenant).read.clone();

@@ -12,10 +12,12 @@ use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
+use strata_common::TenantId;
 
-use crate::http::{tenant, wants_protobuf, PROTOBUF};
+use crate::http::{wants_protobuf, PROTOBUF};
 use crate::metrics_params::{instant_request, range_request};
 use crate::{Querier, QueryError};
 
@@ -29,10 +31,10 @@ pub fn routes() -> Router<Querier> {
 
 async fn query_range(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let limits = q.overrides().limits(&tenant);
     let req = range_request(&params, &limits.query_metrics)?;
     let (job, acc) = q.metrics_query(&tenant, &req).await?;
@@ -46,10 +48,10 @@ async fn query_range(
 
 async fn query_instant(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let limits = q.overrides().limits(&tenant);
     let req = instant_request(&params, &limits.query_metrics)?;
     let (job, acc) = q.metrics_query(&tenant, &req).await?;

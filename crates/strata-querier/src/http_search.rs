@@ -14,12 +14,14 @@ use axum::extract::{Path, Query, State};
 use axum::http::{header, HeaderMap};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
 use serde_json::{json, Value};
+use strata_common::TenantId;
 use strata_proto::tempopb::{MetadataMetrics, SearchTagValuesRequest, SearchTagsRequest};
 
-use crate::http::{tenant, wants_protobuf, PROTOBUF};
+use crate::http::{wants_protobuf, PROTOBUF};
 use crate::params::{range, search_request};
 use crate::{Querier, QueryError};
 
@@ -47,10 +49,10 @@ fn first<'a>(params: &'a [(String, String)], key: &str) -> Option<&'a str> {
 
 async fn search(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Query(params): Params,
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let req = search_request(&params)?;
     let resp = q.search(&tenant, &req).await?;
     if wants_protobuf(&headers) {
@@ -91,10 +93,9 @@ fn tags_request(params: &[(String, String)]) -> Result<SearchTagsRequest, QueryE
 
 async fn tags_v1(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let req = tags_request(&params)?;
     let resp = q.search_tags(&tenant, &req).await?;
     // v1 is flat: span and resource names when unscoped, intrinsics only when asked for.
@@ -113,10 +114,9 @@ async fn tags_v1(
 
 async fn tags_v2(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let req = tags_request(&params)?;
     let resp = q.search_tags(&tenant, &req).await?;
     let scopes: Vec<Value> = resp
@@ -172,11 +172,10 @@ fn values_request(
 
 async fn values_v1(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Path(rest): Path<String>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let req = values_request(&rest, &params, false)?;
     let resp = q.search_tag_values(&tenant, &req).await?;
     let values: BTreeSet<&String> = resp.tag_values.iter().map(|v| &v.value).collect();
@@ -185,11 +184,10 @@ async fn values_v1(
 
 async fn values_v2(
     State(q): State<Querier>,
+    Extension(tenant): Extension<TenantId>,
     Path(rest): Path<String>,
     Query(params): Params,
-    headers: HeaderMap,
 ) -> Result<Response, QueryError> {
-    let tenant = tenant(&q, &headers)?;
     let req = values_request(&rest, &params, true)?;
     let resp = q.search_tag_values(&tenant, &req).await?;
     let values: Vec<Value> = resp

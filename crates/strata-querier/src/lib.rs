@@ -175,6 +175,7 @@ pub struct Querier {
     settings: QuerierSettings,
     metrics: QuerierMetrics,
     overrides: strata_server::Overrides,
+    tenants: strata_server::auth::TenantResolver,
 }
 
 impl Querier {
@@ -184,12 +185,14 @@ impl Querier {
         settings: QuerierSettings,
         metrics: QuerierMetrics,
     ) -> Self {
+        let tenants = strata_server::auth::TenantResolver::open(settings.multitenancy_enabled);
         Self {
             ingester,
             blocks,
             settings,
             metrics,
             overrides: strata_server::Overrides::default(),
+            tenants,
         }
     }
 
@@ -207,6 +210,18 @@ impl Querier {
 
     pub fn overrides(&self) -> &strata_server::Overrides {
         &self.overrides
+    }
+
+    /// Decides tenants with `resolver` (the process's, with its credentials); until set,
+    /// `X-Scope-OrgID` alone names the tenant.
+    pub fn with_tenants(mut self, resolver: strata_server::auth::TenantResolver) -> Self {
+        self.tenants = resolver;
+        self
+    }
+
+    /// What decides the tenant of each query request.
+    pub fn tenants(&self) -> &strata_server::auth::TenantResolver {
+        &self.tenants
     }
 
     /// The querier `cfg` describes, reading recent data from `ingester` and blocks from

@@ -2,6 +2,7 @@
 //! (`/ready`, `/metrics`, `/api/echo`, `/api/status/buildinfo`), HTTP serving with graceful
 //! shutdown (plain or TLS: [`listen`], `strata_tls`), and the readiness flag.
 
+pub mod auth;
 pub mod lifecycle;
 pub mod overrides;
 pub mod process;

@@ -10,6 +10,8 @@
 //!   `strata_overrides_reload_failures_total`. Each successful read sets
 //!   `strata_overrides_last_reload_success_timestamp_seconds` (injected clock).
 //! * Readers never block on the file: a reload swaps one `Arc` under a short lock.
+//! * Tenants' credentials (`auth` in an entry) reload with the file; [`Overrides::credentials`]
+//!   hands them to [`crate::auth`].
 
 use std::collections::BTreeMap;
 use std::sync::atomic::AtomicU64;
@@ -20,7 +22,7 @@ use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::gauge::Gauge;
 use prometheus_client::registry::Registry;
 use strata_common::{SharedClock, TenantId};
-use strata_config::{OverridesConfig, OverridesError, PerTenantLimits, TenantLimits};
+use strata_config::{OverridesConfig, OverridesError, PerTenantLimits, TenantAuth, TenantLimits};
 use tokio_util::sync::CancellationToken;
 
 /// The limits in force at one moment.
@@ -29,6 +31,7 @@ struct Snapshot {
     defaults: Arc<TenantLimits>,
     wildcard: Option<Arc<TenantLimits>>,
     tenants: BTreeMap<TenantId, Arc<TenantLimits>>,
+    credentials: Arc<BTreeMap<TenantId, TenantAuth>>,
     /// What the snapshot was built from, to tell whether a reload changed anything.
     source: PerTenantLimits,
 }
@@ -43,6 +46,7 @@ impl Snapshot {
                 .iter()
                 .map(|(k, v)| (k.clone(), Arc::new(v.clone())))
                 .collect(),
+            credentials: Arc::new(source.auth.clone()),
             source,
         }
     }
@@ -155,6 +159,11 @@ impl Overrides {
             .or(snap.wildcard.as_ref())
             .unwrap_or(&snap.defaults)
             .clone()
+    }
+
+    /// The per-tenant file's credentials; a new `Arc` after each reload that changed the file.
+    pub fn credentials(&self) -> Arc<BTreeMap<TenantId, TenantAuth>> {
+        self.snapshot().credentials.clone()
     }
 
     fn snapshot(&self) -> Arc<Snapshot> {

@@ -1,7 +1,7 @@
-//! What every receiver does around its own decoding: read the tenant header (HTTP header or
-//! gRPC metadata `x-scope-orgid`), undo `Content-Encoding` with a hard cap on the output,
-//! answer in plain text, and hand the decoded request to the pipeline with
-//! [`Distributor::receive`].
+//! What every receiver does around its own decoding: put the tenant gate
+//! (`strata_server::auth::layer`) in front of its routes, take the tenant it decided from the
+//! request's extensions, undo `Content-Encoding` with a hard cap on the output, answer in plain
+//! text, and hand the decoded request to the pipeline with [`Distributor::receive`].
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -11,20 +11,22 @@ use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 
-use crate::{Distributor, PushError, Received, TENANT_HEADER};
+use strata_common::TenantId;
+use strata_proto::status::ErrorKind;
+use strata_server::auth::{self, Edge};
+
+use crate::{Distributor, PushError, Received};
 
 impl Distributor {
-    /// Resolves the tenant from a request's `X-Scope-OrgID` values and runs the decoded
-    /// request through the pipeline: the one entry point of every receiver.
-    pub async fn receive<S: AsRef<str>>(
+    /// Runs a decoded request of `tenant` through the pipeline: the one entry point of every
+    /// receiver.
+    pub async fn receive(
         &self,
-        tenant_values: &[S],
+        tenant: TenantId,
         request: ExportTraceServiceRequest,
         wire_bytes: Option<usize>,
         protocol: &'static str,
     ) -> Result<(), PushError> {
-        let values: Vec<&str> = tenant_values.iter().map(AsRef::as_ref).collect();
-        let tenant = self.tenant(&values)?;
         self.push(Received {
             tenant,
             request,
@@ -33,25 +35,53 @@ impl Distributor {
         })
         .await
     }
+
+    /// `router` behind the tenant gate of this distributor, refusals written by `render`.
+    pub(crate) fn gate_http(
+        &self,
+        router: axum::Router,
+        protocol: &'static str,
+        render: auth::layer::Render,
+    ) -> axum::Router {
+        auth::layer::http(
+            router,
+            self.tenants().clone(),
+            Edge::Ingest,
+            protocol,
+            render,
+        )
+    }
+
+    /// gRPC `routes` behind the tenant gate of this distributor.
+    pub(crate) fn gate_grpc(
+        &self,
+        routes: tonic::service::Routes,
+        protocol: &'static str,
+    ) -> tonic::service::Routes {
+        auth::layer::grpc(routes, self.tenants().clone(), protocol)
+    }
 }
 
-/// The `X-Scope-OrgID` values of an HTTP request.
-pub(crate) fn tenant_values(headers: &HeaderMap) -> Vec<&str> {
-    headers
-        .get_all(TENANT_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok())
-        .collect()
-}
-
-/// The `x-scope-orgid` values of a gRPC request (owned: the request is consumed next).
-pub(crate) fn grpc_tenant_values<T>(request: &tonic::Request<T>) -> Vec<String> {
+/// The tenant the gate decided for a gRPC request (an internal error if the service was
+/// served without the gate).
+pub(crate) fn grpc_tenant<T>(request: &tonic::Request<T>) -> Result<TenantId, tonic::Status> {
     request
-        .metadata()
-        .get_all(TENANT_HEADER)
-        .iter()
-        .filter_map(|v| v.to_str().ok().map(str::to_string))
-        .collect()
+        .extensions()
+        .get::<TenantId>()
+        .cloned()
+        .ok_or_else(|| tonic::Status::internal("tenant not resolved"))
+}
+
+/// A refusal of the tenant gate for the Zipkin and Jaeger HTTP receivers: 401/403 for
+/// credentials, else the receiver's own mapping (`status_for`, Tempo's contract).
+pub(crate) fn plain_refusal(e: &PushError, status_for: fn(&PushError) -> StatusCode) -> Response {
+    match e.kind {
+        ErrorKind::Unauthenticated | ErrorKind::PermissionDenied => {
+            let status = StatusCode::from_u16(e.http_status()).unwrap_or(StatusCode::FORBIDDEN);
+            plain(status, e.message.clone())
+        }
+        _ => plain(status_for(e), e.message.clone()),
+    }
 }
 
 /// A header's value, trimmed and lower-cased ("" when absent or not text).

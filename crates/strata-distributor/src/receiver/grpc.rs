@@ -1,5 +1,6 @@
 //! OTLP/gRPC: `opentelemetry.proto.collector.trace.v1.TraceService/Export`, gzip accepted,
-//! messages up to `distributor.max_request_bytes`.
+//! messages up to `distributor.max_request_bytes`. The tenant gate runs before the message is
+//! decoded.
 
 use strata_proto::otlp::collector::trace_service_server::{TraceService, TraceServiceServer};
 use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
@@ -7,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use super::common::{grpc_tenant_values, serve_grpc};
+use super::common::{grpc_tenant, serve_grpc};
 use crate::Distributor;
 
 struct GrpcReceiver {
@@ -20,9 +21,9 @@ impl TraceService for GrpcReceiver {
         &self,
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
-        let values = grpc_tenant_values(&request);
+        let tenant = grpc_tenant(&request)?;
         self.distributor
-            .receive(&values, request.into_inner(), None, "otlp_grpc")
+            .receive(tenant, request.into_inner(), None, "otlp_grpc")
             .await
             .map_err(|e| e.to_grpc_status())?;
         Ok(Response::new(ExportTraceServiceResponse {
@@ -38,9 +39,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let max = distributor.settings().max_request_bytes;
+    let gate = distributor.clone();
     let svc = TraceServiceServer::new(GrpcReceiver { distributor })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    serve_grpc(tonic::service::Routes::new(svc), listener, shutdown).await
+    let routes = gate.gate_grpc(tonic::service::Routes::new(svc), "otlp_grpc");
+    serve_grpc(routes, listener, shutdown).await
 }

@@ -4,19 +4,23 @@
 //! Responses follow the OpenTelemetry Collector: 405 for other methods, 415 for other content
 //! types, 413 for bodies over `distributor.max_request_bytes` (before or after decompression),
 //! 400 for undecodable bodies and bad IDs; errors carry a `google.rpc.Status` in the request's
-//! encoding. Success is 200 with an empty `ExportTraceServiceResponse`.
+//! encoding. Success is 200 with an empty `ExportTraceServiceResponse`. The tenant gate answers
+//! first (before the body is read): 401/403 with credentials on, 503 `no org id` without.
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::Extension;
 use axum::Router;
 use prost::Message;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::rpc_status::RpcStatus;
 
-use super::common::{plain, request_body, tenant_values};
+use strata_common::TenantId;
+
+use super::common::{plain, request_body};
 use crate::{Distributor, PushError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -37,10 +41,32 @@ impl Encoding {
 /// The `/v1/traces` router.
 pub fn router(distributor: Distributor) -> Router {
     let limit = distributor.settings().max_request_bytes;
-    Router::new()
+    let routes = Router::new()
         .route("/v1/traces", any(export))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(distributor)
+        .with_state(distributor.clone());
+    distributor.gate_http(routes, "otlp_http", refusal)
+}
+
+/// A refusal of the tenant gate: a `google.rpc.Status` in the encoding the request declares
+/// (protobuf unless it says JSON).
+fn refusal(headers: &HeaderMap, e: &PushError) -> Response {
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|ct| {
+            ct.trim_start()
+                .to_ascii_lowercase()
+                .starts_with("application/json")
+        });
+    error(
+        if json {
+            Encoding::Json
+        } else {
+            Encoding::Protobuf
+        },
+        e,
+    )
 }
 
 /// An error response: the status (and `Retry-After`) from [`strata_proto::status`], a
@@ -68,6 +94,7 @@ fn error(enc: Encoding, e: &PushError) -> Response {
 
 async fn export(
     State(d): State<Distributor>,
+    Extension(tenant): Extension<TenantId>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -113,14 +140,7 @@ async fn export(
         Ok(r) => r,
         Err(msg) => return error(enc, &PushError::invalid_argument(msg)),
     };
-    let result = d
-        .receive(
-            &tenant_values(&headers),
-            req,
-            Some(bytes.len()),
-            "otlp_http",
-        )
-        .await;
+    let result = d.receive(tenant, req, Some(bytes.len()), "otlp_http").await;
     match result {
         Ok(()) => {
             let body = match enc {

@@ -1,6 +1,6 @@
 //! Jaeger gRPC (default port 14250): `jaeger.api_v2.CollectorService/PostSpans`, gzip
-//! accepted, messages up to `distributor.max_request_bytes`. The tenant comes from metadata
-//! `x-scope-orgid`; refusals are the pipeline's gRPC statuses (as for OTLP/gRPC); a batch with
+//! accepted, messages up to `distributor.max_request_bytes`. The tenant comes from the gate
+//! (credentials in `authorization`, metadata `x-scope-orgid`); refusals are the pipeline's gRPC statuses (as for OTLP/gRPC); a batch with
 //! a malformed ID is `INVALID_ARGUMENT`.
 
 use strata_proto::jaeger_api_v2::collector_service_server::{
@@ -11,7 +11,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use crate::receiver::common::{grpc_tenant_values, serve_grpc};
+use crate::receiver::common::{grpc_tenant, serve_grpc};
 use crate::{Distributor, Received};
 
 struct JaegerGrpc {
@@ -24,13 +24,8 @@ impl CollectorService for JaegerGrpc {
         &self,
         request: Request<PostSpansRequest>,
     ) -> Result<Response<PostSpansResponse>, Status> {
-        let values = grpc_tenant_values(&request);
-        let values: Vec<&str> = values.iter().map(String::as_str).collect();
-        // A missing or bad tenant is refused before the batch is translated.
-        let tenant = self
-            .distributor
-            .tenant(&values)
-            .map_err(|e| e.to_grpc_status())?;
+        // The gate refused a missing or bad tenant before the batch was decoded.
+        let tenant = grpc_tenant(&request)?;
         let batch = request.into_inner().batch.unwrap_or_default();
         let request = super::translate_proto(batch).map_err(Status::invalid_argument)?;
         self.distributor
@@ -53,9 +48,11 @@ pub async fn serve(
     shutdown: CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
     let max = distributor.settings().max_request_bytes;
+    let gate = distributor.clone();
     let svc = CollectorServiceServer::new(JaegerGrpc { distributor })
         .accept_compressed(CompressionEncoding::Gzip)
         .send_compressed(CompressionEncoding::Gzip)
         .max_decoding_message_size(max);
-    serve_grpc(tonic::service::Routes::new(svc), listener, shutdown).await
+    let routes = gate.gate_grpc(tonic::service::Routes::new(svc), "jaeger_grpc");
+    serve_grpc(routes, listener, shutdown).await
 }

@@ -27,10 +27,12 @@ use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::any;
+use axum::Extension;
 use axum::Router;
+use strata_common::TenantId;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 
-use super::common::{header_lower, plain, request_body, tenant_values};
+use super::common::{header_lower, plain, plain_refusal, request_body};
 use crate::receiver::thrift as t;
 use crate::receiver::zipkin::status_for;
 use crate::Distributor;
@@ -49,17 +51,21 @@ pub fn translate_proto(
     Ok(to_otlp::to_request(vec![proto::batch(batch)?]))
 }
 
-/// The `thrift_http` router.
+/// The `thrift_http` router, behind the tenant gate.
 pub fn router(distributor: Distributor) -> Router {
     let limit = distributor.settings().max_request_bytes;
-    Router::new()
+    let routes = Router::new()
         .route("/api/traces", any(traces))
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(distributor)
+        .with_state(distributor.clone());
+    distributor.gate_http(routes, "jaeger_thrift_http", |_, e| {
+        plain_refusal(e, status_for)
+    })
 }
 
 async fn traces(
     State(d): State<Distributor>,
+    Extension(tenant): Extension<TenantId>,
     method: Method,
     headers: HeaderMap,
     body: Bytes,
@@ -91,12 +97,7 @@ async fn traces(
         Err(msg) => return plain(StatusCode::BAD_REQUEST, msg),
     };
     let result = d
-        .receive(
-            &tenant_values(&headers),
-            request,
-            Some(bytes.len()),
-            "jaeger_thrift_http",
-        )
+        .receive(tenant, request, Some(bytes.len()), "jaeger_thrift_http")
         .await;
     match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),

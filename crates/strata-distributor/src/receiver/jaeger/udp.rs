@@ -11,6 +11,7 @@
 use std::sync::Arc;
 
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_server::auth::Edge;
 use tokio::net::UdpSocket;
 use tokio::sync::Semaphore;
 use tokio_util::sync::CancellationToken;
@@ -100,8 +101,16 @@ pub async fn serve(
         let d = distributor.clone();
         let metrics = metrics.clone();
         tokio::spawn(async move {
-            // No header can carry a tenant over UDP.
-            let result = d.receive::<&str>(&[], request, Some(n), receiver).await;
+            // No header can carry a tenant (or a credential) over UDP: the gate decides on none.
+            let no_headers = axum::http::HeaderMap::new();
+            let result = match d
+                .tenants()
+                .resolve(&no_headers, Edge::Ingest, receiver)
+                .await
+            {
+                Ok(tenant) => d.receive(tenant, request, Some(n), receiver).await,
+                Err(refusal) => Err(refusal.to_api_error(Edge::Ingest)),
+            };
             if let Err(e) = result {
                 tracing::debug!(receiver, error = %e, "datagram refused");
                 metrics.udp_dropped(receiver, "refused");

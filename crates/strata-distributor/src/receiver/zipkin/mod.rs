@@ -8,7 +8,7 @@
 //! 400 for a body that does not decode or a request the pipeline refuses as invalid; 500 for
 //! every other refusal, rate limits and a missing tenant included (Zipkin clients never see
 //! 429 or 503). Also 405 for other methods and 413 for bodies over
-//! `distributor.max_request_bytes`.
+//! `distributor.max_request_bytes`. With credentials on, the tenant gate answers 401/403 first.
 
 mod json;
 pub mod model;
@@ -25,7 +25,10 @@ use axum::Router;
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
 use strata_proto::status::ErrorKind;
 
-use super::common::{header_lower, plain, request_body, tenant_values};
+use axum::Extension;
+use strata_common::TenantId;
+
+use super::common::{header_lower, plain, plain_refusal, request_body};
 use crate::{Distributor, PushError};
 pub use model::DecodeError;
 
@@ -70,10 +73,11 @@ pub fn decode(format: Format, body: &[u8]) -> Result<ExportTraceServiceRequest, 
 /// The Zipkin router: every path.
 pub fn router(distributor: Distributor) -> Router {
     let limit = distributor.settings().max_request_bytes;
-    Router::new()
+    let routes = Router::new()
         .fallback(spans)
         .layer(DefaultBodyLimit::max(limit))
-        .with_state(distributor)
+        .with_state(distributor.clone());
+    distributor.gate_http(routes, "zipkin", |_, e| plain_refusal(e, status_for))
 }
 
 /// The status a pipeline refusal gets. Zipkin's contract differs from OTLP/HTTP here: Tempo's
@@ -89,6 +93,7 @@ pub fn status_for(e: &PushError) -> StatusCode {
 
 async fn spans(
     State(d): State<Distributor>,
+    Extension(tenant): Extension<TenantId>,
     method: Method,
     uri: Uri,
     headers: HeaderMap,
@@ -111,12 +116,7 @@ async fn spans(
         Err(e) => return plain(StatusCode::BAD_REQUEST, e.to_string()),
     };
     let result = d
-        .receive(
-            &tenant_values(&headers),
-            request,
-            Some(bytes.len()),
-            "zipkin",
-        )
+        .receive(tenant, request, Some(bytes.len()), "zipkin")
         .await;
     match result {
         Ok(()) => StatusCode::ACCEPTED.into_response(),
