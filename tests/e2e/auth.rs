@@ -76,6 +76,9 @@ auth:
 overrides:
   per_tenant_override_config: {}
   per_tenant_override_period: 200ms
+  defaults:
+    metrics_generator:
+      processors: [span-metrics]
 {NO_BLOCKS}",
         sha256_hex(TOKEN_A),
         hash_password(PASSWORD),
@@ -496,6 +499,12 @@ async fn no_read_endpoint_crosses_tenants() {
             "/api/v2/search/tag/span.secret.beta/values".into(),
             vec![],
             vec!["beta-value".into()],
+        ),
+        // The trace explorer's service-graph source: the tenant's generator series only.
+        (
+            "/api/metrics-generator/series".into(),
+            vec!["svc-alpha".into()],
+            vec!["beta".into()],
         ),
         (range.clone(), vec![], vec!["beta".into()]),
         (instant.clone(), vec![], vec!["beta".into()]),

@@ -84,6 +84,7 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     let api = strata_querier::http::router(querier.clone())
         .merge(common_routes(common))
         .merge(generator.router())
+        .merge(generator.tenant_router(querier.tenants().clone()))
         .layer(tower_http::compression::CompressionLayer::new());
     let tls = &cfg.server.http_tls_config;
     lc.serve_http("query API", &cfg.server.http_listen_address, tls, api)

@@ -62,6 +62,8 @@ use crate::spanmetrics::SpanMetrics;
 
 /// Where `strata run` serves the generated series (API port).
 pub const SCRAPE_PATH: &str = "/metrics/generator";
+/// Where one tenant's series are served, behind the tenant gate (`strata run`'s API port).
+pub const TENANT_SERIES_PATH: &str = "/api/metrics-generator/series";
 
 /// Group index of span metrics in every tenant's registry.
 const SPAN_METRICS_GROUP: usize = 0;
@@ -377,7 +379,24 @@ impl MetricsGenerator {
 
     /// Every tenant's series as one page in `format`.
     pub fn render(&self, format: Format) -> String {
-        let mut tenants: Vec<Arc<Tenant>> = self.inner.tenants.read().values().cloned().collect();
+        let tenants: Vec<Arc<Tenant>> = self.inner.tenants.read().values().cloned().collect();
+        self.render_tenants(tenants, format)
+    }
+
+    /// One tenant's series (none when it has none), in `format`.
+    pub fn render_tenant(&self, tenant: &TenantId, format: Format) -> String {
+        let tenants: Vec<Arc<Tenant>> = self
+            .inner
+            .tenants
+            .read()
+            .get(tenant)
+            .cloned()
+            .into_iter()
+            .collect();
+        self.render_tenants(tenants, format)
+    }
+
+    fn render_tenants(&self, mut tenants: Vec<Arc<Tenant>>, format: Format) -> String {
         tenants.sort_by(|a, b| a.name.cmp(&b.name));
         let mut out = String::new();
         for (g, spec) in self.inner.specs.iter().enumerate() {
@@ -419,6 +438,31 @@ impl MetricsGenerator {
             .route(SCRAPE_PATH, get(scrape))
             .with_state(self.clone())
     }
+
+    /// `GET` [`TENANT_SERIES_PATH`] behind the tenant gate of `resolver` (credentials and
+    /// `X-Scope-OrgID`, as the query API): the requesting tenant's series only. The trace
+    /// explorer's service graph reads it.
+    pub fn tenant_router(&self, resolver: strata_server::auth::TenantResolver) -> Router {
+        let routes = Router::new().route(TENANT_SERIES_PATH, get(tenant_series));
+        strata_server::auth::layer::http_routes(
+            routes,
+            resolver,
+            strata_server::auth::Edge::Query,
+            "query",
+        )
+        .with_state(self.clone())
+    }
+}
+
+async fn tenant_series(
+    State(g): State<MetricsGenerator>,
+    axum::Extension(tenant): axum::Extension<TenantId>,
+) -> Response {
+    (
+        [(header::CONTENT_TYPE, Format::Prometheus.content_type())],
+        g.render_tenant(&tenant, Format::Prometheus),
+    )
+        .into_response()
 }
 
 async fn scrape(State(g): State<MetricsGenerator>, headers: HeaderMap) -> Response {

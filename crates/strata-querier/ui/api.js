@@ -66,7 +66,8 @@ export function queryRange({ q, start, end, step }) {
   return call("/api/metrics/query_range", { q, start, end, step });
 }
 
-/** The metrics-generator's series in Prometheus text (served by `strata run` only). */
+/** The chosen tenant's metrics-generator series in Prometheus text (served by `strata run`
+ * only, behind the same tenant gate as the query API). */
 export function generatorSeries() {
-  return call("/metrics/generator", {}, "text/plain");
+  return call("/api/metrics-generator/series", {}, "text/plain");
 }

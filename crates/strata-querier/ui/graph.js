@@ -1,6 +1,7 @@
 // The service graph: edges from the metrics-generator's service-graph series
 // (traces_service_graph_request_total / _request_failed_total / _request_server_seconds_*),
-// read from /metrics/generator in Prometheus text and kept for the chosen tenant (its `tenant`
+// read from /api/metrics-generator/series (the requesting tenant's series only, behind the
+// query API's tenant gate) in Prometheus text and kept for the chosen tenant (its `tenant`
 // label). Counts are totals since the generator started (or the series last went stale).
 // Where no generator runs in this process (a querier alone) the view says so.
 
@@ -64,9 +65,9 @@ export function renderGraph(view) {
     replace(body, note, draw(es), edgeTable(es));
   }).catch((e) => {
     if (e.status === 404) {
-      replace(body, notice("info", "The service graph needs the metrics-generator, which runs inside strata run (its series at /metrics/generator). A querier running alone has none; query traces_service_graph_* in the Prometheus the generators remote-write to."));
+      replace(body, notice("info", "The service graph needs the metrics-generator, which runs inside strata run. A querier running alone has none; query traces_service_graph_* in the Prometheus the generators remote-write to."));
     } else {
-      replace(body, notice("error", `Reading /metrics/generator failed: ${e.message}`));
+      replace(body, notice("error", `Reading the service-graph series failed: ${e.message}`));
     }
   });
 }
