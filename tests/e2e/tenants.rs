@@ -7,7 +7,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
-use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
+use opentelemetry_proto::tonic::collector::trace::v1::{
+    ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 use prost::Message;
 use strata_integration_tests::dataset::trim_hex;
 use strata_integration_tests::otlp::{kv, s, simple_request, trace_id};
@@ -237,6 +239,46 @@ async fn per_tenant_limits_apply_and_reload() {
     assert_eq!(r.status(), 200);
     let r = http_push(&server, Some("big"), &request(501, 20, "big")).await;
     assert_eq!(r.status(), 200, "refused traces do not fail the request");
+    // ... but the answer says so, as OTLP's partial success.
+    let resp = ExportTraceServiceResponse::decode(r.bytes().await.unwrap()).unwrap();
+    let partial = resp
+        .partial_success
+        .expect("partial_success on a partly refused request");
+    assert_eq!(partial.rejected_spans, 20);
+    assert!(
+        partial.error_message.contains("trace_too_large"),
+        "{}",
+        partial.error_message
+    );
+    let json = reqwest::Client::new()
+        .post(server.otlp_http_url())
+        .header("Content-Type", "application/json")
+        .header("X-Scope-OrgID", "big")
+        .body(serde_json::to_vec(&request(502, 20, "big")).unwrap())
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(json.status(), 200);
+    let v: serde_json::Value = json.json().await.unwrap();
+    assert_eq!(v["partialSuccess"]["rejectedSpans"], "20", "{v}");
+    let mut client = TraceServiceClient::connect(server.otlp_grpc_endpoint())
+        .await
+        .unwrap();
+    let mut grpc = tonic::Request::new(request(503, 20, "big"));
+    grpc.metadata_mut()
+        .insert("x-scope-orgid", "big".parse().unwrap());
+    let partial = client
+        .export(grpc)
+        .await
+        .unwrap()
+        .into_inner()
+        .partial_success
+        .expect("partial_success over gRPC");
+    assert_eq!(partial.rejected_spans, 20);
+    // A request stored whole has none.
+    let r = http_push(&server, Some("big"), &request(504, 1, "big")).await;
+    let resp = ExportTraceServiceResponse::decode(r.bytes().await.unwrap()).unwrap();
+    assert_eq!(resp.partial_success, None);
     assert_eq!(trace_status(&server, "big", 500).await, 200);
     assert_eq!(trace_status(&server, "big", 501).await, 404);
     let too_large = metric(
@@ -244,13 +286,13 @@ async fn per_tenant_limits_apply_and_reload() {
         "strata_discarded_spans_total{tenant=\"big\",reason=\"trace_too_large\"}",
     )
     .await;
-    assert_eq!(too_large, Some(20.0));
+    assert_eq!(too_large, Some(60.0));
     let refused = metric(
         &server,
         "strata_ingester_traces_refused_total{tenant=\"big\",reason=\"trace_too_large\"}",
     )
     .await;
-    assert_eq!(refused, Some(1.0));
+    assert_eq!(refused, Some(3.0));
     // The same trace is fine for a tenant with the default limit.
     let r = http_push(&server, Some("team-a"), &request(501, 20, "a")).await;
     assert_eq!(r.status(), 200);

@@ -30,7 +30,7 @@ use strata_server::auth::TenantResolver;
 use strata_server::Overrides;
 
 pub use metrics::DistributorMetrics;
-pub use pipeline::{Pipeline, Received};
+pub use pipeline::{Accepted, Pipeline, Received};
 pub use strata_proto::status::{ApiError as PushError, BACKPRESSURE_RETRY_AFTER};
 
 /// The header (HTTP) and metadata key (gRPC) carrying the tenant.
@@ -116,7 +116,7 @@ impl Distributor {
     }
 
     /// Runs one received request through the pipeline; returns once it is durable.
-    pub async fn push(&self, received: Received) -> Result<(), PushError> {
+    pub async fn push(&self, received: Received) -> Result<Accepted, PushError> {
         self.pipeline.run(received).await
     }
 }

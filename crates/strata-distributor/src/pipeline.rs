@@ -21,7 +21,8 @@
 //!    durable.
 //!
 //! Invariants: a request is refused whole or accepted whole (only the ingesters' per-trace
-//! limits and sampling drop part of it, and both are counted); every refused or dropped span is
+//! limits and sampling drop part of it, and both are counted; the limits' part is returned as
+//! [`Accepted`], which OTLP receivers answer as `partial_success`); every refused or dropped span is
 //! counted once, under exactly one reason, in `strata_discarded_spans_total{tenant,reason}` or
 //! `strata_distributor_spans_sampled_out_total{tenant,reason}`. A new protocol is a receiver that
 //! produces a [`Received`]; a new stage is a module of [`stage`] called from [`Pipeline::run`]
@@ -33,7 +34,7 @@ use std::time::Instant;
 use prost::Message;
 use strata_common::{SharedClock, TenantId};
 use strata_proto::otlp::collector::ExportTraceServiceRequest;
-use strata_proto::roles::{IngesterPusher, SpanConsumer, TraceSpans};
+use strata_proto::roles::{IngesterPusher, PushErrorReason, SpanConsumer, TraceSpans};
 use strata_proto::status::ApiError;
 use strata_server::Overrides;
 
@@ -51,6 +52,47 @@ pub struct Received {
     /// The receiver's name: the `protocol` label of the push-duration histogram and the
     /// `receiver` label of `strata_distributor_receiver_spans_total`.
     pub protocol: &'static str,
+}
+
+/// What became of an accepted request's spans: all stored, or some refused by the ingesters'
+/// per-trace limits (live traces per tenant, trace size). OTLP receivers answer the refused
+/// part with `partial_success` (the OTLP rule for a request accepted only in part); the
+/// refused spans are also counted in `strata_discarded_spans_total`. Sampled-out spans are
+/// not refused: dropping them is the tenant's own policy.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Accepted {
+    pub rejected_spans: u64,
+    /// Why, per reason (empty when nothing was refused).
+    pub message: String,
+}
+
+impl Accepted {
+    fn refused(refused: &[(PushErrorReason, u32)]) -> Self {
+        let mut by_reason: Vec<(&'static str, u64)> = Vec::new();
+        for (reason, n) in refused {
+            match by_reason.iter_mut().find(|(l, _)| *l == reason.label()) {
+                Some((_, total)) => *total += u64::from(*n),
+                None => by_reason.push((reason.label(), u64::from(*n))),
+            }
+        }
+        let rejected_spans = by_reason.iter().map(|(_, n)| n).sum();
+        let message = if by_reason.is_empty() {
+            String::new()
+        } else {
+            let parts: Vec<String> = by_reason
+                .iter()
+                .map(|(l, n)| format!("{l}: {n} spans"))
+                .collect();
+            format!(
+                "{rejected_spans} spans refused by per-tenant limits ({})",
+                parts.join(", ")
+            )
+        };
+        Self {
+            rejected_spans,
+            message,
+        }
+    }
 }
 
 /// The stages in their order. Cheap to clone.
@@ -102,7 +144,7 @@ impl Pipeline {
 
     /// Runs one request through every stage; returns once its kept traces are durable. Its
     /// spans are counted per receiver as accepted or refused.
-    pub async fn run(&self, received: Received) -> Result<(), ApiError> {
+    pub async fn run(&self, received: Received) -> Result<Accepted, ApiError> {
         let (receiver, spans) = (
             received.protocol,
             stage::validate::span_count(&received.request),
@@ -119,7 +161,7 @@ impl Pipeline {
         result
     }
 
-    async fn run_stages(&self, received: Received) -> Result<(), ApiError> {
+    async fn run_stages(&self, received: Received) -> Result<Accepted, ApiError> {
         let started = Instant::now();
         let Received {
             tenant,
@@ -129,7 +171,7 @@ impl Pipeline {
         } = received;
         let spans = stage::validate::span_count(&request);
         if spans == 0 {
-            return Ok(());
+            return Ok(Accepted::default());
         }
         let t = tenant.as_str();
         let limits = self.overrides.limits(&tenant);
@@ -173,13 +215,15 @@ impl Pipeline {
         for (reason, n) in &sampled.dropped {
             self.metrics.sampled_out(t, reason, *n as usize);
         }
+        let mut accepted = Accepted::default();
         if !sampled.kept.is_empty() {
             let kept: usize = sampled.kept.iter().map(|t| t.span_count as usize).sum();
             match self.replicate.push(&tenant, sampled.kept, admitted).await {
                 Ok(refused) => {
-                    for (reason, n) in refused {
-                        self.metrics.discard(t, reason.label(), n as usize);
+                    for (reason, n) in &refused {
+                        self.metrics.discard(t, reason.label(), *n as usize);
                     }
+                    accepted = Accepted::refused(&refused);
                 }
                 Err(e) => {
                     self.metrics
@@ -197,7 +241,7 @@ impl Pipeline {
             .get_or_create(&labels)
             .inc_by(wire_bytes.unwrap_or(encoded) as u64);
         self.metrics.observe_push(protocol, started.elapsed());
-        Ok(())
+        Ok(accepted)
     }
 
     async fn hand_off(&self, tenant: &TenantId, traces: &[TraceSpans]) {

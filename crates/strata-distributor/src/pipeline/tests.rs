@@ -183,8 +183,14 @@ async fn ingester_refusals_and_failures_are_counted_by_reason() {
     *f.ingesters.answer.lock() = Some(Ok(PushResponse {
         errors_by_trace: vec![PushErrorReason::TraceTooLarge, PushErrorReason::NoError],
     }));
-    f.pipeline.run(received(request())).await.unwrap();
+    let accepted = f.pipeline.run(received(request())).await.unwrap();
     assert_eq!(discarded(&f.metrics, "trace_too_large"), 3);
+    // The request succeeds, and says which part was refused (OTLP partial success).
+    assert_eq!(accepted.rejected_spans, 3);
+    assert_eq!(
+        accepted.message,
+        "3 spans refused by per-tenant limits (trace_too_large: 3 spans)"
+    );
 
     *f.ingesters.answer.lock() = Some(Err(RoleError::ResourceExhausted("full".into())));
     let e = f.pipeline.run(received(request())).await.unwrap_err();

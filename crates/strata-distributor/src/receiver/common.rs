@@ -9,13 +9,26 @@ use std::io::Read;
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
-use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_proto::otlp::collector::{
+    ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
+};
 
 use strata_common::TenantId;
 use strata_proto::status::ErrorKind;
 use strata_server::auth::{self, Edge};
 
-use crate::{Distributor, PushError, Received};
+use crate::{Accepted, Distributor, PushError, Received};
+
+/// The OTLP answer to an accepted request: `partial_success` names the spans refused by
+/// per-tenant limits, if any (absent when everything was stored).
+pub(crate) fn export_response(accepted: &Accepted) -> ExportTraceServiceResponse {
+    ExportTraceServiceResponse {
+        partial_success: (accepted.rejected_spans > 0).then(|| ExportTracePartialSuccess {
+            rejected_spans: i64::try_from(accepted.rejected_spans).unwrap_or(i64::MAX),
+            error_message: accepted.message.clone(),
+        }),
+    }
+}
 
 impl Distributor {
     /// Runs a decoded request of `tenant` through the pipeline: the one entry point of every
@@ -26,7 +39,7 @@ impl Distributor {
         request: ExportTraceServiceRequest,
         wire_bytes: Option<usize>,
         protocol: &'static str,
-    ) -> Result<(), PushError> {
+    ) -> Result<Accepted, PushError> {
         self.push(Received {
             tenant,
             request,

@@ -8,7 +8,7 @@ use tokio_util::sync::CancellationToken;
 use tonic::codec::CompressionEncoding;
 use tonic::{Request, Response, Status};
 
-use super::common::{grpc_tenant, serve_grpc};
+use super::common::{export_response, grpc_tenant, serve_grpc};
 use crate::Distributor;
 
 struct GrpcReceiver {
@@ -22,13 +22,12 @@ impl TraceService for GrpcReceiver {
         request: Request<ExportTraceServiceRequest>,
     ) -> Result<Response<ExportTraceServiceResponse>, Status> {
         let tenant = grpc_tenant(&request)?;
-        self.distributor
+        let accepted = self
+            .distributor
             .receive(tenant, request.into_inner(), None, "otlp_grpc")
             .await
             .map_err(|e| e.to_grpc_status())?;
-        Ok(Response::new(ExportTraceServiceResponse {
-            partial_success: None,
-        }))
+        Ok(Response::new(export_response(&accepted)))
     }
 }
 

@@ -4,7 +4,8 @@
 //! Responses follow the OpenTelemetry Collector: 405 for other methods, 415 for other content
 //! types, 413 for bodies over `distributor.max_request_bytes` (before or after decompression),
 //! 400 for undecodable bodies and bad IDs; errors carry a `google.rpc.Status` in the request's
-//! encoding. Success is 200 with an empty `ExportTraceServiceResponse`. The tenant gate answers
+//! encoding. Success is 200 with an `ExportTraceServiceResponse`: empty, or with `partial_success`
+//! naming the spans refused by per-tenant limits. The tenant gate answers
 //! first (before the body is read): 401/403 with credentials on, 503 `no org id` without.
 
 use axum::body::Bytes;
@@ -15,12 +16,12 @@ use axum::routing::any;
 use axum::Extension;
 use axum::Router;
 use prost::Message;
-use strata_proto::otlp::collector::ExportTraceServiceRequest;
+use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
 use strata_proto::rpc_status::RpcStatus;
 
 use strata_common::TenantId;
 
-use super::common::{plain, request_body};
+use super::common::{export_response, plain, request_body};
 use crate::{Distributor, PushError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -142,10 +143,11 @@ async fn export(
     };
     let result = d.receive(tenant, req, Some(bytes.len()), "otlp_http").await;
     match result {
-        Ok(()) => {
+        Ok(accepted) => {
+            let resp = export_response(&accepted);
             let body = match enc {
-                Encoding::Protobuf => Vec::new(),
-                Encoding::Json => b"{}".to_vec(),
+                Encoding::Protobuf => resp.encode_to_vec(),
+                Encoding::Json => json_response(&resp),
             };
             (
                 StatusCode::OK,
@@ -156,4 +158,19 @@ async fn export(
         }
         Err(e) => error(enc, &e),
     }
+}
+
+/// `ExportTraceServiceResponse` in OTLP/JSON (lowerCamelCase fields, int64 as a string, as the
+/// protobuf JSON mapping writes it): `{}` when everything was stored.
+fn json_response(resp: &ExportTraceServiceResponse) -> Vec<u8> {
+    let v = match &resp.partial_success {
+        Some(p) => serde_json::json!({
+            "partialSuccess": {
+                "rejectedSpans": p.rejected_spans.to_string(),
+                "errorMessage": p.error_message,
+            }
+        }),
+        None => serde_json::json!({}),
+    };
+    v.to_string().into_bytes()
 }

@@ -100,7 +100,7 @@ async fn traces(
         .receive(tenant, request, Some(bytes.len()), "jaeger_thrift_http")
         .await;
     match result {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Ok(_) => StatusCode::ACCEPTED.into_response(),
         // The Collector's Jaeger HTTP receiver, like its Zipkin one, has no 429/503.
         Err(e) => plain(status_for(&e), e.message),
     }

@@ -119,7 +119,7 @@ async fn spans(
         .receive(tenant, request, Some(bytes.len()), "zipkin")
         .await;
     match result {
-        Ok(()) => StatusCode::ACCEPTED.into_response(),
+        Ok(_) => StatusCode::ACCEPTED.into_response(),
         Err(e) => plain(status_for(&e), e.message),
     }
 }
