@@ -21,12 +21,11 @@ span's attribute, else the resource's; regexes match the whole string; `resource
 reads the blocks' `service_name` column (the copy of that resource attribute, which Strata
 also reads); `>>` (descendant) needs the span tree: a recursive join walks up parent_span_id.
 """
-import glob
 import json
 import sys
 import time
 
-import duckdb
+from duckdb_spans import connect
 
 SPSS = 3
 
@@ -124,13 +123,7 @@ def sql(kind):
 
 def main():
     data_dir = sys.argv[1]
-    files = sorted(glob.glob(f"{data_dir}/**/data.parquet", recursive=True))
-    if not files:
-        sys.exit(f"no data.parquet under {data_dir}")
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    file_list = ", ".join(f"'{f}'" for f in files)
-    con.execute(f"CREATE VIEW spans AS SELECT * FROM read_parquet([{file_list}])")
+    con = connect(data_dir)
     for line in sys.stdin:
         kind = line.strip()
         if not kind:

@@ -62,7 +62,10 @@ impl DuckDb {
         if let Some(e) = v["error"].as_str() {
             return Err(format!("DuckDB: {e}").into());
         }
-        let num = |k: &str| v[k].as_f64().ok_or_else(|| format!("DuckDB answer lacks {k}"));
+        let num = |k: &str| {
+            v[k].as_f64()
+                .ok_or_else(|| format!("DuckDB answer lacks {k}"))
+        };
         Ok(DuckRun {
             ms: num("ms")?,
             traces: num("traces")? as usize,
