@@ -29,6 +29,15 @@ use crate::eval::Value;
 use crate::prune::{self, BlockStats, Layout, Open, Rows, RunCollector};
 use crate::EngineError;
 
+/// What the first pass found for a second-pass batch: the filter's mask and the reported
+/// values.
+type Known = (BooleanArray, Vec<Value>);
+
+/// Evaluation of one second-pass batch.
+type BatchFn<'a> = dyn FnMut(&RecordBatch, Option<Known>, &mut SearchAccumulator) -> Result<(), EngineError>
+    + Send
+    + 'a;
+
 impl SearchJob {
     /// Searches one block, skipping row groups and pages that statistics (or, for `name` and
     /// `service_name` equalities, column-chunk dictionaries) rule out. Counts
@@ -77,12 +86,7 @@ impl SearchJob {
         acc: &mut SearchAccumulator,
         extra: &[&'static str],
         keep_hits: bool,
-        f: &mut (dyn FnMut(
-            &RecordBatch,
-            Option<(BooleanArray, Vec<Value>)>,
-            &mut SearchAccumulator,
-        ) -> Result<(), EngineError>
-                  + Send),
+        f: &mut BatchFn<'_>,
     ) -> Result<(), EngineError> {
         let meta = reader.meta();
         acc.metrics.total_blocks += 1;
