@@ -11,6 +11,10 @@ RUSTC=$(rustc --version 2>/dev/null || echo "rustc ?")
 # The revision, read from .git without running git.
 git_revision() {
     local head ref
+    # A worktree's .git is a file: ask git when it is there.
+    if command -v git >/dev/null && git rev-parse --short=12 HEAD 2>/dev/null; then
+        return
+    fi
     head=$(cat .git/HEAD 2>/dev/null) || { echo unknown; return; }
     if [[ $head == ref:* ]]; then
         ref=${head#ref: }

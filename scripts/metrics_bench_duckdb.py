@@ -9,13 +9,12 @@ same hour (right-closed steps, Tempo's alignment: one leading step), and prints 
 object per query: name, median milliseconds, rows of the result. Quantiles are exact
 (`quantile_disc`), where Strata interpolates power-of-two buckets.
 """
-import glob
 import json
 import statistics
 import sys
 import time
 
-import duckdb
+from duckdb_spans import connect
 
 BASE_NS = 1_767_225_600_000_000_000
 STEP_NS = 60_000_000_000
@@ -47,13 +46,7 @@ QUERIES = [
 def main():
     data_dir = sys.argv[1]
     runs = int(sys.argv[2]) if len(sys.argv) > 2 else 3
-    files = sorted(glob.glob(f"{data_dir}/**/data.parquet", recursive=True))
-    if not files:
-        sys.exit(f"no data.parquet under {data_dir}")
-    con = duckdb.connect()
-    con.execute("SET threads = 1")
-    file_list = ", ".join(f"'{f}'" for f in files)
-    con.execute(f"CREATE VIEW spans AS SELECT * FROM read_parquet([{file_list}])")
+    con = connect(data_dir)
     for name, sql in QUERIES:
         times = []
         rows = 0

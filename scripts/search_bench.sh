@@ -4,8 +4,10 @@
 # Builds and runs the `search_bench` example of strata-engine
 # (crates/strata-engine/examples/search_bench.rs, whose module docs say what is measured): it
 # generates a deterministic data set of synthetic spans as blocks, runs representative TraceQL
-# queries over them on one thread, and in the same run a plain parquet-crate scan of the same
-# columns as the baseline. The results replace the section between `<!-- search-bench:start -->`
+# queries over them on one thread, and in the same run DuckDB answering the same questions with
+# SQL on one thread (scripts/search_bench_duckdb.py holds the SQL; DuckDB's Python package is
+# installed into a virtualenv under target/ when missing, as for the metrics benchmark) and a
+# plain parquet-crate scan of the same columns as the baseline. The results replace the section between `<!-- search-bench:start -->`
 # and `<!-- search-bench:end -->` in docs/BENCHMARKS.md (appended at the end when the markers are
 # absent); everything else in that file is kept.
 #
@@ -15,6 +17,9 @@
 #   SEARCH_BENCH_DIR         where the blocks are written                (default target/search-bench-data)
 #   SEARCH_BENCH_REUSE=1     keep blocks of an earlier run with the same span count and generator
 #   SEARCH_BENCH_SKIP_BUILD=1  use the existing target/release/examples/search_bench
+#   SEARCH_BENCH_DUCKDB=0    leave DuckDB out
+#   DUCKDB_VENV              the virtualenv with DuckDB          (default target/duckdb-venv)
+#   CARGO_TARGET_DIR         cargo's target directory            (default target)
 #   BENCH_OUT                output file                                 (default docs/BENCHMARKS.md)
 #   JOBS                     cargo -j                                    (default 2)
 set -euo pipefail
@@ -27,7 +32,9 @@ RUNS=${SEARCH_BENCH_RUNS:-3}
 DATA_DIR=${SEARCH_BENCH_DIR:-target/search-bench-data}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 JOBS=${JOBS:-2}
-BIN="$ROOT/target/release/examples/search_bench"
+TARGET=${CARGO_TARGET_DIR:-$ROOT/target}
+BIN="$TARGET/release/examples/search_bench"
+VENV=${DUCKDB_VENV:-$ROOT/target/duckdb-venv}
 FULL_SPANS=10000000
 
 log() { printf 'search-bench: %s\n' "$*" >&2; }
@@ -49,6 +56,15 @@ trap 'rm -rf "$TMP"' EXIT
 # --- run ------------------------------------------------------------------------------------
 CMD=("$BIN" --spans "$SPANS" --runs "$RUNS" --dir "$DATA_DIR")
 if [[ ${SEARCH_BENCH_REUSE:-0} == 1 ]]; then CMD+=(--reuse); fi
+if [[ ${SEARCH_BENCH_DUCKDB:-1} != 0 ]]; then
+    if ! "$VENV/bin/python" -c 'import duckdb' 2>/dev/null; then
+        log "installing DuckDB's Python package into $VENV"
+        python3 -m venv "$VENV"
+        "$VENV/bin/pip" install --quiet duckdb
+    fi
+    CMD+=(--duckdb "$VENV/bin/python")
+    DUCKDB_VERSION=$("$VENV/bin/python" -c 'import duckdb; print(duckdb.__version__)')
+fi
 log "running: ${CMD[*]#"$ROOT/"}"
 "${CMD[@]}" --json-out "$TMP/results.json" >"$TMP/table.md"
 
@@ -78,6 +94,9 @@ SECTION="$TMP/section.md"
     echo "| Memory | $MEM_GIB GiB |"
     echo "| Kernel | $KERNEL |"
     echo "| Toolchain | $RUSTC, release profile |"
+    if [[ -n ${DUCKDB_VERSION:-} ]]; then
+        echo "| DuckDB | $DUCKDB_VERSION (Python package), \`SET threads = 1\` |"
+    fi
     echo "| Command | \`${CMD[*]#"$ROOT/"}\` |"
     echo
     cat "$TMP/table.md"

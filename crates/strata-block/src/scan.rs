@@ -4,6 +4,11 @@
 //!
 //! Only the pages of the projected columns that hold selected rows are fetched (the reader
 //! uses the offset index written with every block).
+//!
+//! A whole-trace scan yields the decoder's batches cut before their last trace, whose rows
+//! are carried over; the carried rows and the start of the next batch that continues their
+//! trace are yielded as a batch of their own. Only those few rows are copied: the rest of a
+//! batch is yielded as a zero-copy slice.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -41,7 +46,10 @@ pub struct Scan {
     stream: ParquetRecordBatchStream<CountingReader>,
     counter: Arc<AtomicU64>,
     whole_traces: bool,
+    /// Rows of the last trace seen (whole-trace scans), which may continue.
     carry: Option<RecordBatch>,
+    /// A batch to yield after the one just yielded (whole-trace scans).
+    ready: Option<RecordBatch>,
     done: bool,
 }
 
@@ -91,6 +99,7 @@ impl BlockReader {
             counter,
             whole_traces: req.whole_traces,
             carry: None,
+            ready: None,
             done: false,
         })
     }
@@ -102,6 +111,9 @@ impl Scan {
         if !self.whole_traces {
             return Ok(self.stream.try_next().await?);
         }
+        if let Some(b) = self.ready.take() {
+            return Ok(Some(b));
+        }
         loop {
             if self.done {
                 return Ok(self.carry.take());
@@ -110,18 +122,38 @@ impl Scan {
                 self.done = true;
                 continue;
             };
-            let batch = match self.carry.take() {
-                Some(prev) => concat_batches(&batch.schema(), [&prev, &batch])?,
-                None => batch,
-            };
-            // Hold back the last trace: its rows may continue in the next batch.
-            let cut = last_trace_start(&batch)?;
-            if cut == 0 {
-                self.carry = Some(batch);
+            if batch.num_rows() == 0 {
                 continue;
             }
-            self.carry = Some(batch.slice(cut, batch.num_rows() - cut));
-            return Ok(Some(batch.slice(0, cut)));
+            // The carried trace, completed by the rows of this batch that continue it.
+            let (head, rest) = match self.carry.take() {
+                None => (None, batch),
+                Some(prev) => {
+                    let k = continuing_rows(&prev, &batch)?;
+                    if k == batch.num_rows() {
+                        self.carry = Some(concat_batches(&batch.schema(), [&prev, &batch])?);
+                        continue;
+                    }
+                    let head = if k == 0 {
+                        prev
+                    } else {
+                        concat_batches(&batch.schema(), [&prev, &batch.slice(0, k)])?
+                    };
+                    (Some(head), batch.slice(k, batch.num_rows() - k))
+                }
+            };
+            // Hold back the last trace: its rows may continue in the next batch.
+            let cut = last_trace_start(&rest)?;
+            self.carry = Some(rest.slice(cut, rest.num_rows() - cut));
+            let body = (cut > 0).then(|| rest.slice(0, cut));
+            match (head, body) {
+                (Some(h), body) => {
+                    self.ready = body;
+                    return Ok(Some(h));
+                }
+                (None, Some(b)) => return Ok(Some(b)),
+                (None, None) => {}
+            }
         }
     }
 
@@ -132,16 +164,29 @@ impl Scan {
     }
 }
 
-/// Index of the first row of the batch's last trace.
-fn last_trace_start(batch: &RecordBatch) -> Result<usize> {
-    let ids = batch
+fn ids_of(batch: &RecordBatch) -> Result<&FixedSizeBinaryArray> {
+    batch
         .column_by_name(TRACE_ID)
         .and_then(|c| c.as_any().downcast_ref::<FixedSizeBinaryArray>())
         .ok_or_else(|| {
             BlockError::Arrow(arrow_schema::ArrowError::SchemaError(
                 "trace_id missing from scan".into(),
             ))
-        })?;
+        })
+}
+
+/// How many leading rows of `next` belong to the last trace of `prev` (non-empty).
+fn continuing_rows(prev: &RecordBatch, next: &RecordBatch) -> Result<usize> {
+    let (a, b) = (ids_of(prev)?, ids_of(next)?);
+    let Some(last) = a.len().checked_sub(1).map(|i| a.value(i)) else {
+        return Ok(0);
+    };
+    Ok((0..b.len()).take_while(|&i| b.value(i) == last).count())
+}
+
+/// Index of the first row of the batch's last trace.
+fn last_trace_start(batch: &RecordBatch) -> Result<usize> {
+    let ids = ids_of(batch)?;
     let n = ids.len();
     if n == 0 {
         return Ok(0);

@@ -1,12 +1,15 @@
 //! Search benchmark: representative TraceQL queries over a generated data set (10 million
-//! spans by default), each next to a baseline measured in the same run.
+//! spans by default), each next to DuckDB answering the same question with SQL, and a plain
+//! decoding baseline, measured in the same run.
 //!
 //! ```text
 //! cargo run --release -p strata-engine --example search_bench -- \
-//!     [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] [--json] [--json-out PATH]
+//!     [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] [--duckdb PYTHON] \
+//!     [--json] [--json-out PATH]
 //! ```
 //!
-//! `--only TEXT` runs just the queries whose kind or TraceQL contains `TEXT` (for profiling).
+//! `--only TEXT` runs just the queries whose kind or TraceQL contains `TEXT`, and
+//! `--no-baseline` leaves the baseline out (both for profiling).
 //!
 //! Prints a Markdown summary and table (`--json`: one JSON object per line instead;
 //! `--json-out PATH` also writes those lines to a file). Progress goes to stderr.
@@ -34,9 +37,16 @@
 //!   row skipping; "Read" is the compressed size of those column chunks. The ratio is Strata
 //!   time ÷ baseline time: above 1 is the price of evaluation (and of the second pass), below
 //!   1 means the two-pass plan skipped pages the baseline decoded.
+//! * **DuckDB** ([`duckdb`], with `--duckdb PYTHON`, a Python that has the `duckdb` package):
+//!   `scripts/search_bench_duckdb.py` answers each query with SQL on one thread
+//!   (`SET threads = 1`) over the same `data.parquet` files: matched trace IDs with start,
+//!   duration, root name and root service, and per spanset the matched count and first
+//!   spans. Structural and pipeline queries are joins and group-bys there. Its matched
+//!   traces and spans are checked against Strata's in every run; the ratio Strata ÷ DuckDB is
+//!   reported.
 //!
-//! Each query runs `--runs` times (default 3), Strata and baseline alternating, and the median
-//! is reported. Block footers are parsed before timing, for both. The data is read through
+//! Each query runs `--runs` times (default 3), Strata, baseline and DuckDB alternating, and
+//! the median is reported. Block footers are parsed before timing, for both. The data is read through
 //! the page cache (it was just written, or read by the previous query): this measures CPU,
 //! not the disk. No figure is checked against a threshold; this is a measurement tool.
 
@@ -44,6 +54,8 @@
 mod baseline;
 #[path = "search_bench/datagen.rs"]
 mod datagen;
+#[path = "search_bench/duckdb.rs"]
+mod duckdb;
 #[path = "search_bench/report.rs"]
 mod report;
 #[path = "search_bench/shop.rs"]
@@ -103,9 +115,8 @@ const QUERIES: &[(&str, &str)] = &[
     ),
 ];
 
-const USAGE: &str =
-    "search_bench [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] [--json] \
-     [--json-out PATH]";
+const USAGE: &str = "search_bench [--spans N] [--dir PATH] [--reuse] [--runs R] [--only TEXT] \
+     [--no-baseline] [--duckdb PYTHON] [--json] [--json-out PATH]";
 
 struct Args {
     spans: u64,
@@ -116,6 +127,10 @@ struct Args {
     json_out: Option<PathBuf>,
     /// Run only the queries whose kind or text contains this.
     only: Option<String>,
+    /// A Python with the `duckdb` package: compare with DuckDB.
+    duckdb: Option<PathBuf>,
+    /// Leave the baseline out.
+    no_baseline: bool,
 }
 
 fn parse_args() -> Result<Args, BoxError> {
@@ -127,6 +142,8 @@ fn parse_args() -> Result<Args, BoxError> {
         json: false,
         json_out: None,
         only: None,
+        duckdb: None,
+        no_baseline: false,
     };
     let mut it = std::env::args().skip(1);
     while let Some(arg) = it.next() {
@@ -139,6 +156,8 @@ fn parse_args() -> Result<Args, BoxError> {
             "--json" => a.json = true,
             "--json-out" => a.json_out = Some(PathBuf::from(value()?)),
             "--only" => a.only = Some(value()?),
+            "--duckdb" => a.duckdb = Some(PathBuf::from(value()?)),
+            "--no-baseline" => a.no_baseline = true,
             "-h" | "--help" => {
                 println!("{USAGE}");
                 std::process::exit(0);
@@ -253,6 +272,8 @@ struct Row {
 
 struct Measured {
     matches: usize,
+    /// Matched spans over all spansets.
+    matched_spans: u64,
     strata_ms: f64,
     strata_runs: Vec<f64>,
     strata_bytes: u64,
@@ -262,13 +283,37 @@ struct Measured {
     baseline_bytes: u64,
     columns: Vec<&'static str>,
     prefilter: Option<Vec<&'static str>>,
+    duck: Option<DuckFigures>,
 }
 
-/// One Strata search over all blocks: (ms, matched traces, inspected bytes, inspected spans).
-async fn strata_once(
-    job: &SearchJob,
-    readers: &[BlockReader],
-) -> Result<(f64, usize, u64, u64), BoxError> {
+/// DuckDB's figures for one query.
+struct DuckFigures {
+    ms: f64,
+    runs: Vec<f64>,
+    traces: usize,
+    spans: u64,
+}
+
+impl Measured {
+    /// Whether DuckDB found the same traces and spans (`None` without DuckDB).
+    fn agrees(&self) -> Option<bool> {
+        self.duck
+            .as_ref()
+            .map(|d| d.traces == self.matches && d.spans == self.matched_spans)
+    }
+}
+
+/// What one Strata search over all blocks found and cost.
+struct StrataRun {
+    ms: f64,
+    traces: usize,
+    spans: u64,
+    bytes: u64,
+    second_pass_spans: u64,
+}
+
+/// One Strata search over all blocks.
+async fn strata_once(job: &SearchJob, readers: &[BlockReader]) -> Result<StrataRun, BoxError> {
     let t = Instant::now();
     let mut acc = SearchAccumulator::new();
     for r in readers {
@@ -277,7 +322,19 @@ async fn strata_once(
     let resp = acc.finish(LIMIT as usize);
     let ms = t.elapsed().as_secs_f64() * 1e3;
     let m = resp.metrics.unwrap_or_default();
-    Ok((ms, resp.traces.len(), m.inspected_bytes, m.inspected_spans))
+    let spans = resp
+        .traces
+        .iter()
+        .flat_map(|t| &t.span_sets)
+        .map(|s| u64::from(s.matched))
+        .sum();
+    Ok(StrataRun {
+        ms,
+        traces: resp.traces.len(),
+        spans,
+        bytes: m.inspected_bytes,
+        second_pass_spans: m.inspected_spans,
+    })
 }
 
 fn median(v: &[f64]) -> f64 {
@@ -286,13 +343,16 @@ fn median(v: &[f64]) -> f64 {
     s[s.len() / 2]
 }
 
+#[allow(clippy::too_many_arguments)]
 fn measure(
     rt: &tokio::runtime::Runtime,
+    kind: &str,
     query: &str,
     runs: usize,
     readers: &[BlockReader],
     files: &[baseline::BaselineFile],
     spans: u64,
+    mut duck: Option<&mut duckdb::DuckDb>,
 ) -> Result<Measured, BoxError> {
     let job = SearchJob::new(&SearchRequest {
         query: query.to_string(),
@@ -301,30 +361,48 @@ fn measure(
     })?;
     let columns = job.plan().columns();
     let prefilter = job.plan().prefilter_columns();
-    let (mut strata_runs, mut baseline_runs) = (Vec::new(), Vec::new());
-    let (mut matches, mut bytes, mut second) = (0, 0, 0);
+    let (mut strata_runs, mut baseline_runs, mut duck_runs) = (Vec::new(), Vec::new(), Vec::new());
+    let mut last = None;
+    let mut duck_last = None;
     for _ in 0..runs {
-        let (ms, m, b, s) = rt.block_on(strata_once(&job, readers))?;
-        (matches, bytes, second) = (m, b, s);
-        strata_runs.push(ms);
-        let t = Instant::now();
-        let rows = baseline::scan(files, &columns)?;
-        baseline_runs.push(t.elapsed().as_secs_f64() * 1e3);
-        if rows != spans {
-            return Err(format!("baseline scanned {rows} rows, expected {spans}").into());
+        let run = rt.block_on(strata_once(&job, readers))?;
+        strata_runs.push(run.ms);
+        last = Some(run);
+        if !files.is_empty() {
+            let t = Instant::now();
+            let rows = baseline::scan(files, &columns)?;
+            baseline_runs.push(t.elapsed().as_secs_f64() * 1e3);
+            if rows != spans {
+                return Err(format!("baseline scanned {rows} rows, expected {spans}").into());
+            }
+        } else {
+            baseline_runs.push(f64::NAN);
+        }
+        if let Some(d) = duck.as_deref_mut() {
+            let r = d.run(kind)?;
+            duck_runs.push(r.ms);
+            duck_last = Some(r);
         }
     }
+    let last = last.ok_or("no run")?;
     Ok(Measured {
-        matches,
+        matches: last.traces,
+        matched_spans: last.spans,
         strata_ms: median(&strata_runs),
         strata_runs,
-        strata_bytes: bytes,
-        strata_second_pass_spans: second,
+        strata_bytes: last.bytes,
+        strata_second_pass_spans: last.second_pass_spans,
         baseline_ms: median(&baseline_runs),
         baseline_runs,
         baseline_bytes: baseline::column_bytes(files, &columns),
         columns,
         prefilter,
+        duck: duck_last.map(|d| DuckFigures {
+            ms: median(&duck_runs),
+            runs: duck_runs,
+            traces: d.traces,
+            spans: d.spans,
+        }),
     })
 }
 
@@ -362,7 +440,15 @@ fn main() -> Result<(), BoxError> {
         }
         Ok::<_, strata_block::BlockError>(())
     })?;
-    let files = baseline::open(&args.dir, &data.metas)?;
+    let files = if args.no_baseline {
+        Vec::new()
+    } else {
+        baseline::open(&args.dir, &data.metas)?
+    };
+    let mut duck = match &args.duckdb {
+        Some(python) => Some(duckdb::DuckDb::start(python, &args.dir)?),
+        None => None,
+    };
 
     let mut rows = Vec::new();
     let selected = QUERIES.iter().filter(|(kind, query)| {
@@ -372,12 +458,28 @@ fn main() -> Result<(), BoxError> {
     });
     for &(kind, query) in selected {
         eprintln!("query {query}");
-        let outcome =
-            measure(&rt, query, args.runs, &readers, &files, spans).map_err(|e| e.to_string());
+        let outcome = measure(
+            &rt,
+            kind,
+            query,
+            args.runs,
+            &readers,
+            &files,
+            spans,
+            duck.as_mut(),
+        )
+        .map_err(|e| e.to_string());
         match &outcome {
             Ok(m) => eprintln!(
-                "  {} matches, Strata {:.0} ms, baseline {:.0} ms",
-                m.matches, m.strata_ms, m.baseline_ms
+                "  {} traces ({} spans), Strata {:.0} ms, baseline {:.0} ms{}",
+                m.matches,
+                m.matched_spans,
+                m.strata_ms,
+                m.baseline_ms,
+                m.duck.as_ref().map_or(String::new(), |d| format!(
+                    ", DuckDB {:.0} ms ({} traces, {} spans)",
+                    d.ms, d.traces, d.spans
+                )),
             ),
             Err(e) => eprintln!("  failed: {e}"),
         }

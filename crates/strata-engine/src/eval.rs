@@ -63,6 +63,27 @@ pub(crate) fn prefilter(
     Ok(mask)
 }
 
+/// The prefilter's mask (see [`SearchPlan::prefilter`]) and the values reported on returned
+/// spans (the plan's outputs, in order), over the same batch, for a plan that is
+/// [`SearchPlan::span_local`]: the output fields are then among the prefilter's.
+pub(crate) fn prefilter_and_outputs(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+) -> Result<(BooleanArray, Vec<Value>), EngineError> {
+    let n = batch.num_rows();
+    let Some(e) = &plan.prefilter else {
+        return Err(bad("a span-local plan without a prefilter"));
+    };
+    let mut ctx = Ctx::new(batch, None, None);
+    let mask = null_to_false(&expr::predicate(&mut ctx, e)?);
+    check_len(&mask, n)?;
+    let outputs = output_values(plan, &mut ctx)?
+        .into_iter()
+        .map(|(_, v)| v)
+        .collect();
+    Ok((mask, outputs))
+}
+
 fn check_len(mask: &BooleanArray, n: usize) -> Result<(), EngineError> {
     if mask.len() == n {
         Ok(())
@@ -206,6 +227,72 @@ pub(crate) fn evaluate(
     })
 }
 
+/// [`evaluate`] of a [`SearchPlan::span_local`] plan whose filter's `mask` and reported
+/// values (`outputs`, in the plan's order) over the batch are known: the batch needs only
+/// the [`SearchPlan::result_columns`].
+pub(crate) fn evaluate_known(
+    plan: &SearchPlan,
+    batch: &RecordBatch,
+    spss: usize,
+    mask: BooleanArray,
+    outputs: Vec<Value>,
+) -> Result<Vec<TraceMatch>, EngineError> {
+    if batch.num_rows() == 0 {
+        return Ok(Vec::new());
+    }
+    if plan.filters.len() != 1 || outputs.len() != plan.outputs.len() {
+        return Err(bad("known values do not fit the plan"));
+    }
+    let probe = Ctx::new(batch, None, None);
+    let ids = probe.typed::<FixedSizeBinaryArray>(col::TRACE_ID)?;
+    let parents = probe.typed::<BinaryArray>(col::PARENT_SPAN_ID)?;
+    let traces = Traces::new(ids, parents)?;
+    let ctx = Ctx::new(batch, Some(&traces), None);
+    check_len(&mask, ctx.n)?;
+    // One filter stage: a trace's one spanset is its spans where the filter holds.
+    let mut matches = Vec::new();
+    for (t, range) in traces.ranges.iter().enumerate() {
+        let rows: Vec<u32> = range
+            .clone()
+            .filter(|&r| mask.value(r))
+            .map(|r| r as u32)
+            .collect();
+        if !rows.is_empty() {
+            matches.push((
+                t,
+                vec![spanset::Set {
+                    rows,
+                    attrs: Vec::new(),
+                }],
+            ));
+        }
+    }
+    if matches.is_empty() {
+        return Ok(Vec::new());
+    }
+    let outputs = plan
+        .outputs
+        .iter()
+        .map(|o| o.key.clone())
+        .zip(outputs)
+        .collect();
+    assemble(&ctx, &traces, matches, outputs, spss)
+}
+
+/// The values reported on returned spans: `(key, values over spans)` per plan output.
+fn output_values(
+    plan: &SearchPlan,
+    ctx: &mut Ctx<'_>,
+) -> Result<Vec<(String, Value)>, EngineError> {
+    plan.outputs
+        .iter()
+        .map(|o| {
+            let v = expr::value(ctx, &Expr::Field(o.field.clone()), Domain::Span)?;
+            Ok((o.key.clone(), v))
+        })
+        .collect()
+}
+
 /// The body of [`evaluate`] once the plan's filters and values are evaluated.
 fn matches_in(
     plan: &SearchPlan,
@@ -233,15 +320,19 @@ fn matches_in(
     if matches.is_empty() {
         return Ok(Vec::new());
     }
+    let outputs = output_values(plan, ctx)?;
+    assemble(ctx, traces, matches, outputs, spss)
+}
 
-    let outputs = plan
-        .outputs
-        .iter()
-        .map(|o| {
-            let v = expr::value(ctx, &Expr::Field(o.field.clone()), Domain::Span)?;
-            Ok((o.key.clone(), v))
-        })
-        .collect::<Result<Vec<_>, EngineError>>()?;
+/// The [`TraceMatch`]es of the matching traces (`(trace index, final spansets)`), with
+/// `outputs` reported on their spans.
+fn assemble(
+    ctx: &Ctx<'_>,
+    traces: &Traces,
+    matches: Vec<(usize, Vec<spanset::Set>)>,
+    outputs: Vec<(String, Value)>,
+    spss: usize,
+) -> Result<Vec<TraceMatch>, EngineError> {
     let meta = output::Meta::new(ctx, outputs)?;
     matches
         .into_iter()

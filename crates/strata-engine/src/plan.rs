@@ -55,22 +55,24 @@ pub struct SearchPlan {
     /// `resource.` field, no unscoped `.x`), so a block with an exact `service_name` column
     /// can be read without `resource_attrs` ([`block_columns`](Self::block_columns)).
     service_name_only: bool,
+    /// See [`span_local`](Self::span_local).
+    span_local: bool,
 }
 
 /// Read by every metrics evaluation: the traces' structure and span start times. Span IDs
 /// too when exemplars are wanted or the span tree is built.
 const METRICS_COLUMNS: [&str; 3] = [col::TRACE_ID, col::PARENT_SPAN_ID, col::START];
 
-/// Read by every evaluation: trace metadata and service statistics.
-const BASE_COLUMNS: [&str; 10] = [
+/// Read by every evaluation: trace metadata, service statistics and returned spans (a span's
+/// duration is `end - start`, as `duration_nano` is defined, so that column is read only
+/// when a query names `duration`).
+const BASE_COLUMNS: [&str; 8] = [
     col::TRACE_ID,
     col::SPAN_ID,
     col::PARENT_SPAN_ID,
     col::NAME,
-    col::KIND,
     col::START,
     col::END,
-    col::DURATION,
     col::STATUS_CODE,
     col::SERVICE_NAME,
 ];
@@ -109,6 +111,16 @@ impl SearchPlan {
         let fields = c.filters.iter().chain(&c.values);
         fields.for_each(|e| e.visit_fields(&mut |r| service_name_only &= !other_resource(r)));
         service_name_only &= !c.outputs.iter().any(|o| other_resource(&o.field));
+        // One filter of row-local fields, nothing else: its outputs are its own fields.
+        let span_local = !needs_tree
+            && c.values.is_empty()
+            && matches!(
+                pipeline.stages.as_slice(),
+                [ir::Stage::Spanset(ir::SpansetExpr::Filter(Some(0)))]
+            )
+            && c.filters.len() == 1
+            && c.filters[0].is_row_local()
+            && c.filters[0].has_fields();
         Ok(Self {
             pipeline,
             filters: c.filters,
@@ -119,6 +131,7 @@ impl SearchPlan {
             columns: ordered(&cols),
             prefilter_columns: ordered(&pre_cols),
             service_name_only,
+            span_local,
         })
     }
 
@@ -204,6 +217,21 @@ impl SearchPlan {
             .map(|f| c.expr(f))
             .collect::<Result<Vec<_>, _>>()?;
         Ok((plan, exprs))
+    }
+
+    /// Whether the query is one filter `{ e }` whose expression reads only fields of the
+    /// span's own row: then its prefilter is the whole filter, a span matches exactly when
+    /// the prefilter holds on it, and the values reported on it are fields of the
+    /// prefilter's columns. A block search then keeps what its first pass found and reads
+    /// only [`result_columns`](Self::result_columns) in the second.
+    pub fn span_local(&self) -> bool {
+        self.span_local && self.prefilter.is_some()
+    }
+
+    /// The columns a search result needs besides the filters' and reported values': trace
+    /// structure and metadata, service statistics, the returned spans.
+    pub fn result_columns(&self) -> Vec<&'static str> {
+        ordered(&BASE_COLUMNS.into_iter().collect())
     }
 
     /// Top-level columns of the block schema that [`evaluate`](Self::evaluate) reads.

@@ -130,7 +130,14 @@ fn wrong_types_are_errors() {
     );
     assert!(is_batch_err(plan("{ duration > 1s }").evaluate(&bad, 3)));
     assert!(is_batch_err(plan("{ duration > 1s }").prefilter(&bad)));
-    // Every result reports span durations.
+
+    let bad = replace(
+        &d,
+        "end_time_unix_nano",
+        Field::new("end_time_unix_nano", arrow_schema::DataType::Int64, false),
+        ints.clone(),
+    );
+    // Every result reports trace ends and span durations (end - start).
     assert!(is_batch_err(plan(r#"{ name = "r" }"#).evaluate(&bad, 3)));
 
     let bad = replace(

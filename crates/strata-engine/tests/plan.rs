@@ -23,10 +23,8 @@ fn columns() {
         "span_id",
         "parent_span_id",
         "name",
-        "kind",
         "start_time_unix_nano",
         "end_time_unix_nano",
-        "duration_nano",
         "status_code",
         "service_name",
     ];
@@ -223,4 +221,28 @@ fn oversized_regexes_are_refused() {
         other => panic!("compiled: {:?}", other.map(|_| ())),
     }
     assert!(compile(r#"{ name =~ "GET /api/v1/items/.*" }"#).is_ok());
+}
+
+#[test]
+fn span_local_plans_are_one_filter_of_row_fields() {
+    for q in [
+        "{ span.x = 1 }",
+        r#"{ name =~ "a.*" && duration > 1s }"#,
+        "{ .x = 1 || event.y = 2 }",
+        "{ status = error }",
+    ] {
+        assert!(plan(q).span_local(), "{q}");
+    }
+    for q in [
+        "{ }",
+        "{ span.a = 1 } >> { span.b = 2 }",
+        "{ span.a = 1 } && { span.b = 2 }",
+        "{ span.x = 1 } | count() > 1",
+        "{ span.x = 1 } | by(name)",
+        "{ span.x = 1 } | select(span.y)",
+        "{ span.x = 1 && trace:duration > 1s }",
+        "{ span:childCount > 1 }",
+    ] {
+        assert!(!plan(q).span_local(), "{q}");
+    }
 }

@@ -104,6 +104,7 @@ pub fn json_lines(
                 "kind": r.kind,
                 "query": r.query,
                 "matched_traces": m.matches,
+                "matched_spans": m.matched_spans,
                 "strata_ms": m.strata_ms,
                 "strata_runs_ms": m.strata_runs,
                 "strata_spans_per_second": mspans(spans, m.strata_ms) * 1e6,
@@ -116,6 +117,12 @@ pub fn json_lines(
                 "ratio": m.strata_ms / m.baseline_ms,
                 "columns": m.columns,
                 "prefilter_columns": m.prefilter,
+                "duckdb_ms": m.duck.as_ref().map(|d| d.ms),
+                "duckdb_runs_ms": m.duck.as_ref().map(|d| d.runs.clone()),
+                "duckdb_matched_traces": m.duck.as_ref().map(|d| d.traces),
+                "duckdb_matched_spans": m.duck.as_ref().map(|d| d.spans),
+                "duckdb_agrees": m.agrees(),
+                "strata_over_duckdb": m.duck.as_ref().map(|d| m.strata_ms / d.ms),
             }),
             Err(e) => json!({ "type": "query", "kind": r.kind, "query": r.query, "error": e }),
         };
@@ -166,29 +173,44 @@ pub fn markdown(args: &Args, data: &DataSet, machine: &Machine, rows: &[Row]) ->
         args.runs
     );
     o.push_str(
-        "| Kind | Query | Matched traces | Strata ms | Strata Mspans/s | Strata read MiB \
-         | Baseline ms | Baseline Mspans/s | Baseline read MiB | Strata ÷ baseline |\n",
+        "| Kind | Query | Matched traces (spans) | Strata ms | Strata Mspans/s | Strata read MiB \
+         | DuckDB ms | **Strata ÷ DuckDB** | Baseline ms | Baseline read MiB | Strata ÷ baseline |\n",
     );
-    o.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|\n");
+    o.push_str("|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n");
     for r in rows {
         let q = r.query.replace('|', "\\|");
         let _ = match &r.outcome {
-            Ok(m) => writeln!(
-                o,
-                "| {} | `{q}` | {} | {:.0} | {:.2} | {:.1} | {:.0} | {:.2} | {:.1} | {:.2} |",
-                r.kind,
-                thousands(m.matches as u64),
-                m.strata_ms,
-                mspans(spans, m.strata_ms),
-                mib(m.strata_bytes),
-                m.baseline_ms,
-                mspans(spans, m.baseline_ms),
-                mib(m.baseline_bytes),
-                m.strata_ms / m.baseline_ms,
-            ),
+            Ok(m) => {
+                let (duck_ms, ratio) = match &m.duck {
+                    Some(d) => (format!("{:.0}", d.ms), format!("{:.2}", m.strata_ms / d.ms)),
+                    None => ("–".to_string(), "–".to_string()),
+                };
+                let differs = match (&m.duck, m.agrees()) {
+                    (Some(d), Some(false)) => format!(
+                        " **≠ DuckDB {} ({})**",
+                        thousands(d.traces as u64),
+                        thousands(d.spans)
+                    ),
+                    _ => String::new(),
+                };
+                writeln!(
+                    o,
+                    "| {} | `{q}` | {} ({}){differs} | {:.0} | {:.2} | {:.1} | {duck_ms} | {ratio} \
+                     | {:.0} | {:.1} | {:.2} |",
+                    r.kind,
+                    thousands(m.matches as u64),
+                    thousands(m.matched_spans),
+                    m.strata_ms,
+                    mspans(spans, m.strata_ms),
+                    mib(m.strata_bytes),
+                    m.baseline_ms,
+                    mib(m.baseline_bytes),
+                    m.strata_ms / m.baseline_ms,
+                )
+            }
             Err(e) => writeln!(
                 o,
-                "| {} | `{q}` | failed: {} | | | | | | | |",
+                "| {} | `{q}` | failed: {} | | | | | | | | |",
                 r.kind,
                 e.replace('|', "\\|")
             ),
@@ -197,7 +219,12 @@ pub fn markdown(args: &Args, data: &DataSet, machine: &Machine, rows: &[Row]) ->
     o.push_str(
         "\n**Strata**: `SearchJob::search_block` over every block, one `current_thread` Tokio \
          runtime, limit 1,000,000 (every match is collected), then `SearchAccumulator::finish`; \
-         *read* is the engine's `inspected_bytes` over both passes. **Baseline**: a plain \
+         *read* is the engine's `inspected_bytes` over both passes. **DuckDB**: \
+         `scripts/search_bench_duckdb.py` (the SQL of every query is there), one thread, over the \
+         same files, computing matched trace IDs with start, duration, root name and service, \
+         and per spanset the matched count and first three spans (Strata also computes \
+         per-service span and error counts); its matched traces and spans are checked against \
+         Strata's, a difference is shown in bold. Below 1, Strata is faster. **Baseline**: a plain \
          parquet-crate scan (`ParquetRecordBatchReaderBuilder`, batches of 8,192 rows) of the \
          plan's full column list over every row of every block, decoding only; *read* is the \
          compressed size of those column chunks. A ratio above 1 is the cost of evaluation and \

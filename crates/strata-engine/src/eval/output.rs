@@ -29,7 +29,6 @@ pub(crate) struct Meta<'a> {
     names: &'a StringArray,
     start: &'a UInt64Array,
     end: &'a UInt64Array,
-    dur: &'a UInt64Array,
     status: &'a Int32Array,
     service: &'a StringArray,
     /// `(key, values over spans)` of the reported attributes.
@@ -44,7 +43,6 @@ impl<'a> Meta<'a> {
             names: ctx.typed(col::NAME)?,
             start: ctx.typed(col::START)?,
             end: ctx.typed(col::END)?,
-            dur: ctx.typed(col::DURATION)?,
             status: ctx.typed(col::STATUS_CODE)?,
             service: ctx.typed(col::SERVICE_NAME)?,
             outputs,
@@ -70,18 +68,29 @@ impl<'a> Meta<'a> {
         let trace_id = TraceId::from_slice(self.ids.value(range.start))
             .map_err(|e| bad(format!("trace_id: {e}")))?;
         let root = traces.root.get(t).copied().flatten();
-        let mut service_stats: BTreeMap<String, ServiceStats> = BTreeMap::new();
+        // A trace has few services: count under borrowed names, allocate each name once.
+        let mut counted: Vec<(&str, ServiceStats)> = Vec::new();
         for row in range.clone() {
             if self.service.is_valid(row) {
-                let s = service_stats
-                    .entry(self.service.value(row).to_string())
-                    .or_default();
+                let name = self.service.value(row);
+                let i = match counted.iter().position(|(n, _)| *n == name) {
+                    Some(i) => i,
+                    None => {
+                        counted.push((name, ServiceStats::default()));
+                        counted.len() - 1
+                    }
+                };
+                let s = &mut counted[i].1;
                 s.span_count += 1;
                 if self.status.is_valid(row) && self.status.value(row) == 2 {
                     s.error_count += 1;
                 }
             }
         }
+        let service_stats: BTreeMap<String, ServiceStats> = counted
+            .into_iter()
+            .map(|(n, s)| (n.to_string(), s))
+            .collect();
         let span_sets = sets
             .into_iter()
             .map(|s| self.span_set(s, spss))
@@ -135,7 +144,8 @@ impl<'a> Meta<'a> {
             span_id: self.span_ids.value(row).to_vec(),
             name: self.names.value(row).to_string(),
             start_time_unix_nano: self.start.value(row),
-            duration_nanos: self.dur.value(row),
+            // As `duration_nano` is defined (see `strata_block::schema`).
+            duration_nanos: self.end.value(row).saturating_sub(self.start.value(row)),
             attributes,
         })
     }

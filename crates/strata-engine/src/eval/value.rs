@@ -276,6 +276,38 @@ impl Value {
         Ok(Self::from_slots(a.len + b.len, slots, arr))
     }
 
+    /// The rows of `parts` in order (`len` in all), or `None` when a part is a scalar or
+    /// holds arrays. No parts: missing on every row.
+    pub(crate) fn concat_all(parts: &[Value], len: usize) -> Result<Option<Self>, EngineError> {
+        if parts.is_empty() {
+            return Ok(Some(Self::null(len)));
+        }
+        if parts.iter().any(|p| p.scalar || p.arr.is_some()) {
+            return Ok(None);
+        }
+        let mut slots = Vec::new();
+        for ty in ALL_TYS {
+            if parts.iter().all(|p| p.slot(ty).is_none()) {
+                continue;
+            }
+            let arrays: Vec<ArrayRef> = parts
+                .iter()
+                .map(|p| {
+                    p.slot(ty)
+                        .cloned()
+                        .unwrap_or_else(|| new_null_array(&ty.data_type(), p.len))
+                })
+                .collect();
+            let refs: Vec<&dyn Array> = arrays.iter().map(|a| a.as_ref()).collect();
+            slots.push((ty, concat(&refs)?));
+        }
+        let v = Self::from_slots(len, slots, None);
+        if v.slots.iter().any(|(_, a)| a.len() != len) {
+            return Err(bad("concatenated values have the wrong length"));
+        }
+        Ok(Some(v))
+    }
+
     /// Per row: whether it has a value.
     pub(crate) fn exists(&self) -> BooleanArray {
         let n = if self.scalar { 1 } else { self.len };

@@ -8,19 +8,35 @@
 //! module documents how. Without a prefilter, one pass reads the row groups in the time range
 //! (plus neighbours a trace in range continues into).
 //!
-//! Invariant: every batch handed to [`SearchJob::search_batch`] holds whole traces (the second
-//! pass scans with `whole_traces: true`), whatever rows pruning selected.
+//! A span-local query ([`SearchPlan::span_local`](crate::SearchPlan::span_local)) keeps, in
+//! the first pass, its hits and the values reported on them ([`super::hits`]), when every
+//! row group is in the time range; its second pass then reads only the result's columns and
+//! does not evaluate the filter again.
+//!
+//! Invariant: every batch handed to evaluation holds whole traces (the second pass scans
+//! with `whole_traces: true`), whatever rows pruning selected.
 
-use arrow_array::{Array, RecordBatch};
+use arrow_array::{Array, BooleanArray, RecordBatch};
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
 use strata_block::schema::col;
 use strata_block::{BlockReader, ScanRequest};
 
+use super::hits::HitCollector;
 use super::job::trace_ids;
 use super::{SearchAccumulator, SearchJob};
+use crate::eval::Value;
 use crate::prune::{self, BlockStats, Layout, Open, Rows, RunCollector};
 use crate::EngineError;
+
+/// What the first pass found for a second-pass batch: the filter's mask and the reported
+/// values.
+type Known = (BooleanArray, Vec<Value>);
+
+/// Evaluation of one second-pass batch.
+type BatchFn<'a> = dyn FnMut(&RecordBatch, Option<Known>, &mut SearchAccumulator) -> Result<(), EngineError>
+    + Send
+    + 'a;
 
 impl SearchJob {
     /// Searches one block, skipping row groups and pages that statistics (or, for `name` and
@@ -32,9 +48,16 @@ impl SearchJob {
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
-        self.scan_block(reader, acc, &[], &mut |batch, acc| {
-            self.search_batch(batch, acc)
-        })
+        self.scan(
+            reader,
+            acc,
+            &[],
+            true,
+            &mut |batch, known, acc| match known {
+                Some((mask, outputs)) => self.search_known(batch, mask, outputs, acc),
+                None => self.search_batch(batch, acc),
+            },
+        )
         .await
     }
 
@@ -47,6 +70,23 @@ impl SearchJob {
         acc: &mut SearchAccumulator,
         extra: &[&'static str],
         f: &mut (dyn FnMut(&RecordBatch, &mut SearchAccumulator) -> Result<(), EngineError> + Send),
+    ) -> Result<(), EngineError> {
+        self.scan(reader, acc, extra, false, &mut |batch, _, acc| {
+            f(batch, acc)
+        })
+        .await
+    }
+
+    /// [`scan_block`](Self::scan_block); with `keep_hits`, a span-local plan's batches come
+    /// with the filter's mask and the reported values found by the first pass (when it
+    /// could keep them), and hold only the result's columns.
+    async fn scan(
+        &self,
+        reader: &BlockReader,
+        acc: &mut SearchAccumulator,
+        extra: &[&'static str],
+        keep_hits: bool,
+        f: &mut BatchFn<'_>,
     ) -> Result<(), EngineError> {
         let meta = reader.meta();
         acc.metrics.total_blocks += 1;
@@ -64,6 +104,9 @@ impl SearchJob {
             .map(|rg| self.row_group_in_range(rg))
             .collect();
         let scope = prune::search_scope(&stats, &in_range);
+        // Hits are complete only when no row group was left out for its time.
+        let keep_hits = keep_hits && self.plan.span_local() && in_range.iter().all(|k| *k);
+        let mut hits = None;
         let (rows, open) = match self.plan.prefilter_columns() {
             Some(cols) => {
                 let mut cols = self.plan.block_columns(cols, exact);
@@ -87,7 +130,15 @@ impl SearchJob {
                 if first.is_empty() {
                     return Ok(());
                 }
-                self.candidates(reader, &layout, &first, cols, acc).await?
+                let mut collector = keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
+                let found = self
+                    .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
+                    .await?;
+                hits = match collector {
+                    Some(c) => c.finish()?,
+                    None => None,
+                };
+                found
             }
             None => match prune::row_group_rows(&stats, &layout, &scope) {
                 Some(found) => {
@@ -108,7 +159,10 @@ impl SearchJob {
             rows.union(&more)
         };
         let (row_groups, selection) = layout.scan(&rows);
-        let mut columns = self.plan.block_columns(self.plan.columns(), exact);
+        let mut columns = match hits {
+            Some(_) => self.plan.result_columns(),
+            None => self.plan.block_columns(self.plan.columns(), exact),
+        };
         for c in extra {
             if !columns.contains(c) {
                 columns.push(c);
@@ -124,8 +178,20 @@ impl SearchJob {
             })
             .await
             .map_err(block_err)?;
+        let mut cursor = rows.cursor();
+        let mut positions = Vec::new();
         while let Some(batch) = scan.next().await.map_err(block_err)? {
-            f(&batch, acc)?;
+            let known = match hits.as_mut() {
+                Some(h) => {
+                    positions.clear();
+                    for _ in 0..batch.num_rows() {
+                        positions.push(cursor.next().ok_or_else(prune::overrun)?.row);
+                    }
+                    Some(h.batch(&positions)?)
+                }
+                None => None,
+            };
+            f(&batch, known, acc)?;
         }
         acc.metrics.inspected_bytes += scan.inspected_bytes();
         Ok(())
@@ -138,13 +204,15 @@ impl SearchJob {
     }
 
     /// First pass over `rows` (file rows): the rows of every trace with a span passing the
-    /// prefilter that were read, and where those traces may continue beyond them.
+    /// prefilter that were read, and where those traces may continue beyond them. With
+    /// `hits`, the passing spans and the values reported on them are collected too.
     async fn candidates(
         &self,
         reader: &BlockReader,
         layout: &Layout,
         rows: &Rows,
         cols: Vec<&'static str>,
+        mut hits: Option<&mut HitCollector>,
         acc: &mut SearchAccumulator,
     ) -> Result<(Rows, Vec<Open>), EngineError> {
         let (row_groups, selection) = layout.scan(rows);
@@ -160,13 +228,25 @@ impl SearchJob {
             .map_err(block_err)?;
         let mut runs = RunCollector::new(layout.total());
         let mut cursor = rows.cursor();
+        let mut positions = Vec::new();
         while let Some(batch) = scan.next().await.map_err(block_err)? {
-            let mask = self.plan.prefilter(&batch)?;
+            let (mask, outputs) = match hits {
+                Some(_) => {
+                    let (m, o) = crate::eval::prefilter_and_outputs(&self.plan, &batch)?;
+                    (m, Some(o))
+                }
+                None => (self.plan.prefilter(&batch)?, None),
+            };
             let ids = trace_ids(&batch)?;
+            positions.clear();
             for i in 0..batch.num_rows() {
                 let pos = cursor.next().ok_or_else(prune::overrun)?;
+                positions.push(pos.row);
                 let hit = mask.is_valid(i) && mask.value(i);
                 runs.row(pos, prune::id_of(ids.value(i))?, hit);
+            }
+            if let (Some(h), Some(o)) = (hits.as_deref_mut(), outputs) {
+                h.batch(&positions, &mask, o)?;
             }
         }
         acc.metrics.inspected_bytes += scan.inspected_bytes();

@@ -9,13 +9,14 @@
 //!
 //! Batches must hold whole traces with contiguous rows (the crate's batch invariant).
 
-use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch};
+use arrow_array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
 use strata_block::schema::col;
 use strata_proto::tempopb;
 
 use super::legacy::legacy_tags_query;
-use super::render::to_metadata;
+use super::render::into_metadata;
 use super::SearchAccumulator;
+use crate::eval::Value;
 use crate::{EngineError, SearchPlan, TraceMatch};
 
 /// Tempo's default spans per spanset.
@@ -115,17 +116,41 @@ impl SearchJob {
         batch: &RecordBatch,
         acc: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
+        self.count_inspected(batch, acc);
+        for m in self.plan.evaluate(batch, self.spss)? {
+            if self.keep(&m) {
+                acc.add(into_metadata(m));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl SearchJob {
+    /// [`search_batch`](Self::search_batch) of a span-local plan's batch whose filter `mask`
+    /// and reported values are known (the block search's first pass found them).
+    pub(crate) fn search_known(
+        &self,
+        batch: &RecordBatch,
+        mask: BooleanArray,
+        outputs: Vec<Value>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(), EngineError> {
+        self.count_inspected(batch, acc);
+        for m in crate::eval::evaluate_known(&self.plan, batch, self.spss, mask, outputs)? {
+            if self.keep(&m) {
+                acc.add(into_metadata(m));
+            }
+        }
+        Ok(())
+    }
+
+    fn count_inspected(&self, batch: &RecordBatch, acc: &mut SearchAccumulator) {
         acc.metrics.inspected_spans += batch.num_rows() as u64;
         acc.metrics.inspected_traces = acc
             .metrics
             .inspected_traces
             .saturating_add(count_traces(batch) as u32);
-        for m in self.plan.evaluate(batch, self.spss)? {
-            if self.keep(&m) {
-                acc.add(to_metadata(&m));
-            }
-        }
-        Ok(())
     }
 }
 

@@ -15,6 +15,7 @@
 
 mod accumulator;
 mod block;
+mod hits;
 mod job;
 mod legacy;
 mod render;
@@ -24,4 +25,4 @@ pub(crate) use block::block_err;
 pub(crate) use job::trace_ids;
 pub use job::{BadSearch, SearchJob, DEFAULT_SPSS};
 pub use legacy::legacy_tags_query;
-pub use render::{to_metadata, ROOT_SPAN_NOT_YET_RECEIVED};
+pub use render::{into_metadata, to_metadata, ROOT_SPAN_NOT_YET_RECEIVED};

@@ -14,23 +14,28 @@ pub const ROOT_SPAN_NOT_YET_RECEIVED: &str = "<root span not yet received>";
 
 /// A [`TraceMatch`] in Tempo's response shape.
 pub fn to_metadata(m: &TraceMatch) -> TraceSearchMetadata {
+    into_metadata(m.clone())
+}
+
+/// [`to_metadata`], moving the match's strings and attributes instead of copying them.
+pub fn into_metadata(m: TraceMatch) -> TraceSearchMetadata {
     let span_sets: Vec<tempopb::SpanSet> = m
         .span_sets
-        .iter()
+        .into_iter()
         .map(|s| tempopb::SpanSet {
             spans: s
                 .spans
-                .iter()
+                .into_iter()
                 .map(|sp| tempopb::SearchSpan {
                     span_id: hex16(&sp.span_id),
-                    name: sp.name.clone(),
+                    name: sp.name,
                     start_time_unix_nano: sp.start_time_unix_nano,
                     duration_nanos: sp.duration_nanos,
-                    attributes: sp.attributes.clone(),
+                    attributes: sp.attributes,
                 })
                 .collect(),
             matched: s.matched,
-            attributes: s.attributes.clone(),
+            attributes: s.attributes,
         })
         .collect();
     let dur_ns = m.end_time_unix_nano.saturating_sub(m.start_time_unix_nano);
@@ -38,19 +43,18 @@ pub fn to_metadata(m: &TraceMatch) -> TraceSearchMetadata {
         trace_id: m.trace_id.to_hex_trimmed(),
         root_service_name: m
             .root_service_name
-            .clone()
             .unwrap_or_else(|| ROOT_SPAN_NOT_YET_RECEIVED.to_string()),
-        root_trace_name: m.root_span_name.clone().unwrap_or_default(),
+        root_trace_name: m.root_span_name.unwrap_or_default(),
         start_time_unix_nano: m.start_time_unix_nano,
         duration_ms: u32::try_from(dur_ns / 1_000_000).unwrap_or(u32::MAX),
         span_set: span_sets.first().cloned(),
         span_sets,
         service_stats: m
             .service_stats
-            .iter()
+            .into_iter()
             .map(|(k, v)| {
                 (
-                    k.clone(),
+                    k,
                     tempopb::ServiceStats {
                         span_count: v.span_count,
                         error_count: v.error_count,
@@ -63,9 +67,14 @@ pub fn to_metadata(m: &TraceMatch) -> TraceSearchMetadata {
 
 /// Span IDs are always 16 hex characters (shorter IDs are left-padded).
 fn hex16(id: &[u8]) -> String {
-    let mut s: String = id.iter().map(|b| format!("{b:02x}")).collect();
-    while s.len() < 16 {
-        s.insert(0, '0');
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let mut s = String::with_capacity(16.max(id.len() * 2));
+    for _ in id.len() * 2..16 {
+        s.push('0');
+    }
+    for b in id {
+        s.push(HEX[usize::from(b >> 4)] as char);
+        s.push(HEX[usize::from(b & 15)] as char);
     }
     s
 }
