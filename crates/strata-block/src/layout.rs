@@ -54,6 +54,24 @@ pub(crate) fn check_ranges(md: &ParquetMetaData, file_size: u64) -> Result<(), S
                     }
                     previous = page.offset;
                 }
+                // Pages start at row 0 and their first rows increase within the row group: the
+                // reader turns them into row ranges (a decreasing one would underflow there).
+                let rows = group.num_rows();
+                let mut prev_row: Option<i64> = None;
+                for page in index.page_locations() {
+                    let first = page.first_row_index;
+                    let ordered = match prev_row {
+                        None => first == 0,
+                        Some(p) => first > p,
+                    };
+                    if !ordered || first >= rows.max(1) {
+                        return Err(format!(
+                            "{what}: page first row {first} is out of order or past the row \
+                             group's {rows} rows"
+                        ));
+                    }
+                    prev_row = Some(first);
+                }
             }
         }
     }
