@@ -436,6 +436,35 @@ fn spans_of(trace: &Value) -> Vec<(String, String, String, String)> {
     out
 }
 
+/// `GET {base}/api/search?q={ }` as a call from span `parent` of trace `tid`; must answer 200.
+async fn search_in_trace(c: &reqwest::Client, base: &str, tid: &str, parent: &str) {
+    let res = c
+        .get(format!("{base}/api/search"))
+        .query(&[("q", "{ }")])
+        .header("traceparent", format!("00-{tid}-{parent}-01"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(res.status(), 200);
+}
+
+/// The spans of trace `tid` as `{base}` answers it ([`spans_of`]); `None` while not found.
+async fn read_spans(
+    c: &reqwest::Client,
+    base: &str,
+    tid: &str,
+) -> Option<Vec<(String, String, String, String)>> {
+    let r = c
+        .get(format!("{base}/api/traces/{tid}"))
+        .send()
+        .await
+        .unwrap();
+    if r.status() != 200 {
+        return None;
+    }
+    Some(spans_of(&r.json().await.unwrap()))
+}
+
 /// The `query served` JSON log lines of `log`.
 fn query_lines(log: &str) -> Vec<Value> {
     log.lines()
@@ -464,25 +493,9 @@ async fn a_query_is_traced_into_strata_itself_and_logged_with_its_trace_id() {
     let c = reqwest::Client::new();
     // A caller that propagates its own trace: the query joins it.
     let (tid, parent) = ("4bf92f3577b34da6a3ce929d0e0e4736", "00f067aa0ba902b7");
-    let res = c
-        .get(server.url("/api/search"))
-        .query(&[("q", "{ }")])
-        .header("traceparent", format!("00-{tid}-{parent}-01"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    search_in_trace(&c, &server.url(""), tid, parent).await;
     let trace = eventually_async(30, || async {
-        let r = c
-            .get(server.url(&format!("/api/traces/{tid}")))
-            .send()
-            .await
-            .unwrap();
-        if r.status() != 200 {
-            return None;
-        }
-        let v: Value = r.json().await.unwrap();
-        let spans = spans_of(&v);
+        let spans = read_spans(&c, &server.url(""), tid).await?;
         spans
             .iter()
             .any(|s| s.0 == "ingesters.search")
@@ -525,18 +538,8 @@ async fn a_query_is_traced_into_strata_itself_and_logged_with_its_trace_id() {
     .await;
     assert_eq!(new_id.len(), 32);
     assert_ne!(new_id, tid);
-    let spans = eventually_async(30, || async {
-        let r = c
-            .get(server.url(&format!("/api/traces/{new_id}")))
-            .send()
-            .await
-            .unwrap();
-        if r.status() != 200 {
-            return None;
-        }
-        Some(spans_of(&r.json().await.unwrap()))
-    })
-    .await;
+    let base = server.url("");
+    let spans = eventually_async(30, || read_spans(&c, &base, &new_id)).await;
     let root = spans
         .iter()
         .find(|s| s.0 == "GET /api/search/tags")
@@ -581,24 +584,9 @@ async fn a_query_trace_crosses_into_the_ingesters() {
     .unwrap();
     let (tid, parent) = ("5bf92f3577b34da6a3ce929d0e0e4737", "10f067aa0ba902b7");
     let c = reqwest::Client::new();
-    let res = c
-        .get(cluster.querier.url("/api/search"))
-        .query(&[("q", "{ }")])
-        .header("traceparent", format!("00-{tid}-{parent}-01"))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(res.status(), 200);
+    search_in_trace(&c, &cluster.querier.url(""), tid, parent).await;
     let spans = eventually_async(30, || async {
-        let r = c
-            .get(sink.url(&format!("/api/traces/{tid}")))
-            .send()
-            .await
-            .unwrap();
-        if r.status() != 200 {
-            return None;
-        }
-        let spans = spans_of(&r.json().await.unwrap());
+        let spans = read_spans(&c, &sink.url(""), tid).await?;
         (spans.iter().filter(|s| s.0 == "ingester.search").count() == 2).then_some(spans)
     })
     .await;

@@ -1,9 +1,11 @@
 //! The server side: any [`IngesterConn`] (in practice the real ingester) behind the generated
 //! `strata.ingester.v1.Ingester` service.
 
+use std::future::Future;
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use strata_common::TenantId;
 use strata_proto::ingester_rpc as wire;
 use strata_proto::ingester_rpc::ingester_server::{Ingester, IngesterServer};
 use strata_proto::roles::{IngesterConn, RoleError};
@@ -61,6 +63,31 @@ fn status(e: RoleError) -> Status {
     e.to_status()
 }
 
+/// A tenant-scoped query call: `parts` splits the wire request into its tenant and inner
+/// request, `call` answers them; run in the call's span ([`crate::trace::server_span`]).
+async fn query<W, I, R, F>(
+    request: Request<W>,
+    name: &'static str,
+    parts: impl FnOnce(W) -> (String, Option<I>),
+    call: impl FnOnce(TenantId, I) -> F,
+) -> Result<Response<R>, Status>
+where
+    I: Default,
+    F: Future<Output = Result<R, RoleError>>,
+{
+    let span = crate::trace::server_span(&request, name);
+    async move {
+        let (tenant, inner) = parts(request.into_inner());
+        let tenant = convert::tenant_from_wire(&tenant)?;
+        let resp = call(tenant, inner.unwrap_or_default())
+            .await
+            .map_err(status)?;
+        Ok(Response::new(resp))
+    }
+    .instrument(span)
+    .await
+}
+
 #[async_trait]
 impl Ingester for IngesterService {
     async fn push(
@@ -96,15 +123,13 @@ impl Ingester for IngesterService {
         &self,
         request: Request<wire::SearchRequest>,
     ) -> Result<Response<tempopb::SearchResponse>, Status> {
-        let span = crate::trace::server_span(&request, "ingester.search");
-        async move {
-            let req = request.into_inner();
-            let tenant = convert::tenant_from_wire(&req.tenant)?;
-            let inner = req.request.unwrap_or_default();
-            let resp = self.conn.search(&tenant, &inner).await.map_err(status)?;
-            Ok(Response::new(resp))
-        }
-        .instrument(span)
+        let conn = self.conn.clone();
+        query(
+            request,
+            "ingester.search",
+            |r| (r.tenant, r.request),
+            |tenant, inner| async move { conn.search(&tenant, &inner).await },
+        )
         .await
     }
 
@@ -112,19 +137,13 @@ impl Ingester for IngesterService {
         &self,
         request: Request<wire::SearchTagsRequest>,
     ) -> Result<Response<tempopb::SearchTagsV2Response>, Status> {
-        let span = crate::trace::server_span(&request, "ingester.search_tags");
-        async move {
-            let req = request.into_inner();
-            let tenant = convert::tenant_from_wire(&req.tenant)?;
-            let inner = req.request.unwrap_or_default();
-            let resp = self
-                .conn
-                .search_tags(&tenant, &inner)
-                .await
-                .map_err(status)?;
-            Ok(Response::new(resp))
-        }
-        .instrument(span)
+        let conn = self.conn.clone();
+        query(
+            request,
+            "ingester.search_tags",
+            |r| (r.tenant, r.request),
+            |tenant, inner| async move { conn.search_tags(&tenant, &inner).await },
+        )
         .await
     }
 
@@ -132,19 +151,13 @@ impl Ingester for IngesterService {
         &self,
         request: Request<wire::SearchTagValuesRequest>,
     ) -> Result<Response<tempopb::SearchTagValuesV2Response>, Status> {
-        let span = crate::trace::server_span(&request, "ingester.search_tag_values");
-        async move {
-            let req = request.into_inner();
-            let tenant = convert::tenant_from_wire(&req.tenant)?;
-            let inner = req.request.unwrap_or_default();
-            let resp = self
-                .conn
-                .search_tag_values(&tenant, &inner)
-                .await
-                .map_err(status)?;
-            Ok(Response::new(resp))
-        }
-        .instrument(span)
+        let conn = self.conn.clone();
+        query(
+            request,
+            "ingester.search_tag_values",
+            |r| (r.tenant, r.request),
+            |tenant, inner| async move { conn.search_tag_values(&tenant, &inner).await },
+        )
         .await
     }
 
@@ -152,19 +165,13 @@ impl Ingester for IngesterService {
         &self,
         request: Request<wire::MetricsQueryRangeRequest>,
     ) -> Result<Response<tempopb::QueryRangeResponse>, Status> {
-        let span = crate::trace::server_span(&request, "ingester.metrics_query_range");
-        async move {
-            let req = request.into_inner();
-            let tenant = convert::tenant_from_wire(&req.tenant)?;
-            let inner = req.request.unwrap_or_default();
-            let resp = self
-                .conn
-                .metrics_query_range(&tenant, &inner)
-                .await
-                .map_err(status)?;
-            Ok(Response::new(resp))
-        }
-        .instrument(span)
+        let conn = self.conn.clone();
+        query(
+            request,
+            "ingester.metrics_query_range",
+            |r| (r.tenant, r.request),
+            |tenant, inner| async move { conn.metrics_query_range(&tenant, &inner).await },
+        )
         .await
     }
 
