@@ -136,7 +136,7 @@ fn blocks(server: &Server, tenant: &str) -> Vec<(u64, u64, u64)> {
 }
 
 /// Sum of every sample of every series of a metrics answer (range or instant).
-fn total(body: &str) -> f64 {
+fn value_sum(body: &str) -> f64 {
     let v: Value = serde_json::from_str(body).unwrap();
     let mut sum = 0.0;
     for s in v["series"].as_array().into_iter().flatten() {
@@ -259,8 +259,8 @@ async fn a_tenant_over_its_scan_budget_gets_partial_answers_and_others_stay_whol
         let (st, partial, open) = get(&server, OPEN, &url).await;
         assert_eq!((st, partial), (200, None), "{open}");
         assert!(serde_json::from_str::<Value>(&open).unwrap()["status"].is_null());
-        assert_eq!(total(&open), (all * 3) as f64, "{path}: {open}");
-        assert_eq!(total(&capped), (kept * 3) as f64, "{path}: {capped}");
+        assert_eq!(value_sum(&open), (all * 3) as f64, "{path}: {open}");
+        assert_eq!(value_sum(&capped), (kept * 3) as f64, "{path}: {capped}");
     }
 
     // Tag values over a time range read blocks too: cut, and marked in the headers only.
