@@ -135,9 +135,13 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
     }
     let resp = req.send().await.with_context(|| format!("GET {url}"))?;
     let status = resp.status();
+    let partial = partial_note(resp.headers());
     let body = resp.bytes().await?;
     if !status.is_success() {
         bail!("{status}: {}", String::from_utf8_lossy(&body).trim());
+    }
+    if let Some(note) = partial {
+        eprintln!("note: {note}");
     }
     if args.json {
         let v: serde_json::Value = serde_json::from_slice(&body)?;
@@ -174,6 +178,20 @@ pub async fn run(args: QueryArgs) -> anyhow::Result<()> {
         }
     }
     Ok(())
+}
+
+/// The server's reason when it marked the answer partial (`X-Strata-Status: PARTIAL`, e.g. a
+/// search cut by the tenant's scan budget), from `X-Strata-Message`.
+fn partial_note(headers: &reqwest::header::HeaderMap) -> Option<String> {
+    let status = headers.get("x-strata-status")?.to_str().ok()?;
+    if !status.eq_ignore_ascii_case("PARTIAL") {
+        return None;
+    }
+    let message = headers
+        .get("x-strata-message")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or("the answer is partial");
+    Some(message.to_string())
 }
 
 fn hex(b: &[u8]) -> String {
@@ -339,5 +357,21 @@ mod tests {
         assert_eq!(row[..3], ["abc", "api", "GET /"]);
         assert!(out.contains("2023-11-14T22:13:20.000Z"));
         assert!(out.ends_with("1 trace(s)\n"));
+    }
+
+    #[test]
+    fn a_partial_answer_is_noted_with_the_server_message() {
+        use reqwest::header::{HeaderMap, HeaderValue};
+        let mut h = HeaderMap::new();
+        assert_eq!(partial_note(&h), None);
+        h.insert("x-strata-status", HeaderValue::from_static("COMPLETE"));
+        assert_eq!(partial_note(&h), None);
+        h.insert("x-strata-status", HeaderValue::from_static("PARTIAL"));
+        assert_eq!(partial_note(&h).as_deref(), Some("the answer is partial"));
+        h.insert(
+            "x-strata-message",
+            HeaderValue::from_static("skipped 3 older blocks"),
+        );
+        assert_eq!(partial_note(&h).as_deref(), Some("skipped 3 older blocks"));
     }
 }

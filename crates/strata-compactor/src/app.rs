@@ -26,6 +26,25 @@ pub enum AppError {
     Config(String),
 }
 
+/// The TLS of the ring's readiness probes: none while `server.http_tls_config` is off (the
+/// members serve plain HTTP); otherwise `ingester_client.grpc_client_config`, which must then
+/// have `tls_enabled` (its CA verifies the members' certificates).
+fn probe_tls(cfg: &Config) -> Result<Option<strata_tls::ClientTls>, AppError> {
+    if !cfg.server.http_tls_config.is_enabled() {
+        return Ok(None);
+    }
+    let client = &cfg.ingester_client.grpc_client_config;
+    if !client.tls_enabled {
+        return Err(AppError::Config(
+            "a compactor ring with server.http_tls_config probes its members over HTTPS: set \
+             ingester_client.grpc_client_config.tls_enabled (and tls_ca_path) to verify them"
+                .into(),
+        ));
+    }
+    strata_tls::ClientTls::from_config(client)
+        .map_err(|e| AppError::Config(format!("ingester_client.grpc_client_config: {e}")))
+}
+
 /// Runs the compactor process until `shutdown` fires.
 pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppError> {
     let clock: SharedClock = Arc::new(SystemClock);
@@ -45,7 +64,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
                 "compactor.instance_addr must be set when compactor.ring has members".into(),
             ));
         }
-        let members = RingOwnership::member_set(ring);
+        let members = RingOwnership::member_set(ring, probe_tls(&cfg)?);
         let m = members.clone();
         lc.spawn_background(move |t| async move { m.run(t).await });
         Arc::new(RingOwnership::new(

@@ -5,7 +5,8 @@
 //! * [`job`]: one compaction, streamed with bounded memory (one row group per input plus one
 //!   trace per input), output complete before inputs are marked.
 //! * [`retention`]: deletion of expired, compacted and orphaned blocks.
-//! * [`ownership`]: several compactors share the work through a ring of compactors.
+//! * [`ownership`]: several compactors share the work through a ring of compactors, whose
+//!   members' readiness [`probe`] checks (over HTTPS when the HTTP port serves TLS).
 //! * [`Compactor`]: the cycle tying them together, with an injected clock.
 //!
 //! Objects it writes besides blocks: `<tenant>/<block>/compacted.json`
@@ -18,12 +19,14 @@ pub mod job;
 pub mod metrics;
 pub mod ownership;
 pub mod plan;
+pub mod probe;
 pub mod retention;
 pub mod settings;
 
 pub use compactor::{Compactor, CycleReport};
 pub use error::CompactorError;
 pub use metrics::CompactorMetrics;
-pub use ownership::{job_key, tenant_key, HttpReadyProbe, OwnAll, Ownership, RingOwnership};
+pub use ownership::{job_key, tenant_key, OwnAll, Ownership, RingOwnership};
+pub use probe::HttpReadyProbe;
 pub use retention::{NoOverrides, RetentionOverrides};
 pub use settings::CompactorSettings;

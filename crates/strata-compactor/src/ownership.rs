@@ -11,9 +11,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_trait::async_trait;
 use strata_common::TenantId;
 use strata_ring::{hash_key, MemberSet, Membership, Probe};
+
+use crate::HttpReadyProbe;
 
 /// Decides whether this compactor owns a key.
 pub trait Ownership: Send + Sync {
@@ -55,9 +56,14 @@ impl RingOwnership {
         }
     }
 
-    /// A member set for `cfg` whose members are probed with `GET http://<addr>/ready`.
-    pub fn member_set(cfg: &strata_config::RingConfig) -> Arc<MemberSet> {
-        let probe: Arc<dyn Probe> = Arc::new(HttpReadyProbe::new(Duration::from_secs(2)));
+    /// A member set for `cfg` whose members are probed with `GET /ready` over plain HTTP, or
+    /// over HTTPS with `tls` ([`HttpReadyProbe`]).
+    pub fn member_set(
+        cfg: &strata_config::RingConfig,
+        tls: Option<strata_tls::ClientTls>,
+    ) -> Arc<MemberSet> {
+        let probe = HttpReadyProbe::new(Duration::from_secs(2)).with_tls(tls);
+        let probe: Arc<dyn Probe> = Arc::new(probe);
         Arc::new(MemberSet::new(Membership::from_config(cfg), probe, cfg))
     }
 }
@@ -65,31 +71,5 @@ impl RingOwnership {
 impl Ownership for RingOwnership {
     fn owns(&self, key: u64) -> bool {
         self.members.healthy_ring().owner(key) == Some(self.instance_addr.as_str())
-    }
-}
-
-/// Probes a member with `GET http://<addr>/ready`; healthy on a 2xx answer.
-#[derive(Debug, Clone)]
-pub struct HttpReadyProbe {
-    client: reqwest::Client,
-}
-
-impl HttpReadyProbe {
-    pub fn new(timeout: Duration) -> Self {
-        let client = reqwest::Client::builder()
-            .timeout(timeout)
-            .build()
-            .unwrap_or_default();
-        Self { client }
-    }
-}
-
-#[async_trait]
-impl Probe for HttpReadyProbe {
-    async fn probe(&self, addr: &str) -> bool {
-        match self.client.get(format!("http://{addr}/ready")).send().await {
-            Ok(r) => r.status().is_success(),
-            Err(_) => false,
-        }
     }
 }

@@ -83,7 +83,8 @@ pub struct TenantLimits {
 }
 
 /// Work isolation on the query API, per tenant and per querier process: one tenant's heavy
-/// queries wait for (or are refused) its own slots, never another tenant's.
+/// queries wait for (or are refused) its own slots, never another tenant's, and a query that
+/// would read too many block bytes is cut short with a `PARTIAL` answer.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct ReadLimits {
@@ -94,6 +95,13 @@ pub struct ReadLimits {
     /// this key and the work is dropped. Default `1m`; `0s` means no limit.
     #[serde(with = "humantime_serde")]
     pub query_timeout: Duration,
+    /// Bytes of blocks (each block's `data.parquet` size from its `meta.json`) one search,
+    /// TraceQL metrics query or tag request of the tenant may read on a querier. Blocks are
+    /// taken newest first; the first block that would pass the budget and every older one are
+    /// skipped, and the answer is `PARTIAL` with a message naming this key, the bytes read and
+    /// the blocks skipped. Recent data (ingesters) is not counted. Default 0: no limit (Tempo
+    /// has no such bound).
+    pub max_block_bytes_per_query: u64,
 }
 
 impl Default for ReadLimits {
@@ -101,6 +109,7 @@ impl Default for ReadLimits {
         Self {
             max_concurrent_queries: 20,
             query_timeout: Duration::from_secs(60),
+            max_block_bytes_per_query: 0,
         }
     }
 }

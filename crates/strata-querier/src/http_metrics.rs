@@ -6,7 +6,10 @@
 //!
 //! JSON by default, protobuf when `Accept` asks for it. Parameters: `metrics_params`.
 //! Malformed queries and refused ranges are 400 with a plain-text message; an answer cut by
-//! the series limit is `PARTIAL` with a message.
+//! the series limit or the tenant's scan budget ([`crate::budget`]) is `PARTIAL` with a
+//! message, in the body (`status`, `message`: Tempo's own fields, known to Grafana's decoders
+//! of both endpoints) and in the `X-Strata-Status` / `X-Strata-Message` headers. Both kinds of
+//! cut are counted in `strata_querier_queries_cut_total{tenant,reason}`.
 
 use axum::extract::{Query, State};
 use axum::http::{header, HeaderMap};
@@ -16,7 +19,9 @@ use axum::Extension;
 use axum::Router;
 use prost::Message;
 use strata_common::TenantId;
+use strata_proto::tempopb::PartialStatus;
 
+use crate::budget::{partial_headers, Cut};
 use crate::http::{wants_protobuf, PROTOBUF};
 use crate::metrics_params::{instant_request, range_request};
 use crate::{Querier, QueryError};
@@ -37,12 +42,40 @@ async fn query_range(
 ) -> Result<Response, QueryError> {
     let limits = q.overrides().limits(&tenant);
     let req = range_request(&params, &limits.query_metrics)?;
-    let (job, acc) = q.metrics_query(&tenant, &req).await?;
-    let resp = job.finish(&acc);
-    if wants_protobuf(&headers) {
-        Ok(([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response())
+    let (job, acc, cut) = q.metrics_query(&tenant, &req).await?;
+    let mut resp = job.finish(&acc);
+    mark(
+        &q,
+        &tenant,
+        &mut resp.status,
+        &mut resp.message,
+        cut.as_ref(),
+    );
+    let mut out = if wants_protobuf(&headers) {
+        ([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response()
     } else {
-        Ok(axum::Json(strata_proto::json::query_range_response_json(&resp)).into_response())
+        axum::Json(strata_proto::json::query_range_response_json(&resp)).into_response()
+    };
+    if resp.status == PartialStatus::Partial as i32 {
+        partial_headers(out.headers_mut(), &resp.message);
+    }
+    Ok(out)
+}
+
+/// Makes an answer `PARTIAL` when the scan budget cut it (its message joined to the series
+/// limit's, if that cut it too), and counts a series-limit cut (the budget's is counted where
+/// it happens).
+fn mark(q: &Querier, tenant: &TenantId, status: &mut i32, message: &mut String, cut: Option<&Cut>) {
+    if *status == PartialStatus::Partial as i32 {
+        q.metrics().cuts.count(tenant, "series");
+    }
+    if let Some(cut) = cut {
+        *status = PartialStatus::Partial as i32;
+        if message.is_empty() {
+            *message = cut.message();
+        } else {
+            *message = format!("{message} Also: {}", cut.message());
+        }
     }
 }
 
@@ -54,11 +87,22 @@ async fn query_instant(
 ) -> Result<Response, QueryError> {
     let limits = q.overrides().limits(&tenant);
     let req = instant_request(&params, &limits.query_metrics)?;
-    let (job, acc) = q.metrics_query(&tenant, &req).await?;
-    let resp = job.finish_instant(&acc);
-    if wants_protobuf(&headers) {
-        Ok(([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response())
+    let (job, acc, cut) = q.metrics_query(&tenant, &req).await?;
+    let mut resp = job.finish_instant(&acc);
+    mark(
+        &q,
+        &tenant,
+        &mut resp.status,
+        &mut resp.message,
+        cut.as_ref(),
+    );
+    let mut out = if wants_protobuf(&headers) {
+        ([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response()
     } else {
-        Ok(axum::Json(strata_proto::json::query_instant_response_json(&resp)).into_response())
+        axum::Json(strata_proto::json::query_instant_response_json(&resp)).into_response()
+    };
+    if resp.status == PartialStatus::Partial as i32 {
+        partial_headers(out.headers_mut(), &resp.message);
     }
+    Ok(out)
 }

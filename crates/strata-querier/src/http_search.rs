@@ -7,6 +7,10 @@
 //!   plain strings (v1) or typed (v2). The name may contain `/`, raw or `%2F`-encoded.
 //!
 //! Bad parameters and malformed TraceQL are 400 with the message as a plain-text body.
+//!
+//! An answer cut by the tenant's scan budget ([`crate::budget`]) is still 200: Grafana decodes
+//! these bodies strictly, so they gain no field. It carries the `X-Strata-Status: PARTIAL` and
+//! `X-Strata-Message` headers, and a search's `metrics.completedJobs` is below `totalJobs`.
 
 use std::collections::BTreeSet;
 
@@ -21,6 +25,7 @@ use serde_json::{json, Value};
 use strata_common::TenantId;
 use strata_proto::tempopb::{MetadataMetrics, SearchTagValuesRequest, SearchTagsRequest};
 
+use crate::budget::{partial_headers, Cut};
 use crate::http::{wants_protobuf, PROTOBUF};
 use crate::params::{range, search_request};
 use crate::{Querier, QueryError};
@@ -54,12 +59,21 @@ async fn search(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = search_request(&params)?;
-    let resp = q.search(&tenant, &req).await?;
-    if wants_protobuf(&headers) {
-        Ok(([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response())
+    let (resp, cut) = q.search(&tenant, &req).await?;
+    let out = if wants_protobuf(&headers) {
+        ([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response()
     } else {
-        Ok(axum::Json(strata_proto::json::search_response_json(&resp)).into_response())
+        axum::Json(strata_proto::json::search_response_json(&resp)).into_response()
+    };
+    Ok(marked(out, cut.as_ref()))
+}
+
+/// `resp` with the partial-answer headers when `cut`.
+fn marked(mut resp: Response, cut: Option<&Cut>) -> Response {
+    if let Some(cut) = cut {
+        partial_headers(resp.headers_mut(), &cut.message());
     }
+    resp
 }
 
 /// Parameters shared by the tag endpoints.
@@ -97,7 +111,7 @@ async fn tags_v1(
     Query(params): Params,
 ) -> Result<Response, QueryError> {
     let req = tags_request(&params)?;
-    let resp = q.search_tags(&tenant, &req).await?;
+    let (resp, cut) = q.search_tags(&tenant, &req).await?;
     // v1 is flat: span and resource names when unscoped, intrinsics only when asked for.
     let wanted: Vec<&str> = match req.scope.as_str() {
         "" | "none" => vec!["span", "resource"],
@@ -109,7 +123,8 @@ async fn tags_v1(
         .filter(|s| wanted.contains(&s.name.as_str()))
         .flat_map(|s| &s.tags)
         .collect();
-    Ok(metadata_answer("tagNames", json!(names), resp.metrics))
+    let out = metadata_answer("tagNames", json!(names), resp.metrics);
+    Ok(marked(out, cut.as_ref()))
 }
 
 async fn tags_v2(
@@ -118,14 +133,15 @@ async fn tags_v2(
     Query(params): Params,
 ) -> Result<Response, QueryError> {
     let req = tags_request(&params)?;
-    let resp = q.search_tags(&tenant, &req).await?;
+    let (resp, cut) = q.search_tags(&tenant, &req).await?;
     let scopes: Vec<Value> = resp
         .scopes
         .iter()
         .filter(|s| !s.tags.is_empty())
         .map(|s| json!({"name": s.name, "tags": s.tags}))
         .collect();
-    Ok(metadata_answer("scopes", json!(scopes), resp.metrics))
+    let out = metadata_answer("scopes", json!(scopes), resp.metrics);
+    Ok(marked(out, cut.as_ref()))
 }
 
 /// A tag endpoint's body: `{"<key>": value, "metrics": {"inspectedBytes": "<n>"}}`.
@@ -177,9 +193,10 @@ async fn values_v1(
     Query(params): Params,
 ) -> Result<Response, QueryError> {
     let req = values_request(&rest, &params, false)?;
-    let resp = q.search_tag_values(&tenant, &req).await?;
+    let (resp, cut) = q.search_tag_values(&tenant, &req).await?;
     let values: BTreeSet<&String> = resp.tag_values.iter().map(|v| &v.value).collect();
-    Ok(metadata_answer("tagValues", json!(values), resp.metrics))
+    let out = metadata_answer("tagValues", json!(values), resp.metrics);
+    Ok(marked(out, cut.as_ref()))
 }
 
 async fn values_v2(
@@ -189,11 +206,12 @@ async fn values_v2(
     Query(params): Params,
 ) -> Result<Response, QueryError> {
     let req = values_request(&rest, &params, true)?;
-    let resp = q.search_tag_values(&tenant, &req).await?;
+    let (resp, cut) = q.search_tag_values(&tenant, &req).await?;
     let values: Vec<Value> = resp
         .tag_values
         .iter()
         .map(|v| json!({"type": v.r#type, "value": v.value}))
         .collect();
-    Ok(metadata_answer("tagValues", json!(values), resp.metrics))
+    let out = metadata_answer("tagValues", json!(values), resp.metrics);
+    Ok(marked(out, cut.as_ref()))
 }

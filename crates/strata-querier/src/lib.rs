@@ -13,6 +13,7 @@
 
 pub mod app;
 pub mod blocklist;
+pub mod budget;
 pub mod combine;
 pub mod fanout;
 pub mod http;
@@ -113,6 +114,9 @@ pub struct QuerierMetrics {
     /// Per-tenant query slots, shared by clones, with `queries_refused_total`
     /// ([`http_isolate`]).
     pub gates: Arc<http_isolate::TenantGates>,
+    /// Answers cut short by a per-tenant bound, `queries_cut_total{tenant,reason}`
+    /// ([`budget`]).
+    pub cuts: budget::CutCounter,
 }
 
 impl QuerierMetrics {
@@ -125,6 +129,7 @@ impl QuerierMetrics {
             search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             requests: http_observe::RequestMetrics::default(),
             gates: Arc::default(),
+            cuts: budget::CutCounter::default(),
         };
         let r = registry.sub_registry_with_prefix("strata_querier");
         r.register(
@@ -147,6 +152,12 @@ impl QuerierMetrics {
             "queries_refused",
             "Query API requests refused by the tenant's read limits (429 concurrency, 504 timeout)",
             m.gates.refused.clone(),
+        );
+        r.register(
+            "queries_cut",
+            "Query answers returned PARTIAL because a per-tenant bound cut the work \
+             (block_bytes: read.max_block_bytes_per_query; series: query_metrics.max_series)",
+            m.cuts.family.clone(),
         );
         m.requests.register(r);
         r.register(
@@ -210,6 +221,11 @@ impl Querier {
 
     pub fn overrides(&self) -> &strata_server::Overrides {
         &self.overrides
+    }
+
+    /// A fresh scan budget for one query of `tenant` (`read.max_block_bytes_per_query`).
+    pub fn scan_budget(&self, tenant: &TenantId) -> budget::ScanBudget {
+        budget::ScanBudget::new(self.overrides.limits(tenant).read.max_block_bytes_per_query)
     }
 
     /// Decides tenants with `resolver` (the process's, with its credentials); until set,

@@ -6,6 +6,11 @@
 //! yet (the request names the blocks the querier reads in `exclude_blocks`). Every source
 //! answers partial series ([`MetricsAccumulator`]), merged by the function's rule, so a span
 //! is counted once whether it is still live or already in a block.
+//!
+//! The tenant's scan budget (`read.max_block_bytes_per_query`, [`ScanBudget`]) is charged
+//! blocks newest first (by end time); blocks it refuses are not read, stay excluded from the
+//! ingesters' part (the querier answers for every block it lists), and make the answer
+//! partial: a [`Cut`] is returned with it and those blocks are left uncompleted jobs.
 
 use std::sync::Arc;
 
@@ -16,6 +21,7 @@ use strata_proto::tempopb;
 use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
+use crate::budget::{Cut, ScanBudget};
 use crate::{Querier, QueryError};
 
 /// Blocks evaluated at once: one per core.
@@ -26,14 +32,14 @@ fn block_concurrency() -> usize {
 impl Querier {
     /// Runs an aligned metrics request (see [`MetricsJob::new`]); returns the job and the
     /// merged partial series, for [`MetricsJob::finish`] or
-    /// [`MetricsJob::finish_instant`].
+    /// [`MetricsJob::finish_instant`], and the cut when the scan budget left blocks unread.
     pub async fn metrics_query(
         &self,
         tenant: &TenantId,
         req: &tempopb::QueryRangeRequest,
-    ) -> Result<(MetricsJob, MetricsAccumulator), QueryError> {
+    ) -> Result<(MetricsJob, MetricsAccumulator, Option<Cut>), QueryError> {
         let job = MetricsJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
-        let blocks: Vec<Arc<BlockEntry>> = self
+        let mut blocks: Vec<Arc<BlockEntry>> = self
             .blocks
             .all(tenant)
             .into_iter()
@@ -42,6 +48,7 @@ impl Querier {
                 job.overlaps(m.start_time_unix_nano, m.end_time_unix_nano)
             })
             .collect();
+        blocks.sort_by_key(|b| std::cmp::Reverse(b.reader.meta().end_time_unix_nano));
         let mut recent_req = req.clone();
         recent_req.exclude_blocks = blocks
             .iter()
@@ -57,7 +64,9 @@ impl Querier {
         acc.merge(recent);
         acc.metrics.total_jobs += 1 + blocks.len() as u32;
         acc.metrics.completed_jobs += 1;
-        let parts: Vec<_> = stream::iter(blocks)
+        let (read, budget) = self.within_budget(tenant, blocks);
+        let cut = self.report_cut(tenant, &budget, "metrics");
+        let parts: Vec<_> = stream::iter(read)
             .map(|b| {
                 let job = job.clone();
                 let span = tracing::info_span!(
@@ -88,6 +97,40 @@ impl Querier {
                 }
             }
         }
-        Ok((job, acc))
+        Ok((job, acc, cut))
+    }
+
+    /// Splits newest-first `blocks` into those the tenant's scan budget admits and the budget
+    /// (holding the refused ones as skipped); see [`Querier::report_cut`].
+    pub(crate) fn within_budget(
+        &self,
+        tenant: &TenantId,
+        blocks: Vec<Arc<BlockEntry>>,
+    ) -> (Vec<Arc<BlockEntry>>, ScanBudget) {
+        let mut budget = self.scan_budget(tenant);
+        let mut read = Vec::with_capacity(blocks.len());
+        for b in blocks {
+            let size = b.reader.meta().size_bytes;
+            if budget.admit(size) {
+                read.push(b);
+            } else {
+                budget.skip(size);
+            }
+        }
+        (read, budget)
+    }
+
+    /// The cut of a query whose `budget` left blocks unread, logged and counted
+    /// (`reason="block_bytes"`); `what` names the query kind in the log.
+    pub(crate) fn report_cut(
+        &self,
+        tenant: &TenantId,
+        budget: &ScanBudget,
+        what: &str,
+    ) -> Option<Cut> {
+        let cut = budget.cut(tenant)?;
+        tracing::info!(%tenant, query = what, message = %cut.message(), "query cut by its scan budget");
+        self.metrics.cuts.count(tenant, "block_bytes");
+        Some(cut)
     }
 }

@@ -1,6 +1,10 @@
 //! Tag names and values over recent data (the ingester) and, when the request has a time
 //! range, the blocks overlapping it. Both answers are merged with [`strata_engine::merge`] (per
 //! scope, deduplicated, sorted, cut to the limits); the `intrinsic` scope is added after.
+//!
+//! Blocks are read newest first within the tenant's scan budget
+//! (`read.max_block_bytes_per_query`): blocks it refuses are not read and the answer comes
+//! with a [`Cut`], unless the collector filled up first (the answer was complete as bounded).
 
 use strata_common::TenantId;
 use strata_engine::merge::{merge_tag_names, merge_tag_values};
@@ -11,6 +15,7 @@ use strata_proto::tempopb::{
     SearchTagsV2Scope,
 };
 
+use crate::budget::Cut;
 use crate::{Querier, QueryError};
 
 fn internal(what: &str, e: impl std::fmt::Display) -> QueryError {
@@ -22,7 +27,7 @@ impl Querier {
         &self,
         tenant: &TenantId,
         req: &SearchTagsRequest,
-    ) -> Result<SearchTagsV2Response, QueryError> {
+    ) -> Result<(SearchTagsV2Response, Option<Cut>), QueryError> {
         let job = TagNamesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         let scope = ScopeParam::parse(&req.scope)
             .ok_or_else(|| QueryError::BadRequest(format!("invalid scope: {}", req.scope)))?;
@@ -31,7 +36,9 @@ impl Querier {
             .search_tags(tenant, req)
             .await
             .map_err(|e| QueryError::from_role("searching ingester tags", e))?;
-        let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
+        let (mine, cut) = self
+            .tags_from_blocks(tenant, job, (req.start, req.end))
+            .await?;
         let mut merged = merge_tag_names([recent, mine], req.max_tags_per_scope);
         if scope.intrinsics_v2() {
             merged.scopes.push(SearchTagsV2Scope {
@@ -39,35 +46,55 @@ impl Querier {
                 tags: INTRINSIC_TAGS.iter().map(|s| s.to_string()).collect(),
             });
         }
-        Ok(merged)
+        Ok((merged, cut))
     }
 
     pub async fn search_tag_values(
         &self,
         tenant: &TenantId,
         req: &SearchTagValuesRequest,
-    ) -> Result<SearchTagValuesV2Response, QueryError> {
+    ) -> Result<(SearchTagValuesV2Response, Option<Cut>), QueryError> {
         let job = TagValuesJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         let recent = self
             .ingester
             .search_tag_values(tenant, req)
             .await
             .map_err(|e| QueryError::from_role("searching ingester tag values", e))?;
-        let mine = self.tags_from_blocks(tenant, job, req.end != 0).await?;
-        Ok(merge_tag_values([recent, mine], req.max_tag_values))
+        let (mine, cut) = self
+            .tags_from_blocks(tenant, job, (req.start, req.end))
+            .await?;
+        Ok((merge_tag_values([recent, mine], req.max_tag_values), cut))
     }
 
-    /// Runs a tag request over the tenant's blocks (only when the request has a time range:
-    /// without one Tempo answers from recent data), stopping once the collector is full.
+    /// Runs a tag request over the tenant's blocks overlapping `(start, end)` (unix seconds),
+    /// newest first within the scan budget (only when the request has a time range: without
+    /// one Tempo answers from recent data), stopping once the collector is full.
     async fn tags_from_blocks<Q: TagQuery>(
         &self,
         tenant: &TenantId,
         mut job: Q,
-        with_blocks: bool,
-    ) -> Result<Q::Response, QueryError> {
+        (start, end): (u32, u32),
+    ) -> Result<(Q::Response, Option<Cut>), QueryError> {
         let mut c = job.collector();
-        if with_blocks && job.reads_data() {
-            for b in self.blocks.all(tenant) {
+        let mut cut = None;
+        if end != 0 && job.reads_data() {
+            // Unix seconds, `end` inclusive; blocks outside are not read (nor charged).
+            let (from, to) = (
+                u64::from(start) * 1_000_000_000,
+                u64::from(end) * 1_000_000_000 + 999_999_999,
+            );
+            let mut blocks: Vec<_> = self
+                .blocks
+                .all(tenant)
+                .into_iter()
+                .filter(|b| {
+                    let m = b.reader.meta();
+                    m.end_time_unix_nano >= from && m.start_time_unix_nano <= to
+                })
+                .collect();
+            blocks.sort_by_key(|b| std::cmp::Reverse(b.reader.meta().end_time_unix_nano));
+            let (read, budget) = self.within_budget(tenant, blocks);
+            for b in read {
                 if c.is_full() {
                     break;
                 }
@@ -75,7 +102,10 @@ impl Querier {
                     .await
                     .map_err(|e| internal("reading block tags", e))?;
             }
+            if !c.is_full() {
+                cut = self.report_cut(tenant, &budget, "tags");
+            }
         }
-        Ok(job.response(c))
+        Ok((job.response(c), cut))
     }
 }

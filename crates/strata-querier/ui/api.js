@@ -1,5 +1,7 @@
 // The query API, as the explorer calls it. Every call carries the chosen org ID as
 // X-Scope-OrgID (none when empty); failures throw an ApiError with the server's message.
+// An answer the server cut short (X-Strata-Status: PARTIAL, e.g. by the tenant's scan budget)
+// comes back with a non-enumerable `partialMessage` holding X-Strata-Message.
 
 const ORG_KEY = "strata.orgId";
 
@@ -38,7 +40,15 @@ async function call(path, params = {}, accept = "application/json") {
     const text = (await resp.text()).trim();
     throw new ApiError(resp.status, text || `${resp.status} ${resp.statusText}`);
   }
-  return accept === "application/json" ? resp.json() : resp.text();
+  if (accept !== "application/json") return resp.text();
+  const body = await resp.json();
+  if ((resp.headers.get("X-Strata-Status") || "").toUpperCase() === "PARTIAL" && body && typeof body === "object") {
+    Object.defineProperty(body, "partialMessage", {
+      value: resp.headers.get("X-Strata-Message") || "The answer is partial.",
+      enumerable: false,
+    });
+  }
+  return body;
 }
 
 /** TraceQL search; `start`/`end` unix seconds or undefined. */

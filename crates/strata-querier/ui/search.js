@@ -67,8 +67,11 @@ export function renderSearch(view, params) {
     }
     const traces = (resp.traces || []).slice()
       .sort((a, b) => (BigInt(b.startTimeUnixNano || 0) > BigInt(a.startTimeUnixNano || 0) ? 1 : -1));
-    if (!traces.length) return replace(results, notice("empty", "No traces match this query in this time range."));
-    replace(results, summary(traces, resp.metrics), table(traces));
+    const partial = resp.partialMessage
+      ? h("div", { class: "notice warn", id: "partial-banner", role: "status" }, `Partial results: ${resp.partialMessage}`)
+      : null;
+    if (!traces.length) return replace(results, partial, notice("empty", "No traces match this query in this time range."));
+    replace(results, partial, summary(traces, resp.metrics), table(traces));
   }
   run();
 }
