@@ -1,7 +1,8 @@
 //! What every receiver does around its own decoding: put the tenant gate
 //! (`strata_server::auth::layer`) in front of its routes, take the tenant it decided from the
 //! request's extensions, undo `Content-Encoding` with a hard cap on the output, answer in plain
-//! text, and hand the decoded request to the pipeline with [`Distributor::receive`].
+//! text, and hand the decoded request to the pipeline with [`Distributor::receive`] (an OTLP
+//! protobuf body, still encoded, with [`Distributor::receive_protobuf`]).
 
 use std::borrow::Cow;
 use std::io::Read;
