@@ -69,7 +69,7 @@ pub fn split(buf: &[u8], scanned: &Scanned) -> Vec<TracePush> {
 
 /// The number of bytes of a varint.
 fn varint_len(v: u64) -> usize {
-    ((64 - (v | 1).leading_zeros() as usize) + 6) / 7
+    (64 - (v | 1).leading_zeros() as usize).div_ceil(7)
 }
 
 fn put_varint(out: &mut Vec<u8>, mut v: u64) {

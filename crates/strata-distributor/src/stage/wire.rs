@@ -124,7 +124,7 @@ impl<'a> Walker<'a> {
         &mut self,
         start: usize,
         end: usize,
-        mut f: impl FnMut(&mut Self, u32, u8, Val, Range<usize>) -> Option<()>,
+        mut f: impl FnMut(&mut Self, u32, Val, Range<usize>) -> Option<()>,
     ) -> Option<()> {
         let mut pos = start;
         while pos < end {
@@ -166,7 +166,7 @@ impl<'a> Walker<'a> {
                 }
                 _ => return None,
             };
-            f(self, tag, wt, val, field_start..pos)?;
+            f(self, tag, val, field_start..pos)?;
         }
         Some(())
     }
@@ -176,7 +176,7 @@ impl<'a> Walker<'a> {
     }
 
     fn request(&mut self) -> Option<()> {
-        self.fields(0, self.buf.len(), |w, tag, _, v, _| match (tag, v) {
+        self.fields(0, self.buf.len(), |w, tag, v, _| match (tag, v) {
             (1, Val::Len(s, e)) => w.resource_spans(s, e),
             _ => None,
         })
@@ -190,7 +190,7 @@ impl<'a> Walker<'a> {
         // a side list so that they stay contiguous in `fields`.
         let mut own: Vec<Range<usize>> = Vec::new();
         let mut scopes: Vec<(usize, usize)> = Vec::new();
-        self.fields(s, e, |w, tag, _, v, whole| match (tag, v) {
+        self.fields(s, e, |w, tag, v, whole| match (tag, v) {
             (1, Val::Len(s, e)) => {
                 w.resource(s, e)?;
                 own.push(whole);
@@ -216,19 +216,16 @@ impl<'a> Walker<'a> {
     }
 
     fn resource(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, wt, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1, Val::Len(s, e)) => w.key_value(s, e, true, 0),
             (2, Val::Varint) => Some(()),
             (3, Val::Len(s, e)) => w.entity_ref(s, e),
-            _ => {
-                let _ = wt;
-                None
-            }
+            _ => None,
         })
     }
 
     fn entity_ref(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1..=4, Val::Len(s, e)) => w.utf8(s, e),
             _ => None,
         })
@@ -238,7 +235,7 @@ impl<'a> Walker<'a> {
         let scope = self.out.scopes.len() as u32;
         let mut own: Vec<Range<usize>> = Vec::new();
         let mut spans: Vec<(usize, usize)> = Vec::new();
-        self.fields(s, e, |w, tag, _, v, whole| match (tag, v) {
+        self.fields(s, e, |w, tag, v, whole| match (tag, v) {
             (1, Val::Len(s, e)) => {
                 w.scope(s, e)?;
                 own.push(whole);
@@ -268,7 +265,7 @@ impl<'a> Walker<'a> {
     }
 
     fn scope(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1 | 2, Val::Len(s, e)) => w.utf8(s, e),
             (3, Val::Len(s, e)) => w.key_value(s, e, true, 0),
             (4, Val::Varint) => Some(()),
@@ -279,7 +276,7 @@ impl<'a> Walker<'a> {
     fn span(&mut self, scope: u32, s: usize, e: usize) -> Option<()> {
         let (mut trace_id, mut span_id) = ((0, 0), (0, 0));
         let (mut start, mut end) = (0, 0);
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1, Val::Len(s, e)) => {
                 trace_id = (s, e);
                 Some(())
@@ -319,7 +316,7 @@ impl<'a> Walker<'a> {
     }
 
     fn event(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1, Val::Fixed64(_)) => Some(()),
             (2, Val::Len(s, e)) => w.utf8(s, e),
             (3, Val::Len(s, e)) => w.key_value(s, e, true, 0),
@@ -329,7 +326,7 @@ impl<'a> Walker<'a> {
     }
 
     fn link(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1 | 2, Val::Len(..)) => Some(()),
             (3, Val::Len(s, e)) => w.utf8(s, e),
             (4, Val::Len(s, e)) => w.key_value(s, e, true, 0),
@@ -339,7 +336,7 @@ impl<'a> Walker<'a> {
     }
 
     fn status(&mut self, s: usize, e: usize) -> Option<()> {
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (2, Val::Len(s, e)) => w.utf8(s, e),
             (3, Val::Varint) => Some(()),
             _ => None,
@@ -352,7 +349,7 @@ impl<'a> Walker<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1, Val::Len(s, e)) => {
                 if top && e - s > w.max_attr {
                     return None;
@@ -369,7 +366,7 @@ impl<'a> Walker<'a> {
         if depth > MAX_DEPTH {
             return None;
         }
-        self.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+        self.fields(s, e, |w, tag, v, _| match (tag, v) {
             (1, Val::Len(s, e)) => {
                 if top && e - s > w.max_attr {
                     return None;
@@ -377,11 +374,11 @@ impl<'a> Walker<'a> {
                 w.utf8(s, e)
             }
             (2 | 3 | 8, Val::Varint) | (4, Val::Fixed64(_)) | (7, Val::Len(..)) => Some(()),
-            (5, Val::Len(s, e)) => w.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+            (5, Val::Len(s, e)) => w.fields(s, e, |w, tag, v, _| match (tag, v) {
                 (1, Val::Len(s, e)) => w.any_value(s, e, false, depth + 1),
                 _ => None,
             }),
-            (6, Val::Len(s, e)) => w.fields(s, e, |w, tag, _, v, _| match (tag, v) {
+            (6, Val::Len(s, e)) => w.fields(s, e, |w, tag, v, _| match (tag, v) {
                 (1, Val::Len(s, e)) => w.key_value(s, e, false, depth + 1),
                 _ => None,
             }),
