@@ -46,9 +46,15 @@ fn request() -> ExportTraceServiceRequest {
                 end_time_unix_nano: 1_700_000_000_000_500_000 + i * 1_000,
                 attributes: vec![
                     kv("http.method", Value::StringValue("GET".into())),
-                    kv("http.route", Value::StringValue("/api/v1/items/{id}".into())),
+                    kv(
+                        "http.route",
+                        Value::StringValue("/api/v1/items/{id}".into()),
+                    ),
                     kv("http.status_code", Value::IntValue(200)),
-                    kv("net.peer.name", Value::StringValue(format!("host-{}", i % 7))),
+                    kv(
+                        "net.peer.name",
+                        Value::StringValue(format!("host-{}", i % 7)),
+                    ),
                     kv("retry", Value::BoolValue(i % 3 == 0)),
                     kv("ratio", Value::DoubleValue(i as f64 / 7.0)),
                     kv("user.id", Value::StringValue(format!("user-{i}"))),
@@ -135,6 +141,9 @@ fn main() {
     println!("|---|---:|---:|");
     for (name, total) in names.iter().zip(totals) {
         let rate = total / rounds as f64;
-        println!("| {name} | {rate:.0} | {:.2}x |", rate / (totals[0] / rounds as f64));
+        println!(
+            "| {name} | {rate:.0} | {:.2}x |",
+            rate / (totals[0] / rounds as f64)
+        );
     }
 }
