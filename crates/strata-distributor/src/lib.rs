@@ -2,7 +2,8 @@
 //! validate → truncate → group → metrics hand-off → head sampling → replicate) and acknowledges
 //! a push only when the ingesters have made it durable.
 //!
-//! Receivers ([`receiver`]) turn their protocol into OTLP and call [`Distributor::push`]; the
+//! Receivers ([`receiver`]) turn their protocol into OTLP and call [`Distributor::push`] (OTLP
+//! protobuf bodies: [`Distributor::receive_protobuf`], which skips decoding when it can); the
 //! tenant is decided before that by the distributor's [`TenantResolver`] (credentials and
 //! `X-Scope-OrgID`, `strata_server::auth`), in middleware in front of every receiver. Status codes come from the one
 //! table in [`strata_proto::status`]: a request with a bad trace or span ID is refused whole

@@ -20,6 +20,10 @@
 //! 8. **Replicate** ([`stage::replicate`]): encode once and push to the ingesters; returns when
 //!    durable.
 //!
+//! OTLP protobuf bodies may skip decoding, validate, truncate, group, hand-off and sampling
+//! when none of them would change or look at anything ([`fast`], [`Pipeline::scan_fast`]): they
+//! are then cut into per-trace shares in wire format, with the same answers and counters.
+//!
 //! Invariants: a request is refused whole or accepted whole (only the ingesters' per-trace
 //! limits and sampling drop part of it, and both are counted; the limits' part is returned as
 //! [`Accepted`], which OTLP receivers answer as `partial_success`); every refused or dropped span is
@@ -257,5 +261,6 @@ impl Pipeline {
     }
 }
 
+mod fast;
 #[cfg(test)]
 mod tests;

@@ -480,6 +480,13 @@ impl SpanConsumer for MetricsGenerator {
         self.process(tenant, traces);
         Ok(())
     }
+
+    /// Only tenants with a processor configured are processed (see [`Self::process`]).
+    fn wants_spans(&self, tenant: &TenantId) -> bool {
+        let limits = self.inner.overrides.limits(tenant);
+        let gen = &limits.metrics_generator;
+        gen.has(PROCESSOR_SPAN_METRICS) || gen.has(PROCESSOR_SERVICE_GRAPHS)
+    }
 }
 
 #[cfg(test)]

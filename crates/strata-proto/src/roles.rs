@@ -175,6 +175,13 @@ pub trait IngesterPusher: Send + Sync {
 #[async_trait]
 pub trait SpanConsumer: Send + Sync {
     async fn consume(&self, tenant: &TenantId, traces: &[TraceSpans]) -> Result<(), RoleError>;
+
+    /// Whether [`Self::consume`] would do anything with `tenant`'s spans now. `false` lets the
+    /// distributor skip decoding a request it can store without (its fast path); the default is
+    /// the safe answer.
+    fn wants_spans(&self, _tenant: &TenantId) -> bool {
+        true
+    }
 }
 
 /// Distributor → one metrics-generator process (over gRPC in distributed mode): the spans of

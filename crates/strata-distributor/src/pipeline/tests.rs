@@ -241,3 +241,5 @@ async fn spans_are_counted_per_receiver_by_result() {
         .get();
     assert_eq!(accepted, 4);
 }
+
+mod fast;

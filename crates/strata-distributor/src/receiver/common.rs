@@ -1,7 +1,8 @@
 //! What every receiver does around its own decoding: put the tenant gate
 //! (`strata_server::auth::layer`) in front of its routes, take the tenant it decided from the
 //! request's extensions, undo `Content-Encoding` with a hard cap on the output, answer in plain
-//! text, and hand the decoded request to the pipeline with [`Distributor::receive`].
+//! text, and hand the decoded request to the pipeline with [`Distributor::receive`] (an OTLP
+//! protobuf body, still encoded, with [`Distributor::receive_protobuf`]).
 
 use std::borrow::Cow;
 use std::io::Read;
@@ -9,6 +10,7 @@ use std::io::Read;
 use axum::body::Bytes;
 use axum::http::{header, HeaderMap, HeaderName, StatusCode};
 use axum::response::{IntoResponse, Response};
+use prost::Message;
 use strata_proto::otlp::collector::{
     ExportTracePartialSuccess, ExportTraceServiceRequest, ExportTraceServiceResponse,
 };
@@ -18,6 +20,15 @@ use strata_proto::status::ErrorKind;
 use strata_server::auth::{self, Edge};
 
 use crate::{Accepted, Distributor, PushError, Received};
+
+/// Why [`Distributor::receive_protobuf`] did not accept a body.
+#[derive(Debug)]
+pub enum ProtobufError {
+    /// Not an `ExportTraceServiceRequest`; nothing was counted.
+    Decode(prost::DecodeError),
+    /// Refused by the pipeline (counted there).
+    Push(PushError),
+}
 
 /// The OTLP answer to an accepted request: `partial_success` names the spans refused by
 /// per-tenant limits, if any (absent when everything was stored).
@@ -47,6 +58,31 @@ impl Distributor {
             protocol,
         })
         .await
+    }
+
+    /// Runs an OTLP protobuf body of `tenant` through the pipeline: on its fast path without
+    /// decoding when that applies ([`crate::pipeline`]), else decoded with prost and run as
+    /// [`Self::receive`] does. `wire_bytes` as for [`Self::receive`].
+    pub async fn receive_protobuf(
+        &self,
+        tenant: TenantId,
+        body: Bytes,
+        wire_bytes: Option<usize>,
+        protocol: &'static str,
+    ) -> Result<Accepted, ProtobufError> {
+        if let Some(scanned) = self.pipeline.scan_fast(&tenant, &body) {
+            return self
+                .pipeline
+                .run_scanned(tenant, body, scanned, wire_bytes, protocol)
+                .await
+                .map_err(ProtobufError::Push);
+        }
+        let request =
+            ExportTraceServiceRequest::decode(body.as_ref()).map_err(ProtobufError::Decode)?;
+        drop(body);
+        self.receive(tenant, request, wire_bytes, protocol)
+            .await
+            .map_err(ProtobufError::Push)
     }
 
     /// `router` behind the tenant gate of this distributor, refusals written by `render`.

@@ -8,6 +8,8 @@
 //! naming the spans refused by per-tenant limits. The tenant gate answers
 //! first (before the body is read): 401/403 with credentials on, 503 `no org id` without.
 
+use std::borrow::Cow;
+
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, State};
 use axum::http::{header, HeaderMap, Method, StatusCode};
@@ -16,12 +18,12 @@ use axum::routing::any;
 use axum::Extension;
 use axum::Router;
 use prost::Message;
-use strata_proto::otlp::collector::{ExportTraceServiceRequest, ExportTraceServiceResponse};
+use strata_proto::otlp::collector::ExportTraceServiceResponse;
 use strata_proto::rpc_status::RpcStatus;
 
 use strata_common::TenantId;
 
-use super::common::{export_response, plain, request_body};
+use super::common::{export_response, plain, request_body, ProtobufError};
 use crate::{Distributor, PushError};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -125,23 +127,39 @@ async fn export(
                 "415 unsupported media type, supported: [application/json, application/x-protobuf]",
             ),
         };
-    let body = match request_body(&headers, &body, d.settings().max_request_bytes) {
+    let decoded = match request_body(&headers, &body, d.settings().max_request_bytes) {
         Ok(b) => b,
         Err((status, msg)) if status == StatusCode::PAYLOAD_TOO_LARGE => return plain(status, msg),
         Err((_, msg)) => return error(enc, &PushError::invalid_argument(msg)),
     };
-    let bytes: &[u8] = &body;
-    let req = match enc {
-        Encoding::Protobuf => ExportTraceServiceRequest::decode(bytes)
-            .map_err(|e| format!("decoding protobuf request: {e}")),
-        Encoding::Json => strata_proto::otlp_json::decode_export_request(bytes)
-            .map_err(|e| format!("decoding json request: {e}")),
+    let len = decoded.len();
+    let result = match enc {
+        Encoding::Protobuf => {
+            // The body as it came (no copy) unless it was decompressed.
+            let bytes = match decoded {
+                Cow::Borrowed(_) => body,
+                Cow::Owned(v) => Bytes::from(v),
+            };
+            match d
+                .receive_protobuf(tenant, bytes, Some(len), "otlp_http")
+                .await
+            {
+                Err(ProtobufError::Decode(e)) => {
+                    let msg = format!("decoding protobuf request: {e}");
+                    return error(enc, &PushError::invalid_argument(msg));
+                }
+                Err(ProtobufError::Push(e)) => Err(e),
+                Ok(a) => Ok(a),
+            }
+        }
+        Encoding::Json => match strata_proto::otlp_json::decode_export_request(&decoded) {
+            Ok(req) => d.receive(tenant, req, Some(len), "otlp_http").await,
+            Err(e) => {
+                let msg = format!("decoding json request: {e}");
+                return error(enc, &PushError::invalid_argument(msg));
+            }
+        },
     };
-    let req = match req {
-        Ok(r) => r,
-        Err(msg) => return error(enc, &PushError::invalid_argument(msg)),
-    };
-    let result = d.receive(tenant, req, Some(bytes.len()), "otlp_http").await;
     match result {
         Ok(accepted) => {
             let resp = export_response(&accepted);

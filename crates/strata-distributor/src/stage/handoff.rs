@@ -19,6 +19,10 @@ impl SpanConsumer for NoMetrics {
     async fn consume(&self, _tenant: &TenantId, _traces: &[TraceSpans]) -> Result<(), RoleError> {
         Ok(())
     }
+
+    fn wants_spans(&self, _tenant: &TenantId) -> bool {
+        false
+    }
 }
 
 #[cfg(test)]

@@ -146,6 +146,10 @@ impl Sampler for HeadSampler {
         }
         out
     }
+
+    fn keeps_all(&self, tenant: &TenantId) -> bool {
+        self.overrides.limits(tenant).sampling.head_ratio >= 1.0
+    }
 }
 
 fn spans_mut(

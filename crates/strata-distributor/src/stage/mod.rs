@@ -8,5 +8,7 @@ pub mod limiter;
 pub mod rate_limit;
 pub mod replicate;
 pub mod sample;
+pub mod split;
 pub mod truncate;
 pub mod validate;
+pub mod wire;

@@ -10,7 +10,9 @@
 use std::sync::Arc;
 
 use strata_common::TenantId;
-use strata_proto::roles::{IngesterPusher, PushErrorReason, PushRequest, RoleError, TraceSpans};
+use strata_proto::roles::{
+    IngesterPusher, PushErrorReason, PushRequest, RoleError, TracePush, TraceSpans,
+};
 
 /// The hand-over to the ingesters.
 #[derive(Clone)]
@@ -42,12 +44,23 @@ impl Replicate {
         traces: Vec<TraceSpans>,
         admitted: bool,
     ) -> Result<Vec<(PushErrorReason, u32)>, RoleError> {
+        let encoded = traces.iter().map(TraceSpans::encode).collect();
+        drop(traces);
+        self.push_encoded(tenant, encoded, admitted).await
+    }
+
+    /// [`Self::push`] of traces already encoded (the pipeline's fast path).
+    pub async fn push_encoded(
+        &self,
+        tenant: &TenantId,
+        traces: Vec<TracePush>,
+        admitted: bool,
+    ) -> Result<Vec<(PushErrorReason, u32)>, RoleError> {
         let counts: Vec<u32> = traces.iter().map(|t| t.span_count).collect();
         let push = PushRequest {
             tenant: tenant.clone(),
-            traces: traces.iter().map(TraceSpans::encode).collect(),
+            traces,
         };
-        drop(traces);
         let resp = if admitted {
             self.pusher.push_admitted(push).await?
         } else {

@@ -20,6 +20,12 @@ pub struct Sampled {
 /// A head-sampling policy.
 pub trait Sampler: Send + Sync {
     fn sample(&self, tenant: &TenantId, traces: Vec<TraceSpans>) -> Sampled;
+
+    /// Whether [`Self::sample`] would keep every trace of `tenant` unchanged (then the pipeline
+    /// may skip it, and decoding, on its fast path). The default is the safe answer.
+    fn keeps_all(&self, _tenant: &TenantId) -> bool {
+        false
+    }
 }
 
 /// Keeps every trace.
@@ -32,6 +38,10 @@ impl Sampler for KeepAll {
             kept: traces,
             dropped: Vec::new(),
         }
+    }
+
+    fn keeps_all(&self, _tenant: &TenantId) -> bool {
+        true
     }
 }
 

@@ -1,0 +1,137 @@
+//! The fast path ([`super::super::fast`]) against the decoding path: when it applies, and that it
+//! pushes the same shares and counts the same way, refusals included.
+
+use bytes::Bytes;
+use prost::Message;
+
+use super::*;
+use crate::stage::handoff::NoMetrics;
+
+fn fast_fixture(overrides: Overrides) -> Fixture {
+    let mut f = fixture(overrides, Recording::default());
+    f.pipeline = f.pipeline.with_span_consumer(Arc::new(NoMetrics));
+    f
+}
+
+fn body() -> Bytes {
+    Bytes::from(request().encode_to_vec())
+}
+
+async fn run_fast(f: &Fixture, body: Bytes) -> Result<Accepted, ApiError> {
+    let tenant = TenantId::single();
+    let scanned = f.pipeline.scan_fast(&tenant, &body).expect("fast path");
+    f.pipeline
+        .run_scanned(tenant, body, scanned, Some(1234), "test")
+        .await
+}
+
+fn counters(f: &Fixture) -> (u64, u64, u64) {
+    let labels = TenantLabels {
+        tenant: TenantId::single().to_string(),
+    };
+    let accepted = f
+        .metrics
+        .receiver_spans
+        .get_or_create(&crate::metrics::ReceiverLabels {
+            receiver: "test".into(),
+            result: "accepted".into(),
+        })
+        .get();
+    (
+        f.metrics.spans_received.get_or_create(&labels).get(),
+        f.metrics.bytes_received.get_or_create(&labels).get(),
+        accepted,
+    )
+}
+
+#[test]
+fn applies_only_when_nothing_needs_the_decoded_spans() {
+    let tenant = TenantId::single();
+    let b = body();
+    assert!(fast_fixture(Overrides::default())
+        .pipeline
+        .scan_fast(&tenant, &b)
+        .is_some());
+    // A consumer that wants spans (the metrics-generator with processors).
+    let f = fixture(Overrides::default(), Recording::default());
+    assert!(f.pipeline.scan_fast(&tenant, &b).is_none());
+    // Head sampling below 1, or another sampler.
+    let mut l = TenantLimits::default();
+    l.sampling.head_ratio = 0.5;
+    assert!(fast_fixture(Overrides::fixed(l))
+        .pipeline
+        .scan_fast(&tenant, &b)
+        .is_none());
+    let f = fast_fixture(Overrides::default());
+    let p = f.pipeline.clone().with_sampler(Arc::new(OnlyOnes));
+    assert!(p.scan_fast(&tenant, &b).is_none());
+    // A body the decoding path must answer.
+    assert!(f.pipeline.scan_fast(&tenant, &b[..b.len() - 1]).is_none());
+}
+
+#[tokio::test]
+async fn pushes_and_counts_what_the_decoding_path_does() {
+    let slow = fast_fixture(Overrides::default());
+    slow.pipeline.run(received(request())).await.unwrap();
+    let fast = fast_fixture(Overrides::default());
+    run_fast(&fast, body()).await.unwrap();
+
+    let decoded = |f: &Fixture| {
+        let pushed = f.ingesters.pushed.lock();
+        assert_eq!(pushed.len(), 1);
+        pushed[0]
+            .traces
+            .iter()
+            .map(|t| {
+                let trace = strata_proto::tempopb::Trace::decode(t.payload.as_ref()).unwrap();
+                (
+                    t.trace_id,
+                    t.span_count,
+                    t.start_unix_nano,
+                    t.end_unix_nano,
+                    t.replica,
+                    trace,
+                )
+            })
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(decoded(&fast), decoded(&slow));
+    assert_eq!(counters(&fast), counters(&slow));
+    assert_eq!(counters(&fast), (4, 1234, 4));
+}
+
+#[tokio::test]
+async fn refusals_are_counted_as_on_the_decoding_path() {
+    let f = fast_fixture(limits(10, 10));
+    let e = run_fast(&f, body()).await.unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ResourceExhausted);
+    assert_eq!(discarded(&f.metrics, "rate_limited"), 4);
+    let refused = f
+        .metrics
+        .receiver_spans
+        .get_or_create(&crate::metrics::ReceiverLabels {
+            receiver: "test".into(),
+            result: "refused".into(),
+        })
+        .get();
+    assert_eq!(refused, 4);
+
+    let f = fast_fixture(Overrides::default());
+    *f.ingesters.answer.lock() = Some(Ok(PushResponse {
+        errors_by_trace: vec![PushErrorReason::TraceTooLarge, PushErrorReason::NoError],
+    }));
+    let accepted = run_fast(&f, body()).await.unwrap();
+    assert_eq!(discarded(&f.metrics, "trace_too_large"), 3);
+    assert_eq!(accepted.rejected_spans, 3);
+
+    *f.ingesters.answer.lock() = Some(Err(RoleError::ResourceExhausted("full".into())));
+    let e = run_fast(&f, body()).await.unwrap_err();
+    assert_eq!(e.http_status(), 429);
+    assert_eq!(discarded(&f.metrics, "ingester_backpressure"), 4);
+
+    // An empty request is accepted without work.
+    let empty = Bytes::from(ExportTraceServiceRequest::default().encode_to_vec());
+    let f = fast_fixture(Overrides::default());
+    run_fast(&f, empty).await.unwrap();
+    assert!(f.ingesters.pushed.lock().is_empty());
+}
