@@ -3,6 +3,8 @@
 //!
 //! * the OpenTelemetry SDK's exporters (gRPC and HTTP) trusting a test CA send to a `strata run`
 //!   whose receivers, Zipkin included, and query API serve TLS; traces are read back over HTTPS;
+//! * Jaeger's collector gRPC (`PostSpans`) and Thrift-over-HTTP clients send over TLS with the
+//!   test CA, and a client that does not trust it gets no answer;
 //! * a plain-HTTP client on a TLS port gets no answer and the server goes on; replaced
 //!   certificate files are served without a restart;
 //! * a cluster of role processes talks mutual TLS between roles (distributor to ingesters and
@@ -16,6 +18,7 @@ use opentelemetry_otlp::{Protocol, WithExportConfig, WithHttpConfig, WithTonicCo
 use opentelemetry_proto::tonic::trace::v1::TracesData;
 use prost::Message;
 use strata_integration_tests::cluster::{Cluster, ClusterSpec};
+use strata_integration_tests::jaeger::thrift_batch;
 use strata_integration_tests::otlp::span_count;
 use strata_integration_tests::sdk::simple_provider;
 use strata_integration_tests::tls::{certificate_der, https_client, served_certificate};
@@ -41,7 +44,8 @@ fn tls_block(indent: usize, leaf: &Issued, extra: &[String]) -> String {
     out
 }
 
-/// `strata run` with TLS on the query API, both OTLP receivers and Zipkin.
+/// `strata run` with TLS on the query API, both OTLP receivers, Zipkin and Jaeger's TCP
+/// transports (gRPC and Thrift over HTTP).
 fn tls_server(pki: &Pki, leaf: &Issued) -> Server {
     let ports = Ports::free_with_receivers();
     let extra = format!(
@@ -57,12 +61,23 @@ fn tls_server(pki: &Pki, leaf: &Issued) -> Server {
 {tls}    zipkin:
       endpoint: 127.0.0.1:{zipkin}
       tls:
-{tls}{NO_BLOCKS}",
+{tls}    jaeger:
+      protocols:
+        grpc:
+          endpoint: 127.0.0.1:{jaeger_grpc}
+          tls:
+{jaeger_tls}        thrift_http:
+          endpoint: 127.0.0.1:{jaeger_http}
+          tls:
+{jaeger_tls}{NO_BLOCKS}",
         http = tls_block(4, leaf, &[]),
         tls = tls_block(8, leaf, &[]),
+        jaeger_tls = tls_block(12, leaf, &[]),
         grpc = ports.otlp_grpc,
         otlp_http = ports.otlp_http,
         zipkin = ports.zipkin,
+        jaeger_grpc = ports.jaeger_grpc,
+        jaeger_http = ports.jaeger_http,
     );
     Server::start_https(ports, &extra, Some(pki.ca_cert()))
 }
@@ -156,6 +171,81 @@ async fn otel_sdk_exporters_and_zipkin_over_tls_then_traces_read_back_over_https
     assert_eq!(spans_over_https(&api, ca, &http_id).await, 2);
     let zipkin = hex::decode(zipkin_id).unwrap();
     assert_eq!(spans_over_https(&api, ca, &zipkin).await, 1);
+}
+
+/// Jaeger's TCP transports over TLS: a collector gRPC client (`PostSpans`, as the Jaeger agent
+/// and the OpenTelemetry Jaeger exporter send) and a Thrift-over-HTTP `POST /api/traces`, both
+/// trusting the test CA; both traces are read back over HTTPS. A gRPC client without the CA
+/// fails its handshake: one trusting another CA cannot connect.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jaeger_grpc_and_thrift_http_over_tls() {
+    use strata_proto::jaeger_api_v2 as pb;
+    let dir = tempfile::tempdir().unwrap();
+    let pki = Pki::new(dir.path(), "ca");
+    let leaf = pki.issue("server", "localhost");
+    let server = tls_server(&pki, &leaf);
+    let ca_pem = std::fs::read(pki.ca_cert()).unwrap();
+    let endpoint = format!("https://localhost:{}", server.ports.jaeger_grpc);
+
+    let other = Pki::new(&dir.path().join("other"), "other-ca");
+    let other_pem = std::fs::read(other.ca_cert()).unwrap();
+    let untrusting = Endpoint::from_shared(endpoint.clone())
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&other_pem)))
+        .unwrap()
+        .connect()
+        .await;
+    assert!(
+        untrusting.is_err(),
+        "a client without the CA must not connect"
+    );
+
+    let channel = Endpoint::from_shared(endpoint)
+        .unwrap()
+        .tls_config(ClientTlsConfig::new().ca_certificate(Certificate::from_pem(&ca_pem)))
+        .unwrap()
+        .connect()
+        .await
+        .expect("Jaeger gRPC reachable over TLS");
+    let mut client = pb::collector_service_client::CollectorServiceClient::new(channel);
+    let mut grpc_id = [0u8; 16];
+    grpc_id[15] = 0x7a;
+    client
+        .post_spans(pb::PostSpansRequest {
+            batch: Some(pb::Batch {
+                process: Some(pb::Process {
+                    service_name: "jaeger-grpc-tls".into(),
+                    tags: vec![],
+                }),
+                spans: vec![pb::Span {
+                    trace_id: grpc_id.to_vec().into(),
+                    span_id: vec![0, 0, 0, 0, 0, 0, 0, 7].into(),
+                    operation_name: "over tls".into(),
+                    ..Default::default()
+                }],
+            }),
+        })
+        .await
+        .expect("PostSpans over TLS");
+
+    let resp = https_client(pki.ca_cert())
+        .post(format!(
+            "https://localhost:{}/api/traces",
+            server.ports.jaeger_http
+        ))
+        .header("Content-Type", "application/x-thrift")
+        .body(thrift_batch(0x7b, 1, "thrift over tls"))
+        .send()
+        .await
+        .expect("Jaeger Thrift over HTTPS reachable");
+    assert_eq!(resp.status(), 202);
+
+    let api = format!("https://localhost:{}", server.ports.api);
+    let ca = pki.ca_cert();
+    assert_eq!(spans_over_https(&api, ca, &grpc_id).await, 1);
+    let mut thrift_id = [0u8; 16];
+    thrift_id[15] = 0x7b;
+    assert_eq!(spans_over_https(&api, ca, &thrift_id).await, 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

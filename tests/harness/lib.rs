@@ -12,6 +12,7 @@ pub mod browser;
 pub mod cluster;
 pub mod cluster_script;
 pub mod dataset;
+pub mod jaeger;
 pub mod otlp;
 pub mod prometheus;
 pub mod sdk;
