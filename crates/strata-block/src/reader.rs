@@ -43,6 +43,11 @@ pub async fn read_bloom(
     Bloom::from_bytes(&bytes)
 }
 
+/// Row groups a trace lookup reads whole (one ranged read, filtered in memory) when their
+/// compressed size is at most this: on an object store one larger read costs less than the
+/// second round trip a row filter needs. Row groups of a few thousand spans are below it.
+pub const WHOLE_READ_BYTES: i64 = 512 << 10;
+
 /// The result of [`BlockReader::find_trace`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindResult {
@@ -66,6 +71,8 @@ pub struct BlockReader {
     /// When set, the footer is kept here (bounded) instead of in `file`.
     footers: Option<Arc<FooterCache>>,
     bloom: OnceCell<Bloom>,
+    /// Row groups of at most this many compressed bytes are read whole by `find_trace`.
+    whole_read_bytes: i64,
 }
 
 impl BlockReader {
@@ -76,7 +83,15 @@ impl BlockReader {
             file: OnceCell::new(),
             footers: None,
             bloom: OnceCell::new(),
+            whole_read_bytes: WHOLE_READ_BYTES,
         }
+    }
+
+    /// Row groups [`find_trace`](Self::find_trace) reads whole (see [`WHOLE_READ_BYTES`],
+    /// the default); 0 always uses the row filter.
+    pub fn with_whole_read_bytes(mut self, bytes: i64) -> Self {
+        self.whole_read_bytes = bytes;
+        self
     }
 
     /// Keeps the decoded footer in `cache` (bounded, shared by many readers) rather than in
@@ -183,9 +198,11 @@ impl BlockReader {
     }
 
     /// Finds one trace. Row groups whose `trace_id` min/max statistics exclude the ID are
-    /// skipped (rows are sorted by trace ID, so usually one row group is read); within those,
-    /// a row filter on `trace_id` selects the rows, and only pages holding them are decoded
-    /// for the other columns. Returns `None` when the block has no span of the trace.
+    /// skipped (rows are sorted by trace ID, so usually one row group is read). When the row
+    /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data they are fetched whole,
+    /// in one ranged read, and filtered in memory; larger ones get a row filter on `trace_id`,
+    /// so only pages holding its rows are fetched and decoded for the other columns (two reads:
+    /// `trace_id`, then the rest). Returns `None` when the block has no span of the trace.
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
@@ -202,27 +219,40 @@ impl BlockReader {
             return Ok(None);
         }
         let target = *trace_id;
-        let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
-        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
-            let ids = batch
-                .column(0)
-                .as_any()
-                .downcast_ref::<FixedSizeBinaryArray>()
-                .ok_or_else(|| ArrowError::SchemaError("trace_id is not FixedSizeBinary".into()))?;
-            Ok(ids
-                .iter()
-                .map(|v| Some(v == Some(target.as_bytes().as_slice())))
-                .collect::<BooleanArray>())
-        });
-        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
-            .with_row_groups(row_groups)
-            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
-            .build()?;
+        let compressed: i64 = row_groups
+            .iter()
+            .map(|&i| file.metadata().row_group(i).compressed_size())
+            .sum();
+        let whole = compressed <= self.whole_read_bytes;
+        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file.clone())
+            .with_row_groups(row_groups);
+        if !whole {
+            let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
+            let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+                let ids = batch
+                    .column(0)
+                    .as_any()
+                    .downcast_ref::<FixedSizeBinaryArray>()
+                    .ok_or_else(|| {
+                        ArrowError::SchemaError("trace_id is not FixedSizeBinary".into())
+                    })?;
+                Ok(ids
+                    .iter()
+                    .map(|v| Some(v == Some(target.as_bytes().as_slice())))
+                    .collect::<BooleanArray>())
+            });
+            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        }
+        let mut stream = builder.build()?;
         let mut asm = TraceAssembler::default();
         while let Some(batch) = stream.try_next().await? {
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
-                asm.push_row(&view, row)?;
+                // The row filter selected the rows already when the row groups were not
+                // read whole.
+                if !whole || view.trace_id(row) == target {
+                    asm.push_row(&view, row)?;
+                }
             }
         }
         if asm.is_empty() {
