@@ -106,7 +106,10 @@ mod tests {
             "strata_querier_block_footer_cache_entries 0",
             "strata_querier_block_footer_cache_capacity_bytes 1048576",
         ] {
-            assert!(text.lines().any(|l| l == line), "{line} missing from\n{text}");
+            assert!(
+                text.lines().any(|l| l == line),
+                "{line} missing from\n{text}"
+            );
         }
     }
 }
