@@ -92,6 +92,11 @@ impl FooterCache {
         Some(file)
     }
 
+    /// Whether `block`'s footer is held; counts nothing and changes no recency.
+    pub fn contains(&self, block: BlockId) -> bool {
+        self.inner.lock().entries.contains_key(&block)
+    }
+
     /// Caches `file` as `block`'s footer, evicting the least recently used ones over capacity.
     pub fn insert(&self, block: BlockId, file: ArrowReaderMetadata) {
         let size = file.metadata().memory_size();

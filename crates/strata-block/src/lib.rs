@@ -42,7 +42,7 @@ pub use meta::{
     parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_VERSION, READ_FORMATS,
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
-pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_READ_BYTES};
+pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
 pub use writer::{BlockWriter, WriterOptions, SERVICE_NAME_EXACT_KEY};

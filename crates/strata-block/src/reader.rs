@@ -48,6 +48,11 @@ pub async fn read_bloom(
 /// second round trip a row filter needs. Row groups of a few thousand spans are below it.
 pub const WHOLE_READ_BYTES: i64 = 512 << 10;
 
+/// A trace lookup whose block's footer is not at hand fetches the whole `data.parquet` in one
+/// ranged read when it is at most this large, and decodes footer, page index and rows from
+/// memory: a block's first lookup then costs one round trip, not two or three.
+pub const WHOLE_FILE_BYTES: u64 = 256 << 10;
+
 /// The result of [`BlockReader::find_trace`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindResult {
@@ -136,6 +141,7 @@ impl BlockReader {
             path: self.meta.paths()?.data(),
             size: self.meta.size_bytes,
             counter: counter.clone(),
+            whole: None,
         })
     }
 
@@ -157,6 +163,14 @@ impl BlockReader {
                 .get_or_try_init(|| self.load_file(source))
                 .await
                 .cloned(),
+        }
+    }
+
+    /// Whether the decoded footer is at hand (in this reader or its cache) without a read.
+    fn footer_held(&self) -> bool {
+        match &self.footers {
+            Some(cache) => cache.contains(self.meta.block_id),
+            None => self.file.initialized(),
         }
     }
 
@@ -197,7 +211,9 @@ impl BlockReader {
         }
     }
 
-    /// Finds one trace. Row groups whose `trace_id` min/max statistics exclude the ID are
+    /// Finds one trace. When the footer is not at hand and the file is at most
+    /// [`WHOLE_FILE_BYTES`], the whole file is fetched first in one read and everything below
+    /// comes from memory. Row groups whose `trace_id` min/max statistics exclude the ID are
     /// skipped (rows are sorted by trace ID, so usually one row group is read). When the row
     /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data they are fetched whole,
     /// in one ranged read, and filtered in memory; larger ones get a row filter on `trace_id`,
@@ -206,6 +222,10 @@ impl BlockReader {
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
+        if self.meta.size_bytes <= WHOLE_FILE_BYTES && !self.footer_held() {
+            // Footer, page index and data in one round trip instead of two or three.
+            source.fetch_whole().await?;
+        }
         let file = self.file(&mut source).await?;
         let row_groups: Vec<usize> = file
             .metadata()
@@ -321,6 +341,29 @@ pub(crate) struct CountingReader {
     path: Path,
     size: u64,
     counter: Arc<AtomicU64>,
+    /// The whole file, when it was fetched in one read: ranges are then served from it.
+    whole: Option<Bytes>,
+}
+
+impl CountingReader {
+    /// Fetches the whole file in one ranged read; later reads are served from memory.
+    async fn fetch_whole(&mut self) -> Result<()> {
+        let b = self.store.get_range(&self.path, 0..self.size).await?;
+        self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+        self.whole = Some(b);
+        Ok(())
+    }
+
+    /// `range` of the fetched file; an error (not a panic) when it lies outside.
+    fn slice(whole: &Bytes, range: Range<u64>) -> parquet::errors::Result<Bytes> {
+        let len = whole.len() as u64;
+        if range.start > range.end || range.end > len {
+            return Err(ParquetError::EOF(format!(
+                "range {range:?} outside the {len}-byte file"
+            )));
+        }
+        Ok(whole.slice(range.start as usize..range.end as usize))
+    }
 }
 
 fn external(e: object_store::Error) -> ParquetError {
@@ -330,6 +373,9 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for CountingReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
+            if let Some(whole) = &self.whole {
+                return Self::slice(whole, range);
+            }
             let b = self
                 .store
                 .get_range(&self.path, range)
@@ -346,6 +392,9 @@ impl AsyncFileReader for CountingReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
+            if let Some(whole) = &self.whole {
+                return ranges.into_iter().map(|r| Self::slice(whole, r)).collect();
+            }
             let parts = self
                 .store
                 .get_ranges(&self.path, &ranges)

@@ -123,7 +123,7 @@ async fn round_trip(backend: Backend) {
         "{name}: meta.json and bloom are one GET each"
     );
 
-    // first lookup: footer (and page index) + the row group's column chunks
+    // first lookup: the whole small file (footer, page index, data) in one read
     let (i, id) = (TRACES / 3, ids[TRACES / 3]);
     assert!(bloom.may_contain(&id));
     let t1 = store.stats();
@@ -137,6 +137,8 @@ async fn round_trip(backend: Backend) {
         "{name}: trace content"
     );
     assert_eq!(first.errors(strata_storage::Operation::GetRange), 0);
+    // The file is below WHOLE_FILE_BYTES: fetched whole in one ranged GET.
+    assert_eq!(first.reads(), 1, "{name}: first lookup made {first}");
 
     // further lookups: footer cached
     for i in [0, TRACES / 2, TRACES - 1] {

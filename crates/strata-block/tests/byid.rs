@@ -2,16 +2,18 @@
 //! traces cut across row groups) and absent (below, between and above the stored ones), the
 //! bloom filter never rules a present ID out, and `find_trace` answers exactly what reading
 //! the whole block answers — whether row groups are read whole (small ones, the default) or
-//! through the `trace_id` row filter.
+//! through the `trace_id` row filter, and whether the footer is at hand or the whole small file
+//! is fetched first.
 
 mod common;
 
 use std::collections::BTreeMap;
+use std::sync::Arc;
 
 use common::*;
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
-use strata_block::BlockReader;
+use strata_block::{BlockReader, FooterCache};
 use strata_common::TraceId;
 use strata_proto::otlp::trace::ResourceSpans;
 
@@ -40,6 +42,9 @@ async fn find_trace_matches_brute_force_both_ways() {
         let meta = write_block(&store, &traces, row_group).await;
         let whole = BlockReader::new(store.clone(), meta.clone());
         let filtered = BlockReader::new(store.clone(), meta.clone()).with_whole_read_bytes(0);
+        // A cache that keeps nothing: every lookup fetches the whole (small) file first.
+        let uncached = BlockReader::new(store.clone(), meta.clone())
+            .with_footer_cache(Arc::new(FooterCache::new(0)));
         let everything: BTreeMap<TraceId, Vec<ResourceSpans>> =
             whole.read_all().await.unwrap().into_iter().collect();
         assert_eq!(everything.len(), traces.len());
@@ -59,7 +64,11 @@ async fn find_trace_matches_brute_force_both_ways() {
             if want.is_some() {
                 assert!(whole.may_contain(&id).await.unwrap(), "bloom lost {id}");
             }
-            for (how, r) in [("whole", &whole), ("row filter", &filtered)] {
+            for (how, r) in [
+                ("whole", &whole),
+                ("row filter", &filtered),
+                ("whole file", &uncached),
+            ] {
                 let got = r.find_trace(&id).await.unwrap();
                 assert_eq!(
                     got.as_ref().map(|f| f.spans),
