@@ -43,9 +43,10 @@ pub async fn read_bloom(
     Bloom::from_bytes(&bytes)
 }
 
-/// Row groups a trace lookup reads whole (one ranged read, filtered in memory) when their
-/// compressed size is at most this: on an object store one larger read costs less than the
-/// second round trip a row filter needs. Row groups of a few thousand spans are below it.
+/// Row groups a trace lookup fetches whole (one ranged read; the row filter then decodes from
+/// memory) when their compressed size is at most this: on an object store one larger read
+/// costs less than the second round trip the row filter would otherwise make. Row groups of a
+/// few thousand spans are below it.
 pub const WHOLE_READ_BYTES: i64 = 512 << 10;
 
 /// A trace lookup whose block's footer is not at hand fetches the whole `data.parquet` in one
@@ -141,7 +142,7 @@ impl BlockReader {
             path: self.meta.paths()?.data(),
             size: self.meta.size_bytes,
             counter: counter.clone(),
-            whole: None,
+            buffered: None,
         })
     }
 
@@ -215,16 +216,16 @@ impl BlockReader {
     /// [`WHOLE_FILE_BYTES`], the whole file is fetched first in one read and everything below
     /// comes from memory. Row groups whose `trace_id` min/max statistics exclude the ID are
     /// skipped (rows are sorted by trace ID, so usually one row group is read). When the row
-    /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data they are fetched whole,
-    /// in one ranged read, and filtered in memory; larger ones get a row filter on `trace_id`,
-    /// so only pages holding its rows are fetched and decoded for the other columns (two reads:
-    /// `trace_id`, then the rest). Returns `None` when the block has no span of the trace.
+    /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data their column chunks
+    /// are fetched in one ranged read; otherwise the reads follow the row filter (two: the
+    /// `trace_id` chunks, then the pages of the other columns holding its rows). Either way a
+    /// row filter on `trace_id` decodes the other columns only for the trace's rows. Returns `None` when the block has no span of the trace.
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         if self.meta.size_bytes <= WHOLE_FILE_BYTES && !self.footer_held() {
             // Footer, page index and data in one round trip instead of two or three.
-            source.fetch_whole().await?;
+            source.fetch_ahead(0..self.meta.size_bytes).await?;
         }
         let file = self.file(&mut source).await?;
         let row_groups: Vec<usize> = file
@@ -239,40 +240,47 @@ impl BlockReader {
             return Ok(None);
         }
         let target = *trace_id;
+        let md = file.metadata();
         let compressed: i64 = row_groups
             .iter()
-            .map(|&i| file.metadata().row_group(i).compressed_size())
+            .map(|&i| md.row_group(i).compressed_size())
             .sum();
-        let whole = compressed <= self.whole_read_bytes;
-        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file.clone())
-            .with_row_groups(row_groups);
-        if !whole {
-            let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
-            let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
-                let ids = batch
-                    .column(0)
-                    .as_any()
-                    .downcast_ref::<FixedSizeBinaryArray>()
-                    .ok_or_else(|| {
-                        ArrowError::SchemaError("trace_id is not FixedSizeBinary".into())
-                    })?;
-                Ok(ids
-                    .iter()
-                    .map(|v| Some(v == Some(target.as_bytes().as_slice())))
-                    .collect::<BooleanArray>())
-            });
-            builder = builder.with_row_filter(RowFilter::new(vec![Box::new(predicate)]));
+        if compressed <= self.whole_read_bytes {
+            // The selected row groups' column chunks, fetched in one read: the row filter
+            // below then decodes `trace_id` first and the other columns only for its rows,
+            // all from memory.
+            let (lo, hi) = row_groups
+                .iter()
+                .flat_map(|&i| md.row_group(i).columns())
+                .map(|c| c.byte_range())
+                .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
+                    (lo.min(at), hi.max(at + len))
+                });
+            if lo < hi && !source.is_buffered(lo, hi) {
+                source.fetch_ahead(lo..hi).await?;
+            }
         }
-        let mut stream = builder.build()?;
+        let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
+        let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
+            let ids = batch
+                .column(0)
+                .as_any()
+                .downcast_ref::<FixedSizeBinaryArray>()
+                .ok_or_else(|| ArrowError::SchemaError("trace_id is not FixedSizeBinary".into()))?;
+            Ok(ids
+                .iter()
+                .map(|v| Some(v == Some(target.as_bytes().as_slice())))
+                .collect::<BooleanArray>())
+        });
+        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file.clone())
+            .with_row_groups(row_groups)
+            .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
+            .build()?;
         let mut asm = TraceAssembler::default();
         while let Some(batch) = stream.try_next().await? {
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
-                // The row filter selected the rows already when the row groups were not
-                // read whole.
-                if !whole || view.trace_id(row) == target {
-                    asm.push_row(&view, row)?;
-                }
+                asm.push_row(&view, row)?;
             }
         }
         if asm.is_empty() {
@@ -341,28 +349,35 @@ pub(crate) struct CountingReader {
     path: Path,
     size: u64,
     counter: Arc<AtomicU64>,
-    /// The whole file, when it was fetched in one read: ranges are then served from it.
-    whole: Option<Bytes>,
+    /// Bytes fetched ahead in one read, and the file offset they start at: ranges inside
+    /// them are served from memory, others from the store.
+    buffered: Option<(u64, Bytes)>,
 }
 
 impl CountingReader {
-    /// Fetches the whole file in one ranged read; later reads are served from memory.
-    async fn fetch_whole(&mut self) -> Result<()> {
-        let b = self.store.get_range(&self.path, 0..self.size).await?;
+    /// Fetches `range` of the file in one ranged read; later reads inside it come from memory.
+    async fn fetch_ahead(&mut self, range: Range<u64>) -> Result<()> {
+        let start = range.start;
+        let b = self.store.get_range(&self.path, range).await?;
         self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
-        self.whole = Some(b);
+        self.buffered = Some((start, b));
         Ok(())
     }
 
-    /// `range` of the fetched file; an error (not a panic) when it lies outside.
-    fn slice(whole: &Bytes, range: Range<u64>) -> parquet::errors::Result<Bytes> {
-        let len = whole.len() as u64;
-        if range.start > range.end || range.end > len {
-            return Err(ParquetError::EOF(format!(
-                "range {range:?} outside the {len}-byte file"
-            )));
+    /// Whether `start..end` of the file is buffered.
+    fn is_buffered(&self, start: u64, end: u64) -> bool {
+        self.buffered
+            .as_ref()
+            .is_some_and(|(at, b)| *at <= start && end <= at + b.len() as u64)
+    }
+
+    /// `range` from the buffer, if it lies inside it.
+    fn from_buffer(&self, range: &Range<u64>) -> Option<Bytes> {
+        let (at, b) = self.buffered.as_ref()?;
+        if range.start > range.end || !self.is_buffered(range.start, range.end) {
+            return None;
         }
-        Ok(whole.slice(range.start as usize..range.end as usize))
+        Some(b.slice((range.start - at) as usize..(range.end - at) as usize))
     }
 }
 
@@ -373,8 +388,8 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for CountingReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            if let Some(whole) = &self.whole {
-                return Self::slice(whole, range);
+            if let Some(b) = self.from_buffer(&range) {
+                return Ok(b);
             }
             let b = self
                 .store
@@ -392,8 +407,9 @@ impl AsyncFileReader for CountingReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            if let Some(whole) = &self.whole {
-                return ranges.into_iter().map(|r| Self::slice(whole, r)).collect();
+            let buffered: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_buffer(r)).collect();
+            if let Some(parts) = buffered {
+                return Ok(parts);
             }
             let parts = self
                 .store
