@@ -372,7 +372,7 @@ impl CountingReader {
     }
 
     /// `range` from the buffer, if it lies inside it.
-    fn from_buffer(&self, range: &Range<u64>) -> Option<Bytes> {
+    fn buffered_range(&self, range: &Range<u64>) -> Option<Bytes> {
         let (at, b) = self.buffered.as_ref()?;
         if range.start > range.end || !self.is_buffered(range.start, range.end) {
             return None;
@@ -388,7 +388,7 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for CountingReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
-            if let Some(b) = self.from_buffer(&range) {
+            if let Some(b) = self.buffered_range(&range) {
                 return Ok(b);
             }
             let b = self
@@ -407,7 +407,8 @@ impl AsyncFileReader for CountingReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
-            let buffered: Option<Vec<Bytes>> = ranges.iter().map(|r| self.from_buffer(r)).collect();
+            let buffered: Option<Vec<Bytes>> =
+                ranges.iter().map(|r| self.buffered_range(r)).collect();
             if let Some(parts) = buffered {
                 return Ok(parts);
             }
