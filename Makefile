@@ -93,9 +93,10 @@ soak: ## Kill an ingester of the run-cluster cluster every SOAK_KILL_EVERY s (20
 	$(CARGO) test -j$(JOBS) -p strata-integration-tests --test soak -- --ignored --nocapture
 
 .PHONY: bench
-bench: ## Ingest, search, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
+bench: ## Ingest, search, trace-by-ID, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
+	./scripts/byid_bench.sh
 	./scripts/metrics_bench.sh
 	./scripts/cluster_bench.sh
 	./scripts/compaction_bench.sh
@@ -118,6 +119,10 @@ bench-receivers: ## Decode-and-translate spans/s of every receiver next to OTLP 
 .PHONY: bench-cluster
 bench-cluster: ## Ingest spans/s of the local cluster (RF 3) next to one process, same run
 	./scripts/cluster_bench.sh
+
+.PHONY: bench-byid
+bench-byid: ## Trace-by-ID latency and object-store requests over 1,000 small blocks with 20 ms per request (release)
+	./scripts/byid_bench.sh
 
 .PHONY: bench-search
 bench-search: ## Search benchmark only (10M generated spans; SEARCH_BENCH_SPANS to change)

@@ -8,8 +8,13 @@
 //! footers stays bounded however many blocks the store holds. A footer larger than the whole
 //! capacity is used once and not kept. Two readers missing the same block at once both read
 //! it (no single flight); the second insert replaces the first.
+//!
+//! Invariants: the bytes held never exceed the capacity once an insert returns; every
+//! [`get`](FooterCache::get) counts one hit or one miss, every footer dropped to make room one
+//! eviction, and every footer too large to keep one rejection ([`FooterCacheStats`]).
 
 use std::collections::{BTreeMap, HashMap};
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use parking_lot::Mutex;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
@@ -20,6 +25,29 @@ use strata_common::BlockId;
 pub struct FooterCache {
     capacity: usize,
     inner: Mutex<Inner>,
+    hits: AtomicU64,
+    misses: AtomicU64,
+    evictions: AtomicU64,
+    rejected: AtomicU64,
+}
+
+/// What a [`FooterCache`] has done so far, and what it holds now.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct FooterCacheStats {
+    /// Lookups answered from the cache.
+    pub hits: u64,
+    /// Lookups that found nothing (the reader then reads the footer from the store).
+    pub misses: u64,
+    /// Footers dropped to stay within the capacity.
+    pub evictions: u64,
+    /// Footers larger than the whole capacity, used once and not kept.
+    pub rejected: u64,
+    /// Bytes of footers held.
+    pub bytes: usize,
+    /// Footers held.
+    pub entries: usize,
+    /// The bound on `bytes`.
+    pub capacity: usize,
 }
 
 #[derive(Debug, Default)]
@@ -38,6 +66,10 @@ impl FooterCache {
         Self {
             capacity,
             inner: Mutex::default(),
+            hits: AtomicU64::new(0),
+            misses: AtomicU64::new(0),
+            evictions: AtomicU64::new(0),
+            rejected: AtomicU64::new(0),
         }
     }
 
@@ -47,19 +79,29 @@ impl FooterCache {
         g.tick += 1;
         let tick = g.tick;
         let (file, old) = {
-            let e = g.entries.get_mut(&block)?;
+            let Some(e) = g.entries.get_mut(&block) else {
+                self.misses.fetch_add(1, Ordering::Relaxed);
+                return None;
+            };
             let old = std::mem::replace(&mut e.2, tick);
             (e.0.clone(), old)
         };
         g.by_use.remove(&old);
         g.by_use.insert(tick, block);
+        self.hits.fetch_add(1, Ordering::Relaxed);
         Some(file)
+    }
+
+    /// Whether `block`'s footer is held; counts nothing and changes no recency.
+    pub fn contains(&self, block: BlockId) -> bool {
+        self.inner.lock().entries.contains_key(&block)
     }
 
     /// Caches `file` as `block`'s footer, evicting the least recently used ones over capacity.
     pub fn insert(&self, block: BlockId, file: ArrowReaderMetadata) {
         let size = file.metadata().memory_size();
         if size > self.capacity {
+            self.rejected.fetch_add(1, Ordering::Relaxed);
             return;
         }
         let mut g = self.inner.lock();
@@ -77,7 +119,25 @@ impl FooterCache {
             };
             if let Some((_, s, _)) = g.entries.remove(&victim) {
                 g.bytes -= s;
+                self.evictions.fetch_add(1, Ordering::Relaxed);
             }
+        }
+    }
+
+    /// Counts so far and current occupancy.
+    pub fn stats(&self) -> FooterCacheStats {
+        let (bytes, entries) = {
+            let g = self.inner.lock();
+            (g.bytes, g.entries.len())
+        };
+        FooterCacheStats {
+            hits: self.hits.load(Ordering::Relaxed),
+            misses: self.misses.load(Ordering::Relaxed),
+            evictions: self.evictions.load(Ordering::Relaxed),
+            rejected: self.rejected.load(Ordering::Relaxed),
+            bytes,
+            entries,
+            capacity: self.capacity,
         }
     }
 

@@ -33,7 +33,7 @@ pub use compacted::{compacted_path, read_compacted, write_compacted, CompactedMa
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
 pub use dict::ChunkDictionary;
 pub use error::{BlockError, Result};
-pub use footer_cache::FooterCache;
+pub use footer_cache::{FooterCache, FooterCacheStats};
 pub use index::{
     index_path, list_block_dirs, read_index, write_index, BlockObjects, CompactedEntry, TenantIndex,
 };
@@ -42,7 +42,7 @@ pub use meta::{
     parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_VERSION, READ_FORMATS,
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
-pub use reader::{read_bloom, BlockReader, FindResult};
+pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
 pub use writer::{BlockWriter, WriterOptions, SERVICE_NAME_EXACT_KEY};

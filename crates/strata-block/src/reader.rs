@@ -43,6 +43,17 @@ pub async fn read_bloom(
     Bloom::from_bytes(&bytes)
 }
 
+/// Row groups a trace lookup fetches whole (one ranged read; the row filter then decodes from
+/// memory) when their compressed size is at most this: on an object store one larger read
+/// costs less than the second round trip the row filter would otherwise make. Row groups of a
+/// few thousand spans are below it.
+pub const WHOLE_READ_BYTES: i64 = 512 << 10;
+
+/// A trace lookup whose block's footer is not at hand fetches the whole `data.parquet` in one
+/// ranged read when it is at most this large, and decodes footer, page index and rows from
+/// memory: a block's first lookup then costs one round trip, not two or three.
+pub const WHOLE_FILE_BYTES: u64 = 256 << 10;
+
 /// The result of [`BlockReader::find_trace`].
 #[derive(Debug, Clone, PartialEq)]
 pub struct FindResult {
@@ -66,6 +77,8 @@ pub struct BlockReader {
     /// When set, the footer is kept here (bounded) instead of in `file`.
     footers: Option<Arc<FooterCache>>,
     bloom: OnceCell<Bloom>,
+    /// Row groups of at most this many compressed bytes are read whole by `find_trace`.
+    whole_read_bytes: i64,
 }
 
 impl BlockReader {
@@ -76,7 +89,15 @@ impl BlockReader {
             file: OnceCell::new(),
             footers: None,
             bloom: OnceCell::new(),
+            whole_read_bytes: WHOLE_READ_BYTES,
         }
+    }
+
+    /// Row groups [`find_trace`](Self::find_trace) reads whole (see [`WHOLE_READ_BYTES`],
+    /// the default); 0 always uses the row filter.
+    pub fn with_whole_read_bytes(mut self, bytes: i64) -> Self {
+        self.whole_read_bytes = bytes;
+        self
     }
 
     /// Keeps the decoded footer in `cache` (bounded, shared by many readers) rather than in
@@ -121,6 +142,7 @@ impl BlockReader {
             path: self.meta.paths()?.data(),
             size: self.meta.size_bytes,
             counter: counter.clone(),
+            buffered: None,
         })
     }
 
@@ -142,6 +164,14 @@ impl BlockReader {
                 .get_or_try_init(|| self.load_file(source))
                 .await
                 .cloned(),
+        }
+    }
+
+    /// Whether the decoded footer is at hand (in this reader or its cache) without a read.
+    fn footer_held(&self) -> bool {
+        match &self.footers {
+            Some(cache) => cache.contains(self.meta.block_id),
+            None => self.file.initialized(),
         }
     }
 
@@ -182,13 +212,21 @@ impl BlockReader {
         }
     }
 
-    /// Finds one trace. Row groups whose `trace_id` min/max statistics exclude the ID are
-    /// skipped (rows are sorted by trace ID, so usually one row group is read); within those,
-    /// a row filter on `trace_id` selects the rows, and only pages holding them are decoded
-    /// for the other columns. Returns `None` when the block has no span of the trace.
+    /// Finds one trace. When the footer is not at hand and the file is at most
+    /// [`WHOLE_FILE_BYTES`], the whole file is fetched first in one read and everything below
+    /// comes from memory. Row groups whose `trace_id` min/max statistics exclude the ID are
+    /// skipped (rows are sorted by trace ID, so usually one row group is read). When the row
+    /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data their column chunks
+    /// are fetched in one ranged read; otherwise the reads follow the row filter (two: the
+    /// `trace_id` chunks, then the pages of the other columns holding its rows). Either way a
+    /// row filter on `trace_id` decodes the other columns only for the trace's rows. Returns `None` when the block has no span of the trace.
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
+        if self.meta.size_bytes <= WHOLE_FILE_BYTES && !self.footer_held() {
+            // Footer, page index and data in one round trip instead of two or three.
+            source.fetch_ahead(0..self.meta.size_bytes).await?;
+        }
         let file = self.file(&mut source).await?;
         let row_groups: Vec<usize> = file
             .metadata()
@@ -202,6 +240,26 @@ impl BlockReader {
             return Ok(None);
         }
         let target = *trace_id;
+        let md = file.metadata();
+        let compressed: i64 = row_groups
+            .iter()
+            .map(|&i| md.row_group(i).compressed_size())
+            .sum();
+        if compressed <= self.whole_read_bytes {
+            // The selected row groups' column chunks, fetched in one read: the row filter
+            // below then decodes `trace_id` first and the other columns only for its rows,
+            // all from memory.
+            let (lo, hi) = row_groups
+                .iter()
+                .flat_map(|&i| md.row_group(i).columns())
+                .map(|c| c.byte_range())
+                .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
+                    (lo.min(at), hi.max(at + len))
+                });
+            if lo < hi && !source.is_buffered(lo, hi) {
+                source.fetch_ahead(lo..hi).await?;
+            }
+        }
         let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
         let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
             let ids = batch
@@ -214,7 +272,7 @@ impl BlockReader {
                 .map(|v| Some(v == Some(target.as_bytes().as_slice())))
                 .collect::<BooleanArray>())
         });
-        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
+        let mut stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file.clone())
             .with_row_groups(row_groups)
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
@@ -291,6 +349,36 @@ pub(crate) struct CountingReader {
     path: Path,
     size: u64,
     counter: Arc<AtomicU64>,
+    /// Bytes fetched ahead in one read, and the file offset they start at: ranges inside
+    /// them are served from memory, others from the store.
+    buffered: Option<(u64, Bytes)>,
+}
+
+impl CountingReader {
+    /// Fetches `range` of the file in one ranged read; later reads inside it come from memory.
+    async fn fetch_ahead(&mut self, range: Range<u64>) -> Result<()> {
+        let start = range.start;
+        let b = self.store.get_range(&self.path, range).await?;
+        self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+        self.buffered = Some((start, b));
+        Ok(())
+    }
+
+    /// Whether `start..end` of the file is buffered.
+    fn is_buffered(&self, start: u64, end: u64) -> bool {
+        self.buffered
+            .as_ref()
+            .is_some_and(|(at, b)| *at <= start && end <= at + b.len() as u64)
+    }
+
+    /// `range` from the buffer, if it lies inside it.
+    fn buffered_range(&self, range: &Range<u64>) -> Option<Bytes> {
+        let (at, b) = self.buffered.as_ref()?;
+        if range.start > range.end || !self.is_buffered(range.start, range.end) {
+            return None;
+        }
+        Some(b.slice((range.start - at) as usize..(range.end - at) as usize))
+    }
 }
 
 fn external(e: object_store::Error) -> ParquetError {
@@ -300,6 +388,9 @@ fn external(e: object_store::Error) -> ParquetError {
 impl AsyncFileReader for CountingReader {
     fn get_bytes(&mut self, range: Range<u64>) -> BoxFuture<'_, parquet::errors::Result<Bytes>> {
         async move {
+            if let Some(b) = self.buffered_range(&range) {
+                return Ok(b);
+            }
             let b = self
                 .store
                 .get_range(&self.path, range)
@@ -316,6 +407,11 @@ impl AsyncFileReader for CountingReader {
         ranges: Vec<Range<u64>>,
     ) -> BoxFuture<'_, parquet::errors::Result<Vec<Bytes>>> {
         async move {
+            let buffered: Option<Vec<Bytes>> =
+                ranges.iter().map(|r| self.buffered_range(r)).collect();
+            if let Some(parts) = buffered {
+                return Ok(parts);
+            }
             let parts = self
                 .store
                 .get_ranges(&self.path, &ranges)

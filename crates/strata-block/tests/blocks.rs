@@ -456,4 +456,17 @@ async fn a_shared_footer_cache_is_bounded_and_evicts_least_recently_used() {
         evicted.inspected_bytes,
         cached_again.inspected_bytes
     );
+    // Six first reads and two re-reads missed; block 3 was found twice; three footers went
+    // while the first six were read, then one per re-read (block 4, then block 5).
+    let stats = cache.stats();
+    assert_eq!((stats.hits, stats.misses), (2, 8), "{stats:?}");
+    assert_eq!(stats.evictions, 5, "{stats:?}");
+    assert_eq!(stats.rejected, 0);
+    assert_eq!((stats.entries, stats.bytes), (3, cache.bytes()));
+    // A footer larger than the whole capacity is used, not kept, and counted.
+    let tiny = Arc::new(strata_block::FooterCache::new(one / 2));
+    let r = BlockReader::new(store.clone(), metas[0].clone()).with_footer_cache(tiny.clone());
+    assert_eq!(r.find_trace(&tid(1)).await.unwrap().unwrap().spans, 2);
+    let stats = tiny.stats();
+    assert_eq!((stats.misses, stats.rejected, stats.entries), (1, 1, 0));
 }

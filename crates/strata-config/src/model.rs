@@ -273,7 +273,11 @@ impl Default for QuerierConfig {
 pub struct BlockConfig {
     /// Spans per Parquet row group. Default 100 000.
     pub row_group_max_spans: usize,
-    /// Target false-positive rate of the trace-ID bloom filter. Default 0.01.
+    /// Target false-positive rate of the trace-ID bloom filter. Default 0.0001: a trace-by-ID
+    /// lookup over 1,000 blocks then opens a block it does not need about once in ten lookups
+    /// (at 0.01, ten blocks every lookup), for 19.2 bits per trace instead of 9.6
+    /// (docs/BENCHMARKS.md, "Trace by ID"). Blocks written with another rate stay readable:
+    /// each bloom object records its own size and probe count.
     pub bloom_false_positive: f64,
     /// zstd level for Parquet pages. Default 3.
     pub zstd_level: i32,
@@ -283,7 +287,7 @@ impl Default for BlockConfig {
     fn default() -> Self {
         Self {
             row_group_max_spans: 100_000,
-            bloom_false_positive: 0.01,
+            bloom_false_positive: 0.0001,
             zstd_level: 3,
         }
     }

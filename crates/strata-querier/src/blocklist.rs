@@ -26,10 +26,11 @@ use futures::stream::{self, StreamExt};
 use parking_lot::RwLock;
 use strata_block::{
     list_block_dirs, read_bloom, read_compacted, read_index, read_meta, BlockMeta, BlockReader,
-    Bloom, CompactedMarker, FooterCache,
+    Bloom, CompactedMarker, FindResult, FooterCache,
 };
 use strata_common::{BlockId, SharedClock, SystemClock, TenantId, TraceId};
 use strata_storage::{list_tenants, BlockPaths, SharedStore};
+use tracing::Instrument;
 
 /// An index older than this is ignored and the bucket listed instead: three default
 /// compaction cycles (30s each) plus margin. `storage.blocklist_poll_stale_tenant_index`.
@@ -37,6 +38,9 @@ pub const DEFAULT_INDEX_MAX_AGE: Duration = Duration::from_secs(5 * 60);
 
 /// New blocks whose `meta.json` and `bloom` are read at once during a poll.
 const LOAD_CONCURRENCY: usize = 32;
+
+/// Candidate blocks a trace-by-ID lookup reads at once.
+pub const LOOKUP_CONCURRENCY: usize = 8;
 
 /// A block the querier can search.
 pub struct BlockEntry {
@@ -60,6 +64,8 @@ pub struct BlockList {
     index_max_age: Duration,
     /// Where readers keep their decoded footers (bounded); `None`: each reader keeps its own.
     footers: Option<Arc<FooterCache>>,
+    /// [`BlockReader::with_whole_read_bytes`] of the readers made.
+    whole_read_bytes: i64,
 }
 
 impl BlockList {
@@ -70,7 +76,16 @@ impl BlockList {
             clock: Arc::new(SystemClock),
             index_max_age: DEFAULT_INDEX_MAX_AGE,
             footers: None,
+            whole_read_bytes: strata_block::WHOLE_READ_BYTES,
         }
+    }
+
+    /// Readers made from now on read row groups of at most `bytes` whole
+    /// ([`BlockReader::with_whole_read_bytes`]); for benchmarks and tests comparing the two
+    /// ways of reading.
+    pub fn with_whole_read_bytes(mut self, bytes: i64) -> Self {
+        self.whole_read_bytes = bytes;
+        self
     }
 
     /// Readers of this list keep their decoded footers in `cache`, so footer memory is bounded
@@ -252,10 +267,12 @@ impl BlockList {
             None => read_meta(self.store.as_ref(), tenant, id).await?,
         };
         let bloom = read_bloom(self.store.as_ref(), tenant, id).await?;
+        let reader =
+            BlockReader::new(self.store.clone(), meta).with_whole_read_bytes(self.whole_read_bytes);
         Ok(BlockEntry {
             reader: Arc::new(match &self.footers {
-                Some(c) => BlockReader::new(self.store.clone(), meta).with_footer_cache(c.clone()),
-                None => BlockReader::new(self.store.clone(), meta),
+                Some(c) => reader.with_footer_cache(c.clone()),
+                None => reader,
             }),
             bloom,
         })
@@ -285,6 +302,28 @@ impl BlockList {
             .filter(|b| b.bloom.may_contain(id))
             .cloned()
             .collect()
+    }
+
+    /// Looks `id` up in every block [`candidates`](Self::candidates) names,
+    /// [`LOOKUP_CONCURRENCY`] blocks at a time (on an object store each is a few round trips).
+    /// Answers one result per candidate, in no particular order.
+    pub async fn find_trace(
+        &self,
+        tenant: &TenantId,
+        id: &TraceId,
+        range: Option<(u64, u64)>,
+    ) -> Vec<Result<Option<FindResult>, strata_block::BlockError>> {
+        stream::iter(self.candidates(tenant, id, range))
+            .map(|b| {
+                let span = tracing::info_span!(
+                    "block.find_trace",
+                    block_id = %b.reader.meta().block_id
+                );
+                async move { b.reader.find_trace(id).await }.instrument(span)
+            })
+            .buffer_unordered(LOOKUP_CONCURRENCY)
+            .collect()
+            .await
     }
 
     /// Every block of a tenant.

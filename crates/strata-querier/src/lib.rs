@@ -16,6 +16,7 @@ pub mod blocklist;
 pub mod budget;
 pub mod combine;
 pub mod fanout;
+mod footer_metrics;
 pub mod http;
 pub mod http_isolate;
 mod http_metrics;
@@ -31,7 +32,6 @@ pub mod ui;
 use std::sync::Arc;
 use std::time::Duration;
 
-use futures::stream::{self, StreamExt};
 use prometheus_client::metrics::counter::Counter;
 use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
 use prometheus_client::registry::Registry;
@@ -249,10 +249,13 @@ impl Querier {
         store: strata_storage::SharedStore,
         registry: &mut Registry,
     ) -> Self {
-        let footers = strata_block::FooterCache::new(cfg.querier.block_footer_cache_bytes);
+        let footers = Arc::new(strata_block::FooterCache::new(
+            cfg.querier.block_footer_cache_bytes,
+        ));
+        footer_metrics::register(registry, footers.clone());
         let blocks = BlockList::new(store)
             .with_index_max_age(cfg.storage.blocklist_poll_stale_tenant_index)
-            .with_footer_cache(Arc::new(footers));
+            .with_footer_cache(footers);
         Self::new(
             ingester,
             blocks,
@@ -318,10 +321,6 @@ impl Querier {
     ) -> Result<FoundTrace, QueryError> {
         let started = std::time::Instant::now();
         self.metrics.trace_lookups.inc();
-        let candidates = self.blocks.candidates(tenant, id, range);
-        self.metrics
-            .blocks_inspected
-            .inc_by(candidates.len() as u64);
         // The ingesters and the candidate blocks are asked at the same time: a lookup takes as
         // long as the slower of the two, not their sum (on an object store every block read is
         // a round trip).
@@ -329,17 +328,9 @@ impl Querier {
             .ingester
             .find_trace_by_id(tenant, id)
             .instrument(tracing::info_span!("ingesters.find_trace_by_id"));
-        let blocks = stream::iter(candidates)
-            .map(|b| {
-                let span = tracing::info_span!(
-                    "block.find_trace",
-                    block_id = %b.reader.meta().block_id
-                );
-                async move { b.reader.find_trace(id).await }.instrument(span)
-            })
-            .buffer_unordered(8)
-            .collect::<Vec<_>>();
+        let blocks = self.blocks.find_trace(tenant, id, range);
         let (recent, results) = futures::join!(ingesters, blocks);
+        self.metrics.blocks_inspected.inc_by(results.len() as u64);
         let recent = recent.map_err(|e| QueryError::from_role("querying ingester", e))?;
         let mut inspected = recent.inspected_bytes;
         let mut shares: Vec<ResourceSpans> = Vec::new();
