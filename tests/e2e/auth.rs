@@ -4,7 +4,8 @@
 //! failures are counted, and no read endpoint shows one tenant's traces, tag names, tag values
 //! or metric counts to another tenant's credential. Credentials come from the main file (a
 //! token, a password hashed by `strata auth hash-password`) and from the per-tenant overrides
-//! file, whose credentials change when it is rewritten.
+//! file, whose credentials change when it is rewritten. Split roles check the same credentials
+//! where requests enter: the distributor (OTLP) and the querier (query API).
 
 use std::collections::HashMap;
 use std::io::Write;
@@ -24,7 +25,7 @@ use serde_json::Value;
 use sha2::{Digest, Sha256};
 use strata_integration_tests::dataset::trim_hex;
 use strata_integration_tests::otlp::{kv, s, simple_request, trace_id};
-use strata_integration_tests::{strata_bin, Server, NO_BLOCKS};
+use strata_integration_tests::{eventually_async, strata_bin, Server, NO_BLOCKS};
 
 const TOKEN_A: &str = "tok-a-0123456789abcdef";
 const TOKEN_B_OLD: &str = "tok-b-old-0123456789";
@@ -581,4 +582,91 @@ fn urlencode(s: &str) -> String {
             _ => format!("%{b:02X}"),
         })
         .collect()
+}
+
+/// Split roles check credentials where requests enter: the distributor on OTLP (HTTP and
+/// gRPC) and the querier on the query API, with the same `auth` section; a token's tenant is
+/// the one its trace is stored and read under, and another tenant's header is refused.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn split_roles_check_credentials_at_the_distributor_and_the_querier() {
+    use strata_integration_tests::cluster::{Cluster, ClusterSpec};
+    let cluster = Cluster::start(ClusterSpec {
+        ingesters: 1,
+        distributors: 1,
+        replication_factor: 1,
+        common_extra: format!(
+            "multitenancy_enabled: true\nauth:\n  enabled: true\n  credentials:\n    - name: a\n      token_sha256: {}\n      tenants: [team-a]\n",
+            sha256_hex(TOKEN_A)
+        ),
+        ..ClusterSpec::default()
+    });
+    let http = reqwest::Client::new();
+    let push = |auth: Option<String>, org: Option<&'static str>| {
+        let mut b = http
+            .post(&cluster.otlp_http[0])
+            .header("content-type", "application/x-protobuf")
+            .body(request(0x5a1, 2, "split", "split").encode_to_vec());
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        if let Some(o) = org {
+            b = b.header("x-scope-orgid", o);
+        }
+        b.send()
+    };
+    assert_eq!(push(None, None).await.unwrap().status(), 401);
+    assert_eq!(
+        push(Some(bearer("wrong")), None).await.unwrap().status(),
+        401
+    );
+    assert_eq!(
+        push(Some(bearer(TOKEN_A)), Some("team-b"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    eventually_async(20, || async {
+        let status = push(Some(bearer(TOKEN_A)), None).await.unwrap().status();
+        (status == 200).then_some(())
+    })
+    .await;
+
+    let mut client = TraceServiceClient::connect(cluster.otlp_grpc[0].clone())
+        .await
+        .unwrap();
+    let mut unauthenticated = tonic::Request::new(request(0x5a2, 1, "split", "split"));
+    unauthenticated
+        .metadata_mut()
+        .insert("x-scope-orgid", "team-a".parse().unwrap());
+    let err = client.export(unauthenticated).await.unwrap_err();
+    assert_eq!(err.code(), tonic::Code::Unauthenticated);
+
+    let id = trim_hex(&trace_id(0x5a1));
+    let get = |auth: Option<String>, org: Option<&'static str>| {
+        let mut b = http.get(cluster.querier.url(&format!("/api/traces/{id}")));
+        if let Some(a) = auth {
+            b = b.header("authorization", a);
+        }
+        if let Some(o) = org {
+            b = b.header("x-scope-orgid", o);
+        }
+        b.header("accept", "application/json").send()
+    };
+    assert_eq!(get(None, Some("team-a")).await.unwrap().status(), 401);
+    assert_eq!(
+        get(Some(bearer(TOKEN_A)), Some("team-b"))
+            .await
+            .unwrap()
+            .status(),
+        403
+    );
+    let body = eventually_async(20, || async {
+        let r = get(Some(bearer(TOKEN_A)), None).await.unwrap();
+        (r.status() == 200).then_some(())?;
+        let text = r.text().await.unwrap();
+        text.contains("split-value").then_some(text)
+    })
+    .await;
+    assert!(body.contains("\"split\""), "{body}");
 }
