@@ -105,14 +105,17 @@ pub struct Cut {
 impl Cut {
     /// The message of the `PARTIAL` answer (plain ASCII, fit for a header).
     pub fn message(&self) -> String {
+        let blocks = |n: u32| if n == 1 { "block" } else { "blocks" };
         format!(
             "partial answer: tenant {} may read {} bytes of blocks per query ({BUDGET_KEY}); \
-             read {} bytes in {} blocks, skipped {} older blocks ({} bytes)",
+             read {} bytes in {} {}, skipped {} older {} ({} bytes)",
             self.tenant,
             self.limit,
             self.read_bytes,
             self.read_blocks,
+            blocks(self.read_blocks),
             self.skipped_blocks,
+            blocks(self.skipped_blocks),
             self.skipped_bytes,
         )
     }
@@ -207,6 +210,17 @@ mod tests {
         ] {
             assert!(msg.contains(part), "{msg}");
         }
+        let one = Cut {
+            read_blocks: 1,
+            skipped_blocks: 1,
+            ..cut
+        };
+        assert!(
+            one.message()
+                .contains("in 1 block, skipped 1 older block (1 bytes)"),
+            "{}",
+            one.message()
+        );
     }
 
     #[test]
