@@ -269,12 +269,17 @@ const READY: &[&str] = &[
     "traces_service_graph_request_total",
 ];
 
-/// Rates the dashboards take of series that appear only with the first query request.
+/// Rates the dashboards take of series that appear only with the first query request or the
+/// generator's first spans, waited for before the dashboards are checked.
 const RATES_READY: &[&str] = &[
     "rate(strata_querier_requests_total[1m])",
     "rate(strata_querier_request_duration_seconds_bucket[1m])",
     "rate(strata_querier_trace_lookup_duration_seconds_bucket[1m])",
     "rate(strata_querier_search_duration_seconds_bucket[1m])",
+    // The generator's own counters are scraped from its /metrics, independently of the
+    // span-metrics series it remote-writes: their rates need two scrapes of their own.
+    "rate(strata_metrics_generator_spans_received_total[1m])",
+    "rate(strata_metrics_generator_remote_write_samples_sent_total[1m])",
 ];
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
