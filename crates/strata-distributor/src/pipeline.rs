@@ -180,22 +180,7 @@ impl Pipeline {
         let t = tenant.as_str();
         let limits = self.overrides.limits(&tenant);
         let encoded = request.encoded_len();
-        if let Err(e) = self
-            .rate_limit
-            .admit(&tenant, &limits.ingestion, encoded as u64)
-        {
-            self.metrics.discard(t, "rate_limited", spans);
-            return Err(e);
-        }
-        // Backpressure an in-process ingester decides at once, before the work below.
-        let admitted = match self.replicate.admit(&tenant) {
-            Ok(a) => a,
-            Err(e) => {
-                self.metrics
-                    .discard(t, stage::replicate::failure_reason(&e), spans);
-                return Err(e.into());
-            }
-        };
+        let admitted = self.admit(&tenant, &limits.ingestion, encoded, spans)?;
         let mut valid = match stage::validate::validate(request) {
             Ok(v) => v,
             Err(invalid) => {
@@ -236,16 +221,56 @@ impl Pipeline {
                 }
             }
         }
+        self.count_received(
+            &labels,
+            spans,
+            wire_bytes.unwrap_or(encoded),
+            protocol,
+            started,
+        );
+        Ok(accepted)
+    }
+
+    /// The stages every request passes before its spans are worked on, on both paths: the
+    /// tenant's rate limit on `encoded` bytes, then the backpressure an in-process ingester
+    /// decides at once. A refusal discards all `spans`, counted.
+    fn admit(
+        &self,
+        tenant: &TenantId,
+        limits: &strata_config::IngestionLimits,
+        encoded: usize,
+        spans: usize,
+    ) -> Result<bool, ApiError> {
+        let t = tenant.as_str();
+        if let Err(e) = self.rate_limit.admit(tenant, limits, encoded as u64) {
+            self.metrics.discard(t, "rate_limited", spans);
+            return Err(e);
+        }
+        self.replicate.admit(tenant).map_err(|e| {
+            self.metrics
+                .discard(t, stage::replicate::failure_reason(&e), spans);
+            e.into()
+        })
+    }
+
+    /// Counts a request that got through: spans, bytes as received, push latency.
+    fn count_received(
+        &self,
+        labels: &TenantLabels,
+        spans: usize,
+        bytes: usize,
+        protocol: &'static str,
+        started: Instant,
+    ) {
         self.metrics
             .spans_received
-            .get_or_create(&labels)
+            .get_or_create(labels)
             .inc_by(spans as u64);
         self.metrics
             .bytes_received
-            .get_or_create(&labels)
-            .inc_by(wire_bytes.unwrap_or(encoded) as u64);
+            .get_or_create(labels)
+            .inc_by(bytes as u64);
         self.metrics.observe_push(protocol, started.elapsed());
-        Ok(accepted)
     }
 
     async fn hand_off(&self, tenant: &TenantId, traces: &[TraceSpans]) {

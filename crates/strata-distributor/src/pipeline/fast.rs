@@ -71,21 +71,7 @@ impl Pipeline {
         let t = tenant.as_str();
         let limits = self.overrides.limits(&tenant);
         let encoded = body.len();
-        if let Err(e) = self
-            .rate_limit
-            .admit(&tenant, &limits.ingestion, encoded as u64)
-        {
-            self.metrics.discard(t, "rate_limited", spans);
-            return Err(e);
-        }
-        let admitted = match self.replicate.admit(&tenant) {
-            Ok(a) => a,
-            Err(e) => {
-                self.metrics
-                    .discard(t, stage::replicate::failure_reason(&e), spans);
-                return Err(e.into());
-            }
-        };
+        let admitted = self.admit(&tenant, &limits.ingestion, encoded, spans)?;
         // Validation and truncation were vouched for by the scan; the consumer takes nothing
         // and the sampler keeps everything.
         let traces = stage::split::split(&body, &scanned);
@@ -105,15 +91,13 @@ impl Pipeline {
         let labels = TenantLabels {
             tenant: t.to_string(),
         };
-        self.metrics
-            .spans_received
-            .get_or_create(&labels)
-            .inc_by(spans as u64);
-        self.metrics
-            .bytes_received
-            .get_or_create(&labels)
-            .inc_by(wire_bytes.unwrap_or(encoded) as u64);
-        self.metrics.observe_push(protocol, started.elapsed());
+        self.count_received(
+            &labels,
+            spans,
+            wire_bytes.unwrap_or(encoded),
+            protocol,
+            started,
+        );
         Ok(Accepted::refused(&refused))
     }
 }
