@@ -16,7 +16,9 @@ use opentelemetry_proto::tonic::trace::v1::Span;
 use strata_integration_tests::browser::Browser;
 use strata_integration_tests::cluster::{Cluster, ClusterSpec};
 use strata_integration_tests::otlp::trace_id;
-use strata_integration_tests::{eventually_async, sdk, Server};
+use strata_integration_tests::{
+    block_metas, eventually, eventually_async, sdk, Server, FAST_BLOCKS,
+};
 
 /// Ten, so two traces fail (0 and 5). Trace 0 is not the one opened: `emit_checkout`'s two
 /// providers count span IDs separately, so in trace 0 the backend's server span has the
@@ -432,5 +434,73 @@ async fn the_querier_role_serves_the_explorer() {
     let notice = b.text("#graph .notice").await;
     assert!(notice.contains("needs the metrics-generator"), "{notice}");
     b.screenshot("08-querier-graph").await;
+    b.close().await;
+}
+
+/// A search the tenant's scan budget cut short says so above its results: the explorer reads
+/// `X-Strata-Status: PARTIAL` and shows `X-Strata-Message`, and lists the traces of the
+/// blocks that were read.
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_search_cut_by_the_scan_budget_shows_a_banner() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("overrides.yaml");
+    std::fs::write(&file, "").unwrap();
+    let server = Server::start(&format!(
+        "{FAST_BLOCKS}compactor:
+  compaction_cycle: 1h
+overrides:
+  per_tenant_override_config: {}
+  per_tenant_override_period: 200ms
+",
+        file.display()
+    ));
+    let tenant = strata_common::SINGLE_TENANT;
+    // Two pushes, two blocks: the second (newer) one holds traces 2 and 3.
+    push(&server, None, tree_request(trace_id(1), "old-svc", 1, 1)).await;
+    eventually(60, || {
+        (!block_metas(&server, tenant).is_empty()).then_some(())
+    });
+    let mut newer = tree_request(trace_id(2), "new-svc", 1, 1);
+    newer
+        .resource_spans
+        .extend(tree_request(trace_id(3), "new-svc", 1, 1).resource_spans);
+    push(&server, None, newer).await;
+    eventually(60, || {
+        (block_metas(&server, tenant).len() >= 2).then_some(())
+    });
+    searchable(&server, None, "{ }", 3).await;
+
+    // The budget admits the newest block only.
+    let newest = block_metas(&server, tenant)
+        .iter()
+        .map(|p| {
+            let m: serde_json::Value = serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap();
+            (
+                m["endTimeUnixNano"].as_u64().unwrap(),
+                m["sizeBytes"].as_u64().unwrap(),
+            )
+        })
+        .max()
+        .unwrap();
+    std::fs::write(
+        &file,
+        format!(
+            "overrides:\n  {tenant}:\n    read:\n      max_block_bytes_per_query: {}\n",
+            newest.1
+        ),
+    )
+    .unwrap();
+    searchable(&server, None, "{ }", 2).await;
+
+    let b = Browser::start().await;
+    b.goto(&server.url("/#/search?range=1h")).await;
+    let roots = search_for(&b, "{ }", 2).await;
+    assert!(roots.iter().all(|r| r == "new-svc"), "{roots:?}");
+    let banner = b.text("#partial-banner").await;
+    assert!(
+        banner.starts_with("Partial results:") && banner.contains("max_block_bytes_per_query"),
+        "{banner}"
+    );
+    b.screenshot("08-partial-search").await;
     b.close().await;
 }
