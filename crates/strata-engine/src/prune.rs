@@ -49,7 +49,7 @@ mod runs;
 mod stats;
 
 pub(crate) use dict::dictionary_scope;
-pub(crate) use parts::{inside, touches, window};
+pub(crate) use parts::{inside, outer, touches, window};
 pub use predicate::Prune;
 pub(crate) use rows::{Layout, Rows};
 pub(crate) use runs::{extend, id_of, overrun, Open, RunCollector};

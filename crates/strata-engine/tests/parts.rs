@@ -186,3 +186,68 @@ async fn traces_longer_than_a_row_group_are_found_once() {
     )
     .await;
 }
+
+/// Bytes of the `name` column's dictionary pages, over every row group.
+async fn name_dictionary_bytes(reader: &BlockReader) -> u64 {
+    let md = reader.parquet_metadata().await.expect("footer");
+    md.row_groups()
+        .iter()
+        .flat_map(|rg| rg.columns())
+        .filter(|c| c.column_descr().path().string() == "name")
+        .filter_map(|c| {
+            let dict = c.dictionary_page_offset()?;
+            Some((c.data_page_offset() - dict) as u64)
+        })
+        .sum()
+}
+
+/// A search that matches nothing in a time range skips every row group by time, statistics
+/// or dictionaries, whole or in parts, without reading a data page: statistics alone read
+/// nothing, a `name` equality reads at most the `name` dictionaries.
+#[tokio::test]
+async fn a_search_matching_nothing_reads_no_data_pages() {
+    let reader = write(&banded(), TAIL_ROWS as usize).await;
+    let n = reader
+        .parquet_metadata()
+        .await
+        .expect("footer")
+        .num_row_groups();
+    let dictionaries = name_dictionary_bytes(&reader).await;
+    assert!(dictionaries > 0);
+    let from = (BASE_S + 200) as u32;
+    for (query, most) in [
+        ("{ duration > 1h }", 0),
+        (r#"{ name = "op-3-1" }"#, dictionaries),
+        (r#"{ name = "no-such-name" }"#, dictionaries),
+    ] {
+        let job = job(query, from, from + 50);
+        let mut parts = vec![None];
+        parts.extend(partitions(n).into_iter().map(Some));
+        for p in parts {
+            let mut acc = SearchAccumulator::new();
+            match &p {
+                None => job.search_block(&reader, &mut acc).await.expect("search"),
+                Some(p) => {
+                    for g in p {
+                        job.search_row_groups(&reader, g.clone(), &mut acc)
+                            .await
+                            .expect("search part");
+                    }
+                }
+            }
+            let pruned = acc.pruned_row_groups;
+            let resp = acc.finish(job.limit());
+            let m = resp.metrics.unwrap_or_default();
+            assert!(resp.traces.is_empty(), "{query} {p:?}");
+            assert_eq!(m.inspected_spans, 0, "{query} {p:?}");
+            assert_eq!(pruned, n as u64, "{query} {p:?}: every row group skipped");
+            // Parts may read the dictionaries of a row group twice (at their edges).
+            let most = if p.is_some() { 2 * most } else { most };
+            assert!(
+                m.inspected_bytes <= most,
+                "{query} {p:?}: read {} bytes, dictionaries {most}",
+                m.inspected_bytes
+            );
+        }
+    }
+}

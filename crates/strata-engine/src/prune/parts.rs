@@ -19,10 +19,55 @@ use strata_block::schema::col;
 use strata_block::{BlockReader, ScanRequest};
 
 use super::rows::{Layout, Rows};
-use super::runs::{extend, id_of, overrun, Id, Open};
+use super::runs::{extend, id_of, overrun, regions, Id, Open};
 use super::stats::BlockStats;
 use crate::search::{block_err, trace_ids};
 use crate::EngineError;
+
+/// Rows holding the window of row groups `groups` (clamped to the file), from statistics
+/// alone (no read): from the first row group's start to where the trace straddling the
+/// last boundary may end.
+pub(crate) fn outer(
+    layout: &Layout,
+    stats: &BlockStats<'_>,
+    groups: &Range<usize>,
+) -> Range<usize> {
+    let n = layout.row_groups();
+    let total = layout.total();
+    let start_of = |rg: usize| {
+        if rg >= n {
+            total
+        } else {
+            layout.rows(rg).start
+        }
+    };
+    let (a, b) = (groups.start.min(n), groups.end.min(n));
+    if a >= b {
+        return 0..0;
+    }
+    let x = start_of(b);
+    if x >= total {
+        return start_of(a)..total;
+    }
+    let pages = stats.id_pages();
+    let page_of = |row: usize| pages.get(pages.partition_point(|p| p.rows.end <= row));
+    let end = match page_of(x - 1).and_then(|p| p.max) {
+        None => total,
+        Some(prev) if page_of(x).and_then(|p| p.min).is_some_and(|m| m != prev) => x,
+        Some(prev) => {
+            let open = Open {
+                row: x,
+                left: false,
+                id: prev,
+            };
+            regions(&pages, &[open])
+                .ranges()
+                .last()
+                .map_or(x, |r| r.end.max(x))
+        }
+    };
+    start_of(a)..end
+}
 
 /// The window of file rows of row groups `groups` (clamped to the file), and the bytes read
 /// to find it.

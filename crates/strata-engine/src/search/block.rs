@@ -136,27 +136,24 @@ impl SearchJob {
             .collect();
         // The whole block's scope, so that a part keeps exactly the whole search's rows.
         let scope = prune::search_scope(&stats, &in_range);
-        // The part's window of rows; it counts what is pruned in the row groups that begin
-        // in its window (every row group when searching the whole block).
-        let window = match &part {
-            Some(p) => {
-                let (w, bytes) = prune::window(reader, &layout, &stats, p).await?;
-                acc.metrics.inspected_bytes += bytes;
-                if w.is_empty() {
-                    return Ok(());
-                }
-                w
-            }
+        // A part counts what is pruned in its own row groups, decided as for the whole block;
+        // it reads dictionaries for the row groups holding its outer window (from statistics)
+        // and, once it has rows to read, finds its exact window.
+        let n = layout.row_groups();
+        let owned = part.as_ref().map_or(0..n, |p| p.start.min(n)..p.end.min(n));
+        let counted: Vec<bool> = (0..n).map(|rg| owned.contains(&rg)).collect();
+        let outer = match &part {
+            Some(p) => prune::outer(&layout, &stats, p),
             None => 0..layout.total(),
         };
-        let counted: Vec<bool> = (0..layout.row_groups())
-            .map(|rg| part.is_none() || window.contains(&layout.rows(rg).start))
+        let clip = |rows: Rows, w: &Range<usize>| rows.intersect(&Rows::from_range(w.clone()));
+        let near: Vec<bool> = (0..n)
+            .map(|rg| prune::touches(&layout, rg, &outer))
             .collect();
-        let clip = |rows: Rows| rows.intersect(&Rows::from_range(window.clone()));
         // Hits are complete only when no row group was left out for its time.
         let keep_hits = keep_hits && self.plan.span_local() && in_range.iter().all(|k| *k);
         let mut hits = None;
-        let (rows, open) = match self.plan.prefilter_columns() {
+        let (rows, open, window) = match self.plan.prefilter_columns() {
             Some(cols) => {
                 let mut cols = self.plan.block_columns(cols, exact);
                 if !cols.contains(&col::TRACE_ID) {
@@ -165,18 +162,12 @@ impl SearchJob {
                 let prune = self.plan.prune_predicate();
                 let scope = match &prune {
                     Some(p) => {
-                        // Dictionaries are read for the row groups of the window only.
-                        let mine: Vec<bool> = (0..scope.len())
-                            .map(|rg| scope[rg] && prune::touches(&layout, rg, &window))
-                            .collect();
+                        let mine: Vec<bool> = (0..n).map(|rg| scope[rg] && near[rg]).collect();
                         let (kept, bytes) =
                             prune::dictionary_scope(reader, &stats, &layout, &mine, p).await?;
                         acc.metrics.inspected_bytes += bytes;
-                        (0..scope.len())
-                            .map(|rg| match prune::touches(&layout, rg, &window) {
-                                true => kept[rg],
-                                false => scope[rg],
-                            })
+                        (0..n)
+                            .map(|rg| if near[rg] { kept[rg] } else { scope[rg] })
                             .collect()
                     }
                     None => scope,
@@ -189,9 +180,14 @@ impl SearchJob {
                     &cols,
                     &counted,
                 );
-                let first = clip(first);
                 acc.pruned_row_groups += pruned.row_groups;
                 acc.pruned_pages += pruned.pages;
+                let first = clip(first, &outer);
+                if first.is_empty() {
+                    return Ok(());
+                }
+                let window = self.window(reader, &layout, &stats, &part, acc).await?;
+                let first = clip(first, &window);
                 if first.is_empty() {
                     return Ok(());
                 }
@@ -203,20 +199,25 @@ impl SearchJob {
                     Some(c) => c.finish()?,
                     None => None,
                 };
-                (found, prune::inside(open, &window))
+                (found, prune::inside(open, &window), window)
             }
             None => {
-                let mine: Vec<bool> = (0..scope.len())
-                    .map(|rg| scope[rg] && prune::touches(&layout, rg, &window))
-                    .collect();
-                match prune::row_group_rows(&stats, &layout, &mine) {
+                acc.pruned_row_groups +=
+                    (0..n).filter(|&rg| counted[rg] && !scope[rg]).count() as u64;
+                let mine: Vec<bool> = (0..n).map(|rg| scope[rg] && near[rg]).collect();
+                let found = prune::row_group_rows(&stats, &layout, &mine);
+                if found
+                    .as_ref()
+                    .is_some_and(|(f, _)| clip(f.clone(), &outer).is_empty())
+                {
+                    return Ok(());
+                }
+                let window = self.window(reader, &layout, &stats, &part, acc).await?;
+                match found {
                     Some((found, open)) => {
-                        acc.pruned_row_groups += (0..scope.len())
-                            .filter(|&rg| counted[rg] && !scope[rg])
-                            .count() as u64;
-                        (clip(found), prune::inside(open, &window))
+                        (clip(found, &window), prune::inside(open, &window), window)
                     }
-                    None => (Rows::from_range(window.clone()), Vec::new()),
+                    None => (Rows::from_range(window.clone()), Vec::new(), window),
                 }
             }
         };
@@ -228,7 +229,7 @@ impl SearchJob {
         } else {
             let (more, bytes) = prune::extend(reader, &layout, &stats, &open).await?;
             acc.metrics.inspected_bytes += bytes;
-            clip(rows.union(&more))
+            clip(rows.union(&more), &window)
         };
         let (row_groups, selection) = layout.scan(&rows);
         let mut columns = match hits {
@@ -267,6 +268,25 @@ impl SearchJob {
         }
         acc.metrics.inspected_bytes += scan.inspected_bytes();
         Ok(())
+    }
+
+    /// The rows of `part` (every row without one), counting the bytes read to find them.
+    async fn window(
+        &self,
+        reader: &BlockReader,
+        layout: &Layout,
+        stats: &BlockStats<'_>,
+        part: &Option<Range<usize>>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<Range<usize>, EngineError> {
+        match part {
+            Some(p) => {
+                let (w, bytes) = prune::window(reader, layout, stats, p).await?;
+                acc.metrics.inspected_bytes += bytes;
+                Ok(w)
+            }
+            None => Ok(0..layout.total()),
+        }
     }
 
     fn row_group_in_range(&self, rg: &RowGroupMetaData) -> bool {
