@@ -5,7 +5,9 @@
 //! then runs each query `--runs` times through [`Querier::search`] with
 //! `querier.search.concurrent_jobs` = the cores this process may use (restrict them with
 //! `taskset`) and `target_bytes_per_job` = `--target` bytes, and prints one line per query:
-//! the cores, the median wall time, the jobs run per search and jobs per second. The queries
+//! the cores, the median wall time, the jobs run per search, jobs per second, the CPU time
+//! over wall time of the runs (how many cores were busy), jobs per CPU second and the share
+//! of the CPU time spent by the coordinator on the main thread (serial). The queries
 //! have no early exit (a limit above the number of matches), so every job runs.
 //!
 //! Usage: `search_cores [--blocks 16] [--spans 200000] [--row-group 20000] [--target BYTES]
@@ -97,6 +99,37 @@ async fn write(store: &Arc<dyn ObjectStore>, tenant: &TenantId, blocks: u64, spa
     }
 }
 
+/// CPU seconds (user + system) used by this process's threads: (all, the main thread), from
+/// `/proc/self/task/*/stat` (zeros elsewhere). The search's coordinator (choosing jobs and
+/// merging their answers) runs on the main thread (`block_on`); jobs run on the workers.
+fn cpu_seconds() -> (f64, f64) {
+    let ticks = |path: &std::path::Path| {
+        let stat = std::fs::read_to_string(path).unwrap_or_default();
+        // After the command name (which ends with ')'): utime and stime are the 12th and
+        // 13th fields, in clock ticks (100 per second on Linux).
+        let rest = stat.rsplit_once(')').map_or("", |(_, r)| r);
+        let f: Vec<u64> = rest
+            .split_whitespace()
+            .map(|x| x.parse().unwrap_or(0))
+            .collect();
+        f.get(11).zip(f.get(12)).map_or(0, |(u, s)| u + s)
+    };
+    let me = std::process::id().to_string();
+    let (mut all, mut main) = (0, 0);
+    for t in std::fs::read_dir("/proc/self/task")
+        .into_iter()
+        .flatten()
+        .flatten()
+    {
+        let n = ticks(&t.path().join("stat"));
+        all += n;
+        if t.file_name().to_string_lossy() == me {
+            main += n;
+        }
+    }
+    (all as f64 / 100.0, main as f64 / 100.0)
+}
+
 fn main() {
     let cores = std::thread::available_parallelism().map_or(1, |n| n.get());
     let rt = tokio::runtime::Builder::new_multi_thread()
@@ -149,7 +182,7 @@ async fn run(cores: usize) {
     for query in [
         "{ }",
         r#"{ name = "op-3" && duration > 15ms }"#,
-        r#"{ resource.service.name = "svc-2" } >> { duration > 18ms }"#,
+        r#"{ resource.service.name = "svc-2" && duration > 18ms }"#,
     ] {
         let req = tempopb::SearchRequest {
             query: query.into(),
@@ -161,6 +194,8 @@ async fn run(cores: usize) {
         let mut times = Vec::new();
         let mut jobs = 0;
         let mut found = 0;
+        let cpu = cpu_seconds();
+        let wall = Instant::now();
         for _ in 0..runs {
             let before = q.metrics().search_jobs.get();
             let t = Instant::now();
@@ -169,12 +204,19 @@ async fn run(cores: usize) {
             jobs = q.metrics().search_jobs.get() - before;
             found = resp.traces.len();
         }
+        let (after, wall) = (cpu_seconds(), wall.elapsed().as_secs_f64());
+        let (cpu, main) = (after.0 - cpu.0, after.1 - cpu.1);
         times.sort_by(f64::total_cmp);
         let median = times[times.len() / 2];
+        // cpu/wall: cores busy on average (up to `cores`); jobs per CPU second: the per-core
+        // throughput, independent of other processes' load; serial: the coordinator's share
+        // of the CPU time, which more cores do not shorten (Amdahl).
         println!(
-            "cores={cores} query={query:?} traces={found} jobs={jobs} median_s={median:.3} jobs_per_s={:.1} jobs_per_s_per_core={:.1}",
+            "cores={cores} query={query:?} traces={found} jobs={jobs} median_s={median:.3} jobs_per_s={:.1} cpu_per_wall={:.2} jobs_per_cpu_s={:.1} serial={:.2}",
             jobs as f64 / median,
-            jobs as f64 / median / cores as f64,
+            cpu / wall,
+            (jobs * runs as u64) as f64 / cpu.max(0.01),
+            main / cpu.max(0.01),
         );
     }
 }

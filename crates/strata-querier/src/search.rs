@@ -193,7 +193,14 @@ impl Querier {
                 );
                 let end = next.end();
                 let job = job.clone();
-                let task = tokio::spawn(async move { next.run(&job).await }.instrument(span));
+                // The job's traces are sorted into a response on the worker, not here.
+                let task = tokio::spawn(
+                    async move {
+                        let part = next.run(&job).await?;
+                        Ok::<_, strata_engine::EngineError>(part.finish(u32::MAX as usize))
+                    }
+                    .instrument(span),
+                );
                 let id = started_jobs;
                 started_jobs += 1;
                 handles.0.insert(id, (end, task.abort_handle()));
@@ -209,7 +216,7 @@ impl Querier {
                     self.metrics.search_jobs.inc();
                     let part =
                         part.map_err(|e| QueryError::Internal(format!("searching a block: {e}")))?;
-                    acc.add_response(part.finish(u32::MAX as usize));
+                    acc.add_response(part);
                 }
                 Err(e) if e.is_cancelled() => {}
                 Err(e) => return Err(QueryError::Internal(format!("search task: {e}"))),
