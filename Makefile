@@ -96,6 +96,7 @@ soak: ## Kill an ingester of the run-cluster cluster every SOAK_KILL_EVERY s (20
 bench: ## Ingest, search, trace-by-ID, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md
 	./scripts/bench.sh
 	./scripts/search_bench.sh
+	./scripts/search_cores.sh
 	./scripts/byid_bench.sh
 	./scripts/metrics_bench.sh
 	./scripts/cluster_bench.sh
@@ -127,6 +128,7 @@ bench-byid: ## Trace-by-ID latency and object-store requests over 1,000 small bl
 .PHONY: bench-search
 bench-search: ## Search benchmark only (10M generated spans; SEARCH_BENCH_SPANS to change)
 	./scripts/search_bench.sh
+	./scripts/search_cores.sh
 
 .PHONY: clean
 clean: ## Remove build output and local data

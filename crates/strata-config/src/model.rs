@@ -256,6 +256,8 @@ pub struct QuerierConfig {
     /// reads, least recently used evicted first (an evicted footer is read again when next
     /// needed). Default 268435456 (256 MiB); 0 keeps none.
     pub block_footer_cache_bytes: usize,
+    /// How one search over blocks is split into jobs and run.
+    pub search: QuerierSearchConfig,
 }
 
 impl Default for QuerierConfig {
@@ -263,6 +265,28 @@ impl Default for QuerierConfig {
         Self {
             max_bytes_per_trace: 5_000_000,
             block_footer_cache_bytes: 256 << 20,
+            search: QuerierSearchConfig::default(),
+        }
+    }
+}
+
+/// The jobs of one search (`querier.search`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerierSearchConfig {
+    /// Target bytes of block data per job: a block up to this size is one job, a bigger one
+    /// is split into ranges of row groups of about this many compressed bytes (a row group
+    /// is never split). Default 33554432 (32 MiB); 0 makes every block one job.
+    pub target_bytes_per_job: u64,
+    /// Jobs of one search run at once on a querier. Default 0: the number of cores.
+    pub concurrent_jobs: usize,
+}
+
+impl Default for QuerierSearchConfig {
+    fn default() -> Self {
+        Self {
+            target_bytes_per_job: 32 << 20,
+            concurrent_jobs: 0,
         }
     }
 }

@@ -32,16 +32,24 @@
 //! [`Prune`] condition needs cannot hold ([`dict`]); such groups are treated like those that
 //! statistics skip (counted as pruned, reached by the extension).
 //!
+//! **Parts** ([`parts`]): a block may be searched in parts, each a range of row groups, to
+//! spread one block over several jobs. The scope and the dictionaries are decided as for the
+//! whole block; a part then keeps only the rows of its *window* (the traces whose first row
+//! lies in its row groups), so the parts of a partition find exactly the whole search's
+//! traces, each in one part.
+//!
 //! Limits: a trace whose spans all lie in row groups outside the time range is not searched
 //! even if, spanning both sides of the range, it overlaps it.
 
 mod dict;
+mod parts;
 mod predicate;
 mod rows;
 mod runs;
 mod stats;
 
 pub(crate) use dict::dictionary_scope;
+pub(crate) use parts::{inside, outer, touches, window};
 pub use predicate::Prune;
 pub(crate) use rows::{Layout, Rows};
 pub(crate) use runs::{extend, id_of, overrun, Open, RunCollector};
@@ -59,13 +67,16 @@ pub(crate) struct Pruned {
 
 /// The rows the first pass reads: those of row groups in `scope` (see [`search_scope`])
 /// whose statistics allow a span passing `prune`, restricted to the pages that do.
-/// `columns` are the first pass's (for counting skipped pages).
+/// `columns` are the first pass's (for counting skipped pages); only row groups marked in
+/// `counted` are counted in [`Pruned`] (a block searched in parts counts each row group in
+/// one part).
 pub(crate) fn first_pass_rows(
     stats: &BlockStats<'_>,
     layout: &Layout,
     scope: &[bool],
     prune: Option<&Prune>,
     columns: &[&str],
+    counted: &[bool],
 ) -> (Rows, Pruned) {
     let mut out = Rows::default();
     let mut pruned = Pruned::default();
@@ -73,15 +84,16 @@ pub(crate) fn first_pass_rows(
     for rg in 0..layout.row_groups() {
         let keep = scope.get(rg).copied().unwrap_or(true)
             && prune.is_none_or(|p| stats.may_hold(rg, &p.node));
+        let count = counted.get(rg).copied().unwrap_or(true);
         if !keep {
-            pruned.row_groups += 1;
+            pruned.row_groups += u64::from(count);
             continue;
         }
         let rows = match prune {
             Some(p) => stats.rows(rg, &p.node),
             None => Rows::from_range(layout.rows(rg)),
         };
-        for &leaf in &leaves {
+        for &leaf in leaves.iter().filter(|_| count) {
             let pages = stats.page_rows(rg, leaf).unwrap_or_default();
             pruned.pages += pages.iter().filter(|r| !rows.overlaps(r)).count() as u64;
         }

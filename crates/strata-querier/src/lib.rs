@@ -26,6 +26,7 @@ mod metrics;
 mod metrics_params;
 mod params;
 mod search;
+mod search_jobs;
 mod tags;
 pub mod ui;
 
@@ -89,6 +90,8 @@ pub struct QuerierSettings {
     pub multitenancy_enabled: bool,
     pub max_bytes_per_trace: usize,
     pub blocklist_poll: Duration,
+    /// How a search over blocks is split into jobs and run.
+    pub search: strata_config::QuerierSearchConfig,
 }
 
 impl QuerierSettings {
@@ -97,6 +100,7 @@ impl QuerierSettings {
             multitenancy_enabled: cfg.multitenancy_enabled,
             max_bytes_per_trace: cfg.querier.max_bytes_per_trace,
             blocklist_poll: cfg.storage.blocklist_poll,
+            search: cfg.querier.search.clone(),
         }
     }
 }
@@ -107,6 +111,8 @@ pub struct QuerierMetrics {
     pub blocks_inspected: Counter,
     pub lookup_seconds: Histogram,
     pub searches: Counter,
+    /// Search jobs (blocks or ranges of their row groups) this querier ran.
+    pub search_jobs: Counter,
     pub search_seconds: Histogram,
     /// Every query API request by route and status, and its latency by route
     /// ([`http_observe`]).
@@ -126,6 +132,7 @@ impl QuerierMetrics {
             blocks_inspected: Counter::default(),
             lookup_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             searches: Counter::default(),
+            search_jobs: Counter::default(),
             search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             requests: http_observe::RequestMetrics::default(),
             gates: Arc::default(),
@@ -148,6 +155,11 @@ impl QuerierMetrics {
             m.lookup_seconds.clone(),
         );
         r.register("searches", "Search requests", m.searches.clone());
+        r.register(
+            "search_jobs",
+            "Search jobs (a block, or a range of its row groups) run by this querier",
+            m.search_jobs.clone(),
+        );
         r.register(
             "queries_refused",
             "Query API requests refused by the tenant's read limits (429 concurrency, 504 timeout)",

@@ -1,23 +1,31 @@
 //! Search over recent data (the ingester) and blocks.
 //!
-//! Blocks overlapping the requested range are searched newest first (by end time), a few at a
-//! time. Once `limit` traces are held, a block whose every span ends before the start of the
-//! `limit`-th newest trace cannot change the answer, and it and all older blocks are skipped
-//! (*pruned*: counted as completed jobs, the answer is whole).
+//! Blocks overlapping the requested range are searched newest first (by end time) as jobs
+//! ([`crate::search_jobs`]: a small block is one job, a big one is split into ranges of row
+//! groups). Up to `querier.search.concurrent_jobs` jobs run at once (default: one per core),
+//! each on the runtime's worker threads; a new job starts whenever one finishes.
+//!
+//! Once `limit` traces are held, a job whose block ends before the start of the `limit`-th
+//! newest trace cannot change the answer: it and all jobs of older blocks are not started,
+//! and running ones are abandoned (*pruned*: counted as completed jobs, the answer is whole).
 //!
 //! The tenant's scan budget (`read.max_block_bytes_per_query`, [`ScanBudget`]) is charged
-//! each block's size as it is taken into a wave; the first block it refuses ends the search
-//! after the running wave. Refused blocks that pruning would not have skipped anyway make the
-//! answer partial: they are the only jobs left uncompleted (`completedJobs < totalJobs`), and
-//! the [`Cut`] returned with the answer names them.
+//! each block's size when the search reaches the block (all its jobs at once); the first
+//! block it refuses ends the search once the running jobs are done. Refused blocks that
+//! pruning would not have skipped anyway make the answer partial: they are the only jobs
+//! left uncompleted (`completedJobs < totalJobs`), and the [`Cut`] returned with the answer
+//! names them.
+//!
+//! Jobs: `totalJobs` counts the ingesters' search as one job, each block reached as its jobs
+//! and each block not reached as one.
 //!
 //! Without `start`/`end` everything is searched (Tempo 3 would default to the last 15
 //! minutes; the early exit keeps an unbounded search cheap when recent data suffices).
 
-use std::collections::VecDeque;
+use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
-use futures::stream::{self, StreamExt};
+use futures::stream::{FuturesUnordered, StreamExt};
 use strata_common::TenantId;
 use strata_engine::search::{SearchAccumulator, SearchJob};
 use strata_proto::tempopb;
@@ -25,12 +33,10 @@ use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
 use crate::budget::{Cut, ScanBudget};
+use crate::search_jobs::{plan_block, Job};
 use crate::{Querier, QueryError};
 
-/// Blocks searched concurrently.
-const BLOCK_CONCURRENCY: usize = 4;
-
-/// What a block is to the wave planning: when its data ends and what reading it costs.
+/// What a block is to the planning: when its data ends and what reading it costs.
 trait Planned {
     fn end(&self) -> u64;
     fn size(&self) -> u64;
@@ -78,6 +84,57 @@ fn settle<T: Planned>(pending: VecDeque<T>, cutoff: Option<u64>, budget: &mut Sc
     pruned
 }
 
+/// Running jobs by number: their block's end and a handle to abandon them; dropped (the
+/// search is done, failed or was itself dropped), it abandons those still running.
+#[derive(Default)]
+struct Running(HashMap<usize, (u64, tokio::task::AbortHandle)>);
+
+impl Drop for Running {
+    fn drop(&mut self) {
+        for (_, handle) in self.0.values() {
+            handle.abort();
+        }
+    }
+}
+
+/// The jobs of one search on this querier, newest first (see the module docs).
+struct Jobs {
+    /// Blocks not reached yet.
+    pending: VecDeque<Arc<BlockEntry>>,
+    /// Jobs of reached blocks, not started yet.
+    ready: VecDeque<Job>,
+    /// No block will be reached any more (pruned or refused).
+    closed: bool,
+    target: u64,
+}
+
+impl Jobs {
+    /// The next job to start, if one may start with `cutoff`; reaching a block charges
+    /// `budget` and adds its jobs beyond the first to `acc`'s total.
+    async fn next(
+        &mut self,
+        cutoff: Option<u64>,
+        budget: &mut ScanBudget,
+        acc: &mut SearchAccumulator,
+    ) -> Option<Job> {
+        if self.ready.is_empty() && !self.closed {
+            match next_wave(&mut self.pending, 1, cutoff, budget).pop() {
+                Some(b) => {
+                    let jobs = plan_block(b, self.target).await;
+                    acc.metrics.total_jobs += jobs.len().saturating_sub(1) as u32;
+                    self.ready.extend(jobs);
+                }
+                None => self.closed = true,
+            }
+        }
+        let job = self.ready.front()?;
+        if cutoff.is_some_and(|c| job.end() < c) {
+            return None;
+        }
+        self.ready.pop_front()
+    }
+}
+
 impl Querier {
     /// Searches recent data and the tenant's blocks; the answer, and the cut when the tenant's
     /// scan budget left blocks unsearched.
@@ -112,48 +169,83 @@ impl Querier {
             .collect();
         blocks.sort_by_key(|b| std::cmp::Reverse(b.end()));
         acc.metrics.total_jobs += blocks.len() as u32;
-        let mut pending = VecDeque::from(blocks);
+        let mut jobs = Jobs {
+            pending: VecDeque::from(blocks),
+            ready: VecDeque::new(),
+            closed: false,
+            target: self.settings.search.target_bytes_per_job,
+        };
+        let concurrency = search_concurrency(&self.settings.search);
+        let job = Arc::new(job);
+        let mut running = FuturesUnordered::new();
+        let mut handles = Running::default();
+        let mut started_jobs = 0usize;
         loop {
-            let cutoff = acc.cutoff(job.limit());
-            let wave = next_wave(&mut pending, BLOCK_CONCURRENCY, cutoff, &mut budget);
-            if wave.is_empty() {
-                break;
+            while running.len() < concurrency {
+                let cutoff = acc.cutoff(job.limit());
+                let Some(next) = jobs.next(cutoff, &mut budget, &mut acc).await else {
+                    break;
+                };
+                let span = tracing::info_span!(
+                    "block.search",
+                    block_id = %next.block.reader.meta().block_id,
+                    row_groups = ?next.groups,
+                );
+                let end = next.end();
+                let job = job.clone();
+                // The job's traces are sorted into a response on the worker, not here.
+                let task = tokio::spawn(
+                    async move {
+                        let part = next.run(&job).await?;
+                        Ok::<_, strata_engine::EngineError>(part.finish(u32::MAX as usize))
+                    }
+                    .instrument(span),
+                );
+                let id = started_jobs;
+                started_jobs += 1;
+                handles.0.insert(id, (end, task.abort_handle()));
+                running.push(async move { (id, task.await) });
             }
-            let results: Vec<_> = stream::iter(wave)
-                .map(|b| {
-                    let job = job.clone();
-                    let span = tracing::info_span!(
-                        "block.search",
-                        block_id = %b.reader.meta().block_id
-                    );
-                    tokio::spawn(
-                        async move {
-                            let mut part = SearchAccumulator::new();
-                            job.search_block(&b.reader, &mut part)
-                                .await
-                                .map(|_| part.finish(u32::MAX as usize))
-                        }
-                        .instrument(span),
-                    )
-                })
-                .buffer_unordered(BLOCK_CONCURRENCY)
-                .collect()
-                .await;
-            for r in results {
-                let part = r
-                    .map_err(|e| QueryError::Internal(format!("search task: {e}")))?
-                    .map_err(|e| QueryError::Internal(format!("searching a block: {e}")))?;
-                acc.add_response(part);
-                acc.metrics.completed_jobs += 1;
+            let Some((id, result)) = running.next().await else {
+                break;
+            };
+            handles.0.remove(&id);
+            acc.metrics.completed_jobs += 1;
+            match result {
+                Ok(part) => {
+                    self.metrics.search_jobs.inc();
+                    let part =
+                        part.map_err(|e| QueryError::Internal(format!("searching a block: {e}")))?;
+                    acc.add_response(part);
+                }
+                Err(e) if e.is_cancelled() => {}
+                Err(e) => return Err(QueryError::Internal(format!("search task: {e}"))),
+            }
+            // Running jobs of blocks ending before the cutoff cannot change the answer.
+            if let Some(c) = acc.cutoff(job.limit()) {
+                for (end, handle) in handles.0.values() {
+                    if *end < c {
+                        handle.abort();
+                    }
+                }
             }
         }
         let cutoff = acc.cutoff(job.limit());
-        acc.metrics.completed_jobs += settle(pending, cutoff, &mut budget);
+        acc.metrics.completed_jobs += jobs.ready.len() as u32;
+        acc.metrics.completed_jobs += settle(jobs.pending, cutoff, &mut budget);
         let cut = self.report_cut(tenant, &budget, "search");
         self.metrics
             .search_seconds
             .observe(started.elapsed().as_secs_f64());
         Ok((acc.finish(job.limit()), cut))
+    }
+}
+
+/// Jobs run at once (`querier.search.concurrent_jobs`; 0: the cores this process may use).
+pub(crate) fn search_concurrency(cfg: &strata_config::QuerierSearchConfig) -> usize {
+    match cfg.concurrent_jobs {
+        0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+        n => n,
     }
 }
 

@@ -3,7 +3,8 @@
 //!
 //! Results are combined per trace ID: earliest non-zero start, longest duration, a real root
 //! over the [`ROOT_SPAN_NOT_YET_RECEIVED`] placeholder, spansets with equal `by(...)` attributes
-//! keeping the one with more matches, per-service stats by maximum. Metrics are summed. The
+//! keeping the one with more matches (with as many, the one with earlier spans: the result
+//! does not depend on the order sources are added in), per-service stats by maximum. Metrics are summed. The
 //! answer is newest first (start time descending, then trace ID), cut to the limit.
 
 use std::collections::HashMap;
@@ -123,7 +124,7 @@ fn merge(cur: &mut TraceSearchMetadata, t: TraceSearchMetadata) {
             .iter_mut()
             .find(|c| c.attributes_key() == s.attributes_key())
         {
-            Some(c) if c.matched < s.matched => *c = s,
+            Some(c) if prefer(&s, c) => *c = s,
             Some(_) => {}
             None => cur.span_sets.push(s),
         }
@@ -134,6 +135,18 @@ fn merge(cur: &mut TraceSearchMetadata, t: TraceSearchMetadata) {
         e.span_count = e.span_count.max(st.span_count);
         e.error_count = e.error_count.max(st.error_count);
     }
+}
+
+/// Whether spanset `new` replaces `cur` of the same group: more matches, or as many and
+/// earlier spans (so that the answer does not depend on the order sources answer in).
+fn prefer(new: &tempopb::SpanSet, cur: &tempopb::SpanSet) -> bool {
+    let key = |s: &tempopb::SpanSet| {
+        s.spans
+            .iter()
+            .map(|x| (x.start_time_unix_nano, x.span_id.clone()))
+            .collect::<Vec<_>>()
+    };
+    new.matched > cur.matched || (new.matched == cur.matched && key(new) < key(cur))
 }
 
 trait ByKey {

@@ -16,6 +16,8 @@
 //! Invariant: every batch handed to evaluation holds whole traces (the second pass scans
 //! with `whole_traces: true`), whatever rows pruning selected.
 
+use std::ops::Range;
+
 use arrow_array::{Array, BooleanArray, RecordBatch};
 use parquet::file::metadata::RowGroupMetaData;
 use parquet::file::statistics::Statistics;
@@ -48,11 +50,36 @@ impl SearchJob {
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
+        self.search_part(reader, None, acc).await
+    }
+
+    /// [`search_block`](Self::search_block) for the part of the block made of row groups
+    /// `groups` (clamped to the block): the traces whose first row lies in those row groups,
+    /// each searched whole (see [`crate::prune`], "Parts"). Searching every part of a
+    /// partition of the row groups finds the traces `search_block` finds, each once, with the
+    /// same counts of inspected traces and spans; the block itself (`totalBlocks`,
+    /// `totalBlockBytes`) is counted by the part starting at row group 0.
+    pub async fn search_row_groups(
+        &self,
+        reader: &BlockReader,
+        groups: Range<usize>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(), EngineError> {
+        self.search_part(reader, Some(groups), acc).await
+    }
+
+    async fn search_part(
+        &self,
+        reader: &BlockReader,
+        part: Option<Range<usize>>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(), EngineError> {
         self.scan(
             reader,
             acc,
             &[],
             true,
+            part,
             &mut |batch, known, acc| match known {
                 Some((mask, outputs)) => self.search_known(batch, mask, outputs, acc),
                 None => self.search_batch(batch, acc),
@@ -71,7 +98,7 @@ impl SearchJob {
         extra: &[&'static str],
         f: &mut (dyn FnMut(&RecordBatch, &mut SearchAccumulator) -> Result<(), EngineError> + Send),
     ) -> Result<(), EngineError> {
-        self.scan(reader, acc, extra, false, &mut |batch, _, acc| {
+        self.scan(reader, acc, extra, false, None, &mut |batch, _, acc| {
             f(batch, acc)
         })
         .await
@@ -79,18 +106,22 @@ impl SearchJob {
 
     /// [`scan_block`](Self::scan_block); with `keep_hits`, a span-local plan's batches come
     /// with the filter's mask and the reported values found by the first pass (when it
-    /// could keep them), and hold only the result's columns.
+    /// could keep them), and hold only the result's columns. With `part`, only the traces
+    /// of that part of the block ([`search_row_groups`](Self::search_row_groups)).
     async fn scan(
         &self,
         reader: &BlockReader,
         acc: &mut SearchAccumulator,
         extra: &[&'static str],
         keep_hits: bool,
+        part: Option<Range<usize>>,
         f: &mut BatchFn<'_>,
     ) -> Result<(), EngineError> {
         let meta = reader.meta();
-        acc.metrics.total_blocks += 1;
-        acc.metrics.total_block_bytes += meta.size_bytes;
+        if part.as_ref().is_none_or(|p| p.start == 0) {
+            acc.metrics.total_blocks += 1;
+            acc.metrics.total_block_bytes += meta.size_bytes;
+        }
         if !self.overlaps(meta.start_time_unix_nano, meta.end_time_unix_nano) {
             return Ok(());
         }
@@ -103,11 +134,26 @@ impl SearchJob {
             .iter()
             .map(|rg| self.row_group_in_range(rg))
             .collect();
+        // The whole block's scope, so that a part keeps exactly the whole search's rows.
         let scope = prune::search_scope(&stats, &in_range);
+        // A part counts what is pruned in its own row groups, decided as for the whole block;
+        // it reads dictionaries for the row groups holding its outer window (from statistics)
+        // and, once it has rows to read, finds its exact window.
+        let n = layout.row_groups();
+        let owned = part.as_ref().map_or(0..n, |p| p.start.min(n)..p.end.min(n));
+        let counted: Vec<bool> = (0..n).map(|rg| owned.contains(&rg)).collect();
+        let outer = match &part {
+            Some(p) => prune::outer(&layout, &stats, p),
+            None => 0..layout.total(),
+        };
+        let clip = |rows: Rows, w: &Range<usize>| rows.intersect(&Rows::from_range(w.clone()));
+        let near: Vec<bool> = (0..n)
+            .map(|rg| prune::touches(&layout, rg, &outer))
+            .collect();
         // Hits are complete only when no row group was left out for its time.
         let keep_hits = keep_hits && self.plan.span_local() && in_range.iter().all(|k| *k);
         let mut hits = None;
-        let (rows, open) = match self.plan.prefilter_columns() {
+        let (rows, open, window) = match self.plan.prefilter_columns() {
             Some(cols) => {
                 let mut cols = self.plan.block_columns(cols, exact);
                 if !cols.contains(&col::TRACE_ID) {
@@ -116,37 +162,64 @@ impl SearchJob {
                 let prune = self.plan.prune_predicate();
                 let scope = match &prune {
                     Some(p) => {
-                        let (scope, bytes) =
-                            prune::dictionary_scope(reader, &stats, &layout, &scope, p).await?;
+                        let mine: Vec<bool> = (0..n).map(|rg| scope[rg] && near[rg]).collect();
+                        let (kept, bytes) =
+                            prune::dictionary_scope(reader, &stats, &layout, &mine, p).await?;
                         acc.metrics.inspected_bytes += bytes;
-                        scope
+                        (0..n)
+                            .map(|rg| if near[rg] { kept[rg] } else { scope[rg] })
+                            .collect()
                     }
                     None => scope,
                 };
-                let (first, pruned) =
-                    prune::first_pass_rows(&stats, &layout, &scope, prune.as_ref(), &cols);
+                let (first, pruned) = prune::first_pass_rows(
+                    &stats,
+                    &layout,
+                    &scope,
+                    prune.as_ref(),
+                    &cols,
+                    &counted,
+                );
                 acc.pruned_row_groups += pruned.row_groups;
                 acc.pruned_pages += pruned.pages;
+                let first = clip(first, &outer);
+                if first.is_empty() {
+                    return Ok(());
+                }
+                let window = self.window(reader, &layout, &stats, &part, acc).await?;
+                let first = clip(first, &window);
                 if first.is_empty() {
                     return Ok(());
                 }
                 let mut collector = keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
-                let found = self
+                let (found, open) = self
                     .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
                     .await?;
                 hits = match collector {
                     Some(c) => c.finish()?,
                     None => None,
                 };
-                found
+                (found, prune::inside(open, &window), window)
             }
-            None => match prune::row_group_rows(&stats, &layout, &scope) {
-                Some(found) => {
-                    acc.pruned_row_groups += scope.iter().filter(|k| !**k).count() as u64;
-                    found
+            None => {
+                acc.pruned_row_groups +=
+                    (0..n).filter(|&rg| counted[rg] && !scope[rg]).count() as u64;
+                let mine: Vec<bool> = (0..n).map(|rg| scope[rg] && near[rg]).collect();
+                let found = prune::row_group_rows(&stats, &layout, &mine);
+                if found
+                    .as_ref()
+                    .is_some_and(|(f, _)| clip(f.clone(), &outer).is_empty())
+                {
+                    return Ok(());
                 }
-                None => (Rows::from_range(0..layout.total()), Vec::new()),
-            },
+                let window = self.window(reader, &layout, &stats, &part, acc).await?;
+                match found {
+                    Some((found, open)) => {
+                        (clip(found, &window), prune::inside(open, &window), window)
+                    }
+                    None => (Rows::from_range(window.clone()), Vec::new(), window),
+                }
+            }
         };
         if rows.is_empty() {
             return Ok(());
@@ -156,7 +229,7 @@ impl SearchJob {
         } else {
             let (more, bytes) = prune::extend(reader, &layout, &stats, &open).await?;
             acc.metrics.inspected_bytes += bytes;
-            rows.union(&more)
+            clip(rows.union(&more), &window)
         };
         let (row_groups, selection) = layout.scan(&rows);
         let mut columns = match hits {
@@ -195,6 +268,25 @@ impl SearchJob {
         }
         acc.metrics.inspected_bytes += scan.inspected_bytes();
         Ok(())
+    }
+
+    /// The rows of `part` (every row without one), counting the bytes read to find them.
+    async fn window(
+        &self,
+        reader: &BlockReader,
+        layout: &Layout,
+        stats: &BlockStats<'_>,
+        part: &Option<Range<usize>>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<Range<usize>, EngineError> {
+        match part {
+            Some(p) => {
+                let (w, bytes) = prune::window(reader, layout, stats, p).await?;
+                acc.metrics.inspected_bytes += bytes;
+                Ok(w)
+            }
+            None => Ok(0..layout.total()),
+        }
     }
 
     fn row_group_in_range(&self, rg: &RowGroupMetaData) -> bool {

@@ -21,6 +21,7 @@ fn app() -> (Router, Arc<Node>) {
         multitenancy_enabled: true,
         max_bytes_per_trace: 1 << 20,
         blocklist_poll: std::time::Duration::from_secs(60),
+        search: Default::default(),
     };
     let metrics = QuerierMetrics::new(&mut prometheus_client::registry::Registry::default());
     let q = Querier::new(node.clone(), BlockList::new(store), settings, metrics);
