@@ -11,7 +11,9 @@
 //! A span-local query ([`SearchPlan::span_local`](crate::SearchPlan::span_local)) keeps, in
 //! the first pass, its hits and the values reported on them ([`super::hits`]), when every
 //! row group is in the time range; its second pass then reads only the result's columns and
-//! does not evaluate the filter again.
+//! does not evaluate the filter again. In a block with trace-level columns (format v3) it
+//! reads instead those columns over the matched traces and the hit rows' own fields
+//! ([`super::summary`]), not every span of every matched trace.
 //!
 //! Invariant: every batch handed to evaluation holds whole traces (the second pass scans
 //! with `whole_traces: true`), whatever rows pruning selected.
@@ -158,6 +160,12 @@ impl SearchJob {
             acc.metrics.inspected_bytes += bytes;
             rows.union(&more)
         };
+        if let Some(h) = hits {
+            if reader.meta().has_trace_columns() && extra.is_empty() {
+                return self.search_summaries(reader, &layout, &rows, h, acc).await;
+            }
+            hits = Some(h);
+        }
         let (row_groups, selection) = layout.scan(&rows);
         let mut columns = match hits {
             Some(_) => self.plan.result_columns(),

@@ -102,6 +102,11 @@ impl HitCollector {
 }
 
 impl Hits {
+    /// The hits' file rows (ascending) and their reported values (one row per hit).
+    pub(crate) fn into_parts(self) -> (Vec<usize>, Vec<Value>) {
+        (self.rows, self.outputs)
+    }
+
     /// For the next batch of the second pass (rows at file `positions`, ascending and after
     /// those of earlier batches): the filter's mask and the reported values.
     pub(crate) fn batch(
