@@ -496,8 +496,16 @@ async fn stored_v2_blocks_still_search() {
         assert!(job.plan().span_local(), "{q} is span-local");
         let want = brute_force(&stored, &job).await;
         matched += want.len();
-        assert_eq!(pruned(&stored, &job).await.0, want, "{q} on the stored block");
-        assert_eq!(pruned(&rewritten, &job).await.0, want, "{q} rewritten as v3");
+        assert_eq!(
+            pruned(&stored, &job).await.0,
+            want,
+            "{q} on the stored block"
+        );
+        assert_eq!(
+            pruned(&rewritten, &job).await.0,
+            want,
+            "{q} rewritten as v3"
+        );
     }
     assert!(matched > 0, "the queries match something");
 }

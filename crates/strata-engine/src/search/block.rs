@@ -108,10 +108,14 @@ impl SearchJob {
         let scope = prune::search_scope(&stats, &in_range);
         // Hits are complete only when no row group was left out for its time.
         let keep_hits = keep_hits && self.plan.span_local() && in_range.iter().all(|k| *k);
+        // With trace-level columns, the first pass of a span-local query finds each hit's
+        // trace by `trace_spans` and needs no `trace_id` ([`super::summary`]).
+        let by_extents = keep_hits && meta.has_trace_columns();
         let mut hits = None;
         let (rows, open) = match self.plan.prefilter_columns() {
             Some(cols) => {
                 let mut cols = self.plan.block_columns(cols, exact);
+                let own = cols.clone();
                 if !cols.contains(&col::TRACE_ID) {
                     cols.insert(0, col::TRACE_ID);
                 }
@@ -132,15 +136,29 @@ impl SearchJob {
                 if first.is_empty() {
                     return Ok(());
                 }
-                let mut collector = keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
-                let found = self
-                    .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
-                    .await?;
-                hits = match collector {
-                    Some(c) => c.finish()?,
-                    None => None,
-                };
-                found
+                if by_extents && !own.is_empty() {
+                    let (traces, found) = self
+                        .first_pass_by_extents(reader, &layout, &first, own, acc)
+                        .await?;
+                    if let Some(h) = found {
+                        return self
+                            .search_summaries(reader, &layout, &traces, h, acc)
+                            .await;
+                    }
+                    // Reported values that cannot be kept: evaluate the traces in full.
+                    (Rows::from_ranges(traces), Vec::new())
+                } else {
+                    let mut collector =
+                        keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
+                    let found = self
+                        .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
+                        .await?;
+                    hits = match collector {
+                        Some(c) => c.finish()?,
+                        None => None,
+                    };
+                    found
+                }
             }
             None => match prune::row_group_rows(&stats, &layout, &scope) {
                 Some(found) => {
@@ -160,12 +178,6 @@ impl SearchJob {
             acc.metrics.inspected_bytes += bytes;
             rows.union(&more)
         };
-        if let Some(h) = hits {
-            if reader.meta().has_trace_columns() && extra.is_empty() {
-                return self.search_summaries(reader, &layout, &rows, h, acc).await;
-            }
-            hits = Some(h);
-        }
         let (row_groups, selection) = layout.scan(&rows);
         let mut columns = match hits {
             Some(_) => self.plan.result_columns(),

@@ -1,12 +1,18 @@
-//! The second pass of a span-local search over a block with trace-level columns (format v3,
-//! see `strata_block::schema`): instead of reading the result's columns over every span of
-//! every matched trace, it reads
+//! A span-local search over a block with trace-level columns (format v3, see
+//! `strata_block::schema`), when the whole block is in the time range:
 //!
-//! 1. the trace-level columns over the matched traces' rows (set on each trace's first row,
-//!    null elsewhere: about one value per trace to decode), giving each trace's extent, start,
-//!    end, root and service statistics; and
-//! 2. `trace_id`, `span_id`, `name` and the start and end times of the hit rows only, for the
-//!    returned spans.
+//! 1. `trace_spans` over the whole file (non-null only on each trace's first row, so about
+//!    one value per trace to decode) gives every trace's rows;
+//! 2. the first pass reads the filter's columns over the rows statistics kept — not
+//!    `trace_id` — and keeps the hits and the values reported on them ([`HitCollector`]);
+//!    the matched traces are those holding a hit;
+//! 3. the second pass reads the other trace-level columns on the matched traces' first rows
+//!    (start, end, root, service statistics), and `trace_id`, `span_id`, `name` and the start
+//!    and end times of the hit rows only, instead of the result's columns over every span of
+//!    every matched trace.
+//!
+//! When the reported values cannot be kept (array values), the matched traces are evaluated
+//! in full by the caller, as for older formats.
 //!
 //! The answer is the one full evaluation gives ([`crate::eval::evaluate_known`] over whole
 //! traces): the trace-level values are defined from the span columns exactly as evaluation
@@ -15,11 +21,11 @@
 //! tests/prune.rs` checks this against full evaluation on generated data.
 //!
 //! # Invariants
-//! * `rows` holds every row of every trace with a hit (the first pass's whole traces), so
-//!   each trace's first row, where `trace_spans` is set, is among them.
-//! * Every hit lies within a trace read in step 1; otherwise the block is corrupt.
+//! * Traces (from `trace_spans`) are disjoint ranges of file rows, ascending; every hit lies
+//!   in one, and the first row of each carries its values; otherwise the block is corrupt.
 
 use std::collections::BTreeMap;
+use std::ops::Range;
 
 use arrow_array::{
     Array, BinaryArray, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
@@ -28,7 +34,7 @@ use strata_block::schema::col;
 use strata_block::{BlockReader, ScanRequest};
 use strata_common::TraceId;
 
-use super::hits::Hits;
+use super::hits::{HitCollector, Hits};
 use super::job::trace_ids;
 use super::render::into_metadata;
 use super::{block_err, SearchAccumulator, SearchJob};
@@ -37,7 +43,7 @@ use crate::prune::{self, Layout, Rows};
 use crate::result::{MatchedSpan, ServiceStats, SpanSet, TraceMatch};
 use crate::EngineError;
 
-/// The trace-level columns, in schema order.
+/// The trace-level columns read on first rows, in schema order.
 const TRACE_COLUMNS: [&str; 6] = [
     col::TRACE_SPANS,
     col::TRACE_START,
@@ -53,7 +59,6 @@ const HIT_COLUMNS: [&str; 5] = [col::TRACE_ID, col::SPAN_ID, col::NAME, col::STA
 /// One trace's trace-level values.
 struct Summary {
     first: usize,
-    spans: usize,
     start: u64,
     end: u64,
     root_service: Option<String>,
@@ -101,36 +106,93 @@ impl HitSpans {
 }
 
 impl SearchJob {
-    /// Searches the matched traces (`rows`, whole traces) of a span-local plan whose hits are
-    /// known, in a block with trace-level columns (see the module docs).
+    /// Steps 1 and 2 (see the module docs) over the rows `first` that statistics kept,
+    /// reading `cols` (the filter's): the matched traces' rows, ascending, and the hits with
+    /// their reported values (`None` when those cannot be kept).
+    pub(super) async fn first_pass_by_extents(
+        &self,
+        reader: &BlockReader,
+        layout: &Layout,
+        first: &Rows,
+        cols: Vec<&'static str>,
+        acc: &mut SearchAccumulator,
+    ) -> Result<(Vec<Range<usize>>, Option<Hits>), EngineError> {
+        let extents = trace_extents(reader, acc).await?;
+        let (row_groups, selection) = layout.scan(first);
+        let mut scan = reader
+            .scan(ScanRequest {
+                columns: cols,
+                row_groups: Some(row_groups),
+                selection,
+                batch_rows: 0,
+                whole_traces: false,
+            })
+            .await
+            .map_err(block_err)?;
+        let mut collector = HitCollector::new(self.plan.outputs.len());
+        let mut cursor = first.cursor();
+        let mut positions = Vec::new();
+        while let Some(batch) = scan.next().await.map_err(block_err)? {
+            let (mask, outputs) = crate::eval::prefilter_and_outputs(&self.plan, &batch)?;
+            positions.clear();
+            for _ in 0..batch.num_rows() {
+                positions.push(cursor.next().ok_or_else(prune::overrun)?.row);
+            }
+            collector.batch(&positions, &mask, outputs)?;
+        }
+        acc.metrics.inspected_bytes += scan.inspected_bytes();
+        if cursor.next().is_some() {
+            return Err(prune::overrun());
+        }
+        let mut traces: Vec<Range<usize>> = Vec::new();
+        for &row in collector.rows() {
+            if traces.last().is_some_and(|t| t.contains(&row)) {
+                continue;
+            }
+            let i = extents.partition_point(|t| t.start <= row);
+            match i.checked_sub(1).map(|i| &extents[i]) {
+                Some(t) if t.contains(&row) => traces.push(t.clone()),
+                _ => return Err(corrupt(format!("row {row} is in no trace"))),
+            }
+        }
+        Ok((traces, collector.finish()?))
+    }
+
+    /// Step 3 (see the module docs): the answers from the matched `traces` (ascending) and
+    /// their `hits`.
     pub(super) async fn search_summaries(
         &self,
         reader: &BlockReader,
         layout: &Layout,
-        rows: &Rows,
+        traces: &[Range<usize>],
         hits: Hits,
         acc: &mut SearchAccumulator,
     ) -> Result<(), EngineError> {
         let (hit_rows, outputs) = hits.into_parts();
-        let summaries = read_summaries(reader, layout, rows, acc).await?;
-        acc.metrics.inspected_spans += summaries.iter().map(|s| s.spans as u64).sum::<u64>();
+        acc.metrics.inspected_spans += traces.iter().map(|t| t.len() as u64).sum::<u64>();
         acc.metrics.inspected_traces = acc
             .metrics
             .inspected_traces
-            .saturating_add(u32::try_from(summaries.len()).unwrap_or(u32::MAX));
+            .saturating_add(u32::try_from(traces.len()).unwrap_or(u32::MAX));
         if hit_rows.is_empty() {
             return Ok(());
         }
+        let summaries = read_summaries(reader, layout, traces, acc).await?;
         let keys: Vec<String> = self.plan.outputs.iter().map(|o| o.key.clone()).collect();
         let outputs: Vec<(String, Value)> = keys.into_iter().zip(outputs).collect();
         let spans = read_hits(reader, layout, &hit_rows, acc).await?;
         let hits = &spans.hits;
         let mut next = 0;
-        for s in summaries {
-            let end = s.first + s.spans;
+        if summaries.len() != traces.len() {
+            return Err(corrupt("a matched trace without its first row"));
+        }
+        for (s, t) in summaries.into_iter().zip(traces) {
+            if s.first != t.start {
+                return Err(corrupt("a matched trace without its first row"));
+            }
             let from = next;
-            while hits.get(next).is_some_and(|h| h.row < end) {
-                if hits[next].row < s.first {
+            while hits.get(next).is_some_and(|h| h.row < t.end) {
+                if hits[next].row < t.start {
                     return Err(corrupt("a hit outside every matched trace"));
                 }
                 next += 1;
@@ -185,14 +247,52 @@ fn opt_str(a: &StringArray, i: usize) -> Option<String> {
     a.is_valid(i).then(|| a.value(i).to_string())
 }
 
-/// Step 1: the summaries of the traces whose first row is in `rows`, in file order.
+/// Every trace of the block, from `trace_spans`: its rows, ascending.
+async fn trace_extents(
+    reader: &BlockReader,
+    acc: &mut SearchAccumulator,
+) -> Result<Vec<Range<usize>>, EngineError> {
+    let mut scan = reader
+        .scan(ScanRequest {
+            columns: vec![col::TRACE_SPANS],
+            ..Default::default()
+        })
+        .await
+        .map_err(block_err)?;
+    let mut out: Vec<Range<usize>> = Vec::new();
+    let mut row = 0;
+    while let Some(batch) = scan.next().await.map_err(block_err)? {
+        let spans: &UInt32Array = typed(&batch, col::TRACE_SPANS)?;
+        let base = row;
+        row += batch.num_rows();
+        if spans.null_count() == spans.len() {
+            continue;
+        }
+        for (i, n) in spans.iter().enumerate() {
+            let Some(n) = n else { continue };
+            let first = base + i;
+            if n == 0 || out.last().is_some_and(|t| t.end > first) {
+                return Err(corrupt(format!("trace_spans {n} at row {first}")));
+            }
+            out.push(first..first + n as usize);
+        }
+    }
+    acc.metrics.inspected_bytes += scan.inspected_bytes();
+    if out.last().is_some_and(|t| t.end > row) {
+        return Err(corrupt("a trace runs past the last row"));
+    }
+    Ok(out)
+}
+
+/// The summaries of `traces` (ascending), read on their first rows.
 async fn read_summaries(
     reader: &BlockReader,
     layout: &Layout,
-    rows: &Rows,
+    traces: &[Range<usize>],
     acc: &mut SearchAccumulator,
 ) -> Result<Vec<Summary>, EngineError> {
-    let (row_groups, selection) = layout.scan(rows);
+    let rows = Rows::from_ranges(traces.iter().map(|t| t.start..t.start + 1).collect());
+    let (row_groups, selection) = layout.scan(&rows);
     let mut scan = reader
         .scan(ScanRequest {
             columns: TRACE_COLUMNS.to_vec(),
@@ -234,10 +334,7 @@ async fn read_summaries(
         };
         for i in 0..batch.num_rows() {
             let pos = cursor.next().ok_or_else(prune::overrun)?;
-            if spans.is_null(i) {
-                continue;
-            }
-            if start.is_null(i) || end.is_null(i) || stats.is_null(i) || spans.value(i) == 0 {
+            if spans.is_null(i) || start.is_null(i) || end.is_null(i) || stats.is_null(i) {
                 return Err(corrupt("a trace's first row lacks its values"));
             }
             let offsets = stats.value_offsets();
@@ -255,7 +352,6 @@ async fn read_summaries(
                 .collect();
             out.push(Summary {
                 first: pos.row,
-                spans: spans.value(i) as usize,
                 start: start.value(i),
                 end: end.value(i),
                 root_service: opt_str(root_service, i),
