@@ -1,8 +1,9 @@
 //! Writes the newest fixture set, `v3` (see `strata_testkit::fixtures` and
 //! `fixtures/README.md`): blocks in format `strata-parquet-v2` and WAL records with replica
-//! marks, as this build writes them. Older sets (`--set v1`, `--set v2`) can only be reproduced
-//! byte for byte by a build of their day (this one writes block format v2 and marks nothing in
-//! v1's pushes), so their sets are frozen as checked in.
+//! marks, as this build writes them (blocks through `BlockWriter::new_with_format` in format
+//! v2; the build's default is v3, which has no fixture set yet). Older sets (`--set v1`,
+//! `--set v2`) can only be reproduced byte for byte by a build of their day (this one writes
+//! block format v2 and marks nothing in v1's pushes), so their sets are frozen as checked in.
 //!
 //! ```text
 //! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3] <out-dir>]
@@ -50,9 +51,16 @@ async fn write_block(
         zstd_level: 3,
         expected_traces: traces.len(),
     };
-    let mut w = BlockWriter::new(store.clone(), v1::tenant(), id, opts, clock_at(created_ns))
-        .expect("block writer")
-        .with_compaction_level(level);
+    let mut w = BlockWriter::new_with_format(
+        store.clone(),
+        v1::tenant(),
+        id,
+        opts,
+        clock_at(created_ns),
+        strata_block::FORMAT_V2,
+    )
+    .expect("block writer")
+    .with_compaction_level(level);
     for (id, rs) in traces {
         w.add_trace(*id, rs).await.expect("add trace");
     }
@@ -107,12 +115,13 @@ async fn write_bucket_v3(root: &Path) {
         expected_traces: n,
     };
     let b0 = v3::b0_traces();
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         v1::tenant(),
         v3::block_b0(),
         opts(b0.len()),
         clock_at(v3::B0_CREATED_NS),
+        strata_block::FORMAT_V2,
     )
     .expect("block writer");
     for (id, rs, replica) in &b0 {
@@ -122,12 +131,13 @@ async fn write_bucket_v3(root: &Path) {
     }
     w.finish().await.expect("finish block");
     let all = v1::traces();
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         v1::tenant(),
         v3::block_b1(),
         opts(all.len()),
         clock_at(v3::B1_CREATED_NS),
+        strata_block::FORMAT_V2,
     )
     .expect("block writer")
     .with_compaction_level(1)
