@@ -463,49 +463,52 @@ async fn service_name_column_answers_exactly_when_marked() {
     }
 }
 
-/// Blocks an earlier build stored in format v2 (the checked-in fixture set `v3`) search as
-/// before, through the second pass that reads every span of the matched traces: exactly what
-/// full evaluation answers, and what a format-v3 block of the same traces answers.
+/// Blocks an earlier build stored, in format v2 (the checked-in fixture set `v3`, searched
+/// through the second pass that reads every span of the matched traces) and in format v3
+/// (set `v4`, through the trace-level columns), search exactly as full evaluation answers,
+/// and as a block this build writes of the same traces.
 #[tokio::test]
-async fn stored_v2_blocks_still_search() {
+async fn stored_blocks_still_search() {
     use std::sync::Arc;
 
     use object_store::local::LocalFileSystem;
     use object_store::ObjectStore;
-    use strata_testkit::fixtures::{v1, v3};
+    use strata_testkit::fixtures::{v1, v3, v4};
 
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(LocalFileSystem::new_with_prefix(v3::bucket()).expect("fixture bucket"));
-    let meta = strata_block::read_meta(store.as_ref(), &v1::tenant(), v3::block_b1())
-        .await
-        .expect("meta.json");
-    assert_eq!(meta.format, strata_block::FORMAT_V2);
-    let stored = BlockReader::new(store, meta);
-    let traces = stored.read_all().await.expect("read");
-    let rewritten = write(&traces, 2).await;
-    assert!(rewritten.meta().has_trace_columns());
+    let sets = [
+        (v3::bucket(), v3::block_b1(), strata_block::FORMAT_V2),
+        (v4::bucket(), v4::block_c0(), "strata-parquet-v3"),
+    ];
     let queries = [
         "{ duration >= 0ms }",
         "{ kind = server }",
         "{ status = unset }",
         "{ duration > 1h }",
     ];
-    let mut matched = 0;
-    for q in queries {
-        let job = job(q, 0, 0);
-        assert!(job.plan().span_local(), "{q} is span-local");
-        let want = brute_force(&stored, &job).await;
-        matched += want.len();
-        assert_eq!(
-            pruned(&stored, &job).await.0,
-            want,
-            "{q} on the stored block"
-        );
-        assert_eq!(
-            pruned(&rewritten, &job).await.0,
-            want,
-            "{q} rewritten as v3"
-        );
+    for (bucket, block, format) in sets {
+        let store: Arc<dyn ObjectStore> =
+            Arc::new(LocalFileSystem::new_with_prefix(bucket).expect("fixture bucket"));
+        let meta = strata_block::read_meta(store.as_ref(), &v1::tenant(), block)
+            .await
+            .expect("meta.json");
+        assert_eq!(meta.format, format);
+        let stored = BlockReader::new(store, meta);
+        let traces = stored.read_all().await.expect("read");
+        let rewritten = write(&traces, 2).await;
+        assert!(rewritten.meta().has_trace_columns());
+        let mut matched = 0;
+        for q in queries {
+            let job = job(q, 0, 0);
+            assert!(job.plan().span_local(), "{q} is span-local");
+            let want = brute_force(&stored, &job).await;
+            matched += want.len();
+            assert_eq!(
+                pruned(&stored, &job).await.0,
+                want,
+                "{q} on the {format} block"
+            );
+            assert_eq!(pruned(&rewritten, &job).await.0, want, "{q} rewritten");
+        }
+        assert!(matched > 0, "the queries match something");
     }
-    assert!(matched > 0, "the queries match something");
 }
