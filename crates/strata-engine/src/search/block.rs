@@ -11,9 +11,10 @@
 //! A span-local query ([`SearchPlan::span_local`](crate::SearchPlan::span_local)) keeps, in
 //! the first pass, its hits and the values reported on them ([`super::hits`]), when every
 //! row group is in the time range; its second pass then reads only the result's columns and
-//! does not evaluate the filter again. In a block with trace-level columns (format v3) it
-//! reads instead those columns over the matched traces and the hit rows' own fields
-//! ([`super::summary`]), not every span of every matched trace.
+//! does not evaluate the filter again. In a block with trace-level columns (format v3) its
+//! first pass reads no `trace_id` (`trace_spans` gives the traces' rows) and its second
+//! reads the trace-level columns on the matched traces' first rows and the hit rows' own
+//! fields ([`super::summary`]), not every span of every matched trace.
 //!
 //! Invariant: every batch handed to evaluation holds whole traces (the second pass scans
 //! with `whole_traces: true`), whatever rows pruning selected.
