@@ -1,4 +1,4 @@
-//! Block format v1 (`strata-parquet-v1`): immutable blocks of spans in an object store.
+//! Block format v3 (`strata-parquet-v3`; v1 and v2 are still read): immutable blocks of spans in an object store.
 //!
 //! A block is three objects under `<tenant>/<block-id>/` (keys from [`strata_storage::BlockPaths`]):
 //!
@@ -39,7 +39,8 @@ pub use index::{
 };
 pub use merge::{dedup_spans, MergedTrace, TraceMerger};
 pub use meta::{
-    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_VERSION, READ_FORMATS,
+    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_VERSION,
+    READ_FORMATS, WRITE_FORMATS,
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};

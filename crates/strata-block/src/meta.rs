@@ -7,17 +7,27 @@ use strata_storage::BlockPaths;
 use crate::error::{BlockError, Result};
 
 /// The block format this build writes. Also stored in the Parquet file's key-value metadata
-/// under [`FORMAT_KEY`]. v2 added the `replica` column (see the `schema` module).
-pub const FORMAT_VERSION: &str = "strata-parquet-v2";
+/// under [`FORMAT_KEY`]. v2 added the `replica` column, v3 the trace-level columns (see the
+/// `schema` module).
+pub const FORMAT_VERSION: &str = "strata-parquet-v3";
+
+/// The second block format, still read (and written on request,
+/// [`BlockWriter::new_with_format`](crate::BlockWriter::new_with_format)): no trace-level
+/// columns.
+pub const FORMAT_V2: &str = "strata-parquet-v2";
 
 /// The first block format, still read: no `replica` column (every row counts).
 pub const FORMAT_V1: &str = "strata-parquet-v1";
 
 /// Every format this build reads.
-pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_VERSION];
+pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_V2, FORMAT_VERSION];
+
+/// Formats a [`BlockWriter`](crate::BlockWriter) can write.
+pub const WRITE_FORMATS: &[&str] = &[FORMAT_V2, FORMAT_VERSION];
 
 /// [`READ_FORMATS`] for error messages.
-pub(crate) const READ_FORMATS_TEXT: &str = "strata-parquet-v1 and strata-parquet-v2";
+pub(crate) const READ_FORMATS_TEXT: &str =
+    "strata-parquet-v1, strata-parquet-v2 and strata-parquet-v3";
 
 /// Key of the format version in the Parquet footer's key-value metadata.
 pub const FORMAT_KEY: &str = "strata.format";
@@ -66,6 +76,11 @@ impl BlockMeta {
     /// Whether `data.parquet` has the `replica` column (format v2 and later).
     pub fn has_replica_column(&self) -> bool {
         self.format != FORMAT_V1
+    }
+
+    /// Whether `data.parquet` has the trace-level columns (format v3 and later).
+    pub fn has_trace_columns(&self) -> bool {
+        self.format != FORMAT_V1 && self.format != FORMAT_V2
     }
 
     /// Rejects formats this build does not know.

@@ -29,8 +29,8 @@ use crate::bloom::Bloom;
 use crate::convert::{BatchView, TraceAssembler};
 use crate::error::{BlockError, Result};
 use crate::footer_cache::FooterCache;
-use crate::meta::{BlockMeta, FORMAT_KEY, FORMAT_V1, READ_FORMATS, READ_FORMATS_TEXT};
-use crate::schema::{span_schema, span_schema_v1, TRACE_ID_COLUMN};
+use crate::meta::{BlockMeta, FORMAT_KEY, READ_FORMATS, READ_FORMATS_TEXT};
+use crate::schema::{schema_for, TRACE_ID_COLUMN};
 
 /// Reads a block's `bloom` object.
 pub async fn read_bloom(
@@ -181,11 +181,7 @@ impl BlockReader {
         let format = self.check_file(file.metadata())?;
         crate::layout::check_ranges(file.metadata(), self.meta.size_bytes)
             .map_err(|reason| BlockError::corrupt(self.meta.block_id, reason))?;
-        let schema = if format == FORMAT_V1 {
-            span_schema_v1()
-        } else {
-            span_schema()
-        };
+        let schema = schema_for(format).expect("every read format has a schema");
         if file.schema().fields() != schema.fields() {
             return Err(BlockError::corrupt(
                 self.meta.block_id,

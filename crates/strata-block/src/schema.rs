@@ -1,6 +1,8 @@
 //! The Arrow/Parquet schema of `data.parquet`, format [`FORMAT_VERSION`](crate::FORMAT_VERSION)
-//! (`strata-parquet-v2`). Format `strata-parquet-v1` (still read) has the same columns without
-//! the last one, `replica` ([`span_schema_v1`]).
+//! (`strata-parquet-v3`, [`block_schema`]). The older formats, still read, have a prefix of its
+//! columns: `strata-parquet-v2` ([`span_schema`]) has every column up to `replica` and none of
+//! the trace-level columns; `strata-parquet-v1` ([`span_schema_v1`]) also lacks `replica`.
+//! [`schema_for`] gives the schema of each.
 //!
 //! This is a persisted format: changing a column's name, type, nullability or meaning, or a
 //! type tag, requires a new format version.
@@ -40,7 +42,26 @@
 //! | `attrs` | Attrs | span attributes |
 //! | `events` | `List<Struct{time_unix_nano UInt64, name Utf8, attrs Attrs, dropped_attributes_count UInt32}>` | in span order |
 //! | `links` | `List<Struct{trace_id Binary, span_id Binary, trace_state Utf8, flags UInt32, attrs Attrs, dropped_attributes_count UInt32}>` | in span order |
-//! | `replica` | Boolean | v2 only. True for a replica copy of a span (an ingester's copy that a replicated push marked `replica`, see `strata-ring`'s push module): TraceQL metrics skip these rows so each span counts once; search and trace by ID read every row. Compaction keeps one copy of a span and marks it replica only if every copy was. |
+//! | `replica` | Boolean | v2 and later. True for a replica copy of a span (an ingester's copy that a replicated push marked `replica`, see `strata-ring`'s push module): TraceQL metrics skip these rows so each span counts once; search and trace by ID read every row. Compaction keeps one copy of a span and marks it replica only if every copy was. |
+//!
+//! | `trace_spans` | UInt32, nullable | v3. Trace-level (see below): rows of the trace in this block |
+//! | `trace_start_unix_nano` | UInt64, nullable | v3. Trace-level: earliest `start_time_unix_nano` of the trace's rows |
+//! | `trace_end_unix_nano` | UInt64, nullable | v3. Trace-level: latest `end_time_unix_nano` of the trace's rows |
+//! | `trace_root_service` | Utf8, nullable | v3. Trace-level: `service_name` of the root row; null when there is no root or it has no service name |
+//! | `trace_root_name` | Utf8, nullable | v3. Trace-level: `name` of the root row; null ⇔ no root |
+//! | `trace_service_stats` | `List<Struct{service Utf8, spans UInt32, errors UInt32}>`, nullable | v3. Trace-level: per distinct non-null `service_name` of the trace's rows, ascending by name: its rows, and those with `status_code` 2 |
+//!
+//! # Trace-level columns (v3)
+//!
+//! Set on the **first row of each trace** in the file and null on every other row, so that a
+//! reader gets a trace's summary without decoding its spans (nulls cost next to nothing to
+//! store and to decode). `trace_spans` is the marker: non-null exactly on a trace's first row,
+//! and the trace's rows are that row and the `trace_spans - 1` rows after it (the trace may
+//! straddle row groups). The root row is the trace's first row (in file order) with an empty
+//! `parent_span_id`. Every value describes the trace's spans **in this block** only (a trace
+//! may be spread over several blocks; readers combine them). Every row counts, `replica`
+//! rows too. All of it is derived from the span columns: a reader may ignore it, and gets the
+//! same answers.
 //!
 //! Resource and scope are denormalised onto every span row. Reading groups spans back under
 //! equal (resource, resource schema URL) and then equal (scope, scope schema URL); two
@@ -72,7 +93,7 @@
 //!
 //! # File metadata
 //!
-//! The Parquet key-value metadata holds `strata.format = strata-parquet-v1`, next to the Arrow
+//! The Parquet key-value metadata holds `strata.format` (the format version), next to the Arrow
 //! schema the Parquet writer embeds (readers check both). Pages are zstd-compressed at the
 //! configured level, dictionary encoding is on (off for `span_id` and `parent_span_id`),
 //! statistics are kept per column chunk, and per page for the scalar columns search filters
@@ -116,6 +137,19 @@ pub mod col {
     pub const EVENTS: &str = "events";
     pub const LINKS: &str = "links";
     pub const REPLICA: &str = "replica";
+    pub const TRACE_SPANS: &str = "trace_spans";
+    pub const TRACE_START: &str = "trace_start_unix_nano";
+    pub const TRACE_END: &str = "trace_end_unix_nano";
+    pub const TRACE_ROOT_SERVICE: &str = "trace_root_service";
+    pub const TRACE_ROOT_NAME: &str = "trace_root_name";
+    pub const TRACE_SERVICE_STATS: &str = "trace_service_stats";
+
+    /// Fields of a `trace_service_stats` struct.
+    pub mod stats {
+        pub const SERVICE: &str = "service";
+        pub const SPANS: &str = "spans";
+        pub const ERRORS: &str = "errors";
+    }
 
     /// Fields of an attribute struct.
     pub mod attr {
@@ -234,6 +268,42 @@ pub fn link_item_field() -> Arc<Field> {
     ))
 }
 
+/// Fields of one `trace_service_stats` entry.
+pub fn service_stats_fields() -> Fields {
+    use col::stats::*;
+    Fields::from(vec![
+        Field::new(SERVICE, DataType::Utf8, false),
+        Field::new(SPANS, DataType::UInt32, false),
+        Field::new(ERRORS, DataType::UInt32, false),
+    ])
+}
+
+/// The item field of `trace_service_stats`.
+pub fn service_stats_item_field() -> Arc<Field> {
+    Arc::new(Field::new(
+        LIST_ITEM,
+        DataType::Struct(service_stats_fields()),
+        false,
+    ))
+}
+
+/// The trace-level columns of format v3, in schema order (see the module docs).
+pub fn trace_fields() -> Vec<Field> {
+    use col::*;
+    vec![
+        Field::new(TRACE_SPANS, DataType::UInt32, true),
+        Field::new(TRACE_START, DataType::UInt64, true),
+        Field::new(TRACE_END, DataType::UInt64, true),
+        Field::new(TRACE_ROOT_SERVICE, DataType::Utf8, true),
+        Field::new(TRACE_ROOT_NAME, DataType::Utf8, true),
+        Field::new(
+            TRACE_SERVICE_STATS,
+            DataType::List(service_stats_item_field()),
+            true,
+        ),
+    ]
+}
+
 /// The item field of `resource_entity_refs`.
 pub fn entity_ref_item_field() -> Arc<Field> {
     Arc::new(Field::new(LIST_ITEM, DataType::Binary, false))
@@ -279,7 +349,8 @@ fn build_schema() -> Schema {
     ])
 }
 
-/// The schema of `data.parquet` (shared, built once).
+/// The span columns: the schema of format `strata-parquet-v2` files, and of the batches
+/// [`SpanBatchBuilder`](crate::SpanBatchBuilder) builds (live data, tests).
 pub fn span_schema() -> SchemaRef {
     static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
     SCHEMA.get_or_init(|| Arc::new(build_schema())).clone()
@@ -300,6 +371,34 @@ pub fn span_schema_v1() -> SchemaRef {
             Arc::new(Schema::new(fields))
         })
         .clone()
+}
+
+/// The schema of `data.parquet` in the format this build writes (`strata-parquet-v3`):
+/// [`span_schema`] followed by [`trace_fields`].
+pub fn block_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let mut fields: Vec<Field> = build_schema()
+                .fields()
+                .iter()
+                .map(|f| f.as_ref().clone())
+                .collect();
+            fields.extend(trace_fields());
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
+}
+
+/// The schema of a file in `format` (one of [`READ_FORMATS`](crate::READ_FORMATS)), or `None`
+/// for a format this build does not know.
+pub fn schema_for(format: &str) -> Option<SchemaRef> {
+    match format {
+        crate::meta::FORMAT_V1 => Some(span_schema_v1()),
+        crate::meta::FORMAT_V2 => Some(span_schema()),
+        crate::meta::FORMAT_VERSION => Some(block_schema()),
+        _ => None,
+    }
 }
 
 /// Index of the `trace_id` column, the first leaf of the Parquet schema too.

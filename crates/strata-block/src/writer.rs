@@ -3,6 +3,11 @@
 //! `data.parquet` is streamed: record batches go through parquet's [`AsyncArrowWriter`] into an
 //! object-store [`BufWriter`], which switches to a multipart upload once the file outgrows its
 //! buffer. Only the row group being encoded and the spans of the current trace are in memory.
+//!
+//! Format v3 (the default) adds the trace-level columns: each trace's summary is computed
+//! from its spans in [`BlockWriter::emit_pending`], where the trace is emitted whole, and set
+//! on its first row. [`BlockWriter::new_with_format`] writes format v2 instead (for a
+//! rollout while some readers only know v2, and for tests of the v2 read path).
 
 use std::sync::Arc;
 
@@ -20,10 +25,10 @@ use strata_proto::otlp::trace::{ResourceSpans, Span};
 use strata_storage::BlockPaths;
 
 use crate::bloom::Bloom;
-use crate::convert::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
+use crate::convert::{ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceColumnsBuilder, TraceSummary};
 use crate::error::{BlockError, Result};
-use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION};
-use crate::schema::{col, span_schema};
+use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION, WRITE_FORMATS};
+use crate::schema::{col, schema_for};
 
 /// A batch is handed to the Parquet writer once its spans' protobuf size passes this, even
 /// before `row_group_max_spans` spans are buffered, to bound memory and stay far from Arrow's
@@ -117,6 +122,10 @@ pub struct BlockWriter {
     compacted_from: Vec<BlockId>,
     parquet: Option<AsyncArrowWriter<BufWriter>>,
     batch: SpanBatchBuilder,
+    /// The format written, one of [`WRITE_FORMATS`].
+    format: &'static str,
+    /// The trace-level columns of the batch (format v3; `None` for v2).
+    trace_cols: Option<TraceColumnsBuilder>,
     last_id: Option<TraceId>,
     pending: PendingTrace,
     /// Distinct IDs of traces with at least one span, ascending.
@@ -149,7 +158,25 @@ impl BlockWriter {
         opts: WriterOptions,
         clock: SharedClock,
     ) -> Result<Self> {
+        Self::new_with_format(store, tenant, block_id, opts, clock, FORMAT_VERSION)
+    }
+
+    /// [`new`](Self::new) writing `format`, one of [`WRITE_FORMATS`] (others are
+    /// [`BlockError::InvalidOptions`]).
+    pub fn new_with_format(
+        store: Arc<dyn ObjectStore>,
+        tenant: TenantId,
+        block_id: BlockId,
+        opts: WriterOptions,
+        clock: SharedClock,
+        format: &str,
+    ) -> Result<Self> {
         let zstd = opts.validate()?;
+        let format: &'static str = WRITE_FORMATS
+            .iter()
+            .find(|f| **f == format)
+            .ok_or_else(|| BlockError::InvalidOptions(format!("cannot write format {format}")))?;
+        let schema = schema_for(format).expect("every write format has a schema");
         let paths = BlockPaths::new(tenant, block_id);
         let mut props = WriterProperties::builder()
             .set_compression(Compression::ZSTD(zstd))
@@ -163,7 +190,7 @@ impl BlockWriter {
             .set_max_row_group_row_count(Some(opts.row_group_max_spans))
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 FORMAT_KEY.to_string(),
-                FORMAT_VERSION.to_string(),
+                format.to_string(),
             )]));
         for c in PAGE_STATS_COLUMNS {
             props =
@@ -171,7 +198,7 @@ impl BlockWriter {
         }
         let props = props.build();
         let sink = BufWriter::new(store.clone(), paths.data());
-        let parquet = AsyncArrowWriter::try_new(sink, span_schema(), Some(props))?;
+        let parquet = AsyncArrowWriter::try_new(sink, schema, Some(props))?;
         Ok(Self {
             store,
             paths,
@@ -182,6 +209,8 @@ impl BlockWriter {
             compacted_from: Vec::new(),
             parquet: Some(parquet),
             batch: SpanBatchBuilder::default(),
+            format,
+            trace_cols: (format != crate::meta::FORMAT_V2).then(TraceColumnsBuilder::default),
             last_id: None,
             pending: PendingTrace::default(),
             total_spans: 0,
@@ -352,7 +381,7 @@ impl BlockWriter {
             .await?;
 
         let meta = BlockMeta {
-            format: FORMAT_VERSION.to_string(),
+            format: self.format.to_string(),
             block_id: self.paths.block,
             tenant_id: self.paths.tenant.as_str().to_string(),
             start_time_unix_nano: self.min_start,
@@ -416,6 +445,7 @@ impl BlockWriter {
         self.service_name_exact &= resources.iter().all(|r| r.service_name_exact());
         let mut spans = pending.spans;
         spans.sort_by_key(|(_, _, s, _)| s.start_time_unix_nano);
+        let mut summary = TraceSummary::default();
         for (ri, si, span, replica) in &spans {
             let (scope, url) = &pending.scopes[*si];
             let scope = ScopeCtx {
@@ -424,9 +454,22 @@ impl BlockWriter {
             };
             self.batch
                 .append_copy(&id, &resources[*ri], &scope, span, *replica)?;
+            if self.trace_cols.is_some() {
+                summary.row(
+                    span.start_time_unix_nano,
+                    span.end_time_unix_nano,
+                    &span.name,
+                    span.parent_span_id.is_empty(),
+                    resources[*ri].service_name(),
+                    span.status.as_ref().is_some_and(|st| st.code == 2),
+                );
+            }
             self.min_start = self.min_start.min(span.start_time_unix_nano);
             self.max_end = self.max_end.max(span.end_time_unix_nano);
             self.total_spans += 1;
+        }
+        if let Some(t) = self.trace_cols.as_mut() {
+            t.append(&summary, spans.len())?;
         }
         self.trace_ids.push(id);
         if self.batch.len() >= self.opts.row_group_max_spans
@@ -438,7 +481,13 @@ impl BlockWriter {
     }
 
     async fn write_batch(&mut self) -> Result<()> {
-        let batch = self.batch.finish()?;
+        let mut batch = self.batch.finish()?;
+        if let Some(t) = self.trace_cols.as_mut() {
+            let mut columns = batch.columns().to_vec();
+            columns.extend(t.finish()?);
+            let schema = schema_for(self.format).expect("every write format has a schema");
+            batch = arrow_array::RecordBatch::try_new(schema, columns)?;
+        }
         let parquet = self.parquet.as_mut().expect("checked by check_usable");
         parquet.write(&batch).await?;
         Ok(())

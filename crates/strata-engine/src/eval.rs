@@ -43,6 +43,7 @@ use crate::plan::ir::{Domain, Expr};
 use crate::result::TraceMatch;
 use crate::{EngineError, SearchPlan};
 use ctx::Ctx;
+pub(crate) use output::reported_attributes;
 use spanset::TraceEval;
 use trace::{Traces, Tree};
 use value::{bad, null_to_false};

@@ -1,11 +1,12 @@
-//! Writes the newest fixture set, `v3` (see `strata_testkit::fixtures` and
-//! `fixtures/README.md`): blocks in format `strata-parquet-v2` and WAL records with replica
-//! marks, as this build writes them. Older sets (`--set v1`, `--set v2`) can only be reproduced
-//! byte for byte by a build of their day (this one writes block format v2 and marks nothing in
-//! v1's pushes), so their sets are frozen as checked in.
+//! Writes the newest fixture set, `v4` (see `strata_testkit::fixtures` and
+//! `fixtures/README.md`): a block in format `strata-parquet-v3`, as this build writes it.
+//! `--set v3` writes set v3 (blocks in format v2, through `BlockWriter::new_with_format`, and
+//! WAL records with replica marks) as checked in. Older sets (`--set v1`, `--set v2`) can only
+//! be reproduced byte for byte by a build of their day (this one marks nothing in v1's pushes
+//! and writes no format-v1 block), so their sets are frozen as checked in.
 //!
 //! ```text
-//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3] <out-dir>]
+//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3|v4] <out-dir>]
 //! ```
 //!
 //! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/<set>`, and refuses if that
@@ -28,7 +29,7 @@ use strata_block::{
 use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
 use strata_proto::roles::PushRequest;
-use strata_testkit::fixtures::{v1, v2, v3};
+use strata_testkit::fixtures::{v1, v2, v3, v4};
 use strata_wal::{FsyncPolicy, Wal, WalConfig};
 
 fn clock_at(unix_nanos: u64) -> SharedClock {
@@ -50,9 +51,16 @@ async fn write_block(
         zstd_level: 3,
         expected_traces: traces.len(),
     };
-    let mut w = BlockWriter::new(store.clone(), v1::tenant(), id, opts, clock_at(created_ns))
-        .expect("block writer")
-        .with_compaction_level(level);
+    let mut w = BlockWriter::new_with_format(
+        store.clone(),
+        v1::tenant(),
+        id,
+        opts,
+        clock_at(created_ns),
+        strata_block::FORMAT_V2,
+    )
+    .expect("block writer")
+    .with_compaction_level(level);
     for (id, rs) in traces {
         w.add_trace(*id, rs).await.expect("add trace");
     }
@@ -107,12 +115,13 @@ async fn write_bucket_v3(root: &Path) {
         expected_traces: n,
     };
     let b0 = v3::b0_traces();
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         v1::tenant(),
         v3::block_b0(),
         opts(b0.len()),
         clock_at(v3::B0_CREATED_NS),
+        strata_block::FORMAT_V2,
     )
     .expect("block writer");
     for (id, rs, replica) in &b0 {
@@ -122,17 +131,44 @@ async fn write_bucket_v3(root: &Path) {
     }
     w.finish().await.expect("finish block");
     let all = v1::traces();
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         v1::tenant(),
         v3::block_b1(),
         opts(all.len()),
         clock_at(v3::B1_CREATED_NS),
+        strata_block::FORMAT_V2,
     )
     .expect("block writer")
     .with_compaction_level(1)
     .with_compacted_from(vec![v3::block_b0()]);
     for (id, rs) in &all {
+        w.add_trace(*id, rs).await.expect("add trace");
+    }
+    w.finish().await.expect("finish block");
+}
+
+/// Set v4's bucket: one level-0 block in format v3 (this build's) of v1's traces.
+async fn write_bucket_v4(root: &Path) {
+    std::fs::create_dir_all(root).expect("create bucket dir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
+    let traces = v1::traces();
+    let opts = WriterOptions {
+        row_group_max_spans: 4,
+        bloom_false_positive: 0.01,
+        zstd_level: 3,
+        expected_traces: traces.len(),
+    };
+    let mut w = BlockWriter::new(
+        store.clone(),
+        v1::tenant(),
+        v4::block_c0(),
+        opts,
+        clock_at(v4::C0_CREATED_NS),
+    )
+    .expect("block writer");
+    for (id, rs) in &traces {
         w.add_trace(*id, rs).await.expect("add trace");
     }
     w.finish().await.expect("finish block");
@@ -164,14 +200,15 @@ async fn main() {
             args.remove(i);
             set
         }
-        _ => "v3".to_string(),
+        _ => "v4".to_string(),
     };
     let default_dir = match set.as_str() {
         "v1" => v1::dir(),
         "v2" => v2::dir(),
         "v3" => v3::dir(),
+        "v4" => v4::dir(),
         other => {
-            eprintln!("unknown fixture set {other:?} (v1, v2 or v3)");
+            eprintln!("unknown fixture set {other:?} (v1, v2, v3 or v4)");
             std::process::exit(2);
         }
     };
@@ -186,6 +223,11 @@ async fn main() {
     match set.as_str() {
         "v1" => write_bucket(&out.join("bucket")).await,
         "v3" => write_bucket_v3(&out.join("bucket")).await,
+        "v4" => {
+            write_bucket_v4(&out.join("bucket")).await;
+            println!("wrote {}", out.display());
+            return;
+        }
         _ => {}
     }
     let pushes = if set == "v3" {

@@ -9,6 +9,7 @@
 pub mod v1;
 pub mod v2;
 pub mod v3;
+pub mod v4;
 
 use std::path::PathBuf;
 

@@ -3,14 +3,18 @@
 //! * [`SpanBatchBuilder`] appends spans (with their resource and scope) as rows.
 //! * [`BatchView`] reads rows back, and [`TraceAssembler`] regroups spans under their resource
 //!   and scope.
+//! * `TraceColumnsBuilder` builds the trace-level columns of format v3 from a `TraceSummary`
+//!   per trace.
 
 mod attrs;
 mod lists;
 mod to_batch;
 mod to_otlp;
+mod trace_cols;
 
 pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
 pub use to_otlp::{BatchView, TraceAssembler};
+pub(crate) use trace_cols::{TraceColumnsBuilder, TraceSummary};
 
 use arrow_array::Array;
 

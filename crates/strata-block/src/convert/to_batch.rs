@@ -63,6 +63,11 @@ impl<'a> ResourceCtx<'a> {
     pub fn service_name_exact(&self) -> bool {
         self.service_name_exact
     }
+
+    /// The `service_name` column's value for spans under this resource.
+    pub fn service_name(&self) -> Option<&'a str> {
+        self.service_name
+    }
 }
 
 /// The instrumentation scope a span is appended under.

@@ -55,13 +55,30 @@ pub async fn write_block(
     traces: &[(TraceId, Vec<ResourceSpans>)],
     row_group_max_spans: usize,
 ) -> BlockMeta {
+    write_block_format(
+        store,
+        traces,
+        row_group_max_spans,
+        strata_block::FORMAT_VERSION,
+    )
+    .await
+}
+
+/// [`write_block`] in block format `format`.
+pub async fn write_block_format(
+    store: &Arc<dyn ObjectStore>,
+    traces: &[(TraceId, Vec<ResourceSpans>)],
+    row_group_max_spans: usize,
+    format: &str,
+) -> BlockMeta {
     let (_, clock) = clock();
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         TenantId::single(),
         BlockId::new_random(),
         opts(row_group_max_spans),
         clock,
+        format,
     )
     .unwrap();
     for (id, rs) in traces {

@@ -127,19 +127,7 @@ impl<'a> Meta<'a> {
     }
 
     fn span(&self, row: usize) -> Result<MatchedSpan, EngineError> {
-        let mut attributes: Vec<KeyValue> = Vec::new();
-        for (key, v) in &self.outputs {
-            if let Some(sv) = v.get(row)? {
-                let kv = KeyValue {
-                    key: key.clone(),
-                    value: Some(sv.to_any()),
-                    ..Default::default()
-                };
-                if !attributes.contains(&kv) {
-                    attributes.push(kv);
-                }
-            }
-        }
+        let attributes = reported_attributes(&self.outputs, row)?;
         Ok(MatchedSpan {
             span_id: self.span_ids.value(row).to_vec(),
             name: self.names.value(row).to_string(),
@@ -149,4 +137,26 @@ impl<'a> Meta<'a> {
             attributes,
         })
     }
+}
+
+/// The reported attributes of the span at `row` of `outputs` (`(key, values over spans)`):
+/// those it has a value for, identical key/value pairs once.
+pub(crate) fn reported_attributes(
+    outputs: &[(String, Value)],
+    row: usize,
+) -> Result<Vec<KeyValue>, EngineError> {
+    let mut attributes: Vec<KeyValue> = Vec::new();
+    for (key, v) in outputs {
+        if let Some(sv) = v.get(row)? {
+            let kv = KeyValue {
+                key: key.clone(),
+                value: Some(sv.to_any()),
+                ..Default::default()
+            };
+            if !attributes.contains(&kv) {
+                attributes.push(kv);
+            }
+        }
+    }
+    Ok(attributes)
 }

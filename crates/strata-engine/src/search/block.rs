@@ -11,7 +11,10 @@
 //! A span-local query ([`SearchPlan::span_local`](crate::SearchPlan::span_local)) keeps, in
 //! the first pass, its hits and the values reported on them ([`super::hits`]), when every
 //! row group is in the time range; its second pass then reads only the result's columns and
-//! does not evaluate the filter again.
+//! does not evaluate the filter again. In a block with trace-level columns (format v3) its
+//! first pass reads no `trace_id` (`trace_spans` gives the traces' rows) and its second
+//! reads the trace-level columns on the matched traces' first rows and the hit rows' own
+//! fields ([`super::summary`]), not every span of every matched trace.
 //!
 //! Invariant: every batch handed to evaluation holds whole traces (the second pass scans
 //! with `whole_traces: true`), whatever rows pruning selected.
@@ -152,10 +155,14 @@ impl SearchJob {
             .collect();
         // Hits are complete only when no row group was left out for its time.
         let keep_hits = keep_hits && self.plan.span_local() && in_range.iter().all(|k| *k);
+        // With trace-level columns, the first pass of a span-local query finds each hit's
+        // trace by `trace_spans` and needs no `trace_id` ([`super::summary`]).
+        let by_extents = keep_hits && meta.has_trace_columns();
         let mut hits = None;
         let (rows, open, window) = match self.plan.prefilter_columns() {
             Some(cols) => {
                 let mut cols = self.plan.block_columns(cols, exact);
+                let own = cols.clone();
                 if !cols.contains(&col::TRACE_ID) {
                     cols.insert(0, col::TRACE_ID);
                 }
@@ -191,15 +198,30 @@ impl SearchJob {
                 if first.is_empty() {
                     return Ok(());
                 }
-                let mut collector = keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
-                let (found, open) = self
-                    .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
-                    .await?;
-                hits = match collector {
-                    Some(c) => c.finish()?,
-                    None => None,
-                };
-                (found, prune::inside(open, &window), window)
+                if by_extents && !own.is_empty() {
+                    let (traces, found) = self
+                        .first_pass_by_extents(reader, &layout, &first, own, acc)
+                        .await?;
+                    if let Some(h) = found {
+                        return self
+                            .search_summaries(reader, &layout, &traces, h, acc)
+                            .await;
+                    }
+                    // Reported values that cannot be kept: evaluate the traces in full.
+                    (Rows::from_ranges(traces), Vec::new(), window)
+                } else {
+                    let mut collector =
+                        keep_hits.then(|| HitCollector::new(self.plan.outputs.len()));
+                    let found = self
+                        .candidates(reader, &layout, &first, cols, collector.as_mut(), acc)
+                        .await?;
+                    hits = match collector {
+                        Some(c) => c.finish()?,
+                        None => None,
+                    };
+                    let (found, open) = found;
+                    (found, prune::inside(open, &window), window)
+                }
             }
             None => {
                 acc.pruned_row_groups +=

@@ -57,9 +57,6 @@ impl HitCollector {
         mask: &BooleanArray,
         values: Vec<Value>,
     ) -> Result<(), EngineError> {
-        if !self.usable {
-            return Ok(());
-        }
         let hits: Vec<u32> = mask.values().set_indices().map(|i| i as u32).collect();
         if hits.is_empty() {
             return Ok(());
@@ -70,6 +67,9 @@ impl HitCollector {
                 .ok_or_else(|| EngineError::Batch("filter mask longer than its batch".into()))?;
             self.rows.push(*pos);
         }
+        if !self.usable {
+            return Ok(());
+        }
         let idx = UInt32Array::from(hits);
         for (parts, v) in self.parts.iter_mut().zip(values) {
             if v.scalar || v.arr.is_some() {
@@ -79,6 +79,11 @@ impl HitCollector {
             parts.push(v.take(&idx)?);
         }
         Ok(())
+    }
+
+    /// The hits' file rows so far, ascending (kept even when their values cannot be).
+    pub(crate) fn rows(&self) -> &[usize] {
+        &self.rows
     }
 
     /// The hits, or `None` when their values cannot be kept as plain columns.
@@ -102,6 +107,11 @@ impl HitCollector {
 }
 
 impl Hits {
+    /// The hits' file rows (ascending) and their reported values (one row per hit).
+    pub(crate) fn into_parts(self) -> (Vec<usize>, Vec<Value>) {
+        (self.rows, self.outputs)
+    }
+
     /// For the next batch of the second pass (rows at file `positions`, ascending and after
     /// those of earlier batches): the filter's mask and the reported values.
     pub(crate) fn batch(

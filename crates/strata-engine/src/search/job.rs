@@ -103,7 +103,12 @@ impl SearchJob {
         start <= self.end_ns && end >= self.start_ns
     }
 
-    fn keep(&self, m: &TraceMatch) -> bool {
+    /// Spans per spanset.
+    pub(super) fn spss(&self) -> usize {
+        self.spss
+    }
+
+    pub(super) fn keep(&self, m: &TraceMatch) -> bool {
         let dur = m.end_time_unix_nano.saturating_sub(m.start_time_unix_nano);
         self.overlaps(m.start_time_unix_nano, m.end_time_unix_nano)
             && dur >= self.min_duration_ns

@@ -5,7 +5,8 @@
 //!
 //! * [`SearchJob`] (`job.rs`): a request validated and compiled ([`SearchPlan`](crate::SearchPlan)
 //!   and bounds), searching batches of whole traces; `block.rs` adds the search of a block with
-//!   statistics- and dictionary-based pruning.
+//!   statistics- and dictionary-based pruning; `summary.rs` the second pass of a span-local
+//!   query over a block with trace-level columns (format v3).
 //! * [`SearchAccumulator`] (`accumulator.rs`): combines results of any number of sources per
 //!   trace ID and answers the newest `limit` traces.
 //! * Rendering (`render.rs`): a [`TraceMatch`](crate::TraceMatch) in Tempo's response shape
@@ -19,6 +20,7 @@ mod hits;
 mod job;
 mod legacy;
 mod render;
+mod summary;
 
 pub use accumulator::SearchAccumulator;
 pub(crate) use block::block_err;

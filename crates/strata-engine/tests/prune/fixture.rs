@@ -147,6 +147,15 @@ pub fn sequential(traces: u64) -> Vec<(TraceId, Vec<ResourceSpans>)> {
 
 /// Writes `traces` into a new block of at most `row_group` spans per row group.
 pub async fn write(traces: &[(TraceId, Vec<ResourceSpans>)], row_group: usize) -> BlockReader {
+    write_format(traces, row_group, strata_block::FORMAT_VERSION).await
+}
+
+/// [`write`] in block format `format` (one the writer can write).
+pub async fn write_format(
+    traces: &[(TraceId, Vec<ResourceSpans>)],
+    row_group: usize,
+    format: &str,
+) -> BlockReader {
     let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
     let clock: SharedClock = Arc::new(ManualClock::default());
     let opts = WriterOptions {
@@ -155,12 +164,13 @@ pub async fn write(traces: &[(TraceId, Vec<ResourceSpans>)], row_group: usize) -
         zstd_level: 1,
         expected_traces: traces.len(),
     };
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         TenantId::single(),
         BlockId::new_random(),
         opts,
         clock,
+        format,
     )
     .expect("writer");
     for (id, rs) in traces {
@@ -242,6 +252,95 @@ pub fn named(specs: &[(String, Vec<String>)]) -> Vec<(TraceId, Vec<ResourceSpans
                 })
                 .collect();
             trace(n, vec![kv("service.name", str_value(svc))], spans)
+        })
+        .collect()
+}
+
+/// `traces` pseudo-random traces (deterministic in `seed`) that exercise the trace-level
+/// values: 1 to 24 spans in one to three resources of services `svc-a`..`svc-c` or none,
+/// added out of start-time order (some starts equal); no root, one root or two roots
+/// (spans with an empty parent), in any position; statuses unset, ok and error; names
+/// `op-0`..`op-5` and `GET /api/{k}`; durations from 0 to 40 ms, some ending before they
+/// start; span attribute `j` from 0 to 4.
+pub fn mixed(traces: u64, seed: u64) -> Vec<(TraceId, Vec<ResourceSpans>)> {
+    let mut state = seed
+        .wrapping_mul(6364136223846793005)
+        .wrapping_add(1442695040888963407);
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n
+    };
+    (0..traces)
+        .map(|n| {
+            let id = trace_id(n + 1_000);
+            let len = next(24) + 1;
+            let roots = match next(4) {
+                0 => 0,
+                1 => 2,
+                _ => 1,
+            };
+            let root_at: Vec<u64> = (0..roots).map(|_| next(len)).collect();
+            let base = BASE_NS + n * 1_000 * MS;
+            let groups = next(3) + 1;
+            let mut by_group: Vec<Vec<Span>> = vec![Vec::new(); groups as usize];
+            for j in 0..len {
+                let start = base + next(6) * MS;
+                let end = if next(20) == 0 {
+                    start.saturating_sub(MS)
+                } else {
+                    start + next(40) * MS + next(1_000) * US
+                };
+                let name = if next(3) == 0 {
+                    format!("GET /api/{}", next(4))
+                } else {
+                    format!("op-{}", next(6))
+                };
+                let status = match next(5) {
+                    0 => None,
+                    1 => Some(2),
+                    2 => Some(1),
+                    _ => Some(0),
+                }
+                .map(|code| Status {
+                    code,
+                    message: String::new(),
+                });
+                let kind = if next(2) == 0 {
+                    SpanKind::Server
+                } else {
+                    SpanKind::Client
+                };
+                let parent = if root_at.contains(&j) {
+                    Vec::new()
+                } else {
+                    (next(1_000) + 1).to_be_bytes().to_vec()
+                };
+                let span = Span {
+                    parent_span_id: parent,
+                    kind: kind as i32,
+                    status,
+                    attributes: vec![kv("j", Value::IntValue(next(5) as i64))],
+                    ..strata_testkit::span(&id, n * 100 + j + 1, &name, start, end)
+                };
+                by_group[next(groups) as usize].push(span);
+            }
+            let rs = by_group
+                .into_iter()
+                .enumerate()
+                .filter(|(_, spans)| !spans.is_empty())
+                .map(|(g, spans)| {
+                    let svc = ["svc-a", "svc-b", "svc-c", ""][(g + n as usize) % 4];
+                    let attrs = if svc.is_empty() {
+                        vec![kv("host.name", str_value("h"))]
+                    } else {
+                        vec![kv("service.name", str_value(svc))]
+                    };
+                    strata_testkit::resource_spans(Some(resource_with(attrs)), None, spans)
+                })
+                .collect();
+            (id, rs)
         })
         .collect()
 }
