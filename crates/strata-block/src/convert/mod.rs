@@ -3,11 +3,15 @@
 //! * [`SpanBatchBuilder`] appends spans (with their resource and scope) as rows.
 //! * [`BatchView`] reads rows back, and [`TraceAssembler`] regroups spans under their resource
 //!   and scope.
+//! * [`wire`] indexes stored trace shares (protobuf bytes) without decoding them, and
+//!   `from_wire` appends their spans to a [`SpanBatchBuilder`] straight from the bytes.
 
 mod attrs;
+mod from_wire;
 mod lists;
 mod to_batch;
 mod to_otlp;
+pub(crate) mod wire;
 
 pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
 pub use to_otlp::{BatchView, TraceAssembler};
