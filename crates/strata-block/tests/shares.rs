@@ -195,7 +195,7 @@ fn rich_span(id: &TraceId, n: u64, start: u64) -> Span {
         flags: 7,
     }];
     s.dropped_links_count = 8;
-    s.status = (n % 2 == 0).then(|| Status {
+    s.status = n.is_multiple_of(2).then(|| Status {
         code: 2,
         message: "boom".into(),
     });
@@ -338,7 +338,7 @@ fn shares_prost_would_merge_or_reject_are_declined() {
     ));
     let mut bad_utf8 = span.clone();
     bad_utf8.extend(field(5, &[0xff, 0xfe]));
-    let truncated = raw_share(&[span.clone()])[..20].to_vec();
+    let truncated = raw_share(std::slice::from_ref(&span))[..20].to_vec();
     for bad in [
         raw_share(&[two_statuses]),
         raw_share(&[bad_utf8]),
@@ -347,7 +347,7 @@ fn shares_prost_would_merge_or_reject_are_declined() {
         run(async {
             let store = store();
             let mut w = writer(&store, 4);
-            let good = raw_share(&[span.clone()]);
+            let good = raw_share(std::slice::from_ref(&span));
             let shares = [
                 TraceShare {
                     bytes: &good,

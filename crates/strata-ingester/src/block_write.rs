@@ -3,10 +3,11 @@
 //! Traces are written in ascending trace-ID order (the block format requires it), each from
 //! every encoded share the ingester holds for it (replica copies flagged in the block's
 //! `replica` column). The shares are read in place (`BlockWriter::add_trace_shares`, no prost
-//! decode); a trace with a share that walk does not read is decoded with prost instead, and a
+//! decode); a trace with a share the walk does not vouch for is decoded with prost, and a
 //! share that does not decode is logged and skipped: the distributor encoded it, so this is a
-//! bug, not bad input. The block is complete only once `meta.json` is written (by `BlockWriter::finish`); a crash before that leaves a
-//! directory without `meta.json`, deleted at the next start while the WAL still holds its data.
+//! bug, not bad input. The block is complete only once `meta.json` is written (by
+//! `BlockWriter::finish`); a crash before that leaves a directory without `meta.json`, deleted
+//! at the next start while the WAL still holds its data.
 //! Writing does not touch the cut block's in-memory state: on failure the caller keeps it and
 //! retries on the next tick.
 
