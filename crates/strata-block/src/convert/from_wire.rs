@@ -1,5 +1,6 @@
 //! Wire → Arrow: appends spans indexed by [`super::wire`] as rows, reading fields straight from
-//! the checked share bytes. Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
+//! the checked share bytes (a trace's resources and scopes are read once, into [`ResourceRow`]
+//! and [`ScopeRow`], not once per span row). Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
 //! prost-decoded spans (the invariant of [`super::wire`]); array, key-value-list and entity-ref
 //! values are decoded and re-encoded with prost, as the prost path stores them.
 
@@ -32,64 +33,170 @@ fn walk<'a>(b: &'a [u8], what: &str, f: impl FnMut(u32, Val<'a>) -> Option<()>) 
     fields(b, f).ok_or_else(|| broken(what))
 }
 
+/// An attribute value read from a checked `AnyValue` (`Absent`: the `KeyValue` has none).
+#[derive(Debug, Clone, Copy)]
+enum WireValue<'a> {
+    Absent,
+    Empty,
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(&'a [u8]),
+    Array(&'a [u8]),
+    Kvlist(&'a [u8]),
+    StrIndex(i64),
+}
+
+/// Key and value of one checked `KeyValue` message.
+fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
+    let (mut key, mut value) = (&b""[..], None);
+    walk(kv, "KeyValue", |t, v| {
+        match (t, v) {
+            (1, Val::Len(s)) => key = s,
+            (2, Val::Len(m)) => value = Some(m),
+            _ => {}
+        }
+        Some(())
+    })?;
+    let Some(value) = value else {
+        return Ok((str_of(key), WireValue::Absent));
+    };
+    let mut known = None;
+    walk(value, "AnyValue", |t, v| {
+        if (1..=8).contains(&t) {
+            known = Some((t, v));
+        }
+        Some(())
+    })?;
+    let v = match known {
+        None => WireValue::Empty,
+        Some((1, Val::Len(s))) => WireValue::Str(str_of(s)),
+        Some((2, Val::Varint(b))) => WireValue::Bool(b != 0),
+        Some((3, Val::Varint(i))) => WireValue::Int(i as i64),
+        Some((4, Val::Fixed64(d))) => WireValue::Double(f64::from_bits(d)),
+        Some((5, Val::Len(m))) => WireValue::Array(m),
+        Some((6, Val::Len(m))) => WireValue::Kvlist(m),
+        Some((7, Val::Len(b))) => WireValue::Bytes(b),
+        Some((8, Val::Varint(i))) => WireValue::StrIndex(i64::from(i as i32)),
+        Some(_) => return Err(broken("AnyValue")),
+    };
+    Ok((str_of(key), v))
+}
+
 impl AttrListBuilder {
     /// Appends one checked `KeyValue` message to the current row's list.
     pub(crate) fn append_kv_wire(&mut self, kv: &[u8]) -> Result<()> {
-        let (mut key, mut value) = (&b""[..], None);
-        walk(kv, "KeyValue", |t, v| {
+        let (key, value) = parse_kv(kv)?;
+        self.push_attr(key, value)
+    }
+
+    /// Appends one attribute to the current row's list.
+    fn push_attr(&mut self, key: &str, value: WireValue<'_>) -> Result<()> {
+        self.key.append_value(key);
+        match value {
+            WireValue::Absent => self.push_value(tag::ABSENT, None, None, None, None, None),
+            WireValue::Empty => self.push_value(tag::EMPTY, None, None, None, None, None),
+            WireValue::Str(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
+            WireValue::Bool(b) => self.push_value(tag::BOOL, None, None, None, Some(b), None),
+            WireValue::Int(i) => self.push_value(tag::INT, None, Some(i), None, None, None),
+            WireValue::Double(d) => self.push_value(tag::DOUBLE, None, None, Some(d), None, None),
+            WireValue::Bytes(b) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
+            WireValue::Array(m) => {
+                let a = reencode_array(m).map_err(|_| broken("ArrayValue"))?;
+                self.push_value(tag::ARRAY, None, None, None, None, Some(&a))
+            }
+            WireValue::Kvlist(m) => {
+                let l = reencode_kvlist(m).map_err(|_| broken("KeyValueList"))?;
+                self.push_value(tag::KVLIST, None, None, None, None, Some(&l))
+            }
+            WireValue::StrIndex(i) => {
+                self.push_value(tag::STRING_INDEX, None, Some(i), None, None, None)
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a row holding `attrs`.
+    fn append_row(&mut self, attrs: &[(&str, WireValue<'_>)]) -> Result<()> {
+        for (k, v) in attrs {
+            self.push_attr(k, *v)?;
+        }
+        self.finish_row()
+    }
+}
+
+/// A resource's columns, read once per trace rather than once per span row.
+#[derive(Debug)]
+pub(crate) struct ResourceRow<'a> {
+    pub wire: WireResource<'a>,
+    /// Attributes, dropped count and entity refs (re-encoded); `None`: no resource.
+    parsed: Option<(Vec<(&'a str, WireValue<'a>)>, u32, Vec<Vec<u8>>)>,
+}
+
+impl<'a> ResourceRow<'a> {
+    pub fn new(wire: WireResource<'a>) -> Result<Self> {
+        let Some(r) = wire.msg else {
+            return Ok(Self { wire, parsed: None });
+        };
+        let (mut attrs, mut dropped, mut refs) = (Vec::new(), 0, Vec::new());
+        let mut out = Ok(());
+        walk(r, "Resource", |t, v| {
             match (t, v) {
-                (1, Val::Len(s)) => key = s,
-                (2, Val::Len(m)) => value = Some(m),
+                (1, Val::Len(m)) => match parse_kv(m) {
+                    Ok(kv) => attrs.push(kv),
+                    Err(e) => out = Err(e),
+                },
+                (2, Val::Varint(x)) => dropped = x as u32,
+                (3, Val::Len(m)) => match reencode_entity_ref(m) {
+                    Ok(b) => refs.push(b),
+                    Err(_) => out = Err(broken("EntityRef")),
+                },
                 _ => {}
             }
             Some(())
         })?;
-        self.key.append_value(str_of(key));
-        let Some(value) = value else {
-            self.push_value(tag::ABSENT, None, None, None, None, None);
-            return Ok(());
+        out?;
+        Ok(Self {
+            wire,
+            parsed: Some((attrs, dropped, refs)),
+        })
+    }
+}
+
+/// A scope's columns, read once per trace rather than once per span row.
+#[derive(Debug)]
+pub(crate) struct ScopeRow<'a> {
+    pub wire: WireScope<'a>,
+    /// Name, version, attributes and dropped count; `None`: no scope.
+    parsed: Option<(&'a str, &'a str, Vec<(&'a str, WireValue<'a>)>, u32)>,
+}
+
+impl<'a> ScopeRow<'a> {
+    pub fn new(wire: WireScope<'a>) -> Result<Self> {
+        let Some(s) = wire.msg else {
+            return Ok(Self { wire, parsed: None });
         };
-        let mut known = None;
-        walk(value, "AnyValue", |t, v| {
-            if (1..=8).contains(&t) {
-                known = Some((t, v));
+        let (mut name, mut version, mut attrs, mut dropped) = ("", "", Vec::new(), 0);
+        let mut out = Ok(());
+        walk(s, "InstrumentationScope", |t, v| {
+            match (t, v) {
+                (1, Val::Len(b)) => name = str_of(b),
+                (2, Val::Len(b)) => version = str_of(b),
+                (3, Val::Len(m)) => match parse_kv(m) {
+                    Ok(kv) => attrs.push(kv),
+                    Err(e) => out = Err(e),
+                },
+                (4, Val::Varint(x)) => dropped = x as u32,
+                _ => {}
             }
             Some(())
         })?;
-        match known {
-            None => self.push_value(tag::EMPTY, None, None, None, None, None),
-            Some((1, Val::Len(s))) => {
-                self.push_value(tag::STRING, Some(str_of(s)), None, None, None, None)
-            }
-            Some((2, Val::Varint(b))) => {
-                self.push_value(tag::BOOL, None, None, None, Some(b != 0), None)
-            }
-            Some((3, Val::Varint(i))) => {
-                self.push_value(tag::INT, None, Some(i as i64), None, None, None)
-            }
-            Some((4, Val::Fixed64(d))) => {
-                self.push_value(tag::DOUBLE, None, None, Some(f64::from_bits(d)), None, None)
-            }
-            Some((5, Val::Len(m))) => {
-                let a = reencode_array(m).map_err(|_| broken("ArrayValue"))?;
-                self.push_value(tag::ARRAY, None, None, None, None, Some(&a))
-            }
-            Some((6, Val::Len(m))) => {
-                let l = reencode_kvlist(m).map_err(|_| broken("KeyValueList"))?;
-                self.push_value(tag::KVLIST, None, None, None, None, Some(&l))
-            }
-            Some((7, Val::Len(b))) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
-            Some((8, Val::Varint(i))) => self.push_value(
-                tag::STRING_INDEX,
-                None,
-                Some(i64::from(i as i32)),
-                None,
-                None,
-                None,
-            ),
-            Some(_) => return Err(broken("AnyValue")),
-        }
-        Ok(())
+        out?;
+        Ok(Self {
+            wire,
+            parsed: Some((name, version, attrs, dropped)),
+        })
     }
 }
 
@@ -147,22 +254,14 @@ impl LinkListBuilder {
 }
 
 impl EntityRefListBuilder {
-    /// Appends the row of a resource's entity refs (`None`: no resource).
-    pub(crate) fn append_wire(&mut self, resource: Option<&[u8]>) -> Result<()> {
-        let Some(r) = resource else {
+    /// Appends a row of encoded entity refs (`None`: no resource).
+    fn append_encoded(&mut self, refs: Option<&[Vec<u8>]>) -> Result<()> {
+        let Some(refs) = refs else {
             return self.append(None);
         };
-        let mut res = Ok(());
-        walk(r, "Resource", |t, v| {
-            if let (3, Val::Len(m)) = (t, v) {
-                match reencode_entity_ref(m) {
-                    Ok(b) => self.items.append_value(b),
-                    Err(_) => res = Err(broken("EntityRef")),
-                }
-            }
-            Some(())
-        })?;
-        res?;
+        for r in refs {
+            self.items.append_value(r);
+        }
         self.finish_row()
     }
 }
@@ -173,54 +272,31 @@ impl SpanBatchBuilder {
     pub(crate) fn append_wire(
         &mut self,
         trace_id: &TraceId,
-        res: &WireResource<'_>,
-        scope: &WireScope<'_>,
+        res: &ResourceRow<'_>,
+        scope: &ScopeRow<'_>,
         span: &WireSpan<'_>,
     ) -> Result<()> {
         let c = &mut *self;
         // Resource.
-        match res.msg {
-            Some(r) => {
-                let mut dropped = 0;
-                let mut out = Ok(());
-                walk(r, "Resource", |t, v| {
-                    match (t, v) {
-                        (1, Val::Len(m)) => then(&mut out, || c.resource_attrs.append_kv_wire(m)),
-                        (2, Val::Varint(x)) => dropped = x as u32,
-                        _ => {}
-                    }
-                    Some(())
-                })?;
-                out?;
-                c.resource_attrs.finish_row()?;
-                c.resource_dropped.append_value(dropped);
+        match &res.parsed {
+            Some((attrs, dropped, refs)) => {
+                c.resource_attrs.append_row(attrs)?;
+                c.resource_dropped.append_value(*dropped);
+                c.resource_entity_refs.append_encoded(Some(refs))?;
             }
             None => {
                 c.resource_attrs.append_null()?;
                 c.resource_dropped.append_null();
+                c.resource_entity_refs.append_encoded(None)?;
             }
         }
-        c.resource_entity_refs.append_wire(res.msg)?;
         // Scope.
-        match scope.msg {
-            Some(s) => {
-                let (mut name, mut version, mut dropped) = (&b""[..], &b""[..], 0);
-                let mut out = Ok(());
-                walk(s, "InstrumentationScope", |t, v| {
-                    match (t, v) {
-                        (1, Val::Len(b)) => name = b,
-                        (2, Val::Len(b)) => version = b,
-                        (3, Val::Len(m)) => then(&mut out, || c.scope_attrs.append_kv_wire(m)),
-                        (4, Val::Varint(x)) => dropped = x as u32,
-                        _ => {}
-                    }
-                    Some(())
-                })?;
-                out?;
-                c.scope_attrs.finish_row()?;
-                c.scope_name.append_value(str_of(name));
-                c.scope_version.append_value(str_of(version));
-                c.scope_dropped.append_value(dropped);
+        match &scope.parsed {
+            Some((name, version, attrs, dropped)) => {
+                c.scope_attrs.append_row(attrs)?;
+                c.scope_name.append_value(name);
+                c.scope_version.append_value(version);
+                c.scope_dropped.append_value(*dropped);
             }
             None => {
                 c.scope_attrs.append_null()?;
@@ -229,6 +305,7 @@ impl SpanBatchBuilder {
                 c.scope_dropped.append_null();
             }
         }
+        let (res, scope) = (&res.wire, &scope.wire);
         c.resource_schema_url.append_value(res.schema_url);
         c.scope_schema_url.append_value(scope.schema_url);
         c.service_name.append_option(res.service_name);

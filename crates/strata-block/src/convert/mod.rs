@@ -13,6 +13,7 @@ mod to_batch;
 mod to_otlp;
 pub(crate) mod wire;
 
+pub(crate) use from_wire::{ResourceRow, ScopeRow};
 pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
 pub use to_otlp::{BatchView, TraceAssembler};
 

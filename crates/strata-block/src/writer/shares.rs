@@ -7,6 +7,7 @@ use strata_common::TraceId;
 
 use super::{to_hex, BlockWriter};
 use crate::convert::wire::WireTrace;
+use crate::convert::{ResourceRow, ScopeRow};
 use crate::error::{BlockError, Result};
 
 /// One stored share of a trace: an encoded `tempopb.Trace`, and whether its spans are replica
@@ -70,11 +71,17 @@ impl BlockWriter {
             return Ok(());
         }
         self.service_name_exact &= trace.resources.iter().all(|r| r.service_name_exact);
+        let resources: Vec<ResourceRow<'_>> = (trace.resources.into_iter())
+            .map(ResourceRow::new)
+            .collect::<Result<_>>()?;
+        let scopes: Vec<ScopeRow<'_>> = (trace.scopes.into_iter())
+            .map(ScopeRow::new)
+            .collect::<Result<_>>()?;
         let mut spans = trace.spans;
         spans.sort_by_key(|s| s.start);
         for s in &spans {
-            let res = &trace.resources[s.resource as usize];
-            let scope = &trace.scopes[s.scope as usize];
+            let res = &resources[s.resource as usize];
+            let scope = &scopes[s.scope as usize];
             self.batch.append_wire(&id, res, scope, s)?;
             self.min_start = self.min_start.min(s.start);
             self.max_end = self.max_end.max(s.end);
