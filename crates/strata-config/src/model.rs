@@ -168,8 +168,7 @@ pub struct IngesterConfig {
     /// block and blocks being written). Past half of it a growing fraction of pushes is refused
     /// (gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`): none at half,
     /// all at the bound, so a load the block writers cannot keep up with is slowed down evenly
-    /// instead of exhausting memory (the fraction leaves out what the block writers have
-    /// already encoded of the blocks they are writing; the bound counts it). The head block is also cut at an eighth of it when that is
+    /// instead of exhausting memory. The head block is also cut at an eighth of it when that is
     /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2–3.1× this
     /// (docs/BENCHMARKS.md): size it at under a third of the ingester's memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,

@@ -13,12 +13,6 @@
 //! so the accepted rate settles where the block writers release bytes as fast as pushes add
 //! them, and memory stays below `L` (pushes in flight can overshoot it by what they carry).
 //!
-//! For the fraction, `u` leaves out the bytes of traces the block writers have already encoded
-//! into the blocks they are writing (`Inner::drained_bytes`, [`crate::writers`]): a block's
-//! bytes then stop counting trace by trace as it is written rather than all at once when it is
-//! complete, which would move the fraction by a whole block's share (up to a quarter of the
-//! band) in one step. The bound itself (`u ≥ L`: all refused) counts every held byte.
-//!
 //! Invariants: the decision is made before the WAL append, so a refused push is never written
 //! anywhere; every refusal is counted by the caller; the refused pushes are spread evenly (the
 //! `n`-th decision at fraction `f` refuses iff `⌊(n+1)·f⌋ > ⌊n·f⌋`, in thousandths), not

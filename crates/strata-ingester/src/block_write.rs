@@ -11,8 +11,6 @@
 //! Writing does not touch the cut block's in-memory state: on failure the caller keeps it and
 //! retries on the next tick.
 
-use std::sync::atomic::{AtomicU64, Ordering};
-
 use prost::Message;
 use strata_block::{BlockReader, BlockWriter, TraceShare, WriterOptions};
 use strata_common::{TenantId, TraceId};
@@ -23,14 +21,10 @@ use crate::{Ingester, IngesterError};
 
 impl Ingester {
     /// Writes `block` of `tenant` to local disk and returns a reader of it.
-    /// Adds the payload bytes of every trace put into the block to `drained` and to
-    /// `Inner::drained_bytes` as it goes ([`crate::backpressure`]); the caller takes them off
-    /// the latter when the write ends, whatever its outcome.
     pub(crate) async fn write_block(
         &self,
         tenant: &TenantId,
         block: &CutBlock,
-        drained: &AtomicU64,
     ) -> Result<BlockReader, IngesterError> {
         let opts = WriterOptions::from_config(&self.inner.block_cfg, block.traces.len());
         let mut w = BlockWriter::new(
@@ -60,10 +54,6 @@ impl Ingester {
                 // decode them all, with prost's exact result.
                 add_decoded(&mut w, id, &shares).await?;
             }
-            drained.fetch_add(entry.bytes, Ordering::Relaxed);
-            self.inner
-                .drained_bytes
-                .fetch_add(entry.bytes, Ordering::Relaxed);
         }
         let meta = w.finish().await?;
         Ok(BlockReader::new(self.inner.uploader.local(), meta))

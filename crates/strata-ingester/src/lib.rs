@@ -25,8 +25,7 @@
 //! between writing a block and deleting its segments) is written again; readers deduplicate spans.
 //!
 //! Memory bound: `max_unflushed_bytes` bounds the payload bytes held in the live set, the head
-//! block and the cut blocks not yet written. Past half of it (not counting what the block
-//! writers have already encoded of the blocks they are writing) a growing fraction of pushes is
+//! block and the cut blocks not yet written. Past half of it a growing fraction of pushes is
 //! refused before the WAL append ([`backpressure`], `RESOURCE_EXHAUSTED`, counted in
 //! `strata_ingester_pushes_refused_total` and by the distributor as `ingester_backpressure`);
 //! pushes in flight may overshoot the bound by what they carry. The WAL on disk holds what is in
@@ -131,9 +130,6 @@ struct Inner {
     writers: writers::Writers,
     /// Payload bytes pushed and not yet written to a block (live + head + cut blocks).
     unflushed_bytes: AtomicU64,
-    /// Of `unflushed_bytes`, those of traces the block writers have already put into blocks
-    /// still being written ([`backpressure`]: not counted by the refused fraction).
-    drained_bytes: AtomicU64,
     /// Spreads backpressure refusals over pushes ([`backpressure`]).
     shedder: backpressure::Shedder,
     metrics: IngesterMetrics,
@@ -210,7 +206,6 @@ impl Ingester {
                 flush_lock: tokio::sync::Mutex::new(()),
                 writers,
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
-                drained_bytes: AtomicU64::new(0),
                 shedder: backpressure::Shedder::default(),
                 tail,
                 metrics,
@@ -294,8 +289,7 @@ impl Ingester {
     fn shed(&self) -> Result<(), RoleError> {
         let limit = self.inner.cfg.max_unflushed_bytes;
         let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
-        let drained = self.inner.drained_bytes.load(Ordering::Relaxed);
-        let permille = backpressure::refuse_permille(pending.saturating_sub(drained), limit);
+        let permille = backpressure::refuse_permille(pending, limit);
         if !self.inner.shedder.refuse(permille) {
             return Ok(());
         }

@@ -451,34 +451,6 @@ async fn pushes_are_shed_in_proportion_past_half_the_bound_and_counted() {
 }
 
 #[tokio::test]
-async fn bytes_the_writers_drained_do_not_count_toward_the_refused_fraction_only() {
-    let fx = Fixture::new();
-    let one = push_for(1, 5).traces[0].payload.len() as u64;
-    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 8 * one);
-    for id in 1..=6 {
-        ing.push(push_for(id, 5)).await.unwrap();
-    }
-    // 6 of 8 held: half of the pushes would be refused. With 2 of them already encoded by a
-    // block writer, 4 count: none is.
-    ing.inner.drained_bytes.store(2 * one, Ordering::SeqCst);
-    for id in 7..=8 {
-        ing.push(push_for(id, 5)).await.unwrap();
-    }
-    // The bound itself counts every held byte: 8 of 8 held, everything is refused.
-    for id in 9..=12 {
-        let err = ing.push(push_for(id, 5)).await.unwrap_err();
-        assert!(matches!(err, RoleError::ResourceExhausted(_)), "{err:?}");
-    }
-    assert_eq!(ing.inner.metrics.pushes_refused.get(), 4);
-    // Real writes take what they drained off again once the block is complete.
-    ing.inner.drained_bytes.store(0, Ordering::SeqCst);
-    ing.flush_all().await;
-    assert_eq!(ing.inner.unflushed_bytes.load(Ordering::SeqCst), 0);
-    assert_eq!(ing.inner.drained_bytes.load(Ordering::SeqCst), 0);
-    assert_eq!(spans_of(&ing, 8).await, 5, "accepted spans are in a block");
-}
-
-#[tokio::test]
 async fn a_big_backlog_is_cut_into_several_blocks_all_written_and_released() {
     let fx = Fixture::new();
     let one = push_for(1, 5).traces[0].payload.len() as u64;

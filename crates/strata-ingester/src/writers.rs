@@ -12,11 +12,6 @@
 //! 2. the tenant's instance forgets the cut block (its WAL segments may go at the next cleanup);
 //! 3. its bytes no longer count against `max_unflushed_bytes` ([`crate::backpressure`]).
 //!
-//! While a block is written, the payload bytes of the traces already encoded count as drained
-//! (`Inner::drained_bytes`): the refused fraction follows the writers trace by trace instead
-//! of dropping by a whole block's share when a write ends (the bound itself still counts them
-//! until the block is complete).
-//!
 //! Invariants: a block is never written twice at once (`busy`); no lock is held across a write
 //! (the cut block is shared as an `Arc`, readable by queries meanwhile); a failed write leaves
 //! the block cut and queryable, counted in `block_flush_failures`, and the next pass starts it
@@ -29,7 +24,6 @@
 //! peak RSS with a 512 MiB bound).
 
 use std::collections::HashSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::mpsc;
 use std::sync::Arc;
 
@@ -130,17 +124,10 @@ impl Ingester {
         let handle = tokio::runtime::Handle::current();
         let (ingester, t, b) = (self.clone(), tenant.clone(), block.clone());
         let (tx, rx) = tokio::sync::oneshot::channel();
-        // Bytes of this block's traces already encoded, counted in `Inner::drained_bytes` until
-        // the write ends (then the block's bytes are released, or the write failed).
-        let drained = Arc::new(AtomicU64::new(0));
-        let _undrain = Undrain {
-            ingester: self.clone(),
-            drained: drained.clone(),
-        };
         let job: Job = Box::new(move || {
             // Re-checked on the writer thread: an earlier queued write may have completed it.
             let still = ingester.instance(&t).lock().is_completing(b.id);
-            let r = still.then(|| handle.block_on(ingester.write_block(&t, &b, &drained)));
+            let r = still.then(|| handle.block_on(ingester.write_block(&t, &b)));
             let _ = tx.send(r);
         });
         if self.inner.writers.jobs.lock().send(job).is_err() {
@@ -193,24 +180,5 @@ impl Ingester {
                     "writing block locally failed; will retry");
             }
         }
-    }
-}
-
-/// Takes a write's drained bytes off `Inner::drained_bytes` when the write task ends, after the
-/// block's bytes were released (it is dropped last) or on failure.
-struct Undrain {
-    ingester: Ingester,
-    drained: Arc<AtomicU64>,
-}
-
-impl Drop for Undrain {
-    fn drop(&mut self) {
-        let n = self.drained.swap(0, Ordering::Relaxed);
-        let sub = |v: u64| Some(v.saturating_sub(n));
-        let _ = (self.ingester.inner.drained_bytes).fetch_update(
-            Ordering::Relaxed,
-            Ordering::Relaxed,
-            sub,
-        );
     }
 }

@@ -48,6 +48,9 @@ enum WireValue<'a> {
     StrIndex(i64),
 }
 
+/// Attributes read from checked `KeyValue`s: (key, value).
+type Attrs<'a> = Vec<(&'a str, WireValue<'a>)>;
+
 /// Key and value of one checked `KeyValue` message.
 fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
     let (mut key, mut value) = (&b""[..], None);
@@ -131,7 +134,7 @@ impl AttrListBuilder {
 pub(crate) struct ResourceRow<'a> {
     pub wire: WireResource<'a>,
     /// Attributes, dropped count and entity refs (re-encoded); `None`: no resource.
-    parsed: Option<(Vec<(&'a str, WireValue<'a>)>, u32, Vec<Vec<u8>>)>,
+    parsed: Option<(Attrs<'a>, u32, Vec<Vec<u8>>)>,
 }
 
 impl<'a> ResourceRow<'a> {
@@ -169,7 +172,7 @@ impl<'a> ResourceRow<'a> {
 pub(crate) struct ScopeRow<'a> {
     pub wire: WireScope<'a>,
     /// Name, version, attributes and dropped count; `None`: no scope.
-    parsed: Option<(&'a str, &'a str, Vec<(&'a str, WireValue<'a>)>, u32)>,
+    parsed: Option<(&'a str, &'a str, Attrs<'a>, u32)>,
 }
 
 impl<'a> ScopeRow<'a> {
