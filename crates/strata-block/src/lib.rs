@@ -46,4 +46,4 @@ pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
-pub use writer::{BlockWriter, WriterOptions, SERVICE_NAME_EXACT_KEY};
+pub use writer::{BlockWriter, TraceShare, WriterOptions, SERVICE_NAME_EXACT_KEY};

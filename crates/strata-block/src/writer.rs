@@ -30,6 +30,9 @@ use crate::error::{BlockError, Result};
 use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION, WRITE_FORMATS};
 use crate::schema::{col, schema_for};
 
+mod shares;
+pub use shares::TraceShare;
+
 /// A batch is handed to the Parquet writer once its spans' protobuf size passes this, even
 /// before `row_group_max_spans` spans are buffered, to bound memory and stay far from Arrow's
 /// 2 GiB-per-array offset limit. (Batches do not decide row-group boundaries; the span count
@@ -472,6 +475,11 @@ impl BlockWriter {
             t.append(&summary, spans.len())?;
         }
         self.trace_ids.push(id);
+        self.write_batch_if_full().await
+    }
+
+    /// Writes the batch once it holds a row group's spans or [`MAX_BATCH_BYTES`].
+    async fn write_batch_if_full(&mut self) -> Result<()> {
         if self.batch.len() >= self.opts.row_group_max_spans
             || self.batch.approx_bytes() >= MAX_BATCH_BYTES
         {

@@ -3,7 +3,7 @@
 //! The flush loop ([`crate::flush`]) only cuts blocks and hands them here; it never waits for a
 //! write (except [`Ingester::flush_tick`] and [`Ingester::flush_all`], which wait so that their
 //! callers see the blocks). Each cut block gets a task that queues its write for one of
-//! `concurrent_block_writers` dedicated writer threads (decoding shares and encoding Parquet is
+//! `concurrent_block_writers` dedicated writer threads (reading shares and encoding Parquet is
 //! CPU work that must not stall the async threads serving pushes), waits for it, then
 //! completes the block:
 //!
@@ -16,7 +16,8 @@
 //! (the cut block is shared as an `Arc`, readable by queries meanwhile); a failed write leaves
 //! the block cut and queryable, counted in `block_flush_failures`, and the next pass starts it
 //! again. Memory: at most `concurrent_block_writers` blocks are being encoded at once, each
-//! holding one row group (`row_group_max_spans` spans) of decoded spans and Arrow buffers. The
+//! holding one row group (`row_group_max_spans` spans) of Arrow buffers (and the decoded
+//! spans of a trace whose shares take the prost path). The
 //! writers are a fixed set of long-lived threads rather than the runtime's blocking pool: glibc
 //! gives each thread an allocator arena that keeps what it once held, so spreading block
 //! encoding over many pool threads multiplied peak memory (measured: 2.8 GiB against 1.2 GiB

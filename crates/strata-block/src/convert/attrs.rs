@@ -23,7 +23,7 @@ use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
 pub(crate) struct AttrListBuilder {
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
-    key: StringBuilder,
+    pub(super) key: StringBuilder,
     ty: UInt8Builder,
     str_: StringBuilder,
     int: Int64Builder,
@@ -54,9 +54,7 @@ impl AttrListBuilder {
         for kv in attrs {
             self.append_kv(kv);
         }
-        self.offsets.push(offset(self.ty.len())?);
-        self.nulls.append_non_null();
-        Ok(())
+        self.finish_row()
     }
 
     /// Appends a null list (the owner — resource or scope — is absent).
@@ -68,40 +66,60 @@ impl AttrListBuilder {
 
     fn append_kv(&mut self, kv: &KeyValue) {
         self.key.append_value(&kv.key);
-        let (t, s, i, d, b, bytes): (u8, Option<&str>, _, _, _, Option<Vec<u8>>) =
-            match kv.value.as_ref().map(|v| v.value.as_ref()) {
-                None => (tag::ABSENT, None, None, None, None, None),
-                Some(None) => (tag::EMPTY, None, None, None, None, None),
-                Some(Some(v)) => match v {
-                    Value::StringValue(s) => {
-                        (tag::STRING, Some(s.as_str()), None, None, None, None)
-                    }
-                    Value::BoolValue(b) => (tag::BOOL, None, None, None, Some(*b), None),
-                    Value::IntValue(i) => (tag::INT, None, Some(*i), None, None, None),
-                    Value::DoubleValue(d) => (tag::DOUBLE, None, None, Some(*d), None, None),
-                    Value::BytesValue(b) => (tag::BYTES, None, None, None, None, Some(b.clone())),
-                    Value::ArrayValue(a) => {
-                        (tag::ARRAY, None, None, None, None, Some(a.encode_to_vec()))
-                    }
-                    Value::KvlistValue(l) => {
-                        (tag::KVLIST, None, None, None, None, Some(l.encode_to_vec()))
-                    }
-                    Value::StringValueStrindex(i) => (
-                        tag::STRING_INDEX,
-                        None,
-                        Some(i64::from(*i)),
-                        None,
-                        None,
-                        None,
-                    ),
-                },
-            };
+        let Some(v) = kv.value.as_ref() else {
+            return self.push_value(tag::ABSENT, None, None, None, None, None);
+        };
+        let Some(v) = v.value.as_ref() else {
+            return self.push_value(tag::EMPTY, None, None, None, None, None);
+        };
+        match v {
+            Value::StringValue(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
+            Value::BoolValue(b) => self.push_value(tag::BOOL, None, None, None, Some(*b), None),
+            Value::IntValue(i) => self.push_value(tag::INT, None, Some(*i), None, None, None),
+            Value::DoubleValue(d) => self.push_value(tag::DOUBLE, None, None, Some(*d), None, None),
+            Value::BytesValue(b) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
+            Value::ArrayValue(a) => {
+                let b = a.encode_to_vec();
+                self.push_value(tag::ARRAY, None, None, None, None, Some(&b))
+            }
+            Value::KvlistValue(l) => {
+                let b = l.encode_to_vec();
+                self.push_value(tag::KVLIST, None, None, None, None, Some(&b))
+            }
+            Value::StringValueStrindex(i) => self.push_value(
+                tag::STRING_INDEX,
+                None,
+                Some(i64::from(*i)),
+                None,
+                None,
+                None,
+            ),
+        }
+    }
+
+    /// Appends the value columns of one attribute (its key is already appended).
+    pub(super) fn push_value(
+        &mut self,
+        t: u8,
+        s: Option<&str>,
+        i: Option<i64>,
+        d: Option<f64>,
+        b: Option<bool>,
+        bytes: Option<&[u8]>,
+    ) {
         self.ty.append_value(t);
         self.str_.append_option(s);
         self.int.append_option(i);
         self.double.append_option(d);
         self.bool_.append_option(b);
         self.bytes.append_option(bytes);
+    }
+
+    /// Ends the current row's (non-null) list.
+    pub(super) fn finish_row(&mut self) -> Result<()> {
+        self.offsets.push(offset(self.ty.len())?);
+        self.nulls.append_non_null();
+        Ok(())
     }
 
     /// Finishes the column and resets the builder.

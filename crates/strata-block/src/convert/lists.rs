@@ -48,11 +48,11 @@ fn range(list: &ListArray, row: usize) -> std::ops::Range<usize> {
 /// Builds the `events` column.
 #[derive(Debug)]
 pub(crate) struct EventListBuilder {
-    offsets: Vec<i32>,
-    time: UInt64Builder,
-    name: StringBuilder,
-    attrs: AttrListBuilder,
-    dropped: UInt32Builder,
+    pub(super) offsets: Vec<i32>,
+    pub(super) time: UInt64Builder,
+    pub(super) name: StringBuilder,
+    pub(super) attrs: AttrListBuilder,
+    pub(super) dropped: UInt32Builder,
 }
 
 impl Default for EventListBuilder {
@@ -75,6 +75,11 @@ impl EventListBuilder {
             self.attrs.append(&e.attributes)?;
             self.dropped.append_value(e.dropped_attributes_count);
         }
+        self.finish_row()
+    }
+
+    /// Ends the current row's list.
+    pub(super) fn finish_row(&mut self) -> Result<()> {
         self.offsets.push(offset(self.time.len())?);
         Ok(())
     }
@@ -99,13 +104,13 @@ impl EventListBuilder {
 /// Builds the `links` column.
 #[derive(Debug)]
 pub(crate) struct LinkListBuilder {
-    offsets: Vec<i32>,
-    trace_id: BinaryBuilder,
-    span_id: BinaryBuilder,
-    trace_state: StringBuilder,
-    flags: UInt32Builder,
-    attrs: AttrListBuilder,
-    dropped: UInt32Builder,
+    pub(super) offsets: Vec<i32>,
+    pub(super) trace_id: BinaryBuilder,
+    pub(super) span_id: BinaryBuilder,
+    pub(super) trace_state: StringBuilder,
+    pub(super) flags: UInt32Builder,
+    pub(super) attrs: AttrListBuilder,
+    pub(super) dropped: UInt32Builder,
 }
 
 impl Default for LinkListBuilder {
@@ -132,6 +137,11 @@ impl LinkListBuilder {
             self.attrs.append(&l.attributes)?;
             self.dropped.append_value(l.dropped_attributes_count);
         }
+        self.finish_row()
+    }
+
+    /// Ends the current row's list.
+    pub(super) fn finish_row(&mut self) -> Result<()> {
         self.offsets.push(offset(self.flags.len())?);
         Ok(())
     }
@@ -153,9 +163,9 @@ impl LinkListBuilder {
 /// Builds `resource_entity_refs`: a nullable list of prost-encoded `EntityRef`s.
 #[derive(Debug)]
 pub(crate) struct EntityRefListBuilder {
-    offsets: Vec<i32>,
-    nulls: NullBufferBuilder,
-    items: BinaryBuilder,
+    pub(super) offsets: Vec<i32>,
+    pub(super) nulls: NullBufferBuilder,
+    pub(super) items: BinaryBuilder,
 }
 
 impl Default for EntityRefListBuilder {
@@ -175,10 +185,19 @@ impl EntityRefListBuilder {
                 for r in refs {
                     self.items.append_value(r.encode_to_vec());
                 }
-                self.nulls.append_non_null();
+                self.finish_row()
             }
-            None => self.nulls.append_null(),
+            None => {
+                self.nulls.append_null();
+                self.offsets.push(offset(self.items.len())?);
+                Ok(())
+            }
         }
+    }
+
+    /// Ends the current row's (non-null) list.
+    pub(super) fn finish_row(&mut self) -> Result<()> {
+        self.nulls.append_non_null();
         self.offsets.push(offset(self.items.len())?);
         Ok(())
     }

@@ -5,13 +5,18 @@
 //!   and scope.
 //! * `TraceColumnsBuilder` builds the trace-level columns of format v3 from a `TraceSummary`
 //!   per trace.
+//! * [`wire`] indexes stored trace shares (protobuf bytes) without decoding them, and
+//!   `from_wire` appends their spans to a [`SpanBatchBuilder`] straight from the bytes.
 
 mod attrs;
+mod from_wire;
 mod lists;
 mod to_batch;
 mod to_otlp;
 mod trace_cols;
+pub(crate) mod wire;
 
+pub(crate) use from_wire::{ResourceRow, ScopeRow};
 pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
 pub use to_otlp::{BatchView, TraceAssembler};
 pub(crate) use trace_cols::{TraceColumnsBuilder, TraceSummary};

@@ -1,0 +1,418 @@
+//! Wire → Arrow: appends spans indexed by [`super::wire`] as rows, reading fields straight from
+//! the checked share bytes (a trace's resources and scopes are read once, into [`ResourceRow`]
+//! and [`ScopeRow`], not once per span row). Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
+//! prost-decoded spans (the invariant of [`super::wire`]); array, key-value-list and entity-ref
+//! values are decoded and re-encoded with prost, as the prost path stores them.
+
+use strata_common::TraceId;
+
+use super::attrs::AttrListBuilder;
+use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
+use super::to_batch::SpanBatchBuilder;
+use super::wire::{
+    fields, reencode_array, reencode_entity_ref, reencode_kvlist, str_of, Val, WireResource,
+    WireScope, WireSpan,
+};
+use crate::error::{BlockError, Result};
+use crate::schema::tag;
+
+/// The walk already checked the bytes: a failure here breaks the invariant of
+/// [`super::wire`].
+fn broken(what: &str) -> BlockError {
+    BlockError::corrupt("<share>", format!("checked share has a malformed {what}"))
+}
+
+/// Runs `f` unless an earlier step failed.
+fn then(out: &mut Result<()>, f: impl FnOnce() -> Result<()>) {
+    if out.is_ok() {
+        *out = f();
+    }
+}
+
+fn walk<'a>(b: &'a [u8], what: &str, f: impl FnMut(u32, Val<'a>) -> Option<()>) -> Result<()> {
+    fields(b, f).ok_or_else(|| broken(what))
+}
+
+/// An attribute value read from a checked `AnyValue` (`Absent`: the `KeyValue` has none).
+#[derive(Debug, Clone, Copy)]
+enum WireValue<'a> {
+    Absent,
+    Empty,
+    Str(&'a str),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(&'a [u8]),
+    Array(&'a [u8]),
+    Kvlist(&'a [u8]),
+    StrIndex(i64),
+}
+
+/// Attributes read from checked `KeyValue`s: (key, value).
+type Attrs<'a> = Vec<(&'a str, WireValue<'a>)>;
+
+/// Key and value of one checked `KeyValue` message.
+fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
+    let (mut key, mut value) = (&b""[..], None);
+    walk(kv, "KeyValue", |t, v| {
+        match (t, v) {
+            (1, Val::Len(s)) => key = s,
+            (2, Val::Len(m)) => value = Some(m),
+            _ => {}
+        }
+        Some(())
+    })?;
+    let Some(value) = value else {
+        return Ok((str_of(key), WireValue::Absent));
+    };
+    let mut known = None;
+    walk(value, "AnyValue", |t, v| {
+        if (1..=8).contains(&t) {
+            known = Some((t, v));
+        }
+        Some(())
+    })?;
+    let v = match known {
+        None => WireValue::Empty,
+        Some((1, Val::Len(s))) => WireValue::Str(str_of(s)),
+        Some((2, Val::Varint(b))) => WireValue::Bool(b != 0),
+        Some((3, Val::Varint(i))) => WireValue::Int(i as i64),
+        Some((4, Val::Fixed64(d))) => WireValue::Double(f64::from_bits(d)),
+        Some((5, Val::Len(m))) => WireValue::Array(m),
+        Some((6, Val::Len(m))) => WireValue::Kvlist(m),
+        Some((7, Val::Len(b))) => WireValue::Bytes(b),
+        Some((8, Val::Varint(i))) => WireValue::StrIndex(i64::from(i as i32)),
+        Some(_) => return Err(broken("AnyValue")),
+    };
+    Ok((str_of(key), v))
+}
+
+impl AttrListBuilder {
+    /// Appends one checked `KeyValue` message to the current row's list.
+    pub(crate) fn append_kv_wire(&mut self, kv: &[u8]) -> Result<()> {
+        let (key, value) = parse_kv(kv)?;
+        self.push_attr(key, value)
+    }
+
+    /// Appends one attribute to the current row's list.
+    fn push_attr(&mut self, key: &str, value: WireValue<'_>) -> Result<()> {
+        self.key.append_value(key);
+        match value {
+            WireValue::Absent => self.push_value(tag::ABSENT, None, None, None, None, None),
+            WireValue::Empty => self.push_value(tag::EMPTY, None, None, None, None, None),
+            WireValue::Str(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
+            WireValue::Bool(b) => self.push_value(tag::BOOL, None, None, None, Some(b), None),
+            WireValue::Int(i) => self.push_value(tag::INT, None, Some(i), None, None, None),
+            WireValue::Double(d) => self.push_value(tag::DOUBLE, None, None, Some(d), None, None),
+            WireValue::Bytes(b) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
+            WireValue::Array(m) => {
+                let a = reencode_array(m).map_err(|_| broken("ArrayValue"))?;
+                self.push_value(tag::ARRAY, None, None, None, None, Some(&a))
+            }
+            WireValue::Kvlist(m) => {
+                let l = reencode_kvlist(m).map_err(|_| broken("KeyValueList"))?;
+                self.push_value(tag::KVLIST, None, None, None, None, Some(&l))
+            }
+            WireValue::StrIndex(i) => {
+                self.push_value(tag::STRING_INDEX, None, Some(i), None, None, None)
+            }
+        }
+        Ok(())
+    }
+
+    /// Appends a row holding `attrs`.
+    fn append_row(&mut self, attrs: &[(&str, WireValue<'_>)]) -> Result<()> {
+        for (k, v) in attrs {
+            self.push_attr(k, *v)?;
+        }
+        self.finish_row()
+    }
+}
+
+/// A resource's columns, read once per trace rather than once per span row.
+#[derive(Debug)]
+pub(crate) struct ResourceRow<'a> {
+    pub wire: WireResource<'a>,
+    /// Attributes, dropped count and entity refs (re-encoded); `None`: no resource.
+    parsed: Option<(Attrs<'a>, u32, Vec<Vec<u8>>)>,
+}
+
+impl<'a> ResourceRow<'a> {
+    pub fn new(wire: WireResource<'a>) -> Result<Self> {
+        let Some(r) = wire.msg else {
+            return Ok(Self { wire, parsed: None });
+        };
+        let (mut attrs, mut dropped, mut refs) = (Vec::new(), 0, Vec::new());
+        let mut out = Ok(());
+        walk(r, "Resource", |t, v| {
+            match (t, v) {
+                (1, Val::Len(m)) => match parse_kv(m) {
+                    Ok(kv) => attrs.push(kv),
+                    Err(e) => out = Err(e),
+                },
+                (2, Val::Varint(x)) => dropped = x as u32,
+                (3, Val::Len(m)) => match reencode_entity_ref(m) {
+                    Ok(b) => refs.push(b),
+                    Err(_) => out = Err(broken("EntityRef")),
+                },
+                _ => {}
+            }
+            Some(())
+        })?;
+        out?;
+        Ok(Self {
+            wire,
+            parsed: Some((attrs, dropped, refs)),
+        })
+    }
+}
+
+/// A scope's columns, read once per trace rather than once per span row.
+#[derive(Debug)]
+pub(crate) struct ScopeRow<'a> {
+    pub wire: WireScope<'a>,
+    /// Name, version, attributes and dropped count; `None`: no scope.
+    parsed: Option<(&'a str, &'a str, Attrs<'a>, u32)>,
+}
+
+impl<'a> ScopeRow<'a> {
+    pub fn new(wire: WireScope<'a>) -> Result<Self> {
+        let Some(s) = wire.msg else {
+            return Ok(Self { wire, parsed: None });
+        };
+        let (mut name, mut version, mut attrs, mut dropped) = ("", "", Vec::new(), 0);
+        let mut out = Ok(());
+        walk(s, "InstrumentationScope", |t, v| {
+            match (t, v) {
+                (1, Val::Len(b)) => name = str_of(b),
+                (2, Val::Len(b)) => version = str_of(b),
+                (3, Val::Len(m)) => match parse_kv(m) {
+                    Ok(kv) => attrs.push(kv),
+                    Err(e) => out = Err(e),
+                },
+                (4, Val::Varint(x)) => dropped = x as u32,
+                _ => {}
+            }
+            Some(())
+        })?;
+        out?;
+        Ok(Self {
+            wire,
+            parsed: Some((name, version, attrs, dropped)),
+        })
+    }
+}
+
+impl EventListBuilder {
+    /// Appends one checked `Event` message to the current row's list.
+    pub(crate) fn append_wire(&mut self, ev: &[u8]) -> Result<()> {
+        let (mut time, mut name, mut dropped) = (0, &b""[..], 0);
+        let mut res = Ok(());
+        walk(ev, "Event", |t, v| {
+            match (t, v) {
+                (1, Val::Fixed64(x)) => time = x,
+                (2, Val::Len(s)) => name = s,
+                (3, Val::Len(m)) => then(&mut res, || self.attrs.append_kv_wire(m)),
+                (4, Val::Varint(x)) => dropped = x as u32,
+                _ => {}
+            }
+            Some(())
+        })?;
+        res?;
+        self.attrs.finish_row()?;
+        self.time.append_value(time);
+        self.name.append_value(str_of(name));
+        self.dropped.append_value(dropped);
+        Ok(())
+    }
+}
+
+impl LinkListBuilder {
+    /// Appends one checked `Link` message to the current row's list.
+    pub(crate) fn append_wire(&mut self, link: &[u8]) -> Result<()> {
+        let (mut trace_id, mut span_id, mut state) = (&b""[..], &b""[..], &b""[..]);
+        let (mut flags, mut dropped) = (0, 0);
+        let mut res = Ok(());
+        walk(link, "Link", |t, v| {
+            match (t, v) {
+                (1, Val::Len(b)) => trace_id = b,
+                (2, Val::Len(b)) => span_id = b,
+                (3, Val::Len(s)) => state = s,
+                (4, Val::Len(m)) => then(&mut res, || self.attrs.append_kv_wire(m)),
+                (5, Val::Varint(x)) => dropped = x as u32,
+                (6, Val::Fixed32(x)) => flags = x,
+                _ => {}
+            }
+            Some(())
+        })?;
+        res?;
+        self.attrs.finish_row()?;
+        self.trace_id.append_value(trace_id);
+        self.span_id.append_value(span_id);
+        self.trace_state.append_value(str_of(state));
+        self.flags.append_value(flags);
+        self.dropped.append_value(dropped);
+        Ok(())
+    }
+}
+
+impl EntityRefListBuilder {
+    /// Appends a row of encoded entity refs (`None`: no resource).
+    fn append_encoded(&mut self, refs: Option<&[Vec<u8>]>) -> Result<()> {
+        let Some(refs) = refs else {
+            return self.append(None);
+        };
+        for r in refs {
+            self.items.append_value(r);
+        }
+        self.finish_row()
+    }
+}
+
+impl SpanBatchBuilder {
+    /// Appends one span indexed by [`super::wire::WireTrace`], a replica copy when
+    /// `span.replica`; the same row as [`append_copy`](Self::append_copy) of the decoded span.
+    /// Returns what the trace-level columns need of the row ([`WireRow`]).
+    pub(crate) fn append_wire<'s>(
+        &mut self,
+        trace_id: &TraceId,
+        res: &ResourceRow<'_>,
+        scope: &ScopeRow<'_>,
+        span: &WireSpan<'s>,
+    ) -> Result<WireRow<'s>> {
+        let c = &mut *self;
+        // Resource.
+        match &res.parsed {
+            Some((attrs, dropped, refs)) => {
+                c.resource_attrs.append_row(attrs)?;
+                c.resource_dropped.append_value(*dropped);
+                c.resource_entity_refs.append_encoded(Some(refs))?;
+            }
+            None => {
+                c.resource_attrs.append_null()?;
+                c.resource_dropped.append_null();
+                c.resource_entity_refs.append_encoded(None)?;
+            }
+        }
+        // Scope.
+        match &scope.parsed {
+            Some((name, version, attrs, dropped)) => {
+                c.scope_attrs.append_row(attrs)?;
+                c.scope_name.append_value(name);
+                c.scope_version.append_value(version);
+                c.scope_dropped.append_value(*dropped);
+            }
+            None => {
+                c.scope_attrs.append_null()?;
+                c.scope_name.append_null();
+                c.scope_version.append_null();
+                c.scope_dropped.append_null();
+            }
+        }
+        let (res, scope) = (&res.wire, &scope.wire);
+        c.resource_schema_url.append_value(res.schema_url);
+        c.scope_schema_url.append_value(scope.schema_url);
+        c.service_name.append_option(res.service_name);
+
+        // Span.
+        let mut s = SpanScalars::default();
+        let mut out = Ok(());
+        walk(span.bytes, "Span", |t, v| {
+            match (t, v) {
+                (2, Val::Len(b)) => s.span_id = b,
+                (3, Val::Len(b)) => s.trace_state = b,
+                (4, Val::Len(b)) => s.parent = b,
+                (5, Val::Len(b)) => s.name = b,
+                (6, Val::Varint(x)) => s.kind = x as i32,
+                (9, Val::Len(m)) => then(&mut out, || c.attrs.append_kv_wire(m)),
+                (10, Val::Varint(x)) => s.dropped_attrs = x as u32,
+                (11, Val::Len(m)) => then(&mut out, || c.events.append_wire(m)),
+                (12, Val::Varint(x)) => s.dropped_events = x as u32,
+                (13, Val::Len(m)) => then(&mut out, || c.links.append_wire(m)),
+                (14, Val::Varint(x)) => s.dropped_links = x as u32,
+                (15, Val::Len(m)) => s.status = Some(m),
+                (16, Val::Fixed32(x)) => s.flags = x,
+                _ => {}
+            }
+            Some(())
+        })?;
+        out?;
+        c.attrs.finish_row()?;
+        c.events.finish_row()?;
+        c.links.finish_row()?;
+
+        c.trace_id.append_value(trace_id.as_bytes())?;
+        c.span_id.append_value(s.span_id);
+        c.parent_span_id.append_value(s.parent);
+        c.trace_state.append_value(str_of(s.trace_state));
+        c.flags.append_value(s.flags);
+        c.name.append_value(str_of(s.name));
+        c.kind.append_value(s.kind);
+        c.start.append_value(span.start);
+        c.end.append_value(span.end);
+        c.duration.append_value(span.end.saturating_sub(span.start));
+        let mut error_status = false;
+        match s.status {
+            Some(m) => {
+                let (mut code, mut message) = (0, &b""[..]);
+                walk(m, "Status", |t, v| {
+                    match (t, v) {
+                        (2, Val::Len(b)) => message = b,
+                        (3, Val::Varint(x)) => code = x as i32,
+                        _ => {}
+                    }
+                    Some(())
+                })?;
+                c.status_code.append_value(code);
+                c.status_message.append_value(str_of(message));
+                error_status = code == 2;
+            }
+            None => {
+                c.status_code.append_null();
+                c.status_message.append_null();
+            }
+        }
+        c.dropped_attrs.append_value(s.dropped_attrs);
+        c.dropped_events.append_value(s.dropped_events);
+        c.dropped_links.append_value(s.dropped_links);
+        c.replica.append_value(span.replica);
+
+        self.rows += 1;
+        self.approx_bytes += span.bytes.len()
+            + res.msg.map_or(0, <[u8]>::len)
+            + res.schema_url.len()
+            + scope.msg.map_or(0, <[u8]>::len)
+            + scope.schema_url.len();
+        Ok(WireRow {
+            name: str_of(s.name),
+            root: s.parent.is_empty(),
+            error: error_status,
+        })
+    }
+}
+
+/// What the trace-level columns (format v3) need of a row appended by
+/// [`SpanBatchBuilder::append_wire`].
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct WireRow<'a> {
+    pub name: &'a str,
+    /// No parent span ID.
+    pub root: bool,
+    /// Status code 2 (error).
+    pub error: bool,
+}
+
+/// The singular fields of a span, last occurrence winning (as in prost).
+#[derive(Default)]
+struct SpanScalars<'a> {
+    span_id: &'a [u8],
+    trace_state: &'a [u8],
+    parent: &'a [u8],
+    name: &'a [u8],
+    kind: i32,
+    flags: u32,
+    dropped_attrs: u32,
+    dropped_events: u32,
+    dropped_links: u32,
+    status: Option<&'a [u8]>,
+}

@@ -1,0 +1,107 @@
+//! [`BlockWriter::add_trace_shares`]: adds a trace from its stored shares (`tempopb.Trace`
+//! protobuf bytes) without decoding them into prost structs: [`crate::convert::wire`] indexes
+//! the shares and the spans are appended to the Arrow builders straight from the bytes. The
+//! rows are the ones [`BlockWriter::add_trace_owned_copy`] writes for the decoded shares.
+
+use strata_common::TraceId;
+
+use super::{to_hex, BlockWriter};
+use crate::convert::wire::WireTrace;
+use crate::convert::{ResourceRow, ScopeRow, TraceSummary};
+use crate::error::{BlockError, Result};
+
+/// One stored share of a trace: an encoded `tempopb.Trace`, and whether its spans are replica
+/// copies (the `replica` column).
+#[derive(Debug, Clone, Copy)]
+pub struct TraceShare<'a> {
+    pub bytes: &'a [u8],
+    pub replica: bool,
+}
+
+impl BlockWriter {
+    /// Adds every span of one trace, from its shares in the order given (spans are written
+    /// sorted by start time, stable in that order). The ID must be greater than every ID added
+    /// before, and no spans of this trace may be added later.
+    ///
+    /// Returns `Ok(false)`, having changed nothing, when a share is outside what the walk reads
+    /// (see [`crate::convert::wire`]: malformed, or merged by prost's rules): the caller then
+    /// decodes the shares with prost and uses [`add_trace_owned_copy`](Self::add_trace_owned_copy),
+    /// which gives the exact result or error. Errors as [`add_trace`](Self::add_trace).
+    pub async fn add_trace_shares(
+        &mut self,
+        trace_id: TraceId,
+        shares: &[TraceShare<'_>],
+    ) -> Result<bool> {
+        self.check_usable()?;
+        if let Some(prev) = self.last_id {
+            if trace_id <= prev {
+                return Err(BlockError::OutOfOrder {
+                    previous: prev,
+                    current: trace_id,
+                });
+            }
+        }
+        let mut trace = WireTrace::default();
+        for s in shares {
+            if trace.add_share(s.bytes, s.replica).is_none() {
+                return Ok(false);
+            }
+        }
+        if let Some(s) = trace
+            .spans
+            .iter()
+            .find(|s| s.trace_id != trace_id.as_bytes())
+        {
+            return Err(BlockError::TraceIdMismatch {
+                expected: trace_id,
+                found: to_hex(s.trace_id),
+            });
+        }
+        let r = self.emit_pending().await;
+        self.poison_on_err(r)?;
+        self.last_id = Some(trace_id);
+        let r = self.emit_wire(trace_id, trace).await;
+        self.poison_on_err(r)?;
+        Ok(true)
+    }
+
+    /// [`emit_pending`](Self::emit_pending) for a trace indexed from its shares.
+    async fn emit_wire(&mut self, id: TraceId, trace: WireTrace<'_>) -> Result<()> {
+        if trace.spans.is_empty() {
+            return Ok(());
+        }
+        self.service_name_exact &= trace.resources.iter().all(|r| r.service_name_exact);
+        let resources: Vec<ResourceRow<'_>> = (trace.resources.into_iter())
+            .map(ResourceRow::new)
+            .collect::<Result<_>>()?;
+        let scopes: Vec<ScopeRow<'_>> = (trace.scopes.into_iter())
+            .map(ScopeRow::new)
+            .collect::<Result<_>>()?;
+        let mut spans = trace.spans;
+        spans.sort_by_key(|s| s.start);
+        let mut summary = TraceSummary::default();
+        for s in &spans {
+            let res = &resources[s.resource as usize];
+            let scope = &scopes[s.scope as usize];
+            let row = self.batch.append_wire(&id, res, scope, s)?;
+            if self.trace_cols.is_some() {
+                summary.row(
+                    s.start,
+                    s.end,
+                    row.name,
+                    row.root,
+                    res.wire.service_name,
+                    row.error,
+                );
+            }
+            self.min_start = self.min_start.min(s.start);
+            self.max_end = self.max_end.max(s.end);
+            self.total_spans += 1;
+        }
+        if let Some(t) = self.trace_cols.as_mut() {
+            t.append(&summary, spans.len())?;
+        }
+        self.trace_ids.push(id);
+        self.write_batch_if_full().await
+    }
+}
