@@ -71,11 +71,16 @@ fn emit(endpoint: &str) -> Vec<([u8; 16], Kind)> {
         let root = t.span_builder("GET /cart").with_start_time(start).start(&t);
         out.push((root.span_context().trace_id().to_bytes(), kind));
         let cx = opentelemetry::Context::current_with_span(root);
-        let mut child = t.start_with_context("SELECT cart", &cx);
+        // Every timestamp is fixed before anything is sent: a stall of this thread (a loaded
+        // machine) must not make a fast trace last over the slow policy's second.
+        let mut child = t
+            .span_builder("SELECT cart")
+            .with_start_time(now - Duration::from_millis(15))
+            .start_with_context(&t, &cx);
         if kind == Kind::Error {
             child.set_status(Status::error("deadlock"));
         }
-        child.end();
+        child.end_with_timestamp(now - Duration::from_millis(5));
         cx.span().end_with_timestamp(now);
     }
     p.shutdown().expect("flush");
