@@ -18,6 +18,7 @@ mod convert;
 mod dict;
 mod error;
 mod footer_cache;
+mod guard;
 pub mod index;
 mod layout;
 mod merge;

@@ -8,7 +8,7 @@ use arrow_array::{Array, BooleanArray, FixedSizeBinaryArray, RecordBatch};
 use arrow_schema::ArrowError;
 use bytes::Bytes;
 use futures::future::BoxFuture;
-use futures::{FutureExt, TryStreamExt};
+use futures::FutureExt;
 use object_store::path::Path;
 use object_store::{ObjectStore, ObjectStoreExt};
 use parquet::arrow::arrow_reader::{
@@ -29,6 +29,7 @@ use crate::bloom::Bloom;
 use crate::convert::{BatchView, TraceAssembler};
 use crate::error::{BlockError, Result};
 use crate::footer_cache::FooterCache;
+use crate::guard::next_batch;
 use crate::meta::{BlockMeta, FORMAT_KEY, READ_FORMATS, READ_FORMATS_TEXT};
 use crate::schema::{schema_for, TRACE_ID_COLUMN};
 
@@ -273,7 +274,7 @@ impl BlockReader {
             .with_row_filter(RowFilter::new(vec![Box::new(predicate)]))
             .build()?;
         let mut asm = TraceAssembler::default();
-        while let Some(batch) = stream.try_next().await? {
+        while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
                 asm.push_row(&view, row)?;
@@ -298,7 +299,7 @@ impl BlockReader {
             ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
         let mut out = Vec::new();
         let mut current: Option<(TraceId, TraceAssembler)> = None;
-        while let Some(batch) = stream.try_next().await? {
+        while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
                 let id = view.trace_id(row);

@@ -13,13 +13,14 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
+use crate::guard::next_batch;
 use arrow_array::{Array, FixedSizeBinaryArray, RecordBatch};
 use arrow_select::concat::concat_batches;
-use futures::TryStreamExt;
 use parquet::arrow::arrow_reader::RowSelection;
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
 use parquet::file::metadata::ParquetMetaData;
+use strata_common::BlockId;
 
 use crate::error::{BlockError, Result};
 use crate::reader::{BlockReader, CountingReader};
@@ -43,6 +44,7 @@ pub struct ScanRequest {
 
 /// Batches from [`BlockReader::scan`].
 pub struct Scan {
+    block: BlockId,
     stream: ParquetRecordBatchStream<CountingReader>,
     counter: Arc<AtomicU64>,
     whole_traces: bool,
@@ -95,6 +97,7 @@ impl BlockReader {
             b = b.with_row_selection(sel);
         }
         Ok(Scan {
+            block: self.meta().block_id,
             stream: b.build()?,
             counter,
             whole_traces: req.whole_traces,
@@ -109,7 +112,7 @@ impl Scan {
     /// The next batch, or `None` at the end.
     pub async fn next(&mut self) -> Result<Option<RecordBatch>> {
         if !self.whole_traces {
-            return Ok(self.stream.try_next().await?);
+            return next_batch(&mut self.stream, &self.block).await;
         }
         if let Some(b) = self.ready.take() {
             return Ok(Some(b));
@@ -118,7 +121,7 @@ impl Scan {
             if self.done {
                 return Ok(self.carry.take());
             }
-            let Some(batch) = self.stream.try_next().await? else {
+            let Some(batch) = next_batch(&mut self.stream, &self.block).await? else {
                 self.done = true;
                 continue;
             };

@@ -7,8 +7,8 @@
 use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
+use crate::guard::next_batch;
 use arrow_array::RecordBatch;
-use futures::TryStreamExt;
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::ParquetRecordBatchStreamBuilder;
 use strata_common::{BlockId, TraceId};
@@ -96,7 +96,7 @@ impl TraceStream {
     pub async fn next_trace(&mut self) -> Result<Option<StreamedTrace>> {
         loop {
             if self.batch.is_none() {
-                match self.stream.try_next().await? {
+                match next_batch(&mut self.stream, &self.block).await? {
                     Some(b) => {
                         self.batch = Some(b);
                         self.row = 0;
