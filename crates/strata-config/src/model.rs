@@ -169,8 +169,9 @@ pub struct IngesterConfig {
     /// (gRPC `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`): none at half,
     /// all at the bound, so a load the block writers cannot keep up with is slowed down evenly
     /// instead of exhausting memory. The head block is also cut at an eighth of it when that is
-    /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2–3.1× this
-    /// (docs/BENCHMARKS.md): size it at under a third of the ingester's memory. Default 1 GiB.
+    /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–3.9× this
+    /// (docs/BENCHMARKS.md, documented bound 4×): size it at under a quarter of the ingester's
+    /// memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
     /// Bound on the bytes of pushes handed to the WAL and not yet durable. On a slow disk
     /// (fsync taking long) pushes queue here; past the bound they are refused like past
