@@ -97,6 +97,12 @@ fn blocks_v2() -> &'static [Written] {
     BLOCKS.get_or_init(|| written(strata_block::FORMAT_V2))
 }
 
+/// [`blocks`] in format `strata-parquet-v3`, the format of the regression found in it.
+fn blocks_v3() -> &'static [Written] {
+    static BLOCKS: OnceLock<Vec<Written>> = OnceLock::new();
+    BLOCKS.get_or_init(|| written("strata-parquet-v3"))
+}
+
 fn written(format: &str) -> Vec<Written> {
     {
         runtime().block_on(async {
@@ -339,5 +345,37 @@ fn regression_page_before_its_chunk_is_corrupt_not_a_panic() {
             "{err}"
         );
         assert!(reader.find_trace(&block.ids[0]).await.is_err());
+    });
+}
+
+/// Found by `fuzz_block_corrupted_parquet` on a v3 block: one bit flipped in a page header
+/// made a data page dictionary-encoded in a chunk without a dictionary page, and the
+/// `parquet` crate's decoder panicked ("Decoder for dict should have been set") inside trace
+/// by ID. Every batch is now decoded through the reader's panic guard: the lookup answers
+/// `Corrupt` naming the block instead of unwinding through the caller.
+#[test]
+fn regression_dictionary_page_missing_is_corrupt_not_a_panic() {
+    let block = &blocks_v3()[1];
+    let mut data = block.data.clone();
+    // The fuzzer's `FlipBit(Index(3426070530114796929), 196)`, scaled as `Index` scales.
+    let at = ((3_426_070_530_114_796_929u128 * data.len() as u128) >> 64) as usize;
+    data[at] ^= 1 << (196 % 8);
+    runtime().block_on(async {
+        let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+        put(store.as_ref(), &block.meta.paths().unwrap().data(), data).await;
+        let reader = BlockReader::new(store, block.meta.clone());
+        let mut corrupt = 0;
+        for id in &block.ids {
+            match reader.find_trace(id).await {
+                Err(strata_block::BlockError::Corrupt { reason, .. }) => {
+                    assert!(reason.contains("Parquet decoder"), "{reason}");
+                    corrupt += 1;
+                }
+                Err(strata_block::BlockError::Parquet(_)) | Ok(_) => {}
+                Err(e) => panic!("{e}"),
+            }
+        }
+        assert!(corrupt > 0, "the flipped bit reaches the decoder");
+        let _ = reader.read_all().await;
     });
 }
