@@ -16,7 +16,7 @@ use std::ops::Range;
 
 use arrow_array::Array;
 use strata_block::schema::col;
-use strata_block::{BlockReader, ScanRequest};
+use strata_block::BlockReader;
 
 use super::rows::{Layout, Rows};
 use super::runs::{extend, id_of, overrun, regions, Id, Open};
@@ -139,17 +139,9 @@ async fn read_id(
     layout: &Layout,
     row: usize,
 ) -> Result<(Id, u64), EngineError> {
-    let (groups, selection) = layout.scan(&Rows::from_range(row..row + 1));
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns: vec![col::TRACE_ID],
-            row_groups: Some(groups),
-            selection,
-            batch_rows: 0,
-            whole_traces: false,
-        })
-        .await
-        .map_err(block_err)?;
+    let mut scan = layout
+        .read(reader, &Rows::from_range(row..row + 1), vec![col::TRACE_ID])
+        .await?;
     let mut id = None;
     while let Some(batch) = scan.next().await.map_err(block_err)? {
         let ids = trace_ids(&batch)?;

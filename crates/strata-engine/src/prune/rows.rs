@@ -9,7 +9,9 @@
 use std::ops::Range;
 
 use parquet::file::metadata::ParquetMetaData;
-use strata_block::{RowSelection, RowSelector};
+use strata_block::{BlockReader, RowSelection, RowSelector, Scan, ScanRequest};
+
+use crate::EngineError;
 
 /// Sorted, disjoint, non-adjacent, non-empty ranges of file rows.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -195,6 +197,27 @@ impl Layout {
         }
         let sel = (!all).then(|| RowSelection::from(selectors));
         (groups, sel)
+    }
+
+    /// A scan of `reader` reading exactly `rows` (file rows) of `columns`, in batches that may
+    /// split a trace.
+    pub(crate) async fn read(
+        &self,
+        reader: &BlockReader,
+        rows: &Rows,
+        columns: Vec<&'static str>,
+    ) -> Result<Scan, EngineError> {
+        let (row_groups, selection) = self.scan(rows);
+        reader
+            .scan(ScanRequest {
+                columns,
+                row_groups: Some(row_groups),
+                selection,
+                batch_rows: 0,
+                whole_traces: false,
+            })
+            .await
+            .map_err(crate::search::block_err)
     }
 }
 

@@ -19,7 +19,7 @@ use std::collections::HashSet;
 use std::ops::Range;
 
 use strata_block::schema::col;
-use strata_block::{BlockReader, ScanRequest};
+use strata_block::BlockReader;
 
 use super::rows::{Layout, Pos, Rows};
 use super::stats::BlockStats;
@@ -169,17 +169,7 @@ pub(crate) async fn extend(
         return Ok((Rows::default(), 0));
     }
     let wanted: HashSet<Id> = open.iter().map(|o| o.id).collect();
-    let (groups, selection) = layout.scan(&region);
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns: vec![col::TRACE_ID],
-            row_groups: Some(groups),
-            selection,
-            batch_rows: 0,
-            whole_traces: false,
-        })
-        .await
-        .map_err(block_err)?;
+    let mut scan = layout.read(reader, &region, vec![col::TRACE_ID]).await?;
     let mut cursor = region.cursor();
     let mut out = Rows::default();
     while let Some(batch) = scan.next().await.map_err(block_err)? {

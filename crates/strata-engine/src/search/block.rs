@@ -329,17 +329,7 @@ impl SearchJob {
         mut hits: Option<&mut HitCollector>,
         acc: &mut SearchAccumulator,
     ) -> Result<(Rows, Vec<Open>), EngineError> {
-        let (row_groups, selection) = layout.scan(rows);
-        let mut scan = reader
-            .scan(ScanRequest {
-                columns: cols,
-                row_groups: Some(row_groups),
-                selection,
-                batch_rows: 0,
-                whole_traces: false,
-            })
-            .await
-            .map_err(block_err)?;
+        let mut scan = layout.read(reader, rows, cols).await?;
         let mut runs = RunCollector::new(layout.total());
         let mut cursor = rows.cursor();
         let mut positions = Vec::new();

@@ -118,17 +118,7 @@ impl SearchJob {
         acc: &mut SearchAccumulator,
     ) -> Result<(Vec<Range<usize>>, Option<Hits>), EngineError> {
         let extents = trace_extents(reader, acc).await?;
-        let (row_groups, selection) = layout.scan(first);
-        let mut scan = reader
-            .scan(ScanRequest {
-                columns: cols,
-                row_groups: Some(row_groups),
-                selection,
-                batch_rows: 0,
-                whole_traces: false,
-            })
-            .await
-            .map_err(block_err)?;
+        let mut scan = layout.read(reader, first, cols).await?;
         let mut collector = HitCollector::new(self.plan.outputs.len());
         let mut cursor = first.cursor();
         let mut positions = Vec::new();
@@ -292,17 +282,7 @@ async fn read_summaries(
     acc: &mut SearchAccumulator,
 ) -> Result<Vec<Summary>, EngineError> {
     let rows = Rows::from_ranges(traces.iter().map(|t| t.start..t.start + 1).collect());
-    let (row_groups, selection) = layout.scan(&rows);
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns: TRACE_COLUMNS.to_vec(),
-            row_groups: Some(row_groups),
-            selection,
-            batch_rows: 0,
-            whole_traces: false,
-        })
-        .await
-        .map_err(block_err)?;
+    let mut scan = layout.read(reader, &rows, TRACE_COLUMNS.to_vec()).await?;
     let mut cursor = rows.cursor();
     let mut out = Vec::new();
     while let Some(batch) = scan.next().await.map_err(block_err)? {
@@ -375,17 +355,7 @@ async fn read_hits(
     acc: &mut SearchAccumulator,
 ) -> Result<HitSpans, EngineError> {
     let rows = Rows::from_ranges(hit_rows.iter().map(|&r| r..r + 1).collect());
-    let (row_groups, selection) = layout.scan(&rows);
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns: HIT_COLUMNS.to_vec(),
-            row_groups: Some(row_groups),
-            selection,
-            batch_rows: 0,
-            whole_traces: false,
-        })
-        .await
-        .map_err(block_err)?;
+    let mut scan = layout.read(reader, &rows, HIT_COLUMNS.to_vec()).await?;
     let mut out = HitSpans {
         batches: Vec::new(),
         hits: Vec::with_capacity(hit_rows.len()),
