@@ -211,5 +211,9 @@ impl Ingester {
             .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |v| Some(sub(v)))
             .unwrap_or_else(|v| v);
         self.inner.metrics.unflushed_bytes.set(sub(before) as i64);
+        let now = self.inner.clock.now();
+        self.inner.admission.released(now, bytes);
+        let drain = self.inner.admission.drain_rate(now).unwrap_or(0.0);
+        self.inner.metrics.drain_bytes_per_second.set(drain as i64);
     }
 }

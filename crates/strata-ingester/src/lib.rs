@@ -25,9 +25,11 @@
 //! between writing a block and deleting its segments) is written again; readers deduplicate spans.
 //!
 //! Memory bound: `max_unflushed_bytes` bounds the payload bytes held in the live set, the head
-//! block and the cut blocks not yet written. Past half of it a growing fraction of pushes is
-//! refused before the WAL append ([`backpressure`], `RESOURCE_EXHAUSTED`, counted in
-//! `strata_ingester_pushes_refused_total` and by the distributor as `ingester_backpressure`);
+//! block and the cut blocks not yet written. Past half of it pushes are admitted at the rate the
+//! block writers drain bytes ([`admission`]; a growing fraction refused by the proportional law
+//! of [`backpressure`] while that rate is not yet known); refusals happen before the WAL append
+//! (`RESOURCE_EXHAUSTED`, counted in `strata_ingester_pushes_refused_total` and by the
+//! distributor as `ingester_backpressure`);
 //! pushes in flight may overshoot the bound by what they carry. The WAL on disk holds what is in
 //! memory plus at most one segment (`wal.segment_max_bytes`), except while a trace stays live
 //! for up to `trace_live_period` and pins its oldest segment.
@@ -42,6 +44,7 @@
 //! in blocks this ingester wrote within `complete_block_timeout`, so a trace is never invisible
 //! while queriers have not yet seen its block in the object store.
 
+pub mod admission;
 pub mod app;
 pub mod backpressure;
 mod block_write;
@@ -132,6 +135,7 @@ struct Inner {
     unflushed_bytes: AtomicU64,
     /// Spreads backpressure refusals over pushes ([`backpressure`]).
     shedder: backpressure::Shedder,
+    admission: admission::Admission,
     metrics: IngesterMetrics,
     overrides: Mutex<Overrides>,
     /// Tail sampling of traces leaving the live set ([`tail`]).
@@ -207,6 +211,7 @@ impl Ingester {
                 writers,
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 shedder: backpressure::Shedder::default(),
+                admission: admission::Admission::default(),
                 tail,
                 metrics,
                 overrides: Mutex::new(Overrides::default()),
@@ -285,19 +290,31 @@ impl Ingester {
 }
 
 impl Ingester {
-    /// The backpressure decision ([`backpressure`]): `Err` when this push is refused (counted).
+    /// The backpressure decision ([`admission`], else [`backpressure`]): `Err` when this push
+    /// is refused (counted).
     fn shed(&self) -> Result<(), RoleError> {
         let limit = self.inner.cfg.max_unflushed_bytes;
         let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
-        let permille = backpressure::refuse_permille(pending, limit);
-        if !self.inner.shedder.refuse(permille) {
-            return Ok(());
-        }
+        let now = self.inner.clock.now();
+        let refusal = match self.inner.admission.decide(now, pending, limit) {
+            admission::Verdict::Admit => return Ok(()),
+            admission::Verdict::Refuse { rate } => format!(
+                "ingester is admitting {:.1} MiB/s, the rate its block writers drain, with {pending} bytes not yet written to blocks (limit {limit}); retry later",
+                rate / f64::from(1u32 << 20)
+            ),
+            admission::Verdict::Unknown => {
+                let permille = backpressure::refuse_permille(pending, limit);
+                if !self.inner.shedder.refuse(permille) {
+                    return Ok(());
+                }
+                format!(
+                    "ingester has {pending} bytes not yet written to blocks (limit {limit}, {:.1} % of pushes refused); retry later",
+                    permille as f64 / 10.0
+                )
+            }
+        };
         self.inner.metrics.pushes_refused.inc();
-        Err(RoleError::ResourceExhausted(format!(
-            "ingester has {pending} bytes not yet written to blocks (limit {limit}, {:.1} % of pushes refused); retry later",
-            permille as f64 / 10.0
-        )))
+        Err(RoleError::ResourceExhausted(refusal))
     }
 
     /// A push past the backpressure decision: only the bound itself refuses it.
@@ -339,6 +356,7 @@ impl Ingester {
             .unflushed_bytes
             .fetch_add(bytes, Ordering::SeqCst)
             + bytes;
+        self.inner.admission.charge(bytes);
         self.inner.metrics.unflushed_bytes.set(pending as i64);
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);

@@ -36,6 +36,8 @@ pub struct IngesterMetrics {
     pub block_flush_failures: Counter,
     pub bytes_flushed: Counter,
     pub unflushed_bytes: Gauge,
+    /// Bytes/s the block writers released over the last admission window (0: not known).
+    pub drain_bytes_per_second: Gauge,
     pub blocks_pending_upload: Gauge,
     pub pushes_refused: Counter,
     /// Traces refused by per-tenant limits, by `PushErrorReason::label`.
@@ -61,6 +63,7 @@ impl IngesterMetrics {
             block_flush_failures: Counter::default(),
             bytes_flushed: Counter::default(),
             unflushed_bytes: Gauge::default(),
+            drain_bytes_per_second: Gauge::default(),
             blocks_pending_upload: Gauge::default(),
             pushes_refused: Counter::default(),
             traces_refused: Family::default(),
@@ -137,6 +140,11 @@ impl IngesterMetrics {
             "unflushed_bytes",
             "Bytes of traces in memory and not yet in a block",
             m.unflushed_bytes.clone(),
+        );
+        r.register(
+            "drain_bytes_per_second",
+            "Bytes per second the block writers took out of memory over the last 15 s, the rate pushes are admitted at past half of max_unflushed_bytes (0: not yet known)",
+            m.drain_bytes_per_second.clone(),
         );
         r.register(
             "pushes_refused",

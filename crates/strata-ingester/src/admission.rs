@@ -1,0 +1,238 @@
+//! Admission at the block writers' drain rate, in the upper half of `max_unflushed_bytes`.
+//!
+//! [`crate::backpressure`]'s proportional law refuses a fraction of pushes that grows with
+//! the unflushed bytes. Its gain scales with the *offered* load: when clients offer seven
+//! times what the writers drain, the fraction has to settle near 6/7, and a small change in
+//! held bytes swings the accepted rate by a large part of the offered load. Held bytes answer
+//! only `trace_idle_period` later (a trace is written once it is idle), so that loop
+//! overshoots: seconds accepting everything, then seconds refusing nearly everything.
+//!
+//! Once the writers' drain rate `D` is known, pushes are admitted instead by a token bucket
+//! refilled at `D` times a factor that falls gently with the unflushed bytes `u` (bound `L`):
+//!
+//! | unflushed bytes            | admitted                                                   |
+//! |----------------------------|------------------------------------------------------------|
+//! | `u < L/2`                  | every push                                                 |
+//! | `L/2 ≤ u < L`              | `D · g(u)` bytes/s, `g(u) = 1 + 2·(0.7 − u/L)`: 1.4 at `L/2`, 1 at `0.7·L`, 0.4 near `L` |
+//! | `u ≥ L`                    | none (the bound itself, [`crate::Ingester`])              |
+//!
+//! The gain now scales with what the writers drain, not with what clients offer, so while the
+//! held bytes are in the band the accepted rate stays between 0.4 and 1.4 times the drain
+//! rate, second after second; the excess is refused evenly, as it arrives.
+//!
+//! `D` is the bytes released (written to blocks, or dropped) in the last [`WINDOW`], over the
+//! time since the first of those releases; it is known once two releases fall in the window
+//! and the first is at least [`MIN_SPAN`] old.
+//! Until then (warm-up, or writers that have stopped releasing) the caller falls back to the
+//! proportional law.
+//!
+//! A push is admitted while the bucket is not in debt; what it carried is debited once known
+//! ([`Admission::charge`]), so pushes in flight can overdraw the bucket by what they carry and
+//! the next ones wait for the refill. The bucket holds at most [`BURST`] of the rate. Time is
+//! the caller's (the ingester's injected clock); a clock going backwards refills nothing.
+
+use std::collections::VecDeque;
+use std::time::{Duration, SystemTime};
+
+use parking_lot::Mutex;
+
+/// How far back releases count towards the drain rate.
+pub const WINDOW: Duration = Duration::from_secs(15);
+/// The least time the window's releases must span before their rate counts: two writers
+/// finishing at once would otherwise look like a burst of drain.
+pub const MIN_SPAN: Duration = Duration::from_secs(3);
+/// The most the bucket holds, as time at the current rate.
+pub const BURST: Duration = Duration::from_millis(250);
+/// Where admitting exactly the drain rate holds the unflushed bytes, as a share of the bound.
+const SETPOINT: f64 = 0.7;
+/// How fast the admitted rate falls with the unflushed bytes (per bound).
+const GAIN: f64 = 2.0;
+
+/// What [`Admission::decide`] says of one push.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    /// Admit it.
+    Admit,
+    /// Refuse it: the bucket is in debt at `rate` bytes/s.
+    Refuse { rate: f64 },
+    /// The drain rate is not known: decide by the proportional law.
+    Unknown,
+}
+
+/// The token bucket and the drain-rate window (module docs). Shared by all pushes.
+#[derive(Debug, Default)]
+pub struct Admission {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    /// Releases in the last [`WINDOW`]: when, and how many bytes.
+    releases: VecDeque<(SystemTime, u64)>,
+    /// Bytes that may still be admitted; negative: in debt.
+    tokens: f64,
+    /// When the bucket was last refilled.
+    refilled: Option<SystemTime>,
+}
+
+fn since(now: SystemTime, then: SystemTime) -> Duration {
+    now.duration_since(then).unwrap_or_default()
+}
+
+impl State {
+    fn expire(&mut self, now: SystemTime) {
+        while self
+            .releases
+            .front()
+            .is_some_and(|(t, _)| since(now, *t) > WINDOW)
+        {
+            self.releases.pop_front();
+        }
+    }
+
+    /// Bytes/s released: all but the first release of the window, over the time since it.
+    fn drain_rate(&mut self, now: SystemTime) -> Option<f64> {
+        self.expire(now);
+        if self.releases.len() < 2 {
+            return None;
+        }
+        let (first_at, first) = *self.releases.front()?;
+        let total: u64 = self.releases.iter().map(|(_, b)| b).sum();
+        let span = since(now, first_at);
+        (span >= MIN_SPAN).then(|| (total - first) as f64 / span.as_secs_f64())
+    }
+}
+
+/// The share of the drain rate admitted with `unflushed` of `limit` bytes held.
+pub fn factor(unflushed: u64, limit: u64) -> f64 {
+    let held = unflushed as f64 / limit.max(1) as f64;
+    (1.0 + GAIN * (SETPOINT - held)).max(0.0)
+}
+
+impl Admission {
+    /// `bytes` left memory at `now` (a block was written, or its data dropped).
+    pub fn released(&self, now: SystemTime, bytes: u64) {
+        let mut s = self.state.lock();
+        s.releases.push_back((now, bytes));
+        s.expire(now);
+    }
+
+    /// The writers' drain rate in bytes/s, if known (module docs).
+    pub fn drain_rate(&self, now: SystemTime) -> Option<f64> {
+        self.state.lock().drain_rate(now)
+    }
+
+    /// Whether a push arriving at `now` is admitted with `unflushed` of `limit` bytes held.
+    pub fn decide(&self, now: SystemTime, unflushed: u64, limit: u64) -> Verdict {
+        let mut s = self.state.lock();
+        let Some(drain) = s.drain_rate(now) else {
+            // The proportional law decides: what it admits is no debt of the bucket's.
+            s.tokens = 0.0;
+            s.refilled = None;
+            return Verdict::Unknown;
+        };
+        let rate = drain * factor(unflushed, limit);
+        let burst = rate * BURST.as_secs_f64();
+        if unflushed < limit / 2 {
+            // Below the band: admit, and enter it with a full bucket.
+            s.tokens = burst;
+            s.refilled = Some(now);
+            return Verdict::Admit;
+        }
+        let elapsed = s.refilled.map_or(Duration::ZERO, |t| since(now, t));
+        s.tokens = (s.tokens + rate * elapsed.as_secs_f64()).min(burst);
+        s.refilled = Some(now);
+        if s.tokens > 0.0 {
+            Verdict::Admit
+        } else {
+            Verdict::Refuse { rate }
+        }
+    }
+
+    /// An admitted push carried `bytes`.
+    pub fn charge(&self, bytes: u64) {
+        self.state.lock().tokens -= bytes as f64;
+    }
+}
+
+#[cfg(test)]
+mod sim;
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const MIB: u64 = 1 << 20;
+
+    fn at(ms: u64) -> SystemTime {
+        SystemTime::UNIX_EPOCH + Duration::from_millis(ms)
+    }
+
+    #[test]
+    fn the_drain_rate_is_known_from_two_releases_in_the_window() {
+        let a = Admission::default();
+        assert_eq!(a.drain_rate(at(0)), None);
+        a.released(at(1_000), 64 * MIB);
+        assert_eq!(a.drain_rate(at(2_000)), None);
+        a.released(at(1_100), 64 * MIB);
+        // Two writers finishing together: not yet a rate.
+        assert_eq!(a.drain_rate(at(3_000)), None);
+        assert_eq!(a.decide(at(2_000), 400 * MIB, 512 * MIB), Verdict::Unknown);
+        // 64 MiB after the first release, 3 s after it.
+        let rate = a.drain_rate(at(4_000)).expect("known");
+        assert!((rate - (64 * MIB) as f64 / 3.0).abs() < 1.0, "{rate}");
+        // Releases leave the window: unknown again.
+        assert_eq!(a.drain_rate(at(1_100 + 15_001)), None);
+    }
+
+    #[test]
+    fn the_factor_falls_through_the_band() {
+        let l = 1000;
+        assert!((factor(500, l) - 1.4).abs() < 1e-9);
+        assert!((factor(700, l) - 1.0).abs() < 1e-9);
+        assert!((factor(1000, l) - 0.4).abs() < 1e-9);
+        assert_eq!(factor(2000, l), 0.0);
+    }
+
+    #[test]
+    fn in_the_band_the_bucket_admits_the_drain_rate_times_the_factor() {
+        let a = Admission::default();
+        // 10 MiB/s drained.
+        for s in 0..=10 {
+            a.released(at(s * 1_000), 10 * MIB);
+        }
+        let limit = 1000 * MIB;
+        let held = 700 * MIB; // factor 1
+        let (mut admitted, mut refused) = (0u64, 0u64);
+        // 1 MiB pushes offered at 100 MiB/s for 4 s.
+        for ms in (10_000..14_000).step_by(10) {
+            match a.decide(at(ms), held, limit) {
+                Verdict::Admit => {
+                    a.charge(MIB);
+                    admitted += MIB;
+                }
+                Verdict::Refuse { rate } => {
+                    assert!(rate > 0.0);
+                    refused += 1;
+                }
+                Verdict::Unknown => panic!("rate is known"),
+            }
+        }
+        // The drain rate at t s is 100 MiB / t (the first release does not count): the bucket
+        // admits ∫ 100/t dt over 10..14 s = 100·ln 1.4 ≈ 33.6 MiB, plus at most one push.
+        let mib = admitted as f64 / MIB as f64;
+        assert!((32.0..=35.5).contains(&mib), "admitted {mib:.1} MiB");
+        assert!(refused > 300, "the excess is refused: {refused}");
+    }
+
+    #[test]
+    fn below_the_band_everything_is_admitted() {
+        let a = Admission::default();
+        a.released(at(0), MIB);
+        a.released(at(1_000), MIB);
+        for ms in 3_000..3_100 {
+            assert_eq!(a.decide(at(ms), 100, 1000), Verdict::Admit);
+            a.charge(10 * MIB);
+        }
+    }
+}
