@@ -96,11 +96,14 @@
 //! The Parquet key-value metadata holds `strata.format` (the format version), next to the Arrow
 //! schema the Parquet writer embeds (readers check both). Pages are zstd-compressed at the
 //! configured level, dictionary encoding is on (off for `span_id` and `parent_span_id`),
-//! statistics are kept per column chunk, and per page for the scalar columns search filters
-//! on (`trace_id`, `name`, `kind`, start/end/duration, `status_code`, `service_name`: their
-//! column index is written), the offset index is written for every column (so row selections
-//! skip pages), and a row group holds at most `row_group_max_spans` rows. None of this
-//! changes how a reader must decode the file.
+//! statistics are kept per page (and so per column chunk) for the scalar columns search
+//! filters on (`trace_id`, `name`, `kind`, start/end/duration, `status_code`, `service_name`:
+//! their column index is written) and per column chunk for the `type` leaf of
+//! `resource_attrs`; other leaves have none (blocks written before 2026-12-05 have chunk
+//! statistics on every leaf; a reader must treat missing statistics as "anything may be
+//! there"). The offset index is written for every column (so row selections skip pages), and a
+//! row group holds at most `row_group_max_spans` rows. None of this changes how a reader must
+//! decode the file.
 
 use std::sync::{Arc, OnceLock};
 

@@ -104,7 +104,9 @@ struct PendingTrace {
 pub const SERVICE_NAME_EXACT_KEY: &str = "strata.service_name_exact";
 
 /// Writes one block. See the crate docs for the sequence of objects.
-/// Scalar columns that get page-level statistics (a column index).
+/// Scalar columns that get page-level statistics (a column index): with the `type` leaf of
+/// `resource_attrs` (chunk statistics: whether a row group may hold an array-valued resource
+/// attribute), the only statistics readers use, so the only ones written.
 const PAGE_STATS_COLUMNS: &[&str] = &[
     col::TRACE_ID,
     col::NAME,
@@ -187,14 +189,29 @@ impl BlockWriter {
             // Span IDs are unique: a dictionary would only be built and thrown away.
             .set_column_dictionary_enabled(ColumnPath::from(col::SPAN_ID), false)
             .set_column_dictionary_enabled(ColumnPath::from(col::PARENT_SPAN_ID), false)
-            // Column-chunk statistics everywhere; page statistics (the column index) only
-            // where search prunes pages by value. Keeps the footer small.
+            // Page statistics (the column index) where search prunes pages by value, chunk
+            // statistics on the resource attributes' `type` (see below), none elsewhere.
             .set_statistics_enabled(EnabledStatistics::Chunk)
             .set_max_row_group_row_count(Some(opts.row_group_max_spans))
             .set_key_value_metadata(Some(vec![KeyValue::new(
                 FORMAT_KEY.to_string(),
                 format.to_string(),
             )]));
+        // Statistics only where a reader uses them (building min/max of every string leaf
+        // was ~8 % of a block write); every other leaf gets none.
+        let leaves = parquet::arrow::ArrowSchemaConverter::new().convert(&schema)?;
+        for c in leaves.columns() {
+            let parts = c.path().parts();
+            let used = parts.first().is_some_and(|top| {
+                PAGE_STATS_COLUMNS.contains(&top.as_str())
+                    || (top == col::RESOURCE_ATTRS
+                        && parts.last().is_some_and(|l| l == col::attr::TYPE))
+            });
+            if !used {
+                props =
+                    props.set_column_statistics_enabled(c.path().clone(), EnabledStatistics::None);
+            }
+        }
         for c in PAGE_STATS_COLUMNS {
             props =
                 props.set_column_statistics_enabled(ColumnPath::from(*c), EnabledStatistics::Page);
