@@ -172,3 +172,30 @@ fn tls_blocks_are_validated_where_they_are() {
         "{err}"
     );
 }
+
+#[test]
+fn querier_peers_parse_and_default_to_none() {
+    let cfg = Config::from_yaml(
+        "querier:\n  search:\n    peers:\n      dns: queriers:3200\n      self_address: 10.0.0.1:3200\n      jobs_per_peer: 4\n      job_timeout: 5s\n",
+    )
+    .unwrap();
+    let p = &cfg.querier.search.peers;
+    assert!(!p.is_unset());
+    assert_eq!(p.dns, "queriers:3200");
+    assert_eq!(p.self_address, "10.0.0.1:3200");
+    assert_eq!(p.jobs_per_peer, 4);
+    assert_eq!(p.job_timeout, Duration::from_secs(5));
+    assert_eq!(p.retry_after, Duration::from_secs(10));
+    assert!(Config::default().querier.search.peers.is_unset());
+    // The configuration reference spells out the defaults: no peers.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/single-binary.yaml"
+    );
+    let single = Config::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(single.querier, QuerierConfig::default());
+    let err = Config::from_yaml("querier:\n  search:\n    peers:\n      member: [a:1]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("member"), "{err}");
+}

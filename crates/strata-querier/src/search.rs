@@ -16,6 +16,15 @@
 //! left uncompleted (`completedJobs < totalJobs`), and the [`Cut`] returned with the answer
 //! names them.
 //!
+//! **Peers** (`querier.search.peers`, [`crate::peers`]): with peers, a job that finds every
+//! local slot taken goes to a peer with fewer than `jobs_per_peer` of this search's jobs in
+//! flight (and not down), in the same newest-first order; the peer returns what the job
+//! found, merged here like a local job's. A job a peer does not answer (unreachable, too
+//! slow, refused, a bad answer) runs here, in the slot the peer held: the answer is always
+//! the one a single querier gives. The early exit abandons remote jobs like local ones
+//! (their request is dropped), and the scan budget is charged here, when the search reaches
+//! a block, wherever its jobs then run.
+//!
 //! Jobs: `totalJobs` counts the ingesters' search as one job, each block reached as its jobs
 //! and each block not reached as one.
 //!
@@ -26,6 +35,7 @@ use std::collections::{HashMap, VecDeque};
 use std::sync::Arc;
 
 use futures::stream::{FuturesUnordered, StreamExt};
+use prost::Message;
 use strata_common::TenantId;
 use strata_engine::search::{SearchAccumulator, SearchJob};
 use strata_proto::tempopb;
@@ -33,6 +43,9 @@ use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
 use crate::budget::{Cut, ScanBudget};
+use crate::metrics_peer::{Outcome, PeerJobCounter};
+use crate::peer_wire::{PeerJobRequest, VERSION};
+use crate::peers::{Forward, PeerError, Peers};
 use crate::search_jobs::{plan_block, Job};
 use crate::{Querier, QueryError};
 
@@ -84,17 +97,104 @@ fn settle<T: Planned>(pending: VecDeque<T>, cutoff: Option<u64>, budget: &mut Sc
     pruned
 }
 
-/// Running jobs by number: their block's end and a handle to abandon them; dropped (the
-/// search is done, failed or was itself dropped), it abandons those still running.
+/// Where a job runs: here, or on the peer of that index in [`PeerSlots`].
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Local,
+    Peer(usize),
+}
+
+/// Running jobs by number: their block's end, a handle to abandon them and their slot;
+/// dropped (the search is done, failed or was itself dropped), it abandons those still
+/// running.
 #[derive(Default)]
-struct Running(HashMap<usize, (u64, tokio::task::AbortHandle)>);
+struct Running(HashMap<usize, (u64, tokio::task::AbortHandle, Slot)>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for (_, handle) in self.0.values() {
+        for (_, handle, _) in self.0.values() {
             handle.abort();
         }
     }
+}
+
+/// The peers one search may send jobs to (as listed when it started), and how many of its
+/// jobs are in flight on each.
+struct PeerSlots {
+    peers: Arc<Peers>,
+    addrs: Vec<String>,
+    in_flight: Vec<usize>,
+}
+
+impl PeerSlots {
+    fn new(peers: Arc<Peers>) -> Self {
+        let addrs = peers.members();
+        let in_flight = vec![0; addrs.len()];
+        Self {
+            peers,
+            addrs,
+            in_flight,
+        }
+    }
+
+    /// A peer that may take one more job now.
+    fn free(&self) -> Option<usize> {
+        let per_peer = self.peers.jobs_per_peer();
+        (0..self.addrs.len())
+            .find(|&i| self.in_flight[i] < per_peer && self.peers.usable(&self.addrs[i]))
+    }
+}
+
+/// A job's answer and whether it ran here.
+type Answer = Result<(tempopb::SearchResponse, bool), strata_engine::EngineError>;
+
+/// Runs `next` here.
+async fn run_local(next: Job, job: Arc<SearchJob>) -> Answer {
+    let part = next.run(&job).await?;
+    // The job's traces are sorted into a response on the worker, not on the search's task.
+    Ok((part.finish(u32::MAX as usize), true))
+}
+
+/// Runs `next` on the peer `addr`, or here when the peer does not answer it.
+async fn run_remote(
+    next: Job,
+    job: Arc<SearchJob>,
+    wire: Vec<u8>,
+    peers: Arc<Peers>,
+    addr: String,
+    forward: Forward,
+    counts: PeerJobCounter,
+) -> Answer {
+    match peers.run_job(&addr, wire.into(), &forward).await {
+        Ok(resp) => {
+            counts.count(Outcome::Remote);
+            Ok((resp, false))
+        }
+        Err(e) => {
+            match &e {
+                PeerError::Refused { status: 429, .. } => {
+                    tracing::debug!(peer = %addr, error = %e, "peer busy; search job runs here")
+                }
+                _ => {
+                    tracing::warn!(peer = %addr, error = %e, "search job sent to a peer runs here instead")
+                }
+            }
+            counts.count(Outcome::Fallback);
+            run_local(next, job).await
+        }
+    }
+}
+
+/// The wire form of `next` of the search `req`.
+fn wire_job(req: &tempopb::SearchRequest, next: &Job) -> Vec<u8> {
+    PeerJobRequest {
+        version: VERSION,
+        search: Some(req.clone()),
+        block_id: next.block.reader.meta().block_id.to_string(),
+        row_group_start: next.groups.as_ref().map(|g| g.start as u32),
+        row_group_end: next.groups.as_ref().map(|g| g.end as u32),
+    }
+    .encode_to_vec()
 }
 
 /// The jobs of one search on this querier, newest first (see the module docs).
@@ -143,6 +243,17 @@ impl Querier {
         tenant: &TenantId,
         req: &tempopb::SearchRequest,
     ) -> Result<(tempopb::SearchResponse, Option<Cut>), QueryError> {
+        self.search_shared(tenant, req, &Forward::default()).await
+    }
+
+    /// [`Querier::search`], sharing jobs with the peers (if any) with the caller's
+    /// credentials `forward`.
+    pub async fn search_shared(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchRequest,
+        forward: &Forward,
+    ) -> Result<(tempopb::SearchResponse, Option<Cut>), QueryError> {
         let job = SearchJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         self.metrics.searches.inc();
         let started = std::time::Instant::now();
@@ -180,42 +291,78 @@ impl Querier {
         let mut running = FuturesUnordered::new();
         let mut handles = Running::default();
         let mut started_jobs = 0usize;
+        let mut local = 0usize;
+        let mut peer_slots = self.peers().cloned().map(PeerSlots::new);
         loop {
-            while running.len() < concurrency {
+            loop {
+                let slot = if local < concurrency {
+                    Slot::Local
+                } else if let Some(i) = peer_slots.as_ref().and_then(PeerSlots::free) {
+                    Slot::Peer(i)
+                } else {
+                    break;
+                };
                 let cutoff = acc.cutoff(job.limit());
                 let Some(next) = jobs.next(cutoff, &mut budget, &mut acc).await else {
                     break;
                 };
-                let span = tracing::info_span!(
-                    "block.search",
-                    block_id = %next.block.reader.meta().block_id,
-                    row_groups = ?next.groups,
-                );
+                let block_id = next.block.reader.meta().block_id;
                 let end = next.end();
-                let job = job.clone();
-                // The job's traces are sorted into a response on the worker, not here.
-                let task = tokio::spawn(
-                    async move {
-                        let part = next.run(&job).await?;
-                        Ok::<_, strata_engine::EngineError>(part.finish(u32::MAX as usize))
+                let task = match (slot, peer_slots.as_mut()) {
+                    (Slot::Peer(i), Some(ps)) => {
+                        ps.in_flight[i] += 1;
+                        let span = tracing::info_span!(
+                            "block.search.peer",
+                            %block_id,
+                            row_groups = ?next.groups,
+                            peer = %ps.addrs[i],
+                        );
+                        let remote = run_remote(
+                            next.clone(),
+                            job.clone(),
+                            wire_job(req, &next),
+                            ps.peers.clone(),
+                            ps.addrs[i].clone(),
+                            forward.clone(),
+                            self.metrics.peer_jobs.clone(),
+                        );
+                        tokio::spawn(remote.instrument(span))
                     }
-                    .instrument(span),
-                );
+                    _ => {
+                        local += 1;
+                        let span = tracing::info_span!(
+                            "block.search",
+                            %block_id,
+                            row_groups = ?next.groups,
+                        );
+                        tokio::spawn(run_local(next, job.clone()).instrument(span))
+                    }
+                };
                 let id = started_jobs;
                 started_jobs += 1;
-                handles.0.insert(id, (end, task.abort_handle()));
+                handles.0.insert(id, (end, task.abort_handle(), slot));
                 running.push(async move { (id, task.await) });
             }
             let Some((id, result)) = running.next().await else {
                 break;
             };
-            handles.0.remove(&id);
+            match handles.0.remove(&id).map(|(_, _, slot)| slot) {
+                Some(Slot::Peer(i)) => {
+                    if let Some(ps) = peer_slots.as_mut() {
+                        ps.in_flight[i] -= 1;
+                    }
+                }
+                Some(Slot::Local) => local -= 1,
+                None => {}
+            }
             acc.metrics.completed_jobs += 1;
             match result {
                 Ok(part) => {
-                    self.metrics.search_jobs.inc();
-                    let part =
+                    let (part, ran_here) =
                         part.map_err(|e| QueryError::Internal(format!("searching a block: {e}")))?;
+                    if ran_here {
+                        self.metrics.search_jobs.inc();
+                    }
                     acc.add_response(part);
                 }
                 Err(e) if e.is_cancelled() => {}
@@ -223,7 +370,7 @@ impl Querier {
             }
             // Running jobs of blocks ending before the cutoff cannot change the answer.
             if let Some(c) = acc.cutoff(job.limit()) {
-                for (end, handle) in handles.0.values() {
+                for (end, handle, _) in handles.0.values() {
                     if *end < c {
                         handle.abort();
                     }
