@@ -228,6 +228,11 @@ pub struct Cluster {
     pub otlp_http: Vec<String>,
     pub querier: RoleProcess,
     pub generators: Vec<RoleProcess>,
+    /// The querier's configuration without its `server:` section (ring, storage, extras),
+    /// for more queriers ([`Cluster::start_querier`]).
+    querier_config: String,
+    /// Lines under every process's `server:` section.
+    server_extra: String,
 }
 
 impl Cluster {
@@ -323,11 +328,8 @@ impl Cluster {
             otlp_http.push(format!("http://127.0.0.1:{oh}/v1/traces"));
         }
         let qport = port();
-        let cfg = format!(
-            "{}{ring}{storage}{}\n",
-            server(qport, None),
-            spec.common_extra
-        );
+        let querier_config = format!("{ring}{storage}{}\n", spec.common_extra);
+        let cfg = format!("{}{querier_config}", server(qport, None));
         let querier = RoleProcess::start(dir.path(), "querier", "strata-querier", qport, &cfg);
         Self {
             dir,
@@ -337,7 +339,19 @@ impl Cluster {
             otlp_http,
             querier,
             generators,
+            querier_config,
+            server_extra: spec.server_extra,
         }
+    }
+
+    /// Starts one more querier of this cluster, `name`, on `http_port`, with `extra` (YAML,
+    /// e.g. a `querier:` section) added to the first querier's configuration.
+    pub fn start_querier(&self, name: &str, http_port: u16, extra: &str) -> RoleProcess {
+        let cfg = format!(
+            "server:\n  http_listen_address: 127.0.0.1:{http_port}\n{}{}{extra}\n",
+            self.server_extra, self.querier_config
+        );
+        RoleProcess::start(self.dir.path(), name, "strata-querier", http_port, &cfg)
     }
 
     /// Logs of every process, for failure messages.
