@@ -347,11 +347,34 @@ impl Cluster {
     /// Starts one more querier of this cluster, `name`, on `http_port`, with `extra` (YAML,
     /// e.g. a `querier:` section) added to the first querier's configuration.
     pub fn start_querier(&self, name: &str, http_port: u16, extra: &str) -> RoleProcess {
+        self.start_querier_with(name, http_port, "", extra, None)
+    }
+
+    /// [`Cluster::start_querier`] with `server_lines` added under its `server:` section
+    /// (indented two spaces, e.g. an `http_tls_config`); with `https_ca`, its `/ready` is
+    /// probed over HTTPS verified with that CA.
+    pub fn start_querier_with(
+        &self,
+        name: &str,
+        http_port: u16,
+        server_lines: &str,
+        extra: &str,
+        https_ca: Option<&Path>,
+    ) -> RoleProcess {
         let cfg = format!(
-            "server:\n  http_listen_address: 127.0.0.1:{http_port}\n{}{}{extra}\n",
+            "server:\n  http_listen_address: 127.0.0.1:{http_port}\n{}{server_lines}{}{extra}\n",
             self.server_extra, self.querier_config
         );
-        RoleProcess::start(self.dir.path(), name, "strata-querier", http_port, &cfg)
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, cfg).expect("writing config");
+        RoleProcess::launch_with(
+            name,
+            role_bin("strata-querier"),
+            vec!["--config".into(), path.into_os_string()],
+            self.dir.path().join(format!("{name}.log")),
+            http_port,
+            https_ca.map(Path::to_path_buf),
+        )
     }
 
     /// Logs of every process, for failure messages.
