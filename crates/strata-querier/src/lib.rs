@@ -35,6 +35,7 @@ pub mod peer_wire;
 pub mod peers;
 mod search;
 mod search_jobs;
+mod search_remote;
 mod tags;
 pub mod ui;
 
