@@ -63,8 +63,18 @@ async fn job(
             "this search job was sent by this querier itself".into(),
         );
     }
+    // Checked first: a busy querier refuses at once, before reading the block's footer.
+    let Ok(slot) = q.peer_slots().clone().try_acquire_owned() else {
+        return refuse(
+            &q,
+            StatusCode::TOO_MANY_REQUESTS,
+            "this querier runs as many search jobs for peers as it may \
+             (querier.search.peers.max_jobs_for_peers)"
+                .into(),
+        );
+    };
     match prepare(&q, &tenant, &body).await {
-        Ok((search, job)) => run(&q, search, job).await,
+        Ok((search, job)) => run(&q, search, job, slot).await,
         Err((status, message)) => refuse(&q, status, message),
     }
 }
@@ -123,16 +133,13 @@ async fn prepare(
     Ok((search, Job { block, groups }))
 }
 
-async fn run(q: &Querier, search: SearchJob, job: Job) -> Response {
-    let Ok(_slot) = q.peer_slots().clone().try_acquire_owned() else {
-        return refuse(
-            q,
-            StatusCode::TOO_MANY_REQUESTS,
-            "this querier runs as many search jobs for peers as it may \
-             (querier.search.peers.max_jobs_for_peers)"
-                .into(),
-        );
-    };
+/// Runs `job` holding `_slot` until it ends.
+async fn run(
+    q: &Querier,
+    search: SearchJob,
+    job: Job,
+    _slot: tokio::sync::OwnedSemaphorePermit,
+) -> Response {
     let span = tracing::info_span!(
         "peer.block.search",
         block_id = %job.block.reader.meta().block_id,
@@ -173,5 +180,73 @@ struct AbortOnDrop(tokio::task::AbortHandle);
 impl Drop for AbortOnDrop {
     fn drop(&mut self) {
         self.0.abort();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use axum::body::Body;
+    use axum::http::Request;
+    use tower::ServiceExt;
+
+    use super::*;
+    use crate::metrics_peer::Outcome;
+    use crate::{BlockList, QuerierMetrics, QuerierSettings};
+
+    fn querier(max_jobs_for_peers: usize) -> Querier {
+        let mut search = strata_config::QuerierSearchConfig::default();
+        search.peers.max_jobs_for_peers = max_jobs_for_peers;
+        let settings = QuerierSettings {
+            multitenancy_enabled: false,
+            max_bytes_per_trace: 1 << 20,
+            blocklist_poll: std::time::Duration::from_secs(60),
+            search,
+        };
+        let store: strata_storage::SharedStore = Arc::new(object_store::memory::InMemory::new());
+        Querier::new(
+            Arc::new(strata_ingester::testing::Node::start("ingester-0", &|_| {})),
+            BlockList::new(store),
+            settings,
+            QuerierMetrics::new(&mut prometheus_client::registry::Registry::default()),
+        )
+    }
+
+    async fn post(q: &Querier, body: Vec<u8>) -> StatusCode {
+        let req = Request::post(crate::peer_wire::JOB_PATH)
+            .header(INSTANCE_HEADER, "another")
+            .body(Body::from(body))
+            .unwrap();
+        crate::http::router(q.clone())
+            .oneshot(req)
+            .await
+            .unwrap()
+            .status()
+    }
+
+    #[tokio::test]
+    async fn a_querier_whose_slots_for_peers_are_taken_refuses_at_once() {
+        let q = querier(1);
+        let job = PeerJobRequest {
+            version: VERSION,
+            search: Some(Default::default()),
+            block_id: strata_common::BlockId::new_random().to_string(),
+            row_group_start: None,
+            row_group_end: None,
+        }
+        .encode_to_vec();
+        // A free slot: the job is looked at (an unknown block here).
+        assert_eq!(post(&q, job.clone()).await, StatusCode::NOT_FOUND);
+        let held = q.peer_slots().clone().try_acquire_owned().unwrap();
+        assert_eq!(post(&q, job.clone()).await, StatusCode::TOO_MANY_REQUESTS);
+        drop(held);
+        assert_eq!(post(&q, job).await, StatusCode::NOT_FOUND);
+        assert_eq!(q.metrics().peer_jobs.get(Outcome::Refused), 3);
+        assert_eq!(
+            q.peer_slots().available_permits(),
+            1,
+            "every refusal gave its slot back"
+        );
     }
 }
