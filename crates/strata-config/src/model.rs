@@ -335,6 +335,20 @@ impl QuerierPeersConfig {
     pub fn is_unset(&self) -> bool {
         self.members.iter().all(|m| m.trim().is_empty()) && self.dns.trim().is_empty()
     }
+
+    /// Settings that cannot work, when peers are set.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.is_unset() {
+            return Ok(());
+        }
+        if self.jobs_per_peer == 0 {
+            return Err("querier.search.peers.jobs_per_peer must be > 0 when peers are set".into());
+        }
+        if self.job_timeout.is_zero() {
+            return Err("querier.search.peers.job_timeout must be > 0".into());
+        }
+        Ok(())
+    }
 }
 
 impl Default for QuerierPeersConfig {

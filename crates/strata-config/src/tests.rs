@@ -199,3 +199,26 @@ fn querier_peers_parse_and_default_to_none() {
         .to_string();
     assert!(err.contains("member"), "{err}");
 }
+
+#[test]
+fn querier_peers_that_cannot_work_are_refused() {
+    let peers = "querier:\n  search:\n    peers:\n      members: [a:3200]\n";
+    for (extra, needle) in [
+        ("      jobs_per_peer: 0\n", "jobs_per_peer"),
+        ("      job_timeout: 0s\n", "job_timeout"),
+    ] {
+        let err = Config::from_yaml(&format!("{peers}{extra}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    // Without peers the same numbers are harmless.
+    Config::from_yaml("querier:\n  search:\n    peers:\n      jobs_per_peer: 0\n").unwrap();
+    // HTTPS peers need the internal clients' TLS to verify them.
+    let tls = "server:\n  http_tls_config:\n    cert_file: /c.pem\n    key_file: /k.pem\n";
+    let err = Config::from_yaml(&format!("{tls}{peers}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("grpc_client_config.tls_enabled"), "{err}");
+    Config::from_yaml(tls).unwrap();
+}
