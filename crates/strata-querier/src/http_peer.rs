@@ -9,7 +9,13 @@
 //! with 429 (the sender runs it itself), so one big search cannot take a peer whole.
 //!
 //! The block is looked up in this querier's own block list (it polls the same store): a
-//! block it does not know yet is 404. Every outcome is counted in
+//! block it does not know yet is 404. A job runs at most the tenant's `read.query_timeout`
+//! (504 past it), like any query of the tenant.
+//!
+//! The route trusts any caller the tenant gate admits, as the public routes do: a tenant's
+//! own client could call it directly, bypassing the tenant's query slots and scan budget for
+//! one block (of its own tenant, by ID) at a time; `max_jobs_for_peers` bounds what that
+//! takes from the process. Every outcome is counted in
 //! `strata_querier_peer_search_jobs_total` (`served` or `refused`); a bad body is 400, never
 //! a panic.
 
@@ -74,7 +80,11 @@ async fn job(
         );
     };
     match prepare(&q, &tenant, &body).await {
-        Ok((search, job)) => run(&q, search, job, slot).await,
+        Ok((search, job)) => {
+            let limit = q.overrides().limits(&tenant).read.query_timeout;
+            let timeout = (!limit.is_zero()).then_some(limit);
+            run(&q, search, job, timeout, slot).await
+        }
         Err((status, message)) => refuse(&q, status, message),
     }
 }
@@ -133,11 +143,12 @@ async fn prepare(
     Ok((search, Job { block, groups }))
 }
 
-/// Runs `job` holding `_slot` until it ends.
+/// Runs `job` (for at most `timeout`) holding `_slot` until it ends.
 async fn run(
     q: &Querier,
     search: SearchJob,
     job: Job,
+    timeout: Option<std::time::Duration>,
     _slot: tokio::sync::OwnedSemaphorePermit,
 ) -> Response {
     let span = tracing::info_span!(
@@ -156,7 +167,23 @@ async fn run(
     let abort = task.abort_handle();
     // The request dropped (the sender gave up): so is the job.
     let _guard = AbortOnDrop(abort);
-    match task.await {
+    let done = match timeout {
+        None => task.await,
+        Some(t) => match tokio::time::timeout(t, task).await {
+            Ok(done) => done,
+            Err(_) => {
+                return refuse(
+                    q,
+                    StatusCode::GATEWAY_TIMEOUT,
+                    format!(
+                        "search job did not finish within {} (read.query_timeout)",
+                        humantime::format_duration(t)
+                    ),
+                )
+            }
+        },
+    };
+    match done {
         Ok(Ok(resp)) => {
             q.metrics().search_jobs.inc();
             q.metrics().peer_jobs.count(Outcome::Served);
