@@ -94,16 +94,33 @@ pub struct Peers {
     state: Mutex<HashMap<String, PeerState>>,
 }
 
+/// `addr` in the form DNS members take (`ip:port`, IPv6 as `[ip]:port`), so that a
+/// `self_address` of `${POD_IP}:3200` matches its member whatever the IP family; anything
+/// else (a host name) as it is.
+fn canonical(addr: &str) -> String {
+    let addr = addr.trim();
+    if let Ok(a) = addr.parse::<std::net::SocketAddr>() {
+        return a.to_string();
+    }
+    // A bare IPv6 address followed by a port (`fd00::1:3200`).
+    if let Some((ip, port)) = addr.rsplit_once(':') {
+        if let (Ok(ip), Ok(port)) = (ip.parse::<std::net::Ipv6Addr>(), port.parse::<u16>()) {
+            return std::net::SocketAddr::from((ip, port)).to_string();
+        }
+    }
+    addr.to_string()
+}
+
 /// `self_address`, or the listen address when it names a host.
 fn own_address(cfg: &QuerierPeersConfig, listen: &str) -> Option<String> {
     let explicit = cfg.self_address.trim();
     if !explicit.is_empty() {
-        return Some(explicit.to_string());
+        return Some(canonical(explicit));
     }
     let listen = listen.trim();
     let host = listen.rsplit_once(':').map_or("", |(h, _)| h);
     let unspecified = matches!(host, "" | "0.0.0.0" | "[::]" | "::" | "[::0]");
-    (!unspecified).then(|| listen.to_string())
+    (!unspecified).then(|| canonical(listen))
 }
 
 impl Peers {
@@ -142,7 +159,7 @@ impl Peers {
     /// The members other than this querier, now.
     pub fn members(&self) -> Vec<String> {
         let mut m = self.membership.members();
-        m.retain(|a| Some(a) != self.self_address.as_ref());
+        m.retain(|a| Some(&canonical(a)) != self.self_address.as_ref());
         m
     }
 
@@ -350,6 +367,16 @@ mod tests {
             clock.clone(),
         );
         assert_eq!(p.members(), vec!["10.0.0.2:3200".to_string()]);
+        // An IPv6 pod IP written as `${POD_IP}:3200` is the DNS member `[ip]:3200`.
+        let v6 = ["[fd00::1]:3200", "[fd00::2]:3200"];
+        let p = Peers::new(
+            &cfg(&v6, "fd00::2:3200"),
+            "[::]:3200",
+            "i".into(),
+            None,
+            clock.clone(),
+        );
+        assert_eq!(p.members(), vec!["[fd00::1]:3200".to_string()]);
         // An unspecified listen address names no member.
         for listen in ["0.0.0.0:3200", "[::]:3200", ":3200"] {
             let p = Peers::new(&cfg(&m, ""), listen, "i".into(), None, clock.clone());
