@@ -31,8 +31,9 @@ Commands (each exits 0 when everything is valid, 1 with the reasons otherwise):
 "Check" means: every object validates against the Kubernetes JSON schema of KUBE_VERSION in
 strict mode (no unknown fields), and the objects agree with each other (Service selectors
 select pods, named target ports exist, referenced ConfigMaps, StatefulSet services and HPA/PDB
-targets exist, the ring's DNS name is the ingester headless Service, and the metrics-generator
-ring's, when set, the generator headless Service).
+targets exist, the ring's DNS name is the ingester headless Service, the metrics-generator
+ring's, when set, the generator headless Service, and the querier peers', when set, a headless
+Service of the queriers on the HTTP port).
 
 With --out, every Strata configuration found (ConfigMap key strata.yaml, or strata.yaml in a
 bind-mounted directory) is written to DIR as <label>.yaml so the caller can run
@@ -255,6 +256,38 @@ def compactor_ring_errors(objs, namespace):
     return errors
 
 
+def querier_peer_errors(objs, namespace):
+    """Querier peers found by DNS must be a headless Service on the HTTP port (3200) selecting
+    querier pods, and each querier must be able to leave itself out (self_address set)."""
+    errors = []
+    headless = headless_services(objs)
+    for label, text, _ in strata_configs(objs):
+        querier = (yaml.safe_load(text) or {}).get("querier", {}) or {}
+        peers = ((querier.get("search") or {}).get("peers")) or {}
+        dns = peers.get("dns", "")
+        if not dns:
+            continue
+        if not peers.get("self_address"):
+            errors.append(f"{label}: querier.search.peers.dns is set but self_address is empty")
+        host, _, port = dns.rpartition(":")
+        svc_name, _, rest = host.partition(".")
+        svc = headless.get(svc_name)
+        if svc is None:
+            errors.append(f"{label}: querier.search.peers.dns {dns} names no headless Service")
+            continue
+        if namespace and rest.split(".")[0] != namespace:
+            errors.append(f"{label}: querier.search.peers.dns {dns} is not in namespace {namespace}")
+        if port != "3200" or port not in {str(p["port"]) for p in svc["spec"]["ports"]}:
+            errors.append(f"{label}: querier.search.peers.dns port {port} is not the HTTP port of {name_of(svc)}")
+        sel = svc["spec"].get("selector") or {}
+        selected = [w for w in objs if w["kind"] in WORKLOAD_KINDS
+                    and matches(sel, pod_template(w).get("metadata", {}).get("labels", {}))]
+        if not any(runs_binary(w, "strata-querier") for w in selected):
+            errors.append(f"{label}: querier.search.peers.dns {dns}: {name_of(svc)} selects no "
+                          "strata-querier pods")
+    return errors
+
+
 def expand_env_errors(objs):
     """A configuration with ${VAR} references works only in containers started with
     --config.expand-env that define every referenced variable (or give it a default)."""
@@ -287,6 +320,7 @@ def check(objs, namespace=None):
     errors = schema_errors(objs) + consistency_errors(objs) + expand_env_errors(objs)
     if namespace is not None:
         errors += ring_errors(objs, namespace) + compactor_ring_errors(objs, namespace)
+        errors += querier_peer_errors(objs, namespace)
     return errors
 
 

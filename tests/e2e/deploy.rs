@@ -194,6 +194,9 @@ fn helm_chart_with_default_values_renders_valid_manifests() {
     assert_eq!(cfg.metrics_generator.ring.replication_factor, 1);
     assert_processors_on(&cfg);
     assert!(cfg.metrics_generator.storage.remote_write.is_empty());
+    // Two queriers on the local backend's per-pod directories have nothing to share.
+    assert!(cfg.querier.search.peers.is_unset());
+    assert!(!text.contains("strata-querier-headless"), "{text}");
 }
 
 #[test]
@@ -217,6 +220,16 @@ fn helm_chart_with_s3_values_renders_valid_manifests() {
     );
     // Go's YAML may quote the value; the validator checks that the containers expand it.
     assert!(cfg.contains("${POD_IP}:3200"), "{cfg}");
+    // Three queriers over S3 share searches: peers through their headless Service (the
+    // validator checks it selects the queriers), each leaving itself out by pod IP.
+    assert!(
+        text.contains("object Service/strata-querier-headless"),
+        "{text}"
+    );
+    assert!(
+        cfg.contains("dns: strata-querier-headless.tracing.svc.cluster.local:3200"),
+        "{cfg}"
+    );
     // metricsGenerator.remoteWrite becomes metrics_generator.storage.remote_write, headers
     // included.
     assert!(cfg.contains(HELM_GENERATOR_RING), "{cfg}");
@@ -271,6 +284,8 @@ fn kustomization_builds_valid_manifests() {
         "Namespace/strata",
         "StatefulSet/strata-ingester",
         "HorizontalPodAutoscaler/strata-distributor",
+        // The queriers' peers (the validator checks the config names it).
+        "Service/strata-querier-headless",
     ] {
         assert!(text.contains(w), "{w} missing:\n{text}");
     }
@@ -688,6 +703,17 @@ fn metrics_generator_ring_not_naming_the_generator_headless_service_is_rejected(
             "tests/deploy/fixtures/bad-generator-ring-service-values.yaml",
         ],
         &["metrics_generator.ring.dns strata-metrics-generator.tracing.svc.cluster.local:9095 names no headless Service"],
+    );
+}
+
+#[test]
+fn querier_peers_not_naming_the_querier_headless_service_are_rejected() {
+    assert_rejected(
+        &["helm", "tests/deploy/fixtures/bad-querier-peers-values.yaml"],
+        &[
+            "querier.search.peers.dns strata-querier.tracing.svc.cluster.local:3200 names no headless Service",
+            "querier.search.peers.dns is set but self_address is empty",
+        ],
     );
 }
 

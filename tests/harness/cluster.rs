@@ -228,6 +228,11 @@ pub struct Cluster {
     pub otlp_http: Vec<String>,
     pub querier: RoleProcess,
     pub generators: Vec<RoleProcess>,
+    /// The querier's configuration without its `server:` section (ring, storage, extras),
+    /// for more queriers ([`Cluster::start_querier`]).
+    querier_config: String,
+    /// Lines under every process's `server:` section.
+    server_extra: String,
 }
 
 impl Cluster {
@@ -323,11 +328,8 @@ impl Cluster {
             otlp_http.push(format!("http://127.0.0.1:{oh}/v1/traces"));
         }
         let qport = port();
-        let cfg = format!(
-            "{}{ring}{storage}{}\n",
-            server(qport, None),
-            spec.common_extra
-        );
+        let querier_config = format!("{ring}{storage}{}\n", spec.common_extra);
+        let cfg = format!("{}{querier_config}", server(qport, None));
         let querier = RoleProcess::start(dir.path(), "querier", "strata-querier", qport, &cfg);
         Self {
             dir,
@@ -337,7 +339,42 @@ impl Cluster {
             otlp_http,
             querier,
             generators,
+            querier_config,
+            server_extra: spec.server_extra,
         }
+    }
+
+    /// Starts one more querier of this cluster, `name`, on `http_port`, with `extra` (YAML,
+    /// e.g. a `querier:` section) added to the first querier's configuration.
+    pub fn start_querier(&self, name: &str, http_port: u16, extra: &str) -> RoleProcess {
+        self.start_querier_with(name, http_port, "", extra, None)
+    }
+
+    /// [`Cluster::start_querier`] with `server_lines` added under its `server:` section
+    /// (indented two spaces, e.g. an `http_tls_config`); with `https_ca`, its `/ready` is
+    /// probed over HTTPS verified with that CA.
+    pub fn start_querier_with(
+        &self,
+        name: &str,
+        http_port: u16,
+        server_lines: &str,
+        extra: &str,
+        https_ca: Option<&Path>,
+    ) -> RoleProcess {
+        let cfg = format!(
+            "server:\n  http_listen_address: 127.0.0.1:{http_port}\n{}{server_lines}{}{extra}\n",
+            self.server_extra, self.querier_config
+        );
+        let path = self.dir.path().join(format!("{name}.yaml"));
+        std::fs::write(&path, cfg).expect("writing config");
+        RoleProcess::launch_with(
+            name,
+            role_bin("strata-querier"),
+            vec!["--config".into(), path.into_os_string()],
+            self.dir.path().join(format!("{name}.log")),
+            http_port,
+            https_ca.map(Path::to_path_buf),
+        )
     }
 
     /// Logs of every process, for failure messages.

@@ -66,6 +66,10 @@ pub async fn run(cfg: Config) -> anyhow::Result<()> {
     )
     .with_overrides(overrides.clone())
     .with_tenants(tenants);
+    if !cfg.querier.search.peers.is_unset() {
+        // One process holds every block: there is no other querier to share a search with.
+        tracing::warn!("querier.search.peers is ignored by `strata run`: searches are not shared");
+    }
     // One process owns every compaction job.
     let compactor = Compactor::new(
         store.clone(),

@@ -169,6 +169,21 @@ impl Config {
                 "storage.block.bloom_false_positive must be in (0, 1)".into(),
             ));
         }
+        self.querier
+            .search
+            .peers
+            .validate()
+            .map_err(ConfigError::Invalid)?;
+        if !self.querier.search.peers.is_unset()
+            && self.server.http_tls_config.is_enabled()
+            && !self.ingester_client.grpc_client_config.tls_enabled
+        {
+            return Err(ConfigError::Invalid(
+                "querier.search.peers with server.http_tls_config sends jobs to peers over HTTPS: \
+                 set ingester_client.grpc_client_config.tls_enabled (and tls_ca_path) to verify them"
+                    .into(),
+            ));
+        }
         if self.distributor.max_request_bytes == 0 {
             return Err(ConfigError::Invalid(
                 "distributor.max_request_bytes must be > 0".into(),

@@ -282,6 +282,9 @@ pub struct QuerierSearchConfig {
     pub target_bytes_per_job: u64,
     /// Jobs of one search run at once on a querier. Default 0: the number of cores.
     pub concurrent_jobs: usize,
+    /// The other queriers a search received here shares its jobs with (empty, the default:
+    /// none, every job runs here).
+    pub peers: QuerierPeersConfig,
 }
 
 impl Default for QuerierSearchConfig {
@@ -289,6 +292,77 @@ impl Default for QuerierSearchConfig {
         Self {
             target_bytes_per_job: 32 << 20,
             concurrent_jobs: 0,
+            peers: QuerierPeersConfig::default(),
+        }
+    }
+}
+
+/// The querier peers of a search (`querier.search.peers`): who they are (the rings' shape: a
+/// fixed list or a DNS name), how many jobs each is sent at once, and how jobs run for peers
+/// are bounded here.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct QuerierPeersConfig {
+    /// Fixed peer addresses (`host:port` of each querier's HTTP API). May include this
+    /// querier itself (it is skipped, see `self_address`).
+    pub members: Vec<String>,
+    /// A DNS name (`name:port`, e.g. a Kubernetes headless Service of the queriers) whose
+    /// A/AAAA records are the peers, re-resolved every `dns_refresh`. Used instead of
+    /// `members` when set.
+    pub dns: String,
+    /// Default `15s`.
+    #[serde(with = "humantime_serde")]
+    pub dns_refresh: Duration,
+    /// This querier's own `host:port` as its peers list it: that member is never sent a job.
+    /// Default empty: `server.http_listen_address` when it names a host (not `0.0.0.0` or
+    /// `[::]`). A member that turns out to be this process anyway refuses the job (409) and is
+    /// skipped from then on.
+    pub self_address: String,
+    /// Jobs of one search in flight at once on each peer. Default 2.
+    pub jobs_per_peer: usize,
+    /// Longest a job sent to a peer may take before it runs here instead. Default `30s`.
+    #[serde(with = "humantime_serde")]
+    pub job_timeout: Duration,
+    /// A peer that could not be reached is sent no job for this long. Default `10s`.
+    #[serde(with = "humantime_serde")]
+    pub retry_after: Duration,
+    /// Jobs this querier runs for its peers at once (beyond that they are refused with 429 and
+    /// run by the sender). Default 0: the number of cores.
+    pub max_jobs_for_peers: usize,
+}
+
+impl QuerierPeersConfig {
+    /// No peers configured, neither a list nor a DNS name.
+    pub fn is_unset(&self) -> bool {
+        self.members.iter().all(|m| m.trim().is_empty()) && self.dns.trim().is_empty()
+    }
+
+    /// Settings that cannot work, when peers are set.
+    pub fn validate(&self) -> Result<(), String> {
+        if self.is_unset() {
+            return Ok(());
+        }
+        if self.jobs_per_peer == 0 {
+            return Err("querier.search.peers.jobs_per_peer must be > 0 when peers are set".into());
+        }
+        if self.job_timeout.is_zero() {
+            return Err("querier.search.peers.job_timeout must be > 0".into());
+        }
+        Ok(())
+    }
+}
+
+impl Default for QuerierPeersConfig {
+    fn default() -> Self {
+        Self {
+            members: Vec::new(),
+            dns: String::new(),
+            dns_refresh: Duration::from_secs(15),
+            self_address: String::new(),
+            jobs_per_peer: 2,
+            job_timeout: Duration::from_secs(30),
+            retry_after: Duration::from_secs(10),
+            max_jobs_for_peers: 0,
         }
     }
 }

@@ -172,3 +172,53 @@ fn tls_blocks_are_validated_where_they_are() {
         "{err}"
     );
 }
+
+#[test]
+fn querier_peers_parse_and_default_to_none() {
+    let cfg = Config::from_yaml(
+        "querier:\n  search:\n    peers:\n      dns: queriers:3200\n      self_address: 10.0.0.1:3200\n      jobs_per_peer: 4\n      job_timeout: 5s\n",
+    )
+    .unwrap();
+    let p = &cfg.querier.search.peers;
+    assert!(!p.is_unset());
+    assert_eq!(p.dns, "queriers:3200");
+    assert_eq!(p.self_address, "10.0.0.1:3200");
+    assert_eq!(p.jobs_per_peer, 4);
+    assert_eq!(p.job_timeout, Duration::from_secs(5));
+    assert_eq!(p.retry_after, Duration::from_secs(10));
+    assert!(Config::default().querier.search.peers.is_unset());
+    // The configuration reference spells out the defaults: no peers.
+    let path = concat!(
+        env!("CARGO_MANIFEST_DIR"),
+        "/../../config/single-binary.yaml"
+    );
+    let single = Config::from_yaml(&std::fs::read_to_string(path).unwrap()).unwrap();
+    assert_eq!(single.querier, QuerierConfig::default());
+    let err = Config::from_yaml("querier:\n  search:\n    peers:\n      member: [a:1]\n")
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("member"), "{err}");
+}
+
+#[test]
+fn querier_peers_that_cannot_work_are_refused() {
+    let peers = "querier:\n  search:\n    peers:\n      members: [a:3200]\n";
+    for (extra, needle) in [
+        ("      jobs_per_peer: 0\n", "jobs_per_peer"),
+        ("      job_timeout: 0s\n", "job_timeout"),
+    ] {
+        let err = Config::from_yaml(&format!("{peers}{extra}"))
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains(needle), "{err}");
+    }
+    // Without peers the same numbers are harmless.
+    Config::from_yaml("querier:\n  search:\n    peers:\n      jobs_per_peer: 0\n").unwrap();
+    // HTTPS peers need the internal clients' TLS to verify them.
+    let tls = "server:\n  http_tls_config:\n    cert_file: /c.pem\n    key_file: /k.pem\n";
+    let err = Config::from_yaml(&format!("{tls}{peers}"))
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("grpc_client_config.tls_enabled"), "{err}");
+    Config::from_yaml(tls).unwrap();
+}

@@ -161,6 +161,7 @@ async fn run(cores: usize) {
             strata_config::QuerierSearchConfig::default().target_bytes_per_job,
         ),
         concurrent_jobs: cores,
+        ..Default::default()
     };
     let settings = QuerierSettings {
         multitenancy_enabled: false,

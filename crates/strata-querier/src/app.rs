@@ -3,6 +3,9 @@
 //! `replication_factor - 1` unreachable ingesters and merges replicated answers; spans are
 //! deduplicated by (span ID, kind)).
 //!
+//! With `querier.search.peers`, searches share their jobs with the other queriers
+//! ([`crate::peers`]); the peer list is kept fresh (DNS) for the life of the process.
+//!
 //! Ready once the first block-list poll has completed. Stop ([`Lifecycle`]): not ready, the HTTP
 //! server finishes in-flight requests, the poller and ring checks stop, exit.
 
@@ -28,6 +31,25 @@ pub enum AppError {
     Config(String),
     #[error("overrides: {0}")]
     Overrides(#[from] strata_config::OverridesError),
+}
+
+/// The TLS of jobs sent to peers: none while `server.http_tls_config` is off (the peers serve
+/// plain HTTP, like this process); otherwise `ingester_client.grpc_client_config`, which must
+/// then have `tls_enabled` (its CA verifies the peers' certificates).
+fn peer_tls(cfg: &Config) -> Result<Option<strata_tls::ClientTls>, AppError> {
+    if !cfg.server.http_tls_config.is_enabled() {
+        return Ok(None);
+    }
+    let client = &cfg.ingester_client.grpc_client_config;
+    if !client.tls_enabled {
+        return Err(AppError::Config(
+            "querier.search.peers with server.http_tls_config sends jobs to peers over HTTPS: \
+             set ingester_client.grpc_client_config.tls_enabled (and tls_ca_path) to verify them"
+                .into(),
+        ));
+    }
+    strata_tls::ClientTls::from_config(client)
+        .map_err(|e| AppError::Config(format!("ingester_client.grpc_client_config: {e}")))
 }
 
 /// Runs the querier process until `shutdown` fires.
@@ -73,6 +95,21 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         &mut registry,
     ));
     lc.spawn_background(move |t| overrides.run(t));
+    let peers_cfg = &cfg.querier.search.peers;
+    let querier = if peers_cfg.is_unset() {
+        querier
+    } else {
+        let peers = Arc::new(crate::Peers::new(
+            peers_cfg,
+            &cfg.server.http_listen_address,
+            querier.instance().to_string(),
+            peer_tls(&cfg)?,
+            Arc::new(strata_common::SystemClock),
+        ));
+        let membership = peers.membership().clone();
+        lc.spawn_background(move |t| async move { membership.run(t).await });
+        querier.with_peers(peers)
+    };
     let common = CommonState {
         registry: Arc::new(registry),
         readiness: lc.readiness(),

@@ -336,6 +336,11 @@ impl BlockList {
             .unwrap_or_default()
     }
 
+    /// One block of a tenant, if known.
+    pub fn get(&self, tenant: &TenantId, id: &BlockId) -> Option<Arc<BlockEntry>> {
+        self.state.read().tenants.get(tenant)?.get(id).cloned()
+    }
+
     /// Number of blocks known for a tenant.
     pub fn len(&self, tenant: &TenantId) -> usize {
         self.state.read().tenants.get(tenant).map_or(0, |b| b.len())

@@ -43,7 +43,10 @@ pub fn router(querier: Querier) -> Router {
         .route_layer(axum::middleware::from_fn_with_state(
             querier.clone(),
             crate::http_isolate::isolate,
-        ));
+        ))
+        // Peers' search jobs: behind the tenant gate, not the per-tenant slots (the search
+        // holds one where it was received; see `http_peer`).
+        .merge(crate::http_peer::routes());
     auth::layer::http_routes(routes, querier.tenants().clone(), Edge::Query, "query")
         .route_layer(axum::middleware::from_fn_with_state(
             querier.clone(),

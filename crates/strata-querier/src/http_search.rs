@@ -59,7 +59,8 @@ async fn search(
     headers: HeaderMap,
 ) -> Result<Response, QueryError> {
     let req = search_request(&params)?;
-    let (resp, cut) = q.search(&tenant, &req).await?;
+    let forward = crate::Forward::from_headers(&headers);
+    let (resp, cut) = q.search_shared(&tenant, &req, &forward).await?;
     let out = if wants_protobuf(&headers) {
         ([(header::CONTENT_TYPE, PROTOBUF)], resp.encode_to_vec()).into_response()
     } else {

@@ -8,6 +8,10 @@
 //! In distributed mode "the ingester" is [`FanoutQuerier`]: every ingester of the ring, asked
 //! through the ring's generic fan-out, answers merged the same way ([`fanout`]).
 //!
+//! A search can be shared with the querier's peers (`querier.search.peers`): some of its jobs
+//! run on other queriers ([`peers`], [`peer_wire`]), which serve them on an internal route
+//! (`http_peer`); a job a peer does not answer runs here.
+//!
 //! The same port serves the built-in trace explorer at `/` ([`ui`]), in every mode that serves
 //! the API.
 
@@ -21,12 +25,17 @@ pub mod http;
 pub mod http_isolate;
 mod http_metrics;
 mod http_observe;
+mod http_peer;
 mod http_search;
 mod metrics;
 mod metrics_params;
+pub mod metrics_peer;
 mod params;
+pub mod peer_wire;
+pub mod peers;
 mod search;
 mod search_jobs;
+mod search_remote;
 mod tags;
 pub mod ui;
 
@@ -47,6 +56,7 @@ use tracing::Instrument;
 
 pub use blocklist::BlockList;
 pub use fanout::FanoutQuerier;
+pub use peers::{Forward, Peers};
 
 /// Query failures; each maps to its HTTP status through [`strata_proto::status`].
 #[derive(Debug, thiserror::Error)]
@@ -111,8 +121,11 @@ pub struct QuerierMetrics {
     pub blocks_inspected: Counter,
     pub lookup_seconds: Histogram,
     pub searches: Counter,
-    /// Search jobs (blocks or ranges of their row groups) this querier ran.
+    /// Search jobs (blocks or ranges of their row groups) this querier ran, for its own
+    /// searches and for its peers'.
     pub search_jobs: Counter,
+    /// Jobs shared with peers, by outcome ([`metrics_peer`]).
+    pub peer_jobs: metrics_peer::PeerJobCounter,
     pub search_seconds: Histogram,
     /// Every query API request by route and status, and its latency by route
     /// ([`http_observe`]).
@@ -133,6 +146,7 @@ impl QuerierMetrics {
             lookup_seconds: Histogram::new(exponential_buckets(0.0005, 2.0, 16)),
             searches: Counter::default(),
             search_jobs: Counter::default(),
+            peer_jobs: metrics_peer::PeerJobCounter::default(),
             search_seconds: Histogram::new(exponential_buckets(0.001, 2.0, 16)),
             requests: http_observe::RequestMetrics::default(),
             gates: Arc::default(),
@@ -157,8 +171,16 @@ impl QuerierMetrics {
         r.register("searches", "Search requests", m.searches.clone());
         r.register(
             "search_jobs",
-            "Search jobs (a block, or a range of its row groups) run by this querier",
+            "Search jobs (a block, or a range of its row groups) run by this querier, for its \
+             own searches and for its peers'",
             m.search_jobs.clone(),
+        );
+        r.register(
+            "peer_search_jobs",
+            "Search jobs shared between queriers: remote (answered by a peer), fallback (a \
+             peer failed, run here), served (run here for a peer), refused (a peer's job \
+             refused here)",
+            m.peer_jobs.family.clone(),
         );
         r.register(
             "queries_refused",
@@ -199,6 +221,25 @@ pub struct Querier {
     metrics: QuerierMetrics,
     overrides: strata_server::Overrides,
     tenants: strata_server::auth::TenantResolver,
+    /// The queriers searches received here share their jobs with (none: no sharing).
+    peers: Option<Arc<Peers>>,
+    /// This process's ID, so that a job it sends itself is refused ([`peer_wire`]).
+    instance: Arc<str>,
+    /// Slots of the jobs run for peers (`querier.search.peers.max_jobs_for_peers`).
+    peer_slots: Arc<tokio::sync::Semaphore>,
+}
+
+/// A fresh, random ID for this process.
+fn new_instance_id() -> String {
+    use std::hash::{BuildHasher, Hasher};
+    let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+    h.write_u32(std::process::id());
+    h.write_u128(
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| d.as_nanos()),
+    );
+    format!("{:016x}", h.finish())
 }
 
 impl Querier {
@@ -209,6 +250,10 @@ impl Querier {
         metrics: QuerierMetrics,
     ) -> Self {
         let tenants = strata_server::auth::TenantResolver::open(settings.multitenancy_enabled);
+        let peer_slots = match settings.search.peers.max_jobs_for_peers {
+            0 => std::thread::available_parallelism().map_or(1, |n| n.get()),
+            n => n,
+        };
         Self {
             ingester,
             blocks,
@@ -216,7 +261,29 @@ impl Querier {
             metrics,
             overrides: strata_server::Overrides::default(),
             tenants,
+            peers: None,
+            instance: new_instance_id().into(),
+            peer_slots: Arc::new(tokio::sync::Semaphore::new(peer_slots)),
         }
+    }
+
+    /// Shares searches with `peers` (built with [`Querier::instance`] as its instance ID).
+    pub fn with_peers(mut self, peers: Arc<Peers>) -> Self {
+        self.peers = Some(peers);
+        self
+    }
+
+    /// This process's instance ID, sent with the jobs it shares.
+    pub fn instance(&self) -> &str {
+        &self.instance
+    }
+
+    pub(crate) fn peers(&self) -> Option<&Arc<Peers>> {
+        self.peers.as_ref()
+    }
+
+    pub(crate) fn peer_slots(&self) -> &Arc<tokio::sync::Semaphore> {
+        &self.peer_slots
     }
 
     /// The per-tenant query slots and their refusal counts ([`http_isolate`]).

@@ -16,6 +16,15 @@
 //! left uncompleted (`completedJobs < totalJobs`), and the [`Cut`] returned with the answer
 //! names them.
 //!
+//! **Peers** (`querier.search.peers`, [`crate::peers`]): with peers, a job that finds every
+//! local slot taken goes to a peer with fewer than `jobs_per_peer` of this search's jobs in
+//! flight (and not down), in the same newest-first order; the peer returns what the job
+//! found, merged here like a local job's. A job a peer does not answer (unreachable, too
+//! slow, refused, a bad answer) runs here, in the slot the peer held: the answer is always
+//! the one a single querier gives. The early exit abandons remote jobs like local ones
+//! (their request is dropped), and the scan budget is charged here, when the search reaches
+//! a block, wherever its jobs then run.
+//!
 //! Jobs: `totalJobs` counts the ingesters' search as one job, each block reached as its jobs
 //! and each block not reached as one.
 //!
@@ -33,7 +42,9 @@ use tracing::Instrument;
 
 use crate::blocklist::BlockEntry;
 use crate::budget::{Cut, ScanBudget};
+use crate::peers::Forward;
 use crate::search_jobs::{plan_block, Job};
+use crate::search_remote::{run_local, run_remote, wire_job, PeerSlots};
 use crate::{Querier, QueryError};
 
 /// What a block is to the planning: when its data ends and what reading it costs.
@@ -84,14 +95,22 @@ fn settle<T: Planned>(pending: VecDeque<T>, cutoff: Option<u64>, budget: &mut Sc
     pruned
 }
 
-/// Running jobs by number: their block's end and a handle to abandon them; dropped (the
-/// search is done, failed or was itself dropped), it abandons those still running.
+/// Where a job runs: here, or on the peer of that index in [`PeerSlots`].
+#[derive(Debug, Clone, Copy)]
+enum Slot {
+    Local,
+    Peer(usize),
+}
+
+/// Running jobs by number: their block's end, a handle to abandon them and their slot;
+/// dropped (the search is done, failed or was itself dropped), it abandons those still
+/// running.
 #[derive(Default)]
-struct Running(HashMap<usize, (u64, tokio::task::AbortHandle)>);
+struct Running(HashMap<usize, (u64, tokio::task::AbortHandle, Slot)>);
 
 impl Drop for Running {
     fn drop(&mut self) {
-        for (_, handle) in self.0.values() {
+        for (_, handle, _) in self.0.values() {
             handle.abort();
         }
     }
@@ -143,6 +162,17 @@ impl Querier {
         tenant: &TenantId,
         req: &tempopb::SearchRequest,
     ) -> Result<(tempopb::SearchResponse, Option<Cut>), QueryError> {
+        self.search_shared(tenant, req, &Forward::default()).await
+    }
+
+    /// [`Querier::search`], sharing jobs with the peers (if any) with the caller's
+    /// credentials `forward`.
+    pub async fn search_shared(
+        &self,
+        tenant: &TenantId,
+        req: &tempopb::SearchRequest,
+        forward: &Forward,
+    ) -> Result<(tempopb::SearchResponse, Option<Cut>), QueryError> {
         let job = SearchJob::new(req).map_err(|e| QueryError::BadRequest(e.to_string()))?;
         self.metrics.searches.inc();
         let started = std::time::Instant::now();
@@ -180,42 +210,78 @@ impl Querier {
         let mut running = FuturesUnordered::new();
         let mut handles = Running::default();
         let mut started_jobs = 0usize;
+        let mut local = 0usize;
+        let mut peer_slots = self.peers().cloned().map(PeerSlots::new);
         loop {
-            while running.len() < concurrency {
+            loop {
+                let slot = if local < concurrency {
+                    Slot::Local
+                } else if let Some(i) = peer_slots.as_ref().and_then(PeerSlots::free) {
+                    Slot::Peer(i)
+                } else {
+                    break;
+                };
                 let cutoff = acc.cutoff(job.limit());
                 let Some(next) = jobs.next(cutoff, &mut budget, &mut acc).await else {
                     break;
                 };
-                let span = tracing::info_span!(
-                    "block.search",
-                    block_id = %next.block.reader.meta().block_id,
-                    row_groups = ?next.groups,
-                );
+                let block_id = next.block.reader.meta().block_id;
                 let end = next.end();
-                let job = job.clone();
-                // The job's traces are sorted into a response on the worker, not here.
-                let task = tokio::spawn(
-                    async move {
-                        let part = next.run(&job).await?;
-                        Ok::<_, strata_engine::EngineError>(part.finish(u32::MAX as usize))
+                let task = match (slot, peer_slots.as_mut()) {
+                    (Slot::Peer(i), Some(ps)) => {
+                        ps.in_flight[i] += 1;
+                        let span = tracing::info_span!(
+                            "block.search.peer",
+                            %block_id,
+                            row_groups = ?next.groups,
+                            peer = %ps.addrs[i],
+                        );
+                        let remote = run_remote(
+                            next.clone(),
+                            job.clone(),
+                            wire_job(req, &next),
+                            ps.peers.clone(),
+                            ps.addrs[i].clone(),
+                            forward.clone(),
+                            self.metrics.peer_jobs.clone(),
+                        );
+                        tokio::spawn(remote.instrument(span))
                     }
-                    .instrument(span),
-                );
+                    _ => {
+                        local += 1;
+                        let span = tracing::info_span!(
+                            "block.search",
+                            %block_id,
+                            row_groups = ?next.groups,
+                        );
+                        tokio::spawn(run_local(next, job.clone()).instrument(span))
+                    }
+                };
                 let id = started_jobs;
                 started_jobs += 1;
-                handles.0.insert(id, (end, task.abort_handle()));
+                handles.0.insert(id, (end, task.abort_handle(), slot));
                 running.push(async move { (id, task.await) });
             }
             let Some((id, result)) = running.next().await else {
                 break;
             };
-            handles.0.remove(&id);
+            match handles.0.remove(&id).map(|(_, _, slot)| slot) {
+                Some(Slot::Peer(i)) => {
+                    if let Some(ps) = peer_slots.as_mut() {
+                        ps.in_flight[i] -= 1;
+                    }
+                }
+                Some(Slot::Local) => local -= 1,
+                None => {}
+            }
             acc.metrics.completed_jobs += 1;
             match result {
                 Ok(part) => {
-                    self.metrics.search_jobs.inc();
-                    let part =
+                    let (part, ran_here) =
                         part.map_err(|e| QueryError::Internal(format!("searching a block: {e}")))?;
+                    if ran_here {
+                        self.metrics.search_jobs.inc();
+                    }
                     acc.add_response(part);
                 }
                 Err(e) if e.is_cancelled() => {}
@@ -223,7 +289,7 @@ impl Querier {
             }
             // Running jobs of blocks ending before the cutoff cannot change the answer.
             if let Some(c) = acc.cutoff(job.limit()) {
-                for (end, handle) in handles.0.values() {
+                for (end, handle, _) in handles.0.values() {
                     if *end < c {
                         handle.abort();
                     }

@@ -39,13 +39,20 @@ fn normalize(mut v: Vec<String>) -> Vec<String> {
 impl Membership {
     /// Static membership from `cfg.members`, or DNS membership from `cfg.dns` when it is set.
     pub fn from_config(cfg: &RingConfig) -> Self {
-        if cfg.dns.trim().is_empty() {
-            Self::fixed(cfg.members.clone())
+        Self::from_parts(&cfg.members, &cfg.dns, cfg.dns_refresh)
+    }
+
+    /// Static membership from `members`, or DNS membership from `dns` (re-resolved every
+    /// `dns_refresh`) when it is set: the same settings as a ring's, for lists of other
+    /// roles (the queriers a search is shared with).
+    pub fn from_parts(members: &[String], dns: &str, dns_refresh: Duration) -> Self {
+        if dns.trim().is_empty() {
+            Self::fixed(members.to_vec())
         } else {
             Self {
                 source: Source::Dns {
-                    name: cfg.dns.trim().to_string(),
-                    every: cfg.dns_refresh,
+                    name: dns.trim().to_string(),
+                    every: dns_refresh,
                 },
                 members: Arc::default(),
             }

@@ -62,6 +62,16 @@ app.kubernetes.io/component: {{ .component }}
 {{- printf "%s-compactor-headless" (include "strata.fullname" .) -}}
 {{- end -}}
 
+{{- define "strata.querierHeadless" -}}
+{{- printf "%s-querier-headless" (include "strata.fullname" .) -}}
+{{- end -}}
+
+{{/* Queriers share searches when there are several of them over a shared store (not the
+per-pod emptyDir of the local backend): "true" or "". */}}
+{{- define "strata.querierPeers" -}}
+{{- if and (gt (int .Values.querier.replicas) 1) (ne .Values.storage.backend "local") -}}true{{- end -}}
+{{- end -}}
+
 {{/* The Strata configuration file, built as a map so every value is YAML-quoted correctly. */}}
 {{- define "strata.config" -}}
 {{- $v := .Values -}}
@@ -94,6 +104,12 @@ pod IP, which the container's --config.expand-env fills in from the POD_IP varia
   "overrides" (dict "defaults" $v.overrides.defaults "per_tenant_override_config" "/conf/overrides.yaml")
   "storage" $storage
 -}}
+{{- /* Queriers find their peers through their headless Service and leave themselves out by
+pod IP (--config.expand-env fills in POD_IP). */ -}}
+{{- if include "strata.querierPeers" . -}}
+{{- $querierDns := printf "%s.%s.svc.%s:3200" (include "strata.querierHeadless" .) .Release.Namespace $v.clusterDomain -}}
+{{- $_ := set $cfg "querier" (dict "search" (dict "peers" (dict "dns" $querierDns "dns_refresh" $v.ring.dns_refresh "self_address" "${POD_IP}:3200"))) -}}
+{{- end -}}
 {{- /* The metrics-generator: distributors find the generators through their headless Service
 (one copy of each trace, so replication_factor 1); the processors are turned on for every tenant
 in overrides.defaults unless it names its own. */ -}}
