@@ -166,11 +166,12 @@ pub struct IngesterConfig {
     pub max_block_bytes: u64,
     /// Bound on the bytes of encoded traces in memory and not yet in a block (live set, head
     /// block and blocks being written). Past half of it pushes are admitted at about the rate
-    /// the block writers drain (1.4× that rate at half, 0.4× near the bound; until the rate is
-    /// known, a growing fraction is refused), all refused at the bound (gRPC
-    /// `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`), so a load the block
-    /// writers cannot keep up with is accepted at a steady rate instead of exhausting memory. The head block is also cut at an eighth of it when that is
-    /// below `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–3.9× this
+    /// the block writers drain (2.4× that rate at half, 1× at 85 %, 0.4× near the bound; until
+    /// the rate is known, a growing fraction is refused), all refused at the bound (gRPC
+    /// `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`), so a load the
+    /// block writers cannot keep up with is accepted at a steady rate instead of exhausting
+    /// memory. The head block is also cut at an eighth of it when that is below
+    /// `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–3.9× this
     /// (docs/BENCHMARKS.md, documented bound 4×): size it at under a quarter of the ingester's
     /// memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
