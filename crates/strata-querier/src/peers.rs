@@ -283,47 +283,44 @@ where
     I: hyper::rt::Read + hyper::rt::Write + Unpin + Send + 'static,
 {
     let failed = |e: hyper::Error| PeerError::Unreachable(e.to_string());
-    let lost = || PeerError::BadAnswer("connection closed before the answer".into());
-    let read = |resp: http::Response<hyper::body::Incoming>| async move {
-        let status = resp.status().as_u16();
-        let body = resp
-            .into_body()
-            .collect()
-            .await
-            .map_err(|e| PeerError::BadAnswer(e.to_string()))?
-            .to_bytes();
-        Ok::<_, PeerError>((status, body))
-    };
     if h2 {
         let (mut send, conn) = hyper::client::conn::http2::handshake(TokioExecutor::new(), io)
             .await
             .map_err(failed)?;
-        let answer = async {
-            let resp = send
-                .send_request(req)
-                .await
-                .map_err(|e| PeerError::BadAnswer(e.to_string()))?;
-            read(resp).await
-        };
-        tokio::select! {
-            a = answer => a,
-            _ = conn => Err(lost()),
-        }
+        race(read(send.send_request(req)), conn).await
     } else {
         let (mut send, conn) = hyper::client::conn::http1::handshake(io)
             .await
             .map_err(failed)?;
-        let answer = async {
-            let resp = send
-                .send_request(req)
-                .await
-                .map_err(|e| PeerError::BadAnswer(e.to_string()))?;
-            read(resp).await
-        };
-        tokio::select! {
-            a = answer => a,
-            _ = conn => Err(lost()),
-        }
+        race(read(send.send_request(req)), conn).await
+    }
+}
+
+/// The whole answer to a request sent (`resp`, the response's future).
+async fn read(
+    resp: impl std::future::Future<Output = Result<http::Response<hyper::body::Incoming>, hyper::Error>>,
+) -> Result<(u16, Bytes), PeerError> {
+    let resp = resp
+        .await
+        .map_err(|e| PeerError::BadAnswer(e.to_string()))?;
+    let status = resp.status().as_u16();
+    let body = resp
+        .into_body()
+        .collect()
+        .await
+        .map_err(|e| PeerError::BadAnswer(e.to_string()))?
+        .to_bytes();
+    Ok((status, body))
+}
+
+/// `answer`, while driving its connection `conn`; a connection that ends first is an error.
+async fn race<C: std::future::Future>(
+    answer: impl std::future::Future<Output = Result<(u16, Bytes), PeerError>>,
+    conn: C,
+) -> Result<(u16, Bytes), PeerError> {
+    tokio::select! {
+        a = answer => a,
+        _ = conn => Err(PeerError::BadAnswer("connection closed before the answer".into())),
     }
 }
 
