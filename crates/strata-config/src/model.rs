@@ -171,8 +171,8 @@ pub struct IngesterConfig {
     /// `RESOURCE_EXHAUSTED` with `RetryInfo`, HTTP 429 with `Retry-After`), so a load the
     /// block writers cannot keep up with is accepted at a steady rate instead of exhausting
     /// memory. The head block is also cut at an eighth of it when that is below
-    /// `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–3.9× this
-    /// (docs/BENCHMARKS.md, documented bound 4×): size it at under a quarter of the ingester's
+    /// `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–4.03× this
+    /// (docs/BENCHMARKS.md, documented bound 4.5×): size it at under a fifth of the ingester's
     /// memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
     /// Bound on the bytes of pushes handed to the WAL and not yet durable. On a slow disk
