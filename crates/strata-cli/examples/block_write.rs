@@ -11,6 +11,8 @@
 //!
 //!   cargo run --release -p strata-cli --example block_write -- [--requests N] [--rounds N]
 
+#[path = "../src/loadgen/cpu.rs"]
+mod cpu;
 #[allow(dead_code)]
 #[path = "../src/loadgen/payload.rs"]
 mod payload;
@@ -76,10 +78,7 @@ async fn write(shares: &Shares) -> u64 {
 
 /// Nanoseconds this thread has run on a CPU (Linux).
 fn cpu_ns() -> u64 {
-    std::fs::read_to_string("/proc/thread-self/schedstat")
-        .ok()
-        .and_then(|s| s.split_whitespace().next()?.parse().ok())
-        .expect("/proc/thread-self/schedstat")
+    cpu::thread_ns().expect("/proc/thread-self/schedstat")
 }
 
 /// Spans per CPU-second of `f`, which returns the spans it handled.

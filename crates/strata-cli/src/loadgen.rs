@@ -5,6 +5,7 @@
 //! Payloads are generated and encoded before the clock starts (see [`payload`]); each send only
 //! copies a template and rewrites its IDs and timestamps, so the measured path is the server's.
 
+mod cpu;
 mod payload;
 mod sender;
 
@@ -160,8 +161,9 @@ async fn decode_baseline(
     templates: Arc<Vec<Template>>,
     duration: Duration,
 ) -> anyhow::Result<serde_json::Value> {
-    let (requests, spans, bytes, elapsed) = tokio::task::spawn_blocking(move || {
+    let (requests, spans, bytes, elapsed, cpu_ns) = tokio::task::spawn_blocking(move || {
         let start = Instant::now();
+        let cpu_start = cpu::thread_ns();
         let (mut requests, mut spans, mut bytes) = (0u64, 0u64, 0u64);
         'outer: loop {
             for t in templates.iter() {
@@ -175,11 +177,19 @@ async fn decode_baseline(
                 }
             }
         }
-        Ok::<_, prost::DecodeError>((requests, spans, bytes, start.elapsed()))
+        let cpu_ns = cpu_start
+            .zip(cpu::thread_ns())
+            .map(|(a, b)| b.saturating_sub(a));
+        Ok::<_, prost::DecodeError>((requests, spans, bytes, start.elapsed(), cpu_ns))
     })
     .await
     .context("decode task")??;
     let secs = elapsed.as_secs_f64();
+    // Spans per second of the thread's own CPU time, comparable with a server's spans per
+    // CPU-second; without a CPU clock, per second of wall time.
+    let cpu_secs = cpu_ns
+        .filter(|&ns| ns > 0)
+        .map_or(secs, |ns| ns as f64 / 1e9);
     Ok(json!({
         "mode": "decode",
         "threads": 1,
@@ -189,6 +199,8 @@ async fn decode_baseline(
         "elapsed_seconds": round3(secs),
         "decoded_spans_per_second": round1(spans as f64 / secs),
         "decoded_spans_per_second_per_core": round1(spans as f64 / secs),
+        "cpu_seconds": round3(cpu_secs),
+        "decoded_spans_per_cpu_second": round1(spans as f64 / cpu_secs),
         "decoded_mib_per_second": round1(bytes as f64 / secs / (1024.0 * 1024.0)),
     }))
 }
@@ -548,6 +560,7 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
         println!("  requests decoded   {}", g("requests_decoded"));
         println!("  spans decoded      {}", g("spans_decoded"));
         println!("  decoded spans/s    {}", g("decoded_spans_per_second"));
+        println!("  per CPU-second     {}", g("decoded_spans_per_cpu_second"));
         println!("  decoded MiB/s      {}", g("decoded_mib_per_second"));
         return;
     }

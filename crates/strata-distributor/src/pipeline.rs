@@ -149,11 +149,29 @@ impl Pipeline {
     /// Runs one request through every stage; returns once its kept traces are durable. Its
     /// spans are counted per receiver as accepted or refused.
     pub async fn run(&self, received: Received) -> Result<Accepted, ApiError> {
+        self.run_decided(received, None).await
+    }
+
+    /// [`Self::run`] of a request whose admission [`Self::admit_early`] already decided
+    /// (`admitted` as it returned): the rate limit and backpressure are not applied again.
+    pub async fn run_admitted(
+        &self,
+        received: Received,
+        admitted: bool,
+    ) -> Result<Accepted, ApiError> {
+        self.run_decided(received, Some(admitted)).await
+    }
+
+    async fn run_decided(
+        &self,
+        received: Received,
+        early: Option<bool>,
+    ) -> Result<Accepted, ApiError> {
         let (receiver, spans) = (
             received.protocol,
             stage::validate::span_count(&received.request),
         );
-        let result = self.run_stages(received).await;
+        let result = self.run_stages(received, early).await;
         if spans > 0 {
             let outcome = if result.is_ok() {
                 "accepted"
@@ -165,7 +183,11 @@ impl Pipeline {
         result
     }
 
-    async fn run_stages(&self, received: Received) -> Result<Accepted, ApiError> {
+    async fn run_stages(
+        &self,
+        received: Received,
+        early: Option<bool>,
+    ) -> Result<Accepted, ApiError> {
         let started = Instant::now();
         let Received {
             tenant,
@@ -180,7 +202,10 @@ impl Pipeline {
         let t = tenant.as_str();
         let limits = self.overrides.limits(&tenant);
         let encoded = request.encoded_len();
-        let admitted = self.admit(&tenant, &limits.ingestion, encoded, spans)?;
+        let admitted = match early {
+            Some(admitted) => admitted,
+            None => self.admit(&tenant, &limits.ingestion, encoded, spans)?,
+        };
         let mut valid = match stage::validate::validate(request) {
             Ok(v) => v,
             Err(invalid) => {
@@ -251,6 +276,36 @@ impl Pipeline {
                 .discard(t, stage::replicate::failure_reason(&e), spans);
             e.into()
         })
+    }
+
+    /// Admission of an OTLP protobuf body before it is walked or decoded: the tenant's rate
+    /// limit on the body's size, then an in-process ingester's backpressure ([`Self::admit`]),
+    /// with the spans to count taken from the body's framing alone
+    /// ([`stage::wire::count_spans`]), so that a refused body costs only that count — under a
+    /// saturating load most bodies are refused. `Ok(Some(admitted))`: decided; pass it on to
+    /// [`Self::run_admitted`] or [`Self::run_scanned`]. `Ok(None)`: not decided here (no spans,
+    /// or framing only prost can judge); the later stages decide as on every other path. A
+    /// refusal is counted as there: discarded spans by reason, and the receiver's spans refused.
+    /// A body whose framing counts but whose spans prost would not decode is refused here, not
+    /// answered as malformed, when a limit refuses it: it would be refused either way.
+    pub fn admit_early(
+        &self,
+        tenant: &TenantId,
+        body: &[u8],
+        protocol: &'static str,
+    ) -> Result<Option<bool>, ApiError> {
+        let spans = match stage::wire::count_spans(body) {
+            Some(n) if n > 0 => n,
+            _ => return Ok(None),
+        };
+        let limits = self.overrides.limits(tenant);
+        match self.admit(tenant, &limits.ingestion, body.len(), spans) {
+            Ok(admitted) => Ok(Some(admitted)),
+            Err(e) => {
+                self.metrics.receiver_spans(protocol, "refused", spans);
+                Err(e)
+            }
+        }
     }
 
     /// Counts a request that got through: spans, bytes as received, push latency.

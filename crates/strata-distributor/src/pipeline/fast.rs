@@ -32,6 +32,7 @@ impl Pipeline {
     }
 
     /// Runs a request [`Self::scan_fast`] accepted; returns once its traces are durable.
+    /// `early`: the admission [`Self::admit_early`] decided for it, if it did.
     pub async fn run_scanned(
         &self,
         tenant: TenantId,
@@ -39,10 +40,11 @@ impl Pipeline {
         scanned: Scanned,
         wire_bytes: Option<usize>,
         protocol: &'static str,
+        early: Option<bool>,
     ) -> Result<Accepted, ApiError> {
         let spans = scanned.spans.len();
         let result = self
-            .run_scanned_stages(tenant, body, scanned, wire_bytes, protocol)
+            .run_scanned_stages(tenant, body, scanned, wire_bytes, protocol, early)
             .await;
         if spans > 0 {
             let outcome = if result.is_ok() {
@@ -62,6 +64,7 @@ impl Pipeline {
         scanned: Scanned,
         wire_bytes: Option<usize>,
         protocol: &'static str,
+        early: Option<bool>,
     ) -> Result<Accepted, ApiError> {
         let started = Instant::now();
         let spans = scanned.spans.len();
@@ -71,7 +74,10 @@ impl Pipeline {
         let t = tenant.as_str();
         let limits = self.overrides.limits(&tenant);
         let encoded = body.len();
-        let admitted = self.admit(&tenant, &limits.ingestion, encoded, spans)?;
+        let admitted = match early {
+            Some(admitted) => admitted,
+            None => self.admit(&tenant, &limits.ingestion, encoded, spans)?,
+        };
         // Validation and truncation were vouched for by the scan; the consumer takes nothing
         // and the sampler keeps everything.
         let traces = stage::split::split(&body, &scanned);

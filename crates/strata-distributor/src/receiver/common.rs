@@ -70,19 +70,32 @@ impl Distributor {
         wire_bytes: Option<usize>,
         protocol: &'static str,
     ) -> Result<Accepted, ProtobufError> {
+        // Rate limit and backpressure first: a refused body is not walked or decoded.
+        let early = self
+            .pipeline
+            .admit_early(&tenant, &body, protocol)
+            .map_err(ProtobufError::Push)?;
         if let Some(scanned) = self.pipeline.scan_fast(&tenant, &body) {
             return self
                 .pipeline
-                .run_scanned(tenant, body, scanned, wire_bytes, protocol)
+                .run_scanned(tenant, body, scanned, wire_bytes, protocol, early)
                 .await
                 .map_err(ProtobufError::Push);
         }
         let request =
             ExportTraceServiceRequest::decode(body.as_ref()).map_err(ProtobufError::Decode)?;
         drop(body);
-        self.receive(tenant, request, wire_bytes, protocol)
-            .await
-            .map_err(ProtobufError::Push)
+        let received = Received {
+            tenant,
+            request,
+            wire_bytes,
+            protocol,
+        };
+        match early {
+            Some(admitted) => self.pipeline.run_admitted(received, admitted).await,
+            None => self.push(received).await,
+        }
+        .map_err(ProtobufError::Push)
     }
 
     /// `router` behind the tenant gate of this distributor, refusals written by `render`.

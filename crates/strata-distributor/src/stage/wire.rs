@@ -76,6 +76,40 @@ pub fn scan(buf: &[u8], max_attribute_bytes: usize) -> Option<Scanned> {
     Some(w.out)
 }
 
+/// The number of spans in `buf` read as an `ExportTraceServiceRequest`, from the framing of its
+/// resource spans and scope spans alone: span messages are skipped, not walked. `None` when that
+/// framing is malformed or a known field among it has the wrong wire type (prost would refuse
+/// the body; the caller leaves it to the path that decodes). A `Some` does not vouch for the
+/// spans themselves; where prost decodes the body, it finds exactly this many spans (repeated
+/// fields append; unknown fields are skipped, as prost skips them).
+pub fn count_spans(buf: &[u8]) -> Option<usize> {
+    let mut w = Walker {
+        buf,
+        max_attr: usize::MAX,
+        out: Scanned::default(),
+    };
+    let mut spans = 0usize;
+    w.fields(0, buf.len(), |w, tag, v, _| match (tag, v) {
+        (1, Val::Len(s, e)) => w.fields(s, e, |w, tag, v, _| match (tag, v) {
+            (2, Val::Len(s, e)) => w.fields(s, e, |_, tag, v, _| match (tag, v) {
+                (2, Val::Len(..)) => {
+                    spans += 1;
+                    Some(())
+                }
+                (1..=3, Val::Len(..)) => Some(()),
+                (1..=3, _) => None,
+                _ => Some(()),
+            }),
+            (1 | 3, Val::Len(..)) => Some(()),
+            (1..=3, _) => None,
+            _ => Some(()),
+        }),
+        (1, _) => None,
+        _ => Some(()),
+    })?;
+    Some(spans)
+}
+
 /// A field value as read from the wire.
 #[derive(Clone, Copy)]
 enum Val {

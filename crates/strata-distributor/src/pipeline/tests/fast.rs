@@ -21,7 +21,7 @@ async fn run_fast(f: &Fixture, body: Bytes) -> Result<Accepted, ApiError> {
     let tenant = TenantId::single();
     let scanned = f.pipeline.scan_fast(&tenant, &body).expect("fast path");
     f.pipeline
-        .run_scanned(tenant, body, scanned, Some(1234), "test")
+        .run_scanned(tenant, body, scanned, Some(1234), "test", None)
         .await
 }
 
@@ -134,4 +134,80 @@ async fn refusals_are_counted_as_on_the_decoding_path() {
     let f = fast_fixture(Overrides::default());
     run_fast(&f, empty).await.unwrap();
     assert!(f.ingesters.pushed.lock().is_empty());
+}
+
+fn receiver_refused(f: &Fixture) -> u64 {
+    f.metrics
+        .receiver_spans
+        .get_or_create(&crate::metrics::ReceiverLabels {
+            receiver: "test".into(),
+            result: "refused".into(),
+        })
+        .get()
+}
+
+#[test]
+fn an_early_refusal_reads_only_the_framing_and_is_counted() {
+    // Framing of one resource and scope holding three span fields that are not spans: a
+    // refused body is not walked further, and its spans are counted all the same.
+    let mut scope = Vec::new();
+    for _ in 0..3 {
+        scope.extend([0x12, 0x02, 0xff, 0xff]);
+    }
+    let mut rs = vec![0x12, scope.len() as u8];
+    rs.extend(scope);
+    let mut body = vec![0x0a, rs.len() as u8];
+    body.extend(rs);
+    let f = fast_fixture(limits(10, 10));
+    let e = f
+        .pipeline
+        .admit_early(&TenantId::single(), &body, "test")
+        .unwrap_err();
+    assert_eq!(e.kind, ErrorKind::ResourceExhausted);
+    assert_eq!(discarded(&f.metrics, "rate_limited"), 3);
+    assert_eq!(receiver_refused(&f), 3);
+    // Nothing to count, or framing only prost can judge: left to the later stages.
+    let f = fast_fixture(limits(10, 10));
+    let empty = ExportTraceServiceRequest::default().encode_to_vec();
+    assert_eq!(
+        f.pipeline.admit_early(&TenantId::single(), &empty, "test"),
+        Ok(None)
+    );
+    assert_eq!(
+        f.pipeline
+            .admit_early(&TenantId::single(), &body[..5], "test"),
+        Ok(None)
+    );
+    assert_eq!(discarded(&f.metrics, "rate_limited"), 0);
+}
+
+#[tokio::test]
+async fn an_early_admission_is_charged_once() {
+    let b = body();
+    let len = b.len() as u64;
+    let tenant = TenantId::single();
+    // A bucket holding exactly one body (the clock does not move, so it never refills).
+    let f = fast_fixture(limits(len, len));
+    let early = f.pipeline.admit_early(&tenant, &b, "test").unwrap();
+    assert_eq!(early, Some(false), "no in-process ingester decides here");
+    let scanned = f.pipeline.scan_fast(&tenant, &b).expect("fast path");
+    f.pipeline
+        .run_scanned(tenant.clone(), b.clone(), scanned, None, "test", early)
+        .await
+        .unwrap();
+    // The decoding path, admitted early: not charged again either.
+    let f = fast_fixture(limits(len, len));
+    let early = f
+        .pipeline
+        .admit_early(&tenant, &b, "test")
+        .unwrap()
+        .unwrap();
+    f.pipeline
+        .run_admitted(received(request()), early)
+        .await
+        .unwrap();
+    assert_eq!(f.ingesters.pushed.lock().len(), 1);
+    // The bucket is empty now: charging again would have refused.
+    assert!(f.pipeline.admit_early(&tenant, &b, "test").is_err());
+    assert_eq!(discarded(&f.metrics, "rate_limited"), 4);
 }

@@ -67,7 +67,16 @@ fn check(buf: &[u8], max: usize) -> bool {
     let fast = split::split(buf, &scanned);
     assert_eq!(decoded(&fast), decoded(&slow));
     assert_eq!(scanned.spans.len(), validate::span_count(&req));
+    assert_eq!(count_spans(buf), Some(scanned.spans.len()));
     true
+}
+
+/// Checks [`count_spans`] on `buf`: wherever prost decodes it and the count is given, the count
+/// is prost's.
+fn check_count(buf: &[u8]) {
+    if let (Some(n), Ok(req)) = (count_spans(buf), ExportTraceServiceRequest::decode(buf)) {
+        assert_eq!(n, validate::span_count(&req));
+    }
 }
 
 fn span(trace: u8, span: u8) -> Span {
@@ -207,6 +216,34 @@ fn duplicated_fields_follow_prost() {
 }
 
 #[test]
+fn spans_are_counted_from_the_framing_alone() {
+    // Two resources; the first with two scopes of 2 and 1 spans, the second with one of 3.
+    // Span bodies are not read: here they are not even valid spans.
+    let scope = |n: usize| {
+        let mut b = ld(0x0a, b"scope");
+        for _ in 0..n {
+            b.extend(ld(0x12, b"\xff\xff not a span"));
+        }
+        b.extend(ld(0x1a, b"schema"));
+        // An unknown field, skipped as prost skips it.
+        b.extend([0x20, 0x01]);
+        b
+    };
+    let mut r1 = ld(0x0a, b"");
+    r1.extend(ld(0x12, &scope(2)));
+    r1.extend(ld(0x12, &scope(1)));
+    let mut req = ld(0x0a, &r1);
+    req.extend(ld(0x0a, &ld(0x12, &scope(3))));
+    assert_eq!(count_spans(&req), Some(6));
+    assert!(ExportTraceServiceRequest::decode(req.as_slice()).is_err());
+    assert_eq!(count_spans(&[]), Some(0));
+    // Framing prost refuses: a truncated length, or `scope_spans` as a varint.
+    assert_eq!(count_spans(&req[..req.len() - 1]), None);
+    assert_eq!(count_spans(&ld(0x0a, &[0x10, 0x01])), None);
+    assert_eq!(count_spans(&[0x08, 0x01]), None);
+}
+
+#[test]
 fn generated_requests_match_the_decoding_path() {
     fuzz(
         "generated_requests",
@@ -226,6 +263,7 @@ fn fuzz_otlp_wire() {
     let inputs = (arb::request(), Mutations::strategy(6, WIRE_TOKENS));
     fuzz("fuzz_otlp_wire", inputs, |(req, edits)| {
         let buf = edits.apply(req.encode_to_vec());
+        check_count(&buf);
         check(&buf, 16);
         check(&buf, 0);
         Ok(())
