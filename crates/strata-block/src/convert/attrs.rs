@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
-    UInt8Builder,
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, UInt8Builder,
 };
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
@@ -14,6 +13,7 @@ use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use prost::Message;
 use strata_proto::otlp::common::{any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 
+use super::utf8_col::CheckedUtf8Builder;
 use super::{downcast, offset};
 use crate::error::{BlockError, Result};
 use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
@@ -23,9 +23,9 @@ use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
 pub(crate) struct AttrListBuilder {
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
-    pub(super) key: StringBuilder,
+    pub(super) key: CheckedUtf8Builder,
     ty: UInt8Builder,
-    str_: StringBuilder,
+    str_: CheckedUtf8Builder,
     int: Int64Builder,
     double: Float64Builder,
     bool_: BooleanBuilder,
@@ -37,9 +37,9 @@ impl Default for AttrListBuilder {
         Self {
             offsets: vec![0],
             nulls: NullBufferBuilder::new(0),
-            key: StringBuilder::new(),
+            key: CheckedUtf8Builder::default(),
             ty: UInt8Builder::new(),
-            str_: StringBuilder::new(),
+            str_: CheckedUtf8Builder::default(),
             int: Int64Builder::new(),
             double: Float64Builder::new(),
             bool_: BooleanBuilder::new(),
@@ -73,7 +73,9 @@ impl AttrListBuilder {
             return self.push_value(tag::EMPTY, None, None, None, None, None);
         };
         match v {
-            Value::StringValue(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
+            Value::StringValue(s) => {
+                self.push_value(tag::STRING, Some(s.as_bytes()), None, None, None, None)
+            }
             Value::BoolValue(b) => self.push_value(tag::BOOL, None, None, None, Some(*b), None),
             Value::IntValue(i) => self.push_value(tag::INT, None, Some(*i), None, None, None),
             Value::DoubleValue(d) => self.push_value(tag::DOUBLE, None, None, Some(*d), None, None),
@@ -97,18 +99,19 @@ impl AttrListBuilder {
         }
     }
 
-    /// Appends the value columns of one attribute (its key is already appended).
+    /// Appends the value columns of one attribute (its key is already appended); `s` is UTF-8
+    /// (a `&str`, or bytes the wire walk checked), validated with its column at `finish`.
     pub(super) fn push_value(
         &mut self,
         t: u8,
-        s: Option<&str>,
+        s: Option<&[u8]>,
         i: Option<i64>,
         d: Option<f64>,
         b: Option<bool>,
         bytes: Option<&[u8]>,
     ) {
         self.ty.append_value(t);
-        self.str_.append_option(s);
+        self.str_.append_option_bytes(s);
         self.int.append_option(i);
         self.double.append_option(d);
         self.bool_.append_option(b);
@@ -125,9 +128,9 @@ impl AttrListBuilder {
     /// Finishes the column and resets the builder.
     pub fn finish(&mut self) -> Result<ListArray> {
         let children: Vec<ArrayRef> = vec![
-            Arc::new(self.key.finish()),
+            Arc::new(self.key.finish()?),
             Arc::new(self.ty.finish()),
-            Arc::new(self.str_.finish()),
+            Arc::new(self.str_.finish()?),
             Arc::new(self.int.finish()),
             Arc::new(self.double.finish()),
             Arc::new(self.bool_.finish()),
