@@ -110,12 +110,30 @@ impl AttrListBuilder {
         b: Option<bool>,
         bytes: Option<&[u8]>,
     ) {
+        // At most one value column is set per attribute; the others get their nulls lazily, in
+        // runs, when they are next set or at `finish` (`pad`): the same arrays, fewer calls.
+        let at = self.ty.len();
         self.ty.append_value(t);
-        self.str_.append_option_bytes(s);
-        self.int.append_option(i);
-        self.double.append_option(d);
-        self.bool_.append_option(b);
-        self.bytes.append_option(bytes);
+        if let Some(s) = s {
+            pad(&mut self.str_, at);
+            self.str_.append_bytes(s);
+        }
+        if let Some(i) = i {
+            pad(&mut self.int, at);
+            self.int.append_value(i);
+        }
+        if let Some(d) = d {
+            pad(&mut self.double, at);
+            self.double.append_value(d);
+        }
+        if let Some(b) = b {
+            pad(&mut self.bool_, at);
+            self.bool_.append_value(b);
+        }
+        if let Some(bytes) = bytes {
+            pad(&mut self.bytes, at);
+            self.bytes.append_value(bytes);
+        }
     }
 
     /// Ends the current row's (non-null) list.
@@ -127,6 +145,12 @@ impl AttrListBuilder {
 
     /// Finishes the column and resets the builder.
     pub fn finish(&mut self) -> Result<ListArray> {
+        let n = self.ty.len();
+        pad(&mut self.str_, n);
+        pad(&mut self.int, n);
+        pad(&mut self.double, n);
+        pad(&mut self.bool_, n);
+        pad(&mut self.bytes, n);
         let children: Vec<ArrayRef> = vec![
             Arc::new(self.key.finish()?),
             Arc::new(self.ty.finish()),
@@ -145,6 +169,43 @@ impl AttrListBuilder {
             self.nulls.finish(),
         )?;
         Ok(list)
+    }
+}
+
+/// A value column of [`AttrListBuilder`], which appends its nulls in runs.
+trait NullPadded {
+    fn len(&self) -> usize;
+    fn append_nulls(&mut self, n: usize);
+}
+
+/// Appends nulls to `col` until it holds `len` values.
+fn pad(col: &mut impl NullPadded, len: usize) {
+    let have = col.len();
+    if have < len {
+        col.append_nulls(len - have);
+    }
+}
+
+macro_rules! null_padded {
+    ($($t:ty),*) => {$(
+        impl NullPadded for $t {
+            fn len(&self) -> usize {
+                ArrayBuilder::len(self)
+            }
+            fn append_nulls(&mut self, n: usize) {
+                <$t>::append_nulls(self, n)
+            }
+        }
+    )*};
+}
+null_padded!(Int64Builder, Float64Builder, BooleanBuilder, BinaryBuilder);
+
+impl NullPadded for CheckedUtf8Builder {
+    fn len(&self) -> usize {
+        CheckedUtf8Builder::len(self)
+    }
+    fn append_nulls(&mut self, n: usize) {
+        CheckedUtf8Builder::append_nulls(self, n)
     }
 }
 
@@ -258,4 +319,99 @@ impl<'a> AttrListReader<'a> {
 
 fn non_null<A: Array>(a: &A, i: usize) -> Option<&A> {
     a.is_valid(i).then_some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::builder::StringBuilder;
+    use strata_proto::otlp::common::AnyValue;
+
+    use super::*;
+
+    fn kv(key: &str, value: Option<Value>) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: value.map(|v| AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    /// The lazily null-padded value columns equal columns that got a value or a null for every
+    /// attribute, runs of nulls at the end of a batch and null lists included.
+    #[test]
+    fn value_columns_pad_nulls_as_appending_one_by_one() {
+        let rows: Vec<Option<Vec<KeyValue>>> = vec![
+            Some(vec![
+                kv("s", Some(Value::StringValue("é".into()))),
+                kv("i", Some(Value::IntValue(-3))),
+            ]),
+            None,
+            Some(vec![]),
+            Some(vec![
+                kv("b", Some(Value::BoolValue(true))),
+                kv("absent", None),
+                kv("d", Some(Value::DoubleValue(0.5))),
+                kv("x", Some(Value::BytesValue(vec![1]))),
+                kv("s2", Some(Value::StringValue("日本".into()))),
+            ]),
+            Some(vec![kv("i2", Some(Value::IntValue(7))), kv("n", None)]),
+        ];
+        let mut b = AttrListBuilder::default();
+        let (mut str_, mut int, mut double) = (
+            StringBuilder::new(),
+            Int64Builder::new(),
+            Float64Builder::new(),
+        );
+        let (mut bool_, mut bytes) = (BooleanBuilder::new(), BinaryBuilder::new());
+        for row in &rows {
+            match row {
+                Some(kvs) => b.append(kvs).unwrap(),
+                None => b.append_null().unwrap(),
+            }
+            for kv in row.iter().flatten() {
+                let v = kv.value.as_ref().and_then(|v| v.value.as_ref());
+                str_.append_option(match v {
+                    Some(Value::StringValue(s)) => Some(s),
+                    _ => None,
+                });
+                int.append_option(match v {
+                    Some(Value::IntValue(i)) => Some(*i),
+                    _ => None,
+                });
+                double.append_option(match v {
+                    Some(Value::DoubleValue(d)) => Some(*d),
+                    _ => None,
+                });
+                bool_.append_option(match v {
+                    Some(Value::BoolValue(x)) => Some(*x),
+                    _ => None,
+                });
+                bytes.append_option(match v {
+                    Some(Value::BytesValue(x)) => Some(x),
+                    _ => None,
+                });
+            }
+        }
+        let list = b.finish().unwrap();
+        let items = list
+            .values()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        let col = |name: &str| items.column_by_name(name).unwrap().clone();
+        assert_eq!(col(f::STR).as_ref(), &str_.finish() as &dyn Array);
+        assert_eq!(col(f::INT).as_ref(), &int.finish() as &dyn Array);
+        assert_eq!(col(f::DOUBLE).as_ref(), &double.finish() as &dyn Array);
+        assert_eq!(col(f::BOOL).as_ref(), &bool_.finish() as &dyn Array);
+        assert_eq!(col(f::BYTES).as_ref(), &bytes.finish() as &dyn Array);
+        let reader = AttrListReader::new(&list, "attrs").unwrap();
+        for (row, want) in rows.iter().enumerate() {
+            assert_eq!(reader.is_null(row), want.is_none());
+            assert_eq!(&reader.get(row).unwrap(), want.as_ref().unwrap_or(&vec![]));
+        }
+        // The builder was reset: a second batch starts from no values.
+        b.append(&[kv("only", Some(Value::IntValue(1)))]).unwrap();
+        let again = b.finish().unwrap();
+        assert_eq!(again.values().len(), 1);
+    }
 }

@@ -44,6 +44,11 @@ impl Default for CheckedUtf8Builder {
 }
 
 impl CheckedUtf8Builder {
+    /// Values appended since the last `finish` (nulls included).
+    pub fn len(&self) -> usize {
+        self.offsets.len() - 1
+    }
+
     fn end_value(&mut self) {
         match i32::try_from(self.values.len()) {
             Ok(o) => self.offsets.push(o),
@@ -69,6 +74,13 @@ impl CheckedUtf8Builder {
     pub fn append_null(&mut self) {
         self.end_value();
         self.nulls.append_null();
+    }
+
+    /// `n` nulls, as `n` calls of [`append_null`](Self::append_null) would append them.
+    pub fn append_nulls(&mut self, n: usize) {
+        let last = *self.offsets.last().unwrap_or(&0);
+        self.offsets.resize(self.offsets.len() + n, last);
+        self.nulls.append_n_nulls(n);
     }
 
     pub fn append_option(&mut self, s: Option<&str>) {
@@ -153,6 +165,22 @@ mod tests {
         assert_eq!(again.len(), 1);
         assert_eq!(again.value(0), "again");
         assert!(again.nulls().is_none());
+    }
+
+    #[test]
+    fn append_nulls_equals_repeated_append_null() {
+        let (mut runs, mut ones) = (CheckedUtf8Builder::default(), CheckedUtf8Builder::default());
+        for b in [&mut runs, &mut ones] {
+            b.append_value("ä");
+        }
+        runs.append_nulls(3);
+        (0..3).for_each(|_| ones.append_null());
+        runs.append_nulls(0);
+        for b in [&mut runs, &mut ones] {
+            b.append_value("z");
+        }
+        assert_eq!(runs.len(), 5);
+        assert_eq!(runs.finish().unwrap(), ones.finish().unwrap());
     }
 
     #[test]
