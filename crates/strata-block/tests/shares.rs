@@ -172,32 +172,38 @@ proptest! {
 }
 
 fn rich_span(id: &TraceId, n: u64, start: u64) -> Span {
-    let mut s = strata_testkit::span(id, n, &format!("op-{n}"), start, start + 5);
+    let mut s = strata_testkit::span(id, n, &format!("op-{n}-名前"), start, start + 5);
     s.parent_span_id = vec![n as u8; 8];
-    s.trace_state = "a=b".into();
+    s.trace_state = "a=b,ü=ß".into();
     s.flags = 0x301;
     s.kind = 3;
-    s.attributes = vec![kv("http.status", Value::IntValue(200)), kv("x", s_("é"))];
+    s.attributes = vec![
+        kv("http.status", Value::IntValue(200)),
+        kv("x", s_("é")),
+        kv("ключ", s_("🦀 crab")),
+        kv("", s_("")),
+        kv("ö", s_("日本語")),
+    ];
     s.dropped_attributes_count = 2;
     s.events = vec![Event {
         time_unix_nano: start + 1,
-        name: "ev".into(),
-        attributes: vec![kv("e", Value::BoolValue(true))],
+        name: "évènement".into(),
+        attributes: vec![kv("e", Value::BoolValue(true)), kv("€", s_("ñ"))],
         dropped_attributes_count: 4,
     }];
     s.dropped_events_count = 5;
     s.links = vec![Link {
         trace_id: vec![9; 16],
         span_id: vec![8; 8],
-        trace_state: "l=1".into(),
-        attributes: vec![kv("l", Value::DoubleValue(0.5))],
+        trace_state: "l=1,ø=☃".into(),
+        attributes: vec![kv("l", Value::DoubleValue(0.5)), kv("λ", s_("𝄞"))],
         dropped_attributes_count: 6,
         flags: 7,
     }];
     s.dropped_links_count = 8;
     s.status = n.is_multiple_of(2).then(|| Status {
         code: 2,
-        message: "boom".into(),
+        message: "boom 💥 échec".into(),
     });
     s
 }
@@ -210,11 +216,11 @@ fn s_(v: &str) -> Value {
 /// and absent resources and scopes.
 fn rich_shares(id: &TraceId) -> Shares {
     let resource = Resource {
-        attributes: vec![kv("service.name", s_("svc")), kv("host", s_("h"))],
+        attributes: vec![kv("service.name", s_("svc-ü")), kv("hôte", s_("h☃"))],
         dropped_attributes_count: 3,
         entity_refs: vec![EntityRef {
-            schema_url: "u".into(),
-            r#type: "service".into(),
+            schema_url: "u-é".into(),
+            r#type: "sérvice".into(),
             id_keys: vec!["service.name".into()],
             description_keys: vec!["host".into()],
         }],
@@ -227,9 +233,12 @@ fn rich_shares(id: &TraceId) -> Shares {
         ..Default::default()
     };
     let scope = InstrumentationScope {
-        name: "lib".into(),
-        version: "1.2".into(),
-        attributes: vec![kv("scope.a", Value::BytesValue(vec![1, 2]))],
+        name: "lib-ñ".into(),
+        version: "1.2-β".into(),
+        attributes: vec![
+            kv("scope.a", Value::BytesValue(vec![1, 2])),
+            kv("scope.ü", s_("ß")),
+        ],
         dropped_attributes_count: 9,
     };
     let rs =
@@ -238,9 +247,9 @@ fn rich_shares(id: &TraceId) -> Shares {
             scope_spans: vec![ScopeSpans {
                 scope,
                 spans,
-                schema_url: "scope-url".into(),
+                schema_url: "scope-url-ç".into(),
             }],
-            schema_url: "res-url".into(),
+            schema_url: "res-url-ø".into(),
         };
     let share = |rss: Vec<ResourceSpans>| {
         tempopb::Trace {
@@ -277,6 +286,44 @@ fn rich_shares_write_the_same_block() {
         let traces: BTreeMap<TraceId, Shares> =
             (1..=4).map(|n| (tid(n), rich_shares(&tid(n)))).collect();
         run(check_same(&traces, rg));
+    }
+}
+
+/// The walked block reads back every string of the shares as written, multi-byte UTF-8
+/// included (both paths share the string builders, so this, not their equality, catches a
+/// string cut at a wrong offset).
+#[test]
+fn rich_shares_read_back_as_written() {
+    let traces: BTreeMap<TraceId, Shares> =
+        (1..=2).map(|n| (tid(n), rich_shares(&tid(n)))).collect();
+    let (store, meta) = run(write_walked(&traces, 2)).expect("the walk takes prost shares");
+    let read = run(BlockReader::new(store, meta.expect("spans")).read_all()).unwrap();
+    assert_eq!(read.len(), 2);
+    let starts = [(1, 50), (2, 10), (3, 50), (4, 20), (5, 10)];
+    for (id, rss) in read {
+        let mut seen = Vec::new();
+        for rs in &rss {
+            if let Some(r) = &rs.resource {
+                let host = r.attributes.iter().find(|a| a.key == "hôte");
+                assert!(host.is_none_or(|a| a == &kv("hôte", s_("h☃"))), "{r:?}");
+            }
+            for ss in &rs.scope_spans {
+                if let Some(sc) = &ss.scope {
+                    assert_eq!((sc.name.as_str(), sc.version.as_str()), ("lib-ñ", "1.2-β"));
+                    assert_eq!(sc.attributes[1], kv("scope.ü", s_("ß")));
+                }
+                assert_eq!(ss.schema_url, "scope-url-ç");
+                for span in &ss.spans {
+                    let n = u64::from_be_bytes(span.span_id.as_slice().try_into().unwrap());
+                    let (_, start) = starts.iter().find(|(k, _)| *k == n).unwrap();
+                    assert_eq!(span, &rich_span(&id, n, *start), "span {n}");
+                    seen.push(n);
+                }
+            }
+            assert_eq!(rs.schema_url, "res-url-ø");
+        }
+        seen.sort_unstable();
+        assert_eq!(seen, [1, 2, 3, 4, 5], "every span of {id}");
     }
 }
 

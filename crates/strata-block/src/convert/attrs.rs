@@ -3,8 +3,7 @@
 use std::sync::Arc;
 
 use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, StringBuilder,
-    UInt8Builder,
+    ArrayBuilder, BinaryBuilder, BooleanBuilder, Float64Builder, Int64Builder, UInt8Builder,
 };
 use arrow_array::{
     Array, ArrayRef, BinaryArray, BooleanArray, Float64Array, Int64Array, ListArray, StringArray,
@@ -14,6 +13,7 @@ use arrow_buffer::{NullBufferBuilder, OffsetBuffer, ScalarBuffer};
 use prost::Message;
 use strata_proto::otlp::common::{any_value::Value, AnyValue, ArrayValue, KeyValue, KeyValueList};
 
+use super::utf8_col::CheckedUtf8Builder;
 use super::{downcast, offset};
 use crate::error::{BlockError, Result};
 use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
@@ -23,9 +23,9 @@ use crate::schema::{attr_fields, attr_item_field, col::attr as f, tag};
 pub(crate) struct AttrListBuilder {
     offsets: Vec<i32>,
     nulls: NullBufferBuilder,
-    pub(super) key: StringBuilder,
+    pub(super) key: CheckedUtf8Builder,
     ty: UInt8Builder,
-    str_: StringBuilder,
+    str_: CheckedUtf8Builder,
     int: Int64Builder,
     double: Float64Builder,
     bool_: BooleanBuilder,
@@ -37,9 +37,9 @@ impl Default for AttrListBuilder {
         Self {
             offsets: vec![0],
             nulls: NullBufferBuilder::new(0),
-            key: StringBuilder::new(),
+            key: CheckedUtf8Builder::default(),
             ty: UInt8Builder::new(),
-            str_: StringBuilder::new(),
+            str_: CheckedUtf8Builder::default(),
             int: Int64Builder::new(),
             double: Float64Builder::new(),
             bool_: BooleanBuilder::new(),
@@ -73,7 +73,9 @@ impl AttrListBuilder {
             return self.push_value(tag::EMPTY, None, None, None, None, None);
         };
         match v {
-            Value::StringValue(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
+            Value::StringValue(s) => {
+                self.push_value(tag::STRING, Some(s.as_bytes()), None, None, None, None)
+            }
             Value::BoolValue(b) => self.push_value(tag::BOOL, None, None, None, Some(*b), None),
             Value::IntValue(i) => self.push_value(tag::INT, None, Some(*i), None, None, None),
             Value::DoubleValue(d) => self.push_value(tag::DOUBLE, None, None, Some(*d), None, None),
@@ -97,22 +99,41 @@ impl AttrListBuilder {
         }
     }
 
-    /// Appends the value columns of one attribute (its key is already appended).
+    /// Appends the value columns of one attribute (its key is already appended); `s` is UTF-8
+    /// (a `&str`, or bytes the wire walk checked), validated with its column at `finish`.
     pub(super) fn push_value(
         &mut self,
         t: u8,
-        s: Option<&str>,
+        s: Option<&[u8]>,
         i: Option<i64>,
         d: Option<f64>,
         b: Option<bool>,
         bytes: Option<&[u8]>,
     ) {
+        // At most one value column is set per attribute; the others get their nulls lazily, in
+        // runs, when they are next set or at `finish` (`pad`): the same arrays, fewer calls.
+        let at = self.ty.len();
         self.ty.append_value(t);
-        self.str_.append_option(s);
-        self.int.append_option(i);
-        self.double.append_option(d);
-        self.bool_.append_option(b);
-        self.bytes.append_option(bytes);
+        if let Some(s) = s {
+            pad(&mut self.str_, at);
+            self.str_.append_bytes(s);
+        }
+        if let Some(i) = i {
+            pad(&mut self.int, at);
+            self.int.append_value(i);
+        }
+        if let Some(d) = d {
+            pad(&mut self.double, at);
+            self.double.append_value(d);
+        }
+        if let Some(b) = b {
+            pad(&mut self.bool_, at);
+            self.bool_.append_value(b);
+        }
+        if let Some(bytes) = bytes {
+            pad(&mut self.bytes, at);
+            self.bytes.append_value(bytes);
+        }
     }
 
     /// Ends the current row's (non-null) list.
@@ -124,10 +145,16 @@ impl AttrListBuilder {
 
     /// Finishes the column and resets the builder.
     pub fn finish(&mut self) -> Result<ListArray> {
+        let n = self.ty.len();
+        pad(&mut self.str_, n);
+        pad(&mut self.int, n);
+        pad(&mut self.double, n);
+        pad(&mut self.bool_, n);
+        pad(&mut self.bytes, n);
         let children: Vec<ArrayRef> = vec![
-            Arc::new(self.key.finish()),
+            Arc::new(self.key.finish()?),
             Arc::new(self.ty.finish()),
-            Arc::new(self.str_.finish()),
+            Arc::new(self.str_.finish()?),
             Arc::new(self.int.finish()),
             Arc::new(self.double.finish()),
             Arc::new(self.bool_.finish()),
@@ -142,6 +169,43 @@ impl AttrListBuilder {
             self.nulls.finish(),
         )?;
         Ok(list)
+    }
+}
+
+/// A value column of [`AttrListBuilder`], which appends its nulls in runs.
+trait NullPadded {
+    fn len(&self) -> usize;
+    fn append_nulls(&mut self, n: usize);
+}
+
+/// Appends nulls to `col` until it holds `len` values.
+fn pad(col: &mut impl NullPadded, len: usize) {
+    let have = col.len();
+    if have < len {
+        col.append_nulls(len - have);
+    }
+}
+
+macro_rules! null_padded {
+    ($($t:ty),*) => {$(
+        impl NullPadded for $t {
+            fn len(&self) -> usize {
+                ArrayBuilder::len(self)
+            }
+            fn append_nulls(&mut self, n: usize) {
+                <$t>::append_nulls(self, n)
+            }
+        }
+    )*};
+}
+null_padded!(Int64Builder, Float64Builder, BooleanBuilder, BinaryBuilder);
+
+impl NullPadded for CheckedUtf8Builder {
+    fn len(&self) -> usize {
+        CheckedUtf8Builder::len(self)
+    }
+    fn append_nulls(&mut self, n: usize) {
+        CheckedUtf8Builder::append_nulls(self, n)
     }
 }
 
@@ -255,4 +319,99 @@ impl<'a> AttrListReader<'a> {
 
 fn non_null<A: Array>(a: &A, i: usize) -> Option<&A> {
     a.is_valid(i).then_some(a)
+}
+
+#[cfg(test)]
+mod tests {
+    use arrow_array::builder::StringBuilder;
+    use strata_proto::otlp::common::AnyValue;
+
+    use super::*;
+
+    fn kv(key: &str, value: Option<Value>) -> KeyValue {
+        KeyValue {
+            key: key.into(),
+            value: value.map(|v| AnyValue { value: Some(v) }),
+            ..Default::default()
+        }
+    }
+
+    /// The lazily null-padded value columns equal columns that got a value or a null for every
+    /// attribute, runs of nulls at the end of a batch and null lists included.
+    #[test]
+    fn value_columns_pad_nulls_as_appending_one_by_one() {
+        let rows: Vec<Option<Vec<KeyValue>>> = vec![
+            Some(vec![
+                kv("s", Some(Value::StringValue("é".into()))),
+                kv("i", Some(Value::IntValue(-3))),
+            ]),
+            None,
+            Some(vec![]),
+            Some(vec![
+                kv("b", Some(Value::BoolValue(true))),
+                kv("absent", None),
+                kv("d", Some(Value::DoubleValue(0.5))),
+                kv("x", Some(Value::BytesValue(vec![1]))),
+                kv("s2", Some(Value::StringValue("日本".into()))),
+            ]),
+            Some(vec![kv("i2", Some(Value::IntValue(7))), kv("n", None)]),
+        ];
+        let mut b = AttrListBuilder::default();
+        let (mut str_, mut int, mut double) = (
+            StringBuilder::new(),
+            Int64Builder::new(),
+            Float64Builder::new(),
+        );
+        let (mut bool_, mut bytes) = (BooleanBuilder::new(), BinaryBuilder::new());
+        for row in &rows {
+            match row {
+                Some(kvs) => b.append(kvs).unwrap(),
+                None => b.append_null().unwrap(),
+            }
+            for kv in row.iter().flatten() {
+                let v = kv.value.as_ref().and_then(|v| v.value.as_ref());
+                str_.append_option(match v {
+                    Some(Value::StringValue(s)) => Some(s),
+                    _ => None,
+                });
+                int.append_option(match v {
+                    Some(Value::IntValue(i)) => Some(*i),
+                    _ => None,
+                });
+                double.append_option(match v {
+                    Some(Value::DoubleValue(d)) => Some(*d),
+                    _ => None,
+                });
+                bool_.append_option(match v {
+                    Some(Value::BoolValue(x)) => Some(*x),
+                    _ => None,
+                });
+                bytes.append_option(match v {
+                    Some(Value::BytesValue(x)) => Some(x),
+                    _ => None,
+                });
+            }
+        }
+        let list = b.finish().unwrap();
+        let items = list
+            .values()
+            .as_any()
+            .downcast_ref::<StructArray>()
+            .unwrap();
+        let col = |name: &str| items.column_by_name(name).unwrap().clone();
+        assert_eq!(col(f::STR).as_ref(), &str_.finish() as &dyn Array);
+        assert_eq!(col(f::INT).as_ref(), &int.finish() as &dyn Array);
+        assert_eq!(col(f::DOUBLE).as_ref(), &double.finish() as &dyn Array);
+        assert_eq!(col(f::BOOL).as_ref(), &bool_.finish() as &dyn Array);
+        assert_eq!(col(f::BYTES).as_ref(), &bytes.finish() as &dyn Array);
+        let reader = AttrListReader::new(&list, "attrs").unwrap();
+        for (row, want) in rows.iter().enumerate() {
+            assert_eq!(reader.is_null(row), want.is_none());
+            assert_eq!(&reader.get(row).unwrap(), want.as_ref().unwrap_or(&vec![]));
+        }
+        // The builder was reset: a second batch starts from no values.
+        b.append(&[kv("only", Some(Value::IntValue(1)))]).unwrap();
+        let again = b.finish().unwrap();
+        assert_eq!(again.values().len(), 1);
+    }
 }

@@ -3,6 +3,14 @@
 //! and [`ScopeRow`], not once per span row). Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
 //! prost-decoded spans (the invariant of [`super::wire`]); array, key-value-list and entity-ref
 //! values are decoded and re-encoded with prost, as the prost path stores them.
+//!
+//! Strings are appended as the bytes the index walk already checked as UTF-8, not turned into
+//! `&str` again one by one: every string column is a [`CheckedUtf8Builder`], which validates
+//! its whole value buffer once when the batch is finished (a failure there breaks the walk's
+//! invariant and is reported as corruption). The one string still converted per row is a root
+//! span's name, which the trace-level columns keep ([`WireRow::root_name`]).
+//!
+//! [`CheckedUtf8Builder`]: super::utf8_col::CheckedUtf8Builder
 
 use strata_common::TraceId;
 
@@ -38,7 +46,8 @@ fn walk<'a>(b: &'a [u8], what: &str, f: impl FnMut(u32, Val<'a>) -> Option<()>) 
 enum WireValue<'a> {
     Absent,
     Empty,
-    Str(&'a str),
+    /// UTF-8 checked by the walk.
+    Str(&'a [u8]),
     Bool(bool),
     Int(i64),
     Double(f64),
@@ -48,11 +57,11 @@ enum WireValue<'a> {
     StrIndex(i64),
 }
 
-/// Attributes read from checked `KeyValue`s: (key, value).
-type Attrs<'a> = Vec<(&'a str, WireValue<'a>)>;
+/// Attributes read from checked `KeyValue`s: (key, value); keys are UTF-8 checked by the walk.
+type Attrs<'a> = Vec<(&'a [u8], WireValue<'a>)>;
 
 /// Key and value of one checked `KeyValue` message.
-fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
+fn parse_kv(kv: &[u8]) -> Result<(&[u8], WireValue<'_>)> {
     let (mut key, mut value) = (&b""[..], None);
     walk(kv, "KeyValue", |t, v| {
         match (t, v) {
@@ -63,7 +72,7 @@ fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
         Some(())
     })?;
     let Some(value) = value else {
-        return Ok((str_of(key), WireValue::Absent));
+        return Ok((key, WireValue::Absent));
     };
     let mut known = None;
     walk(value, "AnyValue", |t, v| {
@@ -74,7 +83,7 @@ fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
     })?;
     let v = match known {
         None => WireValue::Empty,
-        Some((1, Val::Len(s))) => WireValue::Str(str_of(s)),
+        Some((1, Val::Len(s))) => WireValue::Str(s),
         Some((2, Val::Varint(b))) => WireValue::Bool(b != 0),
         Some((3, Val::Varint(i))) => WireValue::Int(i as i64),
         Some((4, Val::Fixed64(d))) => WireValue::Double(f64::from_bits(d)),
@@ -84,7 +93,7 @@ fn parse_kv(kv: &[u8]) -> Result<(&str, WireValue<'_>)> {
         Some((8, Val::Varint(i))) => WireValue::StrIndex(i64::from(i as i32)),
         Some(_) => return Err(broken("AnyValue")),
     };
-    Ok((str_of(key), v))
+    Ok((key, v))
 }
 
 impl AttrListBuilder {
@@ -95,8 +104,8 @@ impl AttrListBuilder {
     }
 
     /// Appends one attribute to the current row's list.
-    fn push_attr(&mut self, key: &str, value: WireValue<'_>) -> Result<()> {
-        self.key.append_value(key);
+    fn push_attr(&mut self, key: &[u8], value: WireValue<'_>) -> Result<()> {
+        self.key.append_bytes(key);
         match value {
             WireValue::Absent => self.push_value(tag::ABSENT, None, None, None, None, None),
             WireValue::Empty => self.push_value(tag::EMPTY, None, None, None, None, None),
@@ -121,7 +130,7 @@ impl AttrListBuilder {
     }
 
     /// Appends a row holding `attrs`.
-    fn append_row(&mut self, attrs: &[(&str, WireValue<'_>)]) -> Result<()> {
+    fn append_row(&mut self, attrs: &[(&[u8], WireValue<'_>)]) -> Result<()> {
         for (k, v) in attrs {
             self.push_attr(k, *v)?;
         }
@@ -171,8 +180,9 @@ impl<'a> ResourceRow<'a> {
 #[derive(Debug)]
 pub(crate) struct ScopeRow<'a> {
     pub wire: WireScope<'a>,
-    /// Name, version, attributes and dropped count; `None`: no scope.
-    parsed: Option<(&'a str, &'a str, Attrs<'a>, u32)>,
+    /// Name, version (UTF-8 checked by the walk), attributes and dropped count; `None`: no
+    /// scope.
+    parsed: Option<(&'a [u8], &'a [u8], Attrs<'a>, u32)>,
 }
 
 impl<'a> ScopeRow<'a> {
@@ -180,12 +190,13 @@ impl<'a> ScopeRow<'a> {
         let Some(s) = wire.msg else {
             return Ok(Self { wire, parsed: None });
         };
-        let (mut name, mut version, mut attrs, mut dropped) = ("", "", Vec::new(), 0);
+        let (mut name, mut version) = (&b""[..], &b""[..]);
+        let (mut attrs, mut dropped) = (Vec::new(), 0);
         let mut out = Ok(());
         walk(s, "InstrumentationScope", |t, v| {
             match (t, v) {
-                (1, Val::Len(b)) => name = str_of(b),
-                (2, Val::Len(b)) => version = str_of(b),
+                (1, Val::Len(b)) => name = b,
+                (2, Val::Len(b)) => version = b,
                 (3, Val::Len(m)) => match parse_kv(m) {
                     Ok(kv) => attrs.push(kv),
                     Err(e) => out = Err(e),
@@ -221,7 +232,7 @@ impl EventListBuilder {
         res?;
         self.attrs.finish_row()?;
         self.time.append_value(time);
-        self.name.append_value(str_of(name));
+        self.name.append_bytes(name);
         self.dropped.append_value(dropped);
         Ok(())
     }
@@ -249,7 +260,7 @@ impl LinkListBuilder {
         self.attrs.finish_row()?;
         self.trace_id.append_value(trace_id);
         self.span_id.append_value(span_id);
-        self.trace_state.append_value(str_of(state));
+        self.trace_state.append_bytes(state);
         self.flags.append_value(flags);
         self.dropped.append_value(dropped);
         Ok(())
@@ -298,8 +309,8 @@ impl SpanBatchBuilder {
         match &scope.parsed {
             Some((name, version, attrs, dropped)) => {
                 c.scope_attrs.append_row(attrs)?;
-                c.scope_name.append_value(name);
-                c.scope_version.append_value(version);
+                c.scope_name.append_bytes(name);
+                c.scope_version.append_bytes(version);
                 c.scope_dropped.append_value(*dropped);
             }
             None => {
@@ -344,9 +355,9 @@ impl SpanBatchBuilder {
         c.trace_id.append_value(trace_id.as_bytes())?;
         c.span_id.append_value(s.span_id);
         c.parent_span_id.append_value(s.parent);
-        c.trace_state.append_value(str_of(s.trace_state));
+        c.trace_state.append_bytes(s.trace_state);
         c.flags.append_value(s.flags);
-        c.name.append_value(str_of(s.name));
+        c.name.append_bytes(s.name);
         c.kind.append_value(s.kind);
         c.start.append_value(span.start);
         c.end.append_value(span.end);
@@ -364,7 +375,7 @@ impl SpanBatchBuilder {
                     Some(())
                 })?;
                 c.status_code.append_value(code);
-                c.status_message.append_value(str_of(message));
+                c.status_message.append_bytes(message);
                 error_status = code == 2;
             }
             None => {
@@ -383,9 +394,10 @@ impl SpanBatchBuilder {
             + res.schema_url.len()
             + scope.msg.map_or(0, <[u8]>::len)
             + scope.schema_url.len();
+        let root = s.parent.is_empty();
         Ok(WireRow {
-            name: str_of(s.name),
-            root: s.parent.is_empty(),
+            // The only `&str` of the row: once per root span, for the trace-level columns.
+            root_name: root.then(|| str_of(s.name)),
             error: error_status,
         })
     }
@@ -395,9 +407,8 @@ impl SpanBatchBuilder {
 /// [`SpanBatchBuilder::append_wire`].
 #[derive(Debug, Clone, Copy)]
 pub(crate) struct WireRow<'a> {
-    pub name: &'a str,
-    /// No parent span ID.
-    pub root: bool,
+    /// The span's name when it is a root span (no parent span ID), `None` otherwise.
+    pub root_name: Option<&'a str>,
     /// Status code 2 (error).
     pub error: bool,
 }

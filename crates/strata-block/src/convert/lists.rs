@@ -2,9 +2,7 @@
 
 use std::sync::Arc;
 
-use arrow_array::builder::{
-    ArrayBuilder, BinaryBuilder, StringBuilder, UInt32Builder, UInt64Builder,
-};
+use arrow_array::builder::{ArrayBuilder, BinaryBuilder, UInt32Builder, UInt64Builder};
 use arrow_array::{
     Array, ArrayRef, BinaryArray, ListArray, StringArray, StructArray, UInt32Array, UInt64Array,
 };
@@ -14,6 +12,7 @@ use strata_proto::otlp::common::EntityRef;
 use strata_proto::otlp::trace::span::{Event, Link};
 
 use super::attrs::{AttrListBuilder, AttrListReader};
+use super::utf8_col::CheckedUtf8Builder;
 use super::{downcast, offset};
 use crate::error::{BlockError, Result};
 use crate::schema::{
@@ -50,7 +49,7 @@ fn range(list: &ListArray, row: usize) -> std::ops::Range<usize> {
 pub(crate) struct EventListBuilder {
     pub(super) offsets: Vec<i32>,
     pub(super) time: UInt64Builder,
-    pub(super) name: StringBuilder,
+    pub(super) name: CheckedUtf8Builder,
     pub(super) attrs: AttrListBuilder,
     pub(super) dropped: UInt32Builder,
 }
@@ -60,7 +59,7 @@ impl Default for EventListBuilder {
         Self {
             offsets: vec![0],
             time: UInt64Builder::new(),
-            name: StringBuilder::new(),
+            name: CheckedUtf8Builder::default(),
             attrs: AttrListBuilder::default(),
             dropped: UInt32Builder::new(),
         }
@@ -87,7 +86,7 @@ impl EventListBuilder {
     pub fn finish(&mut self) -> Result<ListArray> {
         let children: Vec<ArrayRef> = vec![
             Arc::new(self.time.finish()),
-            Arc::new(self.name.finish()),
+            Arc::new(self.name.finish()?),
             Arc::new(self.attrs.finish()?),
             Arc::new(self.dropped.finish()),
         ];
@@ -107,7 +106,7 @@ pub(crate) struct LinkListBuilder {
     pub(super) offsets: Vec<i32>,
     pub(super) trace_id: BinaryBuilder,
     pub(super) span_id: BinaryBuilder,
-    pub(super) trace_state: StringBuilder,
+    pub(super) trace_state: CheckedUtf8Builder,
     pub(super) flags: UInt32Builder,
     pub(super) attrs: AttrListBuilder,
     pub(super) dropped: UInt32Builder,
@@ -119,7 +118,7 @@ impl Default for LinkListBuilder {
             offsets: vec![0],
             trace_id: BinaryBuilder::new(),
             span_id: BinaryBuilder::new(),
-            trace_state: StringBuilder::new(),
+            trace_state: CheckedUtf8Builder::default(),
             flags: UInt32Builder::new(),
             attrs: AttrListBuilder::default(),
             dropped: UInt32Builder::new(),
@@ -150,7 +149,7 @@ impl LinkListBuilder {
         let children: Vec<ArrayRef> = vec![
             Arc::new(self.trace_id.finish()),
             Arc::new(self.span_id.finish()),
-            Arc::new(self.trace_state.finish()),
+            Arc::new(self.trace_state.finish()?),
             Arc::new(self.flags.finish()),
             Arc::new(self.attrs.finish()?),
             Arc::new(self.dropped.finish()),

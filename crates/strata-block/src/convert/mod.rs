@@ -14,6 +14,7 @@ mod lists;
 mod to_batch;
 mod to_otlp;
 mod trace_cols;
+mod utf8_col;
 pub(crate) mod wire;
 
 pub(crate) use from_wire::{ResourceRow, ScopeRow};

@@ -102,7 +102,8 @@ pub(crate) fn fields<'a>(
 }
 
 /// `b` as a string; only for bytes the walk already checked (an empty string otherwise, which
-/// the invariant rules out).
+/// the invariant rules out). Validates again: for the few strings needed as `&str`; string
+/// columns take the checked bytes instead (see [`super::utf8_col`]).
 pub(crate) fn str_of(b: &[u8]) -> &str {
     debug_assert!(std::str::from_utf8(b).is_ok(), "unchecked string");
     std::str::from_utf8(b).unwrap_or_default()

@@ -88,8 +88,8 @@ impl BlockWriter {
                 summary.row(
                     s.start,
                     s.end,
-                    row.name,
-                    row.root,
+                    row.root_name.unwrap_or_default(),
+                    row.root_name.is_some(),
                     res.wire.service_name,
                     row.error,
                 );
