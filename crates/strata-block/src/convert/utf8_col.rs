@@ -13,8 +13,9 @@
 //! Invariant: the finished array is the one arrow's `StringBuilder` builds from the same values
 //! (same offsets, values and validity), so the Parquet bytes written from it are the same. A
 //! validation failure at `finish` means a caller broke the invariant of [`super::wire`]; it is
-//! reported as [`BlockError::Corrupt`], never a panic. So is a column whose values outgrow
-//! Arrow's `i32` offsets (the builder records the overflow and refuses to finish).
+//! reported as [`BlockError::Corrupt`], never a panic. A column whose values outgrow Arrow's
+//! `i32` offsets is refused too ([`BlockError::InvalidOptions`]: the batch is too large; the
+//! builder records the overflow and refuses to finish).
 
 use arrow_array::StringArray;
 use arrow_buffer::{Buffer, NullBufferBuilder, OffsetBuffer, ScalarBuffer};
