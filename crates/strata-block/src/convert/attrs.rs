@@ -67,72 +67,38 @@ impl AttrListBuilder {
     fn append_kv(&mut self, kv: &KeyValue) {
         self.key.append_value(&kv.key);
         let Some(v) = kv.value.as_ref() else {
-            return self.push_value(tag::ABSENT, None, None, None, None, None);
+            return self.push_value(tag::ABSENT, Cell::Null);
         };
         let Some(v) = v.value.as_ref() else {
-            return self.push_value(tag::EMPTY, None, None, None, None, None);
+            return self.push_value(tag::EMPTY, Cell::Null);
         };
         match v {
-            Value::StringValue(s) => {
-                self.push_value(tag::STRING, Some(s.as_bytes()), None, None, None, None)
+            Value::StringValue(s) => self.push_value(tag::STRING, Cell::Str(s.as_bytes())),
+            Value::BoolValue(b) => self.push_value(tag::BOOL, Cell::Bool(*b)),
+            Value::IntValue(i) => self.push_value(tag::INT, Cell::Int(*i)),
+            Value::DoubleValue(d) => self.push_value(tag::DOUBLE, Cell::Double(*d)),
+            Value::BytesValue(b) => self.push_value(tag::BYTES, Cell::Bytes(b)),
+            Value::ArrayValue(a) => self.push_value(tag::ARRAY, Cell::Bytes(&a.encode_to_vec())),
+            Value::KvlistValue(l) => self.push_value(tag::KVLIST, Cell::Bytes(&l.encode_to_vec())),
+            Value::StringValueStrindex(i) => {
+                self.push_value(tag::STRING_INDEX, Cell::Int(i64::from(*i)))
             }
-            Value::BoolValue(b) => self.push_value(tag::BOOL, None, None, None, Some(*b), None),
-            Value::IntValue(i) => self.push_value(tag::INT, None, Some(*i), None, None, None),
-            Value::DoubleValue(d) => self.push_value(tag::DOUBLE, None, None, Some(*d), None, None),
-            Value::BytesValue(b) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
-            Value::ArrayValue(a) => {
-                let b = a.encode_to_vec();
-                self.push_value(tag::ARRAY, None, None, None, None, Some(&b))
-            }
-            Value::KvlistValue(l) => {
-                let b = l.encode_to_vec();
-                self.push_value(tag::KVLIST, None, None, None, None, Some(&b))
-            }
-            Value::StringValueStrindex(i) => self.push_value(
-                tag::STRING_INDEX,
-                None,
-                Some(i64::from(*i)),
-                None,
-                None,
-                None,
-            ),
         }
     }
 
-    /// Appends the value columns of one attribute (its key is already appended); `s` is UTF-8
-    /// (a `&str`, or bytes the wire walk checked), validated with its column at `finish`.
-    pub(super) fn push_value(
-        &mut self,
-        t: u8,
-        s: Option<&[u8]>,
-        i: Option<i64>,
-        d: Option<f64>,
-        b: Option<bool>,
-        bytes: Option<&[u8]>,
-    ) {
-        // At most one value column is set per attribute; the others get their nulls lazily, in
-        // runs, when they are next set or at `finish` (`pad`): the same arrays, fewer calls.
+    /// Appends the value columns of one attribute of type `t` (its key is already appended).
+    /// At most one value column is set per attribute; the others get their nulls lazily, in
+    /// runs, when they are next set or at `finish` ([`pad`]): the same arrays, fewer calls.
+    pub(super) fn push_value(&mut self, t: u8, value: Cell<'_>) {
         let at = self.ty.len();
         self.ty.append_value(t);
-        if let Some(s) = s {
-            pad(&mut self.str_, at);
-            self.str_.append_bytes(s);
-        }
-        if let Some(i) = i {
-            pad(&mut self.int, at);
-            self.int.append_value(i);
-        }
-        if let Some(d) = d {
-            pad(&mut self.double, at);
-            self.double.append_value(d);
-        }
-        if let Some(b) = b {
-            pad(&mut self.bool_, at);
-            self.bool_.append_value(b);
-        }
-        if let Some(bytes) = bytes {
-            pad(&mut self.bytes, at);
-            self.bytes.append_value(bytes);
+        match value {
+            Cell::Null => {}
+            Cell::Str(s) => put(&mut self.str_, at, s),
+            Cell::Int(i) => put(&mut self.int, at, i),
+            Cell::Double(d) => put(&mut self.double, at, d),
+            Cell::Bool(b) => put(&mut self.bool_, at, b),
+            Cell::Bytes(b) => put(&mut self.bytes, at, b),
         }
     }
 
@@ -172,10 +138,28 @@ impl AttrListBuilder {
     }
 }
 
+/// The value of one attribute, in the value column its type uses (`Null`: none of them).
+#[derive(Debug, Clone, Copy)]
+pub(super) enum Cell<'a> {
+    Null,
+    /// UTF-8: a `&str`'s bytes, or bytes the wire walk checked; validated with its column at
+    /// `finish`.
+    Str(&'a [u8]),
+    Int(i64),
+    Double(f64),
+    Bool(bool),
+    Bytes(&'a [u8]),
+}
+
 /// A value column of [`AttrListBuilder`], which appends its nulls in runs.
 trait NullPadded {
     fn len(&self) -> usize;
     fn append_nulls(&mut self, n: usize);
+}
+
+/// A value column that takes values of type `V`.
+trait Put<V>: NullPadded {
+    fn append(&mut self, v: V);
 }
 
 /// Appends nulls to `col` until it holds `len` values.
@@ -186,8 +170,14 @@ fn pad(col: &mut impl NullPadded, len: usize) {
     }
 }
 
-macro_rules! null_padded {
-    ($($t:ty),*) => {$(
+/// Appends `v` as the value at index `at` of `col`, after the nulls before it.
+fn put<V>(col: &mut impl Put<V>, at: usize, v: V) {
+    pad(col, at);
+    col.append(v);
+}
+
+macro_rules! value_column {
+    ($($t:ty => $v:ty),*) => {$(
         impl NullPadded for $t {
             fn len(&self) -> usize {
                 ArrayBuilder::len(self)
@@ -196,9 +186,14 @@ macro_rules! null_padded {
                 <$t>::append_nulls(self, n)
             }
         }
+        impl Put<$v> for $t {
+            fn append(&mut self, v: $v) {
+                self.append_value(v)
+            }
+        }
     )*};
 }
-null_padded!(Int64Builder, Float64Builder, BooleanBuilder, BinaryBuilder);
+value_column!(Int64Builder => i64, Float64Builder => f64, BooleanBuilder => bool, BinaryBuilder => &[u8]);
 
 impl NullPadded for CheckedUtf8Builder {
     fn len(&self) -> usize {
@@ -206,6 +201,12 @@ impl NullPadded for CheckedUtf8Builder {
     }
     fn append_nulls(&mut self, n: usize) {
         CheckedUtf8Builder::append_nulls(self, n)
+    }
+}
+
+impl Put<&[u8]> for CheckedUtf8Builder {
+    fn append(&mut self, v: &[u8]) {
+        self.append_bytes(v)
     }
 }
 

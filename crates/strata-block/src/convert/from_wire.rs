@@ -14,7 +14,7 @@
 
 use strata_common::TraceId;
 
-use super::attrs::AttrListBuilder;
+use super::attrs::{AttrListBuilder, Cell};
 use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
 use super::to_batch::SpanBatchBuilder;
 use super::wire::{
@@ -107,24 +107,22 @@ impl AttrListBuilder {
     fn push_attr(&mut self, key: &[u8], value: WireValue<'_>) -> Result<()> {
         self.key.append_bytes(key);
         match value {
-            WireValue::Absent => self.push_value(tag::ABSENT, None, None, None, None, None),
-            WireValue::Empty => self.push_value(tag::EMPTY, None, None, None, None, None),
-            WireValue::Str(s) => self.push_value(tag::STRING, Some(s), None, None, None, None),
-            WireValue::Bool(b) => self.push_value(tag::BOOL, None, None, None, Some(b), None),
-            WireValue::Int(i) => self.push_value(tag::INT, None, Some(i), None, None, None),
-            WireValue::Double(d) => self.push_value(tag::DOUBLE, None, None, Some(d), None, None),
-            WireValue::Bytes(b) => self.push_value(tag::BYTES, None, None, None, None, Some(b)),
+            WireValue::Absent => self.push_value(tag::ABSENT, Cell::Null),
+            WireValue::Empty => self.push_value(tag::EMPTY, Cell::Null),
+            WireValue::Str(s) => self.push_value(tag::STRING, Cell::Str(s)),
+            WireValue::Bool(b) => self.push_value(tag::BOOL, Cell::Bool(b)),
+            WireValue::Int(i) => self.push_value(tag::INT, Cell::Int(i)),
+            WireValue::Double(d) => self.push_value(tag::DOUBLE, Cell::Double(d)),
+            WireValue::Bytes(b) => self.push_value(tag::BYTES, Cell::Bytes(b)),
             WireValue::Array(m) => {
                 let a = reencode_array(m).map_err(|_| broken("ArrayValue"))?;
-                self.push_value(tag::ARRAY, None, None, None, None, Some(&a))
+                self.push_value(tag::ARRAY, Cell::Bytes(&a))
             }
             WireValue::Kvlist(m) => {
                 let l = reencode_kvlist(m).map_err(|_| broken("KeyValueList"))?;
-                self.push_value(tag::KVLIST, None, None, None, None, Some(&l))
+                self.push_value(tag::KVLIST, Cell::Bytes(&l))
             }
-            WireValue::StrIndex(i) => {
-                self.push_value(tag::STRING_INDEX, None, Some(i), None, None, None)
-            }
+            WireValue::StrIndex(i) => self.push_value(tag::STRING_INDEX, Cell::Int(i)),
         }
         Ok(())
     }
