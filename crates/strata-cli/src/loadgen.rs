@@ -18,7 +18,7 @@ use anyhow::{bail, ensure, Context};
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use prost::Message;
 use rand::rngs::SmallRng;
-use rand::SeedableRng;
+use rand::{Rng, SeedableRng};
 use serde_json::json;
 
 use payload::{Shape, Template};
@@ -30,6 +30,25 @@ pub enum Protocol {
     Grpc,
     /// OTLP/HTTP: protobuf `POST /v1/traces`.
     Http,
+}
+
+/// What a worker does after a refusal that names a retry delay.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RetryAfter {
+    /// Wait the delay (gRPC `RetryInfo`, HTTP `Retry-After`) plus up to a quarter more at
+    /// random, as the OpenTelemetry SDK exporters and the Collector do, before the next send.
+    Honor,
+    /// Ignore it and back off 2 ms doubling to 256 ms: a client that hammers.
+    Ignore,
+}
+
+impl RetryAfter {
+    fn as_str(self) -> &'static str {
+        match self {
+            RetryAfter::Honor => "honor",
+            RetryAfter::Ignore => "ignore",
+        }
+    }
 }
 
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
@@ -96,6 +115,11 @@ pub struct LoadgenArgs {
     /// No progress lines on stderr.
     #[arg(long, short)]
     pub quiet: bool,
+    /// After a refusal that carries a retry delay: wait it (`honor`, what OTLP exporters do) or
+    /// retry almost at once (`ignore`). Failures without a delay always back off 2 ms doubling
+    /// to 256 ms.
+    #[arg(long, value_enum, default_value_t = RetryAfter::Honor)]
+    pub retry_after: RetryAfter,
     /// Seconds at the start of a push run left out of the timeline summary (min/median/max of
     /// accepted spans per second).
     #[arg(long, default_value = "10s", value_parser = humantime::parse_duration)]
@@ -230,6 +254,8 @@ struct WorkerStats {
     spans_rejected: u64,
     wire_bytes: u64,
     payload_bytes: u64,
+    /// Refusals after which the worker waited the server's retry delay.
+    waited_retry_after: u64,
     errors: BTreeMap<String, u64>,
     error_samples: BTreeMap<String, String>,
     /// Durations of successful requests, in microseconds.
@@ -245,6 +271,7 @@ impl WorkerStats {
         self.spans_rejected += o.spans_rejected;
         self.wire_bytes += o.wire_bytes;
         self.payload_bytes += o.payload_bytes;
+        self.waited_retry_after += o.waited_retry_after;
         for (k, v) in o.errors {
             *self.errors.entry(k).or_default() += v;
         }
@@ -318,6 +345,7 @@ async fn push(
         let live = live.clone();
         let timeout = args.timeout;
         let concurrency = args.concurrency;
+        let honor = args.retry_after == RetryAfter::Honor;
         workers.push(tokio::spawn(async move {
             let mut rng = SmallRng::from_rng(&mut rand::rng());
             let mut stats = WorkerStats::default();
@@ -378,10 +406,23 @@ async fn push(
                             let _ = std::io::Write::write_all(&mut *f, lines.as_bytes());
                         }
                     }
-                    Outcome::Failed { kind, detail } => {
+                    Outcome::Failed {
+                        kind,
+                        detail,
+                        retry_after,
+                    } => {
                         // Back off a little so a refusing or overloaded server isn't hammered
-                        // in a tight loop: 2 ms doubling to 250 ms, reset by a success.
-                        let backoff = Duration::from_millis(2 << failures.min(7));
+                        // in a tight loop: 2 ms doubling to 256 ms, reset by a success; or
+                        // the server's delay with up to 25 % jitter (so refused workers do
+                        // not all come back at once), never past the end of the run.
+                        let backoff = match retry_after.filter(|_| honor) {
+                            Some(d) => {
+                                stats.waited_retry_after += 1;
+                                d.mul_f64(1.0 + rng.random::<f64>() / 4.0)
+                                    .min(deadline.saturating_duration_since(Instant::now()))
+                            }
+                            None => Duration::from_millis(2 << failures.min(7)),
+                        };
                         failures += 1;
                         stats.failed += 1;
                         live.failed.fetch_add(1, Ordering::Relaxed);
@@ -478,6 +519,8 @@ async fn push(
         "spans_sent": total.spans_sent,
         "spans_accepted": total.spans_accepted,
         "spans_rejected": total.spans_rejected,
+        "retry_after": args.retry_after.as_str(),
+        "retry_delays_waited": total.waited_retry_after,
         "errors": total.errors,
         "error_samples": total.error_samples,
         "elapsed_seconds": round3(secs),
@@ -581,6 +624,11 @@ fn print_report(r: &serde_json::Value, as_json: bool) {
         "  requests           {} ok, {} failed",
         g("requests_ok"),
         g("requests_failed")
+    );
+    println!(
+        "  retry delays       {} waited (--retry-after {})",
+        g("retry_delays_waited"),
+        g("retry_after").as_str().unwrap_or("")
     );
     println!(
         "  spans              {} accepted, {} rejected, {} sent",

@@ -28,6 +28,9 @@ pub enum Outcome {
         /// Groups errors in the report: `grpc Unavailable`, `http 429`, `timeout`, ….
         kind: String,
         detail: String,
+        /// The delay the server asked for: gRPC `google.rpc.RetryInfo`, HTTP `Retry-After`
+        /// (seconds).
+        retry_after: Option<Duration>,
     },
 }
 
@@ -35,7 +38,15 @@ fn failed(kind: impl Into<String>, detail: impl Into<String>) -> Outcome {
     Outcome::Failed {
         kind: kind.into(),
         detail: detail.into(),
+        retry_after: None,
     }
+}
+
+/// `Retry-After` in its delay-seconds form; the HTTP-date form is not sent by Strata and is
+/// ignored.
+fn retry_after_header(headers: &reqwest::header::HeaderMap) -> Option<Duration> {
+    let v = headers.get(reqwest::header::RETRY_AFTER)?.to_str().ok()?;
+    v.trim().parse::<u64>().ok().map(Duration::from_secs)
 }
 
 pub enum Sender {
@@ -141,10 +152,16 @@ impl Sender {
                         rejected_spans: rejected(&resp.into_inner()),
                         wire_bytes,
                     },
-                    Err(status) => failed(
-                        format!("grpc {:?}", status.code()),
-                        status.message().to_string(),
-                    ),
+                    Err(status) => {
+                        use tonic_types::StatusExt;
+                        Outcome::Failed {
+                            kind: format!("grpc {:?}", status.code()),
+                            detail: status.message().to_string(),
+                            retry_after: status
+                                .get_details_retry_info()
+                                .and_then(|r| r.retry_delay),
+                        }
+                    }
                 }
             }
             Sender::Http {
@@ -178,6 +195,7 @@ impl Sender {
                     Err(e) => return failed(reqwest_kind(&e), error_chain(&e)),
                 };
                 let status = resp.status();
+                let retry_after = retry_after_header(resp.headers());
                 let bytes = match resp.bytes().await {
                     Ok(b) => b,
                     Err(e) => return failed(reqwest_kind(&e), error_chain(&e)),
@@ -196,7 +214,11 @@ impl Sender {
                         .filter(|s| !s.message.is_empty())
                         .map(|s| s.message)
                         .unwrap_or_else(|| String::from_utf8_lossy(&bytes).into_owned());
-                    failed(format!("http {}", status.as_u16()), detail)
+                    Outcome::Failed {
+                        kind: format!("http {}", status.as_u16()),
+                        detail,
+                        retry_after,
+                    }
                 }
             }
         }
@@ -272,5 +294,23 @@ impl Decoder for ResponseDecoder {
         ExportTraceServiceResponse::decode(src)
             .map(Some)
             .map_err(|e| Status::internal(format!("decoding response: {e}")))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn retry_after_in_seconds_is_read_and_dates_are_ignored() {
+        let mut h = reqwest::header::HeaderMap::new();
+        assert_eq!(retry_after_header(&h), None);
+        h.insert(reqwest::header::RETRY_AFTER, "5".parse().unwrap());
+        assert_eq!(retry_after_header(&h), Some(Duration::from_secs(5)));
+        h.insert(
+            reqwest::header::RETRY_AFTER,
+            "Wed, 21 Oct 2026 07:28:00 GMT".parse().unwrap(),
+        );
+        assert_eq!(retry_after_header(&h), None);
     }
 }
