@@ -146,8 +146,9 @@ cat >"$SECTION" <<EOF
 Command: \`make bench-cluster\` (\`scripts/cluster_bench.sh\`), revision $REVISION, on $CPU,
 $NPROC cores, $MEM_GIB GiB, $KERNEL, $RUSTC. Load: \`strata loadgen --protocol grpc
 --concurrency $CONC --duration ${SECONDS_RUN}s --warmup ${WARMUP}s\` (default payload shape: 50 traces × 10 spans per
-request), on the same machine as the servers. WAL fsync before every acknowledgement in both;
-per-tenant rate and live-trace limits off in both.
+request), on the same machine as the servers. A refused push is retried no sooner than the
+server's \`RetryInfo\` delay (\`--retry-after honor\`, the default, as OTLP exporters do). WAL
+fsync before every acknowledgement in both; per-tenant rate and live-trace limits off in both.
 
 | Setup | Accepted spans/s | p99 push latency (ms) | Failed requests | Strata CPU seconds | Spans per CPU second |
 |---|---|---|---|---|---|

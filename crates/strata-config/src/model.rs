@@ -175,6 +175,16 @@ pub struct IngesterConfig {
     /// (docs/BENCHMARKS.md, documented bound 4.5×): size it at under a fifth of the ingester's
     /// memory. Default 1 GiB.
     pub max_unflushed_bytes: u64,
+    /// How long a push may be held, waiting for the admission rate above to let it in (or,
+    /// at the bound, for the block writers to release bytes), before it is refused. Clients
+    /// with a bounded number of requests in flight (every OTLP exporter) are then slowed to
+    /// the rate the ingester sustains instead of being refused and told to come back seconds
+    /// later; only pushes that would wait longer, or arrive while a sixteenth of
+    /// `max_unflushed_bytes` is already held, are refused. Keep it well below the clients'
+    /// export timeout (5 s in the Collector, 10 s in the SDKs). `0s` refuses at once.
+    /// Default `2s`.
+    #[serde(with = "humantime_serde")]
+    pub max_admission_wait: Duration,
     /// Bound on the bytes of pushes handed to the WAL and not yet durable. On a slow disk
     /// (fsync taking long) pushes queue here; past the bound they are refused like past
     /// `max_unflushed_bytes` (429 / `RESOURCE_EXHAUSTED` with a retry delay, counted), so a
@@ -205,6 +215,7 @@ impl Default for IngesterConfig {
             max_block_duration: Duration::from_secs(5 * 60),
             max_block_bytes: 100 * 1024 * 1024,
             max_unflushed_bytes: 1024 * 1024 * 1024,
+            max_admission_wait: Duration::from_secs(2),
             max_wal_pending_bytes: 64 * 1024 * 1024,
             concurrent_block_writers: 2,
             complete_block_timeout: Duration::from_secs(15 * 60),

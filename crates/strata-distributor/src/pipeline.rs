@@ -204,7 +204,10 @@ impl Pipeline {
         let encoded = request.encoded_len();
         let admitted = match early {
             Some(admitted) => admitted,
-            None => self.admit(&tenant, &limits.ingestion, encoded, spans)?,
+            None => {
+                self.admit(&tenant, &limits.ingestion, encoded, spans)
+                    .await?
+            }
         };
         let mut valid = match stage::validate::validate(request) {
             Ok(v) => v,
@@ -258,8 +261,9 @@ impl Pipeline {
 
     /// The stages every request passes before its spans are worked on, on both paths: the
     /// tenant's rate limit on `encoded` bytes, then the backpressure an in-process ingester
-    /// decides at once. A refusal discards all `spans`, counted.
-    fn admit(
+    /// decides (holding the request until it admits it, within its `max_admission_wait`). A
+    /// refusal discards all `spans`, counted.
+    async fn admit(
         &self,
         tenant: &TenantId,
         limits: &strata_config::IngestionLimits,
@@ -271,11 +275,14 @@ impl Pipeline {
             self.metrics.discard(t, "rate_limited", spans);
             return Err(e);
         }
-        self.replicate.admit(tenant).map_err(|e| {
-            self.metrics
-                .discard(t, stage::replicate::failure_reason(&e), spans);
-            e.into()
-        })
+        self.replicate
+            .admit(tenant, encoded as u64)
+            .await
+            .map_err(|e| {
+                self.metrics
+                    .discard(t, stage::replicate::failure_reason(&e), spans);
+                e.into()
+            })
     }
 
     /// Admission of an OTLP protobuf body before it is walked or decoded: the tenant's rate
@@ -288,7 +295,7 @@ impl Pipeline {
     /// refusal is counted as there: discarded spans by reason, and the receiver's spans refused.
     /// A body whose framing counts but whose spans prost would not decode is refused here, not
     /// answered as malformed, when a limit refuses it: it would be refused either way.
-    pub fn admit_early(
+    pub async fn admit_early(
         &self,
         tenant: &TenantId,
         body: &[u8],
@@ -299,7 +306,10 @@ impl Pipeline {
             _ => return Ok(None),
         };
         let limits = self.overrides.limits(tenant);
-        match self.admit(tenant, &limits.ingestion, body.len(), spans) {
+        match self
+            .admit(tenant, &limits.ingestion, body.len(), spans)
+            .await
+        {
             Ok(admitted) => Ok(Some(admitted)),
             Err(e) => {
                 self.metrics.receiver_spans(protocol, "refused", spans);

@@ -27,14 +27,22 @@
 //!
 //! `D` is the bytes released (written to blocks, or dropped) in the last [`WINDOW`], over the
 //! time since the first of those releases; it is known once two releases fall in the window
-//! and the first is at least [`MIN_SPAN`] old.
-//! Until then (warm-up, or writers that have stopped releasing) the caller falls back to the
-//! proportional law.
+//! and the first is at least [`MIN_SPAN`] old. Until it is first known (warm-up) the caller
+//! falls back to the proportional law. Afterwards, while the window holds too few releases
+//! (big blocks written seldom, or writers that stopped), the last rate measured stands: falling
+//! back to the proportional law there refused pushes in bursts, sending clients away for their
+//! retry delay (measured: 5-second blackouts with clients honouring `RetryInfo`). Writers
+//! that stopped cannot make it admit without bound: the held bytes grow, the factor falls, and
+//! the bound itself refuses.
 //!
-//! A push is admitted while the bucket is not in debt; what it carried is debited once known
-//! ([`Admission::charge`]), so pushes in flight can overdraw the bucket by what they carry and
-//! the next ones wait for the refill. The bucket holds at most [`BURST`] of the rate. Time is
+//! A push is admitted while the bucket is not in debt; what it carries is debited when it is
+//! decided ([`Admission::charge`]), so admitted pushes can overdraw the bucket by what they
+//! carry and the next ones wait for the refill. The bucket holds at most [`BURST`] of the rate. Time is
 //! the caller's (the ingester's injected clock); a clock going backwards refills nothing.
+//!
+//! A push that finds the bucket in debt is told when the refill will have paid it
+//! ([`Verdict::Refuse`]'s `refilled_in`): the ingester may then charge it and hold it that long
+//! rather than refuse it (`crate::shed`).
 
 use std::collections::VecDeque;
 use std::time::{Duration, SystemTime};
@@ -58,8 +66,12 @@ const GAIN: f64 = 4.0;
 pub enum Verdict {
     /// Admit it.
     Admit,
-    /// Refuse it: the bucket is in debt at `rate` bytes/s.
-    Refuse { rate: f64 },
+    /// Not now: the bucket is in debt at `rate` bytes/s; at that rate the debt is paid in
+    /// `refilled_in` (`None` when the rate is 0: only a fall of the held bytes helps).
+    Refuse {
+        rate: f64,
+        refilled_in: Option<Duration>,
+    },
     /// The drain rate is not known: decide by the proportional law.
     Unknown,
 }
@@ -78,6 +90,8 @@ struct State {
     tokens: f64,
     /// When the bucket was last refilled.
     refilled: Option<SystemTime>,
+    /// The drain rate last measured from a full enough window.
+    last_rate: Option<f64>,
 }
 
 fn since(now: SystemTime, then: SystemTime) -> Duration {
@@ -95,9 +109,17 @@ impl State {
         }
     }
 
-    /// Bytes/s released: all but the first release of the window, over the time since it.
+    /// Bytes/s released: all but the first release of the window, over the time since it; the
+    /// last such rate while the window holds too few releases.
     fn drain_rate(&mut self, now: SystemTime) -> Option<f64> {
         self.expire(now);
+        if let Some(rate) = self.window_rate(now) {
+            self.last_rate = Some(rate);
+        }
+        self.last_rate
+    }
+
+    fn window_rate(&self, now: SystemTime) -> Option<f64> {
         if self.releases.len() < 2 {
             return None;
         }
@@ -150,7 +172,10 @@ impl Admission {
         if s.tokens > 0.0 {
             Verdict::Admit
         } else {
-            Verdict::Refuse { rate }
+            let refilled_in = (rate > 0.0)
+                .then(|| Duration::from_secs_f64((-s.tokens / rate).min(3600.0)))
+                .map(|d| d.max(Duration::from_millis(1)));
+            Verdict::Refuse { rate, refilled_in }
         }
     }
 
@@ -186,8 +211,14 @@ mod tests {
         // 64 MiB after the first release, 3 s after it.
         let rate = a.drain_rate(at(4_000)).expect("known");
         assert!((rate - (64 * MIB) as f64 / 3.0).abs() < 1.0, "{rate}");
-        // Releases leave the window: unknown again.
-        assert_eq!(a.drain_rate(at(1_100 + 15_001)), None);
+        // Releases leave the window: the last rate measured stands.
+        assert_eq!(a.drain_rate(at(1_100 + 15_001)), Some(rate));
+        // A new window's rate replaces it once it is measurable.
+        a.released(at(20_000), 8 * MIB);
+        a.released(at(21_000), 8 * MIB);
+        assert_eq!(a.drain_rate(at(22_000)), Some(rate));
+        let now = a.drain_rate(at(24_000)).expect("known");
+        assert!((now - (8 * MIB) as f64 / 4.0).abs() < 1.0, "{now}");
     }
 
     #[test]
@@ -216,8 +247,11 @@ mod tests {
                     a.charge(MIB);
                     admitted += MIB;
                 }
-                Verdict::Refuse { rate } => {
+                Verdict::Refuse { rate, refilled_in } => {
                     assert!(rate > 0.0);
+                    // The debt is at most the one push that overdrew the bucket.
+                    let wait = refilled_in.expect("a positive rate pays the debt");
+                    assert!(wait.as_secs_f64() <= MIB as f64 / rate + 1e-6, "{wait:?}");
                     refused += 1;
                 }
                 Verdict::Unknown => panic!("rate is known"),

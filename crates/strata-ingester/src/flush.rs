@@ -213,6 +213,7 @@ impl Ingester {
         self.inner.metrics.unflushed_bytes.set(sub(before) as i64);
         let now = self.inner.clock.now();
         self.inner.admission.released(now, bytes);
+        self.inner.released.notify_waiters();
         let drain = self.inner.admission.drain_rate(now).unwrap_or(0.0);
         self.inner.metrics.drain_bytes_per_second.set(drain as i64);
     }

@@ -27,7 +27,8 @@
 //! Memory bound: `max_unflushed_bytes` bounds the payload bytes held in the live set, the head
 //! block and the cut blocks not yet written. Past half of it pushes are admitted at the rate the
 //! block writers drain bytes ([`admission`]; a growing fraction refused by the proportional law
-//! of [`backpressure`] while that rate is not yet known); refusals happen before the WAL append
+//! of [`backpressure`] while that rate is not yet known); a push the rate cannot admit yet is
+//! held up to `max_admission_wait` before it is refused ([`shed`]); refusals happen before the WAL append
 //! (`RESOURCE_EXHAUSTED`, counted in `strata_ingester_pushes_refused_total` and by the
 //! distributor as `ingester_backpressure`);
 //! pushes in flight may overshoot the bound by what they carry. The WAL on disk holds what is in
@@ -57,6 +58,7 @@ mod recent;
 pub mod record;
 mod replay;
 mod search;
+mod shed;
 pub mod tail;
 #[cfg(feature = "testing")]
 pub mod testing;
@@ -136,6 +138,10 @@ struct Inner {
     /// Spreads backpressure refusals over pushes ([`backpressure`]).
     shedder: backpressure::Shedder,
     admission: admission::Admission,
+    /// Bytes of pushes held for the admission rate or the bound ([`shed`]).
+    waiting_bytes: AtomicU64,
+    /// Woken whenever bytes leave memory (pushes held at the bound wait on it, [`shed`]).
+    released: tokio::sync::Notify,
     metrics: IngesterMetrics,
     overrides: Mutex<Overrides>,
     /// Tail sampling of traces leaving the live set ([`tail`]).
@@ -212,6 +218,8 @@ impl Ingester {
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 shedder: backpressure::Shedder::default(),
                 admission: admission::Admission::default(),
+                waiting_bytes: AtomicU64::new(0),
+                released: tokio::sync::Notify::new(),
                 tail,
                 metrics,
                 overrides: Mutex::new(Overrides::default()),
@@ -290,47 +298,20 @@ impl Ingester {
 }
 
 impl Ingester {
-    /// The backpressure decision ([`admission`], else [`backpressure`]): `Err` when this push
-    /// is refused (counted).
-    fn shed(&self) -> Result<(), RoleError> {
-        let limit = self.inner.cfg.max_unflushed_bytes;
-        let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
-        let now = self.inner.clock.now();
-        let refusal = match self.inner.admission.decide(now, pending, limit) {
-            admission::Verdict::Admit => return Ok(()),
-            admission::Verdict::Refuse { rate } => format!(
-                "ingester is admitting {:.1} MiB/s, the rate its block writers drain, with {pending} bytes not yet written to blocks (limit {limit}); retry later",
-                rate / f64::from(1u32 << 20)
-            ),
-            admission::Verdict::Unknown => {
-                let permille = backpressure::refuse_permille(pending, limit);
-                if !self.inner.shedder.refuse(permille) {
-                    return Ok(());
-                }
-                format!(
-                    "ingester has {pending} bytes not yet written to blocks (limit {limit}, {:.1} % of pushes refused); retry later",
-                    permille as f64 / 10.0
-                )
-            }
-        };
-        self.inner.metrics.pushes_refused.inc();
-        Err(RoleError::ResourceExhausted(refusal))
-    }
-
     /// A push past the backpressure decision: only the bound itself refuses it.
-    async fn push_inner(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
+    /// `since`: when the push's wait for admission began (its waits share one
+    /// `max_admission_wait`).
+    async fn push_inner(
+        &self,
+        req: PushRequest,
+        since: tokio::time::Instant,
+    ) -> Result<PushResponse, RoleError> {
         self.check_accepting()?;
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
-        let limit = self.inner.cfg.max_unflushed_bytes;
-        let pending = self.inner.unflushed_bytes.load(Ordering::Relaxed);
-        if pending >= limit {
-            self.inner.metrics.pushes_refused.inc();
-            return Err(RoleError::ResourceExhausted(format!(
-                "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
-            )));
-        }
+        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
+        self.wait_below_bound(bytes, since).await?;
         let (req, errors_by_trace) = self.admit_traces(req);
         if req.traces.is_empty() {
             return Ok(PushResponse { errors_by_trace });
@@ -356,7 +337,6 @@ impl Ingester {
             .unflushed_bytes
             .fetch_add(bytes, Ordering::SeqCst)
             + bytes;
-        self.inner.admission.charge(bytes);
         self.inner.metrics.unflushed_bytes.set(pending as i64);
         self.inner.metrics.traces_created.inc_by(created);
         self.inner.metrics.live_traces.inc_by(created as i64);
@@ -371,17 +351,19 @@ impl IngesterPusher for Ingester {
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
-        self.shed()?;
-        self.push_inner(req).await
+        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
+        let since = tokio::time::Instant::now();
+        self.shed(bytes).await?;
+        self.push_inner(req, since).await
     }
 
-    fn admit(&self, _tenant: &TenantId) -> Result<bool, RoleError> {
+    async fn admit(&self, _tenant: &TenantId, bytes: u64) -> Result<bool, RoleError> {
         self.check_accepting()?;
-        self.shed().map(|()| true)
+        self.shed(bytes).await.map(|()| true)
     }
 
     async fn push_admitted(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
-        self.push_inner(req).await
+        self.push_inner(req, tokio::time::Instant::now()).await
     }
 }
 

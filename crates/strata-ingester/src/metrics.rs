@@ -40,6 +40,11 @@ pub struct IngesterMetrics {
     pub drain_bytes_per_second: Gauge,
     pub blocks_pending_upload: Gauge,
     pub pushes_refused: Counter,
+    /// How long admitted pushes were held for the admission rate ([`crate::shed`]); a push
+    /// admitted at once is not observed.
+    pub admission_wait_seconds: Histogram,
+    /// Bytes of pushes held for the admission rate now.
+    pub admission_waiting_bytes: Gauge,
     /// Traces refused by per-tenant limits, by `PushErrorReason::label`.
     pub traces_refused: Family<RefusedLabels, Counter>,
     /// Tail sampling ([`crate::tail`]).
@@ -66,6 +71,9 @@ impl IngesterMetrics {
             drain_bytes_per_second: Gauge::default(),
             blocks_pending_upload: Gauge::default(),
             pushes_refused: Counter::default(),
+            // 100µs … ~3.3s
+            admission_wait_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            admission_waiting_bytes: Gauge::default(),
             traces_refused: Family::default(),
             tail: crate::tail::TailMetrics::default(),
         };
@@ -143,13 +151,23 @@ impl IngesterMetrics {
         );
         r.register(
             "drain_bytes_per_second",
-            "Bytes per second the block writers took out of memory over the last 15 s, the rate pushes are admitted at past half of max_unflushed_bytes (0: not yet known)",
+            "Bytes per second the block writers took out of memory over the last 15 s (the last such figure while fewer blocks were written), the rate pushes are admitted at past half of max_unflushed_bytes (0: not yet known)",
             m.drain_bytes_per_second.clone(),
         );
         r.register(
             "pushes_refused",
             "Pushes refused by backpressure: max_unflushed_bytes (memory) or max_wal_pending_bytes (a slow WAL disk)",
             m.pushes_refused.clone(),
+        );
+        r.register(
+            "admission_wait_seconds",
+            "How long pushes admitted after a wait were held for the admission rate (max_admission_wait)",
+            m.admission_wait_seconds.clone(),
+        );
+        r.register(
+            "admission_waiting_bytes",
+            "Bytes of pushes held now, waiting for the admission rate",
+            m.admission_waiting_bytes.clone(),
         );
         r.register(
             "traces_refused",

@@ -14,6 +14,8 @@ use strata_storage::SharedStore;
 
 use super::*;
 
+mod shed;
+
 fn push_for(id: u8, spans: u8) -> PushRequest {
     let trace = TraceId([id; 16]);
     let spans: Vec<Span> = (1..=spans)
@@ -498,10 +500,13 @@ async fn an_early_admission_is_not_decided_again_but_the_bound_still_holds() {
     ing.push(push_for(1, 5)).await.unwrap();
     ing.push(push_for(2, 5)).await.unwrap();
     // 2 of 4 held: nothing refused yet, and an admitted push goes through.
-    assert!(ing.admit(&tenant).unwrap());
+    assert!(ing.admit(&tenant, one).await.unwrap());
     ing.push_admitted(push_for(3, 5)).await.unwrap();
     // 3 of 4: half of the pushes are refused, early (counted once each).
-    let decisions: Vec<bool> = (0..4).map(|_| ing.admit(&tenant).is_ok()).collect();
+    let mut decisions = Vec::new();
+    for _ in 0..4 {
+        decisions.push(ing.admit(&tenant, one).await.is_ok());
+    }
     assert_eq!(
         decisions.iter().filter(|a| !**a).count(),
         2,
@@ -512,7 +517,7 @@ async fn an_early_admission_is_not_decided_again_but_the_bound_still_holds() {
     ing.push_admitted(push_for(4, 5)).await.unwrap();
     // ...but at the bound nothing gets in, admitted or not.
     assert!(matches!(
-        ing.admit(&tenant),
+        ing.admit(&tenant, one).await,
         Err(RoleError::ResourceExhausted(_))
     ));
     assert!(matches!(

@@ -154,11 +154,12 @@ pub trait IngesterPusher: Send + Sync {
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError>;
 
     /// Backpressure decided before the caller does the work of preparing a push of `tenant`
-    /// (validating, grouping, encoding): `Err` (`ResourceExhausted`) refuses the request now;
-    /// `Ok(true)` admits it, and the caller then pushes with
+    /// of about `bytes` (validating, grouping, encoding): `Err` (`ResourceExhausted`) refuses
+    /// the request now; `Ok(true)` admits it, and the caller then pushes with
     /// [`IngesterPusher::push_admitted`], which does not decide again; `Ok(false)` (the
-    /// default, e.g. over the network) leaves the decision to [`IngesterPusher::push`].
-    fn admit(&self, _tenant: &TenantId) -> Result<bool, RoleError> {
+    /// default, e.g. over the network) leaves the decision to [`IngesterPusher::push`]. It may
+    /// take a while: an ingester holds a push until its admission rate lets it in.
+    async fn admit(&self, _tenant: &TenantId, _bytes: u64) -> Result<bool, RoleError> {
         Ok(false)
     }
 

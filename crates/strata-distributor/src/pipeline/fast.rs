@@ -76,7 +76,10 @@ impl Pipeline {
         let encoded = body.len();
         let admitted = match early {
             Some(admitted) => admitted,
-            None => self.admit(&tenant, &limits.ingestion, encoded, spans)?,
+            None => {
+                self.admit(&tenant, &limits.ingestion, encoded, spans)
+                    .await?
+            }
         };
         // Validation and truncation were vouched for by the scan; the consumer takes nothing
         // and the sampler keeps everything.

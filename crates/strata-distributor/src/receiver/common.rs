@@ -74,6 +74,7 @@ impl Distributor {
         let early = self
             .pipeline
             .admit_early(&tenant, &body, protocol)
+            .await
             .map_err(ProtobufError::Push)?;
         if let Some(scanned) = self.pipeline.scan_fast(&tenant, &body) {
             return self

@@ -25,10 +25,10 @@ impl Replicate {
         Self { pusher }
     }
 
-    /// Early backpressure ([`IngesterPusher::admit`]): `Ok(true)` when the request is admitted
-    /// and must be pushed with `admitted` set.
-    pub fn admit(&self, tenant: &TenantId) -> Result<bool, RoleError> {
-        self.pusher.admit(tenant)
+    /// Early backpressure ([`IngesterPusher::admit`]) for a request of about `bytes`:
+    /// `Ok(true)` when the request is admitted and must be pushed with `admitted` set.
+    pub async fn admit(&self, tenant: &TenantId, bytes: u64) -> Result<bool, RoleError> {
+        self.pusher.admit(tenant, bytes).await
     }
 
     /// Encodes `traces`, frees them, then pushes (as already admitted when `admitted`); on

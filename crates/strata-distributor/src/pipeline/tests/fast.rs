@@ -146,8 +146,8 @@ fn receiver_refused(f: &Fixture) -> u64 {
         .get()
 }
 
-#[test]
-fn an_early_refusal_reads_only_the_framing_and_is_counted() {
+#[tokio::test]
+async fn an_early_refusal_reads_only_the_framing_and_is_counted() {
     // Framing of one resource and scope holding three span fields that are not spans: a
     // refused body is not walked further, and its spans are counted all the same.
     let mut scope = Vec::new();
@@ -162,6 +162,7 @@ fn an_early_refusal_reads_only_the_framing_and_is_counted() {
     let e = f
         .pipeline
         .admit_early(&TenantId::single(), &body, "test")
+        .await
         .unwrap_err();
     assert_eq!(e.kind, ErrorKind::ResourceExhausted);
     assert_eq!(discarded(&f.metrics, "rate_limited"), 3);
@@ -170,12 +171,15 @@ fn an_early_refusal_reads_only_the_framing_and_is_counted() {
     let f = fast_fixture(limits(10, 10));
     let empty = ExportTraceServiceRequest::default().encode_to_vec();
     assert_eq!(
-        f.pipeline.admit_early(&TenantId::single(), &empty, "test"),
+        f.pipeline
+            .admit_early(&TenantId::single(), &empty, "test")
+            .await,
         Ok(None)
     );
     assert_eq!(
         f.pipeline
-            .admit_early(&TenantId::single(), &body[..5], "test"),
+            .admit_early(&TenantId::single(), &body[..5], "test")
+            .await,
         Ok(None)
     );
     assert_eq!(discarded(&f.metrics, "rate_limited"), 0);
@@ -188,7 +192,7 @@ async fn an_early_admission_is_charged_once() {
     let tenant = TenantId::single();
     // A bucket holding exactly one body (the clock does not move, so it never refills).
     let f = fast_fixture(limits(len, len));
-    let early = f.pipeline.admit_early(&tenant, &b, "test").unwrap();
+    let early = f.pipeline.admit_early(&tenant, &b, "test").await.unwrap();
     assert_eq!(early, Some(false), "no in-process ingester decides here");
     let scanned = f.pipeline.scan_fast(&tenant, &b).expect("fast path");
     f.pipeline
@@ -200,6 +204,7 @@ async fn an_early_admission_is_charged_once() {
     let early = f
         .pipeline
         .admit_early(&tenant, &b, "test")
+        .await
         .unwrap()
         .unwrap();
     f.pipeline
@@ -208,6 +213,6 @@ async fn an_early_admission_is_charged_once() {
         .unwrap();
     assert_eq!(f.ingesters.pushed.lock().len(), 1);
     // The bucket is empty now: charging again would have refused.
-    assert!(f.pipeline.admit_early(&tenant, &b, "test").is_err());
+    assert!(f.pipeline.admit_early(&tenant, &b, "test").await.is_err());
     assert_eq!(discarded(&f.metrics, "rate_limited"), 4);
 }
