@@ -185,6 +185,14 @@ pub struct IngesterConfig {
     /// Default `2s`.
     #[serde(with = "humantime_serde")]
     pub max_admission_wait: Duration,
+    /// The rate the block writers are assumed to take bytes out of memory at until it has been
+    /// measured (the first blocks are written several seconds after start), so that a load
+    /// arriving at start is paced by the admission rate from the first second. Once measured,
+    /// the measured rate counts. Below what the writers really do it only slows the first
+    /// seconds; above it, the held bytes rise and the admission factor falls. 0: none; until
+    /// the rate is measured, a growing fraction of pushes past half of `max_unflushed_bytes`
+    /// is refused. Default 16 MiB/s.
+    pub assumed_drain_bytes_per_second: u64,
     /// Bound on the bytes of pushes handed to the WAL and not yet durable. On a slow disk
     /// (fsync taking long) pushes queue here; past the bound they are refused like past
     /// `max_unflushed_bytes` (429 / `RESOURCE_EXHAUSTED` with a retry delay, counted), so a
@@ -216,6 +224,7 @@ impl Default for IngesterConfig {
             max_block_bytes: 100 * 1024 * 1024,
             max_unflushed_bytes: 1024 * 1024 * 1024,
             max_admission_wait: Duration::from_secs(2),
+            assumed_drain_bytes_per_second: 16 * 1024 * 1024,
             max_wal_pending_bytes: 64 * 1024 * 1024,
             concurrent_block_writers: 2,
             complete_block_timeout: Duration::from_secs(15 * 60),

@@ -27,8 +27,12 @@
 //!
 //! `D` is the bytes released (written to blocks, or dropped) in the last [`WINDOW`], over the
 //! time since the first of those releases; it is known once two releases fall in the window
-//! and the first is at least [`MIN_SPAN`] old. Until it is first known (warm-up) the caller
-//! falls back to the proportional law. Afterwards, while the window holds too few releases
+//! and the first is at least [`MIN_SPAN`] old. Until it is first measured (the first blocks are
+//! written several seconds after start) an assumed rate stands in, when the ingester is
+//! configured with one ([`Admission::assuming`], `ingester.assumed_drain_bytes_per_second`):
+//! a saturating load at start is then paced from the first second instead of filling the
+//! bound at once and being refused until blocks are written. Without one the caller falls
+//! back to the proportional law. Afterwards, while the window holds too few releases
 //! (big blocks written seldom, or writers that stopped), the last rate measured stands: falling
 //! back to the proportional law there refused pushes in bursts, sending clients away for their
 //! retry delay (measured: 5-second blackouts with clients honouring `RetryInfo`). Writers
@@ -137,6 +141,16 @@ pub fn factor(unflushed: u64, limit: u64) -> f64 {
 }
 
 impl Admission {
+    /// An admission that assumes the writers drain `bytes_per_second` until it has measured
+    /// them (module docs); 0 assumes nothing.
+    pub fn assuming(bytes_per_second: u64) -> Self {
+        let a = Self::default();
+        if bytes_per_second > 0 {
+            a.state.lock().last_rate = Some(bytes_per_second as f64);
+        }
+        a
+    }
+
     /// `bytes` left memory at `now` (a block was written, or its data dropped).
     pub fn released(&self, now: SystemTime, bytes: u64) {
         let mut s = self.state.lock();
@@ -219,6 +233,25 @@ mod tests {
         assert_eq!(a.drain_rate(at(22_000)), Some(rate));
         let now = a.drain_rate(at(24_000)).expect("known");
         assert!((now - (8 * MIB) as f64 / 4.0).abs() < 1.0, "{now}");
+    }
+
+    #[test]
+    fn an_assumed_rate_stands_until_one_is_measured() {
+        let a = Admission::assuming(4 * MIB);
+        assert_eq!(a.drain_rate(at(0)), Some((4 * MIB) as f64));
+        // In the band at once: admitted at the assumed rate, not by the proportional law.
+        assert!(matches!(
+            a.decide(at(0), 600 * MIB, 1000 * MIB),
+            Verdict::Refuse { .. } | Verdict::Admit
+        ));
+        a.released(at(1_000), 64 * MIB);
+        a.released(at(2_000), 64 * MIB);
+        let measured = a.drain_rate(at(4_000)).expect("known");
+        assert!(
+            (measured - (64 * MIB) as f64 / 3.0).abs() < 1.0,
+            "{measured}"
+        );
+        assert_eq!(Admission::assuming(0).drain_rate(at(0)), None);
     }
 
     #[test]

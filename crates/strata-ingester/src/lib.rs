@@ -201,6 +201,7 @@ impl Ingester {
             wal_append::WalAppender::new(wal.clone(), cfg.max_wal_pending_bytes, metrics.clone());
         let tail = tail::TailSampler::new(&cfg.tail_sampling, &cfg.wal.path, metrics.tail.clone());
         let writers = writers::Writers::new(cfg.concurrent_block_writers);
+        let assumed_drain = cfg.assumed_drain_bytes_per_second;
         let ingester = Self {
             inner: Arc::new(Inner {
                 cfg,
@@ -217,7 +218,7 @@ impl Ingester {
                 writers,
                 unflushed_bytes: AtomicU64::new(replayed_bytes),
                 shedder: backpressure::Shedder::default(),
-                admission: admission::Admission::default(),
+                admission: admission::Admission::assuming(assumed_drain),
                 waiting_bytes: AtomicU64::new(0),
                 released: tokio::sync::Notify::new(),
                 tail,

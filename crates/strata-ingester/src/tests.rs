@@ -417,8 +417,12 @@ fn walkdir(dir: &std::path::Path) -> Vec<std::path::PathBuf> {
 async fn pushes_are_shed_in_proportion_past_half_the_bound_and_counted() {
     let fx = Fixture::new();
     let one = push_for(1, 5).traces[0].payload.len() as u64;
-    // 6 pushes held of a bound of 8: 75 % of the bound, so half of the pushes are refused.
-    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 8 * one);
+    // 6 pushes held of a bound of 8: 75 % of the bound, so half of the pushes are refused (by
+    // the proportional law: no drain rate assumed, none measured).
+    let (ing, _) = fx.start_with(|c| {
+        c.max_unflushed_bytes = 8 * one;
+        c.assumed_drain_bytes_per_second = 0;
+    });
     for id in 1..=6 {
         ing.push(push_for(id, 5)).await.unwrap();
     }
@@ -495,7 +499,11 @@ async fn a_big_backlog_is_cut_into_several_blocks_all_written_and_released() {
 async fn an_early_admission_is_not_decided_again_but_the_bound_still_holds() {
     let fx = Fixture::new();
     let one = push_for(1, 5).traces[0].payload.len() as u64;
-    let (ing, _) = fx.start_with(|c| c.max_unflushed_bytes = 4 * one);
+    // The proportional law decides (no drain rate assumed, none measured yet).
+    let (ing, _) = fx.start_with(|c| {
+        c.max_unflushed_bytes = 4 * one;
+        c.assumed_drain_bytes_per_second = 0;
+    });
     let tenant = TenantId::single();
     ing.push(push_for(1, 5)).await.unwrap();
     ing.push(push_for(2, 5)).await.unwrap();
