@@ -26,9 +26,10 @@
 //!
 //! Memory bound: `max_unflushed_bytes` bounds the payload bytes held in the live set, the head
 //! block and the cut blocks not yet written. Past half of it pushes are admitted at the rate the
-//! block writers drain bytes ([`admission`]; a growing fraction refused by the proportional law
-//! of [`backpressure`] while that rate is not yet known); a push the rate cannot admit yet is
-//! held up to `max_admission_wait` before it is refused ([`shed`]); refusals happen before the WAL append
+//! block writers drain bytes ([`admission`]; `assumed_drain_bytes_per_second` until a rate is
+//! measured, or with that 0 a growing fraction refused by the proportional law of
+//! [`backpressure`]); a push the rate cannot admit yet is held up to `max_admission_wait`
+//! before it is refused ([`shed`]); refusals happen before the WAL append
 //! (`RESOURCE_EXHAUSTED`, counted in `strata_ingester_pushes_refused_total` and by the
 //! distributor as `ingester_backpressure`);
 //! pushes in flight may overshoot the bound by what they carry. The WAL on disk holds what is in
@@ -228,6 +229,11 @@ impl Ingester {
             }),
         };
         ingester.update_live_gauge();
+        ingester
+            .inner
+            .metrics
+            .drain_bytes_per_second
+            .set(assumed_drain as i64);
         Ok((ingester, report))
     }
 

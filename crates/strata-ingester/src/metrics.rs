@@ -151,7 +151,7 @@ impl IngesterMetrics {
         );
         r.register(
             "drain_bytes_per_second",
-            "Bytes per second the block writers took out of memory over the last 15 s (the last such figure while fewer blocks were written), the rate pushes are admitted at past half of max_unflushed_bytes (0: not yet known)",
+            "Bytes per second the block writers took out of memory over the last 15 s (the last such figure while fewer blocks were written; assumed_drain_bytes_per_second until one is measured), the rate pushes are admitted at past half of max_unflushed_bytes (0: not known)",
             m.drain_bytes_per_second.clone(),
         );
         r.register(

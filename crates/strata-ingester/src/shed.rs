@@ -28,8 +28,10 @@
 //! - The bytes of held pushes are bounded: a push that would take them past a sixteenth of
 //!   `max_unflushed_bytes` is refused at once rather than held. Held pushes are already in
 //!   memory (the request was received); holding them adds no copy.
-//! - While the drain rate is not known, [`crate::backpressure`]'s proportional law decides at
-//!   once, without holding.
+//! - While no drain rate is known (none measured yet and `assumed_drain_bytes_per_second` 0),
+//!   [`crate::backpressure`]'s proportional law decides at once, without holding.
+//! - A held push whose request is dropped (the client went away) gives its held bytes back at
+//!   once; its charge stays with the bucket, as for any push decided.
 //! - A refusal is counted (`strata_ingester_pushes_refused_total`) and happens before the WAL
 //!   append, so a refused push is never written anywhere.
 
