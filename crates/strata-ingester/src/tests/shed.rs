@@ -30,31 +30,40 @@ fn waiting(ing: &Ingester) -> u64 {
     ing.inner.waiting_bytes.load(Ordering::SeqCst)
 }
 
+/// Waits until `bytes` are held (a test that would otherwise hang fails after 10 s).
+async fn until_held(ing: &Ingester, bytes: u64) {
+    tokio::time::timeout(Duration::from_secs(10), async {
+        while waiting(ing) < bytes {
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+    })
+    .await
+    .expect("the pushes are held");
+}
+
 #[tokio::test]
 async fn pushes_in_debt_wait_their_turn_and_those_past_max_admission_wait_are_refused() {
     let fx = Fixture::new();
-    // Admitted at 1.9 pushes per second; a wait of up to 1 s allowed.
-    let (ing, one) = in_band(&fx, 1, |c| c.max_admission_wait = Duration::from_secs(1));
+    // Admitted at 1.9 pushes per second; a wait of up to 2 s allowed.
+    let (ing, one) = in_band(&fx, 1, |c| c.max_admission_wait = Duration::from_secs(2));
     // The bucket is empty, not in debt: the first push is in at once (held a moment).
     ing.push(push_for(7, 5)).await.unwrap();
-    // The second waits for the first's bytes to be paid: 1/1.9 s.
+    // Two pushes' bytes more in debt: the second waits for three to be paid, 3/1.9 s.
+    ing.inner.admission.charge(2 * one);
     let started = std::time::Instant::now();
     let second = tokio::spawn({
         let ing = ing.clone();
         async move { ing.push(push_for(8, 5)).await }
     });
-    while waiting(&ing) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
-    assert_eq!(waiting(&ing), one);
-    // A third would wait 2/1.9 s: refused at once, not stored, counted.
+    until_held(&ing, one).await;
+    // A third would wait 4/1.9 s: refused at once, not stored, counted.
     let third = ing.push(push_for(9, 5)).await;
     assert!(
         matches!(third, Err(RoleError::ResourceExhausted(_))),
         "{third:?}"
     );
     second.await.unwrap().expect("admitted after its wait");
-    assert!(started.elapsed() >= Duration::from_millis(500));
+    assert!(started.elapsed() >= Duration::from_millis(1500));
     assert_eq!(spans_of(&ing, 7).await, 5);
     assert_eq!(spans_of(&ing, 8).await, 5);
     assert_eq!(spans_of(&ing, 9).await, 0, "a refused push is not stored");
@@ -85,19 +94,17 @@ async fn with_no_wait_allowed_a_push_in_debt_is_refused_at_once() {
 #[tokio::test]
 async fn held_pushes_are_bounded_by_a_sixteenth_of_max_unflushed_bytes() {
     let fx = Fixture::new();
-    // Admitted at 19 pushes per second, and 10 pushes' bytes in debt: the next pushes are held
-    // for about half a second. 64 pushes' bytes of bound: four may be held at once.
-    let (ing, one) = in_band(&fx, 10, |_| {});
-    ing.inner.admission.charge(10 * one);
+    // Admitted at 19 pushes per second, and 40 pushes' bytes in debt: the next pushes are held
+    // for over 2 s. 64 pushes' bytes of bound: four may be held at once.
+    let (ing, one) = in_band(&fx, 10, |c| c.max_admission_wait = Duration::from_secs(10));
+    ing.inner.admission.charge(40 * one);
     let held: Vec<_> = (10..14)
         .map(|id| {
             let ing = ing.clone();
             tokio::spawn(async move { ing.push(push_for(id, 5)).await })
         })
         .collect();
-    while waiting(&ing) < 4 * one {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_held(&ing, 4 * one).await;
     // A fifth is refused at once, while the four still wait.
     let fifth = ing.push(push_for(20, 5)).await;
     assert!(
@@ -118,7 +125,7 @@ async fn held_pushes_are_bounded_by_a_sixteenth_of_max_unflushed_bytes() {
 #[tokio::test]
 async fn at_the_bound_a_push_waits_for_the_writers_to_release_bytes() {
     let fx = Fixture::new();
-    let (ing, one) = in_band(&fx, 10, |_| {});
+    let (ing, one) = in_band(&fx, 10, |c| c.max_admission_wait = Duration::from_secs(10));
     ing.inner.unflushed_bytes.store(64 * one, Ordering::SeqCst);
     // Past the admission decision (as the distributor's early admission leaves it), at the
     // bound: held, not refused.
@@ -126,9 +133,7 @@ async fn at_the_bound_a_push_waits_for_the_writers_to_release_bytes() {
         let ing = ing.clone();
         async move { ing.push_admitted(push_for(7, 5)).await }
     });
-    while waiting(&ing) == 0 {
-        tokio::time::sleep(Duration::from_millis(1)).await;
-    }
+    until_held(&ing, one).await;
     // A block written: its bytes leave memory, and the held push goes in.
     ing.release(8 * one);
     held.await.unwrap().expect("admitted after the release");
