@@ -174,7 +174,8 @@ impl Admission {
         };
         let rate = drain * factor(unflushed, limit);
         let burst = rate * BURST.as_secs_f64();
-        if unflushed < limit / 2 {
+        // u < L/2, exactly (L/2 rounded down would be 0 for a bound of 1 byte).
+        if u128::from(unflushed) * 2 < u128::from(limit) {
             // Below the band: admit, and enter it with a full bucket.
             s.tokens = burst;
             s.refilled = Some(now);
@@ -295,6 +296,19 @@ mod tests {
         let mib = admitted as f64 / MIB as f64;
         assert!((32.0..=35.5).contains(&mib), "admitted {mib:.1} MiB");
         assert!(refused > 300, "the excess is refused: {refused}");
+    }
+
+    #[test]
+    fn with_a_bound_of_one_byte_the_first_push_is_below_half() {
+        let a = Admission::assuming(MIB);
+        assert_eq!(a.decide(at(0), 0, 1), Verdict::Admit);
+        assert!(matches!(
+            a.decide(at(0), 100, 1),
+            Verdict::Refuse {
+                refilled_in: None,
+                ..
+            }
+        ));
     }
 
     #[test]
