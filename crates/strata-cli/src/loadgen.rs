@@ -42,15 +42,6 @@ pub enum RetryAfter {
     Ignore,
 }
 
-impl RetryAfter {
-    fn as_str(self) -> &'static str {
-        match self {
-            RetryAfter::Honor => "honor",
-            RetryAfter::Ignore => "ignore",
-        }
-    }
-}
-
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Mode {
     /// Push to a server.
@@ -519,7 +510,8 @@ async fn push(
         "spans_sent": total.spans_sent,
         "spans_accepted": total.spans_accepted,
         "spans_rejected": total.spans_rejected,
-        "retry_after": args.retry_after.as_str(),
+        "retry_after": clap::ValueEnum::to_possible_value(&args.retry_after)
+            .map(|v| v.get_name().to_string()),
         "retry_delays_waited": total.waited_retry_after,
         "errors": total.errors,
         "error_samples": total.error_samples,

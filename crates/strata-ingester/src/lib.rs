@@ -306,24 +306,29 @@ impl Ingester {
 
 impl Ingester {
     /// A push past the backpressure decision: only the bound itself refuses it.
-    /// `since`: when the push's wait for admission began (its waits share one
-    /// `max_admission_wait`).
+    /// `bytes`: the request's payload bytes ([`payload_bytes`]); `since`: when the push's wait
+    /// for admission began (its waits share one `max_admission_wait`).
     async fn push_inner(
         &self,
         req: PushRequest,
+        bytes: u64,
         since: tokio::time::Instant,
     ) -> Result<PushResponse, RoleError> {
         self.check_accepting()?;
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
-        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
         self.wait_below_bound(bytes, since).await?;
         let (req, errors_by_trace) = self.admit_traces(req);
         if req.traces.is_empty() {
             return Ok(PushResponse { errors_by_trace });
         }
-        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
+        // Traces a limit refused are not kept.
+        let bytes = if errors_by_trace.is_empty() {
+            bytes
+        } else {
+            payload_bytes(&req)
+        };
         let rec = record::encode(&req);
         let _gate = self.inner.gate.read().await;
         let info = self.inner.appender.append(rec).await?;
@@ -351,6 +356,12 @@ impl Ingester {
     }
 }
 
+/// The payload bytes of a push's traces: what it adds to the unflushed bytes if every trace is
+/// kept.
+fn payload_bytes(req: &PushRequest) -> u64 {
+    req.traces.iter().map(|t| t.payload.len() as u64).sum()
+}
+
 #[async_trait]
 impl IngesterPusher for Ingester {
     async fn push(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
@@ -358,10 +369,10 @@ impl IngesterPusher for Ingester {
         if req.traces.is_empty() {
             return Ok(PushResponse::default());
         }
-        let bytes: u64 = req.traces.iter().map(|t| t.payload.len() as u64).sum();
+        let bytes = payload_bytes(&req);
         let since = tokio::time::Instant::now();
         self.shed(bytes).await?;
-        self.push_inner(req, since).await
+        self.push_inner(req, bytes, since).await
     }
 
     async fn admit(&self, _tenant: &TenantId, bytes: u64) -> Result<bool, RoleError> {
@@ -370,7 +381,9 @@ impl IngesterPusher for Ingester {
     }
 
     async fn push_admitted(&self, req: PushRequest) -> Result<PushResponse, RoleError> {
-        self.push_inner(req, tokio::time::Instant::now()).await
+        let bytes = payload_bytes(&req);
+        self.push_inner(req, bytes, tokio::time::Instant::now())
+            .await
     }
 }
 

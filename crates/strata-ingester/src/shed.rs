@@ -31,28 +31,70 @@
 //! - While no drain rate is known (none measured yet and `assumed_drain_bytes_per_second` 0),
 //!   [`crate::backpressure`]'s proportional law decides at once, without holding.
 //! - A held push whose request is dropped (the client went away) gives its held bytes back at
-//!   once; its charge stays with the bucket, as for any push decided.
+//!   once (a guard, `Held`); its charge stays with the bucket, as for any push decided.
 //! - A refusal is counted (`strata_ingester_pushes_refused_total`) and happens before the WAL
 //!   append, so a refused push is never written anywhere.
 
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::Ordering;
 
 use strata_proto::roles::RoleError;
 
-use crate::{admission, backpressure, Ingester};
+use crate::{admission, backpressure, Ingester, Inner};
 
 /// Share of `max_unflushed_bytes` that held pushes may carry at once (1/16).
 const WAITING_SHARE: u64 = 16;
 
-/// Bytes of held pushes, released when the push stops waiting.
+/// One held push's bytes, counted in `Inner::waiting_bytes` (and its gauge) from
+/// [`Held::reserve`] until the guard is dropped, whether the push was admitted, refused or
+/// abandoned by its client.
 struct Held<'a> {
-    waiting: &'a AtomicU64,
+    inner: &'a Inner,
     bytes: u64,
+    since: tokio::time::Instant,
+}
+
+impl<'a> Held<'a> {
+    /// Counts `bytes` as held, unless that would take the held bytes past their bound.
+    fn reserve(inner: &'a Inner, bytes: u64) -> Option<Self> {
+        let cap = inner.cfg.max_unflushed_bytes / WAITING_SHARE;
+        inner
+            .waiting_bytes
+            .fetch_update(Ordering::SeqCst, Ordering::SeqCst, |w| {
+                (w + bytes <= cap).then_some(w + bytes)
+            })
+            .ok()?;
+        let held = Self {
+            inner,
+            bytes,
+            since: tokio::time::Instant::now(),
+        };
+        held.show();
+        Some(held)
+    }
+
+    /// The push goes in: its wait is recorded.
+    fn admitted(self) {
+        self.inner
+            .metrics
+            .admission_wait_seconds
+            .observe(self.since.elapsed().as_secs_f64());
+    }
+
+    fn show(&self) {
+        let waiting = self.inner.waiting_bytes.load(Ordering::SeqCst);
+        self.inner
+            .metrics
+            .admission_waiting_bytes
+            .set(waiting as i64);
+    }
 }
 
 impl Drop for Held<'_> {
     fn drop(&mut self) {
-        self.waiting.fetch_sub(self.bytes, Ordering::SeqCst);
+        self.inner
+            .waiting_bytes
+            .fetch_sub(self.bytes, Ordering::SeqCst);
+        self.show();
     }
 }
 
@@ -60,23 +102,9 @@ impl Ingester {
     /// The backpressure decision for a push of about `bytes` (module docs): `Ok` once it is
     /// admitted, `Err` (counted) when it is refused.
     pub(crate) async fn shed(&self, bytes: u64) -> Result<(), RoleError> {
-        let started = tokio::time::Instant::now();
-        let mut held = None;
-        let decided = self.hold_until_admitted(bytes, started, &mut held).await;
-        if let Some(h) = held.take() {
-            drop(h);
-            self.show_waiting();
-            if decided.is_ok() {
-                self.inner
-                    .metrics
-                    .admission_wait_seconds
-                    .observe(started.elapsed().as_secs_f64());
-            }
-        }
-        decided.map_err(|refusal| {
-            self.inner.metrics.pushes_refused.inc();
-            RoleError::ResourceExhausted(refusal)
-        })
+        self.hold_until_admitted(bytes, tokio::time::Instant::now())
+            .await
+            .map_err(|refusal| self.refused(refusal))
     }
 
     /// The bound itself, for a push past the admission decision: while `max_unflushed_bytes`
@@ -90,74 +118,49 @@ impl Ingester {
     ) -> Result<(), RoleError> {
         let inner = &self.inner;
         let limit = inner.cfg.max_unflushed_bytes;
-        let began = tokio::time::Instant::now();
-        let mut held = None;
-        let refusal = loop {
+        let mut held: Option<Held<'_>> = None;
+        loop {
             let released = inner.released.notified();
             tokio::pin!(released);
             // Registered before the check, so a release between the two is not missed.
             released.as_mut().enable();
             let pending = inner.unflushed_bytes.load(Ordering::Relaxed);
             if pending < limit {
-                break None;
+                if let Some(held) = held {
+                    held.admitted();
+                }
+                return Ok(());
             }
-            let refused = format!(
-                "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
-            );
             let left = inner
                 .cfg
                 .max_admission_wait
                 .saturating_sub(started.elapsed());
-            if left.is_zero() {
-                break Some(refused);
+            if held.is_none() && !left.is_zero() {
+                held = Held::reserve(inner, bytes);
             }
-            if held.is_none() {
-                let waiting = &inner.waiting_bytes;
-                let before = waiting.fetch_add(bytes, Ordering::SeqCst);
-                held = Some(Held { waiting, bytes });
-                if before + bytes > limit / WAITING_SHARE {
-                    break Some(refused);
-                }
-                self.show_waiting();
+            if left.is_zero() || held.is_none() {
+                return Err(self.refused(format!(
+                    "ingester has {pending} bytes not yet written to blocks (limit {limit}); retry later"
+                )));
             }
             let _ = tokio::time::timeout(left, released).await;
-        };
-        if let Some(h) = held.take() {
-            drop(h);
-            self.show_waiting();
-            if refusal.is_none() {
-                inner
-                    .metrics
-                    .admission_wait_seconds
-                    .observe(began.elapsed().as_secs_f64());
-            }
-        }
-        match refusal {
-            None => Ok(()),
-            Some(refusal) => {
-                inner.metrics.pushes_refused.inc();
-                Err(RoleError::ResourceExhausted(refusal))
-            }
         }
     }
 
-    fn show_waiting(&self) {
-        let waiting = self.inner.waiting_bytes.load(Ordering::Relaxed);
-        self.inner
-            .metrics
-            .admission_waiting_bytes
-            .set(waiting as i64);
+    /// Counts a refusal.
+    fn refused(&self, refusal: String) -> RoleError {
+        self.inner.metrics.pushes_refused.inc();
+        RoleError::ResourceExhausted(refusal)
     }
 
     /// Asks [`crate::admission`] once. Admitted, the push's `bytes` are charged to the bucket
     /// at once; in debt, the push reserves its place (its bytes charged now, so pushes after it
     /// wait behind it) and is held until the debt ahead of it is paid, if that is within the
-    /// wait allowed; `held` counts its bytes meanwhile. `Err`: why it is refused.
-    async fn hold_until_admitted<'a>(
-        &'a self,
+    /// wait allowed and the held-bytes bound. `Err`: why it is refused.
+    async fn hold_until_admitted(
+        &self,
         bytes: u64,
         started: tokio::time::Instant,
-        held: &mut Option<Held<'a>>,
     ) -> Result<(), String> {
         let inner = &self.inner;
         let limit = inner.cfg.max_unflushed_bytes;
@@ -167,7 +170,7 @@ impl Ingester {
                 inner.admission.charge(bytes);
                 return Ok(());
             }
-            admission::Verdict::Refuse { rate, refilled_in } => (rate, refilled_in),
+            admission::Verdict::InDebt { rate, refilled_in } => (rate, refilled_in),
             admission::Verdict::Unknown => {
                 let permille = backpressure::refuse_permille(pending, limit);
                 if !inner.shedder.refuse(permille) {
@@ -179,28 +182,22 @@ impl Ingester {
                 ));
             }
         };
-        let refused = || {
-            format!(
-                "ingester is admitting {:.1} MiB/s, the rate its block writers drain, with {pending} bytes not yet written to blocks (limit {limit}); retry later",
-                rate / f64::from(1u32 << 20)
-            )
-        };
         let left = inner
             .cfg
             .max_admission_wait
             .saturating_sub(started.elapsed());
-        let Some(wait) = refilled_in.filter(|w| *w <= left) else {
-            return Err(refused());
+        let held = refilled_in
+            .filter(|w| *w <= left)
+            .and_then(|wait| Some((wait, Held::reserve(inner, bytes)?)));
+        let Some((wait, held)) = held else {
+            return Err(format!(
+                "ingester is admitting {:.1} MiB/s, the rate its block writers drain, with {pending} bytes not yet written to blocks (limit {limit}); retry later",
+                rate / f64::from(1u32 << 20)
+            ));
         };
-        let waiting = &inner.waiting_bytes;
-        let before = waiting.fetch_add(bytes, Ordering::SeqCst);
-        *held = Some(Held { waiting, bytes });
-        if before + bytes > limit / WAITING_SHARE {
-            return Err(refused());
-        }
-        self.show_waiting();
         inner.admission.charge(bytes);
         tokio::time::sleep(wait).await;
+        held.admitted();
         Ok(())
     }
 }

@@ -71,7 +71,7 @@ fn simulate(law: Law, offered: f64, capacity: f64, secs: usize, warm_up: usize) 
                     Law::Proportional => proportional(),
                     Law::DrainRate => match admission.decide(now, held as u64, LIMIT as u64) {
                         Verdict::Admit => true,
-                        Verdict::Refuse { .. } => false,
+                        Verdict::InDebt { .. } => false,
                         Verdict::Unknown => proportional(),
                     },
                 };
