@@ -10,7 +10,7 @@
 #      in spans per CPU-second of the decoding thread, to compare with the server's CPU-seconds)
 # and records the server's peak RSS (against ingester.max_unflushed_bytes), mean WAL fsync time,
 # the per-second accepted timeline with its min/median/max after warm-up, and the CPU time
-# server and loadgen used. The results replace the section
+# server and loadgen used (the server's also without its compaction thread's, "ingest"). The results replace the section
 # between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/BENCHMARKS.md; everything else
 # in that file is kept.
 #
@@ -136,7 +136,20 @@ HTTP_CMD=("$BIN" loadgen --protocol http --endpoint "http://127.0.0.1:$HTTP_PORT
 CLK_TCK=$(getconf CLK_TCK 2>/dev/null || echo 100)
 # The server's CPU time so far (user + system), in clock ticks.
 server_ticks() { awk '{print $14 + $15}' "/proc/$SERVER_PID/stat" 2>/dev/null || echo 0; }
-declare -A SERVER_CPU_SECONDS LOADGEN_CPU_SECONDS
+# The CPU time so far (user + system, clock ticks) of the server's compaction thread
+# (`compactor-jobs`, strata-compactor's background module; 0 before its first job). Compaction is
+# another role (`make bench-cluster` runs none), reported apart from ingest.
+compaction_ticks() {
+    local t s total=0
+    for t in "/proc/$SERVER_PID/task"/*; do
+        [[ $(cat "$t/comm" 2>/dev/null) == compactor-jobs ]] || continue
+        s=$(cat "$t/stat" 2>/dev/null) || continue
+        # Fields after the ") " that closes the thread's name: utime and stime are the 12th and 13th.
+        total=$((total + $(awk '{print $12 + $13}' <<<"${s##*) }")))
+    done
+    echo "$total"
+}
+declare -A SERVER_CPU_SECONDS LOADGEN_CPU_SECONDS COMPACTION_CPU_SECONDS
 # CPU time (user + system) of this script's finished children, into CHILD_CPU. `times` must run
 # in this shell, not in a $(…) subshell, to see them.
 children_cpu() {
@@ -147,19 +160,22 @@ children_cpu() {
 # Runs a loadgen command with --json into $TMP/$1.json and records the server's CPU time over the
 # run; a failed run (every request failed) is recorded, not fatal, so the report still shows it.
 run_loadgen() {
-    local name=$1 out="$TMP/$1.json" t0 t1 c0
+    local name=$1 out="$TMP/$1.json" t0 t1 c0 k0 k1
     shift
     log "running: ${*#"$ROOT/"}"
     t0=$(server_ticks)
+    k0=$(compaction_ticks)
     children_cpu
     c0=$CHILD_CPU
     if ! "$@" --json >"$out"; then
         log "warning: loadgen exited non-zero (see the report)"
     fi
     t1=$(server_ticks)
+    k1=$(compaction_ticks)
     children_cpu
     LOADGEN_CPU_SECONDS[$name]=$(awk -v a="$c0" -v b="$CHILD_CPU" 'BEGIN {printf "%.2f", b - a}')
     SERVER_CPU_SECONDS[$name]=$(awk -v a="$t0" -v b="$t1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
+    COMPACTION_CPU_SECONDS[$name]=$(awk -v a="$k0" -v b="$k1" -v hz="$CLK_TCK" 'BEGIN {printf "%.2f", (b - a) / hz}')
     [[ -s $out ]] || echo '{}' >"$out"
 }
 
@@ -240,19 +256,28 @@ SPR=$(jget "$TMP/grpc.json" spans_per_request)
 SPT=$(jget "$TMP/grpc.json" spans_per_trace)
 ATTRS=$(jget "$TMP/grpc.json" attributes_per_span)
 
+# The server's CPU-seconds over run $1 without its compaction thread's.
+ingest_cpu() { awk -v a="${SERVER_CPU_SECONDS[$1]:-0}" -v b="${COMPACTION_CPU_SECONDS[$1]:-0}" 'BEGIN {printf "%.2f", a - b}'; }
+
 # "- gRPC: …" line: requests/s, p50, throughput and the server's CPU use over the run.
 detail() { # label json-file name
     local cpu=${SERVER_CPU_SECONDS[$3]:-0} lcpu=${LOADGEN_CPU_SECONDS[$3]:-0} secs accepted
+    local kcpu=${COMPACTION_CPU_SECONDS[$3]:-0} icpu
+    icpu=$(ingest_cpu "$3")
     secs=$(jget "$2" elapsed_seconds)
     accepted=$(jget "$2" spans_accepted)
-    printf -- '- %s: %s requests/s, p50 %s ms, %s MiB/s of request bodies. The server used %s CPU-seconds (%s cores on average) = **%s spans per server CPU-second**; loadgen used %s cores.\n' \
+    printf -- '- %s: %s requests/s, p50 %s ms, %s MiB/s of request bodies. The server used %s CPU-seconds (%s cores on average) = %s spans per server CPU-second; of those, compaction (its `compactor-jobs` thread) used %s and ingest %s = **%s spans per ingest CPU-second**; loadgen used %s cores.\n' \
         "$1" "$(fmt_int "$(jget "$2" requests_per_second)")" "$(jget "$2" p50)" \
         "$(jget "$2" sent_mib_per_second)" "$cpu" "$(div "$cpu" "$secs" %.2f)" \
-        "$(fmt_int "$(div "$accepted" "$cpu" %.0f | sed 's#n/a#0#')")" "$(div "$lcpu" "$secs" %.2f)"
+        "$(fmt_int "$(div "$accepted" "$cpu" %.0f | sed 's#n/a#0#')")" "$kcpu" "$icpu" \
+        "$(fmt_int "$(div "$accepted" "$icpu" %.0f | sed 's#n/a#0#')")" "$(div "$lcpu" "$secs" %.2f)"
 }
 
 ratio_cpu() { # name json-file: spans per server CPU-second ÷ decode spans/s
     div "$(div "$(jget "$2" spans_accepted)" "${SERVER_CPU_SECONDS[$1]:-0}" %.6f | sed 's#n/a#0#')" "$DECODE_SPS" %.3f
+}
+ratio_ingest_cpu() { # name json-file: spans per ingest CPU-second (without compaction) ÷ decode
+    div "$(div "$(jget "$2" spans_accepted)" "$(ingest_cpu "$1")" %.6f | sed 's#n/a#0#')" "$DECODE_SPS" %.3f
 }
 
 row() { # name sps p99 errors
@@ -308,7 +333,7 @@ SECTION="$TMP/section.md"
     echo "- Accepted spans per second — HTTP: $(timeline_points "$TMP/http.json")."
     echo "- HTTP $(timeline_summary "$TMP/http.json")."
     echo "- Decode baseline (prost \`ExportTraceServiceRequest::decode\` of the same payloads, one thread, ${DECODE_SECONDS}s before the push runs and ${DECODE_SECONDS}s after the server stopped): $(fmt_int "$DECODE_SPS_1") and $(fmt_int "$DECODE_SPS_2") spans per CPU-second of the decoding thread ($(fmt_int "$(jget "$TMP/decode.json" decoded_spans_per_second)") and $(fmt_int "$(jget "$TMP/decode2.json" decoded_spans_per_second)") per second of wall time); their mean, **$(fmt_int "$DECODE_SPS") spans per CPU-second**, is the baseline below."
-    echo "- Ingest ÷ decode, spans/s per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f); per server CPU-second: gRPC $(ratio_cpu grpc "$TMP/grpc.json"), HTTP $(ratio_cpu http "$TMP/http.json") (1.0 would mean ingest costs no more than decoding)."
+    echo "- Ingest ÷ decode, spans/s per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f); per server CPU-second: gRPC $(ratio_cpu grpc "$TMP/grpc.json"), HTTP $(ratio_cpu http "$TMP/http.json"); **per ingest CPU-second** (the server's without compaction's): **gRPC $(ratio_ingest_cpu grpc "$TMP/grpc.json")**, HTTP $(ratio_ingest_cpu http "$TMP/http.json") (1.0 would mean ingest costs no more than decoding)."
     echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB = **$(div "$(div "${HWM_KB:-0}" 1 %.0f)" "$(div "$MAX_UNFLUSHED" 1024 %.0f)" %.2f)× \`max_unflushed_bytes\`** ($(div "$MAX_UNFLUSHED" 1048576 %.0f) MiB; RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
     echo "- WAL fsync: mean $(div "$FSYNC_SUM" "$FSYNC_COUNT" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f ms", $1 * 1000 }') over $(fmt_int "$FSYNC_COUNT") fsyncs (\`strata_ingester_wal_fsync_duration_seconds\` sum/count)."
     echo "- Shutdown (SIGTERM, flushing everything to blocks) took ${STOP_SECONDS}s, exit status $server_rc; WAL left: $(div "${WAL_BYTES:-0}" 1048576 %.1f) MiB, blocks written: $(div "${BLOCK_BYTES:-0}" 1048576 %.1f) MiB; server log lines at WARN/ERROR: $SERVER_WARNINGS."

@@ -19,6 +19,7 @@ use strata_common::{BlockId, SharedClock, TenantId};
 use strata_storage::{list_tenants, BlockPaths, SharedStore};
 use tokio_util::sync::CancellationToken;
 
+use crate::background::JobThread;
 use crate::error::CompactorError;
 use crate::job::run_job;
 use crate::metrics::{reason, CompactorMetrics, TenantLabel};
@@ -57,6 +58,8 @@ pub struct Compactor {
     clock: SharedClock,
     metrics: CompactorMetrics,
     cache: Arc<Mutex<HashMap<TenantId, TenantCache>>>,
+    /// Where jobs run (started at the first job).
+    jobs: Arc<JobThread>,
 }
 
 impl Compactor {
@@ -68,6 +71,7 @@ impl Compactor {
         clock: SharedClock,
         metrics: CompactorMetrics,
     ) -> Self {
+        let jobs = Arc::new(JobThread::new(i32::from(settings.job_nice)));
         Self {
             store,
             settings,
@@ -76,6 +80,7 @@ impl Compactor {
             clock,
             metrics,
             cache: Arc::default(),
+            jobs,
         }
     }
 
@@ -232,15 +237,22 @@ impl Compactor {
                 .inputs
                 .iter()
                 .all(|m| window_of(m, window_nanos) == job.window));
-            let r = run_job(
-                &self.store,
-                tenant,
-                &job,
-                &self.settings,
-                &self.clock,
-                &self.metrics,
-            )
-            .await;
+            let (store, owner_of, job_, settings, clock, metrics) = (
+                self.store.clone(),
+                tenant.clone(),
+                job.clone(),
+                self.settings.clone(),
+                self.clock.clone(),
+                self.metrics.clone(),
+            );
+            let r =
+                self.jobs
+                    .run(async move {
+                        run_job(&store, &owner_of, &job_, &settings, &clock, &metrics).await
+                    })
+                    .await
+                    .map_err(CompactorError::from)
+                    .and_then(|r| r);
             match r {
                 Ok(out) => {
                     let done: HashSet<BlockId> = out.inputs.iter().copied().collect();

@@ -9,6 +9,8 @@ pub enum CompactorError {
     Storage(#[from] strata_storage::StorageError),
     #[error("object store: {0}")]
     ObjectStore(#[from] object_store::Error),
+    #[error("{0}")]
+    JobThread(#[from] crate::background::JobThreadError),
     #[error("configuration: {0}")]
     Config(String),
 }

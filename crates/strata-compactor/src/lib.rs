@@ -7,12 +7,14 @@
 //! * [`retention`]: deletion of expired, compacted and orphaned blocks.
 //! * [`ownership`]: several compactors share the work through a ring of compactors, whose
 //!   members' readiness [`probe`] checks (over HTTPS when the HTTP port serves TLS).
+//! * [`background`]: the thread jobs run on, off the async runtime and at a lower CPU priority.
 //! * [`Compactor`]: the cycle tying them together, with an injected clock.
 //!
 //! Objects it writes besides blocks: `<tenant>/<block>/compacted.json`
 //! ([`strata_block::compacted`]) and `<tenant>/index.json` ([`strata_block::index`]).
 
 pub mod app;
+pub mod background;
 mod compactor;
 pub mod error;
 pub mod job;

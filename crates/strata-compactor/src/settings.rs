@@ -22,6 +22,8 @@ pub struct CompactorSettings {
     pub block: BlockConfig,
     /// Rows per decoded batch when reading inputs.
     pub read_batch_rows: usize,
+    /// Niceness added to the job thread ([`crate::background`]).
+    pub job_nice: u8,
 }
 
 impl CompactorSettings {
@@ -37,6 +39,7 @@ impl CompactorSettings {
             orphan_age: DEFAULT_ORPHAN_AGE,
             block: cfg.storage.block.clone(),
             read_batch_rows: 4096,
+            job_nice: c.job_nice,
         }
     }
 }

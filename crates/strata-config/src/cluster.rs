@@ -105,6 +105,10 @@ pub struct CompactorConfig {
     pub ring: RingConfig,
     /// This compactor's own address as it appears in `ring` (e.g. its HTTP `host:port`).
     pub instance_addr: String,
+    /// How much nicer than the serving threads the thread running compaction jobs is (added to
+    /// the process's niceness, capped at 19), so that in `strata run` a saturated machine
+    /// serves pushes and queries first. 0 = the same priority. Default 10.
+    pub job_nice: u8,
 }
 
 impl Default for CompactorConfig {
@@ -118,6 +122,7 @@ impl Default for CompactorConfig {
             compacted_block_retention: Duration::from_secs(3600),
             ring: RingConfig::default(),
             instance_addr: String::new(),
+            job_nice: 10,
         }
     }
 }
