@@ -9,8 +9,8 @@ use strata_common::Clock;
 use super::*;
 
 /// An ingester whose admission rate is known and whose unflushed bytes sit in the band (40 of
-/// 64 pushes' bytes: factor 1.9), with an empty bucket. The writers drained `drained` pushes'
-/// bytes per second, so pushes are admitted at 1.9 times that. Returns one push's bytes.
+/// 64 pushes' bytes: factor 1.25), with an empty bucket. The writers drained `drained` pushes'
+/// bytes per second, so pushes are admitted at 1.25 times that. Returns one push's bytes.
 fn in_band(fx: &Fixture, drained: u64, tweak: impl FnOnce(&mut IngesterConfig)) -> (Ingester, u64) {
     let one = push_for(1, 5).traces[0].payload.len() as u64;
     let (ing, _) = fx.start_with(|c| {
@@ -44,19 +44,19 @@ async fn until_held(ing: &Ingester, bytes: u64) {
 #[tokio::test]
 async fn pushes_in_debt_wait_their_turn_and_those_past_max_admission_wait_are_refused() {
     let fx = Fixture::new();
-    // Admitted at 1.9 pushes per second; a wait of up to 2 s allowed.
+    // Admitted at 1.25 pushes per second; a wait of up to 2 s allowed.
     let (ing, one) = in_band(&fx, 1, |c| c.max_admission_wait = Duration::from_secs(2));
     // The bucket is empty, not in debt: the first push is in at once (held a moment).
     ing.push(push_for(7, 5)).await.unwrap();
-    // Two pushes' bytes more in debt: the second waits for three to be paid, 3/1.9 s.
-    ing.inner.admission.charge(2 * one);
+    // One push's bytes more in debt: the second waits for two to be paid, 2/1.25 s.
+    ing.inner.admission.charge(one);
     let started = std::time::Instant::now();
     let second = tokio::spawn({
         let ing = ing.clone();
         async move { ing.push(push_for(8, 5)).await }
     });
     until_held(&ing, one).await;
-    // A third would wait 4/1.9 s: refused at once, not stored, counted.
+    // A third would wait 3/1.25 s: refused at once, not stored, counted.
     let third = ing.push(push_for(9, 5)).await;
     assert!(
         matches!(third, Err(RoleError::ResourceExhausted(_))),
@@ -94,8 +94,8 @@ async fn with_no_wait_allowed_a_push_in_debt_is_refused_at_once() {
 #[tokio::test]
 async fn held_pushes_are_bounded_by_a_sixteenth_of_max_unflushed_bytes() {
     let fx = Fixture::new();
-    // Admitted at 19 pushes per second, and 40 pushes' bytes in debt: the next pushes are held
-    // for over 2 s. 64 pushes' bytes of bound: four may be held at once.
+    // Admitted at 12.5 pushes per second, and 40 pushes' bytes in debt: the next pushes are
+    // held for over 3 s. 64 pushes' bytes of bound: four may be held at once.
     let (ing, one) = in_band(&fx, 10, |c| c.max_admission_wait = Duration::from_secs(10));
     ing.inner.admission.charge(40 * one);
     let held: Vec<_> = (10..14)
