@@ -127,6 +127,18 @@ cluster_json=$(loadgen http://127.0.0.1:14317,http://127.0.0.1:14318 | tr -d '\n
 printf '%s\n' "$cluster_json" >"$TMP/cluster.json"
 cluster_cpu=$(cpu_seconds "${PIDS[@]}")
 stop_all
+# What failed, when anything did: loadgen's error kinds and the servers' warnings, kept in the
+# report (the logs go with $TMP).
+failures() { # json-file logs...
+    local json=$1
+    shift
+    [[ $(field requests_failed <"$json") =~ ^0?$ ]] && return 0
+    printf '\nFailed requests in %s, by kind: `%s`. Warnings and errors of its servers (count, first 200 characters):\n\n```\n' \
+        "$(basename "$json" .json)" "$(grep -o '"errors": *{[^}]*}' "$json" | head -n 1)"
+    grep -h -E ' (WARN|ERROR) ' "$@" 2>/dev/null | sed -E 's/^[^ ]+ +//' | cut -c1-200 | sort | uniq -c | sort -rn | head -n 12
+    printf '```\n'
+}
+FAILURES="$(failures "$TMP/single.json" "$TMP/single.log")$(failures "$TMP/cluster.json" "$TMP"/ingester-*.log "$TMP"/distributor-*.log "$TMP/querier.log")"
 
 s_rate=$(field accepted_spans_per_second <<<"$single_json")
 c_rate=$(field accepted_spans_per_second <<<"$cluster_json")
@@ -154,6 +166,7 @@ fsync before every acknowledgement in both; per-tenant rate and live-trace limit
 |---|---|---|---|---|---|
 | \`strata run\` (one process) | $s_rate | $s_p99 | $s_fail | $single_cpu | $s_cps |
 | Cluster: 2 distributors, 3 ingesters (RF 3), querier | $c_rate | $c_p99 | $c_fail | $cluster_cpu | $c_cps |
+$FAILURES
 
 Accepted spans per second (loadgen's timeline):
 
@@ -175,3 +188,4 @@ log "one process: $(timeline_points "$TMP/single.json")"
 log "one process, $(timeline_summary "$TMP/single.json")"
 log "cluster: $(timeline_points "$TMP/cluster.json")"
 log "cluster, $(timeline_summary "$TMP/cluster.json")"
+[[ -z $FAILURES ]] || log "failures:$FAILURES"
