@@ -21,10 +21,10 @@ use tokio_util::sync::CancellationToken;
 
 use crate::background::JobThread;
 use crate::error::CompactorError;
-use crate::job::run_job;
+use crate::job::{run_job, JobOutcome};
 use crate::metrics::{reason, CompactorMetrics, TenantLabel};
 use crate::ownership::{job_key, tenant_key, Ownership};
-use crate::plan::{plan, window_of, PlanLimits};
+use crate::plan::{plan, window_of, Job, PlanLimits};
 use crate::retention::{cutoff, delete_block, RetentionOverrides};
 use crate::settings::CompactorSettings;
 
@@ -237,22 +237,7 @@ impl Compactor {
                 .inputs
                 .iter()
                 .all(|m| window_of(m, window_nanos) == job.window));
-            let (store, owner_of, job_, settings, clock, metrics) = (
-                self.store.clone(),
-                tenant.clone(),
-                job.clone(),
-                self.settings.clone(),
-                self.clock.clone(),
-                self.metrics.clone(),
-            );
-            let r =
-                self.jobs
-                    .run(async move {
-                        run_job(&store, &owner_of, &job_, &settings, &clock, &metrics).await
-                    })
-                    .await
-                    .map_err(CompactorError::from)
-                    .and_then(|r| r);
+            let r = self.run_job_off_runtime(tenant, &job).await;
             match r {
                 Ok(out) => {
                     let done: HashSet<BlockId> = out.inputs.iter().copied().collect();
@@ -294,6 +279,20 @@ impl Compactor {
             report.indexes_written += 1;
         }
         Ok(())
+    }
+
+    /// Runs `job` on the job thread ([`crate::background`]), off the async runtime's workers.
+    async fn run_job_off_runtime(
+        &self,
+        tenant: &TenantId,
+        job: &Job,
+    ) -> Result<JobOutcome, CompactorError> {
+        let (store, tenant, job) = (self.store.clone(), tenant.clone(), job.clone());
+        let (settings, clock) = (self.settings.clone(), self.clock.clone());
+        let metrics = self.metrics.clone();
+        self.jobs
+            .run(async move { run_job(&store, &tenant, &job, &settings, &clock, &metrics).await })
+            .await?
     }
 
     /// The block's meta, from the cache or `meta.json`; `None` (logged) when unreadable.
