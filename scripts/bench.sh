@@ -202,7 +202,8 @@ log "running: ${DECODE_CMD[*]#"$ROOT/"} (again, server stopped)"
 "${DECODE_CMD[@]}" --json >"$TMP/decode2.json" || echo '{}' >"$TMP/decode2.json"
 WAL_BYTES=$(du -sb "$TMP/wal" 2>/dev/null | awk '{print $1}' || echo 0)
 BLOCK_BYTES=$(du -sb "$TMP/blocks" 2>/dev/null | awk '{print $1}' || echo 0)
-SERVER_WARNINGS=$(grep -ciE ' (WARN|ERROR) ' "$TMP/server.log" || true)
+# Lines at WARN or ERROR, in either log format (logfmt `level=warn`, JSON `"level":"warn"`).
+SERVER_WARNINGS=$(grep -ciE 'level"?[=:] ?"?(warn|error)' "$TMP/server.log" || true)
 
 # --- report ---------------------------------------------------------------------------------
 # Reads a number or string field from loadgen's flat JSON (keys are unique in its output).

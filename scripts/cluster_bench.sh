@@ -135,7 +135,8 @@ failures() { # json-file logs...
     [[ $(field requests_failed <"$json") =~ ^0?$ ]] && return 0
     printf '\nFailed requests in %s, by kind: `%s`. Warnings and errors of its servers (count, first 200 characters):\n\n```\n' \
         "$(basename "$json" .json)" "$(grep -o '"errors": *{[^}]*}' "$json" | head -n 1)"
-    grep -h -E ' (WARN|ERROR) ' "$@" 2>/dev/null | sed -E 's/^[^ ]+ +//' | cut -c1-200 | sort | uniq -c | sort -rn | head -n 12
+    grep -h -iE 'level"?[=:] ?"?(warn|error)' "$@" 2>/dev/null | sed -E 's/^(ts=|\{"ts":)[^ ,]+[ ,]//' \
+        | cut -c1-200 | sort | uniq -c | sort -rn | head -n 12
     printf '```\n'
 }
 FAILURES="$(failures "$TMP/single.json" "$TMP/single.log")$(failures "$TMP/cluster.json" "$TMP"/ingester-*.log "$TMP"/distributor-*.log "$TMP/querier.log")"
