@@ -5,8 +5,14 @@
 //! probe passes. A caller that sees a member fail for a reason that says it cannot take
 //! traffic (a push answered `Unavailable`, a timeout) marks it unhealthy at once
 //! ([`MemberSet::mark_unhealthy`]) rather than paying that failure on every call until the next
-//! probe; the next passing probe restores it. Members new to the membership start healthy. The healthy ring is rebuilt
-//! lazily, only when the healthy set changed since the last [`MemberSet::healthy_ring`].
+//! probe; the next passing probe restores it. Members new to the membership start healthy.
+//! Unhealthy members are probed again every [`UNHEALTHY_REPROBE`] (or every `heartbeat_period`
+//! when that is shorter) between the full rounds, with that as their time limit, so a member
+//! that was not up yet at this process's first probe (every role starts at once), or that was
+//! restarted, is back on the ring within about a second rather than a whole period: with two of
+//! three ingesters probed too early, a distributor refused every push for the period (seen as
+//! 5 s of failed pushes at a cluster's start). The healthy ring is rebuilt lazily, only when the
+//! healthy set changed since the last [`MemberSet::healthy_ring`].
 
 use std::collections::HashSet;
 use std::sync::Arc;
@@ -18,6 +24,9 @@ use strata_config::RingConfig;
 use tokio_util::sync::CancellationToken;
 
 use crate::{Membership, Ring};
+
+/// How often unhealthy members are probed between full rounds (module docs).
+pub const UNHEALTHY_REPROBE: Duration = Duration::from_secs(1);
 
 /// Whether a member answers (e.g. an ingester's readiness check).
 #[async_trait]
@@ -127,8 +136,33 @@ impl MemberSet {
     /// Probes every member now (concurrently) and records the results.
     pub async fn check_now(&self) {
         let all = self.all();
-        let limit = self.heartbeat.max(Duration::from_secs(1));
-        let results = futures::future::join_all(all.iter().map(|addr| async move {
+        self.check(
+            &all,
+            all.clone(),
+            self.heartbeat.max(Duration::from_secs(1)),
+        )
+        .await;
+    }
+
+    /// Probes the unhealthy members now (concurrently), each within `limit`, and records the
+    /// results.
+    pub async fn check_unhealthy(&self, limit: Duration) {
+        let all = self.all();
+        let unhealthy: Vec<String> = {
+            let st = self.state.lock();
+            all.iter()
+                .filter(|m| st.unhealthy.contains(*m))
+                .cloned()
+                .collect()
+        };
+        if !unhealthy.is_empty() {
+            self.check(&all, unhealthy, limit).await;
+        }
+    }
+
+    /// Probes `probed` (members of `all`, the current membership) within `limit` each.
+    async fn check(&self, all: &[String], probed: Vec<String>, limit: Duration) {
+        let results = futures::future::join_all(probed.iter().map(|addr| async move {
             let ok = tokio::time::timeout(limit, self.probe.probe(addr))
                 .await
                 .unwrap_or(false);
@@ -146,18 +180,29 @@ impl MemberSet {
                 tracing::warn!(member = addr, "ring member failed its health check");
             }
         }
-        self.report_counts(&all, &st);
+        self.report_counts(all, &st);
     }
 
-    /// Keeps the membership fresh and probes every `heartbeat_period` until `shutdown`.
+    /// Keeps the membership fresh and probes every `heartbeat_period` (the unhealthy members
+    /// every [`UNHEALTHY_REPROBE`] too) until `shutdown`.
     pub async fn run(&self, shutdown: CancellationToken) {
         let heartbeat = async {
-            let mut tick = tokio::time::interval(self.heartbeat.max(Duration::from_millis(10)));
+            let period = self.heartbeat.max(Duration::from_millis(10));
+            let reprobe = period.min(UNHEALTHY_REPROBE);
+            let mut tick = tokio::time::interval(reprobe);
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+            let mut last_round: Option<tokio::time::Instant> = None;
             loop {
                 tokio::select! {
-                    _ = tick.tick() => self.check_now().await,
+                    _ = tick.tick() => {}
                     _ = shutdown.cancelled() => return,
+                }
+                // Half a tick of slack: the round falls due on the tick nearest the period.
+                if last_round.is_none_or(|t| t.elapsed() + reprobe / 2 >= period) {
+                    last_round = Some(tokio::time::Instant::now());
+                    self.check_now().await;
+                } else {
+                    self.check_unhealthy(reprobe).await;
                 }
             }
         };

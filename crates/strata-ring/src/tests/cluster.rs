@@ -27,12 +27,23 @@ impl Cluster {
 
     /// Like [`Cluster::start`], with `tweak` applied to every ingester's configuration.
     pub fn start_with(n: usize, rf: usize, tweak: &dyn Fn(&mut IngesterConfig)) -> Self {
+        Self::start_ring(n, rf, tweak, &|_| {})
+    }
+
+    /// Like [`Cluster::start_with`], with `ring` applied to the pool's ring configuration.
+    pub fn start_ring(
+        n: usize,
+        rf: usize,
+        tweak: &dyn Fn(&mut IngesterConfig),
+        ring: &dyn Fn(&mut RingConfig),
+    ) -> Self {
         let nodes = start_nodes(n, tweak);
-        let cfg = RingConfig {
+        let mut cfg = RingConfig {
             replication_factor: rf,
             members: nodes.keys().cloned().collect(),
             ..Default::default()
         };
+        ring(&mut cfg);
         let factory: ConnFactory = conn_factory(&nodes);
         let pool = Arc::new(IngesterPool::new(
             Membership::from_config(&cfg),

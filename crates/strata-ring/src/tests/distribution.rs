@@ -2,9 +2,12 @@
 //! check through a pool.
 
 use std::collections::HashMap;
+use std::time::Duration;
 
 use rand::Rng;
 use strata_common::{TenantId, TraceId};
+
+use tokio_util::sync::CancellationToken;
 
 use super::cluster::Cluster;
 use crate::{hash_key, ring_key, Ring};
@@ -124,4 +127,42 @@ async fn member_set_marks_unhealthy_on_failed_probe_and_back_on_pass() {
     assert_eq!(set.healthy_count(), 3);
     assert_eq!(set.healthy_ring().members().len(), 3);
     c.pool.check_quorum().unwrap();
+}
+
+#[tokio::test]
+async fn an_unhealthy_member_is_probed_again_within_seconds_not_a_heartbeat() {
+    // A heartbeat far longer than the test: only the re-probe of unhealthy members can bring
+    // them back in time.
+    let c = Cluster::start_ring(3, 3, &|_| {}, &|r| {
+        r.heartbeat_period = Duration::from_secs(600)
+    });
+    let set = c.pool.members();
+    // Two of three members not up yet when the ring starts (every role starts at once).
+    c.node("ingester-1").set_down(true);
+    c.node("ingester-2").set_down(true);
+    let shutdown = CancellationToken::new();
+    let recovered = async {
+        // The first round (at once) finds them down: no quorum.
+        while set.healthy_count() == 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        assert_eq!(set.healthy_count(), 1);
+        assert!(c.pool.check_quorum().is_err());
+        c.node("ingester-1").set_down(false);
+        c.node("ingester-2").set_down(false);
+        let up = std::time::Instant::now();
+        while set.healthy_count() < 3 {
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        up.elapsed()
+    };
+    let took = tokio::select! {
+        took = tokio::time::timeout(Duration::from_secs(30), recovered) => took,
+        () = set.run(shutdown.clone()) => unreachable!("runs until shut down"),
+    };
+    // About a second (the re-probe); 600 s without it.
+    let took = took.expect("the members came back within 30 s, not the 600 s heartbeat");
+    eprintln!("members back on the ring after {took:?}");
+    c.pool.check_quorum().unwrap();
+    shutdown.cancel();
 }
