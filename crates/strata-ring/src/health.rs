@@ -136,17 +136,13 @@ impl MemberSet {
     /// Probes every member now (concurrently) and records the results.
     pub async fn check_now(&self) {
         let all = self.all();
-        self.check(
-            &all,
-            all.clone(),
-            self.heartbeat.max(Duration::from_secs(1)),
-        )
-        .await;
+        self.check(&all, &all, self.heartbeat.max(Duration::from_secs(1)))
+            .await;
     }
 
     /// Probes the unhealthy members now (concurrently), each within `limit`, and records the
     /// results.
-    pub async fn check_unhealthy(&self, limit: Duration) {
+    async fn check_unhealthy(&self, limit: Duration) {
         let all = self.all();
         let unhealthy: Vec<String> = {
             let st = self.state.lock();
@@ -156,12 +152,12 @@ impl MemberSet {
                 .collect()
         };
         if !unhealthy.is_empty() {
-            self.check(&all, unhealthy, limit).await;
+            self.check(&all, &unhealthy, limit).await;
         }
     }
 
     /// Probes `probed` (members of `all`, the current membership) within `limit` each.
-    async fn check(&self, all: &[String], probed: Vec<String>, limit: Duration) {
+    async fn check(&self, all: &[String], probed: &[String], limit: Duration) {
         let results = futures::future::join_all(probed.iter().map(|addr| async move {
             let ok = tokio::time::timeout(limit, self.probe.probe(addr))
                 .await
