@@ -10,8 +10,8 @@ use std::path::Path;
 use std::process::{Command, Stdio};
 
 use futures::stream::{self, StreamExt};
-use strata_integration_tests::cluster::{Cluster, ClusterSpec};
-use strata_integration_tests::{eventually, eventually_async, otlp, strata_bin};
+use strata_integration_tests::cluster::{Cluster, ClusterSpec, RoleProcess};
+use strata_integration_tests::{eventually, eventually_async, free_ports, otlp, strata_bin};
 
 /// `<trace-id-hex> <spans>` lines written by `loadgen --ack-log`.
 fn acked(path: &Path) -> HashMap<String, usize> {
@@ -205,4 +205,98 @@ async fn too_many_ingesters_down_is_503_on_every_read_and_unavailable_on_write()
     }
     cluster.ingesters[0].stop();
     cluster.querier.stop();
+}
+
+/// `/ready` of `p`: status and body.
+async fn ready(p: &RoleProcess) -> (u16, String) {
+    let r = reqwest::get(p.url("/ready")).await.unwrap();
+    (r.status().as_u16(), r.text().await.unwrap())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_distributor_reports_ready_once_its_ring_first_has_a_quorum() {
+    let mut cluster = Cluster::start(ClusterSpec {
+        distributors: 1,
+        ..ClusterSpec::default()
+    });
+    // Two of three ingesters down: one healthy, RF 3 needs two.
+    cluster.ingesters[1].kill9();
+    cluster.ingesters[2].kill9();
+
+    // A second distributor like the first, on its own ports, started now.
+    let port_of = |url: &str| {
+        url.trim_start_matches("http://127.0.0.1:")
+            .split('/')
+            .next()
+            .unwrap()
+            .to_string()
+    };
+    let ports = free_ports(3);
+    let config = std::fs::read_to_string(cluster.dir.path().join("distributor-0.yaml"))
+        .unwrap()
+        .replace(
+            &format!("127.0.0.1:{}\n", cluster.distributors[0].http_port),
+            &format!("127.0.0.1:{}\n", ports[0]),
+        )
+        .replace(
+            &format!("127.0.0.1:{}\n", port_of(&cluster.otlp_grpc[0])),
+            &format!("127.0.0.1:{}\n", ports[1]),
+        )
+        .replace(
+            &format!("127.0.0.1:{}\n", port_of(&cluster.otlp_http[0])),
+            &format!("127.0.0.1:{}\n", ports[2]),
+        );
+    let mut late = RoleProcess::start_unwaited(
+        cluster.dir.path(),
+        "distributor-late",
+        "strata-distributor",
+        ports[0],
+        &config,
+    );
+    let endpoint = format!("http://127.0.0.1:{}", ports[1]);
+
+    // Serving, but not ready, for longer than the ring takes to re-probe (1 s) and to run a
+    // heartbeat round (500 ms here), and saying why.
+    let first = eventually_async(30, || async {
+        let r = reqwest::get(late.url("/ready")).await.ok()?;
+        Some((r.status().as_u16(), r.text().await.ok()?))
+    })
+    .await;
+    assert_eq!(first.0, 503, "{}", first.1);
+    for _ in 0..30 {
+        let now = ready(&late).await;
+        assert_eq!(
+            now.0,
+            503,
+            "ready without a quorum: {}\n{}",
+            now.1,
+            late.log()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+    }
+    let (_, body) = ready(&late).await;
+    assert!(
+        body.contains("ingester ring: 1 ingesters healthy, 2 needed"),
+        "{body}"
+    );
+
+    // A quorum: ready within seconds, and pushes through it are acknowledged.
+    cluster.ingesters[1].restart();
+    eventually_async(30, || async { (ready(&late).await.0 == 200).then_some(()) }).await;
+    let id = otlp::trace_id(41);
+    otlp::grpc_push(&endpoint, otlp::simple_request(&[id], 3))
+        .await
+        .expect("push with a quorum");
+
+    // The quorum lost again: still ready (the load balancer keeps it), pushes say Unavailable.
+    cluster.ingesters[1].kill9();
+    let err = eventually_async(30, || async {
+        otlp::grpc_push(&endpoint, otlp::simple_request(&[otlp::trace_id(42)], 3))
+            .await
+            .err()
+    })
+    .await;
+    assert_eq!(err.code(), tonic::Code::Unavailable, "{err:?}");
+    assert_eq!(ready(&late).await.0, 200, "{}", late.log());
+    late.stop();
 }

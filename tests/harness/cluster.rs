@@ -36,17 +36,35 @@ impl RoleProcess {
     /// Writes `config` to `<dir>/<name>.yaml` and starts the role binary `binary` with it;
     /// waits for `/ready` on `http_port`.
     pub fn start(dir: &Path, name: &str, binary: &str, http_port: u16, config: &str) -> Self {
+        let mut p = Self::start_unwaited(dir, name, binary, http_port, config);
+        p.wait_ready();
+        p
+    }
+
+    /// [`RoleProcess::start`] without waiting for `/ready`, for a process expected to stay
+    /// unready for a while.
+    pub fn start_unwaited(
+        dir: &Path,
+        name: &str,
+        binary: &str,
+        http_port: u16,
+        config: &str,
+    ) -> Self {
         let path = dir.join(format!("{name}.yaml"));
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(config.as_bytes()))
             .expect("writing config");
-        Self::launch(
-            name,
-            role_bin(binary),
-            vec!["--config".into(), path.into_os_string()],
-            dir.join(format!("{name}.log")),
+        let mut p = Self {
+            name: name.to_string(),
+            program: role_bin(binary),
+            args: vec!["--config".into(), path.into_os_string()],
+            log: dir.join(format!("{name}.log")),
             http_port,
-        )
+            https_ca: None,
+            child: None,
+        };
+        p.spawn_child();
+        p
     }
 
     /// Starts `program args` with output appended to `log`; waits for `/ready` on `http_port`.
@@ -83,6 +101,11 @@ impl RoleProcess {
     }
 
     fn spawn(&mut self) {
+        self.spawn_child();
+        self.wait_ready();
+    }
+
+    fn spawn_child(&mut self) {
         let log = std::fs::OpenOptions::new()
             .create(true)
             .append(true)
@@ -96,7 +119,6 @@ impl RoleProcess {
             .spawn()
             .unwrap_or_else(|e| panic!("starting {}: {e}", self.program.display()));
         self.child = Some(child);
-        self.wait_ready();
     }
 
     fn wait_ready(&mut self) {

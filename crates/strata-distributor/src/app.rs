@@ -3,7 +3,11 @@
 //! Each push is split by `hash(tenant ‖ trace ID)` over the healthy ingesters of the ring and
 //! replicated `replication_factor` times ([`strata_ring::ReplicatedPusher`]); it is acknowledged
 //! once a quorum of owners has it in their WAL. The ring's members come from `ring.members` or
-//! `ring.dns` and are health-checked every `ring.heartbeat_period`.
+//! `ring.dns` and are health-checked every `ring.heartbeat_period`. The distributor reports
+//! ready only once its ring first has a quorum of healthy ingesters (`hold_until_quorum`), so
+//! a start-up script or load balancer does not send pushes that can only fail; a quorum lost
+//! later does not make it unready (pushes then answer `UNAVAILABLE` with a retry delay, rather
+//! than every distributor leaving its load balancer at once).
 //!
 //! With `metrics_generator.ring` set, every accepted span is also handed (before sampling) to
 //! the metrics-generator owning its trace on that ring ([`crate::forward`]).
@@ -18,7 +22,7 @@ use strata_config::Config;
 use strata_ring::{GeneratorPool, IngesterPool, ReplicatedPusher};
 use strata_server::{
     common_routes, listen, Alpn, BuildInfo, CancellationToken, CommonState, Lifecycle, Overrides,
-    Registry,
+    Readiness, Registry,
 };
 
 use crate::{receiver, Distributor};
@@ -64,6 +68,10 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
         ring_stop.cancel();
         let _ = ring_task.await;
     });
+    let readiness = lc.readiness();
+    check_quorum_hold(&pool, &readiness);
+    let gate_pool = pool.clone();
+    lc.spawn_background(move |t| hold_until_quorum(gate_pool, readiness, t));
     let tenants =
         strata_server::auth::TenantResolver::from_config(&cfg, overrides.clone(), &mut registry);
     let mut distributor = Distributor::from_config(
@@ -93,6 +101,43 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     .await?;
     spawn_receivers(&cfg, &distributor, &mut lc).await?;
     Ok(lc.run().await?)
+}
+
+/// Key of the distributor's readiness hold.
+const RING_HOLD: &str = "ingester ring";
+
+/// Holds `readiness` while `pool` has no quorum; `true` once it has (and the hold is lifted).
+fn check_quorum_hold(pool: &IngesterPool, readiness: &Readiness) -> bool {
+    match pool.check_quorum() {
+        Ok(()) => {
+            readiness.release(RING_HOLD);
+            true
+        }
+        Err(e) => {
+            readiness.hold(RING_HOLD, e.to_string());
+            false
+        }
+    }
+}
+
+/// Re-checks the ring's quorum every 100 ms (health changes come from the ring's own probes)
+/// until it first has one, then lifts the readiness hold for good; stops early at `stop`.
+async fn hold_until_quorum(pool: Arc<IngesterPool>, readiness: Readiness, stop: CancellationToken) {
+    let mut tick = tokio::time::interval(std::time::Duration::from_millis(100));
+    loop {
+        tokio::select! {
+            _ = stop.cancelled() => return,
+            _ = tick.tick() => {}
+        }
+        if check_quorum_hold(&pool, &readiness) {
+            tracing::info!(
+                healthy = pool.members().healthy_count(),
+                quorum = pool.quorum(),
+                "ingester ring has a quorum"
+            );
+            return;
+        }
+    }
 }
 
 /// The generator ring and the forwarder sending to it, both stopped by `lc`.

@@ -40,25 +40,42 @@ pub enum ServerError {
     },
 }
 
-/// Whether the process is ready to serve (set once every role has started, cleared on shutdown),
-/// and conditions worth reporting on `/ready` that do not make it unready (e.g. "object store
-/// unreachable; 3 blocks kept locally").
+/// Whether the process is ready to serve: set once every role has started and cleared on
+/// shutdown ([`Readiness::set`]), and held false meanwhile by start-up conditions not yet met
+/// ([`Readiness::hold`], e.g. "the ingester ring has no quorum yet"). Also carries conditions
+/// worth reporting on `/ready` that do not make it unready (e.g. "object store unreachable;
+/// 3 blocks kept locally").
 #[derive(Debug, Clone, Default)]
 pub struct Readiness {
     ready: Arc<AtomicBool>,
-    details: Arc<std::sync::Mutex<std::collections::BTreeMap<String, String>>>,
+    holds: Arc<Notes>,
+    details: Arc<Notes>,
 }
 
 impl Readiness {
     pub fn set(&self, ready: bool) {
         self.ready.store(ready, Ordering::SeqCst);
     }
+    /// Set, and no [hold](Readiness::hold) left.
     pub fn is_ready(&self) -> bool {
-        self.ready.load(Ordering::SeqCst)
+        self.ready.load(Ordering::SeqCst) && lock(&self.holds).is_empty()
+    }
+    /// Keeps the process unready until [`Readiness::release`]`(key)`; `why` is reported on
+    /// `/ready` (calling it again updates the text).
+    pub fn hold(&self, key: &str, why: String) {
+        lock(&self.holds).insert(key.to_string(), why);
+    }
+    /// Lifts the hold `key` (no-op when there is none).
+    pub fn release(&self, key: &str) {
+        lock(&self.holds).remove(key);
+    }
+    /// Holds in place as `key: why` lines, sorted by key.
+    pub fn holds(&self) -> Vec<String> {
+        lines(&self.holds)
     }
     /// Sets (`Some`) or clears (`None`) the detail reported under `key`.
     pub fn set_detail(&self, key: &str, detail: Option<String>) {
-        let mut d = self.details.lock().unwrap_or_else(|e| e.into_inner());
+        let mut d = lock(&self.details);
         match detail {
             Some(v) => {
                 d.insert(key.to_string(), v);
@@ -70,9 +87,18 @@ impl Readiness {
     }
     /// Current details as `key: text` lines, sorted by key.
     pub fn details(&self) -> Vec<String> {
-        let d = self.details.lock().unwrap_or_else(|e| e.into_inner());
-        d.iter().map(|(k, v)| format!("{k}: {v}")).collect()
+        lines(&self.details)
     }
+}
+
+type Notes = std::sync::Mutex<std::collections::BTreeMap<String, String>>;
+
+fn lock(m: &Notes) -> std::sync::MutexGuard<'_, std::collections::BTreeMap<String, String>> {
+    m.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn lines(m: &Notes) -> Vec<String> {
+    lock(m).iter().map(|(k, v)| format!("{k}: {v}")).collect()
 }
 
 /// Binds a TCP listener, naming the address in the error.
@@ -137,5 +163,25 @@ mod tests_support {
             tokio::time::sleep(std::time::Duration::from_millis(1)).await;
         }
         panic!("condition not met within 5 s");
+    }
+}
+
+#[cfg(test)]
+mod readiness_tests {
+    use super::Readiness;
+
+    #[test]
+    fn a_hold_keeps_the_process_unready_until_released() {
+        let r = Readiness::default();
+        r.hold("ingester ring", "0 ingesters healthy, 2 needed".into());
+        r.set(true);
+        assert!(!r.is_ready());
+        r.hold("ingester ring", "1 ingesters healthy, 2 needed".into());
+        assert_eq!(r.holds(), ["ingester ring: 1 ingesters healthy, 2 needed"]);
+        r.release("ingester ring");
+        assert!(r.is_ready());
+        assert!(r.holds().is_empty());
+        r.set(false);
+        assert!(!r.is_ready());
     }
 }

@@ -60,11 +60,18 @@ pub fn common_routes(state: CommonState) -> Router {
 }
 
 async fn ready(State(s): State<CommonState>) -> Response {
+    let holds = s.readiness.holds();
     let mut body = if s.readiness.is_ready() {
         String::from("ready\n")
-    } else {
+    } else if holds.is_empty() {
         String::from("not ready: starting or stopping\n")
+    } else {
+        String::from("not ready: waiting for\n")
     };
+    for h in holds {
+        body.push_str(&h);
+        body.push('\n');
+    }
     for d in s.readiness.details() {
         body.push_str(&d);
         body.push('\n');
