@@ -186,6 +186,23 @@ async fn lookup_cost(
     (d.total_requests() as f64 / n, opened as f64 / n)
 }
 
+/// User plus system CPU time of this process so far, in seconds (`/proc/self/stat`, in clock
+/// ticks of 1/100 s); 0 where there is no procfs.
+fn process_cpu_secs() -> f64 {
+    let Ok(stat) = std::fs::read_to_string("/proc/self/stat") else {
+        return 0.0;
+    };
+    // Fields after the parenthesised command name, from the 3rd (state); utime and stime are
+    // the 14th and 15th.
+    let rest = stat.rsplit_once(") ").map_or("", |(_, r)| r);
+    let f: Vec<&str> = rest.split(' ').collect();
+    let tick = |i: usize| f.get(i).and_then(|x| x.parse::<u64>().ok());
+    match (tick(14 - 3), tick(15 - 3)) {
+        (Some(u), Some(s)) => (u + s) as f64 / 100.0,
+        _ => 0.0,
+    }
+}
+
 #[tokio::main]
 async fn main() {
     let args: Vec<usize> = std::env::args()
@@ -248,6 +265,7 @@ async fn main() {
         CompactorMetrics::unregistered(),
     );
     let started = Instant::now();
+    let cpu_before = process_cpu_secs();
     let mut cycles = 0;
     loop {
         let rep = c.run_cycle().await.unwrap();
@@ -257,6 +275,7 @@ async fn main() {
         }
     }
     let secs = started.elapsed().as_secs_f64();
+    let cpu = process_cpu_secs() - cpu_before;
     let index = strata_block::read_index(shared.as_ref(), &t)
         .await
         .unwrap()
@@ -279,6 +298,10 @@ async fn main() {
         "| throughput | {:.0} input spans/s ({:.0} unique spans/s written) |",
         l0_spans as f64 / secs,
         unique_spans as f64 / secs
+    );
+    println!(
+        "| compaction CPU (the whole process while the cycles ran) | {cpu:.2} s, {:.0} input spans per CPU-second |",
+        l0_spans as f64 / cpu
     );
     println!(
         "| bytes/span, level-0 blocks (RF 3, data + bloom) | {:.1} |",
