@@ -24,6 +24,7 @@ mod layout;
 mod merge;
 mod meta;
 mod reader;
+mod rows;
 mod scan;
 pub mod schema;
 mod stream;
@@ -45,6 +46,7 @@ pub use meta::{
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};
+pub use rows::{MergedRows, RowMerger, RowRef, RowStream, TraceRows};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
 pub use writer::{BlockWriter, TraceShare, WriterOptions, SERVICE_NAME_EXACT_KEY};

@@ -30,6 +30,7 @@ use crate::error::{BlockError, Result};
 use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION, WRITE_FORMATS};
 use crate::schema::{col, schema_for};
 
+mod rows;
 mod shares;
 pub use shares::TraceShare;
 
@@ -133,6 +134,8 @@ pub struct BlockWriter {
     trace_cols: Option<TraceColumnsBuilder>,
     last_id: Option<TraceId>,
     pending: PendingTrace,
+    /// Rows of other blocks waiting to be copied ([`BlockWriter::add_trace_rows`]).
+    rows: rows::PendingRows,
     /// Distinct IDs of traces with at least one span, ascending.
     trace_ids: Vec<TraceId>,
     total_spans: u64,
@@ -233,6 +236,7 @@ impl BlockWriter {
             trace_cols: (format != crate::meta::FORMAT_V2).then(TraceColumnsBuilder::default),
             last_id: None,
             pending: PendingTrace::default(),
+            rows: rows::PendingRows::default(),
             total_spans: 0,
             min_start: u64::MAX,
             max_end: 0,
@@ -376,6 +380,10 @@ impl BlockWriter {
             self.abort_upload().await;
             return Err(BlockError::Empty);
         }
+        if !self.rows.is_empty() {
+            let r = self.write_rows().await;
+            self.poison_on_err(r)?;
+        }
         if !self.batch.is_empty() {
             let r = self.write_batch().await;
             self.poison_on_err(r)?;
@@ -456,6 +464,8 @@ impl BlockWriter {
         if pending.spans.is_empty() {
             return Ok(());
         }
+        // Rows copied from other blocks go first: the trace-level columns are in row order.
+        self.write_rows().await?;
         let id = self.last_id.expect("pending spans have an id");
         let resources: Vec<ResourceCtx<'_>> = pending
             .resources

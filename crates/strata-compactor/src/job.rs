@@ -1,5 +1,9 @@
 //! Running one compaction job: stream-merge the inputs into a new block, then mark them.
 //!
+//! The merge works on rows ([`RowMerger`]): each input's span rows are read as Arrow batches,
+//! duplicates dropped by `strata_block`'s rules, and the rows kept copied into the output
+//! column by column ([`BlockWriter::add_trace_rows`]), never turned into OTLP structs.
+//!
 //! Order of effects, which makes a crash at any point safe:
 //!
 //! 1. The output block is written with [`BlockWriter`] (`data.parquet`, `bloom`, and
@@ -14,8 +18,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use strata_block::{
-    write_compacted, BlockMeta, BlockReader, BlockWriter, CompactedMarker, TraceMerger,
-    WriterOptions,
+    write_compacted, BlockMeta, BlockReader, BlockWriter, CompactedMarker, RowMerger, WriterOptions,
 };
 use strata_common::{BlockId, SharedClock, TenantId};
 use strata_storage::{BlockPaths, SharedStore};
@@ -50,9 +53,9 @@ pub async fn run_job(
     let mut streams = Vec::with_capacity(job.inputs.len());
     for meta in &job.inputs {
         let reader = BlockReader::new(store.clone(), meta.clone());
-        streams.push(reader.trace_stream(settings.read_batch_rows).await?);
+        streams.push(reader.row_stream(settings.read_batch_rows).await?);
     }
-    let mut merger = TraceMerger::new(streams).await?;
+    let mut merger = RowMerger::new(streams).await?;
     let level = job
         .inputs
         .iter()
@@ -71,6 +74,9 @@ pub async fn run_job(
     )?
     .with_compaction_level(level)
     .with_compacted_from(job.inputs.iter().map(|m| m.block_id).collect());
+    if !merger.service_name_exact() {
+        writer.clear_service_name_exact();
+    }
     let (mut spans, mut dups) = (0u64, 0u64);
     loop {
         let next = match merger.next().await {
@@ -81,18 +87,11 @@ pub async fn run_job(
             }
         };
         let Some(trace) = next else { break };
-        spans += trace.spans as u64;
+        spans += trace.rows.len() as u64;
         dups += trace.duplicates as u64;
-        // Counted spans, then the ones every input held only as replica copies.
-        let copies = [
-            (&trace.resource_spans, false),
-            (&trace.replica_resource_spans, true),
-        ];
-        for (rs, replica) in copies.into_iter().filter(|(rs, _)| !rs.is_empty()) {
-            if let Err(e) = writer.add_trace_copy(trace.trace_id, rs, replica).await {
-                writer.abort().await;
-                return Err(e.into());
-            }
+        if let Err(e) = writer.add_trace_rows(trace.trace_id, &trace.rows).await {
+            writer.abort().await;
+            return Err(e.into());
         }
     }
     let output = writer.finish().await?;

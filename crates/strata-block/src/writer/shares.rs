@@ -70,6 +70,8 @@ impl BlockWriter {
         if trace.spans.is_empty() {
             return Ok(());
         }
+        // Rows copied from other blocks go first: the trace-level columns are in row order.
+        self.write_rows().await?;
         self.service_name_exact &= trace.resources.iter().all(|r| r.service_name_exact);
         let resources: Vec<ResourceRow<'_>> = (trace.resources.into_iter())
             .map(ResourceRow::new)

@@ -1,0 +1,282 @@
+//! Compaction by rows (`RowMerger` + `BlockWriter::add_trace_rows`) writes exactly the rows the
+//! OTLP path (`TraceMerger` + `add_trace_copy`) writes: the same spans kept, the same replica
+//! flags, the same trace-level columns, from v2 and v3 inputs whose traces straddle batches and
+//! row groups.
+
+mod common;
+
+use std::sync::Arc;
+
+use arrow_array::RecordBatch;
+use common::*;
+use object_store::ObjectStore;
+use strata_block::schema::block_schema;
+use strata_block::{
+    BlockMeta, BlockReader, BlockWriter, RowMerger, ScanRequest, TraceMerger, FORMAT_V2,
+    FORMAT_VERSION,
+};
+use strata_common::{BlockId, TenantId, TraceId};
+use strata_proto::otlp::trace::{ResourceSpans, Span, Status};
+use strata_testkit::fixtures::v1;
+
+fn span(trace: TraceId, n: u64, start: u64, root: bool, error: bool) -> Span {
+    Span {
+        parent_span_id: if root { vec![] } else { vec![9; 8] },
+        status: error.then(|| Status {
+            code: 2,
+            message: "boom".into(),
+        }),
+        ..strata_testkit::span(&trace, n + 1, &format!("s{n}"), start, start + 5)
+    }
+}
+
+/// Writes counted and replica traces (each list in ID order) into a block of `format`.
+async fn block(
+    store: &Arc<dyn ObjectStore>,
+    format: &str,
+    counted: &[(TraceId, Vec<ResourceSpans>)],
+    replica: &[(TraceId, Vec<ResourceSpans>)],
+) -> BlockMeta {
+    let (_, clock) = clock();
+    let mut w = BlockWriter::new_with_format(
+        store.clone(),
+        TenantId::single(),
+        BlockId::new_random(),
+        opts(2),
+        clock,
+        format,
+    )
+    .unwrap();
+    let mut ids: Vec<TraceId> = counted.iter().chain(replica).map(|(id, _)| *id).collect();
+    ids.sort();
+    ids.dedup();
+    for id in ids {
+        for (set, is_replica) in [(counted, false), (replica, true)] {
+            for (_, rs) in set.iter().filter(|(t, _)| *t == id) {
+                w.add_trace_copy(id, rs, is_replica).await.unwrap();
+            }
+        }
+    }
+    w.finish().await.unwrap()
+}
+
+async fn inputs(store: &Arc<dyn ObjectStore>) -> Vec<BlockMeta> {
+    let (t1, t2, t3) = (tid(1), tid(2), tid(3));
+    // t1: spans 0–2 counted in A; 1 and 2 again as replicas in B with 3 only there; 2 counted
+    // again in C and 0 as a replica there. t2 and t3 each in one block.
+    let a = block(
+        store,
+        FORMAT_VERSION,
+        &[
+            (
+                t1,
+                vec![
+                    batch(
+                        "a",
+                        vec![span(t1, 0, 10, true, false), span(t1, 1, 20, false, true)],
+                    ),
+                    batch("b", vec![span(t1, 2, 30, false, false)]),
+                ],
+            ),
+            (t2, vec![batch("c", vec![span(t2, 5, 7, true, false)])]),
+        ],
+        &[],
+    )
+    .await;
+    let b = block(
+        store,
+        FORMAT_V2,
+        &[(t3, vec![batch("d", vec![span(t3, 6, 1, false, true)])])],
+        &[(
+            t1,
+            vec![batch(
+                "b",
+                vec![
+                    span(t1, 1, 20, false, true),
+                    span(t1, 2, 30, false, false),
+                    span(t1, 3, 40, false, true),
+                ],
+            )],
+        )],
+    )
+    .await;
+    let c = block(
+        store,
+        FORMAT_VERSION,
+        &[(t1, vec![batch("b", vec![span(t1, 2, 30, false, false)])])],
+        &[(t1, vec![batch("a", vec![span(t1, 0, 10, true, false)])])],
+    )
+    .await;
+    vec![a, b, c]
+}
+
+fn writer(store: &Arc<dyn ObjectStore>) -> BlockWriter {
+    let (_, clock) = clock();
+    BlockWriter::new(
+        store.clone(),
+        TenantId::single(),
+        BlockId::new_random(),
+        opts(3),
+        clock,
+    )
+    .unwrap()
+}
+
+async fn every_column(store: &Arc<dyn ObjectStore>, meta: BlockMeta) -> RecordBatch {
+    let reader = BlockReader::new(store.clone(), meta);
+    let schema = block_schema();
+    let columns: Vec<&'static str> = schema
+        .fields()
+        .iter()
+        .map(|f| &*Box::leak(f.name().clone().into_boxed_str()))
+        .collect();
+    let mut scan = reader
+        .scan(ScanRequest {
+            columns,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut batches = Vec::new();
+    while let Some(b) = scan.next().await.unwrap() {
+        batches.push(b);
+    }
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+}
+
+/// Merges `readers` by traces and by rows into `out`; checks both wrote the same rows and
+/// returns (spans kept, duplicates dropped, rows).
+async fn both_ways(readers: &[BlockReader], out: &Arc<dyn ObjectStore>) -> (usize, usize, usize) {
+    // The OTLP path.
+    let mut streams = Vec::new();
+    for r in readers {
+        streams.push(r.trace_stream(3).await.unwrap());
+    }
+    let mut merger = TraceMerger::new(streams).await.unwrap();
+    let mut old = writer(out);
+    let (mut old_spans, mut old_dups) = (0, 0);
+    while let Some(t) = merger.next().await.unwrap() {
+        old_spans += t.spans;
+        old_dups += t.duplicates;
+        for (rs, replica) in [
+            (&t.resource_spans, false),
+            (&t.replica_resource_spans, true),
+        ] {
+            if !rs.is_empty() {
+                old.add_trace_copy(t.trace_id, rs, replica).await.unwrap();
+            }
+        }
+    }
+    let old = old.finish().await.unwrap();
+
+    // By rows.
+    let mut streams = Vec::new();
+    for r in readers {
+        streams.push(r.row_stream(3).await.unwrap());
+    }
+    let mut merger = RowMerger::new(streams).await.unwrap();
+    let mut new = writer(out);
+    if !merger.service_name_exact() {
+        new.clear_service_name_exact();
+    }
+    let (mut new_spans, mut new_dups) = (0, 0);
+    while let Some(t) = merger.next().await.unwrap() {
+        new_spans += t.rows.len();
+        new_dups += t.duplicates;
+        new.add_trace_rows(t.trace_id, &t.rows).await.unwrap();
+    }
+    let new = new.finish().await.unwrap();
+
+    assert_eq!((new_spans, new_dups), (old_spans, old_dups));
+    assert_eq!(
+        (
+            new.total_spans,
+            new.total_traces,
+            new.start_time_unix_nano,
+            new.end_time_unix_nano
+        ),
+        (
+            old.total_spans,
+            old.total_traces,
+            old.start_time_unix_nano,
+            old.end_time_unix_nano
+        )
+    );
+    let (old_rows, new_rows) = (every_column(out, old).await, every_column(out, new).await);
+    for (i, f) in block_schema().fields().iter().enumerate() {
+        assert_eq!(
+            new_rows.column(i).as_ref(),
+            old_rows.column(i).as_ref(),
+            "column {}",
+            f.name()
+        );
+    }
+    (new_spans, new_dups, new_rows.num_rows())
+}
+
+#[tokio::test]
+async fn merging_rows_writes_what_merging_traces_writes() {
+    let store = store();
+    let metas = inputs(&store).await;
+    let readers: Vec<_> = metas
+        .iter()
+        .map(|m| BlockReader::new(store.clone(), m.clone()))
+        .collect();
+    // t1: 0, 1, 2, 3 kept (1 and 2 counted, 3 replica only, 0 counted); 4 copies dropped.
+    assert_eq!(both_ways(&readers, &store).await, (6, 4, 6));
+}
+
+#[tokio::test]
+async fn format_v1_blocks_merge_by_rows_as_by_traces() {
+    let bucket: Arc<dyn ObjectStore> = Arc::new(
+        object_store::local::LocalFileSystem::new_with_prefix(v1::bucket()).expect("fixture"),
+    );
+    let mut readers = Vec::new();
+    for block in [v1::block_l0(), v1::block_l1()] {
+        readers.push(
+            BlockReader::open(bucket.clone(), &v1::tenant(), block)
+                .await
+                .unwrap(),
+        );
+    }
+    let (spans, _, rows) = both_ways(&readers, &store()).await;
+    assert!(spans > 0 && spans == rows, "{spans} spans, {rows} rows");
+}
+
+#[tokio::test]
+async fn rows_must_come_in_ascending_trace_order() {
+    let store = store();
+    let metas = inputs(&store).await;
+    let reader = BlockReader::new(store.clone(), metas[0].clone());
+    let mut stream = reader.row_stream(0).await.unwrap();
+    let first = stream.next_trace().await.unwrap().unwrap();
+    let second = stream.next_trace().await.unwrap().unwrap();
+    assert!(stream.next_trace().await.unwrap().is_none());
+    let rows = |t: &strata_block::TraceRows| -> Vec<strata_block::RowRef> {
+        t.segments
+            .iter()
+            .flat_map(|(b, r)| {
+                r.clone().map(|row| strata_block::RowRef {
+                    batch: b.clone(),
+                    row,
+                    replica: false,
+                })
+            })
+            .collect()
+    };
+    let mut w = writer(&store);
+    w.add_trace_rows(second.trace_id, &rows(&second))
+        .await
+        .unwrap();
+    let err = w
+        .add_trace_rows(first.trace_id, &rows(&first))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, strata_block::BlockError::OutOfOrder { .. }),
+        "{err}"
+    );
+    // Nothing was changed by the refused trace: the block holds the first one added.
+    let meta = w.finish().await.unwrap();
+    assert_eq!(meta.total_spans as usize, second.spans());
+}
