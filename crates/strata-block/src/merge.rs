@@ -1,4 +1,6 @@
-//! [`TraceMerger`]: a k-way merge of [`TraceStream`]s by trace ID, for compaction.
+//! [`TraceMerger`]: a k-way merge of [`TraceStream`]s by trace ID, into OTLP structs. The
+//! compactor merges rows instead ([`crate::rows`], the same rules without the structs); this
+//! merge stays as the reference its tests compare against, and for readers that want traces.
 //!
 //! Every trace comes out once, with the shares of all inputs combined and duplicate spans
 //! removed. Two spans are duplicates when they have the same span ID and kind (replication
