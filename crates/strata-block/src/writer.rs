@@ -442,6 +442,19 @@ impl BlockWriter {
         }
     }
 
+    /// Usable, and `trace_id` greater than every ID added before (for the ways of adding a
+    /// trace whole: its shares or rows).
+    fn check_new_trace(&self, trace_id: TraceId) -> Result<()> {
+        self.check_usable()?;
+        match self.last_id {
+            Some(prev) if trace_id <= prev => Err(BlockError::OutOfOrder {
+                previous: prev,
+                current: trace_id,
+            }),
+            _ => Ok(()),
+        }
+    }
+
     fn check_usable(&self) -> Result<()> {
         if self.poisoned || self.parquet.is_none() {
             return Err(BlockError::WriterFailed);

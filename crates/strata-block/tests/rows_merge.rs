@@ -12,10 +12,9 @@ use common::*;
 use object_store::ObjectStore;
 use strata_block::schema::block_schema;
 use strata_block::{
-    BlockMeta, BlockReader, BlockWriter, RowMerger, ScanRequest, TraceMerger, FORMAT_V2,
-    FORMAT_VERSION,
+    BlockMeta, BlockReader, BlockWriter, RowMerger, TraceMerger, FORMAT_V2, FORMAT_VERSION,
 };
-use strata_common::{BlockId, TenantId, TraceId};
+use strata_common::TraceId;
 use strata_proto::otlp::trace::{ResourceSpans, Span, Status};
 use strata_testkit::fixtures::v1;
 
@@ -37,16 +36,7 @@ async fn block(
     counted: &[(TraceId, Vec<ResourceSpans>)],
     replica: &[(TraceId, Vec<ResourceSpans>)],
 ) -> BlockMeta {
-    let (_, clock) = clock();
-    let mut w = BlockWriter::new_with_format(
-        store.clone(),
-        TenantId::single(),
-        BlockId::new_random(),
-        opts(2),
-        clock,
-        format,
-    )
-    .unwrap();
+    let mut w = writer_format(store, 2, format);
     let mut ids: Vec<TraceId> = counted.iter().chain(replica).map(|(id, _)| *id).collect();
     ids.sort();
     ids.dedup();
@@ -111,37 +101,17 @@ async fn inputs(store: &Arc<dyn ObjectStore>) -> Vec<BlockMeta> {
 }
 
 fn writer(store: &Arc<dyn ObjectStore>) -> BlockWriter {
-    let (_, clock) = clock();
-    BlockWriter::new(
-        store.clone(),
-        TenantId::single(),
-        BlockId::new_random(),
-        opts(3),
-        clock,
-    )
-    .unwrap()
+    writer_format(store, 3, FORMAT_VERSION)
 }
 
 async fn every_column(store: &Arc<dyn ObjectStore>, meta: BlockMeta) -> RecordBatch {
     let reader = BlockReader::new(store.clone(), meta);
-    let schema = block_schema();
-    let columns: Vec<&'static str> = schema
+    let columns: Vec<&'static str> = block_schema()
         .fields()
         .iter()
         .map(|f| &*Box::leak(f.name().clone().into_boxed_str()))
         .collect();
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut batches = Vec::new();
-    while let Some(b) = scan.next().await.unwrap() {
-        batches.push(b);
-    }
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
+    scan_all(&reader, columns).await
 }
 
 /// Merges `readers` by traces and by rows into `out`; checks both wrote the same rows and

@@ -4,9 +4,7 @@
 
 mod common;
 
-use arrow_array::{
-    Array, ListArray, RecordBatch, StringArray, StructArray, UInt32Array, UInt64Array,
-};
+use arrow_array::{Array, ListArray, StringArray, StructArray, UInt32Array, UInt64Array};
 use common::*;
 use strata_block::schema::col;
 use strata_block::{BlockReader, BlockWriter, ScanRequest, FORMAT_V2, FORMAT_VERSION};
@@ -92,27 +90,12 @@ async fn write(format: &str) -> BlockReader {
     BlockReader::new(store, meta)
 }
 
-async fn read_all(reader: &BlockReader, columns: Vec<&'static str>) -> RecordBatch {
-    let mut scan = reader
-        .scan(ScanRequest {
-            columns,
-            ..Default::default()
-        })
-        .await
-        .unwrap();
-    let mut batches = Vec::new();
-    while let Some(b) = scan.next().await.unwrap() {
-        batches.push(b);
-    }
-    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
-}
-
 #[tokio::test]
 async fn trace_level_values_sit_on_each_first_row() {
     let reader = write(FORMAT_VERSION).await;
     assert!(reader.meta().has_trace_columns());
     assert!(reader.meta().row_groups > 1, "traces straddle row groups");
-    let b = read_all(
+    let b = scan_all(
         &reader,
         vec![
             col::TRACE_ID,

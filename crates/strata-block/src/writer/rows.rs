@@ -85,15 +85,7 @@ impl BlockWriter {
     /// `service_name` is not exact says so with
     /// [`clear_service_name_exact`](Self::clear_service_name_exact).
     pub async fn add_trace_rows(&mut self, trace_id: TraceId, rows: &[RowRef]) -> Result<()> {
-        self.check_usable()?;
-        if let Some(prev) = self.last_id {
-            if trace_id <= prev {
-                return Err(BlockError::OutOfOrder {
-                    previous: prev,
-                    current: trace_id,
-                });
-            }
-        }
+        self.check_new_trace(trace_id)?;
         let r = self.emit_pending().await;
         self.poison_on_err(r)?;
         if rows.is_empty() {

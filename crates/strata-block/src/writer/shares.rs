@@ -32,15 +32,7 @@ impl BlockWriter {
         trace_id: TraceId,
         shares: &[TraceShare<'_>],
     ) -> Result<bool> {
-        self.check_usable()?;
-        if let Some(prev) = self.last_id {
-            if trace_id <= prev {
-                return Err(BlockError::OutOfOrder {
-                    previous: prev,
-                    current: trace_id,
-                });
-            }
-        }
+        self.check_new_trace(trace_id)?;
         let mut trace = WireTrace::default();
         for s in shares {
             if trace.add_share(s.bytes, s.replica).is_none() {

@@ -71,8 +71,21 @@ pub async fn write_block_format(
     row_group_max_spans: usize,
     format: &str,
 ) -> BlockMeta {
+    let mut w = writer_format(store, row_group_max_spans, format);
+    for (id, rs) in traces {
+        w.add_trace(*id, rs).await.unwrap();
+    }
+    w.finish().await.unwrap()
+}
+
+/// A writer of a new block in `format`.
+pub fn writer_format(
+    store: &Arc<dyn ObjectStore>,
+    row_group_max_spans: usize,
+    format: &str,
+) -> BlockWriter {
     let (_, clock) = clock();
-    let mut w = BlockWriter::new_with_format(
+    BlockWriter::new_with_format(
         store.clone(),
         TenantId::single(),
         BlockId::new_random(),
@@ -80,9 +93,24 @@ pub async fn write_block_format(
         clock,
         format,
     )
-    .unwrap();
-    for (id, rs) in traces {
-        w.add_trace(*id, rs).await.unwrap();
+    .unwrap()
+}
+
+/// Every row of `reader`'s block with `columns`, in one batch.
+pub async fn scan_all(
+    reader: &strata_block::BlockReader,
+    columns: Vec<&'static str>,
+) -> arrow_array::RecordBatch {
+    let mut scan = reader
+        .scan(strata_block::ScanRequest {
+            columns,
+            ..Default::default()
+        })
+        .await
+        .unwrap();
+    let mut batches = Vec::new();
+    while let Some(b) = scan.next().await.unwrap() {
+        batches.push(b);
     }
-    w.finish().await.unwrap()
+    arrow_select::concat::concat_batches(&batches[0].schema(), &batches).unwrap()
 }
