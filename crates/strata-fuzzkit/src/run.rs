@@ -1,7 +1,10 @@
 //! The time-budgeted driver: batches of `proptest` cases with fresh seeds until the budget is
-//! spent.
+//! spent. A watchdog thread turns a batch that never ends (an input that makes the code under
+//! test loop) into a failure naming the batch's seed: past [`batch_timeout`] it prints the seed
+//! and aborts the process, since the stuck thread cannot be stopped.
 
 use std::fmt::Debug;
+use std::sync::mpsc;
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use proptest::strategy::Strategy;
@@ -30,6 +33,43 @@ pub fn budget() -> Duration {
         }
         Err(_) => Duration::from_secs_f64(DEFAULT_SECONDS),
     }
+}
+
+/// How long one batch of cases may run before the watchdog aborts: `FUZZ_BATCH_TIMEOUT`
+/// seconds, else 300 (a batch takes about a second; shrinking a failure at most 60).
+pub fn batch_timeout() -> Duration {
+    std::env::var("FUZZ_BATCH_TIMEOUT")
+        .ok()
+        .and_then(|s| s.trim().parse::<f64>().ok())
+        .filter(|v| v.is_finite() && *v > 0.0)
+        .map_or(Duration::from_secs(300), Duration::from_secs_f64)
+}
+
+/// Watches the batches of fuzz target `name`: each message is the seed of a batch starting
+/// now (`None`: the run is over). Prints the seed of a batch running past `limit` and aborts.
+fn watchdog(name: String, limit: Duration) -> mpsc::Sender<Option<u64>> {
+    let (tx, rx) = mpsc::channel::<Option<u64>>();
+    std::thread::spawn(move || {
+        let mut running: Option<(u64, Instant)> = None;
+        loop {
+            match rx.recv_timeout(Duration::from_millis(200)) {
+                Ok(Some(seed)) => running = Some((seed, Instant::now())),
+                Ok(None) | Err(mpsc::RecvTimeoutError::Disconnected) => return,
+                Err(mpsc::RecvTimeoutError::Timeout) => {}
+            }
+            if let Some((seed, since)) = running {
+                if since.elapsed() > limit {
+                    eprintln!(
+                        "fuzz target {name}: a batch is still running after {:.0}s (an input \
+                         that never finishes?)\nreproduce: FUZZ_SEED={seed} cargo test {name}",
+                        limit.as_secs_f64()
+                    );
+                    std::process::abort();
+                }
+            }
+        }
+    });
+    tx
 }
 
 /// The seed of one batch: `FUZZ_SEED` when set (reproduces a reported failure), else the clock
@@ -72,8 +112,10 @@ where
     let started = Instant::now();
     let mut cases = 0u64;
     let mut batch = 0u64;
+    let watch = watchdog(name.to_string(), batch_timeout());
     loop {
         let (seed, fixed) = seed(batch);
+        let _ = watch.send(Some(seed));
         let config = Config {
             cases: BATCH,
             failure_persistence: None,
@@ -95,6 +137,7 @@ where
             break;
         }
     }
+    let _ = watch.send(None);
     eprintln!(
         "fuzz target {name}: {cases} cases in {:.1}s",
         started.elapsed().as_secs_f64()
@@ -128,6 +171,36 @@ mod tests {
         // Shrinking brings any failing u32 down to the boundary.
         assert!(msg.contains("minimal input: 1000"), "{msg}");
         assert!(msg.contains("FUZZ_SEED="), "{msg}");
+    }
+
+    /// Run by `a_batch_that_never_ends_aborts_naming_its_seed` in a child process: a target
+    /// whose every case hangs. A no-op otherwise.
+    #[test]
+    fn hang_child() {
+        if std::env::var("FUZZKIT_HANG_CHILD").is_err() {
+            return;
+        }
+        fuzz("hangs", any::<u8>(), |_| loop {
+            std::thread::sleep(Duration::from_secs(1));
+        });
+    }
+
+    #[test]
+    fn a_batch_that_never_ends_aborts_naming_its_seed() {
+        let out = std::process::Command::new(std::env::current_exe().unwrap())
+            .args(["run::tests::hang_child", "--exact", "--nocapture"])
+            .env("FUZZKIT_HANG_CHILD", "1")
+            .env("FUZZ_BATCH_TIMEOUT", "0.5")
+            .env_remove("FUZZ_SEED")
+            .output()
+            .unwrap();
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success(), "{stderr}");
+        assert!(
+            stderr.contains("fuzz target hangs: a batch is still running"),
+            "{stderr}"
+        );
+        assert!(stderr.contains("reproduce: FUZZ_SEED="), "{stderr}");
     }
 
     #[test]
