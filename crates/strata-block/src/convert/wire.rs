@@ -41,7 +41,20 @@ pub(crate) enum Val<'a> {
 }
 
 /// Reads a varint at `*pos` as prost does (at most 10 bytes, the tenth at most 1).
+#[inline]
 fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
+    // Most varints (field keys, lengths below 128) are one byte.
+    match buf.get(*pos) {
+        Some(&b) if b < 0x80 => {
+            *pos += 1;
+            Some(u64::from(b))
+        }
+        _ => varint_long(buf, pos),
+    }
+}
+
+#[inline(never)]
+fn varint_long(buf: &[u8], pos: &mut usize) -> Option<u64> {
     let mut v: u64 = 0;
     for i in 0..10 {
         let b = *buf.get(*pos)?;
@@ -111,6 +124,11 @@ pub(crate) fn str_of(b: &[u8]) -> &str {
 
 fn utf8(b: &[u8]) -> Option<&str> {
     std::str::from_utf8(b).ok()
+}
+
+/// `Some` when `b` is UTF-8 (for strings whose bytes are kept as they are).
+fn checked(b: &[u8]) -> Option<()> {
+    strata_common::is_utf8(b).then_some(())
 }
 
 /// Marks singular message field `tag` (< 64) as seen; `None` when it was seen before.
@@ -282,7 +300,7 @@ fn resource<'a>(b: &'a [u8], res: &mut WireResource<'a>) -> Option<()> {
 
 fn entity_ref(b: &[u8]) -> Option<()> {
     fields(b, |tag, v| match (tag, v) {
-        (1..=4, Val::Len(s)) => utf8(s).map(|_| ()),
+        (1..=4, Val::Len(s)) => checked(s),
         (1..=4, _) => None,
         _ => Some(()),
     })
@@ -290,7 +308,7 @@ fn entity_ref(b: &[u8]) -> Option<()> {
 
 fn instrumentation_scope(b: &[u8]) -> Option<()> {
     fields(b, |tag, v| match (tag, v) {
-        (1 | 2, Val::Len(s)) => utf8(s).map(|_| ()),
+        (1 | 2, Val::Len(s)) => checked(s),
         (3, Val::Len(m)) => key_value(m, 0).map(|_| ()),
         (4, Val::Varint(_)) => Some(()),
         (1..=4, _) => None,
@@ -306,7 +324,7 @@ fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>) -> Option<()> {
             Some(())
         }
         (2 | 4, Val::Len(_)) => Some(()),
-        (3 | 5, Val::Len(s)) => utf8(s).map(|_| ()),
+        (3 | 5, Val::Len(s)) => checked(s),
         (6 | 10 | 12 | 14, Val::Varint(_)) | (16, Val::Fixed32(_)) => Some(()),
         (7, Val::Fixed64(t)) => {
             out.start = t;
@@ -331,7 +349,7 @@ fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>) -> Option<()> {
 fn event(b: &[u8]) -> Option<()> {
     fields(b, |tag, v| match (tag, v) {
         (1, Val::Fixed64(_)) | (4, Val::Varint(_)) => Some(()),
-        (2, Val::Len(s)) => utf8(s).map(|_| ()),
+        (2, Val::Len(s)) => checked(s),
         (3, Val::Len(m)) => key_value(m, 0).map(|_| ()),
         (1..=4, _) => None,
         _ => Some(()),
@@ -341,7 +359,7 @@ fn event(b: &[u8]) -> Option<()> {
 fn link(b: &[u8]) -> Option<()> {
     fields(b, |tag, v| match (tag, v) {
         (1 | 2, Val::Len(_)) | (5, Val::Varint(_)) | (6, Val::Fixed32(_)) => Some(()),
-        (3, Val::Len(s)) => utf8(s).map(|_| ()),
+        (3, Val::Len(s)) => checked(s),
         (4, Val::Len(m)) => key_value(m, 0).map(|_| ()),
         (1..=6, _) => None,
         _ => Some(()),
@@ -350,7 +368,7 @@ fn link(b: &[u8]) -> Option<()> {
 
 fn status(b: &[u8]) -> Option<()> {
     fields(b, |tag, v| match (tag, v) {
-        (2, Val::Len(s)) => utf8(s).map(|_| ()),
+        (2, Val::Len(s)) => checked(s),
         (3, Val::Varint(_)) => Some(()),
         (2 | 3, _) => None,
         _ => Some(()),
@@ -363,7 +381,7 @@ fn key_value(b: &[u8], depth: u32) -> Option<(&[u8], Option<&[u8]>)> {
     let (mut key, mut value) = (&b""[..], None);
     fields(b, |tag, v| match (tag, v) {
         (1, Val::Len(s)) => {
-            utf8(s)?;
+            checked(s)?;
             key = s;
             Some(())
         }
@@ -394,7 +412,7 @@ fn any_value(b: &[u8], depth: u32) -> Option<()> {
             }
         }
         match (tag, v) {
-            (1, Val::Len(s)) => utf8(s).map(|_| ()),
+            (1, Val::Len(s)) => checked(s),
             (2 | 3 | 8, Val::Varint(_)) | (4, Val::Fixed64(_)) | (7, Val::Len(_)) => Some(()),
             (5, Val::Len(m)) => fields(m, |tag, v| match (tag, v) {
                 (1, Val::Len(m)) => any_value(m, depth + 1),

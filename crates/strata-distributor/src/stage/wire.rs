@@ -132,7 +132,20 @@ struct Walker<'a> {
 }
 
 /// Reads a varint at `*pos` as prost does (at most 10 bytes, the tenth at most 1).
+#[inline]
 fn varint(buf: &[u8], pos: &mut usize, end: usize) -> Option<u64> {
+    // Most varints (field keys, lengths below 128) are one byte.
+    match buf.get(*pos) {
+        Some(&b) if b < 0x80 && *pos < end => {
+            *pos += 1;
+            Some(u64::from(b))
+        }
+        _ => varint_long(buf, pos, end),
+    }
+}
+
+#[inline(never)]
+fn varint_long(buf: &[u8], pos: &mut usize, end: usize) -> Option<u64> {
     let mut v: u64 = 0;
     for i in 0..10 {
         if *pos >= end {
@@ -206,7 +219,7 @@ impl<'a> Walker<'a> {
     }
 
     fn utf8(&self, s: usize, e: usize) -> Option<()> {
-        std::str::from_utf8(&self.buf[s..e]).ok().map(|_| ())
+        strata_common::is_utf8(&self.buf[s..e]).then_some(())
     }
 
     fn request(&mut self) -> Option<()> {
