@@ -54,15 +54,14 @@ impl RoleProcess {
         std::fs::File::create(&path)
             .and_then(|mut f| f.write_all(config.as_bytes()))
             .expect("writing config");
-        let mut p = Self {
-            name: name.to_string(),
-            program: role_bin(binary),
-            args: vec!["--config".into(), path.into_os_string()],
-            log: dir.join(format!("{name}.log")),
+        let mut p = Self::unstarted(
+            name,
+            role_bin(binary),
+            vec!["--config".into(), path.into_os_string()],
+            dir.join(format!("{name}.log")),
             http_port,
-            https_ca: None,
-            child: None,
-        };
+            None,
+        );
         p.spawn_child();
         p
     }
@@ -87,7 +86,20 @@ impl RoleProcess {
         http_port: u16,
         https_ca: Option<PathBuf>,
     ) -> Self {
-        let mut p = Self {
+        let mut p = Self::unstarted(name, program, args, log, http_port, https_ca);
+        p.spawn();
+        p
+    }
+
+    fn unstarted(
+        name: &str,
+        program: PathBuf,
+        args: Vec<OsString>,
+        log: PathBuf,
+        http_port: u16,
+        https_ca: Option<PathBuf>,
+    ) -> Self {
+        Self {
             name: name.to_string(),
             program,
             args,
@@ -95,9 +107,7 @@ impl RoleProcess {
             http_port,
             https_ca,
             child: None,
-        };
-        p.spawn();
-        p
+        }
     }
 
     fn spawn(&mut self) {

@@ -49,4 +49,6 @@ pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_RE
 pub use rows::{MergedRows, RowMerger, RowRef, RowStream, TraceRows};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};
-pub use writer::{BlockWriter, TraceShare, WriterOptions, SERVICE_NAME_EXACT_KEY};
+pub use writer::{
+    service_name_exact, BlockWriter, TraceShare, WriterOptions, SERVICE_NAME_EXACT_KEY,
+};

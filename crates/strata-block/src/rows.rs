@@ -88,15 +88,7 @@ impl BlockReader {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
-        let service_name_exact = file
-            .metadata()
-            .file_metadata()
-            .key_value_metadata()
-            .and_then(|kvs| {
-                kvs.iter()
-                    .find(|kv| kv.key == crate::writer::SERVICE_NAME_EXACT_KEY)
-            })
-            .is_some_and(|kv| kv.value.as_deref() == Some("true"));
+        let service_name_exact = crate::writer::service_name_exact(file.metadata());
         // The span columns (with `replica` where the file has it): a prefix of every format.
         let span_cols = file
             .schema()
@@ -128,10 +120,8 @@ fn trace_ids<'a>(batch: &'a RecordBatch, block: &BlockId) -> Result<&'a FixedSiz
     Ok(ids)
 }
 
-fn id_of(ids: &FixedSizeBinaryArray, row: usize) -> TraceId {
-    let mut b = [0u8; 16];
-    b.copy_from_slice(ids.value(row));
-    TraceId(b)
+fn id_of(ids: &FixedSizeBinaryArray, row: usize, block: &BlockId) -> Result<TraceId> {
+    TraceId::from_slice(ids.value(row)).map_err(|e| BlockError::corrupt(*block, e.to_string()))
 }
 
 impl RowStream {
@@ -157,7 +147,7 @@ impl RowStream {
             }
             let (batch, pos) = self.batch.as_mut().expect("set above");
             let ids = trace_ids(batch, &self.block)?;
-            let id = id_of(ids, *pos);
+            let id = id_of(ids, *pos, &self.block)?;
             match &out {
                 Some(t) if t.trace_id != id => return Ok(out),
                 Some(_) => {}

@@ -104,6 +104,14 @@ struct PendingTrace {
 /// Written by format v2 writers when it holds; absent means "read the resource attributes".
 pub const SERVICE_NAME_EXACT_KEY: &str = "strata.service_name_exact";
 
+/// Whether a block's footer says its `service_name` column is exact ([`SERVICE_NAME_EXACT_KEY`]).
+pub fn service_name_exact(md: &parquet::file::metadata::ParquetMetaData) -> bool {
+    md.file_metadata().key_value_metadata().is_some_and(|kvs| {
+        kvs.iter()
+            .any(|kv| kv.key == SERVICE_NAME_EXACT_KEY && kv.value.as_deref() == Some("true"))
+    })
+}
+
 /// Writes one block. See the crate docs for the sequence of objects.
 /// Scalar columns that get page-level statistics (a column index): with the `type` leaf of
 /// `resource_attrs` (chunk statistics: whether a row group may hold an array-valued resource

@@ -129,7 +129,7 @@ impl SearchJob {
             return Ok(());
         }
         let md = reader.parquet_metadata().await.map_err(block_err)?;
-        let exact = service_name_exact(&md);
+        let exact = strata_block::service_name_exact(&md);
         let layout = Layout::new(&md);
         let stats = BlockStats::new(&md, &layout);
         let in_range: Vec<bool> = md
@@ -378,14 +378,4 @@ fn u64_stat(rg: &RowGroupMetaData, name: &str, min: bool) -> Option<u64> {
         }
         _ => None,
     }
-}
-
-/// Whether the block's footer says its `service_name` column is exact
-/// ([`strata_block::SERVICE_NAME_EXACT_KEY`]).
-fn service_name_exact(md: &parquet::file::metadata::ParquetMetaData) -> bool {
-    md.file_metadata().key_value_metadata().is_some_and(|kvs| {
-        kvs.iter().any(|kv| {
-            kv.key == strata_block::SERVICE_NAME_EXACT_KEY && kv.value.as_deref() == Some("true")
-        })
-    })
 }
