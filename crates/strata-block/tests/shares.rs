@@ -435,3 +435,55 @@ fn wrong_trace_id_and_order_are_errors() {
         assert_eq!(w.finish().await.unwrap().total_spans, 1);
     });
 }
+
+/// The writer hands the Parquet writer batches of a few thousand rows, much smaller than a row
+/// group: a block of 16,800 spans (three batches) written in one row group reads back the same rows, and the
+/// same trace-level columns, as the block written with one batch per 5-row row group.
+#[test]
+fn batches_within_a_row_group_write_the_same_rows() {
+    let traces: BTreeMap<TraceId, Shares> = (0..2_100u32)
+        .map(|t| {
+            let id =
+                TraceId::from_slice(&(u128::from(t + 1) * 0x9e37_79b9_7f4a_7c15).to_be_bytes())
+                    .unwrap();
+            let spans = (0..8u64)
+                .map(|n| simple_span(id, n, 1_000 + u64::from(t) + (7 - n) * 10))
+                .collect();
+            let service = ["api", "db", "cache"][t as usize % 3];
+            let trace = tempopb::Trace {
+                resource_spans: vec![batch(service, spans)],
+            };
+            (id, vec![(trace.encode_to_vec(), t % 5 == 0)])
+        })
+        .collect();
+    let read = |rg: usize| {
+        let traces = &traces;
+        run(async move {
+            let (store, meta) = write_walked(traces, rg).await.unwrap();
+            let meta = meta.unwrap();
+            let reader = BlockReader::new(store, meta.clone());
+            let trace_cols = scan_all(
+                &reader,
+                vec![
+                    strata_block::schema::col::TRACE_ID,
+                    strata_block::schema::col::TRACE_SPANS,
+                    strata_block::schema::col::TRACE_START,
+                    strata_block::schema::col::TRACE_END,
+                    strata_block::schema::col::TRACE_ROOT_SERVICE,
+                    strata_block::schema::col::TRACE_SERVICE_STATS,
+                    strata_block::schema::col::REPLICA,
+                ],
+            )
+            .await;
+            (meta, reader.read_all().await.unwrap(), trace_cols)
+        })
+    };
+    let (one_group, rows, cols) = read(100_000);
+    let (small_groups, small_rows, small_cols) = read(5);
+    assert_eq!(one_group.row_groups, 1);
+    assert_eq!(one_group.total_spans, 16_800);
+    assert!(small_groups.row_groups > 1);
+    assert_eq!(rows.len(), 2_100);
+    assert_eq!(rows, small_rows, "rows read back");
+    assert_eq!(cols, small_cols, "trace-level columns and replica flags");
+}

@@ -4,7 +4,7 @@
 //! other trace; the `replica` column takes each row's flag from the [`RowRef`].
 //!
 //! Rows are referred to until written: the writer holds the source batches of at most
-//! [`ROWS_PER_WRITE`] rows (or a row group, if smaller), and writes them at a trace boundary
+//! [`BATCH_ROWS`] rows (or a row group, if smaller), and writes them at a trace boundary
 //! once that many are pending, and at [`BlockWriter::finish`].
 
 use std::sync::Arc;
@@ -14,14 +14,11 @@ use arrow_array::{
 };
 use strata_common::TraceId;
 
-use super::BlockWriter;
+use super::{BlockWriter, BATCH_ROWS};
 use crate::convert::{downcast, TraceSummary};
 use crate::error::{BlockError, Result};
 use crate::rows::{shared_span_columns, RowRef};
 use crate::schema::{col, schema_for, span_schema};
-
-/// Rows copied per batch handed to the Parquet writer.
-const ROWS_PER_WRITE: usize = 8192;
 
 /// Rows waiting to be copied, and their source batches (each once).
 #[derive(Debug, Default)]
@@ -147,7 +144,7 @@ impl BlockWriter {
             t.append(&summary, rows.len())?;
         }
         self.trace_ids.push(trace_id);
-        if self.rows.rows.len() >= ROWS_PER_WRITE.min(self.opts.row_group_max_spans) {
+        if self.rows.rows.len() >= BATCH_ROWS.min(self.opts.row_group_max_spans) {
             self.write_rows().await?;
         }
         Ok(())
