@@ -1,9 +1,9 @@
 //! [`FooterCache`]: decoded Parquet footers and page indexes of many blocks, bounded in bytes.
 //!
 //! A [`BlockReader`](crate::BlockReader) keeps its block's decoded footer for as long as it
-//! lives, unless it shares a `FooterCache` ([`BlockReader::with_footer_cache`]
-//! (crate::BlockReader::with_footer_cache)): then the footer is looked up there and, when
-//! absent, read and inserted. Entries are evicted least recently used first once the sum of
+//! lives, unless it shares a `FooterCache`
+//! ([`BlockReader::with_footer_cache`](crate::BlockReader::with_footer_cache)): then the
+//! footer is looked up there and, when absent, read and inserted. Entries are evicted least recently used first once the sum of
 //! their sizes (`ParquetMetaData::memory_size`) passes the capacity, so a querier's memory for
 //! footers stays bounded however many blocks the store holds. A footer larger than the whole
 //! capacity is used once and not kept. Two readers missing the same block at once both read

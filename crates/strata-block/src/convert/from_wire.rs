@@ -1,6 +1,7 @@
 //! Wire → Arrow: appends spans indexed by [`super::wire`] as rows, reading fields straight from
 //! the checked share bytes (a trace's resources and scopes are read once, into [`ResourceRow`]
-//! and [`ScopeRow`], not once per span row). Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
+//! and [`ScopeRow`], not once per span row; span attributes come as the index walk parsed
+//! them). Produces the same rows as [`SpanBatchBuilder::append_copy`] on the
 //! prost-decoded spans (the invariant of [`super::wire`]); array, key-value-list and entity-ref
 //! values are decoded and re-encoded with prost, as the prost path stores them.
 //!
@@ -18,8 +19,8 @@ use super::attrs::{AttrListBuilder, Cell};
 use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
 use super::to_batch::SpanBatchBuilder;
 use super::wire::{
-    fields, reencode_array, reencode_entity_ref, reencode_kvlist, str_of, Val, WireResource,
-    WireScope, WireSpan,
+    fields, reencode_array, reencode_entity_ref, reencode_kvlist, str_of, Val, WireAttr,
+    WireResource, WireScope, WireSpan, WireValue,
 };
 use crate::error::{BlockError, Result};
 use crate::schema::tag;
@@ -41,24 +42,8 @@ fn walk<'a>(b: &'a [u8], what: &str, f: impl FnMut(u32, Val<'a>) -> Option<()>) 
     fields(b, f).ok_or_else(|| broken(what))
 }
 
-/// An attribute value read from a checked `AnyValue` (`Absent`: the `KeyValue` has none).
-#[derive(Debug, Clone, Copy)]
-enum WireValue<'a> {
-    Absent,
-    Empty,
-    /// UTF-8 checked by the walk.
-    Str(&'a [u8]),
-    Bool(bool),
-    Int(i64),
-    Double(f64),
-    Bytes(&'a [u8]),
-    Array(&'a [u8]),
-    Kvlist(&'a [u8]),
-    StrIndex(i64),
-}
-
 /// Attributes read from checked `KeyValue`s: (key, value); keys are UTF-8 checked by the walk.
-type Attrs<'a> = Vec<(&'a [u8], WireValue<'a>)>;
+type Attrs<'a> = Vec<WireAttr<'a>>;
 
 /// Key and value of one checked `KeyValue` message.
 fn parse_kv(kv: &[u8]) -> Result<(&[u8], WireValue<'_>)> {
@@ -83,15 +68,7 @@ fn parse_kv(kv: &[u8]) -> Result<(&[u8], WireValue<'_>)> {
     })?;
     let v = match known {
         None => WireValue::Empty,
-        Some((1, Val::Len(s))) => WireValue::Str(s),
-        Some((2, Val::Varint(b))) => WireValue::Bool(b != 0),
-        Some((3, Val::Varint(i))) => WireValue::Int(i as i64),
-        Some((4, Val::Fixed64(d))) => WireValue::Double(f64::from_bits(d)),
-        Some((5, Val::Len(m))) => WireValue::Array(m),
-        Some((6, Val::Len(m))) => WireValue::Kvlist(m),
-        Some((7, Val::Len(b))) => WireValue::Bytes(b),
-        Some((8, Val::Varint(i))) => WireValue::StrIndex(i64::from(i as i32)),
-        Some(_) => return Err(broken("AnyValue")),
+        Some((t, v)) => WireValue::of(t, v).ok_or_else(|| broken("AnyValue"))?,
     };
     Ok((key, v))
 }
@@ -128,7 +105,7 @@ impl AttrListBuilder {
     }
 
     /// Appends a row holding `attrs`.
-    fn append_row(&mut self, attrs: &[(&[u8], WireValue<'_>)]) -> Result<()> {
+    fn append_row(&mut self, attrs: &[WireAttr<'_>]) -> Result<()> {
         for (k, v) in attrs {
             self.push_attr(k, *v)?;
         }
@@ -279,15 +256,17 @@ impl EntityRefListBuilder {
 }
 
 impl SpanBatchBuilder {
-    /// Appends one span indexed by [`super::wire::WireTrace`], a replica copy when
-    /// `span.replica`; the same row as [`append_copy`](Self::append_copy) of the decoded span.
-    /// Returns what the trace-level columns need of the row ([`WireRow`]).
+    /// Appends one span indexed by [`super::wire::WireTrace`], with its attributes as the
+    /// walk parsed them (`attrs`), a replica copy when `span.replica`; the same row as
+    /// [`append_copy`](Self::append_copy) of the decoded span. Returns what the trace-level
+    /// columns need of the row ([`WireRow`]).
     pub(crate) fn append_wire<'s>(
         &mut self,
         trace_id: &TraceId,
         res: &ResourceRow<'_>,
         scope: &ScopeRow<'_>,
         span: &WireSpan<'s>,
+        attrs: &[WireAttr<'_>],
     ) -> Result<WireRow<'s>> {
         let c = &mut *self;
         // Resource.
@@ -333,7 +312,7 @@ impl SpanBatchBuilder {
                 (4, Val::Len(b)) => s.parent = b,
                 (5, Val::Len(b)) => s.name = b,
                 (6, Val::Varint(x)) => s.kind = x as i32,
-                (9, Val::Len(m)) => then(&mut out, || c.attrs.append_kv_wire(m)),
+                // Attributes (9) come parsed, in `attrs`.
                 (10, Val::Varint(x)) => s.dropped_attrs = x as u32,
                 (11, Val::Len(m)) => then(&mut out, || c.events.append_wire(m)),
                 (12, Val::Varint(x)) => s.dropped_events = x as u32,
@@ -346,7 +325,7 @@ impl SpanBatchBuilder {
             Some(())
         })?;
         out?;
-        c.attrs.finish_row()?;
+        c.attrs.append_row(attrs)?;
         c.events.finish_row()?;
         c.links.finish_row()?;
 

@@ -1,7 +1,9 @@
 //! A borrowed walk of stored trace shares (`tempopb.Trace` in protobuf wire format) for the
 //! block writer: it indexes a trace's resources, scopes and spans as byte slices of the shares,
 //! so that [`super::from_wire`] can append them to the Arrow builders without building prost
-//! structs (one allocation per key and string) first.
+//! structs (one allocation per key and string) first. The spans' attributes, which the walk
+//! must parse to check them, are kept parsed ([`WireTrace::attrs`]), so the append walk does
+//! not parse them a second time.
 //!
 //! Format (OTLP 1.x, `opentelemetry-proto` 0.33): `Trace` `1: ResourceSpans*`; ResourceSpans
 //! `1: Resource, 2: ScopeSpans*, 3: schema_url`; ScopeSpans `1: InstrumentationScope, 2: Span*,
@@ -30,6 +32,43 @@ use strata_proto::otlp::common::{ArrayValue, EntityRef, KeyValueList};
 /// Deepest nesting of `AnyValue`s in arrays and key-value lists walked (prost allows 100
 /// message levels in all; deeper values take the prost path).
 pub(crate) const MAX_DEPTH: u32 = 32;
+
+/// An attribute value read from a checked `AnyValue` (`Absent`: the `KeyValue` has none).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub(crate) enum WireValue<'a> {
+    Absent,
+    Empty,
+    /// UTF-8 checked by the walk.
+    Str(&'a [u8]),
+    Bool(bool),
+    Int(i64),
+    Double(f64),
+    Bytes(&'a [u8]),
+    Array(&'a [u8]),
+    Kvlist(&'a [u8]),
+    StrIndex(i64),
+}
+
+impl<'a> WireValue<'a> {
+    /// The value of an `AnyValue` whose one known field (1..=8) is `(tag, v)`, as prost decodes
+    /// it; `None` for a wire type prost would reject.
+    pub(crate) fn of(tag: u32, v: Val<'a>) -> Option<Self> {
+        Some(match (tag, v) {
+            (1, Val::Len(s)) => Self::Str(s),
+            (2, Val::Varint(b)) => Self::Bool(b != 0),
+            (3, Val::Varint(i)) => Self::Int(i as i64),
+            (4, Val::Fixed64(d)) => Self::Double(f64::from_bits(d)),
+            (5, Val::Len(m)) => Self::Array(m),
+            (6, Val::Len(m)) => Self::Kvlist(m),
+            (7, Val::Len(b)) => Self::Bytes(b),
+            (8, Val::Varint(i)) => Self::StrIndex(i64::from(i as i32)),
+            _ => return None,
+        })
+    }
+}
+
+/// A checked attribute: key (UTF-8 checked) and value.
+pub(crate) type WireAttr<'a> = (&'a [u8], WireValue<'a>);
 
 /// A field value as read from the wire.
 #[derive(Clone, Copy)]
@@ -171,6 +210,15 @@ pub(crate) struct WireSpan<'a> {
     pub start: u64,
     pub end: u64,
     pub replica: bool,
+    /// The span's attributes: `WireTrace::attrs[attrs.0..attrs.1]`, in wire order.
+    pub attrs: (u32, u32),
+}
+
+impl WireSpan<'_> {
+    /// The span's attributes in `all` (its trace's [`WireTrace::attrs`]).
+    pub fn attrs_in<'t, 'a>(&self, all: &'t [WireAttr<'a>]) -> &'t [WireAttr<'a>] {
+        &all[self.attrs.0 as usize..self.attrs.1 as usize]
+    }
 }
 
 /// The resources, scopes and spans of one trace's shares, in the order prost would decode
@@ -180,6 +228,9 @@ pub(crate) struct WireTrace<'a> {
     pub resources: Vec<WireResource<'a>>,
     pub scopes: Vec<WireScope<'a>>,
     pub spans: Vec<WireSpan<'a>>,
+    /// Every span's attributes, parsed once by the walk that checks them (the append walk
+    /// takes them from here instead of parsing the `KeyValue`s again).
+    pub attrs: Vec<WireAttr<'a>>,
 }
 
 impl<'a> WireTrace<'a> {
@@ -266,8 +317,9 @@ impl<'a> WireTrace<'a> {
                 start: 0,
                 end: 0,
                 replica,
+                attrs: (0, 0),
             };
-            span(m, &mut s)?;
+            span(m, &mut s, &mut self.attrs)?;
             self.spans.push(s);
         }
         Some(())
@@ -280,7 +332,10 @@ fn resource<'a>(b: &'a [u8], res: &mut WireResource<'a>) -> Option<()> {
         (1, Val::Len(m)) => {
             let (key, value) = key_value(m, 0)?;
             if key == b"service.name" {
-                let s = value.and_then(string_value);
+                let s = match value {
+                    WireValue::Str(s) => Some(str_of(s)),
+                    _ => None,
+                };
                 if first_service {
                     res.service_name_exact = s.is_some();
                     first_service = false;
@@ -316,8 +371,9 @@ fn instrumentation_scope(b: &[u8]) -> Option<()> {
     })
 }
 
-fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>) -> Option<()> {
+fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>, attrs: &mut Vec<WireAttr<'a>>) -> Option<()> {
     let mut seen = 0;
+    let first = attrs.len();
     fields(b, |tag, v| match (tag, v) {
         (1, Val::Len(id)) => {
             out.trace_id = id;
@@ -334,7 +390,10 @@ fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>) -> Option<()> {
             out.end = t;
             Some(())
         }
-        (9, Val::Len(m)) => key_value(m, 0).map(|_| ()),
+        (9, Val::Len(m)) => {
+            attrs.push(key_value(m, 0)?);
+            Some(())
+        }
         (11, Val::Len(m)) => event(m),
         (13, Val::Len(m)) => link(m),
         (15, Val::Len(m)) => {
@@ -343,7 +402,9 @@ fn span<'a>(b: &'a [u8], out: &mut WireSpan<'a>) -> Option<()> {
         }
         (1..=16, _) => None,
         _ => Some(()),
-    })
+    })?;
+    out.attrs = (u32::try_from(first).ok()?, u32::try_from(attrs.len()).ok()?);
+    Some(())
 }
 
 fn event(b: &[u8]) -> Option<()> {
@@ -375,10 +436,10 @@ fn status(b: &[u8]) -> Option<()> {
     })
 }
 
-/// Checks a `KeyValue`; its key and value message.
-fn key_value(b: &[u8], depth: u32) -> Option<(&[u8], Option<&[u8]>)> {
+/// Checks a `KeyValue`; its key and value.
+fn key_value(b: &[u8], depth: u32) -> Option<WireAttr<'_>> {
     let mut seen = 0;
-    let (mut key, mut value) = (&b""[..], None);
+    let (mut key, mut value) = (&b""[..], WireValue::Absent);
     fields(b, |tag, v| match (tag, v) {
         (1, Val::Len(s)) => {
             checked(s)?;
@@ -387,8 +448,7 @@ fn key_value(b: &[u8], depth: u32) -> Option<(&[u8], Option<&[u8]>)> {
         }
         (2, Val::Len(m)) => {
             once(&mut seen, 2)?;
-            any_value(m, depth + 1)?;
-            value = Some(m);
+            value = any_value(m, depth + 1)?;
             Some(())
         }
         (3, Val::Varint(_)) => Some(()),
@@ -398,24 +458,24 @@ fn key_value(b: &[u8], depth: u32) -> Option<(&[u8], Option<&[u8]>)> {
     Some((key, value))
 }
 
-/// Checks an `AnyValue` (at most one of its known fields present).
-fn any_value(b: &[u8], depth: u32) -> Option<()> {
+/// Checks an `AnyValue` (at most one of its known fields present); its value.
+fn any_value(b: &[u8], depth: u32) -> Option<WireValue<'_>> {
     if depth > MAX_DEPTH {
         return None;
     }
-    let mut known = 0;
+    let mut value = WireValue::Empty;
     fields(b, |tag, v| {
         if (1..=8).contains(&tag) {
-            known += 1;
-            if known > 1 {
+            if value != WireValue::Empty {
                 return None;
             }
+            value = WireValue::of(tag, v)?;
         }
         match (tag, v) {
             (1, Val::Len(s)) => checked(s),
             (2 | 3 | 8, Val::Varint(_)) | (4, Val::Fixed64(_)) | (7, Val::Len(_)) => Some(()),
             (5, Val::Len(m)) => fields(m, |tag, v| match (tag, v) {
-                (1, Val::Len(m)) => any_value(m, depth + 1),
+                (1, Val::Len(m)) => any_value(m, depth + 1).map(|_| ()),
                 (1, _) => None,
                 _ => Some(()),
             }),
@@ -427,19 +487,8 @@ fn any_value(b: &[u8], depth: u32) -> Option<()> {
             (1..=8, _) => None,
             _ => Some(()),
         }
-    })
-}
-
-/// The string of a checked `AnyValue`, if it holds one.
-fn string_value(b: &[u8]) -> Option<&str> {
-    let mut out = None;
-    fields(b, |tag, v| {
-        if let (1, Val::Len(s)) = (tag, v) {
-            out = Some(str_of(s));
-        }
-        Some(())
     })?;
-    out
+    Some(value)
 }
 
 /// A checked `ArrayValue` as prost re-encodes it (what the prost path stores).

@@ -24,7 +24,7 @@ impl BlockWriter {
     /// before, and no spans of this trace may be added later.
     ///
     /// Returns `Ok(false)`, having changed nothing, when a share is outside what the walk reads
-    /// (see [`crate::convert::wire`]: malformed, or merged by prost's rules): the caller then
+    /// (see the module docs of `convert::wire`: malformed, or merged by prost's rules): the caller then
     /// decodes the shares with prost and uses [`add_trace_owned_copy`](Self::add_trace_owned_copy),
     /// which gives the exact result or error. Errors as [`add_trace`](Self::add_trace).
     pub async fn add_trace_shares(
@@ -64,20 +64,27 @@ impl BlockWriter {
         }
         // Rows copied from other blocks go first: the trace-level columns are in row order.
         self.write_rows().await?;
-        self.service_name_exact &= trace.resources.iter().all(|r| r.service_name_exact);
-        let resources: Vec<ResourceRow<'_>> = (trace.resources.into_iter())
+        let WireTrace {
+            resources,
+            scopes,
+            mut spans,
+            attrs,
+        } = trace;
+        self.service_name_exact &= resources.iter().all(|r| r.service_name_exact);
+        let resources: Vec<ResourceRow<'_>> = (resources.into_iter())
             .map(ResourceRow::new)
             .collect::<Result<_>>()?;
-        let scopes: Vec<ScopeRow<'_>> = (trace.scopes.into_iter())
+        let scopes: Vec<ScopeRow<'_>> = (scopes.into_iter())
             .map(ScopeRow::new)
             .collect::<Result<_>>()?;
-        let mut spans = trace.spans;
         spans.sort_by_key(|s| s.start);
         let mut summary = TraceSummary::default();
         for s in &spans {
             let res = &resources[s.resource as usize];
             let scope = &scopes[s.scope as usize];
-            let row = self.batch.append_wire(&id, res, scope, s)?;
+            let row = self
+                .batch
+                .append_wire(&id, res, scope, s, s.attrs_in(&attrs))?;
             if self.trace_cols.is_some() {
                 summary.row(
                     s.start,
