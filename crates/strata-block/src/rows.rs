@@ -2,7 +2,7 @@
 //! (as ranges of the decoded Arrow batches, nothing converted), and [`RowMerger`] merges several
 //! by trace ID, dropping duplicate spans, into [`MergedRows`] that
 //! [`BlockWriter::add_trace_rows`](crate::BlockWriter::add_trace_rows) copies into the output
-//! with Arrow's `interleave`. It produces the traces [`TraceMerger`](crate::TraceMerger) does
+//! run by run (Arrow's `MutableArrayData`). It produces the traces [`TraceMerger`](crate::TraceMerger) does
 //! without turning every row into OTLP structs and back.
 //!
 //! Rules (the same as `TraceMerger`'s): two spans are duplicates when they have the same span ID

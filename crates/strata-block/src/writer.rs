@@ -531,7 +531,8 @@ impl BlockWriter {
         self.write_batch_if_full().await
     }
 
-    /// Writes the batch once it holds a row group's spans or [`MAX_BATCH_BYTES`].
+    /// Writes the batch once it holds [`BATCH_ROWS`] rows (or a row group's, if fewer) or
+    /// [`MAX_BATCH_BYTES`].
     async fn write_batch_if_full(&mut self) -> Result<()> {
         if self.batch.len() >= BATCH_ROWS.min(self.opts.row_group_max_spans)
             || self.batch.approx_bytes() >= MAX_BATCH_BYTES

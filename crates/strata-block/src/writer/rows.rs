@@ -1,6 +1,6 @@
 //! [`BlockWriter::add_trace_rows`]: adds a trace from rows of other blocks ([`crate::rows`]),
-//! copied column by column with Arrow's `interleave` when a batch is written, instead of
-//! through OTLP structs. The trace-level columns are derived from the copied rows as for any
+//! copied column by column, in runs of consecutive rows of one input, when a batch is written,
+//! instead of through OTLP structs. The trace-level columns are derived from the copied rows as for any
 //! other trace; the `replica` column takes each row's flag from the [`RowRef`].
 //!
 //! Rows are referred to until written: the writer holds the source batches of at most

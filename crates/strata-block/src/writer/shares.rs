@@ -24,9 +24,10 @@ impl BlockWriter {
     /// before, and no spans of this trace may be added later.
     ///
     /// Returns `Ok(false)`, having changed nothing, when a share is outside what the walk reads
-    /// (see the module docs of `convert::wire`: malformed, or merged by prost's rules): the caller then
-    /// decodes the shares with prost and uses [`add_trace_owned_copy`](Self::add_trace_owned_copy),
-    /// which gives the exact result or error. Errors as [`add_trace`](Self::add_trace).
+    /// (see the module docs of `convert::wire`: malformed, or merged by prost's rules): the
+    /// caller then decodes the shares with prost and uses
+    /// [`add_trace_owned_copy`](Self::add_trace_owned_copy), which gives the exact result or
+    /// error. Errors as [`add_trace`](Self::add_trace).
     pub async fn add_trace_shares(
         &mut self,
         trace_id: TraceId,
