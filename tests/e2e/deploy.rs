@@ -194,6 +194,7 @@ fn helm_chart_with_default_values_renders_valid_manifests() {
     assert_eq!(cfg.metrics_generator.ring.replication_factor, 1);
     assert_processors_on(&cfg);
     assert!(cfg.metrics_generator.storage.remote_write.is_empty());
+    assert_eq!(cfg.compactor.job_nice, 10);
     // Two queriers on the local backend's per-pod directories have nothing to share.
     assert!(cfg.querier.search.peers.is_unset());
     assert!(!text.contains("strata-querier-headless"), "{text}");
@@ -269,6 +270,11 @@ fn helm_chart_with_gcs_values_and_options_off_renders_valid_manifests() {
     // metricsGenerator.enabled: false: no generator objects, distributors send to none.
     assert!(!text.contains("metrics-generator"), "{text}");
     assert!(!cfg.contains("metrics_generator"), "{cfg}");
+    let parsed = extracted_config(out.path(), "helm-strata-config.yaml");
+    assert_eq!(
+        parsed.compactor.job_nice, 0,
+        "compactor.job_nice reaches the config"
+    );
 }
 
 #[test]

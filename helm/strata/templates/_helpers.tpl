@@ -100,7 +100,7 @@ pod IP, which the container's --config.expand-env fills in from the POD_IP varia
   "ring" (dict "replication_factor" $v.ring.replication_factor "dns" $ringDns "dns_refresh" $v.ring.dns_refresh "heartbeat_period" $v.ring.heartbeat_period)
   "ingester_client" $v.ingesterClient
   "ingester" (dict "wal" (dict "path" "/var/strata/wal") "flush_all_on_shutdown" true)
-  "compactor" (dict "compaction_cycle" $v.compactor.compaction_cycle "block_retention" $v.compactor.block_retention "ring" $compactorRing "instance_addr" "${POD_IP}:3200")
+  "compactor" (dict "compaction_cycle" $v.compactor.compaction_cycle "block_retention" $v.compactor.block_retention "job_nice" $v.compactor.job_nice "ring" $compactorRing "instance_addr" "${POD_IP}:3200")
   "overrides" (dict "defaults" $v.overrides.defaults "per_tenant_override_config" "/conf/overrides.yaml")
   "storage" $storage
 -}}
