@@ -27,6 +27,7 @@
 //! `None`: the caller then decodes with prost, which produces the exact error or result. Of
 //! singular scalar and string fields the last occurrence wins, as in prost.
 
+use strata_common::varint;
 use strata_proto::otlp::common::{ArrayValue, EntityRef, KeyValueList};
 
 /// Deepest nesting of `AnyValue`s in arrays and key-value lists walked (prost allows 100
@@ -77,36 +78,6 @@ pub(crate) enum Val<'a> {
     Fixed64(u64),
     Fixed32(u32),
     Len(&'a [u8]),
-}
-
-/// Reads a varint at `*pos` as prost does (at most 10 bytes, the tenth at most 1).
-#[inline]
-fn varint(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    // Most varints (field keys, lengths below 128) are one byte.
-    match buf.get(*pos) {
-        Some(&b) if b < 0x80 => {
-            *pos += 1;
-            Some(u64::from(b))
-        }
-        _ => varint_long(buf, pos),
-    }
-}
-
-#[inline(never)]
-fn varint_long(buf: &[u8], pos: &mut usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for i in 0..10 {
-        let b = *buf.get(*pos)?;
-        *pos += 1;
-        if i == 9 && b > 1 {
-            return None;
-        }
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
 }
 
 /// Calls `f(tag, value)` for every field of the message `buf`; `None` at the first malformed

@@ -164,18 +164,7 @@ const WIRE_LEN: u64 = 2;
 const WIRE_I32: u64 = 5;
 
 fn read_varint(buf: &[u8], pos: &mut usize) -> anyhow::Result<u64> {
-    let mut v = 0u64;
-    for shift in (0..64).step_by(7) {
-        let Some(&b) = buf.get(*pos) else {
-            bail!("truncated varint")
-        };
-        *pos += 1;
-        v |= u64::from(b & 0x7f) << shift;
-        if b & 0x80 == 0 {
-            return Ok(v);
-        }
-    }
-    bail!("varint too long")
+    strata_common::varint(buf, pos).ok_or_else(|| anyhow::anyhow!("malformed varint"))
 }
 
 /// Calls `f(field, wire_type, value_range)` for each field of the message in `buf[start..end]`.

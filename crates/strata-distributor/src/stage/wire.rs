@@ -21,7 +21,7 @@
 
 use std::ops::Range;
 
-use strata_common::{SpanId, TraceId};
+use strata_common::{varint, SpanId, TraceId};
 
 /// Deepest nesting of `AnyValue`s in arrays and key-value lists walked (prost allows 100
 /// message levels in all; deeper values take the prost path).
@@ -131,39 +131,6 @@ struct Walker<'a> {
     out: Scanned,
 }
 
-/// Reads a varint at `*pos` as prost does (at most 10 bytes, the tenth at most 1).
-#[inline]
-fn varint(buf: &[u8], pos: &mut usize, end: usize) -> Option<u64> {
-    // Most varints (field keys, lengths below 128) are one byte.
-    match buf.get(*pos) {
-        Some(&b) if b < 0x80 && *pos < end => {
-            *pos += 1;
-            Some(u64::from(b))
-        }
-        _ => varint_long(buf, pos, end),
-    }
-}
-
-#[inline(never)]
-fn varint_long(buf: &[u8], pos: &mut usize, end: usize) -> Option<u64> {
-    let mut v: u64 = 0;
-    for i in 0..10 {
-        if *pos >= end {
-            return None;
-        }
-        let b = buf[*pos];
-        *pos += 1;
-        if i == 9 && b > 1 {
-            return None;
-        }
-        v |= u64::from(b & 0x7f) << (7 * i);
-        if b < 0x80 {
-            return Some(v);
-        }
-    }
-    None
-}
-
 impl<'a> Walker<'a> {
     /// Calls `f(tag, value, whole field range)` for every field in `start..end`; stops at the
     /// first `None`.
@@ -173,10 +140,12 @@ impl<'a> Walker<'a> {
         end: usize,
         mut f: impl FnMut(&mut Self, u32, Val, Range<usize>) -> Option<()>,
     ) -> Option<()> {
+        // Varints are read within the message: positions stay those of `buf`.
+        let within = self.buf.get(..end)?;
         let mut pos = start;
         while pos < end {
             let field_start = pos;
-            let key = varint(self.buf, &mut pos, end)?;
+            let key = varint(within, &mut pos)?;
             if key > u64::from(u32::MAX) {
                 return None;
             }
@@ -186,7 +155,7 @@ impl<'a> Walker<'a> {
             }
             let val = match wt {
                 VARINT => {
-                    varint(self.buf, &mut pos, end)?;
+                    varint(within, &mut pos)?;
                     Val::Varint
                 }
                 FIXED64 => {
@@ -203,7 +172,7 @@ impl<'a> Walker<'a> {
                     Val::Fixed32
                 }
                 LEN => {
-                    let len = varint(self.buf, &mut pos, end)?;
+                    let len = varint(within, &mut pos)?;
                     if len > (end - pos) as u64 {
                         return None;
                     }
