@@ -90,7 +90,7 @@ fuzz: ## Every fuzz target (decoders of OTLP, Zipkin, Jaeger, WAL, TraceQL, bloc
 .PHONY: soak
 soak: ## Kill an ingester of the run-cluster cluster every SOAK_KILL_EVERY s (20) under load for SOAK_SECONDS (300); every acknowledged trace must be readable
 	$(CARGO) build -j$(JOBS) -p strata-cli -p strata-distributor -p strata-ingester -p strata-querier -p strata-compactor -p strata-metrics-generator
-	$(CARGO) test -j$(JOBS) -p strata-integration-tests --test soak -- --ignored --nocapture
+	$(CARGO) test -j$(JOBS) -p strata-integration-tests --test e2e -- --ignored --nocapture soak::
 
 .PHONY: bench
 bench: ## Ingest, search, trace-by-ID, TraceQL metrics, cluster, compaction, receiver, metrics-generator and sampling benchmarks (release builds); writes docs/BENCHMARKS.md

@@ -5,7 +5,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use strata_integration_tests::jaeger::thrift_batch;
 use strata_integration_tests::{eventually_async, metric_sum, Server};
 
-use crate::support::{
+use super::support::{
     attr, check_trace, labelled, read_back, run_client, string, udp_send, Expect, Extra,
 };
 

@@ -6,7 +6,7 @@ use opentelemetry_proto::tonic::common::v1::any_value::Value;
 use strata_integration_tests::otlp::get_trace;
 use strata_integration_tests::{metric_sum, Server};
 
-use crate::support::{attr, check_trace, labelled, read_back, run_client, string, Expect, Extra};
+use super::support::{attr, check_trace, labelled, read_back, run_client, string, Expect, Extra};
 
 /// Both OpenTelemetry Zipkin exporters (JSON and protobuf) into `POST /api/v2/spans`.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
