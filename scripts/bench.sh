@@ -256,6 +256,7 @@ HTTP_P99=$(jget "$TMP/http.json" p99)
 SPR=$(jget "$TMP/grpc.json" spans_per_request)
 SPT=$(jget "$TMP/grpc.json" spans_per_trace)
 ATTRS=$(jget "$TMP/grpc.json" attributes_per_span)
+RATTRS=$(jget "$TMP/grpc.json" attributes_per_resource)
 
 # The server's CPU-seconds over run $1 without its compaction thread's.
 ingest_cpu() { awk -v a="${SERVER_CPU_SECONDS[$1]:-0}" -v b="${COMPACTION_CPU_SECONDS[$1]:-0}" 'BEGIN {printf "%.2f", a - b}'; }
@@ -312,7 +313,7 @@ SECTION="$TMP/section.md"
     echo "| Memory | $MEM_GIB GiB |"
     echo "| Kernel | $KERNEL |"
     echo "| Toolchain | $RUSTC, release profile |"
-    echo "| Payload | $SPR spans/request ($SPT spans/trace), $ATTRS attributes/span, WAL fsync \`always\` |"
+    echo "| Payload | $SPR spans/request ($SPT spans/trace), $ATTRS attributes/span, $RATTRS attributes/resource, WAL fsync \`always\` |"
     echo
     echo "Server and load generator run on the same machine and share its $NPROC cores, so"
     echo "\"per core\" is the total divided by \`nproc\` — a lower bound on what one core of a"

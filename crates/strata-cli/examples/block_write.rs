@@ -95,6 +95,7 @@ fn main() {
         spans_per_trace: 10,
         traces_per_request: 50,
         attributes: 8,
+        resource_attributes: 13,
     };
     let mut rng = rand::rngs::SmallRng::seed_from_u64(16);
     let template = payload::Template::generate(shape, &mut rng).expect("payload");

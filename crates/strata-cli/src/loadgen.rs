@@ -81,6 +81,12 @@ pub struct LoadgenArgs {
     /// Attributes on each span.
     #[arg(long, default_value_t = 8)]
     pub attributes: usize,
+    /// Attributes on each resource: the first N of `service.name`, `service.namespace`,
+    /// `service.version`, `service.instance.id`, `deployment.environment.name`, `host.name`,
+    /// `host.arch`, `os.type`, `k8s.namespace.name`, `k8s.pod.name`, `telemetry.sdk.name`,
+    /// `telemetry.sdk.language`, `telemetry.sdk.version`; past 13, pod labels.
+    #[arg(long, default_value_t = 13)]
+    pub resource_attributes: usize,
     /// Distinct requests generated up front; sends cycle through them with fresh IDs.
     #[arg(long, default_value_t = 64)]
     pub payload_cache: usize,
@@ -128,6 +134,10 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
     );
     ensure!(args.concurrency >= 1, "--concurrency must be at least 1");
     ensure!(
+        args.resource_attributes >= 1,
+        "--resource-attributes must be at least 1 (service.name)"
+    );
+    ensure!(
         args.payload_cache >= 1,
         "--payload-cache must be at least 1"
     );
@@ -137,6 +147,7 @@ pub async fn run(args: LoadgenArgs) -> anyhow::Result<()> {
         spans_per_trace: args.spans_per_trace,
         traces_per_request: args.traces_per_request,
         attributes: args.attributes,
+        resource_attributes: args.resource_attributes,
     };
     let started = Instant::now();
     let count = args.payload_cache;
@@ -505,6 +516,7 @@ async fn push(
         "spans_per_request": spans_per_request,
         "spans_per_trace": shape.spans_per_trace,
         "attributes_per_span": shape.attributes,
+        "attributes_per_resource": shape.resource_attributes,
         "requests_ok": total.ok,
         "requests_failed": total.failed,
         "spans_sent": total.spans_sent,

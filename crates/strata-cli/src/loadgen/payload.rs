@@ -28,6 +28,9 @@ pub struct Shape {
     pub spans_per_trace: usize,
     pub traces_per_request: usize,
     pub attributes: usize,
+    /// Attributes on each resource: the first of the 13 that [`resource`] describes a service
+    /// with (`service.name` first), or all of them padded with pod labels.
+    pub resource_attributes: usize,
 }
 
 impl Shape {
@@ -397,24 +400,30 @@ fn filler(rng: &mut SmallRng, n: usize) -> KeyValue {
     }
 }
 
-fn resource(svc: &Service, rng: &mut SmallRng) -> Resource {
+/// A resource of `svc` with `n` attributes (see [`Shape::resource_attributes`]).
+fn resource(svc: &Service, n: usize, rng: &mut SmallRng) -> Resource {
     let instance = format!("{:016x}", rng.random::<u64>());
+    let mut attributes = vec![
+        s("service.name", svc.name),
+        s("service.namespace", "shop"),
+        s("service.version", "1.4.2"),
+        s("service.instance.id", instance.clone()),
+        s("deployment.environment.name", "bench"),
+        s("host.name", format!("node-{}", rng.random_range(1..=12))),
+        s("host.arch", "amd64"),
+        s("os.type", "linux"),
+        s("k8s.namespace.name", "shop"),
+        s("k8s.pod.name", format!("{}-{}", svc.name, &instance[..8])),
+        s("telemetry.sdk.name", "opentelemetry"),
+        s("telemetry.sdk.language", svc.language),
+        s("telemetry.sdk.version", "1.30.0"),
+    ];
+    attributes.truncate(n.max(1));
+    for i in attributes.len()..n {
+        attributes.push(s(&format!("k8s.pod.label.l{i}"), format!("v{i}")));
+    }
     Resource {
-        attributes: vec![
-            s("service.name", svc.name),
-            s("service.namespace", "shop"),
-            s("service.version", "1.4.2"),
-            s("service.instance.id", instance.clone()),
-            s("deployment.environment.name", "bench"),
-            s("host.name", format!("node-{}", rng.random_range(1..=12))),
-            s("host.arch", "amd64"),
-            s("os.type", "linux"),
-            s("k8s.namespace.name", "shop"),
-            s("k8s.pod.name", format!("{}-{}", svc.name, &instance[..8])),
-            s("telemetry.sdk.name", "opentelemetry"),
-            s("telemetry.sdk.language", svc.language),
-            s("telemetry.sdk.version", "1.30.0"),
-        ],
+        attributes,
         ..Default::default()
     }
 }
@@ -447,7 +456,7 @@ fn generate_request(shape: Shape, rng: &mut SmallRng, now: u64) -> ExportTraceSe
         .enumerate()
         .filter(|(_, spans)| !spans.is_empty())
         .map(|(idx, spans)| ResourceSpans {
-            resource: Some(resource(&SERVICES[idx], rng)),
+            resource: Some(resource(&SERVICES[idx], shape.resource_attributes, rng)),
             scope_spans: vec![ScopeSpans {
                 scope: Some(InstrumentationScope {
                     name: "strata-loadgen".into(),
@@ -694,6 +703,7 @@ mod tests {
             spans_per_trace: 10,
             traces_per_request: 20,
             attributes: 8,
+            resource_attributes: 13,
         }
     }
 
@@ -717,6 +727,31 @@ mod tests {
             spans.iter().filter(|s| s.parent_span_id.is_empty()).count(),
             20
         );
+        let resource_attrs = |req: &ExportTraceServiceRequest| -> Vec<Vec<String>> {
+            let keys = |r: &Resource| r.attributes.iter().map(|kv| kv.key.clone()).collect();
+            req.resource_spans
+                .iter()
+                .map(|rs| rs.resource.as_ref().map_or_else(Vec::new, keys))
+                .collect()
+        };
+        let all = resource_attrs(&req);
+        assert!(all
+            .iter()
+            .all(|keys| keys.len() == 13 && keys[0] == "service.name"));
+        // Fewer keep `service.name` first; more are padded, all distinct.
+        for n in [1, 3, 20] {
+            let shape = Shape {
+                resource_attributes: n,
+                ..shape()
+            };
+            let t = Template::generate(shape, &mut SmallRng::seed_from_u64(1)).unwrap();
+            let req = ExportTraceServiceRequest::decode(&t.bytes[..]).unwrap();
+            for keys in resource_attrs(&req) {
+                assert_eq!(keys.len(), n);
+                assert_eq!(keys[..n.min(13)], all[0][..n.min(13)]);
+                assert_eq!(keys.iter().collect::<HashSet<_>>().len(), n);
+            }
+        }
     }
 
     #[test]
