@@ -48,7 +48,18 @@ impl Run {
 /// `offered` and `capacity` in MiB/s, for `secs` seconds; `max_held` is tracked after
 /// `warm_up` seconds.
 fn simulate(law: Law, offered: f64, capacity: f64, secs: usize, warm_up: usize) -> Run {
-    let admission = Admission::default();
+    simulate_with(Admission::default(), law, offered, capacity, secs, warm_up)
+}
+
+/// [`simulate`] with `admission` (e.g. one [`Admission::assuming`] a drain rate).
+fn simulate_with(
+    admission: Admission,
+    law: Law,
+    offered: f64,
+    capacity: f64,
+    secs: usize,
+    warm_up: usize,
+) -> Run {
     let shedder = Shedder::default();
     let mut held = 0.0;
     let mut live: VecDeque<(u64, f64)> = VecDeque::new();
@@ -165,4 +176,28 @@ fn the_proportional_law_alone_swings_under_the_same_load() {
     let warm = &run.accepted[15..];
     let med = median(warm);
     assert!(warm.iter().any(|b| *b < med / 2.0), "{}", run.timeline());
+}
+
+#[test]
+fn with_an_assumed_rate_a_load_at_start_is_paced_from_the_first_second() {
+    // 16 MiB/s assumed (the default), writers that drain 45 MiB/s, seven times that offered.
+    let assumed = 16.0;
+    let run = simulate_with(
+        Admission::assuming((assumed * MIB) as u64),
+        Law::DrainRate,
+        7.0 * 45.0,
+        45.0,
+        60,
+        10,
+    );
+    let timeline = run.timeline();
+    // The first second: at most the assumed rate times the factor with nothing held (2.5),
+    // plus the bucket's burst and one push. Half the bound taken at once instead (256 MiB)
+    // came back as a wave of blocks and a second below half the median after the warm-up.
+    let first = 2.5 * assumed * (1.0 + super::BURST.as_secs_f64()) * MIB + PUSH;
+    assert!(run.accepted[0] <= first, "{timeline}");
+    let warm = &run.accepted[10..];
+    let med = median(warm);
+    assert!(warm.iter().all(|b| *b >= med / 2.0), "{timeline}");
+    assert!(run.max_held < LIMIT, "held {:.0} MiB", run.max_held / MIB);
 }
