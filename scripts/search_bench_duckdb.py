@@ -37,10 +37,10 @@ def attr(column, key, field):
 
 # Per matched span: (trace_id, group, span_id, name, start, duration). `group` separates the
 # spansets of one trace (by() values); NULL when there is one spanset.
-def filtered(pred):
+def filtered(pred, table="spans"):
     return (
         "SELECT trace_id, NULL AS grp, span_id, name, start_time_unix_nano AS s, "
-        f"duration_nano AS d FROM spans WHERE {pred}"
+        f"duration_nano AS d FROM {table} WHERE {pred}"
     )
 
 
@@ -74,7 +74,9 @@ QUERIES = {
     "span attribute =": filtered(f"{attr('attrs', 'http.request.method', 'str')} = 'POST'"),
     "resource attribute =": filtered("service_name = 'checkout'"),
     "unscoped attribute =": filtered(
-        f"{attr('list_concat(attrs, resource_attrs)', 'deployment.environment', 'str')} = 'prod'"
+        f"{attr('list_concat(attrs, resource_attrs)', 'deployment.environment', 'str')} = 'prod'",
+        # With the resource columns: joined from the blocks' resource tables in format v4.
+        "spans_res",
     ),
     "int attribute >=": filtered(f"{attr('attrs', 'http.response.status_code', 'int')} >= 500"),
     "regex, broad": filtered("regexp_full_match(name, 'GET /api/v1/items/.*')"),

@@ -23,7 +23,7 @@ async fn every_field_survives_a_block() {
     eventually(30, || (wal_segments(&server).len() == 1).then_some(()));
     let meta: serde_json::Value =
         serde_json::from_slice(&std::fs::read(&metas[0]).unwrap()).unwrap();
-    assert_eq!(meta["format"], "strata-parquet-v3");
+    assert_eq!(meta["format"], "strata-parquet-v4");
     assert_eq!(meta["tenantId"], "single-tenant");
     assert_eq!(meta["totalSpans"], 4);
     assert_eq!(meta["totalTraces"], 1);

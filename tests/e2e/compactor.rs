@@ -14,7 +14,10 @@ use std::time::{Duration, Instant};
 
 use object_store::local::LocalFileSystem;
 use object_store::ObjectStore;
-use strata_block::{list_block_dirs, read_compacted, BlockReader, BlockWriter, WriterOptions};
+use strata_block::{
+    list_block_dirs, read_compacted, BlockReader, BlockWriter, WriterOptions, FORMAT_V4,
+    FORMAT_VERSION,
+};
 use strata_common::{BlockId, Clock, SystemClock, TenantId, TraceId};
 use strata_proto::otlp::trace::Span;
 use strata_storage::{list_blocks, BlockPaths};
@@ -85,12 +88,21 @@ async fn prepare(store: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>) {
                 TraceId(b)
             })
             .collect();
+        // Blocks of both formats an ingester may have cut: each resource once (v4), on
+        // every row (v3); a job merges resource tables when all its inputs have one.
+        let format = if g % 2 == 0 {
+            FORMAT_V4
+        } else {
+            FORMAT_VERSION
+        };
         for _replica in 0..3 {
             let opts = WriterOptions {
                 row_group_max_spans: 50,
                 ..WriterOptions::default()
             };
-            inputs.push(write_block(store, tenant, &ids, 6, start, opts, &mut expected).await);
+            inputs.push(
+                write_block(store, tenant, &ids, 6, start, opts, format, &mut expected).await,
+            );
         }
     }
     (expected, inputs)
@@ -98,6 +110,7 @@ async fn prepare(store: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>) {
 
 /// Writes one level-0 block holding `spans` spans of each of `ids`, starting at `start`, and
 /// records them in `expected`.
+#[allow(clippy::too_many_arguments)] // A test helper: every argument is one fact of the block.
 async fn write_block(
     store: &Store,
     tenant: &TenantId,
@@ -105,14 +118,16 @@ async fn write_block(
     spans: u32,
     start: u64,
     opts: WriterOptions,
+    format: &str,
     expected: &mut Expected,
 ) -> BlockId {
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         tenant.clone(),
         BlockId::new_random(),
         opts,
         Arc::new(SystemClock),
+        format,
     )
     .unwrap();
     for id in ids {

@@ -9,6 +9,9 @@
 //! capacity is used once and not kept. Two readers missing the same block at once both read
 //! it (no single flight); the second insert replaces the first.
 //!
+//! A block's decoded resource table (format v4) may be kept with its footer
+//! ([`insert_table`](FooterCache::insert_table)), counted in its size and dropped with it.
+//!
 //! Invariants: the bytes held never exceed the capacity once an insert returns; every
 //! [`get`](FooterCache::get) counts one hit or one miss, every footer dropped to make room one
 //! eviction, and every footer too large to keep one rejection ([`FooterCacheStats`]).
@@ -16,9 +19,13 @@
 use std::collections::{BTreeMap, HashMap};
 use std::sync::atomic::{AtomicU64, Ordering};
 
+use std::sync::Arc;
+
 use parking_lot::Mutex;
 use parquet::arrow::arrow_reader::ArrowReaderMetadata;
 use strata_common::BlockId;
+
+use crate::resources::ResourceTable;
 
 /// See the module docs.
 #[derive(Debug)]
@@ -54,6 +61,9 @@ pub struct FooterCacheStats {
 struct Inner {
     /// block → (footer, its size, its last use)
     entries: HashMap<BlockId, (ArrowReaderMetadata, usize, u64)>,
+    /// block → its resource table (format v4), decoded from a footer held in `entries`; its
+    /// size is counted in that entry's.
+    tables: HashMap<BlockId, Arc<ResourceTable>>,
     /// last use → block, for eviction
     by_use: BTreeMap<u64, BlockId>,
     bytes: usize,
@@ -92,6 +102,28 @@ impl FooterCache {
         Some(file)
     }
 
+    /// The decoded resource table of `block` (format v4), if its footer is held and the table
+    /// was added; counts nothing and changes no recency.
+    pub fn table(&self, block: BlockId) -> Option<Arc<ResourceTable>> {
+        self.inner.lock().tables.get(&block).cloned()
+    }
+
+    /// Keeps `table`, decoded from `block`'s footer, while that footer is held (its size is
+    /// added to the footer's; a table that would not fit is not kept).
+    pub fn insert_table(&self, block: BlockId, table: Arc<ResourceTable>) {
+        let size = table.batch().get_array_memory_size();
+        let mut g = self.inner.lock();
+        if g.tables.contains_key(&block) || g.bytes + size > self.capacity {
+            return;
+        }
+        let Some(e) = g.entries.get_mut(&block) else {
+            return;
+        };
+        e.1 += size;
+        g.bytes += size;
+        g.tables.insert(block, table);
+    }
+
     /// Whether `block`'s footer is held; counts nothing and changes no recency.
     pub fn contains(&self, block: BlockId) -> bool {
         self.inner.lock().entries.contains_key(&block)
@@ -110,6 +142,7 @@ impl FooterCache {
         if let Some((_, old_size, old_tick)) = g.entries.insert(block, (file, size, tick)) {
             g.bytes -= old_size;
             g.by_use.remove(&old_tick);
+            g.tables.remove(&block);
         }
         g.by_use.insert(tick, block);
         g.bytes += size;
@@ -118,6 +151,7 @@ impl FooterCache {
                 break;
             };
             if let Some((_, s, _)) = g.entries.remove(&victim) {
+                g.tables.remove(&victim);
                 g.bytes -= s;
                 self.evictions.fetch_add(1, Ordering::Relaxed);
             }

@@ -1,4 +1,6 @@
-//! Block format v3 (`strata-parquet-v3`; v1 and v2 are still read): immutable blocks of spans in an object store.
+//! Block formats v3 (`strata-parquet-v3`) and v4 (`strata-parquet-v4`: each distinct resource
+//! once, see [`resources`]); v1 and v2 are still read: immutable blocks of spans in an object
+//! store.
 //!
 //! A block is three objects under `<tenant>/<block-id>/` (keys from [`strata_storage::BlockPaths`]):
 //!
@@ -24,6 +26,7 @@ mod layout;
 mod merge;
 mod meta;
 mod reader;
+pub mod resources;
 mod rows;
 mod scan;
 pub mod schema;
@@ -41,11 +44,12 @@ pub use index::{
 };
 pub use merge::{dedup_spans, MergedTrace, TraceMerger};
 pub use meta::{
-    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_VERSION,
+    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V4, FORMAT_VERSION,
     READ_FORMATS, WRITE_FORMATS,
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};
+pub use resources::{merge_tables, ResourceMerge, ResourceTable};
 pub use rows::{MergedRows, RowMerger, RowRef, RowStream, TraceRows};
 pub use scan::{Scan, ScanRequest};
 pub use stream::{StreamedTrace, TraceStream};

@@ -6,9 +6,11 @@ use strata_storage::BlockPaths;
 
 use crate::error::{BlockError, Result};
 
-/// The block format this build writes. Also stored in the Parquet file's key-value metadata
-/// under [`FORMAT_KEY`]. v2 added the `replica` column, v3 the trace-level columns (see the
-/// `schema` module).
+/// The block format [`BlockWriter::new`](crate::BlockWriter::new) writes (ingesters and
+/// compactors choose theirs by `storage.block.format`, v4 by default). Every format is also
+/// stored in the Parquet file's key-value metadata under [`FORMAT_KEY`]. v2 added the
+/// `replica` column, v3 the trace-level columns (see the `schema` module), v4 the resource
+/// table ([`FORMAT_V4`]).
 pub const FORMAT_VERSION: &str = "strata-parquet-v3";
 
 /// The second block format, still read (and written on request,
@@ -19,15 +21,22 @@ pub const FORMAT_V2: &str = "strata-parquet-v2";
 /// The first block format, still read: no `replica` column (every row counts).
 pub const FORMAT_V1: &str = "strata-parquet-v1";
 
+/// The fourth block format, read, and written on request
+/// ([`BlockWriter::new_with_format`](crate::BlockWriter::new_with_format)): each distinct
+/// resource once per block, in the resource table of the Parquet footer
+/// ([`crate::resources`]), and `resource_ref` on the span rows in place of the resource
+/// columns.
+pub const FORMAT_V4: &str = "strata-parquet-v4";
+
 /// Every format this build reads.
-pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_V2, FORMAT_VERSION];
+pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_V2, FORMAT_VERSION, FORMAT_V4];
 
 /// Formats a [`BlockWriter`](crate::BlockWriter) can write.
-pub const WRITE_FORMATS: &[&str] = &[FORMAT_V2, FORMAT_VERSION];
+pub const WRITE_FORMATS: &[&str] = &[FORMAT_V2, FORMAT_VERSION, FORMAT_V4];
 
 /// [`READ_FORMATS`] for error messages.
 pub(crate) const READ_FORMATS_TEXT: &str =
-    "strata-parquet-v1, strata-parquet-v2 and strata-parquet-v3";
+    "strata-parquet-v1, strata-parquet-v2, strata-parquet-v3 and strata-parquet-v4";
 
 /// Key of the format version in the Parquet footer's key-value metadata.
 pub const FORMAT_KEY: &str = "strata.format";
@@ -81,6 +90,12 @@ impl BlockMeta {
     /// Whether `data.parquet` has the trace-level columns (format v3 and later).
     pub fn has_trace_columns(&self) -> bool {
         self.format != FORMAT_V1 && self.format != FORMAT_V2
+    }
+
+    /// Whether the resources are in the footer's resource table, `resource_ref` on the rows
+    /// (format v4).
+    pub fn has_resource_table(&self) -> bool {
+        self.format == FORMAT_V4
     }
 
     /// Rejects formats this build does not know.

@@ -31,7 +31,8 @@ use crate::error::{BlockError, Result};
 use crate::footer_cache::FooterCache;
 use crate::guard::next_batch;
 use crate::meta::{BlockMeta, FORMAT_KEY, READ_FORMATS, READ_FORMATS_TEXT};
-use crate::schema::{schema_for, TRACE_ID_COLUMN};
+use crate::resources::ResourceTable;
+use crate::schema::{col, schema_for, TRACE_ID_COLUMN};
 
 /// Reads a block's `bloom` object.
 pub async fn read_bloom(
@@ -78,6 +79,8 @@ pub struct BlockReader {
     /// When set, the footer is kept here (bounded) instead of in `file`.
     footers: Option<Arc<FooterCache>>,
     bloom: OnceCell<Bloom>,
+    /// Format v4: the footer's resource table, parsed once.
+    resources: std::sync::OnceLock<Arc<ResourceTable>>,
     /// Row groups of at most this many compressed bytes are read whole by `find_trace`.
     whole_read_bytes: i64,
 }
@@ -90,6 +93,7 @@ impl BlockReader {
             file: OnceCell::new(),
             footers: None,
             bloom: OnceCell::new(),
+            resources: std::sync::OnceLock::new(),
             whole_read_bytes: WHOLE_READ_BYTES,
         }
     }
@@ -165,6 +169,55 @@ impl BlockReader {
                 .get_or_try_init(|| self.load_file(source))
                 .await
                 .cloned(),
+        }
+    }
+
+    /// The resource table of a format v4 file (parsed from its footer once per reader, and
+    /// kept with the footer in the reader's [`FooterCache`] if it has one);
+    /// `None` for the other formats, whose rows hold the resource columns.
+    pub(crate) fn resources(
+        &self,
+        file: &ArrowReaderMetadata,
+    ) -> Result<Option<Arc<ResourceTable>>> {
+        if file.schema().index_of(col::RESOURCE_REF).is_err() {
+            return Ok(None);
+        }
+        if let Some(t) = self.resources.get() {
+            return Ok(Some(t.clone()));
+        }
+        let id = self.meta.block_id;
+        let cached = self.footers.as_ref().and_then(|c| c.table(id));
+        let t = match cached {
+            Some(t) => t,
+            None => {
+                let t = Arc::new(ResourceTable::from_footer(file.metadata(), id)?);
+                if let Some(c) = &self.footers {
+                    c.insert_table(id, t.clone());
+                }
+                t
+            }
+        };
+        Ok(Some(self.resources.get_or_init(|| t).clone()))
+    }
+
+    /// The block's resource table (format v4; `None` for the other formats), loading the
+    /// footer if needed.
+    pub async fn resource_table(&self) -> Result<Option<Arc<ResourceTable>>> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?;
+        self.resources(&file)
+    }
+
+    /// `batch` as a v3-shaped one: with `resources`, `resource_ref` becomes the four resource
+    /// columns.
+    pub(crate) fn expand(
+        resources: &Option<Arc<ResourceTable>>,
+        batch: RecordBatch,
+    ) -> Result<RecordBatch> {
+        match resources {
+            Some(t) => t.expand_all(batch),
+            None => Ok(batch),
         }
     }
 
@@ -257,6 +310,7 @@ impl BlockReader {
                 source.fetch_ahead(lo..hi).await?;
             }
         }
+        let resources = self.resources(&file)?;
         let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
         let predicate = ArrowPredicateFn::new(mask, move |batch: RecordBatch| {
             let ids = batch
@@ -275,6 +329,7 @@ impl BlockReader {
             .build()?;
         let mut asm = TraceAssembler::default();
         while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
+            let batch = Self::expand(&resources, batch)?;
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
                 asm.push_row(&view, row)?;
@@ -295,11 +350,13 @@ impl BlockReader {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
+        let resources = self.resources(&file)?;
         let mut stream =
             ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
         let mut out = Vec::new();
         let mut current: Option<(TraceId, TraceAssembler)> = None;
         while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
+            let batch = Self::expand(&resources, batch)?;
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
                 let id = view.trace_id(row);

@@ -21,7 +21,7 @@ use std::sync::atomic::AtomicU64;
 use std::sync::Arc;
 
 use arrow_array::{
-    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, Int32Array, RecordBatch,
+    Array, BinaryArray, BooleanArray, FixedSizeBinaryArray, Int32Array, RecordBatch, UInt32Array,
 };
 use parquet::arrow::async_reader::ParquetRecordBatchStream;
 use parquet::arrow::{ParquetRecordBatchStreamBuilder, ProjectionMask};
@@ -31,7 +31,8 @@ use crate::convert::downcast;
 use crate::error::{BlockError, Result};
 use crate::guard::next_batch;
 use crate::reader::{BlockReader, CountingReader};
-use crate::schema::{col, span_schema, span_schema_v1};
+use crate::resources::ResourceTable;
+use crate::schema::{col, span_schema, span_schema_v1, span_schema_v4};
 
 /// One row of a decoded batch.
 #[derive(Debug, Clone)]
@@ -68,6 +69,10 @@ pub struct MergedRows {
 pub struct RowStream {
     block: BlockId,
     stream: ParquetRecordBatchStream<CountingReader>,
+    /// Format v4: the table `resource_ref` points into (batches are handed out v3-shaped).
+    resources: Option<Arc<ResourceTable>>,
+    /// Set by `row_stream_remapped`: batches keep `resource_ref`, mapped through this.
+    remap: Option<UInt32Array>,
     /// The batch being read and the first row not handed out yet.
     batch: Option<(Arc<RecordBatch>, usize)>,
     last: Option<TraceId>,
@@ -83,18 +88,40 @@ impl std::fmt::Debug for RowStream {
 }
 
 impl BlockReader {
+    /// [`row_stream`](Self::row_stream) of a format v4 block whose batches keep its shape
+    /// (`resource_ref`, [`span_schema_v4`]), each ref mapped through `map` (this block's row
+    /// of [`ResourceMerge::maps`](crate::resources::ResourceMerge)): the rows a writer with
+    /// that merge copies.
+    pub async fn row_stream_remapped(&self, batch_rows: usize, map: Vec<u32>) -> Result<RowStream> {
+        let mut s = self.row_stream(batch_rows).await?;
+        if s.resources.is_none() {
+            return Err(BlockError::corrupt(
+                self.meta().block_id,
+                "a remapped row stream of a block without a resource table",
+            ));
+        }
+        s.remap = Some(UInt32Array::from(map));
+        Ok(s)
+    }
+
     /// Streams the block's span rows by trace; `batch_rows` is the decoding batch size (0: 8192).
+    /// Batches have the v3 resource columns in every format.
     pub async fn row_stream(&self, batch_rows: usize) -> Result<RowStream> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
         let service_name_exact = crate::writer::service_name_exact(file.metadata());
-        // The span columns (with `replica` where the file has it): a prefix of every format.
-        let span_cols = file
-            .schema()
-            .fields()
-            .len()
-            .min(span_schema().fields().len());
+        let resources = self.resources(&file)?;
+        // The span columns (with `replica` where the file has it): a prefix of every format,
+        // with `resource_ref` for the resource columns in format v4.
+        let span_cols = match resources {
+            Some(_) => span_schema_v4().fields().len(),
+            None => file
+                .schema()
+                .fields()
+                .len()
+                .min(span_schema().fields().len()),
+        };
         let mask =
             ProjectionMask::roots(file.metadata().file_metadata().schema_descr(), 0..span_cols);
         let rows = if batch_rows == 0 { 8192 } else { batch_rows };
@@ -105,6 +132,8 @@ impl BlockReader {
         Ok(RowStream {
             block: self.meta().block_id,
             stream,
+            resources,
+            remap: None,
             batch: None,
             last: None,
             service_name_exact,
@@ -141,7 +170,13 @@ impl RowStream {
             if self.batch.is_none() {
                 match next_batch(&mut self.stream, &self.block).await? {
                     Some(b) if b.num_rows() == 0 => continue,
-                    Some(b) => self.batch = Some((Arc::new(b), 0)),
+                    Some(b) => {
+                        let b = match &self.remap {
+                            Some(map) => remap_batch(b, map)?,
+                            None => BlockReader::expand(&self.resources, b)?,
+                        };
+                        self.batch = Some((Arc::new(b), 0));
+                    }
                     None => return Ok(out),
                 }
             }
@@ -270,6 +305,18 @@ impl RowMerger {
             rows,
         }))
     }
+}
+
+/// `batch` with its `resource_ref` column mapped through `map`.
+fn remap_batch(batch: RecordBatch, map: &UInt32Array) -> Result<RecordBatch> {
+    let at = batch
+        .schema()
+        .index_of(col::RESOURCE_REF)
+        .map_err(|_| BlockError::corrupt("<batch>", "no resource_ref column"))?;
+    let refs: &UInt32Array = downcast(batch.column(at).as_ref(), col::RESOURCE_REF)?;
+    let mut columns = batch.columns().to_vec();
+    columns[at] = crate::resources::remap(refs, map)?;
+    Ok(RecordBatch::try_new(batch.schema(), columns)?)
 }
 
 /// Number of leading span columns every format shares (all but `replica`).

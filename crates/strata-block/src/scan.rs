@@ -24,7 +24,9 @@ use strata_common::BlockId;
 
 use crate::error::{BlockError, Result};
 use crate::reader::{BlockReader, CountingReader};
-use crate::schema::col::TRACE_ID;
+use crate::resources::ResourceTable;
+use crate::schema::col::{self, TRACE_ID};
+use crate::schema::RESOURCE_COLUMNS;
 
 /// What to read.
 #[derive(Debug, Clone, Default)]
@@ -46,6 +48,8 @@ pub struct ScanRequest {
 pub struct Scan {
     block: BlockId,
     stream: ParquetRecordBatchStream<CountingReader>,
+    /// Format v4: the table `resource_ref` points into, and the resource columns asked for.
+    resources: Option<(Arc<ResourceTable>, Vec<&'static str>)>,
     counter: Arc<AtomicU64>,
     whole_traces: bool,
     /// Rows of the last trace seen (whole-trace scans), which may continue.
@@ -68,13 +72,23 @@ impl BlockReader {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
+        let resources = self.resources(&file)?;
         let mut roots = Vec::with_capacity(req.columns.len());
         for c in &req.columns {
-            let i = file.schema().index_of(c).map_err(|_| {
+            // Format v4: the resource columns come from the table, through `resource_ref`.
+            let name = match resources {
+                Some(_) if RESOURCE_COLUMNS.contains(c) => col::RESOURCE_REF,
+                _ => c,
+            };
+            let i = file.schema().index_of(name).map_err(|_| {
                 BlockError::corrupt(self.meta().block_id, format!("scan of unknown column {c}"))
             })?;
             roots.push(i);
         }
+        let wanted: Vec<&'static str> = (req.columns.iter())
+            .copied()
+            .filter(|c| RESOURCE_COLUMNS.contains(c))
+            .collect();
         if req.whole_traces && !req.columns.contains(&TRACE_ID) {
             return Err(BlockError::corrupt(
                 self.meta().block_id,
@@ -99,6 +113,7 @@ impl BlockReader {
         Ok(Scan {
             block: self.meta().block_id,
             stream: b.build()?,
+            resources: resources.map(|t| (t, wanted)),
             counter,
             whole_traces: req.whole_traces,
             carry: None,
@@ -109,10 +124,19 @@ impl BlockReader {
 }
 
 impl Scan {
+    /// The next decoded batch, its resource columns taken from the table (format v4).
+    async fn decoded(&mut self) -> Result<Option<RecordBatch>> {
+        let batch = next_batch(&mut self.stream, &self.block).await?;
+        match (&self.resources, batch) {
+            (Some((t, wanted)), Some(b)) => Ok(Some(t.expand(b, wanted)?)),
+            (_, b) => Ok(b),
+        }
+    }
+
     /// The next batch, or `None` at the end.
     pub async fn next(&mut self) -> Result<Option<RecordBatch>> {
         if !self.whole_traces {
-            return next_batch(&mut self.stream, &self.block).await;
+            return self.decoded().await;
         }
         if let Some(b) = self.ready.take() {
             return Ok(Some(b));
@@ -121,7 +145,7 @@ impl Scan {
             if self.done {
                 return Ok(self.carry.take());
             }
-            let Some(batch) = next_batch(&mut self.stream, &self.block).await? else {
+            let Some(batch) = self.decoded().await? else {
                 self.done = true;
                 continue;
             };

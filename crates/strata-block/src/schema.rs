@@ -2,7 +2,12 @@
 //! (`strata-parquet-v3`, [`block_schema`]). The older formats, still read, have a prefix of its
 //! columns: `strata-parquet-v2` ([`span_schema`]) has every column up to `replica` and none of
 //! the trace-level columns; `strata-parquet-v1` ([`span_schema_v1`]) also lacks `replica`.
-//! [`schema_for`] gives the schema of each.
+//! [`schema_for`] gives the schema of each. `strata-parquet-v4` ([`block_schema_v4`]) has the
+//! columns of v3 with the four resource columns (`resource_attrs`,
+//! `resource_dropped_attributes_count`, `resource_entity_refs`, `resource_schema_url`)
+//! replaced, at the same place, by `resource_ref` (UInt32): the row of the block's resource
+//! table, in the Parquet footer, that holds those four columns once per distinct resource
+//! (format and invariants in [`crate::resources`]). Everything else below holds for v4 too.
 //!
 //! This is a persisted format: changing a column's name, type, nullability or meaning, or a
 //! type tag, requires a new format version.
@@ -131,6 +136,7 @@ pub mod col {
     pub const RESOURCE_DROPPED: &str = "resource_dropped_attributes_count";
     pub const RESOURCE_ENTITY_REFS: &str = "resource_entity_refs";
     pub const RESOURCE_SCHEMA_URL: &str = "resource_schema_url";
+    pub const RESOURCE_REF: &str = "resource_ref";
     pub const SCOPE_NAME: &str = "scope_name";
     pub const SCOPE_VERSION: &str = "scope_version";
     pub const SCOPE_ATTRS: &str = "scope_attrs";
@@ -393,6 +399,67 @@ pub fn block_schema() -> SchemaRef {
         .clone()
 }
 
+/// The per-span resource columns of formats v1 to v3, in schema order: in format v4 they are
+/// the columns of the block's resource table ([`crate::resources`]), and `resource_ref` takes
+/// their place in `data.parquet`.
+pub const RESOURCE_COLUMNS: [&str; 4] = [
+    col::RESOURCE_ATTRS,
+    col::RESOURCE_DROPPED,
+    col::RESOURCE_ENTITY_REFS,
+    col::RESOURCE_SCHEMA_URL,
+];
+
+/// Index of `resource_attrs` in [`span_schema`] (and of `resource_ref` in format v4).
+pub const RESOURCE_COLUMN_AT: usize = 16;
+
+/// The span columns of format v4: [`span_schema`] with [`RESOURCE_COLUMNS`] replaced by
+/// `resource_ref` (the batches a writer of format v4 builds).
+pub fn span_schema_v4() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| Arc::new(Schema::new(with_resource_ref(span_schema().fields()))))
+        .clone()
+}
+
+/// The schema of `data.parquet` in format v4: [`span_schema_v4`] followed by
+/// [`trace_fields`].
+pub fn block_schema_v4() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| Arc::new(Schema::new(with_resource_ref(block_schema().fields()))))
+        .clone()
+}
+
+/// The schema of a block's resource table (format v4): [`RESOURCE_COLUMNS`] as in
+/// [`span_schema`], one row per distinct resource.
+pub fn resource_table_schema() -> SchemaRef {
+    static SCHEMA: OnceLock<SchemaRef> = OnceLock::new();
+    SCHEMA
+        .get_or_init(|| {
+            let v3 = span_schema();
+            let fields: Vec<Field> = RESOURCE_COLUMNS
+                .iter()
+                .map(|n| v3.field_with_name(n).expect("a v3 column").clone())
+                .collect();
+            Arc::new(Schema::new(fields))
+        })
+        .clone()
+}
+
+/// `fields` with the run of [`RESOURCE_COLUMNS`] replaced by `resource_ref`.
+fn with_resource_ref(fields: &Fields) -> Vec<Field> {
+    let mut out = Vec::with_capacity(fields.len() - RESOURCE_COLUMNS.len() + 1);
+    for (i, f) in fields.iter().enumerate() {
+        if i == RESOURCE_COLUMN_AT {
+            out.push(Field::new(col::RESOURCE_REF, DataType::UInt32, false));
+        }
+        if !RESOURCE_COLUMNS.contains(&f.name().as_str()) {
+            out.push(f.as_ref().clone());
+        }
+    }
+    out
+}
+
 /// The schema of a file in `format` (one of [`READ_FORMATS`](crate::READ_FORMATS)), or `None`
 /// for a format this build does not know.
 pub fn schema_for(format: &str) -> Option<SchemaRef> {
@@ -400,6 +467,7 @@ pub fn schema_for(format: &str) -> Option<SchemaRef> {
         crate::meta::FORMAT_V1 => Some(span_schema_v1()),
         crate::meta::FORMAT_V2 => Some(span_schema()),
         crate::meta::FORMAT_VERSION => Some(block_schema()),
+        crate::meta::FORMAT_V4 => Some(block_schema_v4()),
         _ => None,
     }
 }

@@ -17,6 +17,7 @@ use strata_proto::otlp::trace::ResourceSpans;
 use crate::convert::{BatchView, TraceAssembler};
 use crate::error::{BlockError, Result};
 use crate::reader::{BlockReader, CountingReader};
+use crate::resources::ResourceTable;
 
 /// One trace's spans from one block.
 #[derive(Debug, Clone, PartialEq)]
@@ -51,6 +52,8 @@ impl Pending {
 pub struct TraceStream {
     block: BlockId,
     stream: ParquetRecordBatchStream<CountingReader>,
+    /// Format v4: the table `resource_ref` points into.
+    resources: Option<Arc<ResourceTable>>,
     batch: Option<RecordBatch>,
     row: usize,
     current: Option<(TraceId, Pending)>,
@@ -71,6 +74,7 @@ impl BlockReader {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
+        let resources = self.resources(&file)?;
         let rows = if batch_rows == 0 { 8192 } else { batch_rows };
         let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
             .with_batch_size(rows)
@@ -78,6 +82,7 @@ impl BlockReader {
         Ok(TraceStream {
             block: self.meta().block_id,
             stream,
+            resources,
             batch: None,
             row: 0,
             current: None,
@@ -98,7 +103,7 @@ impl TraceStream {
             if self.batch.is_none() {
                 match next_batch(&mut self.stream, &self.block).await? {
                     Some(b) => {
-                        self.batch = Some(b);
+                        self.batch = Some(BlockReader::expand(&self.resources, b)?);
                         self.row = 0;
                     }
                     None => return Ok(self.current.take().map(finish)),

@@ -7,7 +7,10 @@
 //! Format v3 (the default) adds the trace-level columns: each trace's summary is computed
 //! from its spans in [`BlockWriter::emit_pending`], where the trace is emitted whole, and set
 //! on its first row. [`BlockWriter::new_with_format`] writes format v2 instead (for a
-//! rollout while some readers only know v2, and for tests of the v2 read path).
+//! rollout while some readers only know v2, and for tests of the v2 read path), or format v4
+//! (each distinct resource once, in the footer's resource table: [`crate::resources`]; the
+//! batch builder then keeps the table across batches and adds it to the footer at
+//! [`BlockWriter::finish`]).
 
 use std::sync::Arc;
 
@@ -27,7 +30,8 @@ use strata_storage::BlockPaths;
 use crate::bloom::Bloom;
 use crate::convert::{ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceColumnsBuilder, TraceSummary};
 use crate::error::{BlockError, Result};
-use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_VERSION, WRITE_FORMATS};
+use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_V4, FORMAT_VERSION, WRITE_FORMATS};
+use crate::resources::RESOURCES_KEY;
 use crate::schema::{col, schema_for};
 
 mod rows;
@@ -140,7 +144,12 @@ pub struct BlockWriter {
     compaction_level: u32,
     compacted_from: Vec<BlockId>,
     parquet: Option<AsyncArrowWriter<BufWriter>>,
+    /// In ref mode for format v4, holding the block's resource table.
     batch: SpanBatchBuilder,
+    zstd: ZstdLevel,
+    /// Format v4: the batch builder's table is a compaction's merge of its inputs' tables
+    /// ([`BlockWriter::with_resource_merge`]), so rows with refs into it may be copied.
+    merged_resources: bool,
     /// The format written, one of [`WRITE_FORMATS`].
     format: &'static str,
     /// The trace-level columns of the batch (format v3; `None` for v2).
@@ -244,7 +253,13 @@ impl BlockWriter {
             compaction_level: 0,
             compacted_from: Vec::new(),
             parquet: Some(parquet),
-            batch: SpanBatchBuilder::default(),
+            batch: if format == FORMAT_V4 {
+                SpanBatchBuilder::with_resource_table()
+            } else {
+                SpanBatchBuilder::default()
+            },
+            zstd,
+            merged_resources: false,
             format,
             trace_cols: (format != crate::meta::FORMAT_V2).then(TraceColumnsBuilder::default),
             last_id: None,
@@ -256,6 +271,21 @@ impl BlockWriter {
             service_name_exact: true,
             poisoned: false,
         })
+    }
+
+    /// Makes a format v4 writer's resource table `merge` (its inputs' tables merged), so that
+    /// [`add_trace_rows`](Self::add_trace_rows) may copy rows whose `resource_ref` points
+    /// into it ([`BlockReader::row_stream_remapped`](crate::BlockReader::row_stream_remapped)).
+    /// Only before anything is added.
+    pub fn with_resource_merge(mut self, merge: crate::resources::ResourceMerge) -> Result<Self> {
+        if self.batch.interner.is_none() || self.total_spans > 0 || self.last_id.is_some() {
+            return Err(BlockError::InvalidOptions(
+                "a resource merge is for a new format v4 writer".into(),
+            ));
+        }
+        self.batch = merge.builder;
+        self.merged_resources = true;
+        Ok(self)
     }
 
     /// Sets `compactionLevel` in the meta (0 by default; a compactor raises it).
@@ -401,7 +431,17 @@ impl BlockWriter {
             let r = self.write_batch().await;
             self.poison_on_err(r)?;
         }
+        let resources = match self.batch.interner.is_some() {
+            true => Some(self.batch.finish_resource_table()?),
+            false => None,
+        };
         let mut parquet = self.parquet.take().expect("checked by check_usable");
+        if let Some(table) = resources {
+            parquet.append_key_value_metadata(KeyValue::new(
+                RESOURCES_KEY.to_string(),
+                table.to_footer_value(self.zstd)?,
+            ));
+        }
         if self.service_name_exact {
             parquet.append_key_value_metadata(KeyValue::new(
                 SERVICE_NAME_EXACT_KEY.to_string(),
@@ -501,6 +541,13 @@ impl BlockWriter {
         self.service_name_exact &= resources.iter().all(|r| r.service_name_exact());
         let mut spans = pending.spans;
         spans.sort_by_key(|(_, _, s, _)| s.start_time_unix_nano);
+        // Format v4: each resource looked up in the block's table once per trace.
+        let refs: Vec<Option<u32>> = match self.batch.interner.is_some() {
+            true => (resources.iter())
+                .map(|r| self.batch.intern_resource(r).map(Some))
+                .collect::<Result<_>>()?,
+            false => vec![None; resources.len()],
+        };
         let mut summary = TraceSummary::default();
         for (ri, si, span, replica) in &spans {
             let (scope, url) = &pending.scopes[*si];
@@ -509,7 +556,7 @@ impl BlockWriter {
                 schema_url: url,
             };
             self.batch
-                .append_copy(&id, &resources[*ri], &scope, span, *replica)?;
+                .append_copy_ref(&id, &resources[*ri], &scope, span, *replica, refs[*ri])?;
             if self.trace_cols.is_some() {
                 summary.row(
                     span.start_time_unix_nano,

@@ -84,10 +84,15 @@ fn runtime() -> &'static tokio::runtime::Runtime {
     })
 }
 
-/// Two valid blocks (several row groups, then one), written once per test binary.
+/// Two valid blocks (several row groups, then one), written once per test binary, then the
+/// same two in format v4 (whose resource table sits in the footer).
 fn blocks() -> &'static [Written] {
     static BLOCKS: OnceLock<Vec<Written>> = OnceLock::new();
-    BLOCKS.get_or_init(|| written(strata_block::FORMAT_VERSION))
+    BLOCKS.get_or_init(|| {
+        let mut all = written(strata_block::FORMAT_VERSION);
+        all.extend(written(strata_block::FORMAT_V4));
+        all
+    })
 }
 
 /// [`blocks`] in format `strata-parquet-v2`, the format the regressions below were found in

@@ -12,7 +12,8 @@ use common::*;
 use object_store::ObjectStore;
 use strata_block::schema::block_schema;
 use strata_block::{
-    BlockMeta, BlockReader, BlockWriter, RowMerger, TraceMerger, FORMAT_V2, FORMAT_VERSION,
+    merge_tables, BlockMeta, BlockReader, BlockWriter, RowMerger, TraceMerger, FORMAT_V2,
+    FORMAT_V4, FORMAT_VERSION,
 };
 use strata_common::TraceId;
 use strata_proto::otlp::trace::{ResourceSpans, Span, Status};
@@ -51,12 +52,22 @@ async fn block(
 }
 
 async fn inputs(store: &Arc<dyn ObjectStore>) -> Vec<BlockMeta> {
+    inputs_in(store, FORMAT_VERSION).await
+}
+
+/// [`inputs`] with the first and last block in `format`.
+async fn inputs_in(store: &Arc<dyn ObjectStore>, format: &str) -> Vec<BlockMeta> {
+    inputs_of(store, format, FORMAT_V2).await
+}
+
+/// [`inputs`] with the first and last block in `format`, the middle one in `middle`.
+async fn inputs_of(store: &Arc<dyn ObjectStore>, format: &str, middle: &str) -> Vec<BlockMeta> {
     let (t1, t2, t3) = (tid(1), tid(2), tid(3));
     // t1: spans 0–2 counted in A; 1 and 2 again as replicas in B with 3 only there; 2 counted
     // again in C and 0 as a replica there. t2 and t3 each in one block.
     let a = block(
         store,
-        FORMAT_VERSION,
+        format,
         &[
             (
                 t1,
@@ -75,7 +86,7 @@ async fn inputs(store: &Arc<dyn ObjectStore>) -> Vec<BlockMeta> {
     .await;
     let b = block(
         store,
-        FORMAT_V2,
+        middle,
         &[(t3, vec![batch("d", vec![span(t3, 6, 1, false, true)])])],
         &[(
             t1,
@@ -92,7 +103,7 @@ async fn inputs(store: &Arc<dyn ObjectStore>) -> Vec<BlockMeta> {
     .await;
     let c = block(
         store,
-        FORMAT_VERSION,
+        format,
         &[(t1, vec![batch("b", vec![span(t1, 2, 30, false, false)])])],
         &[(t1, vec![batch("a", vec![span(t1, 0, 10, true, false)])])],
     )
@@ -117,13 +128,23 @@ async fn every_column(store: &Arc<dyn ObjectStore>, meta: BlockMeta) -> RecordBa
 /// Merges `readers` by traces and by rows into `out`; checks both wrote the same rows and
 /// returns (spans kept, duplicates dropped, rows).
 async fn both_ways(readers: &[BlockReader], out: &Arc<dyn ObjectStore>) -> (usize, usize, usize) {
+    both_ways_in(readers, out, FORMAT_VERSION).await
+}
+
+/// [`both_ways`] writing blocks of `format`; for format v4 the rows keep their
+/// `resource_ref`s, remapped into the inputs' merged resource tables.
+async fn both_ways_in(
+    readers: &[BlockReader],
+    out: &Arc<dyn ObjectStore>,
+    format: &str,
+) -> (usize, usize, usize) {
     // The OTLP path.
     let mut streams = Vec::new();
     for r in readers {
         streams.push(r.trace_stream(3).await.unwrap());
     }
     let mut merger = TraceMerger::new(streams).await.unwrap();
-    let mut old = writer(out);
+    let mut old = writer_format(out, 3, format);
     let (mut old_spans, mut old_dups) = (0, 0);
     while let Some(t) = merger.next().await.unwrap() {
         old_spans += t.spans;
@@ -141,11 +162,23 @@ async fn both_ways(readers: &[BlockReader], out: &Arc<dyn ObjectStore>) -> (usiz
 
     // By rows.
     let mut streams = Vec::new();
-    for r in readers {
-        streams.push(r.row_stream(3).await.unwrap());
+    let mut new = writer_format(out, 3, format);
+    if format == FORMAT_V4 {
+        let mut tables = Vec::new();
+        for r in readers {
+            tables.push(r.resource_table().await.unwrap().expect("a v4 input"));
+        }
+        let merge = merge_tables(&tables.iter().map(|t| t.as_ref()).collect::<Vec<_>>()).unwrap();
+        for (r, map) in readers.iter().zip(&merge.maps) {
+            streams.push(r.row_stream_remapped(3, map.clone()).await.unwrap());
+        }
+        new = new.with_resource_merge(merge).unwrap();
+    } else {
+        for r in readers {
+            streams.push(r.row_stream(3).await.unwrap());
+        }
     }
     let mut merger = RowMerger::new(streams).await.unwrap();
-    let mut new = writer(out);
     if !merger.service_name_exact() {
         new.clear_service_name_exact();
     }
@@ -194,6 +227,70 @@ async fn merging_rows_writes_what_merging_traces_writes() {
         .collect();
     // t1: 0, 1, 2, 3 kept (1 and 2 counted, 3 replica only, 0 counted); 4 copies dropped.
     assert_eq!(both_ways(&readers, &store).await, (6, 4, 6));
+}
+
+#[tokio::test]
+async fn format_v4_blocks_merge_by_rows_as_by_traces() {
+    // Their resources come from the blocks' resource tables; the output is format v3.
+    let store = store();
+    let metas = inputs_in(&store, FORMAT_V4).await;
+    assert_eq!(metas[0].format, FORMAT_V4);
+    let readers: Vec<_> = metas
+        .iter()
+        .map(|m| BlockReader::new(store.clone(), m.clone()))
+        .collect();
+    assert_eq!(both_ways(&readers, &store).await, (6, 4, 6));
+}
+
+#[tokio::test]
+async fn format_v4_blocks_merge_into_v4_by_rows_as_by_traces() {
+    // The rows keep their resource refs, remapped into the merged table.
+    let store = store();
+    let metas = inputs_of(&store, FORMAT_V4, FORMAT_V4).await;
+    let readers: Vec<_> = metas
+        .iter()
+        .map(|m| BlockReader::new(store.clone(), m.clone()))
+        .collect();
+    assert_eq!(both_ways_in(&readers, &store, FORMAT_V4).await, (6, 4, 6));
+    // Services a, b, c, d: the merged table has each once although a and b are in two inputs.
+    let mut tables = Vec::new();
+    for r in &readers {
+        tables.push(r.resource_table().await.unwrap().unwrap());
+    }
+    let merge = merge_tables(&tables.iter().map(|t| t.as_ref()).collect::<Vec<_>>()).unwrap();
+    assert_eq!(merge.maps.iter().map(Vec::len).sum::<usize>(), 7);
+    let mut distinct: Vec<u32> = merge.maps.concat();
+    distinct.sort_unstable();
+    distinct.dedup();
+    assert_eq!(distinct, [0, 1, 2, 3]);
+}
+
+#[tokio::test]
+async fn rows_of_the_wrong_shape_are_refused_not_copied() {
+    let store = store();
+    let metas = inputs_of(&store, FORMAT_V4, FORMAT_V4).await;
+    let reader = BlockReader::new(store.clone(), metas[0].clone());
+    // v3-shaped rows into a v4 block with a merge, and v4-shaped rows into a v3 block.
+    let table = reader.resource_table().await.unwrap().unwrap();
+    let merge = merge_tables(&[table.as_ref()]).unwrap();
+    let map = merge.maps[0].clone();
+    let mut v4 = writer_format(&store, 3, FORMAT_V4)
+        .with_resource_merge(merge)
+        .unwrap();
+    let mut plain = reader.row_stream(3).await.unwrap();
+    let t = plain.next_trace().await.unwrap().unwrap();
+    let row = |t: &strata_block::TraceRows| strata_block::RowRef {
+        batch: t.segments[0].0.clone(),
+        row: t.segments[0].1.start,
+        replica: false,
+    };
+    assert!(v4.add_trace_rows(t.trace_id, &[row(&t)]).await.is_err());
+    let mut remapped = reader.row_stream_remapped(3, map).await.unwrap();
+    let t = remapped.next_trace().await.unwrap().unwrap();
+    assert!(writer(&store)
+        .add_trace_rows(t.trace_id, &[row(&t)])
+        .await
+        .is_err());
 }
 
 #[tokio::test]

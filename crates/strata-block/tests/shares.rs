@@ -13,7 +13,9 @@ use std::sync::Arc;
 use common::*;
 use object_store::{ObjectStore, ObjectStoreExt};
 use prost::Message;
-use strata_block::{BlockError, BlockMeta, BlockReader, BlockWriter, TraceShare};
+use strata_block::{
+    BlockError, BlockMeta, BlockReader, BlockWriter, TraceShare, FORMAT_V4, FORMAT_VERSION,
+};
 use strata_common::{BlockId, TenantId, TraceId};
 use strata_fuzzkit::proptest::collection::vec;
 use strata_fuzzkit::proptest::prelude::*;
@@ -67,13 +69,22 @@ fn shares_of(reqs: &[ExportTraceServiceRequest], replica_mask: u64) -> BTreeMap<
 }
 
 fn writer(store: &Arc<dyn ObjectStore>, row_group_max_spans: usize) -> BlockWriter {
+    writer_in(store, row_group_max_spans, FORMAT_VERSION)
+}
+
+fn writer_in(
+    store: &Arc<dyn ObjectStore>,
+    row_group_max_spans: usize,
+    format: &str,
+) -> BlockWriter {
     let (_, clock) = clock();
-    BlockWriter::new(
+    BlockWriter::new_with_format(
         store.clone(),
         TenantId::single(),
         BlockId(uuid::Uuid::from_u128(1)),
         opts(row_group_max_spans),
         clock,
+        format,
     )
     .unwrap()
 }
@@ -95,9 +106,10 @@ fn ordered(shares: &Shares) -> Vec<TraceShare<'_>> {
 async fn write_decoded(
     traces: &BTreeMap<TraceId, Shares>,
     rg: usize,
+    format: &str,
 ) -> (Arc<dyn ObjectStore>, Option<BlockMeta>) {
     let store = store();
-    let mut w = writer(&store, rg);
+    let mut w = writer_in(&store, rg, format);
     for (id, shares) in traces {
         for replica in [false, true] {
             let mut spans = Vec::new();
@@ -119,8 +131,16 @@ async fn write_walked(
     traces: &BTreeMap<TraceId, Shares>,
     rg: usize,
 ) -> Result<(Arc<dyn ObjectStore>, Option<BlockMeta>), TraceId> {
+    write_walked_in(traces, rg, FORMAT_VERSION).await
+}
+
+async fn write_walked_in(
+    traces: &BTreeMap<TraceId, Shares>,
+    rg: usize,
+    format: &str,
+) -> Result<(Arc<dyn ObjectStore>, Option<BlockMeta>), TraceId> {
     let store = store();
-    let mut w = writer(&store, rg);
+    let mut w = writer_in(&store, rg, format);
     for (id, shares) in traces {
         if !w.add_trace_shares(*id, &ordered(shares)).await.unwrap() {
             return Err(*id);
@@ -135,21 +155,32 @@ async fn data(store: &Arc<dyn ObjectStore>) -> Vec<u8> {
     got.bytes().await.unwrap().to_vec()
 }
 
-/// Writes `traces` both ways and checks the blocks are the same.
+/// Writes `traces` both ways, in format v3 and v4, and checks the blocks are the same: the
+/// same bytes within a format, the same rows read back from all four.
 async fn check_same(traces: &BTreeMap<TraceId, Shares>, rg: usize) {
-    let (s_old, m_old) = write_decoded(traces, rg).await;
-    let (s_new, m_new) = write_walked(traces, rg)
-        .await
-        .unwrap_or_else(|id| panic!("the walk declined prost-encoded shares of {id}"));
-    assert_eq!(m_old, m_new, "meta");
-    let Some(meta) = m_old else { return };
-    assert_eq!(data(&s_old).await, data(&s_new).await, "data.parquet bytes");
-    let old = BlockReader::new(s_old, meta.clone())
-        .read_all()
-        .await
-        .unwrap();
-    let new = BlockReader::new(s_new, meta).read_all().await.unwrap();
-    assert_eq!(old, new, "rows read back");
+    let mut first = None;
+    for format in [FORMAT_VERSION, FORMAT_V4] {
+        let (s_old, m_old) = write_decoded(traces, rg, format).await;
+        let (s_new, m_new) = write_walked_in(traces, rg, format)
+            .await
+            .unwrap_or_else(|id| panic!("the walk declined prost-encoded shares of {id}"));
+        assert_eq!(m_old, m_new, "meta");
+        let Some(meta) = m_old else { return };
+        assert!(
+            data(&s_old).await == data(&s_new).await,
+            "data.parquet bytes ({format})"
+        );
+        let old = BlockReader::new(s_old, meta.clone())
+            .read_all()
+            .await
+            .unwrap();
+        let new = BlockReader::new(s_new, meta).read_all().await.unwrap();
+        assert_eq!(old, new, "rows read back ({format})");
+        match &first {
+            None => first = Some(old),
+            Some(v3) => assert_eq!(&old, v3, "format v4 reads back what v3 does"),
+        }
+    }
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {

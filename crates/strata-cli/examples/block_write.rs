@@ -3,7 +3,7 @@
 //! are cut into per-trace shares by the distributor's fast path, as the ingester stores them;
 //! then, in turns, (1) prost decodes the requests (the baseline of issue 16) and (2) a
 //! [`BlockWriter`] writes every trace from its shares (`add_trace_shares`, as the ingester's
-//! block writers do) into an in-memory object store. Turns alternate `--rounds` times so a busy
+//! block writers do) into an in-memory object store, in block format v3 and then v4. Turns alternate `--rounds` times so a busy
 //! machine slows both alike. Both run on this one thread, so each is timed by the thread's own
 //! CPU time (`/proc/thread-self/schedstat`, nanoseconds on CPU), which other processes on a
 //! busy machine do not inflate; spans per CPU-second and the ratio are printed as a Markdown
@@ -52,15 +52,16 @@ fn shares(requests: &[Vec<u8>]) -> (Shares, usize) {
     (out, spans)
 }
 
-async fn write(shares: &Shares) -> u64 {
+async fn write(shares: &Shares, format: &str) -> u64 {
     let store = Arc::new(object_store::memory::InMemory::new());
     let opts = WriterOptions::from_config(&strata_config::BlockConfig::default(), shares.len());
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store,
         TenantId::new("bench").expect("tenant"),
         BlockId::new_random(),
         opts,
         Arc::new(SystemClock),
+        format,
     )
     .expect("writer");
     for (id, payloads) in shares {
@@ -109,6 +110,8 @@ fn main() {
         .expect("runtime");
     println!("| round | prost decode, spans per CPU-s | block write from shares, spans per CPU-s | write ÷ decode | bytes/span |");
     println!("|---:|---:|---:|---:|---:|");
+    // Format v3 (a resource on every row), then v4 (each resource once), in every round.
+    let formats = [strata_block::FORMAT_VERSION, strata_block::FORMAT_V4];
     for round in 1..=rounds {
         let decode = per_cpu_second(|| {
             requests
@@ -119,15 +122,18 @@ fn main() {
                 })
                 .sum()
         });
-        let mut bytes = 0;
-        let written = per_cpu_second(|| {
-            bytes = rt.block_on(write(&shares));
-            spans
-        });
-        println!(
-            "| {round} | {decode:.0} | {written:.0} | {:.3} | {:.1} |",
-            written / decode,
-            bytes as f64 / spans as f64
-        );
+        for format in formats {
+            let mut bytes = 0;
+            let written = per_cpu_second(|| {
+                bytes = rt.block_on(write(&shares, format));
+                spans
+            });
+            let v = format.trim_start_matches("strata-parquet-");
+            println!(
+                "| {round} | {decode:.0} | {v}: {written:.0} | {:.3} | {:.1} |",
+                written / decode,
+                bytes as f64 / spans as f64
+            );
+        }
     }
 }

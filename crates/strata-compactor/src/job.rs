@@ -2,7 +2,11 @@
 //!
 //! The merge works on rows ([`RowMerger`]): each input's span rows are read as Arrow batches,
 //! duplicates dropped by `strata_block`'s rules, and the rows kept copied into the output
-//! column by column ([`BlockWriter::add_trace_rows`]), never turned into OTLP structs.
+//! column by column ([`BlockWriter::add_trace_rows`]), never turned into OTLP structs. When
+//! every input is in block format v4 (and `storage.block.format` is v4) the output is v4: the
+//! inputs' resource tables are merged first ([`merge_tables`]) and each input's rows are read
+//! with their `resource_ref` mapped into the merged table; otherwise the output is v3, every
+//! row with its resource.
 //!
 //! Order of effects, which makes a crash at any point safe:
 //!
@@ -18,7 +22,8 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use strata_block::{
-    write_compacted, BlockMeta, BlockReader, BlockWriter, CompactedMarker, RowMerger, WriterOptions,
+    merge_tables, write_compacted, BlockMeta, BlockReader, BlockWriter, CompactedMarker, RowMerger,
+    WriterOptions, FORMAT_V4, FORMAT_VERSION,
 };
 use strata_common::{BlockId, SharedClock, TenantId};
 use strata_storage::{BlockPaths, SharedStore};
@@ -50,10 +55,38 @@ pub async fn run_job(
 ) -> Result<JobOutcome, CompactorError> {
     let started = Instant::now();
     let expected_traces: u64 = job.inputs.iter().map(|m| m.total_traces).sum();
-    let mut streams = Vec::with_capacity(job.inputs.len());
-    for meta in &job.inputs {
-        let reader = BlockReader::new(store.clone(), meta.clone());
-        streams.push(reader.row_stream(settings.read_batch_rows).await?);
+    let readers: Vec<BlockReader> = (job.inputs.iter())
+        .map(|meta| BlockReader::new(store.clone(), meta.clone()))
+        .collect();
+    // Format v4 out when configured and every input has a resource table (their tables
+    // merged, rows copied with their refs remapped); otherwise v3, the resources on every row.
+    let merge = match settings.block.format == FORMAT_V4
+        && job.inputs.iter().all(BlockMeta::has_resource_table)
+    {
+        true => {
+            let mut tables = Vec::with_capacity(readers.len());
+            for r in &readers {
+                tables.push(r.resource_table().await?.ok_or_else(|| {
+                    strata_block::BlockError::InvalidOptions(format!(
+                        "block {} has no resource table",
+                        r.meta().block_id
+                    ))
+                })?);
+            }
+            Some(merge_tables(
+                &tables.iter().map(|t| t.as_ref()).collect::<Vec<_>>(),
+            )?)
+        }
+        false => None,
+    };
+    let mut streams = Vec::with_capacity(readers.len());
+    for (i, reader) in readers.iter().enumerate() {
+        streams.push(match &merge {
+            Some(m) => {
+                (reader.row_stream_remapped(settings.read_batch_rows, m.maps[i].clone())).await?
+            }
+            None => reader.row_stream(settings.read_batch_rows).await?,
+        });
     }
     let mut merger = RowMerger::new(streams).await?;
     let level = job
@@ -65,15 +98,25 @@ pub async fn run_job(
         + 1;
     let output_id = BlockId::new_random();
     let opts = WriterOptions::from_config(&settings.block, expected_traces as usize);
-    let mut writer = BlockWriter::new(
+    let format = if merge.is_some() {
+        FORMAT_V4
+    } else {
+        FORMAT_VERSION
+    };
+    let mut writer = BlockWriter::new_with_format(
         Arc::clone(store),
         tenant.clone(),
         output_id,
         opts,
         clock.clone(),
-    )?
-    .with_compaction_level(level)
-    .with_compacted_from(job.inputs.iter().map(|m| m.block_id).collect());
+        format,
+    )?;
+    if let Some(m) = merge {
+        writer = writer.with_resource_merge(m)?;
+    }
+    let mut writer = writer
+        .with_compaction_level(level)
+        .with_compacted_from(job.inputs.iter().map(|m| m.block_id).collect());
     if !merger.service_name_exact() {
         writer.clear_service_name_exact();
     }

@@ -402,6 +402,27 @@ pub struct BlockConfig {
     pub bloom_false_positive: f64,
     /// zstd level for Parquet pages. Default 3.
     pub zstd_level: i32,
+    /// Format of the blocks ingesters cut: `strata-parquet-v4` (default; each distinct
+    /// resource once per block) or `strata-parquet-v3` (a resource on every span row; for a
+    /// rolling upgrade while some queriers or compactors only read v3). Every format is
+    /// read. Compaction writes v4 when every input is v4 and this says v4, else v3.
+    pub format: String,
+}
+
+/// Values of [`BlockConfig::format`].
+pub const BLOCK_FORMATS: &[&str] = &["strata-parquet-v3", "strata-parquet-v4"];
+
+impl BlockConfig {
+    pub fn validate(&self) -> Result<(), String> {
+        if !BLOCK_FORMATS.contains(&self.format.as_str()) {
+            return Err(format!(
+                "storage.block.format is {:?}; expected one of {}",
+                self.format,
+                BLOCK_FORMATS.join(", ")
+            ));
+        }
+        Ok(())
+    }
 }
 
 impl Default for BlockConfig {
@@ -410,6 +431,7 @@ impl Default for BlockConfig {
             row_group_max_spans: 100_000,
             bloom_false_positive: 0.0001,
             zstd_level: 3,
+            format: "strata-parquet-v4".to_string(),
         }
     }
 }

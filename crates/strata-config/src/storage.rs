@@ -71,6 +71,7 @@ impl Default for StorageConfig {
 impl StorageConfig {
     /// Checks that the selected backend has what it needs. The message names the field.
     pub fn validate(&self) -> Result<(), String> {
+        self.block.validate()?;
         fn required(value: &str, field: &str, backend: &str) -> Result<(), String> {
             if value.trim().is_empty() {
                 Err(format!(

@@ -27,12 +27,13 @@ impl Ingester {
         block: &CutBlock,
     ) -> Result<BlockReader, IngesterError> {
         let opts = WriterOptions::from_config(&self.inner.block_cfg, block.traces.len());
-        let mut w = BlockWriter::new(
+        let mut w = BlockWriter::new_with_format(
             self.inner.uploader.local(),
             tenant.clone(),
             block.id,
             opts,
             self.inner.clock.clone(),
+            &self.inner.block_cfg.format,
         )?;
         for id in block.sorted_ids() {
             let entry = &block.traces[&id];

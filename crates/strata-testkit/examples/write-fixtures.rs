@@ -1,12 +1,13 @@
-//! Writes the newest fixture set, `v4` (see `strata_testkit::fixtures` and
-//! `fixtures/README.md`): a block in format `strata-parquet-v3`, as this build writes it.
+//! Writes the newest fixture set, `v5` (see `strata_testkit::fixtures` and
+//! `fixtures/README.md`): a block in format `strata-parquet-v4`, as this build writes it.
+//! `--set v4` writes set v4 (a block in format v3).
 //! `--set v3` writes set v3 (blocks in format v2, through `BlockWriter::new_with_format`, and
 //! WAL records with replica marks) as checked in. Older sets (`--set v1`, `--set v2`) can only
 //! be reproduced byte for byte by a build of their day (this one marks nothing in v1's pushes
 //! and writes no format-v1 block), so their sets are frozen as checked in.
 //!
 //! ```text
-//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3|v4] <out-dir>]
+//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3|v4|v5] <out-dir>]
 //! ```
 //!
 //! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/<set>`, and refuses if that
@@ -29,7 +30,7 @@ use strata_block::{
 use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
 use strata_proto::roles::PushRequest;
-use strata_testkit::fixtures::{v1, v2, v3, v4};
+use strata_testkit::fixtures::{v1, v2, v3, v4, v5};
 use strata_wal::{FsyncPolicy, Wal, WalConfig};
 
 fn clock_at(unix_nanos: u64) -> SharedClock {
@@ -148,7 +149,7 @@ async fn write_bucket_v3(root: &Path) {
     w.finish().await.expect("finish block");
 }
 
-/// Set v4's bucket: one level-0 block in format v3 (this build's) of v1's traces.
+/// Set v4's bucket: one level-0 block in format v3 of v1's traces.
 async fn write_bucket_v4(root: &Path) {
     std::fs::create_dir_all(root).expect("create bucket dir");
     let store: Arc<dyn ObjectStore> =
@@ -166,6 +167,33 @@ async fn write_bucket_v4(root: &Path) {
         v4::block_c0(),
         opts,
         clock_at(v4::C0_CREATED_NS),
+    )
+    .expect("block writer");
+    for (id, rs) in &traces {
+        w.add_trace(*id, rs).await.expect("add trace");
+    }
+    w.finish().await.expect("finish block");
+}
+
+/// Set v5's bucket: one level-0 block in format v4 of v1's traces.
+async fn write_bucket_v5(root: &Path) {
+    std::fs::create_dir_all(root).expect("create bucket dir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
+    let traces = v1::traces();
+    let opts = WriterOptions {
+        row_group_max_spans: 4,
+        bloom_false_positive: 0.01,
+        zstd_level: 3,
+        expected_traces: traces.len(),
+    };
+    let mut w = BlockWriter::new_with_format(
+        store.clone(),
+        v1::tenant(),
+        v5::block_d0(),
+        opts,
+        clock_at(v5::D0_CREATED_NS),
+        strata_block::FORMAT_V4,
     )
     .expect("block writer");
     for (id, rs) in &traces {
@@ -200,15 +228,16 @@ async fn main() {
             args.remove(i);
             set
         }
-        _ => "v4".to_string(),
+        _ => "v5".to_string(),
     };
     let default_dir = match set.as_str() {
         "v1" => v1::dir(),
         "v2" => v2::dir(),
         "v3" => v3::dir(),
         "v4" => v4::dir(),
+        "v5" => v5::dir(),
         other => {
-            eprintln!("unknown fixture set {other:?} (v1, v2, v3 or v4)");
+            eprintln!("unknown fixture set {other:?} (v1, v2, v3, v4 or v5)");
             std::process::exit(2);
         }
     };
@@ -225,6 +254,11 @@ async fn main() {
         "v3" => write_bucket_v3(&out.join("bucket")).await,
         "v4" => {
             write_bucket_v4(&out.join("bucket")).await;
+            println!("wrote {}", out.display());
+            return;
+        }
+        "v5" => {
+            write_bucket_v5(&out.join("bucket")).await;
             println!("wrote {}", out.display());
             return;
         }

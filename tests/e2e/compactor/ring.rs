@@ -39,7 +39,10 @@ async fn prepare(staging: &Store, tenant: &TenantId) -> (Expected, Vec<BlockId>)
             .collect();
         for _ in 0..REPLICAS {
             let opts = WriterOptions::default();
-            blocks.push(write_block(staging, tenant, &ids, 4, start, opts, &mut expected).await);
+            let format = strata_block::FORMAT_V4;
+            blocks.push(
+                write_block(staging, tenant, &ids, 4, start, opts, format, &mut expected).await,
+            );
         }
     }
     (expected, blocks)

@@ -17,7 +17,7 @@ use strata_common::TraceId;
 
 use super::attrs::{AttrListBuilder, Cell};
 use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
-use super::to_batch::SpanBatchBuilder;
+use super::to_batch::{resource_key, SpanBatchBuilder};
 use super::wire::{
     fields, reencode_array, reencode_entity_ref, reencode_kvlist, str_of, Val, WireAttr,
     WireResource, WireScope, WireSpan, WireValue,
@@ -113,18 +113,42 @@ impl AttrListBuilder {
     }
 }
 
+/// Attributes, dropped count and entity refs (re-encoded) of a resource.
+type ParsedResource<'a> = (Attrs<'a>, u32, Vec<Vec<u8>>);
+
 /// A resource's columns, read once per trace rather than once per span row.
 #[derive(Debug)]
 pub(crate) struct ResourceRow<'a> {
     pub wire: WireResource<'a>,
-    /// Attributes, dropped count and entity refs (re-encoded); `None`: no resource.
-    parsed: Option<(Attrs<'a>, u32, Vec<Vec<u8>>)>,
+    /// `None`: no resource, or not parsed (format v4, where only a resource new to the
+    /// block's table is parsed).
+    parsed: Option<ParsedResource<'a>>,
+    /// Format v4: the resource's row in the block's table, once looked up.
+    resource_ref: std::cell::Cell<Option<u32>>,
 }
 
 impl<'a> ResourceRow<'a> {
     pub fn new(wire: WireResource<'a>) -> Result<Self> {
+        Ok(Self {
+            wire,
+            parsed: Self::parse(wire)?,
+            resource_ref: std::cell::Cell::new(None),
+        })
+    }
+
+    /// A row whose columns are parsed only if [`SpanBatchBuilder::append_wire`] needs them
+    /// (a builder in ref mode, for a resource new to its table).
+    pub fn unparsed(wire: WireResource<'a>) -> Self {
+        Self {
+            wire,
+            parsed: None,
+            resource_ref: std::cell::Cell::new(None),
+        }
+    }
+
+    fn parse(wire: WireResource<'a>) -> Result<Option<ParsedResource<'a>>> {
         let Some(r) = wire.msg else {
-            return Ok(Self { wire, parsed: None });
+            return Ok(None);
         };
         let (mut attrs, mut dropped, mut refs) = (Vec::new(), 0, Vec::new());
         let mut out = Ok(());
@@ -144,10 +168,7 @@ impl<'a> ResourceRow<'a> {
             Some(())
         })?;
         out?;
-        Ok(Self {
-            wire,
-            parsed: Some((attrs, dropped, refs)),
-        })
+        Ok(Some((attrs, dropped, refs)))
     }
 }
 
@@ -268,20 +289,18 @@ impl SpanBatchBuilder {
         span: &WireSpan<'s>,
         attrs: &[WireAttr<'_>],
     ) -> Result<WireRow<'s>> {
-        let c = &mut *self;
-        // Resource.
-        match &res.parsed {
-            Some((attrs, dropped, refs)) => {
-                c.resource_attrs.append_row(attrs)?;
-                c.resource_dropped.append_value(*dropped);
-                c.resource_entity_refs.append_encoded(Some(refs))?;
-            }
-            None => {
-                c.resource_attrs.append_null()?;
-                c.resource_dropped.append_null();
-                c.resource_entity_refs.append_encoded(None)?;
-            }
+        // Resource: a row of the table (format v4), or the columns of this row.
+        if self.interner.is_some() {
+            let r = self.intern_wire(res)?;
+            self.interner
+                .as_mut()
+                .expect("checked")
+                .refs
+                .append_value(r);
+        } else {
+            self.append_resource_wire(res.parsed.as_ref(), res.wire.schema_url)?;
         }
+        let c = &mut *self;
         // Scope.
         match &scope.parsed {
             Some((name, version, attrs, dropped)) => {
@@ -298,7 +317,6 @@ impl SpanBatchBuilder {
             }
         }
         let (res, scope) = (&res.wire, &scope.wire);
-        c.resource_schema_url.append_value(res.schema_url);
         c.scope_schema_url.append_value(scope.schema_url);
         c.service_name.append_option(res.service_name);
 
@@ -377,6 +395,46 @@ impl SpanBatchBuilder {
             root_name: root.then(|| str_of(s.name)),
             error: error_status,
         })
+    }
+}
+
+impl SpanBatchBuilder {
+    /// The `resource_ref` of `res` (ref mode), added to the table when new, looked up once
+    /// per [`ResourceRow`].
+    pub(crate) fn intern_wire(&mut self, res: &ResourceRow<'_>) -> Result<u32> {
+        if let Some(r) = res.resource_ref.get() {
+            return Ok(r);
+        }
+        let i = self.interner.as_mut().expect("ref mode");
+        resource_key(&mut i.scratch, res.wire.msg, res.wire.schema_url.as_bytes());
+        let r = self.intern_scratch(|b| {
+            let parsed = ResourceRow::parse(res.wire)?;
+            b.append_resource_wire(parsed.as_ref(), res.wire.schema_url)
+        })?;
+        res.resource_ref.set(Some(r));
+        Ok(r)
+    }
+
+    /// Appends a resource as one row of the four resource columns.
+    fn append_resource_wire(
+        &mut self,
+        parsed: Option<&ParsedResource<'_>>,
+        schema_url: &str,
+    ) -> Result<()> {
+        match parsed {
+            Some((attrs, dropped, refs)) => {
+                self.resource_attrs.append_row(attrs)?;
+                self.resource_dropped.append_value(*dropped);
+                self.resource_entity_refs.append_encoded(Some(refs))?;
+            }
+            None => {
+                self.resource_attrs.append_null()?;
+                self.resource_dropped.append_null();
+                self.resource_entity_refs.append_encoded(None)?;
+            }
+        }
+        self.resource_schema_url.append_value(schema_url);
+        Ok(())
     }
 }
 

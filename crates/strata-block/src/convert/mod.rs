@@ -19,6 +19,7 @@ pub(crate) mod wire;
 
 pub(crate) use from_wire::{ResourceRow, ScopeRow};
 pub use to_batch::{ResourceCtx, ScopeCtx, SpanBatchBuilder};
+pub(crate) use to_otlp::table_resources;
 pub use to_otlp::{BatchView, TraceAssembler};
 pub(crate) use trace_cols::{TraceColumnsBuilder, TraceSummary};
 

@@ -1,5 +1,6 @@
 //! OTLP → Arrow: appends spans as rows of the block schema.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use arrow_array::builder::{
@@ -17,7 +18,8 @@ use super::attrs::AttrListBuilder;
 use super::lists::{EntityRefListBuilder, EventListBuilder, LinkListBuilder};
 use super::utf8_col::CheckedUtf8Builder;
 use crate::error::Result;
-use crate::schema::span_schema;
+use crate::resources::ResourceTable;
+use crate::schema::{resource_table_schema, span_schema, span_schema_v4, RESOURCE_COLUMN_AT};
 
 /// The resource a span is appended under.
 #[derive(Debug, Clone, Copy)]
@@ -78,9 +80,37 @@ pub struct ScopeCtx<'a> {
     pub schema_url: &'a str,
 }
 
+/// Format v4: the block's distinct resources, and the `resource_ref` column of the rows.
+/// The builder's four resource builders then hold the table's rows, not one per span.
+#[derive(Debug, Default)]
+pub(crate) struct ResourceInterner {
+    pub(super) refs: UInt32Builder,
+    /// Key of each table row: see [`resource_key`].
+    keys: HashMap<Vec<u8>, u32>,
+    /// Reused to build keys.
+    pub(super) scratch: Vec<u8>,
+}
+
+/// The interning key of a resource: a presence byte, then (when present) the resource's
+/// protobuf bytes with their length, then the schema URL.
+pub(crate) fn resource_key(out: &mut Vec<u8>, msg: Option<&[u8]>, schema_url: &[u8]) {
+    out.clear();
+    match msg {
+        Some(m) => {
+            out.push(1);
+            out.extend_from_slice(&(m.len() as u64).to_le_bytes());
+            out.extend_from_slice(m);
+        }
+        None => out.push(0),
+    }
+    out.extend_from_slice(schema_url);
+}
+
 /// Accumulates rows; [`finish`](Self::finish) turns them into a [`RecordBatch`] and resets.
 #[derive(Debug)]
 pub struct SpanBatchBuilder {
+    /// Set for format v4 ([`SpanBatchBuilder::with_resource_table`]).
+    pub(crate) interner: Option<ResourceInterner>,
     pub(super) rows: usize,
     pub(super) approx_bytes: usize,
     pub(super) trace_id: FixedSizeBinaryBuilder,
@@ -117,6 +147,7 @@ pub struct SpanBatchBuilder {
 impl Default for SpanBatchBuilder {
     fn default() -> Self {
         Self {
+            interner: None,
             rows: 0,
             approx_bytes: 0,
             trace_id: FixedSizeBinaryBuilder::new(16),
@@ -153,6 +184,77 @@ impl Default for SpanBatchBuilder {
 }
 
 impl SpanBatchBuilder {
+    /// A builder of format v4 batches ([`span_schema_v4`]): each distinct resource is kept
+    /// once, in the table [`finish_resource_table`](Self::finish_resource_table) returns,
+    /// and rows name it in `resource_ref`. The table lives across [`finish`](Self::finish).
+    pub(crate) fn with_resource_table() -> Self {
+        Self {
+            interner: Some(ResourceInterner::default()),
+            ..Self::default()
+        }
+    }
+
+    /// The `resource_ref` of the resource whose key is in the interner's scratch buffer,
+    /// appending it to the table with `append` when new. Ref mode only.
+    pub(super) fn intern_scratch(
+        &mut self,
+        append: impl FnOnce(&mut Self) -> Result<()>,
+    ) -> Result<u32> {
+        let i = self.interner.as_mut().expect("ref mode");
+        if let Some(&r) = i.keys.get(i.scratch.as_slice()) {
+            return Ok(r);
+        }
+        let r = u32::try_from(i.keys.len()).map_err(|_| {
+            crate::error::BlockError::InvalidOptions("more than 2^32 resources in a block".into())
+        })?;
+        append(self)?;
+        let i = self.interner.as_mut().expect("ref mode");
+        let key = std::mem::take(&mut i.scratch);
+        i.keys.insert(key, r);
+        Ok(r)
+    }
+
+    /// The `resource_ref` of a decoded resource (ref mode), added to the table when new.
+    pub(crate) fn intern_resource(&mut self, res: &ResourceCtx<'_>) -> Result<u32> {
+        let i = self.interner.as_mut().expect("ref mode");
+        let msg = res.resource.map(|r| r.encode_to_vec());
+        resource_key(&mut i.scratch, msg.as_deref(), res.schema_url.as_bytes());
+        self.intern_scratch(|b| b.append_resource_columns(res))
+    }
+
+    /// Appends `res` as one row of the four resource columns.
+    fn append_resource_columns(&mut self, res: &ResourceCtx<'_>) -> Result<()> {
+        match res.resource {
+            Some(r) => {
+                self.resource_attrs.append(&r.attributes)?;
+                self.resource_entity_refs.append(Some(&r.entity_refs))?;
+                self.resource_dropped
+                    .append_value(r.dropped_attributes_count);
+            }
+            None => {
+                self.resource_attrs.append_null()?;
+                self.resource_entity_refs.append(None)?;
+                self.resource_dropped.append_null();
+            }
+        }
+        self.resource_schema_url.append_value(res.schema_url);
+        Ok(())
+    }
+
+    /// The resource table of every row appended so far (ref mode), resetting it.
+    pub(crate) fn finish_resource_table(&mut self) -> Result<ResourceTable> {
+        let columns: Vec<ArrayRef> = vec![
+            Arc::new(self.resource_attrs.finish()?),
+            Arc::new(self.resource_dropped.finish()),
+            Arc::new(self.resource_entity_refs.finish()?),
+            Arc::new(self.resource_schema_url.finish()?),
+        ];
+        if let Some(i) = self.interner.as_mut() {
+            i.keys.clear();
+        }
+        ResourceTable::new(RecordBatch::try_new(resource_table_schema(), columns)?)
+    }
+
     /// Rows appended since the last `finish`.
     pub fn len(&self) -> usize {
         self.rows
@@ -188,23 +290,32 @@ impl SpanBatchBuilder {
         span: &Span,
         replica: bool,
     ) -> Result<()> {
+        let resource_ref = match self.interner {
+            Some(_) => Some(self.intern_resource(res)?),
+            None => None,
+        };
+        self.append_copy_ref(trace_id, res, scope, span, replica, resource_ref)
+    }
+
+    /// [`append_copy`](Self::append_copy) with the resource's `resource_ref` already known
+    /// (ref mode: [`intern_resource`](Self::intern_resource); `None` otherwise).
+    pub(crate) fn append_copy_ref(
+        &mut self,
+        trace_id: &TraceId,
+        res: &ResourceCtx<'_>,
+        scope: &ScopeCtx<'_>,
+        span: &Span,
+        replica: bool,
+        resource_ref: Option<u32>,
+    ) -> Result<()> {
         // An error (only possible when a batch outgrows Arrow's i32 offsets) leaves the builder
         // inconsistent; the writer treats it as fatal and never finishes the block.
         self.attrs.append(&span.attributes)?;
         self.events.append(&span.events)?;
         self.links.append(&span.links)?;
-        match res.resource {
-            Some(r) => {
-                self.resource_attrs.append(&r.attributes)?;
-                self.resource_entity_refs.append(Some(&r.entity_refs))?;
-                self.resource_dropped
-                    .append_value(r.dropped_attributes_count);
-            }
-            None => {
-                self.resource_attrs.append_null()?;
-                self.resource_entity_refs.append(None)?;
-                self.resource_dropped.append_null();
-            }
+        match (self.interner.as_mut(), resource_ref) {
+            (Some(i), Some(r)) => i.refs.append_value(r),
+            _ => self.append_resource_columns(res)?,
         }
         match scope.scope {
             Some(s) => {
@@ -220,7 +331,6 @@ impl SpanBatchBuilder {
                 self.scope_dropped.append_null();
             }
         }
-        self.resource_schema_url.append_value(res.schema_url);
         self.scope_schema_url.append_value(scope.schema_url);
         self.service_name.append_option(res.service_name);
 
@@ -261,9 +371,22 @@ impl SpanBatchBuilder {
         Ok(())
     }
 
-    /// Builds a batch of the rows appended so far and resets the builder.
+    /// Builds a batch of the rows appended so far and resets the builder: of
+    /// [`span_schema`], or of [`span_schema_v4`] in ref mode (whose resource table is kept).
     pub fn finish(&mut self) -> Result<RecordBatch> {
-        let columns: Vec<ArrayRef> = vec![
+        if let Some(i) = self.interner.as_mut() {
+            let refs: ArrayRef = Arc::new(i.refs.finish());
+            let mut columns = self.finish_columns(false)?;
+            columns.insert(RESOURCE_COLUMN_AT, refs);
+            return Ok(RecordBatch::try_new(span_schema_v4(), columns)?);
+        }
+        let columns = self.finish_columns(true)?;
+        Ok(RecordBatch::try_new(span_schema(), columns)?)
+    }
+
+    /// Every column of [`span_schema`] but, unless `resources`, the four resource columns.
+    fn finish_columns(&mut self, resources: bool) -> Result<Vec<ArrayRef>> {
+        let mut columns: Vec<ArrayRef> = vec![
             Arc::new(self.trace_id.finish()),
             Arc::new(self.span_id.finish()),
             Arc::new(self.parent_span_id.finish()),
@@ -280,11 +403,17 @@ impl SpanBatchBuilder {
             Arc::new(self.dropped_events.finish()),
             Arc::new(self.dropped_links.finish()),
             Arc::new(self.service_name.finish()?),
-            Arc::new(self.resource_attrs.finish()?),
-            Arc::new(self.resource_dropped.finish()),
-            Arc::new(self.resource_entity_refs.finish()?),
-            Arc::new(self.resource_schema_url.finish()?),
-            Arc::new(self.scope_name.finish()?),
+        ];
+        if resources {
+            columns.extend([
+                Arc::new(self.resource_attrs.finish()?) as ArrayRef,
+                Arc::new(self.resource_dropped.finish()),
+                Arc::new(self.resource_entity_refs.finish()?),
+                Arc::new(self.resource_schema_url.finish()?),
+            ]);
+        }
+        columns.extend([
+            Arc::new(self.scope_name.finish()?) as ArrayRef,
             Arc::new(self.scope_version.finish()?),
             Arc::new(self.scope_attrs.finish()?),
             Arc::new(self.scope_dropped.finish()),
@@ -293,9 +422,9 @@ impl SpanBatchBuilder {
             Arc::new(self.events.finish()?),
             Arc::new(self.links.finish()?),
             Arc::new(self.replica.finish()),
-        ];
+        ]);
         self.rows = 0;
         self.approx_bytes = 0;
-        Ok(RecordBatch::try_new(span_schema(), columns)?)
+        Ok(columns)
     }
 }

@@ -15,6 +15,34 @@ use super::lists::{EntityRefListReader, EventListReader, LinkListReader};
 use crate::error::{BlockError, Result};
 use crate::schema::col;
 
+/// Every row of a batch holding the four resource columns (a resource table of format v4):
+/// the resource (None when absent) and its schema URL.
+pub(crate) fn table_resources(batch: &RecordBatch) -> Result<Vec<(Option<Resource>, String)>> {
+    let c = |name: &str| -> Result<&dyn Array> {
+        batch
+            .column_by_name(name)
+            .map(|a| a.as_ref())
+            .ok_or_else(|| BlockError::corrupt("<resources>", format!("missing column {name}")))
+    };
+    let attrs = AttrListReader::new(c(col::RESOURCE_ATTRS)?, col::RESOURCE_ATTRS)?;
+    let dropped: &UInt32Array = downcast(c(col::RESOURCE_DROPPED)?, col::RESOURCE_DROPPED)?;
+    let refs = EntityRefListReader::new(c(col::RESOURCE_ENTITY_REFS)?)?;
+    let urls: &StringArray = downcast(c(col::RESOURCE_SCHEMA_URL)?, col::RESOURCE_SCHEMA_URL)?;
+    (0..batch.num_rows())
+        .map(|row| {
+            let resource = match attrs.is_null(row) {
+                true => None,
+                false => Some(Resource {
+                    attributes: attrs.get(row)?,
+                    dropped_attributes_count: dropped.value(row),
+                    entity_refs: refs.get(row)?,
+                }),
+            };
+            Ok((resource, urls.value(row).to_string()))
+        })
+        .collect()
+}
+
 /// Typed, row-wise access to a batch of the block schema.
 #[derive(Debug)]
 pub struct BatchView<'a> {

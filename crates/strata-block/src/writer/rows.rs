@@ -21,7 +21,7 @@ use super::{BlockWriter, BATCH_ROWS};
 use crate::convert::{downcast, TraceSummary};
 use crate::error::{BlockError, Result};
 use crate::rows::{shared_span_columns, RowRef};
-use crate::schema::{col, schema_for, span_schema};
+use crate::schema::{col, schema_for, span_schema, span_schema_v4, RESOURCE_COLUMN_AT};
 
 /// Rows waiting to be copied, and their source batches (each once).
 #[derive(Debug, Default)]
@@ -86,6 +86,13 @@ impl BlockWriter {
     /// [`clear_service_name_exact`](Self::clear_service_name_exact).
     pub async fn add_trace_rows(&mut self, trace_id: TraceId, rows: &[RowRef]) -> Result<()> {
         self.check_new_trace(trace_id)?;
+        if self.batch.interner.is_some() && !self.merged_resources {
+            return Err(BlockError::InvalidOptions(
+                "copying rows into a format v4 block needs the inputs' resource tables \
+                 (BlockWriter::with_resource_merge)"
+                    .into(),
+            ));
+        }
         let r = self.emit_pending().await;
         self.poison_on_err(r)?;
         if rows.is_empty() {
@@ -112,6 +119,7 @@ impl BlockWriter {
             let f = match fields.iter().position(|(b, _)| Arc::ptr_eq(b, &r.batch)) {
                 Some(f) => f,
                 None => {
+                    self.check_row_source(&r.batch)?;
                     fields.push((&r.batch, RowFields::of(&r.batch)?));
                     fields.len() - 1
                 }
@@ -153,13 +161,39 @@ impl BlockWriter {
         Ok(())
     }
 
+    /// Whether `b` has the span columns this writer copies: those of [`span_schema_v4`]
+    /// (with refs into the merged table) for format v4, the v3 resource columns otherwise.
+    fn check_row_source(&self, b: &RecordBatch) -> Result<()> {
+        let v4 = self.batch.interner.is_some();
+        let at = b.schema().index_of(col::RESOURCE_REF).ok();
+        let fits = match v4 {
+            true => {
+                at == Some(RESOURCE_COLUMN_AT) && b.num_columns() == span_schema_v4().fields().len()
+            }
+            false => at.is_none() && b.num_columns() >= shared_span_columns(),
+        };
+        if fits {
+            Ok(())
+        } else {
+            Err(BlockError::InvalidOptions(format!(
+                "rows of a batch of {} columns cannot be copied into a block of format {}",
+                b.num_columns(),
+                self.format
+            )))
+        }
+    }
+
     /// Copies the pending rows into one batch and writes it.
     pub(super) async fn write_rows(&mut self) -> Result<()> {
         let pending = std::mem::take(&mut self.rows);
         if pending.rows.is_empty() {
             return Ok(());
         }
-        let shared = shared_span_columns();
+        // Every span column but `replica`, which comes from the `RowRef`s.
+        let shared = match self.batch.interner.is_some() {
+            true => span_schema_v4().fields().len() - 1,
+            false => shared_span_columns(),
+        };
         let runs = runs(&pending.rows);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(shared + 8);
         for c in 0..shared {

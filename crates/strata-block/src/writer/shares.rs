@@ -72,9 +72,21 @@ impl BlockWriter {
             attrs,
         } = trace;
         self.service_name_exact &= resources.iter().all(|r| r.service_name_exact);
-        let resources: Vec<ResourceRow<'_>> = (resources.into_iter())
-            .map(ResourceRow::new)
-            .collect::<Result<_>>()?;
+        // Format v4 parses a resource only when it is new to the block's table, and looks
+        // the trace's resources up in their order (as `emit_pending` does, so both ways of
+        // adding a trace build the same table).
+        let resources: Vec<ResourceRow<'_>> = match self.batch.interner.is_some() {
+            true => {
+                let rows: Vec<_> = resources.into_iter().map(ResourceRow::unparsed).collect();
+                for r in &rows {
+                    self.batch.intern_wire(r)?;
+                }
+                rows
+            }
+            false => (resources.into_iter())
+                .map(ResourceRow::new)
+                .collect::<Result<_>>()?,
+        };
         let scopes: Vec<ScopeRow<'_>> = (scopes.into_iter())
             .map(ScopeRow::new)
             .collect::<Result<_>>()?;

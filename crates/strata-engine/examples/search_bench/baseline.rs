@@ -36,19 +36,31 @@ pub fn open(dir: &Path, metas: &[BlockMeta]) -> Result<Vec<BaselineFile>, BoxErr
         .collect()
 }
 
+/// The column to read for `c`: in format v4 the resource columns are read as `resource_ref`
+/// (the footer's resource table, decoded with the footer, holds the rest).
+fn resource_ref_for<'a>(md: &ArrowReaderMetadata, c: &'a str) -> &'a str {
+    use strata_block::schema::{col, RESOURCE_COLUMNS};
+    match md.schema().index_of(col::RESOURCE_REF) {
+        Ok(_) if RESOURCE_COLUMNS.contains(&c) => col::RESOURCE_REF,
+        _ => c,
+    }
+}
+
 /// Compressed bytes of the column chunks under the top-level `columns`, over all files.
 pub fn column_bytes(files: &[BaselineFile], columns: &[&str]) -> u64 {
     files
         .iter()
-        .flat_map(|f| f.md.metadata().row_groups())
-        .flat_map(|rg| rg.columns())
-        .filter(|c| {
+        .flat_map(|f| f.md.metadata().row_groups().iter().map(move |rg| (f, rg)))
+        .flat_map(|(f, rg)| rg.columns().iter().map(move |c| (f, c)))
+        .filter(|(f, c)| {
             let parts = c.column_descr().path().parts();
-            parts
-                .first()
-                .is_some_and(|root| columns.contains(&root.as_str()))
+            parts.first().is_some_and(|root| {
+                columns
+                    .iter()
+                    .any(|c| resource_ref_for(&f.md, c) == root.as_str())
+            })
         })
-        .map(|c| c.compressed_size().max(0) as u64)
+        .map(|(_, c)| c.compressed_size().max(0) as u64)
         .sum()
 }
 
@@ -56,10 +68,12 @@ pub fn column_bytes(files: &[BaselineFile], columns: &[&str]) -> u64 {
 pub fn scan(files: &[BaselineFile], columns: &[&str]) -> Result<u64, BoxError> {
     let mut rows = 0u64;
     for f in files {
-        let roots = columns
+        let mut roots = columns
             .iter()
-            .map(|c| f.md.schema().index_of(c))
+            .map(|c| f.md.schema().index_of(resource_ref_for(&f.md, c)))
             .collect::<Result<Vec<_>, _>>()?;
+        roots.sort_unstable();
+        roots.dedup();
         let mask = ProjectionMask::roots(f.md.parquet_schema(), roots);
         let reader =
             ParquetRecordBatchReaderBuilder::new_with_metadata(f.file.try_clone()?, f.md.clone())

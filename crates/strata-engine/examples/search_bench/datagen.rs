@@ -49,6 +49,12 @@ const CONSUMER: i32 = 5;
 const INTERNAL: i32 = 1;
 const STATUS_ERROR: i32 = 2;
 
+/// The block format written: `SEARCH_BENCH_FORMAT` if set, else `strata-parquet-v4` (what
+/// ingesters and compactors write by default).
+pub fn format() -> String {
+    std::env::var("SEARCH_BENCH_FORMAT").unwrap_or_else(|_| strata_block::FORMAT_V4.to_string())
+}
+
 /// Writes `spans` spans as blocks of about [`BLOCK_SPANS`] under `dir` (as a local object
 /// store), on `threads` threads; returns the blocks' metas in block order.
 pub fn generate(dir: &Path, spans: u64, threads: usize) -> Result<Vec<BlockMeta>, BoxError> {
@@ -118,7 +124,8 @@ async fn write_block(
     };
     let id: BlockId = format!("5ea2c4be-0000-4000-8000-{b:012x}").parse()?;
     let clock: SharedClock = Arc::new(SystemClock);
-    let mut w = BlockWriter::new(store, TenantId::single(), id, opts, clock)?;
+    let mut w =
+        BlockWriter::new_with_format(store, TenantId::single(), id, opts, clock, &format())?;
     for (tid, n, seed) in &traces {
         w.add_trace(*tid, &build_trace(*tid, *n, *seed)).await?;
     }

@@ -18,7 +18,7 @@ use std::ops::Range;
 use parquet::file::metadata::ParquetMetaData;
 use parquet::file::page_index::column_index::ColumnIndexMetaData;
 use parquet::file::statistics::Statistics;
-use strata_block::schema::{col, tag};
+use strata_block::schema::{col, tag, RESOURCE_COLUMNS};
 
 use super::predicate::{Atom, Col, Node, Val};
 use super::rows::{Layout, Rows};
@@ -117,6 +117,8 @@ pub(crate) struct BlockStats<'a> {
     leaves: [Option<usize>; 6],
     /// The `type` leaf of `resource_attrs`.
     resource_type: Option<usize>,
+    /// Format v4: whether the block's resource table has an array-valued attribute.
+    table_arrays: Option<bool>,
 }
 
 fn col_slot(c: Col) -> usize {
@@ -160,12 +162,30 @@ impl<'a> BlockStats<'a> {
                 p.first().is_some_and(|f| f == col::RESOURCE_ATTRS)
                     && p.last().is_some_and(|l| l == col::attr::TYPE)
             });
+        // Format v4: the resources are in the footer's table, for the whole block; until the
+        // caller says what it holds (`with_table_arrays`), an array may be anywhere.
+        let has_table = md.file_metadata().schema_descr().columns().iter().any(|c| {
+            c.path()
+                .parts()
+                .first()
+                .is_some_and(|f| f == col::RESOURCE_REF)
+        });
         Self {
             md,
             layout,
             leaves,
             resource_type,
+            table_arrays: has_table.then_some(true),
         }
+    }
+
+    /// For a format v4 block, whether its resource table has an array-valued attribute
+    /// ([`strata_block::ResourceTable::has_array_attribute`]); `None` leaves it as it is.
+    pub(crate) fn with_table_arrays(mut self, arrays: Option<bool>) -> Self {
+        if let (Some(_), Some(a)) = (self.table_arrays, arrays) {
+            self.table_arrays = Some(a);
+        }
+        self
     }
 
     pub(crate) fn leaf(&self, c: Col) -> Option<usize> {
@@ -173,21 +193,24 @@ impl<'a> BlockStats<'a> {
     }
 
     /// Leaf columns under the named top-level columns.
+    /// (In format v4 the resource columns are read through `resource_ref`.)
     pub(crate) fn leaves_of(&self, names: &[&str]) -> Vec<usize> {
         let cols = self.md.file_metadata().schema_descr().columns();
+        let refs = names.iter().any(|n| RESOURCE_COLUMNS.contains(n));
         (0..cols.len())
             .filter(|&i| {
-                cols[i]
-                    .path()
-                    .parts()
-                    .first()
-                    .is_some_and(|p| names.contains(&p.as_str()))
+                cols[i].path().parts().first().is_some_and(|p| {
+                    names.contains(&p.as_str()) || (refs && p == col::RESOURCE_REF)
+                })
             })
             .collect()
     }
 
     /// Whether a resource attribute of row group `rg` may be an array.
     fn arrays_possible(&self, rg: usize) -> bool {
+        if let Some(arrays) = self.table_arrays {
+            return arrays;
+        }
         let Some(leaf) = self.resource_type else {
             return true;
         };

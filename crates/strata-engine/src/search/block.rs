@@ -131,7 +131,10 @@ impl SearchJob {
         let md = reader.parquet_metadata().await.map_err(block_err)?;
         let exact = strata_block::service_name_exact(&md);
         let layout = Layout::new(&md);
-        let stats = BlockStats::new(&md, &layout);
+        // Format v4: whether the block's resource table allows `service_name` pruning.
+        let table_arrays =
+            (reader.resource_table().await.map_err(block_err)?).map(|t| t.has_array_attribute());
+        let stats = BlockStats::new(&md, &layout).with_table_arrays(table_arrays);
         let in_range: Vec<bool> = md
             .row_groups()
             .iter()
