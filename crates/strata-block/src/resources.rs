@@ -12,6 +12,10 @@
 //! table comes with the footer a reader fetches anyway (one read for a trace by ID, cached
 //! with the footer for search) and needs no object of its own.
 //!
+//! The table grows with the block's distinct resources (a few hundred bytes each, before
+//! compression), not with its spans; a block of very many distinct resources (one per
+//! short-lived process, say) has a correspondingly large footer, which every reader loads.
+//!
 //! # Invariants
 //!
 //! * Every `resource_ref` of the file is below the table's row count (readers check, and

@@ -42,7 +42,9 @@
 //!   `scripts/search_bench_duckdb.py` answers each query with SQL on one thread
 //!   (`SET threads = 1`) over the same `data.parquet` files: matched trace IDs with start,
 //!   duration, root name and root service, and per spanset the matched count and first
-//!   spans. Structural and pipeline queries are joins and group-bys there. Its matched
+//!   spans. Structural and pipeline queries are joins and group-bys there. Format v4 blocks
+//!   keep their resources in a footer table, which `scripts/duckdb_spans.py` decodes before
+//!   any query and joins where a query reads resource columns. Its matched
 //!   traces and spans are checked against Strata's in every run; the ratio Strata ÷ DuckDB is
 //!   reported.
 //!
