@@ -27,42 +27,64 @@ const KEY_RESOURCE_SPANS: u8 = 0x0a;
 /// Field key of `ResourceSpans.scope_spans` and `ScopeSpans.spans` (2, length-delimited).
 const KEY_2: u8 = 0x12;
 
+/// One trace of the request: where its span indices sit in the grouped order.
 struct Acc {
     id: TraceId,
-    spans: Vec<u32>,
+    /// Range into the grouped span order.
+    first: usize,
+    len: usize,
     start: u64,
     end: u64,
 }
 
 /// Splits `buf` (the bytes `scanned` was made from) by trace ID.
 pub fn split(buf: &[u8], scanned: &Scanned) -> Vec<TracePush> {
+    // Spans grouped by trace in three flat vectors (the trace of each span, then a counting
+    // sort), not one growing vector per trace: allocations per request stay constant.
     let mut index: HashMap<TraceId, usize> = HashMap::new();
     let mut traces: Vec<Acc> = Vec::new();
-    for (i, span) in scanned.spans.iter().enumerate() {
+    let mut of_span: Vec<u32> = Vec::with_capacity(scanned.spans.len());
+    for span in &scanned.spans {
         let t = *index.entry(span.trace_id).or_insert_with(|| {
             traces.push(Acc {
                 id: span.trace_id,
-                spans: Vec::new(),
+                first: 0,
+                len: 0,
                 start: u64::MAX,
                 end: 0,
             });
             traces.len() - 1
         });
         let acc = &mut traces[t];
-        acc.spans.push(i as u32);
+        acc.len += 1;
         acc.start = acc.start.min(span.start_unix_nano);
         acc.end = acc.end.max(span.end_unix_nano);
+        of_span.push(t as u32);
+    }
+    let mut next = 0;
+    for acc in &mut traces {
+        acc.first = next;
+        next += acc.len;
+    }
+    let mut fill: Vec<usize> = traces.iter().map(|a| a.first).collect();
+    let mut order = vec![0u32; scanned.spans.len()];
+    for (i, &t) in of_span.iter().enumerate() {
+        order[fill[t as usize]] = i as u32;
+        fill[t as usize] += 1;
     }
     let mut runs = Runs::default();
     traces
         .into_iter()
-        .map(|acc| TracePush {
-            trace_id: acc.id,
-            span_count: acc.spans.len() as u32,
-            start_unix_nano: acc.start,
-            end_unix_nano: acc.end,
-            payload: Bytes::from(runs.encode(buf, scanned, &acc.spans)),
-            replica: false,
+        .map(|acc| {
+            let spans = &order[acc.first..acc.first + acc.len];
+            TracePush {
+                trace_id: acc.id,
+                span_count: acc.len as u32,
+                start_unix_nano: acc.start,
+                end_unix_nano: acc.end,
+                payload: Bytes::from(runs.encode(buf, scanned, spans)),
+                replica: false,
+            }
         })
         .collect()
 }
