@@ -13,7 +13,10 @@
 //!
 //! Batches hold only the span columns (the trace-level columns of v3 inputs are not read; the
 //! writer derives them again). Their first columns are those of [`span_schema_v1`], in every
-//! format, which is what the writer copies; `replica` is read where present. Memory: one
+//! format (a v4 block's `resource_ref` is turned back into the resource columns), which is
+//! what the writer copies; `replica` is read where present. The exception is
+//! [`BlockReader::row_stream_remapped`]: a v4 block's rows with their `resource_ref` kept,
+//! mapped into a merged resource table, for a v4 writer to copy ([`span_schema_v4`]). Memory: one
 //! decoded batch per input, plus the batches the writer still refers to until it writes them.
 
 use std::collections::HashSet;

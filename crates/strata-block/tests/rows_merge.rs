@@ -111,6 +111,13 @@ async fn inputs_of(store: &Arc<dyn ObjectStore>, format: &str, middle: &str) -> 
     vec![a, b, c]
 }
 
+fn readers(store: &Arc<dyn ObjectStore>, metas: &[BlockMeta]) -> Vec<BlockReader> {
+    metas
+        .iter()
+        .map(|m| BlockReader::new(store.clone(), m.clone()))
+        .collect()
+}
+
 fn writer(store: &Arc<dyn ObjectStore>) -> BlockWriter {
     writer_format(store, 3, FORMAT_VERSION)
 }
@@ -221,10 +228,7 @@ async fn both_ways_in(
 async fn merging_rows_writes_what_merging_traces_writes() {
     let store = store();
     let metas = inputs(&store).await;
-    let readers: Vec<_> = metas
-        .iter()
-        .map(|m| BlockReader::new(store.clone(), m.clone()))
-        .collect();
+    let readers = readers(&store, &metas);
     // t1: 0, 1, 2, 3 kept (1 and 2 counted, 3 replica only, 0 counted); 4 copies dropped.
     assert_eq!(both_ways(&readers, &store).await, (6, 4, 6));
 }
@@ -235,10 +239,7 @@ async fn format_v4_blocks_merge_by_rows_as_by_traces() {
     let store = store();
     let metas = inputs_in(&store, FORMAT_V4).await;
     assert_eq!(metas[0].format, FORMAT_V4);
-    let readers: Vec<_> = metas
-        .iter()
-        .map(|m| BlockReader::new(store.clone(), m.clone()))
-        .collect();
+    let readers = readers(&store, &metas);
     assert_eq!(both_ways(&readers, &store).await, (6, 4, 6));
 }
 
@@ -247,10 +248,7 @@ async fn format_v4_blocks_merge_into_v4_by_rows_as_by_traces() {
     // The rows keep their resource refs, remapped into the merged table.
     let store = store();
     let metas = inputs_of(&store, FORMAT_V4, FORMAT_V4).await;
-    let readers: Vec<_> = metas
-        .iter()
-        .map(|m| BlockReader::new(store.clone(), m.clone()))
-        .collect();
+    let readers = readers(&store, &metas);
     assert_eq!(both_ways_in(&readers, &store, FORMAT_V4).await, (6, 4, 6));
     // Services a, b, c, d: the merged table has each once although a and b are in two inputs.
     let mut tables = Vec::new();

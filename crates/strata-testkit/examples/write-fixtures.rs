@@ -151,32 +151,28 @@ async fn write_bucket_v3(root: &Path) {
 
 /// Set v4's bucket: one level-0 block in format v3 of v1's traces.
 async fn write_bucket_v4(root: &Path) {
-    std::fs::create_dir_all(root).expect("create bucket dir");
-    let store: Arc<dyn ObjectStore> =
-        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
-    let traces = v1::traces();
-    let opts = WriterOptions {
-        row_group_max_spans: 4,
-        bloom_false_positive: 0.01,
-        zstd_level: 3,
-        expected_traces: traces.len(),
-    };
-    let mut w = BlockWriter::new(
-        store.clone(),
-        v1::tenant(),
+    write_one_block(
+        root,
         v4::block_c0(),
-        opts,
-        clock_at(v4::C0_CREATED_NS),
+        v4::C0_CREATED_NS,
+        strata_block::FORMAT_VERSION,
     )
-    .expect("block writer");
-    for (id, rs) in &traces {
-        w.add_trace(*id, rs).await.expect("add trace");
-    }
-    w.finish().await.expect("finish block");
+    .await;
 }
 
 /// Set v5's bucket: one level-0 block in format v4 of v1's traces.
 async fn write_bucket_v5(root: &Path) {
+    write_one_block(
+        root,
+        v5::block_d0(),
+        v5::D0_CREATED_NS,
+        strata_block::FORMAT_V4,
+    )
+    .await;
+}
+
+/// A bucket of one level-0 block `id` in `format` of v1's traces, row groups of 4 spans.
+async fn write_one_block(root: &Path, id: BlockId, created_ns: u64, format: &str) {
     std::fs::create_dir_all(root).expect("create bucket dir");
     let store: Arc<dyn ObjectStore> =
         Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
@@ -190,10 +186,10 @@ async fn write_bucket_v5(root: &Path) {
     let mut w = BlockWriter::new_with_format(
         store.clone(),
         v1::tenant(),
-        v5::block_d0(),
+        id,
         opts,
-        clock_at(v5::D0_CREATED_NS),
-        strata_block::FORMAT_V4,
+        clock_at(created_ns),
+        format,
     )
     .expect("block writer");
     for (id, rs) in &traces {
