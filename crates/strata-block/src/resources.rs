@@ -131,13 +131,7 @@ impl ResourceTable {
             return Ok(batch);
         };
         let refs: &UInt32Array = downcast(batch.column(at).as_ref(), col::RESOURCE_REF)?;
-        let rows = self.len() as u64;
-        if refs.null_count() > 0 || refs.values().iter().any(|&r| u64::from(r) >= rows) {
-            return Err(BlockError::corrupt(
-                "<batch>",
-                format!("a resource_ref is null or not below the table's {rows} rows"),
-            ));
-        }
+        check_refs(refs, self.len())?;
         let table = self.batch.schema();
         let mut fields: Vec<Arc<Field>> = Vec::with_capacity(schema.fields().len() + 3);
         let mut columns: Vec<ArrayRef> = Vec::with_capacity(fields.capacity());
@@ -202,14 +196,21 @@ pub fn merge_tables(tables: &[&ResourceTable]) -> Result<ResourceMerge> {
 /// `refs` mapped through `map` (an input's rows to the merged table's); a ref outside `map`
 /// is a corrupt block.
 pub(crate) fn remap(refs: &UInt32Array, map: &UInt32Array) -> Result<ArrayRef> {
-    let len = map.len() as u64;
-    if refs.null_count() > 0 || refs.values().iter().any(|&r| u64::from(r) >= len) {
+    check_refs(refs, map.len())?;
+    Ok(arrow_select::take::take(map, refs, None)?)
+}
+
+/// Every ref non-null and below `rows` (a table's, or a map's, length); a corrupt block
+/// otherwise.
+fn check_refs(refs: &UInt32Array, rows: usize) -> Result<()> {
+    let rows = rows as u64;
+    if refs.null_count() > 0 || refs.values().iter().any(|&r| u64::from(r) >= rows) {
         return Err(BlockError::corrupt(
             "<batch>",
-            format!("a resource_ref is null or not below the table's {len} rows"),
+            format!("a resource_ref is null or not below the table's {rows} rows"),
         ));
     }
-    Ok(arrow_select::take::take(map, refs, None)?)
+    Ok(())
 }
 
 fn decode(bytes: Bytes) -> Result<RecordBatch> {

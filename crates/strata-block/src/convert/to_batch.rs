@@ -243,12 +243,7 @@ impl SpanBatchBuilder {
 
     /// The resource table of every row appended so far (ref mode), resetting it.
     pub(crate) fn finish_resource_table(&mut self) -> Result<ResourceTable> {
-        let columns: Vec<ArrayRef> = vec![
-            Arc::new(self.resource_attrs.finish()?),
-            Arc::new(self.resource_dropped.finish()),
-            Arc::new(self.resource_entity_refs.finish()?),
-            Arc::new(self.resource_schema_url.finish()?),
-        ];
+        let columns = self.finish_resource_columns()?.to_vec();
         if let Some(i) = self.interner.as_mut() {
             i.keys.clear();
         }
@@ -384,6 +379,17 @@ impl SpanBatchBuilder {
         Ok(RecordBatch::try_new(span_schema(), columns)?)
     }
 
+    /// The four resource columns, in [`RESOURCE_COLUMNS`](crate::schema::RESOURCE_COLUMNS)
+    /// order: one row per span, or in ref mode one per distinct resource (the table).
+    fn finish_resource_columns(&mut self) -> Result<[ArrayRef; 4]> {
+        Ok([
+            Arc::new(self.resource_attrs.finish()?),
+            Arc::new(self.resource_dropped.finish()),
+            Arc::new(self.resource_entity_refs.finish()?),
+            Arc::new(self.resource_schema_url.finish()?),
+        ])
+    }
+
     /// Every column of [`span_schema`] but, unless `resources`, the four resource columns.
     fn finish_columns(&mut self, resources: bool) -> Result<Vec<ArrayRef>> {
         let mut columns: Vec<ArrayRef> = vec![
@@ -405,12 +411,7 @@ impl SpanBatchBuilder {
             Arc::new(self.service_name.finish()?),
         ];
         if resources {
-            columns.extend([
-                Arc::new(self.resource_attrs.finish()?) as ArrayRef,
-                Arc::new(self.resource_dropped.finish()),
-                Arc::new(self.resource_entity_refs.finish()?),
-                Arc::new(self.resource_schema_url.finish()?),
-            ]);
+            columns.extend(self.finish_resource_columns()?);
         }
         columns.extend([
             Arc::new(self.scope_name.finish()?) as ArrayRef,
