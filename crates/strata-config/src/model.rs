@@ -173,7 +173,9 @@ pub struct IngesterConfig {
     /// memory. The head block is also cut at an eighth of it when that is below
     /// `max_block_bytes`. Peak RSS of a saturated `strata run` measured at 2.2–4.03× this
     /// (docs/BENCHMARKS.md, documented bound 4.5×): size it at under a fifth of the ingester's
-    /// memory. Default 1 GiB.
+    /// memory. It also caps throughput, at about 0.75 × this ÷ 8 s (what is unflushed is the
+    /// incoming rate times `trace_idle_period` plus a block write; docs/RELIABILITY.md).
+    /// Default 1 GiB.
     pub max_unflushed_bytes: u64,
     /// How long a push may be held, waiting for the admission rate above to let it in (or,
     /// at the bound, for the block writers to release bytes), before it is refused. Clients
