@@ -34,8 +34,10 @@ use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_V4, FORMAT_VERSION, 
 use crate::resources::RESOURCES_KEY;
 use crate::schema::{col, schema_for};
 
+mod empty_values;
 mod rows;
 mod shares;
+pub(crate) use empty_values::with_allocated_empty_values;
 pub use shares::TraceShare;
 
 /// A batch is handed to the Parquet writer once it holds this many rows (at the end of the
@@ -597,6 +599,7 @@ impl BlockWriter {
             let schema = schema_for(self.format).expect("every write format has a schema");
             batch = arrow_array::RecordBatch::try_new(schema, columns)?;
         }
+        let batch = with_allocated_empty_values(batch)?;
         let parquet = self.parquet.as_mut().expect("checked by check_usable");
         parquet.write(&batch).await?;
         Ok(())

@@ -216,7 +216,7 @@ impl BlockWriter {
             }
             None => span_schema(),
         };
-        let batch = RecordBatch::try_new(schema, columns)?;
+        let batch = super::with_allocated_empty_values(RecordBatch::try_new(schema, columns)?)?;
         let parquet = self.parquet.as_mut().expect("checked by check_usable");
         parquet.write(&batch).await?;
         Ok(())
