@@ -5,12 +5,12 @@
 //! every span, `status_message` of a status without a message, an unset schema URL) has a
 //! values buffer of length 0, whose pointer is dangling, not into any allocation. Parquet's
 //! writer interns and compares each value as a slice of that buffer, and comparing empty
-//! slices at such an address is slow where glibc's `memcmp` uses AVX-512 masked loads (a
-//! masked load of an unmapped address, even with every lane masked off, is finished by a
-//! microcode assist): on the 2-vCPU Xeon of docs/BENCHMARKS.md a column of 8,192 empty strings
-//! took 745 µs to encode with its dictionary, and 99 µs once its values buffer pointed into an
-//! allocation (`block_write` shows the effect on a whole block; "Empty strings" in
-//! docs/BENCHMARKS.md).
+//! slices at such an address is slow where glibc's `memcmp` uses AVX-512 masked loads
+//! (presumably a microcode assist for a masked load of an unmapped address, even with every
+//! lane masked off; measured, not traced further): on the 2-vCPU Xeon of docs/BENCHMARKS.md a column of 8,192 empty strings
+//! took 2,135 µs to encode with its dictionary and chunk statistics, and 125 µs once its values
+//! buffer pointed into an allocation (`examples/empty_values.rs`; "Empty strings into Parquet"
+//! in docs/BENCHMARKS.md).
 //!
 //! Invariant: only the buffer's address changes, never a value, a null or an offset, so the
 //! Parquet file is byte for byte what it would have been.
