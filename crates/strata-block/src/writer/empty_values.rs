@@ -46,8 +46,11 @@ pub(crate) fn with_allocated_empty_values(batch: RecordBatch) -> Result<RecordBa
 fn fix(data: &ArrayData) -> Result<Option<ArrayData>> {
     match data.data_type() {
         DataType::Utf8 | DataType::Binary | DataType::LargeUtf8 | DataType::LargeBinary => {
+            // Parquet only reads the values of non-null slots: an array of nulls (the `bytes`
+            // leaf of every attribute list, nearly always) is left alone, and so are the lists
+            // above it, which would otherwise be rebuilt and validated whole for nothing.
             let values = &data.buffers()[1];
-            if data.is_empty() || !values.is_empty() {
+            if data.null_count() == data.len() || !values.is_empty() {
                 return Ok(None);
             }
             let buffers = vec![data.buffers()[0].clone(), allocated_empty()];
@@ -83,9 +86,9 @@ fn allocated_empty() -> Buffer {
 
 #[cfg(test)]
 mod tests {
-    use arrow_array::builder::{ListBuilder, StringBuilder};
-    use arrow_array::{Array, StringArray, UInt32Array};
-    use arrow_buffer::OffsetBuffer;
+    use arrow_array::{Array, ListArray, StringArray, UInt32Array};
+    use arrow_buffer::{NullBuffer, OffsetBuffer};
+    use arrow_schema::Field;
 
     use std::sync::Arc;
 
@@ -95,23 +98,37 @@ mod tests {
         a.values().is_empty() && a.values().capacity() == 0
     }
 
+    /// `n` strings, all empty (or all null), over a values buffer with no allocation.
+    fn unallocated(n: usize, nulls: bool) -> StringArray {
+        let nulls = nulls.then(|| NullBuffer::new_null(n));
+        StringArray::new(
+            OffsetBuffer::new_zeroed(n),
+            Buffer::from_vec(Vec::<u8>::new()),
+            nulls,
+        )
+    }
+
+    /// One list holding every item of `items`.
+    fn one_list(items: StringArray) -> ListArray {
+        let n = items.len();
+        let field = Arc::new(Field::new("item", DataType::Utf8, true));
+        ListArray::new(
+            field,
+            OffsetBuffer::from_lengths([n]),
+            Arc::new(items),
+            None,
+        )
+    }
+
     #[test]
     fn empty_values_get_an_allocation_and_keep_their_values() {
-        let empty = StringArray::new(
-            OffsetBuffer::new_zeroed(3),
-            Buffer::from_vec(Vec::<u8>::new()),
-            None,
-        );
-        assert!(dangling(&empty));
-        let mut list = ListBuilder::new(StringBuilder::new());
-        list.values().append_value("");
-        list.append(true);
-        list.append(false);
-        let list = list.finish();
-        let ints = UInt32Array::from(vec![1, 2]);
+        let empty = unallocated(3, false);
+        let inner = unallocated(2, false);
+        assert!(dangling(&empty) && dangling(&inner));
+        let ints = UInt32Array::from(vec![7]);
         let batch = RecordBatch::try_from_iter(vec![
-            ("s", Arc::new(empty.slice(0, 2)) as ArrayRef),
-            ("l", Arc::new(list.clone()) as ArrayRef),
+            ("s", Arc::new(empty.slice(1, 1)) as ArrayRef),
+            ("l", Arc::new(one_list(inner)) as ArrayRef),
             ("i", Arc::new(ints) as ArrayRef),
         ])
         .unwrap();
@@ -124,8 +141,7 @@ mod tests {
             .unwrap();
         assert!(!dangling(s));
         let l = out.column(1).to_data();
-        let inner = StringArray::from(l.child_data()[0].clone());
-        assert!(!dangling(&inner));
+        assert!(!dangling(&StringArray::from(l.child_data()[0].clone())));
     }
 
     #[test]
@@ -135,5 +151,17 @@ mod tests {
         let before = batch.column(0).to_data().buffers()[1].as_ptr();
         let out = with_allocated_empty_values(batch).unwrap();
         assert_eq!(out.column(0).to_data().buffers()[1].as_ptr(), before);
+    }
+
+    #[test]
+    fn lists_whose_only_empty_values_are_nulls_are_not_rebuilt() {
+        // A list whose string items are all null (as the `bytes` leaf of an attribute list
+        // nearly always is): nothing parquet reads is at the dangling address.
+        let list = one_list(unallocated(2, true));
+        let batch = RecordBatch::try_from_iter(vec![("l", Arc::new(list) as ArrayRef)]).unwrap();
+        let before = batch.column(0).to_data().child_data()[0].buffers()[1].as_ptr();
+        let out = with_allocated_empty_values(batch).unwrap();
+        let after = out.column(0).to_data().child_data()[0].buffers()[1].as_ptr();
+        assert_eq!(after, before);
     }
 }
