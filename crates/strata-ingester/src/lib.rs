@@ -329,7 +329,7 @@ impl Ingester {
         } else {
             payload_bytes(&req)
         };
-        let rec = record::encode(&req);
+        let rec = record::RecordParts::new(&req);
         let _gate = self.inner.gate.read().await;
         let info = self.inner.appender.append(rec).await?;
         self.inner.metrics.wal_appends.inc();

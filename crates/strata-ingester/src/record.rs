@@ -36,6 +36,10 @@ use strata_proto::ingester_rpc as wire;
 use strata_proto::push::PushMessageError;
 use strata_proto::roles::{PushRequest, TracePush};
 
+mod parts;
+
+pub use parts::RecordParts;
+
 /// The version [`encode`] writes.
 pub const RECORD_VERSION: u8 = 2;
 
@@ -51,7 +55,8 @@ pub enum RecordError {
     Message(String),
 }
 
-/// Encodes a push as a v2 record.
+/// Encodes a push as a v2 record (into one buffer; the ingester hands the WAL the same bytes
+/// as [`RecordParts`]).
 pub fn encode(req: &PushRequest) -> Vec<u8> {
     let msg = req.to_message();
     let len = msg.encoded_len();

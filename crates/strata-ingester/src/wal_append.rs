@@ -24,6 +24,7 @@ use strata_proto::roles::RoleError;
 use strata_wal::{AppendInfo, Wal, WalError};
 
 use crate::metrics::{IngesterMetrics, ReasonLabels};
+use crate::record::RecordParts;
 
 pub(crate) struct WalAppender {
     wal: Arc<Wal>,
@@ -45,11 +46,11 @@ impl WalAppender {
     }
 
     /// Appends `record` (blocking work on Tokio's blocking pool).
-    pub(crate) async fn append(&self, record: Vec<u8>) -> Result<AppendInfo, RoleError> {
-        let reservation = self.reserve(record.len() as u64)?;
+    pub(crate) async fn append(&self, record: RecordParts) -> Result<AppendInfo, RoleError> {
+        let reservation = self.reserve(record.encoded_len() as u64)?;
         let wal = self.wal.clone();
         let res = tokio::task::spawn_blocking(move || {
-            let res = wal.append(&record);
+            let res = wal.append_parts(&record.parts());
             drop(reservation);
             res
         })

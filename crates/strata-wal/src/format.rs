@@ -81,6 +81,22 @@ pub fn encoded_len(payload_len: usize) -> u64 {
     RECORD_HEADER_LEN + payload_len as u64
 }
 
+/// The frame header (length, CRC) of the payload made of `parts` in order. The caller must
+/// have checked that their total length is at most `MAX_RECORD_BYTES`.
+pub fn frame_header(parts: &[&[u8]]) -> [u8; RECORD_HEADER_LEN as usize] {
+    let mut crc = crc32fast::Hasher::new();
+    let mut len = 0usize;
+    for p in parts {
+        crc.update(p);
+        len += p.len();
+    }
+    debug_assert!(len <= MAX_RECORD_BYTES);
+    let mut h = [0u8; RECORD_HEADER_LEN as usize];
+    h[..4].copy_from_slice(&(len as u32).to_le_bytes());
+    h[4..].copy_from_slice(&crc.finalize().to_le_bytes());
+    h
+}
+
 /// Encodes one record frame (length, CRC, payload) into a fresh buffer, so it
 /// can be written with a single `write` call. The caller must have checked
 /// `payload.len() <= MAX_RECORD_BYTES`.

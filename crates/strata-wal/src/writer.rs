@@ -5,7 +5,7 @@
 //! Appends happen in two phases:
 //!
 //! 1. Under the `writer` mutex the record frame is written to the current
-//!    segment with one `write` call and given a sequence number
+//!    segment with one `writev` call and given a sequence number
 //!    (`write_seq`, starting at 1).
 //! 2. With [`FsyncPolicy::Always`] the appender then waits until
 //!    `synced_seq >= its sequence number`. The first waiter that finds no
@@ -26,7 +26,7 @@
 //! (and every waiter not yet covered) fails with [`WalError::Poisoned`].
 
 use std::fs::{self, File, OpenOptions};
-use std::io::{self, Write};
+use std::io::{self, IoSlice, Write};
 use std::path::{Path, PathBuf};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock};
@@ -37,7 +37,9 @@ use tracing::{debug, error, info};
 
 use crate::dir::{fsync_dir, highest_used_id, list_segments, segment_path};
 use crate::error::{Result, WalError};
-use crate::format::{encode_record, encode_segment_header, MAX_RECORD_BYTES, SEGMENT_HEADER_LEN};
+use crate::format::{
+    encode_segment_header, encoded_len, frame_header, MAX_RECORD_BYTES, SEGMENT_HEADER_LEN,
+};
 use crate::SegmentId;
 
 /// Default segment size limit used by [`WalConfig::new`] (128 MiB).
@@ -189,25 +191,33 @@ impl Wal {
     /// over [`MAX_RECORD_BYTES`] are rejected with
     /// [`WalError::RecordTooLarge`], empty ones with [`WalError::EmptyRecord`].
     pub fn append(&self, record: &[u8]) -> Result<AppendInfo> {
-        if record.is_empty() {
+        self.append_parts(&[record])
+    }
+
+    /// [`append`](Self::append) of the record made of `parts` in order, written straight from
+    /// them (one `writev`) instead of being copied into one buffer first: the same frame on
+    /// disk as `append` of their concatenation.
+    pub fn append_parts(&self, parts: &[&[u8]]) -> Result<AppendInfo> {
+        let len: usize = parts.iter().map(|p| p.len()).sum();
+        if len == 0 {
             return Err(WalError::EmptyRecord);
         }
-        if record.len() > MAX_RECORD_BYTES {
+        if len > MAX_RECORD_BYTES {
             return Err(WalError::RecordTooLarge {
-                len: record.len(),
+                len,
                 max: MAX_RECORD_BYTES,
             });
         }
-        // Encode outside the lock: one buffer, one write syscall.
-        let frame = encode_record(record);
+        // The header (length and CRC) is computed outside the lock.
+        let header = frame_header(parts);
         let (seq, segment) = {
             let mut w = self.writer.lock();
             self.check_poison()?;
-            let frame_len = frame.len() as u64;
+            let frame_len = encoded_len(len);
             if w.records > 0 && w.size.saturating_add(frame_len) > self.segment_max_bytes {
                 self.rotate_locked(&mut w)?;
             }
-            if let Err(e) = (&*w.file).write_all(&frame) {
+            if let Err(e) = write_frame(&w.file, &header, parts) {
                 let err = WalError::io("write record to", &w.path, e);
                 // Cut off any partial frame so later records stay reachable
                 // by replay; if that fails the file is in an unknown state.
@@ -431,6 +441,29 @@ fn create_segment(dir: &Path, id: SegmentId) -> Result<(File, PathBuf)> {
         return Err(e);
     }
     Ok((file, path))
+}
+
+/// Writes a record frame, `header` then `parts`, with `writev`: one call unless the kernel
+/// takes fewer bytes (or more slices than `IOV_MAX` are given), then again for the rest.
+fn write_frame(mut file: &File, header: &[u8], parts: &[&[u8]]) -> io::Result<()> {
+    let mut slices: Vec<IoSlice<'_>> = Vec::with_capacity(parts.len() + 1);
+    slices.push(IoSlice::new(header));
+    slices.extend(
+        parts
+            .iter()
+            .filter(|p| !p.is_empty())
+            .map(|p| IoSlice::new(p)),
+    );
+    let mut rest = &mut slices[..];
+    while !rest.is_empty() {
+        match file.write_vectored(rest) {
+            Ok(0) => return Err(io::ErrorKind::WriteZero.into()),
+            Ok(n) => IoSlice::advance_slices(&mut rest, n),
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]

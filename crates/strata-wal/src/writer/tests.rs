@@ -248,3 +248,44 @@ fn concurrent_appends_group_commit() {
 fn concurrent_appends_with_rotation() {
     run_concurrent(4, 100, 256);
 }
+
+/// A record given in parts is the frame `append` writes for their concatenation, also when
+/// there are more parts than one `writev` takes (`IOV_MAX`, 1024 on Linux) and empty parts
+/// among them; parts adding up to nothing or to too much are refused like a record.
+#[test]
+fn append_parts_writes_the_concatenated_record() {
+    let tmp = tempfile::tempdir().unwrap();
+    let wal = Wal::open(cfg(tmp.path(), 1 << 30, FsyncPolicy::Always)).unwrap();
+    let whole = record(1, 70_001);
+    let pieces: Vec<&[u8]> = whole.chunks(7).collect();
+    assert!(pieces.len() > 4 * 1024);
+    let mut with_empty = vec![&b""[..], &whole[..3], &b""[..], &whole[3..]];
+    with_empty.push(&b""[..]);
+    wal.append_parts(&pieces).unwrap();
+    wal.append_parts(&with_empty).unwrap();
+    wal.append(&whole).unwrap();
+    assert!(matches!(
+        wal.append_parts(&[&b""[..], &b""[..]]),
+        Err(WalError::EmptyRecord)
+    ));
+    assert!(matches!(wal.append_parts(&[]), Err(WalError::EmptyRecord)));
+    let half = vec![0u8; MAX_RECORD_BYTES / 2 + 1];
+    assert!(matches!(
+        wal.append_parts(&[&half, &half]),
+        Err(WalError::RecordTooLarge { .. })
+    ));
+    let seg = wal.current_segment();
+    drop(wal);
+    let bytes = fs::read(segment_path(tmp.path(), seg)).unwrap();
+    let frame = encoded_len(whole.len()) as usize;
+    let body = &bytes[SEGMENT_HEADER_LEN as usize..];
+    assert_eq!(
+        body.len(),
+        3 * frame,
+        "nothing written for the refused ones"
+    );
+    assert_eq!(body[..frame], body[2 * frame..], "parts: the same frame");
+    assert_eq!(body[frame..2 * frame], body[2 * frame..]);
+    let (got, _) = replay_all(tmp.path());
+    assert_eq!(got, vec![(seg, whole.clone()); 3]);
+}
