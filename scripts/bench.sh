@@ -25,6 +25,8 @@
 #   BENCH_MAX_UNFLUSHED      ingester.max_unflushed_bytes        (default 536870912, 512 MiB)
 #   BENCH_API_PORT / BENCH_GRPC_PORT / BENCH_HTTP_PORT   listen ports (default 3200/4317/4318)
 #   BENCH_SKIP_BUILD=1       use the existing target/release/strata
+#   BENCH_BIN                the strata binary to run (default target/release/strata; with
+#                            BENCH_SKIP_BUILD=1, to compare a saved build in the same hour)
 #   BENCH_OUT                output file                         (default docs/BENCHMARKS.md)
 #   JOBS                     cargo -j                            (default 2)
 set -euo pipefail
@@ -44,7 +46,7 @@ GRPC_PORT=${BENCH_GRPC_PORT:-4317}
 HTTP_PORT=${BENCH_HTTP_PORT:-4318}
 OUT=${BENCH_OUT:-docs/BENCHMARKS.md}
 JOBS=${JOBS:-2}
-BIN="$ROOT/target/release/strata"
+BIN="${BENCH_BIN:-$ROOT/target/release/strata}"
 API="http://127.0.0.1:$API_PORT"
 
 log() { printf 'bench: %s\n' "$*" >&2; }
@@ -308,7 +310,11 @@ SECTION="$TMP/section.md"
     echo
     echo "| | |"
     echo "|---|---|"
-    echo "| Revision | $REVISION |"
+    if [[ -n ${BENCH_BIN:-} ]]; then
+        echo "| Revision | \`$BIN\` (checkout at $REVISION) |"
+    else
+        echo "| Revision | $REVISION |"
+    fi
     echo "| CPU | $CPU × $NPROC (\`nproc\` = $NPROC) |"
     echo "| Memory | $MEM_GIB GiB |"
     echo "| Kernel | $KERNEL |"
