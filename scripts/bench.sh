@@ -10,7 +10,8 @@
 #      in spans per CPU-second of the decoding thread, to compare with the server's CPU-seconds)
 # and records the server's peak RSS (against ingester.max_unflushed_bytes), mean WAL fsync time,
 # the per-second accepted timeline with its min/median/max after warm-up, and the CPU time
-# server and loadgen used (the server's also without its compaction thread's, "ingest"). The results replace the section
+# server and loadgen used (the server's also without its compaction thread's, "ingest"), and how
+# many of the accepted spans compaction rewrote meanwhile, at what CPU per span. The results replace the section
 # between `<!-- bench:start -->` and `<!-- bench:end -->` in docs/BENCHMARKS.md; everything else
 # in that file is kept.
 #
@@ -191,6 +192,8 @@ RSS_KB=$(awk '/^VmRSS:/ {print $2}' "/proc/$SERVER_PID/status" 2>/dev/null || ec
 curl -sf "$API/metrics" >"$TMP/metrics.txt" || : >"$TMP/metrics.txt"
 FSYNC_SUM=$(awk '$1 ~ /^strata_ingester_wal_fsync_duration_seconds_sum/ {s += $2} END {print s + 0}' "$TMP/metrics.txt")
 FSYNC_COUNT=$(awk '$1 ~ /^strata_ingester_wal_fsync_duration_seconds_count/ {s += $2} END {print s + 0}' "$TMP/metrics.txt")
+COMPACTED_SPANS=$(awk '$1 == "strata_compactor_spans_written_total" {s += $2} END {print s + 0}' "$TMP/metrics.txt")
+COMPACTION_JOBS=$(awk '$1 == "strata_compactor_jobs_total" {s += $2} END {print s + 0}' "$TMP/metrics.txt")
 
 log "stopping server (SIGTERM)"
 stop_start=$(date +%s.%N)
@@ -301,6 +304,9 @@ show_cmd() { # prints a command with the repository prefix stripped
     printf '%s --json\n' "$out"
 }
 
+PUSHED=$(awk -v a="$(jget "$TMP/grpc.json" spans_accepted)" -v b="$(jget "$TMP/http.json" spans_accepted)" 'BEGIN {print a + b}')
+COMPACTION_CPU=$(awk -v a="${COMPACTION_CPU_SECONDS[grpc]:-0}" -v b="${COMPACTION_CPU_SECONDS[http]:-0}" 'BEGIN {printf "%.2f", a + b}')
+
 SECTION="$TMP/section.md"
 {
     echo "<!-- bench:start -->"
@@ -344,6 +350,7 @@ SECTION="$TMP/section.md"
     echo "- Ingest ÷ decode, spans/s per core: gRPC $(div "$(div "$GRPC_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f), HTTP $(div "$(div "$HTTP_SPS" "$NPROC" %.6f)" "$DECODE_SPS" %.3f); per server CPU-second: gRPC $(ratio_cpu grpc "$TMP/grpc.json"), HTTP $(ratio_cpu http "$TMP/http.json"); **per ingest CPU-second** (the server's without compaction's): **gRPC $(ratio_ingest_cpu grpc "$TMP/grpc.json")**, HTTP $(ratio_ingest_cpu http "$TMP/http.json") (1.0 would mean ingest costs no more than decoding)."
     echo "- Server peak RSS (VmHWM): $(div "${HWM_KB:-0}" 1024 %.0f) MiB = **$(div "$(div "${HWM_KB:-0}" 1 %.0f)" "$(div "$MAX_UNFLUSHED" 1024 %.0f)" %.2f)× \`max_unflushed_bytes\`** ($(div "$MAX_UNFLUSHED" 1048576 %.0f) MiB; RSS at the end: $(div "${RSS_KB:-0}" 1024 %.0f) MiB)."
     echo "- WAL fsync: mean $(div "$FSYNC_SUM" "$FSYNC_COUNT" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f ms", $1 * 1000 }') over $(fmt_int "$FSYNC_COUNT") fsyncs (\`strata_ingester_wal_fsync_duration_seconds\` sum/count)."
+    echo "- Compaction during the push runs: $(fmt_int "$COMPACTION_JOBS") jobs wrote $(fmt_int "$COMPACTED_SPANS") spans, $(div "$COMPACTED_SPANS" "$PUSHED" '%.6f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.0f %%", $1 * 100 }') of the $(fmt_int "$PUSHED") accepted, in $COMPACTION_CPU CPU-seconds of its thread ($(div "$COMPACTION_CPU" "$COMPACTED_SPANS" '%.9f' | awk '{ if ($1 == "n/a") print "n/a"; else printf "%.2f µs", $1 * 1000000 }') per span written; \`strata_compactor_spans_written_total\`). Runs this short compact only part of what they ingest; a server saturated for longer rewrites every span at least once."
     echo "- Shutdown (SIGTERM, flushing everything to blocks) took ${STOP_SECONDS}s, exit status $server_rc; WAL left: $(div "${WAL_BYTES:-0}" 1048576 %.1f) MiB, blocks written: $(div "${BLOCK_BYTES:-0}" 1048576 %.1f) MiB; server log lines at WARN/ERROR: $SERVER_WARNINGS."
     echo
     echo "Commands (the server is \`target/release/strata run --config <tmp>/config.yaml\` with the"
