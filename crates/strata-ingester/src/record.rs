@@ -29,7 +29,7 @@
 //! decodes) and the tenant and trace IDs, so a record from a future version or a bug is an
 //! error, never a panic.
 
-use bytes::{Buf, BufMut, Bytes};
+use bytes::{Buf, Bytes};
 use prost::Message;
 use strata_common::{TenantId, TraceId};
 use strata_proto::ingester_rpc as wire;
@@ -55,16 +55,10 @@ pub enum RecordError {
     Message(String),
 }
 
-/// Encodes a push as a v2 record (into one buffer; the ingester hands the WAL the same bytes
-/// as [`RecordParts`]).
+/// Encodes a push as a v2 record into one buffer: the concatenation of [`RecordParts`], which
+/// the ingester hands the WAL as it is.
 pub fn encode(req: &PushRequest) -> Vec<u8> {
-    let msg = req.to_message();
-    let len = msg.encoded_len();
-    let mut buf = Vec::with_capacity(1 + 4 + len);
-    buf.push(RECORD_VERSION);
-    buf.put_u32_le(len as u32);
-    msg.encode(&mut buf).expect("a Vec grows to fit");
-    buf
+    RecordParts::new(req).parts().concat()
 }
 
 /// Decodes a record of any version this build knows.
@@ -137,7 +131,7 @@ fn decode_v1(mut b: Bytes) -> Result<PushRequest, RecordError> {
 
 #[cfg(test)]
 mod tests {
-    use bytes::BytesMut;
+    use bytes::{BufMut, BytesMut};
 
     use super::*;
 

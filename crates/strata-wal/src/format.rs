@@ -101,10 +101,8 @@ pub fn frame_header(parts: &[&[u8]]) -> [u8; RECORD_HEADER_LEN as usize] {
 /// can be written with a single `write` call. The caller must have checked
 /// `payload.len() <= MAX_RECORD_BYTES`.
 pub fn encode_record(payload: &[u8]) -> Vec<u8> {
-    debug_assert!(payload.len() <= MAX_RECORD_BYTES);
     let mut buf = Vec::with_capacity(encoded_len(payload.len()) as usize);
-    buf.extend_from_slice(&(payload.len() as u32).to_le_bytes());
-    buf.extend_from_slice(&crc32fast::hash(payload).to_le_bytes());
+    buf.extend_from_slice(&frame_header(&[payload]));
     buf.extend_from_slice(payload);
     buf
 }

@@ -39,8 +39,8 @@
 //! ## Invariants
 //!
 //! * Segment files are append-only. Each record frame is written with a single
-//!   `writev` call (repeated only for what a short write left); a failed write is undone with `ftruncate` (or the log is
-//!   poisoned if that fails too).
+//!   `writev` call (repeated only for what a short write left); a failed write
+//!   is undone with `ftruncate` (or the log is poisoned if that fails too).
 //! * A segment is created with `create_new`, its header written and fsynced,
 //!   and the directory fsynced, before any record goes into it. An open
 //!   [`Wal`] always starts a *new* segment (highest id in the directory + 1,

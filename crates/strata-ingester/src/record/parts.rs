@@ -4,9 +4,10 @@
 //! the pieces and payloads with one `writev`, so a push's payloads are not copied into a record
 //! buffer and again into a frame buffer before the kernel copies them once more.
 //!
-//! Invariant: the concatenation of [`RecordParts::parts`] is byte for byte what
-//! [`super::encode`] (prost) writes: the fields of each message in field-number order, scalar
-//! and bytes fields at their proto3 default left out, as prost leaves them out.
+//! Invariant: the concatenation of [`RecordParts::parts`] is byte for byte the version byte, the
+//! message length (u32 LE) and prost's encoding of the push's `PushRequest` message: the fields
+//! of each message in field-number order, scalar and bytes fields at their proto3 default left
+//! out, as prost leaves them out (tested against prost).
 
 use bytes::{BufMut, Bytes};
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
@@ -135,6 +136,16 @@ mod tests {
         r.parts().concat()
     }
 
+    /// The v2 record as prost encodes the message.
+    fn prost_record(req: &PushRequest) -> Vec<u8> {
+        use prost::Message;
+        let msg = req.to_message();
+        let mut out = vec![RECORD_VERSION];
+        out.put_u32_le(msg.encoded_len() as u32);
+        msg.encode(&mut out).unwrap();
+        out
+    }
+
     #[test]
     fn parts_are_the_prost_record() {
         let big = vec![0xab; 300];
@@ -157,9 +168,10 @@ mod tests {
                 traces,
             };
             let r = RecordParts::new(&req);
-            let want = super::super::encode(&req);
+            let want = prost_record(&req);
             assert_eq!(concat(&r), want, "{req:?}");
             assert_eq!(r.encoded_len(), want.len());
+            assert_eq!(super::super::encode(&req), want);
             assert_eq!(super::super::decode(&concat(&r)).unwrap(), req);
         }
     }
