@@ -60,7 +60,7 @@ pub async fn run(cfg: Config, shutdown: CancellationToken) -> Result<(), AppErro
     );
     let stop = lc.servers_token();
     lc.spawn_server("metrics-generator grpc", async move {
-        tonic::transport::Server::builder()
+        strata_rpc::server_builder()
             .add_service(service)
             .serve_with_incoming_shutdown(listener.into_incoming(), stop.cancelled_owned())
             .await

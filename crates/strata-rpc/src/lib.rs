@@ -26,6 +26,7 @@
 //! [`RoleError::Unavailable`]: strata_proto::roles::RoleError::Unavailable
 //! [`RoleError::Internal`]: strata_proto::roles::RoleError::Internal
 
+mod builder;
 mod client;
 pub mod convert;
 mod factory;
@@ -38,6 +39,7 @@ use std::time::Duration;
 use strata_config::IngesterClientConfig;
 use strata_tls::ClientTls;
 
+pub use builder::{server_builder, MAX_FRAME_BYTES};
 pub use client::IngesterClient;
 pub use factory::{conn_factory, ConnFactoryFn};
 pub use generator::{

@@ -51,7 +51,7 @@ pub async fn serve(
     let listener: strata_tls::Listener = listener.into();
     let local = listener.local_addr();
     tracing::info!(addr = %local, tls = listener.is_tls(), "ingester gRPC server listening");
-    tonic::transport::Server::builder()
+    crate::server_builder()
         .add_service(ingester_service(conn, max_message_bytes))
         .serve_with_incoming_shutdown(listener.into_incoming(), shutdown.cancelled_owned())
         .await?;

@@ -219,7 +219,7 @@ pub(crate) async fn serve_grpc(
     listener: impl Into<strata_server::Listener>,
     shutdown: tokio_util::sync::CancellationToken,
 ) -> Result<(), tonic::transport::Error> {
-    tonic::transport::Server::builder()
+    strata_rpc::server_builder()
         .add_routes(routes)
         .serve_with_incoming_shutdown(listener.into().into_incoming(), shutdown.cancelled_owned())
         .await
