@@ -309,18 +309,15 @@ mod tests {
             up.local.put(&p, PutPayload::from(bytes)).await.unwrap();
         }
         up.copy(&paths).await.unwrap();
-        let got = remote
-            .get(&paths.data())
-            .await
-            .unwrap()
-            .bytes()
-            .await
-            .unwrap();
+        let got = read(&remote, &paths.data()).await;
         assert_eq!(got.len(), data.len());
         assert!(got == data, "data.parquet differs after the copy");
         for (p, want) in [(paths.bloom(), &b"bloom"[..]), (paths.meta(), &b"{}"[..])] {
-            let got = remote.get(&p).await.unwrap().bytes().await.unwrap();
-            assert_eq!(&got[..], want);
+            assert_eq!(&read(&remote, &p).await[..], want);
         }
+    }
+
+    async fn read(store: &SharedStore, path: &object_store::path::Path) -> bytes::Bytes {
+        store.get(path).await.unwrap().bytes().await.unwrap()
     }
 }
