@@ -158,6 +158,9 @@ pub struct BlockWriter {
     trace_cols: Option<TraceColumnsBuilder>,
     last_id: Option<TraceId>,
     pending: PendingTrace,
+    /// The wire index of the trace being added, kept empty between traces for its
+    /// allocations ([`crate::convert::wire::WireTrace::recycle`]).
+    wire_scratch: crate::convert::wire::WireTrace<'static>,
     /// Rows of other blocks waiting to be copied ([`BlockWriter::add_trace_rows`]).
     rows: rows::PendingRows,
     /// Distinct IDs of traces with at least one span, ascending.
@@ -266,6 +269,7 @@ impl BlockWriter {
             trace_cols: (format != crate::meta::FORMAT_V2).then(TraceColumnsBuilder::default),
             last_id: None,
             pending: PendingTrace::default(),
+            wire_scratch: Default::default(),
             rows: rows::PendingRows::default(),
             total_spans: 0,
             min_start: u64::MAX,

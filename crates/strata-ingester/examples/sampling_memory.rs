@@ -73,7 +73,7 @@ fn main() {
                 replica: false,
             })
             .collect();
-        inst.push(&pushes, now, 1);
+        inst.push(pushes, now, 1);
     }
     let grown = rss_bytes().saturating_sub(before);
     let overhead = grown.saturating_sub(n * 400);

@@ -50,10 +50,10 @@ impl TraceEntry {
         }
     }
 
-    fn add(&mut self, t: &TracePush, now: SystemTime, segment: SegmentId) {
-        self.payloads.push(t.payload.clone());
-        self.replica.push(t.replica);
+    fn add(&mut self, t: TracePush, now: SystemTime, segment: SegmentId) {
         self.bytes += t.payload.len() as u64;
+        self.payloads.push(t.payload);
+        self.replica.push(t.replica);
         self.spans += u64::from(t.span_count);
         self.last_seen = now;
         self.min_segment = self.min_segment.min(segment);
@@ -127,7 +127,12 @@ pub struct Instance {
 impl Instance {
     /// Adds a push that is already durable in WAL segment `segment`. Returns how many traces
     /// were new.
-    pub fn push(&mut self, traces: &[TracePush], now: SystemTime, segment: SegmentId) -> u64 {
+    pub fn push(
+        &mut self,
+        traces: impl IntoIterator<Item = TracePush>,
+        now: SystemTime,
+        segment: SegmentId,
+    ) -> u64 {
         let mut created = 0;
         for t in traces {
             let entry = self.live.entry(t.trace_id).or_insert_with(|| {
@@ -371,8 +376,8 @@ pub(crate) mod tests {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let p = policy();
         let mut inst = Instance::default();
-        assert_eq!(inst.push(&[push(1, 10), push(2, 10)], t0, 3), 2);
-        assert_eq!(inst.push(&[push(1, 10)], t0 + Duration::from_secs(4), 4), 0);
+        assert_eq!(inst.push([push(1, 10), push(2, 10)], t0, 3), 2);
+        assert_eq!(inst.push([push(1, 10)], t0 + Duration::from_secs(4), 4), 0);
         // At t0+6 trace 2 is idle, trace 1 is not (last seen at t0+4).
         assert_eq!(
             inst.move_to_head(t0 + Duration::from_secs(6), &p, false),
@@ -397,7 +402,7 @@ pub(crate) mod tests {
         inst.complete(cut.id);
         assert!(inst.find(&TraceId([2; 16])).is_empty());
         // Cut by size, as soon as the move makes the head big enough (trace 1 is idle too).
-        inst.push(&[push(5, 2000)], t0, 9);
+        inst.push([push(5, 2000)], t0, 9);
         assert_eq!(
             inst.move_to_head(t0 + Duration::from_secs(100), &p, false),
             (2, 1)
@@ -414,7 +419,7 @@ pub(crate) mod tests {
         let p = policy();
         let mut inst = Instance::default();
         for id in 0..25u8 {
-            inst.push(&[push(id, 300)], t0, 1);
+            inst.push([push(id, 300)], t0, 1);
         }
         // 25 × 300 bytes: cut at every 4th trace (1200 ≥ 1000), 6 blocks, one trace left.
         let (moved, cuts) = inst.move_to_head(t0 + Duration::from_secs(10), &p, false);
@@ -434,7 +439,7 @@ pub(crate) mod tests {
         let p = policy();
         let mut inst = Instance::default();
         for s in 0..40u64 {
-            inst.push(&[push(1, 1)], t0 + Duration::from_secs(s), s);
+            inst.push([push(1, 1)], t0 + Duration::from_secs(s), s);
             inst.move_to_head(t0 + Duration::from_secs(s), &p, false);
         }
         // Moved at 30s by the live period; the spans after it start a new live entry.

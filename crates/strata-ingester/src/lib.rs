@@ -329,9 +329,10 @@ impl Ingester {
         } else {
             payload_bytes(&req)
         };
-        let rec = record::RecordParts::new(&req);
+        let rec = record::RecordParts::new(req);
         let _gate = self.inner.gate.read().await;
-        let info = self.inner.appender.append(rec).await?;
+        let (info, rec) = self.inner.appender.append(rec).await?;
+        let req = rec.into_request();
         self.inner.metrics.wal_appends.inc();
         if let Some(d) = info.fsync {
             self.inner
@@ -343,7 +344,7 @@ impl Ingester {
         let created = self
             .instance(&req.tenant)
             .lock()
-            .push(&req.traces, now, info.segment);
+            .push(req.traces, now, info.segment);
         let pending = self
             .inner
             .unflushed_bytes

@@ -114,7 +114,7 @@ mod tests {
     fn live_trace_limit_counts_new_traces_only() {
         let t0 = SystemTime::UNIX_EPOCH;
         let mut inst = Instance::default();
-        inst.push(&[push(1, 10)], t0, 0);
+        inst.push([push(1, 10)], t0, 0);
         let l = TraceLimits {
             max_live_traces: 2,
             max_bytes_per_trace: 0,
@@ -144,7 +144,7 @@ mod tests {
             max_block_bytes: 1 << 30,
         };
         let mut inst = Instance::default();
-        inst.push(&[push(1, 60)], t0, 0);
+        inst.push([push(1, 60)], t0, 0);
         let l = TraceLimits {
             max_live_traces: 0,
             max_bytes_per_trace: 100,

@@ -58,7 +58,7 @@ pub enum RecordError {
 /// Encodes a push as a v2 record into one buffer: the concatenation of [`RecordParts`], which
 /// the ingester hands the WAL as it is.
 pub fn encode(req: &PushRequest) -> Vec<u8> {
-    RecordParts::new(req).parts().concat()
+    RecordParts::new(req.clone()).parts().concat()
 }
 
 /// Decodes a record of any version this build knows.

@@ -43,7 +43,7 @@ pub(crate) fn replay_wal(
     let replay = strata_wal::replay(dir, |segment, bytes| {
         let req = record::decode(bytes).map_err(|e| e.to_string())?;
         let inst = tenants.entry(req.tenant.clone()).or_default();
-        report.traces += inst.lock().push(&req.traces, now, segment);
+        report.traces += inst.lock().push(req.traces, now, segment);
         Ok(())
     })?;
     report.segments = replay.segments;

@@ -45,14 +45,17 @@ impl WalAppender {
         }
     }
 
-    /// Appends `record` (blocking work on Tokio's blocking pool).
-    pub(crate) async fn append(&self, record: RecordParts) -> Result<AppendInfo, RoleError> {
+    /// Appends `record` (blocking work on Tokio's blocking pool) and hands it back.
+    pub(crate) async fn append(
+        &self,
+        record: RecordParts,
+    ) -> Result<(AppendInfo, RecordParts), RoleError> {
         let reservation = self.reserve(record.encoded_len() as u64)?;
         let wal = self.wal.clone();
-        let res = tokio::task::spawn_blocking(move || {
+        let (res, record) = tokio::task::spawn_blocking(move || {
             let res = wal.append_parts(&record.parts());
             drop(reservation);
-            res
+            (res, record)
         })
         .await
         .map_err(|e| RoleError::Internal(format!("wal append task: {e}")))?;
@@ -61,7 +64,7 @@ impl WalAppender {
                 if self.last_failure.lock().is_some() {
                     *self.last_failure.lock() = None;
                 }
-                Ok(info)
+                Ok((info, record))
             }
             Err(e) => Err(self.failed(&e)),
         }

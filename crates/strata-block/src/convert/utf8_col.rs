@@ -96,7 +96,9 @@ impl CheckedUtf8Builder {
         }
     }
 
-    /// Builds the column, validating its UTF-8 once, and resets the builder (also on error).
+    /// Builds the column, validating its UTF-8 once, and resets the builder (also on error),
+    /// with room for as many values and bytes as this column had: the next batch of the same
+    /// column is about as large, and would otherwise grow from empty.
     pub fn finish(&mut self) -> Result<StringArray> {
         let Self {
             values,
@@ -104,6 +106,8 @@ impl CheckedUtf8Builder {
             mut nulls,
             overflow,
         } = std::mem::take(self);
+        self.values.reserve(values.len());
+        self.offsets.reserve(offsets.len());
         if overflow {
             return Err(BlockError::InvalidOptions(format!(
                 "more than {} bytes of strings in one column of one batch exceed Arrow's i32 \

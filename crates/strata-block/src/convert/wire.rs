@@ -202,6 +202,32 @@ pub(crate) struct WireTrace<'a> {
     /// Every span's attributes, parsed once by the walk that checks them (the append walk
     /// takes them from here instead of parsing the `KeyValue`s again).
     pub attrs: Vec<WireAttr<'a>>,
+    /// Scratch: messages found by one walk and walked next (scope spans of a resource, spans
+    /// of a scope), used as a stack and empty between calls.
+    msgs: Vec<&'a [u8]>,
+}
+
+/// `v` emptied, as a vector of a type that differs only in its lifetime, keeping the
+/// allocation (the standard library collects a vector's own iterator in place when the
+/// element layouts match, as they do here).
+fn reuse<T, U>(mut v: Vec<T>) -> Vec<U> {
+    v.clear();
+    v.into_iter().filter_map(|_| None).collect()
+}
+
+impl WireTrace<'_> {
+    /// Empties the index, keeping its allocations for the next trace's (whose shares are other
+    /// bytes): the block writer indexes hundreds of thousands of traces per block, each into
+    /// vectors that would otherwise grow from empty.
+    pub fn recycle<'b>(self) -> WireTrace<'b> {
+        WireTrace {
+            resources: reuse(self.resources),
+            scopes: reuse(self.scopes),
+            spans: reuse(self.spans),
+            attrs: reuse(self.attrs),
+            msgs: reuse(self.msgs),
+        }
+    }
 }
 
 impl<'a> WireTrace<'a> {
@@ -223,7 +249,8 @@ impl<'a> WireTrace<'a> {
             service_name: None,
             service_name_exact: true,
         };
-        let mut scope_spans = Vec::new();
+        let first = self.msgs.len();
+        let msgs = &mut self.msgs;
         fields(b, |tag, v| match (tag, v) {
             (1, Val::Len(m)) => {
                 once(&mut seen, 1)?;
@@ -231,7 +258,7 @@ impl<'a> WireTrace<'a> {
                 Some(())
             }
             (2, Val::Len(m)) => {
-                scope_spans.push(m);
+                msgs.push(m);
                 Some(())
             }
             (3, Val::Len(s)) => {
@@ -246,9 +273,11 @@ impl<'a> WireTrace<'a> {
         }
         let ri = self.resources.len() as u32;
         self.resources.push(res);
-        for m in scope_spans {
+        for i in first..self.msgs.len() {
+            let m = self.msgs[i];
             self.scope_spans(ri, m, replica)?;
         }
+        self.msgs.truncate(first);
         Some(())
     }
 
@@ -258,7 +287,8 @@ impl<'a> WireTrace<'a> {
             msg: None,
             schema_url: "",
         };
-        let mut spans = Vec::new();
+        let first = self.msgs.len();
+        let msgs = &mut self.msgs;
         fields(b, |tag, v| match (tag, v) {
             (1, Val::Len(m)) => {
                 once(&mut seen, 1)?;
@@ -267,7 +297,7 @@ impl<'a> WireTrace<'a> {
                 Some(())
             }
             (2, Val::Len(m)) => {
-                spans.push(m);
+                msgs.push(m);
                 Some(())
             }
             (3, Val::Len(s)) => {
@@ -279,7 +309,8 @@ impl<'a> WireTrace<'a> {
         })?;
         let si = self.scopes.len() as u32;
         self.scopes.push(scope);
-        for m in spans {
+        for i in first..self.msgs.len() {
+            let m = self.msgs[i];
             let mut s = WireSpan {
                 resource,
                 scope: si,
@@ -293,6 +324,7 @@ impl<'a> WireTrace<'a> {
             span(m, &mut s, &mut self.attrs)?;
             self.spans.push(s);
         }
+        self.msgs.truncate(first);
         Some(())
     }
 }
@@ -478,4 +510,40 @@ pub(crate) fn reencode_kvlist(b: &[u8]) -> Result<Vec<u8>, prost::DecodeError> {
 pub(crate) fn reencode_entity_ref(b: &[u8]) -> Result<Vec<u8>, prost::DecodeError> {
     use prost::Message;
     Ok(EntityRef::decode(b)?.encode_to_vec())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn recycle_keeps_the_allocations_and_empties_the_index() {
+        let bytes = [1u8; 64];
+        let mut t = WireTrace::default();
+        for i in 0..100u32 {
+            t.spans.push(WireSpan {
+                resource: 0,
+                scope: 0,
+                bytes: &bytes[..],
+                trace_id: &bytes[..16],
+                start: u64::from(i),
+                end: 0,
+                replica: false,
+                attrs: (0, 0),
+            });
+            t.attrs.push((&bytes[..3], WireValue::Int(i64::from(i))));
+            t.msgs.push(&bytes[..]);
+        }
+        let caps = (t.spans.capacity(), t.attrs.capacity(), t.msgs.capacity());
+        let other = [2u8; 8];
+        let mut r: WireTrace<'_> = t.recycle();
+        assert!(r.spans.is_empty() && r.attrs.is_empty() && r.msgs.is_empty());
+        assert_eq!(
+            (r.spans.capacity(), r.attrs.capacity(), r.msgs.capacity()),
+            caps
+        );
+        // The recycled index takes borrows of other bytes.
+        r.msgs.push(&other[..]);
+        assert_eq!(r.msgs[0], &[2u8; 8][..]);
+    }
 }

@@ -34,7 +34,20 @@ impl BlockWriter {
         shares: &[TraceShare<'_>],
     ) -> Result<bool> {
         self.check_new_trace(trace_id)?;
-        let mut trace = WireTrace::default();
+        // The index's vectors are the previous trace's, emptied (`WireTrace::recycle`).
+        let mut trace = std::mem::take(&mut self.wire_scratch).recycle();
+        let r = self.index_and_emit(trace_id, shares, &mut trace).await;
+        self.wire_scratch = trace.recycle();
+        r
+    }
+
+    /// [`add_trace_shares`](Self::add_trace_shares) with `trace` (empty) as the index.
+    async fn index_and_emit<'a>(
+        &mut self,
+        trace_id: TraceId,
+        shares: &[TraceShare<'a>],
+        trace: &mut WireTrace<'a>,
+    ) -> Result<bool> {
         for s in shares {
             if trace.add_share(s.bytes, s.replica).is_none() {
                 return Ok(false);
@@ -59,7 +72,7 @@ impl BlockWriter {
     }
 
     /// [`emit_pending`](Self::emit_pending) for a trace indexed from its shares.
-    async fn emit_wire(&mut self, id: TraceId, trace: WireTrace<'_>) -> Result<()> {
+    async fn emit_wire(&mut self, id: TraceId, trace: &mut WireTrace<'_>) -> Result<()> {
         if trace.spans.is_empty() {
             return Ok(());
         }
@@ -68,8 +81,9 @@ impl BlockWriter {
         let WireTrace {
             resources,
             scopes,
-            mut spans,
+            spans,
             attrs,
+            ..
         } = trace;
         self.service_name_exact &= resources.iter().all(|r| r.service_name_exact);
         // Format v4 parses a resource only when it is new to the block's table, and looks
@@ -77,27 +91,30 @@ impl BlockWriter {
         // adding a trace build the same table).
         let resources: Vec<ResourceRow<'_>> = match self.batch.interner.is_some() {
             true => {
-                let rows: Vec<_> = resources.into_iter().map(ResourceRow::unparsed).collect();
+                let rows: Vec<_> = resources
+                    .iter()
+                    .map(|r| ResourceRow::unparsed(*r))
+                    .collect();
                 for r in &rows {
                     self.batch.intern_wire(r)?;
                 }
                 rows
             }
-            false => (resources.into_iter())
-                .map(ResourceRow::new)
+            false => (resources.iter())
+                .map(|r| ResourceRow::new(*r))
                 .collect::<Result<_>>()?,
         };
-        let scopes: Vec<ScopeRow<'_>> = (scopes.into_iter())
-            .map(ScopeRow::new)
+        let scopes: Vec<ScopeRow<'_>> = (scopes.iter())
+            .map(|s| ScopeRow::new(*s))
             .collect::<Result<_>>()?;
         spans.sort_by_key(|s| s.start);
         let mut summary = TraceSummary::default();
-        for s in &spans {
+        for s in spans.iter() {
             let res = &resources[s.resource as usize];
             let scope = &scopes[s.scope as usize];
             let row = self
                 .batch
-                .append_wire(&id, res, scope, s, s.attrs_in(&attrs))?;
+                .append_wire(&id, res, scope, s, s.attrs_in(attrs))?;
             if self.trace_cols.is_some() {
                 summary.row(
                     s.start,

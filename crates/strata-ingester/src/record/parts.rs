@@ -9,25 +9,27 @@
 //! of each message in field-number order, scalar and bytes fields at their proto3 default left
 //! out, as prost leaves them out (tested against prost).
 
-use bytes::{BufMut, Bytes};
+use bytes::BufMut;
 use prost::encoding::{encode_key, encode_varint, encoded_len_varint, WireType};
 use strata_proto::roles::{PushRequest, TracePush};
 
 use super::RECORD_VERSION;
 
 /// One record, ready for the WAL: trace `i`'s payload goes into `head` at `cuts[i]` (see
-/// [`parts`](Self::parts)).
+/// [`parts`](Self::parts)). It holds the push itself, handed back by
+/// [`into_request`](Self::into_request) once written, so that the payloads go on to the live
+/// set without being shared (a shared `Bytes` costs an allocation and atomic counts).
 #[derive(Debug)]
 pub struct RecordParts {
     head: Vec<u8>,
     /// Where trace `i`'s payload goes in `head` (ascending).
     cuts: Vec<usize>,
-    payloads: Vec<Bytes>,
+    req: PushRequest,
 }
 
 impl RecordParts {
-    /// Encodes `req` (payloads are reference-counted, not copied).
-    pub fn new(req: &PushRequest) -> Self {
+    /// Encodes `req` (payloads are not copied: the record keeps the push).
+    pub fn new(req: PushRequest) -> Self {
         let tenant = req.tenant.as_str().as_bytes();
         let inner: Vec<usize> = req.traces.iter().map(trace_len).collect();
         let traces_len: usize = inner
@@ -75,16 +77,23 @@ impl RecordParts {
                 encode_varint(1, &mut head);
             }
         }
-        Self {
-            head,
-            cuts,
-            payloads: req.traces.iter().map(|t| t.payload.clone()).collect(),
-        }
+        Self { head, cuts, req }
+    }
+
+    /// The push the record was made from.
+    pub fn into_request(self) -> PushRequest {
+        self.req
     }
 
     /// Total bytes of the record.
     pub fn encoded_len(&self) -> usize {
-        self.head.len() + self.payloads.iter().map(Bytes::len).sum::<usize>()
+        self.head.len()
+            + self
+                .req
+                .traces
+                .iter()
+                .map(|t| t.payload.len())
+                .sum::<usize>()
     }
 
     /// The record's slices in order: head up to the first cut, the first payload, head up to
@@ -92,9 +101,9 @@ impl RecordParts {
     pub fn parts(&self) -> Vec<&[u8]> {
         let mut out = Vec::with_capacity(2 * self.cuts.len() + 1);
         let mut at = 0;
-        for (&cut, p) in self.cuts.iter().zip(&self.payloads) {
+        for (&cut, t) in self.cuts.iter().zip(&self.req.traces) {
             out.push(&self.head[at..cut]);
-            out.push(&p[..]);
+            out.push(&t.payload[..]);
             at = cut;
         }
         out.push(&self.head[at..]);
@@ -118,6 +127,8 @@ fn trace_len(t: &TracePush) -> usize {
 #[cfg(test)]
 mod tests {
     use strata_common::{TenantId, TraceId};
+
+    use bytes::Bytes;
 
     use super::*;
 
@@ -167,7 +178,7 @@ mod tests {
                 tenant: TenantId::new("team-a").unwrap(),
                 traces,
             };
-            let r = RecordParts::new(&req);
+            let r = RecordParts::new(req.clone());
             let want = prost_record(&req);
             assert_eq!(concat(&r), want, "{req:?}");
             assert_eq!(r.encoded_len(), want.len());
@@ -182,10 +193,14 @@ mod tests {
             tenant: TenantId::new("t").unwrap(),
             traces: vec![trace(1, 1, 1, 2, b"payload", false)],
         };
-        let r = RecordParts::new(&req);
+        let at = req.traces[0].payload.as_ptr();
+        let r = RecordParts::new(req);
         let parts = r.parts();
         assert_eq!(parts.len(), 3);
-        assert_eq!(parts[1].as_ptr(), req.traces[0].payload.as_ptr());
+        assert_eq!(parts[1].as_ptr(), at);
         assert_eq!(parts[1], b"payload");
+        // Handed back as it came, the payload still in the same place.
+        drop(parts);
+        assert_eq!(r.into_request().traces[0].payload.as_ptr(), at);
     }
 }
