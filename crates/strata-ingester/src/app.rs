@@ -56,6 +56,9 @@ pub async fn start(
         tokio::task::spawn_blocking(move || Ingester::start(c, b, store, clock, metrics))
             .await
             .map_err(|e| AppError::Task(format!("wal replay task: {e}")))??;
+    if let Some(target) = strata_storage::LocalTarget::of(&cfg.storage) {
+        ingester.link_uploads_into(target);
+    }
     tracing::info!(
         segments = report.segments,
         records = report.records,

@@ -279,6 +279,13 @@ impl Ingester {
         self.inner.metrics.live_traces.set(n as i64);
     }
 
+    /// Uploads link each block's `data.parquet` into `target`, the directory behind the
+    /// object store, instead of copying it (`upload.rs`). For a local store on the same
+    /// filesystem as the WAL; elsewhere the first failed link turns it back into copies.
+    pub fn link_uploads_into(&self, target: strata_storage::LocalTarget) {
+        self.inner.uploader.link_into(target);
+    }
+
     /// `Some(description)` while blocks wait for an object store that is failing.
     pub fn upload_status(&self) -> Option<String> {
         let up = &self.inner.uploader;

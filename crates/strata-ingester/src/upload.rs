@@ -9,13 +9,21 @@
 //! meanwhile the block is queryable from the local copy. The local copy is deleted only after
 //! the upload succeeded and `complete_block_timeout` has passed.
 //!
+//! Where the object store is a local directory ([`strata_storage::LocalTarget`], set with
+//! [`Uploader::link_into`]: `make run`'s layout), `data.parquet` is hard-linked into it rather
+//! than read and written again (one page-cache copy of every block less); the link is made under
+//! the store's staging name (`<file>#<digits>`, which the store does not list) and renamed into
+//! place, so it replaces an earlier upload of the same block whole. A link that fails (the store
+//! on another filesystem) falls back to the copy, for this block and every later one.
+//!
 //! At start, complete local blocks that were not uploaded (or not yet deleted) are queued
 //! again; uploading twice is harmless (same keys, same bytes). Local block directories without
 //! `meta.json` are leftovers of a crash mid-write: their data is still in the WAL, so they are
 //! deleted.
 
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock};
 use std::time::{Duration, SystemTime};
 
 use object_store::local::LocalFileSystem;
@@ -23,7 +31,7 @@ use object_store::{ObjectStoreExt, PutPayload, WriteMultipart};
 use parking_lot::Mutex;
 use strata_block::{parse_meta, BlockMeta};
 use strata_common::{BlockId, SharedClock, TenantId};
-use strata_storage::{BlockPaths, SharedStore};
+use strata_storage::{BlockPaths, LocalTarget, ObjectPath, SharedStore};
 
 const BACKOFF_MIN: Duration = Duration::from_secs(1);
 const BACKOFF_MAX: Duration = Duration::from_secs(60);
@@ -78,7 +86,13 @@ pub struct UploadReport {
 /// Local blocks and the queue of uploads.
 pub struct Uploader {
     local: SharedStore,
+    /// `local`, for the files behind its keys.
+    local_fs: Arc<LocalFileSystem>,
     remote: SharedStore,
+    /// The object store's own directory, when it is one: `data.parquet` is linked into it.
+    link: OnceLock<LocalTarget>,
+    /// Cleared by the first link that fails: later blocks are copied.
+    linking: AtomicBool,
     clock: SharedClock,
     pending: Mutex<BTreeMap<(TenantId, BlockId), (BlockMeta, Pending)>>,
 }
@@ -96,11 +110,14 @@ impl Uploader {
             source,
         };
         std::fs::create_dir_all(dir).map_err(io)?;
-        let local: SharedStore =
+        let local_fs =
             Arc::new(LocalFileSystem::new_with_prefix(dir)?.with_automatic_cleanup(true));
         let up = Self {
-            local,
+            local: local_fs.clone(),
+            local_fs,
             remote,
+            link: OnceLock::new(),
+            linking: AtomicBool::new(true),
             clock,
             pending: Mutex::new(BTreeMap::new()),
         };
@@ -151,6 +168,12 @@ impl Uploader {
     /// The local block store (blocks are written here first).
     pub fn local(&self) -> SharedStore {
         self.local.clone()
+    }
+
+    /// Links uploads of `data.parquet` into `target`, the directory behind the object store
+    /// (see the module docs). Only the first call counts.
+    pub fn link_into(&self, target: LocalTarget) {
+        let _ = self.link.set(target);
     }
 
     /// Queues a complete local block for upload, due now.
@@ -237,18 +260,54 @@ impl Uploader {
     }
 
     async fn copy(&self, paths: &BlockPaths) -> Result<(), UploadError> {
-        // data.parquet read and sent in parts of PART_BYTES, each one ranged read (a streamed
-        // `get` of a local file reads 8 KiB per blocking task, which cost more CPU than the
-        // block's bytes are worth); the small objects in one put; meta.json last.
+        // data.parquet linked or copied; the small objects in one put each; meta.json last.
         let data = paths.data();
-        let size = self.local.head(&data).await?.size;
-        let upload = self.remote.put_multipart(&data).await?;
+        if !self.linked(&data).await {
+            self.copy_data(&data).await?;
+        }
+        for p in [paths.bloom(), paths.meta()] {
+            let bytes = self.local.get(&p).await?.bytes().await?;
+            self.remote.put(&p, PutPayload::from(bytes)).await?;
+        }
+        Ok(())
+    }
+
+    /// Hard-links the local file of `key` into the object store's directory, if there is one
+    /// (see the module docs); false when the caller has to copy it.
+    async fn linked(&self, key: &ObjectPath) -> bool {
+        let Some(target) = self.link.get() else {
+            return false;
+        };
+        if !self.linking.load(Ordering::Relaxed) {
+            return false;
+        }
+        let (Ok(src), Some(dst)) = (self.local_fs.path_to_filesystem(key), target.file_of(key))
+        else {
+            return false;
+        };
+        match tokio::task::spawn_blocking(move || link_file(&src, &dst)).await {
+            Ok(Ok(())) => true,
+            Ok(Err(e)) => {
+                self.linking.store(false, Ordering::Relaxed);
+                tracing::info!(error = %e, "block uploads are copied (linking into the store's directory failed)");
+                false
+            }
+            Err(_) => false,
+        }
+    }
+
+    /// Copies the local object `data` to the object store, in parts of `PART_BYTES`, each one
+    /// ranged read (a streamed `get` of a local file reads 8 KiB per blocking task, which cost
+    /// more CPU than the block's bytes are worth).
+    async fn copy_data(&self, data: &ObjectPath) -> Result<(), UploadError> {
+        let size = self.local.head(data).await?.size;
+        let upload = self.remote.put_multipart(data).await?;
         let mut writer = WriteMultipart::new_with_chunk_size(upload, PART_BYTES);
         let copied: Result<(), UploadError> = async {
             let mut start = 0;
             while start < size {
                 let end = size.min(start + PART_BYTES as u64);
-                let part = self.local.get_range(&data, start..end).await?;
+                let part = self.local.get_range(data, start..end).await?;
                 writer.wait_for_capacity(4).await?;
                 writer.put(part);
                 start = end;
@@ -265,10 +324,6 @@ impl Uploader {
                 return Err(e);
             }
         }
-        for p in [paths.bloom(), paths.meta()] {
-            let bytes = self.local.get(&p).await?.bytes().await?;
-            self.remote.put(&p, PutPayload::from(bytes)).await?;
-        }
         Ok(())
     }
 
@@ -282,6 +337,28 @@ impl Uploader {
             }
         }
     }
+}
+
+/// Links `src` at `dst` (replacing any file there): first under a staging name next to `dst`,
+/// then renamed into place.
+fn link_file(src: &std::path::Path, dst: &std::path::Path) -> std::io::Result<()> {
+    static NEXT: AtomicU64 = AtomicU64::new(0);
+    let dir = dst
+        .parent()
+        .ok_or_else(|| std::io::Error::other("no parent directory"))?;
+    std::fs::create_dir_all(dir)?;
+    let mut staged = dst.as_os_str().to_owned();
+    staged.push(format!(
+        "#{}{}",
+        std::process::id(),
+        NEXT.fetch_add(1, Ordering::Relaxed)
+    ));
+    std::fs::hard_link(src, &staged)?;
+    let renamed = std::fs::rename(&staged, dst);
+    // After a failure, and when `dst` already was this file (a block uploaded again: `rename`
+    // then does nothing), the staging name is still there.
+    let _ = std::fs::remove_file(&staged);
+    renamed
 }
 
 #[cfg(test)]
@@ -314,6 +391,87 @@ mod tests {
         assert!(got == data, "data.parquet differs after the copy");
         for (p, want) in [(paths.bloom(), &b"bloom"[..]), (paths.meta(), &b"{}"[..])] {
             assert_eq!(&read(&remote, &p).await[..], want);
+        }
+    }
+
+    /// A local store under `dir`, with `prefix`, and its directory.
+    fn local_store(dir: &std::path::Path, prefix: &str) -> (SharedStore, LocalTarget) {
+        let mut cfg = strata_config::StorageConfig {
+            backend: strata_config::StorageBackend::Local,
+            prefix: prefix.to_string(),
+            ..Default::default()
+        };
+        cfg.local.path = dir.to_path_buf();
+        let store = strata_storage::build_store(&cfg).unwrap();
+        (store, LocalTarget::of(&cfg).unwrap())
+    }
+
+    /// Puts a complete block into the uploader's local directory.
+    async fn local_block(up: &Uploader, data: &[u8]) -> BlockPaths {
+        let paths = BlockPaths::new(TenantId::new("t").unwrap(), BlockId::new_random());
+        for (p, bytes) in [
+            (paths.data(), data.to_vec()),
+            (paths.bloom(), b"bloom".to_vec()),
+            (paths.meta(), b"{}".to_vec()),
+        ] {
+            up.local.put(&p, PutPayload::from(bytes)).await.unwrap();
+        }
+        paths
+    }
+
+    /// Into a local store on the same filesystem, `data.parquet` is linked, not copied: the
+    /// store reads the same bytes from the same file, uploading again replaces it whole, and no
+    /// staging name is left behind.
+    #[tokio::test]
+    async fn a_local_store_gets_data_linked() {
+        use std::os::unix::fs::MetadataExt;
+        let dir = tempfile::tempdir().unwrap();
+        let (remote, target) = local_store(&dir.path().join("store"), "pre/fix");
+        let clock: SharedClock = Arc::new(strata_common::ManualClock::default());
+        let (up, _) = Uploader::open(&dir.path().join("local"), remote.clone(), clock).unwrap();
+        up.link_into(target);
+        let paths = local_block(&up, b"parquet bytes").await;
+        up.copy(&paths).await.unwrap();
+        up.copy(&paths).await.unwrap();
+        assert_eq!(&read(&remote, &paths.data()).await[..], b"parquet bytes");
+        assert_eq!(&read(&remote, &paths.meta()).await[..], b"{}");
+        let local_file = up.local_fs.path_to_filesystem(&paths.data()).unwrap();
+        let stored = up.link.get().unwrap().file_of(&paths.data()).unwrap();
+        assert_eq!(
+            std::fs::metadata(&local_file).unwrap().ino(),
+            std::fs::metadata(&stored).unwrap().ino(),
+            "one file, two names"
+        );
+        let mut names: Vec<String> = std::fs::read_dir(stored.parent().unwrap())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        assert_eq!(names, ["bloom", "data.parquet", "meta.json"]);
+        assert!(up.linking.load(Ordering::Relaxed));
+    }
+
+    /// A store on another filesystem (tmpfs under `/dev/shm`, the uploader's directory on the
+    /// test's temporary disk) cannot take a link: the block is copied, and so are later ones.
+    #[tokio::test]
+    async fn a_store_on_another_filesystem_gets_copies() {
+        let Ok(shm) = tempfile::tempdir_in("/dev/shm") else {
+            eprintln!("no /dev/shm here: nothing to check");
+            return;
+        };
+        let dir = tempfile::tempdir().unwrap();
+        let (remote, target) = local_store(shm.path(), "");
+        let clock: SharedClock = Arc::new(strata_common::ManualClock::default());
+        let (up, _) = Uploader::open(dir.path(), remote.clone(), clock).unwrap();
+        up.link_into(target);
+        for _ in 0..2 {
+            let paths = local_block(&up, b"parquet bytes").await;
+            up.copy(&paths).await.unwrap();
+            assert_eq!(&read(&remote, &paths.data()).await[..], b"parquet bytes");
+            assert!(
+                !up.linking.load(Ordering::Relaxed),
+                "linking stops after a failure"
+            );
         }
     }
 

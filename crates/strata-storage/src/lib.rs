@@ -17,6 +17,7 @@
 
 mod factory;
 mod instrumented;
+mod local_target;
 mod metrics;
 mod paths;
 
@@ -24,6 +25,7 @@ pub use factory::{
     build_instrumented, build_store, StorageError, AZURITE_ACCOUNT, AZURITE_ACCOUNT_KEY,
 };
 pub use instrumented::InstrumentedStore;
+pub use local_target::LocalTarget;
 pub use metrics::{Operation, Outcome, StoreMetrics, StoreStats};
 pub use object_store::{path::Path as ObjectPath, ObjectStore};
 pub use paths::{list_blocks, list_tenants, BlockPaths};
