@@ -281,7 +281,7 @@ impl Ingester {
 
     /// Uploads link each block's `data.parquet` into `target`, the directory behind the
     /// object store, instead of copying it (`upload.rs`). For a local store on the same
-    /// filesystem as the WAL; elsewhere the first failed link turns it back into copies.
+    /// filesystem as the WAL; where no link can be made there, blocks are copied.
     pub fn link_uploads_into(&self, target: strata_storage::LocalTarget) {
         self.inner.uploader.link_into(target);
     }

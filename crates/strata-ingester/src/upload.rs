@@ -13,8 +13,9 @@
 //! [`Uploader::link_into`]: `make run`'s layout), `data.parquet` is hard-linked into it rather
 //! than read and written again (one page-cache copy of every block less); the link is made under
 //! the store's staging name (`<file>#<digits>`, which the store does not list) and renamed into
-//! place, so it replaces an earlier upload of the same block whole. A link that fails (the store
-//! on another filesystem) falls back to the copy, for this block and every later one.
+//! place, so it replaces an earlier upload of the same block whole. A link that fails falls back
+//! to the copy: for this block, and for every later one when no link can be made there (the
+//! store on another filesystem).
 //!
 //! At start, complete local blocks that were not uploaded (or not yet deleted) are queued
 //! again; uploading twice is harmless (same keys, same bytes). Local block directories without
@@ -287,9 +288,15 @@ impl Uploader {
         };
         match tokio::task::spawn_blocking(move || link_file(&src, &dst)).await {
             Ok(Ok(())) => true,
-            Ok(Err(e)) => {
+            // The store's directory cannot take links from here: copy from now on.
+            Ok(Err(e)) if cannot_link(&e) => {
                 self.linking.store(false, Ordering::Relaxed);
-                tracing::info!(error = %e, "block uploads are copied (linking into the store's directory failed)");
+                tracing::info!(error = %e, "block uploads are copied (the store's directory cannot take links)");
+                false
+            }
+            // Anything else (a full disk, say) only makes this block copied.
+            Ok(Err(e)) => {
+                tracing::debug!(error = %e, "linking a block into the store failed; copying it");
                 false
             }
             Err(_) => false,
@@ -337,6 +344,16 @@ impl Uploader {
             }
         }
     }
+}
+
+/// Whether a failed link means that no link can be made into the store's directory (another
+/// filesystem, or one without hard links), rather than a failure of this one.
+fn cannot_link(e: &std::io::Error) -> bool {
+    use std::io::ErrorKind;
+    matches!(
+        e.kind(),
+        ErrorKind::CrossesDevices | ErrorKind::PermissionDenied | ErrorKind::Unsupported
+    )
 }
 
 /// Links `src` at `dst` (replacing any file there): first under a staging name next to `dst`,
