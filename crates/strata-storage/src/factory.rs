@@ -71,13 +71,16 @@ pub fn build_instrumented(
         StorageBackend::Gcs => Arc::new(gcs(&cfg.gcs, cfg)?),
         StorageBackend::Azure => Arc::new(azure(&cfg.azure, cfg)?),
     };
-    let prefix = cfg.prefix.trim_matches('/');
-    let prefixed = if prefix.is_empty() {
-        base
-    } else {
-        Arc::new(PrefixStore::new(base, prefix))
+    let prefixed = match key_prefix(cfg) {
+        None => base,
+        Some(prefix) => Arc::new(PrefixStore::new(base, prefix)),
     };
     Ok(Arc::new(InstrumentedStore::new(prefixed, metrics)))
+}
+
+/// The configured key prefix (`storage.prefix`) without its outer slashes; `None` when empty.
+pub(crate) fn key_prefix(cfg: &StorageConfig) -> Option<&str> {
+    Some(cfg.prefix.trim_matches('/')).filter(|p| !p.is_empty())
 }
 
 /// HTTP client settings shared by the remote backends.

@@ -27,10 +27,9 @@ impl LocalTarget {
             return None;
         }
         let fs = LocalFileSystem::new_with_prefix(&cfg.local.path).ok()?;
-        let prefix = cfg.prefix.trim_matches('/');
         Some(Self {
             fs,
-            prefix: (!prefix.is_empty()).then(|| Path::from(prefix)),
+            prefix: crate::factory::key_prefix(cfg).map(Path::from),
         })
     }
 
