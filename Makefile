@@ -32,7 +32,7 @@ run-cluster: release-all ## Local cluster on loopback: 2 distributors, 3 ingeste
 	./scripts/run-cluster.sh
 
 .PHONY: fixtures
-fixtures: ## Write the newest stored-format fixture set (crates/strata-testkit/fixtures/v5, or FIXTURES_OUT=dir); never overwrites
+fixtures: ## Write the newest stored-format fixture set (crates/strata-testkit/fixtures/v6, or FIXTURES_OUT=dir); never overwrites
 	$(CARGO) run -j$(JOBS) -p strata-testkit --example write-fixtures $(if $(FIXTURES_OUT),-- $(FIXTURES_OUT))
 
 .PHONY: fmt

@@ -1,10 +1,12 @@
-//! Block formats v3 (`strata-parquet-v3`) and v4 (`strata-parquet-v4`: each distinct resource
-//! once, see [`resources`]); v1 and v2 are still read: immutable blocks of spans in an object
-//! store.
+//! Block formats v3 (`strata-parquet-v3`), v4 (`strata-parquet-v4`: each distinct resource
+//! once, see [`resources`]) and v5 (`strata-parquet-v5`: v4 in sorted runs, made by a
+//! compaction that concatenates blocks, see [`concat`]); v1 and v2 are still read: immutable
+//! blocks of spans in an object store.
 //!
 //! A block is three objects under `<tenant>/<block-id>/` (keys from [`strata_storage::BlockPaths`]):
 //!
-//! * `data.parquet`: one row per span, sorted by (trace ID, span start time). The schema and
+//! * `data.parquet`: one row per span, sorted by (trace ID, span start time) (in v5, within
+//!   each sorted run of row groups). The schema and
 //!   its invariants are documented in [`schema`].
 //! * `bloom`: a [`Bloom`] filter over the block's trace IDs (binary format in [`bloom`]).
 //! * `meta.json`: a [`BlockMeta`]. Written **last**, so its presence means the block is complete;
@@ -16,6 +18,7 @@
 
 pub mod bloom;
 pub mod compacted;
+pub mod concat;
 mod convert;
 mod dict;
 mod error;
@@ -35,6 +38,7 @@ mod writer;
 
 pub use bloom::Bloom;
 pub use compacted::{compacted_path, read_compacted, write_compacted, CompactedMarker};
+pub use concat::{sorted_runs, Concat};
 pub use convert::{BatchView, ResourceCtx, ScopeCtx, SpanBatchBuilder, TraceAssembler};
 pub use dict::ChunkDictionary;
 pub use error::{BlockError, Result};
@@ -44,8 +48,8 @@ pub use index::{
 };
 pub use merge::{dedup_spans, MergedTrace, TraceMerger};
 pub use meta::{
-    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V4, FORMAT_VERSION,
-    READ_FORMATS, WRITE_FORMATS,
+    parse_meta, read_meta, BlockMeta, FORMAT_KEY, FORMAT_V1, FORMAT_V2, FORMAT_V4, FORMAT_V5,
+    FORMAT_VERSION, READ_FORMATS, WRITE_FORMATS,
 };
 pub use parquet::arrow::arrow_reader::{RowSelection, RowSelector};
 pub use reader::{read_bloom, BlockReader, FindResult, WHOLE_FILE_BYTES, WHOLE_READ_BYTES};

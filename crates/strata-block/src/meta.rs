@@ -28,15 +28,21 @@ pub const FORMAT_V1: &str = "strata-parquet-v1";
 /// columns.
 pub const FORMAT_V4: &str = "strata-parquet-v4";
 
+/// The fifth block format, read, and written only by a concatenation
+/// ([`Concat`](crate::Concat)): the columns and footer of v4, rows sorted by trace ID within
+/// each sorted run of row groups rather than across the file (format and invariants in
+/// [`crate::concat`]).
+pub const FORMAT_V5: &str = "strata-parquet-v5";
+
 /// Every format this build reads.
-pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_V2, FORMAT_VERSION, FORMAT_V4];
+pub const READ_FORMATS: &[&str] = &[FORMAT_V1, FORMAT_V2, FORMAT_VERSION, FORMAT_V4, FORMAT_V5];
 
 /// Formats a [`BlockWriter`](crate::BlockWriter) can write.
 pub const WRITE_FORMATS: &[&str] = &[FORMAT_V2, FORMAT_VERSION, FORMAT_V4];
 
 /// [`READ_FORMATS`] for error messages.
 pub(crate) const READ_FORMATS_TEXT: &str =
-    "strata-parquet-v1, strata-parquet-v2, strata-parquet-v3 and strata-parquet-v4";
+    "strata-parquet-v1, strata-parquet-v2, strata-parquet-v3, strata-parquet-v4 and strata-parquet-v5";
 
 /// Key of the format version in the Parquet footer's key-value metadata.
 pub const FORMAT_KEY: &str = "strata.format";
@@ -95,7 +101,7 @@ impl BlockMeta {
     /// Whether the resources are in the footer's resource table, `resource_ref` on the rows
     /// (format v4).
     pub fn has_resource_table(&self) -> bool {
-        self.format == FORMAT_V4
+        self.format == FORMAT_V4 || self.format == FORMAT_V5
     }
 
     /// Rejects formats this build does not know.

@@ -140,6 +140,22 @@ impl BlockReader {
         &self.meta
     }
 
+    pub(crate) fn store(&self) -> &Arc<dyn ObjectStore> {
+        &self.store
+    }
+
+    /// How many sorted runs the block's rows form (1 but in format v5, see
+    /// [`crate::concat`]); loads the footer for v5.
+    pub async fn sorted_runs(&self) -> Result<usize> {
+        if self.meta.format != crate::meta::FORMAT_V5 {
+            return Ok(1);
+        }
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?;
+        Ok(crate::concat::sorted_runs(file.metadata(), &self.meta.format).len())
+    }
+
     pub(crate) fn source(&self, counter: &Arc<AtomicU64>) -> Result<CountingReader> {
         self.meta.check_format()?;
         Ok(CountingReader {
@@ -265,8 +281,9 @@ impl BlockReader {
     /// Finds one trace. When the footer is not at hand and the file is at most
     /// [`WHOLE_FILE_BYTES`], the whole file is fetched first in one read and everything below
     /// comes from memory. Row groups whose `trace_id` min/max statistics exclude the ID are
-    /// skipped (rows are sorted by trace ID, so usually one row group is read). When the row
-    /// groups left hold at most [`WHOLE_READ_BYTES`] of compressed data their column chunks
+    /// skipped (rows are sorted by trace ID, so usually one row group is read; in format v5,
+    /// one per sorted run). When the row groups left hold at most [`WHOLE_READ_BYTES`] of
+    /// compressed data and lie within twice that many bytes of the file, their column chunks
     /// are fetched in one ranged read; otherwise the reads follow the row filter (two: the
     /// `trace_id` chunks, then the pages of the other columns holding its rows). Either way a
     /// row filter on `trace_id` decodes the other columns only for the trace's rows. Returns `None` when the block has no span of the trace.
@@ -295,17 +312,20 @@ impl BlockReader {
             .iter()
             .map(|&i| md.row_group(i).compressed_size())
             .sum();
-        if compressed <= self.whole_read_bytes {
+        let (lo, hi) = row_groups
+            .iter()
+            .flat_map(|&i| md.row_group(i).columns())
+            .map(|c| c.byte_range())
+            .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
+                (lo.min(at), hi.max(at + len))
+            });
+        // Row groups of several sorted runs (format v5) lie apart: the one read covers what
+        // lies between them too, so it must itself be small.
+        let span = i64::try_from(hi.saturating_sub(lo)).unwrap_or(i64::MAX);
+        if compressed <= self.whole_read_bytes && span <= self.whole_read_bytes.saturating_mul(2) {
             // The selected row groups' column chunks, fetched in one read: the row filter
             // below then decodes `trace_id` first and the other columns only for its rows,
             // all from memory.
-            let (lo, hi) = row_groups
-                .iter()
-                .flat_map(|&i| md.row_group(i).columns())
-                .map(|c| c.byte_range())
-                .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
-                    (lo.min(at), hi.max(at + len))
-                });
             if lo < hi && !source.is_buffered(lo, hi) {
                 source.fetch_ahead(lo..hi).await?;
             }

@@ -108,8 +108,48 @@ impl BlockReader {
     }
 
     /// Streams the block's span rows by trace; `batch_rows` is the decoding batch size (0: 8192).
-    /// Batches have the v3 resource columns in every format.
+    /// Batches have the v3 resource columns in every format. The rows must be in trace-ID
+    /// order: for a block of several sorted runs (format v5) use
+    /// [`run_streams`](Self::run_streams).
     pub async fn row_stream(&self, batch_rows: usize) -> Result<RowStream> {
+        self.stream_of(batch_rows, None).await
+    }
+
+    /// One [`row_stream`](Self::row_stream) per sorted run of the block (one for every format
+    /// but v5, see [`crate::concat`]), each ref mapped through `map` when given (as
+    /// [`row_stream_remapped`](Self::row_stream_remapped)).
+    pub async fn run_streams(
+        &self,
+        batch_rows: usize,
+        map: Option<Vec<u32>>,
+    ) -> Result<Vec<RowStream>> {
+        let counter = Arc::new(AtomicU64::new(0));
+        let mut source = self.source(&counter)?;
+        let file = self.file(&mut source).await?;
+        let runs = crate::concat::sorted_runs(file.metadata(), &self.meta().format);
+        let mut streams = Vec::with_capacity(runs.len());
+        for run in runs {
+            let mut s = self.stream_of(batch_rows, Some(run.collect())).await?;
+            if let Some(m) = &map {
+                if s.resources.is_none() {
+                    return Err(BlockError::corrupt(
+                        self.meta().block_id,
+                        "a remapped row stream of a block without a resource table",
+                    ));
+                }
+                s.remap = Some(UInt32Array::from(m.clone()));
+            }
+            streams.push(s);
+        }
+        Ok(streams)
+    }
+
+    /// The rows of `row_groups` (all when `None`), by trace.
+    async fn stream_of(
+        &self,
+        batch_rows: usize,
+        row_groups: Option<Vec<usize>>,
+    ) -> Result<RowStream> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;
@@ -128,10 +168,13 @@ impl BlockReader {
         let mask =
             ProjectionMask::roots(file.metadata().file_metadata().schema_descr(), 0..span_cols);
         let rows = if batch_rows == 0 { 8192 } else { batch_rows };
-        let stream = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
+        let mut builder = ParquetRecordBatchStreamBuilder::new_with_metadata(source, file)
             .with_batch_size(rows)
-            .with_projection(mask)
-            .build()?;
+            .with_projection(mask);
+        if let Some(groups) = row_groups {
+            builder = builder.with_row_groups(groups);
+        }
+        let stream = builder.build()?;
         Ok(RowStream {
             block: self.meta().block_id,
             stream,

@@ -16,7 +16,9 @@
 //!
 //! One row per span. Rows are sorted by `trace_id` (bytewise), then `start_time_unix_nano`;
 //! spans of one trace with equal start times keep the order in which they were added. A trace
-//! may straddle two row groups.
+//! may straddle two row groups. Format v5 (`strata-parquet-v5`, the v4 schema) holds several
+//! such sorted runs of row groups one after the other, and a trace may have rows in more
+//! than one run (see [`crate::concat`]).
 //!
 //! # Columns
 //!
@@ -467,7 +469,7 @@ pub fn schema_for(format: &str) -> Option<SchemaRef> {
         crate::meta::FORMAT_V1 => Some(span_schema_v1()),
         crate::meta::FORMAT_V2 => Some(span_schema()),
         crate::meta::FORMAT_VERSION => Some(block_schema()),
-        crate::meta::FORMAT_V4 => Some(block_schema_v4()),
+        crate::meta::FORMAT_V4 | crate::meta::FORMAT_V5 => Some(block_schema_v4()),
         _ => None,
     }
 }

@@ -76,7 +76,7 @@ impl WriterOptions {
         }
     }
 
-    fn validate(&self) -> Result<ZstdLevel> {
+    pub(crate) fn validate(&self) -> Result<ZstdLevel> {
         if self.row_group_max_spans == 0 {
             return Err(BlockError::InvalidOptions(
                 "row_group_max_spans must be positive".into(),

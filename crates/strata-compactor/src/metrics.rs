@@ -41,6 +41,8 @@ pub struct CompactorMetrics {
     pub blocks_compacted: Counter,
     pub blocks_written: Counter,
     pub spans_written: Counter,
+    pub jobs_concatenated: Counter,
+    pub spans_concatenated: Counter,
     pub duplicate_spans_removed: Counter,
     pub blocks_deleted: Family<ReasonLabel, Counter>,
     pub compaction_duration: Histogram,
@@ -87,6 +89,16 @@ impl CompactorMetrics {
             "spans_written",
             "Spans written to output blocks",
             m.spans_written.clone(),
+        );
+        r.register(
+            "jobs_concatenated",
+            "Compaction jobs that copied their inputs' encoded row groups (format v5) instead of merging rows",
+            m.jobs_concatenated.clone(),
+        );
+        r.register(
+            "spans_concatenated",
+            "Spans of concatenating jobs: copied without being decoded (also in spans_written)",
+            m.spans_concatenated.clone(),
         );
         r.register(
             "duplicate_spans_removed",
@@ -136,6 +148,8 @@ impl CompactorMetrics {
             blocks_compacted: Counter::default(),
             blocks_written: Counter::default(),
             spans_written: Counter::default(),
+            jobs_concatenated: Counter::default(),
+            spans_concatenated: Counter::default(),
             duplicate_spans_removed: Counter::default(),
             blocks_deleted: Family::default(),
             compaction_duration: seconds(),

@@ -90,6 +90,13 @@ pub struct CompactorConfig {
     pub compaction_window: Duration,
     /// Most input blocks per job. Default 8.
     pub max_compaction_objects: usize,
+    /// Most sorted runs a compaction's output may have. A job whose inputs share few traces
+    /// (under a tenth of them) and have at most this many sorted runs together copies their
+    /// encoded row groups into a block of format `strata-parquet-v5` (several runs) instead
+    /// of merging their rows into one sorted run, at a fraction of the CPU; the next job over
+    /// such blocks merges. 1: every job merges (blocks stay readable by builds without v5).
+    /// Default 8.
+    pub max_block_runs: usize,
     /// No output block is made larger than this many bytes of input. Default 100 GiB.
     pub max_block_bytes: u64,
     /// Blocks older than this are deleted, unless a tenant's override says otherwise.
@@ -117,6 +124,7 @@ impl Default for CompactorConfig {
             compaction_cycle: Duration::from_secs(30),
             compaction_window: Duration::from_secs(3600),
             max_compaction_objects: 8,
+            max_block_runs: 8,
             max_block_bytes: 100 * 1024 * 1024 * 1024,
             block_retention: Duration::from_secs(14 * 24 * 3600),
             compacted_block_retention: Duration::from_secs(3600),

@@ -156,6 +156,26 @@ async fn parts_of_a_banded_block_answer_like_the_whole() {
     .await;
 }
 
+/// The same over a concatenation (format v5): three sorted runs of the banded traces, so
+/// parts also start and end at run boundaries.
+#[tokio::test]
+async fn parts_of_a_concatenated_block_answer_like_the_whole() {
+    let reader = concatenated(&banded(), TAIL_ROWS as usize, 3).await;
+    let from = (BASE_S + 100) as u32;
+    check(
+        &reader,
+        &[
+            "{ }",
+            r#"{ name = "tail" }"#,
+            r#"{ resource.service.name = "svc-4" }"#,
+            "{ duration > 8ms }",
+            r#"{ name = "op-6-0" } >> { duration > 6ms }"#,
+        ],
+        &[(0, 0), (from, from + 50)],
+    )
+    .await;
+}
+
 #[tokio::test]
 async fn traces_longer_than_a_row_group_are_found_once() {
     // Traces of 3 spans, every 25th of 250: row groups of 40 spans lie wholly inside them.

@@ -1,13 +1,14 @@
-//! Writes the newest fixture set, `v5` (see `strata_testkit::fixtures` and
-//! `fixtures/README.md`): a block in format `strata-parquet-v4`, as this build writes it.
-//! `--set v4` writes set v4 (a block in format v3).
+//! Writes the newest fixture set, `v6` (see `strata_testkit::fixtures` and
+//! `fixtures/README.md`): a block in format `strata-parquet-v5`, concatenated from two v4
+//! blocks as this build's compactor does. `--set v5` writes set v5 (a block in format v4),
+//! `--set v4` set v4 (a block in format v3).
 //! `--set v3` writes set v3 (blocks in format v2, through `BlockWriter::new_with_format`, and
 //! WAL records with replica marks) as checked in. Older sets (`--set v1`, `--set v2`) can only
 //! be reproduced byte for byte by a build of their day (this one marks nothing in v1's pushes
 //! and writes no format-v1 block), so their sets are frozen as checked in.
 //!
 //! ```text
-//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3|v4|v5] <out-dir>]
+//! cargo run -p strata-testkit --example write-fixtures [-- [--set v1|v2|v3|v4|v5|v6] <out-dir>]
 //! ```
 //!
 //! Without `<out-dir>` it writes `crates/strata-testkit/fixtures/<set>`, and refuses if that
@@ -24,13 +25,13 @@ use std::time::{Duration, UNIX_EPOCH};
 use object_store::local::LocalFileSystem;
 use object_store::ObjectStore;
 use strata_block::{
-    write_compacted, write_index, BlockMeta, BlockWriter, CompactedEntry, CompactedMarker,
-    TenantIndex, WriterOptions,
+    write_compacted, write_index, BlockMeta, BlockReader, BlockWriter, CompactedEntry,
+    CompactedMarker, Concat, TenantIndex, WriterOptions,
 };
 use strata_common::{BlockId, ManualClock, SharedClock, TraceId};
 use strata_proto::otlp::trace::ResourceSpans;
 use strata_proto::roles::PushRequest;
-use strata_testkit::fixtures::{v1, v2, v3, v4, v5};
+use strata_testkit::fixtures::{v1, v2, v3, v4, v5, v6};
 use strata_wal::{FsyncPolicy, Wal, WalConfig};
 
 fn clock_at(unix_nanos: u64) -> SharedClock {
@@ -171,6 +172,57 @@ async fn write_bucket_v5(root: &Path) {
     .await;
 }
 
+/// Set v6's bucket: block e0 in format v5, the concatenation of two v4 blocks (v1's traces 1
+/// and 3, then 2 and 4; row groups of 2 spans) written to a store that is then dropped.
+async fn write_bucket_v6(root: &Path) {
+    std::fs::create_dir_all(root).expect("create bucket dir");
+    let store: Arc<dyn ObjectStore> =
+        Arc::new(LocalFileSystem::new_with_prefix(root).expect("local store"));
+    let scratch: Arc<dyn ObjectStore> = Arc::new(object_store::memory::InMemory::new());
+    let opts = WriterOptions {
+        row_group_max_spans: 2,
+        bloom_false_positive: 0.01,
+        zstd_level: 3,
+        expected_traces: 2,
+    };
+    let mut readers = Vec::new();
+    for (id, parity) in [(v6::block_e1(), 0), (v6::block_e2(), 1)] {
+        let mut w = BlockWriter::new_with_format(
+            scratch.clone(),
+            v1::tenant(),
+            id,
+            opts.clone(),
+            clock_at(v6::INPUTS_CREATED_NS),
+            strata_block::FORMAT_V4,
+        )
+        .expect("block writer");
+        for (_, (trace, rs)) in v1::traces()
+            .iter()
+            .enumerate()
+            .filter(|(i, _)| i % 2 == parity)
+        {
+            w.add_trace(*trace, rs).await.expect("add trace");
+        }
+        readers.push(BlockReader::new(
+            scratch.clone(),
+            w.finish().await.expect("finish block"),
+        ));
+    }
+    let concat = Concat::scan(&readers).await.expect("scan inputs");
+    concat
+        .write(
+            store,
+            v1::tenant(),
+            v6::block_e0(),
+            &readers,
+            &opts,
+            &clock_at(v6::E0_CREATED_NS),
+            1,
+        )
+        .await
+        .expect("concatenate");
+}
+
 /// A bucket of one level-0 block `id` in `format` of v1's traces, row groups of 4 spans.
 async fn write_one_block(root: &Path, id: BlockId, created_ns: u64, format: &str) {
     std::fs::create_dir_all(root).expect("create bucket dir");
@@ -224,7 +276,7 @@ async fn main() {
             args.remove(i);
             set
         }
-        _ => "v5".to_string(),
+        _ => "v6".to_string(),
     };
     let default_dir = match set.as_str() {
         "v1" => v1::dir(),
@@ -232,8 +284,9 @@ async fn main() {
         "v3" => v3::dir(),
         "v4" => v4::dir(),
         "v5" => v5::dir(),
+        "v6" => v6::dir(),
         other => {
-            eprintln!("unknown fixture set {other:?} (v1, v2, v3, v4 or v5)");
+            eprintln!("unknown fixture set {other:?} (v1, v2, v3, v4, v5 or v6)");
             std::process::exit(2);
         }
     };
@@ -255,6 +308,11 @@ async fn main() {
         }
         "v5" => {
             write_bucket_v5(&out.join("bucket")).await;
+            println!("wrote {}", out.display());
+            return;
+        }
+        "v6" => {
+            write_bucket_v6(&out.join("bucket")).await;
             println!("wrote {}", out.display());
             return;
         }

@@ -76,17 +76,38 @@ pub async fn write_copies(
     level: u32,
     replica: bool,
 ) -> BlockMeta {
+    write_format(
+        store,
+        tenant,
+        traces,
+        level,
+        replica,
+        strata_block::FORMAT_VERSION,
+    )
+    .await
+}
+
+/// [`write_copies`] in block format `format`.
+pub async fn write_format(
+    store: &SharedStore,
+    tenant: &TenantId,
+    traces: &BTreeMap<u32, Vec<Span>>,
+    level: u32,
+    replica: bool,
+    format: &str,
+) -> BlockMeta {
     let clock: SharedClock = clock_at(BASE_SECS);
     let opts = WriterOptions {
         row_group_max_spans: 7,
         ..WriterOptions::default()
     };
-    let mut w = BlockWriter::new(
+    let mut w = BlockWriter::new_with_format(
         store.clone(),
         tenant.clone(),
         BlockId::new_random(),
         opts,
         clock,
+        format,
     )
     .unwrap()
     .with_compaction_level(level);

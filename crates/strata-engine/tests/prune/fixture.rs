@@ -180,6 +180,47 @@ pub async fn write_format(
     BlockReader::new(store, meta)
 }
 
+/// `traces` dealt round-robin into `inputs` v4 blocks of at most `row_group` spans per row
+/// group, concatenated into one block of format v5 (a sorted run per input).
+pub async fn concatenated(
+    traces: &[(TraceId, Vec<ResourceSpans>)],
+    row_group: usize,
+    inputs: usize,
+) -> BlockReader {
+    let mut readers = Vec::new();
+    for part in 0..inputs {
+        let dealt: Vec<_> = (traces.iter().enumerate())
+            .filter(|(i, _)| i % inputs == part)
+            .map(|(_, t)| t.clone())
+            .collect();
+        readers.push(write_format(&dealt, row_group, strata_block::FORMAT_V4).await);
+    }
+    let store: Arc<dyn ObjectStore> = Arc::new(InMemory::new());
+    let clock: SharedClock = Arc::new(ManualClock::default());
+    let concat = strata_block::Concat::scan(&readers).await.expect("scan");
+    assert_eq!(concat.output_runs(), inputs);
+    let opts = WriterOptions {
+        zstd_level: 1,
+        ..WriterOptions::default()
+    };
+    let meta = concat
+        .write(
+            store.clone(),
+            TenantId::single(),
+            BlockId::new_random(),
+            &readers,
+            &opts,
+            &clock,
+            1,
+        )
+        .await
+        .expect("concatenate");
+    assert_eq!(meta.format, strata_block::FORMAT_V5);
+    let reader = BlockReader::new(store, meta);
+    assert_eq!(reader.sorted_runs().await.expect("runs"), inputs);
+    reader
+}
+
 pub fn job(query: &str, start: u32, end: u32) -> SearchJob {
     SearchJob::new(&tempopb::SearchRequest {
         query: query.into(),
