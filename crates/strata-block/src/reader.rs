@@ -163,7 +163,7 @@ impl BlockReader {
             path: self.meta.paths()?.data(),
             size: self.meta.size_bytes,
             counter: counter.clone(),
-            buffered: None,
+            buffered: Vec::new(),
         })
     }
 
@@ -283,9 +283,9 @@ impl BlockReader {
     /// comes from memory. Row groups whose `trace_id` min/max statistics exclude the ID are
     /// skipped (rows are sorted by trace ID, so usually one row group is read; in format v5,
     /// one per sorted run). When the row groups left hold at most [`WHOLE_READ_BYTES`] of
-    /// compressed data and lie within twice that many bytes of the file, their column chunks
-    /// are fetched in one ranged read; otherwise the reads follow the row filter (two: the
-    /// `trace_id` chunks, then the pages of the other columns holding its rows). Either way a
+    /// compressed data, their column chunks are fetched together first; otherwise the reads
+    /// follow the row filter (two: the `trace_id` chunks, all fetched together, then the pages
+    /// of the other columns holding its rows). Either way a
     /// row filter on `trace_id` decodes the other columns only for the trace's rows. Returns `None` when the block has no span of the trace.
     pub async fn find_trace(&self, trace_id: &TraceId) -> Result<Option<FindResult>> {
         let counter = Arc::new(AtomicU64::new(0));
@@ -312,23 +312,24 @@ impl BlockReader {
             .iter()
             .map(|&i| md.row_group(i).compressed_size())
             .sum();
-        let (lo, hi) = row_groups
-            .iter()
-            .flat_map(|&i| md.row_group(i).columns())
-            .map(|c| c.byte_range())
-            .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
-                (lo.min(at), hi.max(at + len))
-            });
-        // Row groups of several sorted runs (format v5) lie apart: the one read covers what
-        // lies between them too, so it must itself be small.
-        let span = i64::try_from(hi.saturating_sub(lo)).unwrap_or(i64::MAX);
-        if compressed <= self.whole_read_bytes && span <= self.whole_read_bytes.saturating_mul(2) {
-            // The selected row groups' column chunks, fetched in one read: the row filter
-            // below then decodes `trace_id` first and the other columns only for its rows,
-            // all from memory.
-            if lo < hi && !source.is_buffered(lo, hi) {
-                source.fetch_ahead(lo..hi).await?;
-            }
+        let chunk = |(at, len): (u64, u64)| at..at + len;
+        if compressed <= self.whole_read_bytes {
+            // The selected row groups' column chunks, fetched together (one read when they
+            // adjoin): the row filter below then decodes `trace_id` first and the other
+            // columns only for its rows, all from memory.
+            let ranges = (row_groups.iter())
+                .flat_map(|&i| md.row_group(i).columns())
+                .map(|c| chunk(c.byte_range()))
+                .collect();
+            source.fetch_ahead_ranges(ranges).await?;
+        } else if row_groups.len() > 1 {
+            // Several row groups (one per sorted run of a v5 block, or a trace's neighbours):
+            // their `trace_id` chunks fetched together, so the row filter reads them from
+            // memory rather than with one round trip per row group.
+            let ranges = (row_groups.iter())
+                .map(|&i| chunk(md.row_group(i).column(TRACE_ID_COLUMN).byte_range()))
+                .collect();
+            source.fetch_ahead_ranges(ranges).await?;
         }
         let resources = self.resources(&file)?;
         let mask = ProjectionMask::roots(file.parquet_schema(), [TRACE_ID_COLUMN]);
@@ -423,34 +424,51 @@ pub(crate) struct CountingReader {
     path: Path,
     size: u64,
     counter: Arc<AtomicU64>,
-    /// Bytes fetched ahead in one read, and the file offset they start at: ranges inside
+    /// Regions fetched ahead, each with the file offset it starts at: ranges inside one of
     /// them are served from memory, others from the store.
-    buffered: Option<(u64, Bytes)>,
+    buffered: Vec<(u64, Bytes)>,
 }
 
 impl CountingReader {
     /// Fetches `range` of the file in one ranged read; later reads inside it come from memory.
     async fn fetch_ahead(&mut self, range: Range<u64>) -> Result<()> {
-        let start = range.start;
-        let b = self.store.get_range(&self.path, range).await?;
-        self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
-        self.buffered = Some((start, b));
+        self.fetch_ahead_ranges(vec![range]).await
+    }
+
+    /// Fetches those of `ranges` not yet buffered together (one `get_ranges`: the store
+    /// coalesces neighbours and fetches the rest concurrently); later reads inside them come
+    /// from memory.
+    async fn fetch_ahead_ranges(&mut self, ranges: Vec<Range<u64>>) -> Result<()> {
+        let ranges: Vec<Range<u64>> = (ranges.into_iter())
+            .filter(|r| r.start < r.end && !self.is_buffered(r.start, r.end))
+            .collect();
+        if ranges.is_empty() {
+            return Ok(());
+        }
+        let parts = self.store.get_ranges(&self.path, &ranges).await?;
+        for (r, b) in ranges.into_iter().zip(parts) {
+            self.counter.fetch_add(b.len() as u64, Ordering::Relaxed);
+            self.buffered.push((r.start, b));
+        }
         Ok(())
+    }
+
+    /// The buffered region holding `start..end` of the file, if one does.
+    fn region(&self, start: u64, end: u64) -> Option<&(u64, Bytes)> {
+        (self.buffered.iter()).find(|(at, b)| *at <= start && end <= at + b.len() as u64)
     }
 
     /// Whether `start..end` of the file is buffered.
     fn is_buffered(&self, start: u64, end: u64) -> bool {
-        self.buffered
-            .as_ref()
-            .is_some_and(|(at, b)| *at <= start && end <= at + b.len() as u64)
+        self.region(start, end).is_some()
     }
 
-    /// `range` from the buffer, if it lies inside it.
+    /// `range` from the buffer, if it lies inside one region.
     fn buffered_range(&self, range: &Range<u64>) -> Option<Bytes> {
-        let (at, b) = self.buffered.as_ref()?;
-        if range.start > range.end || !self.is_buffered(range.start, range.end) {
+        if range.start > range.end {
             return None;
         }
+        let (at, b) = self.region(range.start, range.end)?;
         Some(b.slice((range.start - at) as usize..(range.end - at) as usize))
     }
 }

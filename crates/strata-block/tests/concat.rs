@@ -299,3 +299,67 @@ async fn a_block_of_one_run_streams_as_one() {
     assert!(matches!(err, Err(BlockError::InvalidOptions(_))));
     let _unused: Option<BlockWriter> = None;
 }
+
+/// A lookup in a concatenation reads one row group per sorted run, but fetches their
+/// `trace_id` chunks together: no more requests than the same lookup in one v4 block of the
+/// same traces (warm footers, through the row filter).
+#[tokio::test]
+async fn lookups_in_a_concatenation_fetch_the_runs_together() {
+    use strata_storage::{InstrumentedStore, StoreMetrics};
+
+    let counted = Arc::new(InstrumentedStore::new(
+        store(),
+        StoreMetrics::unregistered(),
+    ));
+    let store: Arc<dyn ObjectStore> = counted.clone();
+    let traces: Vec<(TraceId, Vec<ResourceSpans>)> = (1..=120u8)
+        .map(|n| {
+            let id = TraceId([n; 16]);
+            (
+                id,
+                vec![batch("a", (0..4).map(|s| span(id, s, s)).collect())],
+            )
+        })
+        .collect();
+    let mut inputs = Vec::new();
+    for part in 0..4 {
+        let dealt: Vec<_> = (traces.iter().enumerate())
+            .filter(|(i, _)| i % 4 == part)
+            .map(|(_, t)| (t.0, false, t.1.clone()))
+            .collect();
+        let mut w = writer_format(&store, 40, FORMAT_V4);
+        for (id, replica, rs) in &dealt {
+            w.add_trace_copy(*id, rs, *replica).await.unwrap();
+        }
+        inputs.push(w.finish().await.unwrap());
+    }
+    let v5 = concat(&store, &readers(&store, &inputs)).await;
+    let mut w = writer_format(&store, 40, FORMAT_V4);
+    for (id, rs) in &traces {
+        w.add_trace(*id, rs).await.unwrap();
+    }
+    let v4 = w.finish().await.unwrap();
+    let mut reads = Vec::new();
+    for meta in [v5, v4] {
+        let reader = BlockReader::new(store.clone(), meta).with_whole_read_bytes(0);
+        assert!(reader
+            .find_trace(&TraceId([200; 16]))
+            .await
+            .unwrap()
+            .is_none());
+        let before = counted.stats();
+        let found = reader
+            .find_trace(&TraceId([61; 16]))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(found.spans, 4);
+        reads.push(counted.stats().since(&before).reads());
+    }
+    assert!(
+        reads[0] <= reads[1],
+        "v5 {} reads, v4 {}",
+        reads[0],
+        reads[1]
+    );
+}
