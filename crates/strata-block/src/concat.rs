@@ -54,12 +54,12 @@ use parquet::column::writer::ColumnCloseResult;
 use parquet::data_type::Int32Type;
 use parquet::file::metadata::{KeyValue, ParquetMetaData};
 use parquet::file::properties::{EnabledStatistics, WriterProperties};
-use parquet::file::reader::{ChunkReader, Length};
 use parquet::file::writer::SerializedFileWriter;
 use strata_common::{BlockId, SharedClock, TenantId, TraceId};
 use strata_storage::BlockPaths;
 use tokio::io::AsyncWriteExt;
 
+use crate::at::At;
 use crate::bloom::Bloom;
 use crate::error::{BlockError, Result};
 use crate::meta::{write_meta, BlockMeta, FORMAT_KEY, FORMAT_V4, FORMAT_V5};
@@ -340,8 +340,8 @@ async fn copy_row_groups(
                 .fold((u64::MAX, 0u64), |(lo, hi), (at, len)| {
                     (lo.min(at), hi.max(at + len))
                 });
-            let chunk = Chunk {
-                base: lo,
+            let chunk = At {
+                start: lo,
                 bytes: match lo < hi {
                     true => reader.store().get_range(&data, lo..hi).await?,
                     false => Bytes::new(),
@@ -382,7 +382,7 @@ async fn copy_row_groups(
 /// Row group `rg`'s `resource_ref`s, decoded from `chunk` and mapped into the merged table
 /// (UInt32 is stored as INT32: the same 32 bits).
 fn mapped_refs(
-    chunk: &Chunk,
+    chunk: &At,
     input: &Input,
     rg: usize,
     ref_leaf: usize,
@@ -470,47 +470,5 @@ impl Write for Shared {
 
     fn flush(&mut self) -> std::io::Result<()> {
         Ok(())
-    }
-}
-
-/// One input row group's bytes, addressed by file offset (`base` is the first byte's).
-#[derive(Clone)]
-struct Chunk {
-    base: u64,
-    bytes: Bytes,
-}
-
-impl Length for Chunk {
-    fn len(&self) -> u64 {
-        self.base + self.bytes.len() as u64
-    }
-}
-
-impl ChunkReader for Chunk {
-    type T = bytes::buf::Reader<Bytes>;
-
-    fn get_read(&self, start: u64) -> parquet::errors::Result<Self::T> {
-        use bytes::Buf;
-        Ok(self.slice(start, self.bytes.len() as u64)?.reader())
-    }
-
-    fn get_bytes(&self, start: u64, length: usize) -> parquet::errors::Result<Bytes> {
-        self.slice(start, length as u64)
-    }
-}
-
-impl Chunk {
-    /// Up to `length` bytes from file offset `start` (to the end of the chunk).
-    fn slice(&self, start: u64, length: u64) -> parquet::errors::Result<Bytes> {
-        let at = start
-            .checked_sub(self.base)
-            .filter(|at| *at <= self.bytes.len() as u64)
-            .ok_or_else(|| {
-                parquet::errors::ParquetError::General(format!(
-                    "offset {start} outside the row group's bytes"
-                ))
-            })? as usize;
-        let end = (at as u64 + length).min(self.bytes.len() as u64) as usize;
-        Ok(self.bytes.slice(at..end))
     }
 }

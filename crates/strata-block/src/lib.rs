@@ -16,6 +16,7 @@
 //! looks traces up with [`BlockReader::find_trace`]. Every OTLP field survives the round trip
 //! (see [`schema`] for the single caveat about merging identical resources/scopes).
 
+mod at;
 pub mod bloom;
 pub mod compacted;
 pub mod concat;

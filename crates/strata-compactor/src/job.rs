@@ -5,10 +5,10 @@
 //! (`compactor.max_block_runs` above 1, `storage.block.format` v4), every input is a v4 or v5
 //! block, they hold at most `strata_block::concat::MAX_TRACES` traces (kept in memory to
 //! count what they share), their sorted runs add up to at most `max_block_runs`, and they
-//! share few traces
-//! (trace entries beyond the first of each trace under a tenth of the distinct traces: in
-//! `strata run` only traces whose spans straddled a block cut; replicated ingesters' blocks
-//! share most traces and are merged). The output, format v5, holds the inputs' encoded row
+//! share few traces (trace entries beyond the first of each trace under a tenth of the
+//! distinct traces: in `strata run` only traces whose spans straddled a block cut;
+//! replicated ingesters' blocks share most traces and are merged, after the `trace_id` read
+//! that told). The output, format v5, holds the inputs' encoded row
 //! groups as they are; nothing is decoded but `trace_id` and `resource_ref`. The job after it
 //! over such blocks has more runs than allowed and merges, reading each run as its own stream.
 //! So in a window that keeps filling, every other level is a copy rather than a rewrite.
@@ -23,8 +23,8 @@
 //!
 //! Order of effects, which makes a crash at any point safe:
 //!
-//! 1. The output block is written with [`BlockWriter`] (`data.parquet`, `bloom`, and
-//!    `meta.json` last). A crash before `meta.json` leaves an orphan directory that readers
+//! 1. The output block is written with [`BlockWriter`] or [`Concat::write`] (`data.parquet`,
+//!    `bloom`, and `meta.json` last). A crash before `meta.json` leaves an orphan directory that readers
 //!    ignore and the retention pass deletes later.
 //! 2. Only then is a `compacted.json` marker written on each input. A crash between 1 and 2
 //!    leaves inputs and output both live: queriers drop the duplicate spans, and the next
