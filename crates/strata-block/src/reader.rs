@@ -366,7 +366,8 @@ impl BlockReader {
         }))
     }
 
-    /// Every trace of the block, in trace-ID order. Loads the whole block.
+    /// Every trace of the block, in trace-ID order (in format v5, each trace's rows of every
+    /// run together). Loads the whole block.
     pub async fn read_all(&self) -> Result<Vec<(TraceId, Vec<ResourceSpans>)>> {
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
@@ -374,6 +375,22 @@ impl BlockReader {
         let resources = self.resources(&file)?;
         let mut stream =
             ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
+        if self.meta.format == crate::meta::FORMAT_V5 {
+            // Several sorted runs: a trace's rows may be in more than one.
+            let mut traces: std::collections::BTreeMap<TraceId, TraceAssembler> =
+                std::collections::BTreeMap::new();
+            while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
+                let batch = Self::expand(&resources, batch)?;
+                let view = BatchView::new(&batch)?;
+                for row in 0..view.len() {
+                    (traces.entry(view.trace_id(row)).or_default()).push_row(&view, row)?;
+                }
+            }
+            return Ok(traces
+                .into_iter()
+                .map(|(id, asm)| (id, asm.finish()))
+                .collect());
+        }
         let mut out = Vec::new();
         let mut current: Option<(TraceId, TraceAssembler)> = None;
         while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {

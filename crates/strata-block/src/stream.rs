@@ -71,6 +71,12 @@ impl std::fmt::Debug for TraceStream {
 impl BlockReader {
     /// Streams the block's traces; `batch_rows` is the decoding batch size (0: 8192).
     pub async fn trace_stream(&self, batch_rows: usize) -> Result<TraceStream> {
+        if self.meta().format == crate::meta::FORMAT_V5 {
+            return Err(BlockError::InvalidOptions(format!(
+                "block {} holds several sorted runs (format v5): read it with run_streams",
+                self.meta().block_id
+            )));
+        }
         let counter = Arc::new(AtomicU64::new(0));
         let mut source = self.source(&counter)?;
         let file = self.file(&mut source).await?;

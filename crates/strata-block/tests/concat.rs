@@ -210,6 +210,22 @@ async fn a_concatenation_holds_every_row_group_of_its_inputs() {
         assert_eq!(flat(got.resource_spans), flat(want), "trace {n}");
     }
     assert!(reader.find_trace(&tid(9)).await.unwrap().is_none());
+    // read_all gives each trace once, its rows of every run together, in ID order.
+    let all = reader.read_all().await.unwrap();
+    assert_eq!(
+        all.iter().map(|(id, _)| *id).collect::<Vec<_>>(),
+        (1..=5)
+            .map(tid)
+            .collect::<std::collections::BTreeSet<_>>()
+            .into_iter()
+            .collect::<Vec<_>>()
+    );
+    let t1 = all.iter().find(|(id, _)| *id == tid(1)).unwrap().1.clone();
+    let mut want = Vec::new();
+    for r in &rs {
+        want.extend(r.find_trace(&tid(1)).await.unwrap().unwrap().resource_spans);
+    }
+    assert_eq!(flat(t1), flat(want));
 }
 
 #[tokio::test]

@@ -33,6 +33,17 @@ async fn meta_runs_and_traces_read() {
     assert_eq!(meta.created_unix_nano, v6::E0_CREATED_NS);
     assert_eq!(meta.compacted_from, vec![v6::block_e1(), v6::block_e2()]);
     assert_eq!(reader.sorted_runs().await.expect("runs"), 2);
+    // Every trace whole and in ID order, though the runs interleave.
+    let all = reader.read_all().await.expect("read");
+    assert_eq!(all.len(), 4);
+    for ((id, rs), (want_id, want)) in all.into_iter().zip(v1::traces()) {
+        assert_eq!(id, want_id);
+        assert_eq!(normalise(rs), normalise(want));
+    }
+    assert!(
+        reader.trace_stream(0).await.is_err(),
+        "one-run streams refuse v5"
+    );
     for (id, want) in v1::traces() {
         assert!(reader.may_contain(&id).await.expect("bloom"));
         let found = reader
