@@ -99,6 +99,15 @@ impl Accepted {
     }
 }
 
+/// The admission [`Pipeline::admit_early`] decided for a protobuf body.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Early {
+    /// Whether an in-process ingester admitted it (see [`Pipeline::run_admitted`]).
+    pub admitted: bool,
+    /// Its spans, counted from its framing.
+    pub spans: usize,
+}
+
 /// The stages in their order. Cheap to clone.
 #[derive(Clone)]
 pub struct Pipeline {
@@ -290,7 +299,8 @@ impl Pipeline {
     /// with the spans to count taken from the body's framing alone
     /// ([`stage::wire::count_spans`]), so that a refused body costs only that count — under a
     /// saturating load most bodies are refused. `Ok(Some(admitted))`: decided; pass it on to
-    /// [`Self::run_admitted`] or [`Self::run_scanned`]. `Ok(None)`: not decided here (no spans,
+    /// [`Self::run_admitted`] or [`Self::run_scanned`], and its span count to
+    /// [`Self::scan_fast`], which then need not count again. `Ok(None)`: not decided here (no spans,
     /// or framing only prost can judge); the later stages decide as on every other path. A
     /// refusal is counted as there: discarded spans by reason, and the receiver's spans refused.
     /// A body whose framing counts but whose spans prost would not decode is refused here, not
@@ -300,7 +310,7 @@ impl Pipeline {
         tenant: &TenantId,
         body: &[u8],
         protocol: &'static str,
-    ) -> Result<Option<bool>, ApiError> {
+    ) -> Result<Option<Early>, ApiError> {
         let spans = match stage::wire::count_spans(body) {
             Some(n) if n > 0 => n,
             _ => return Ok(None),
@@ -310,7 +320,7 @@ impl Pipeline {
             .admit(tenant, &limits.ingestion, body.len(), spans)
             .await
         {
-            Ok(admitted) => Ok(Some(admitted)),
+            Ok(admitted) => Ok(Some(Early { admitted, spans })),
             Err(e) => {
                 self.metrics.receiver_spans(protocol, "refused", spans);
                 Err(e)

@@ -11,6 +11,7 @@
 //! Writing does not touch the cut block's in-memory state: on failure the caller keeps it and
 //! retries on the next tick.
 
+use bytes::Bytes;
 use prost::Message;
 use strata_block::{BlockReader, BlockWriter, TraceShare, WriterOptions};
 use strata_common::{TenantId, TraceId};
@@ -35,14 +36,21 @@ impl Ingester {
             self.inner.clock.clone(),
             &self.inner.block_cfg.format,
         )?;
-        for id in block.sorted_ids() {
-            let entry = &block.traces[&id];
+        let traces = block.sorted_shares();
+        for (k, &(id, payloads, replicas)) in traces.iter().enumerate() {
+            if let Some(&(_, ahead, replicas)) = traces.get(k + 2 * TOUCH_AHEAD) {
+                touch_handles(ahead, replicas);
+            }
+            if let Some(&(_, ahead, _)) = traces.get(k + TOUCH_AHEAD) {
+                touch_bytes(ahead);
+            }
             // Counted shares, then replica copies (rows of the `replica` column).
-            let mut shares: Vec<TraceShare<'_>> = Vec::with_capacity(entry.payloads.len());
+            let mut shares: Vec<TraceShare<'_>> = Vec::with_capacity(payloads.len());
             for replica in [false, true] {
-                let of_kind = entry.payloads.iter().zip(&entry.replica);
                 shares.extend(
-                    of_kind
+                    payloads
+                        .iter()
+                        .zip(replicas)
                         .filter(|(_, r)| **r == replica)
                         .map(|(p, _)| TraceShare {
                             bytes: p.as_ref(),
@@ -59,6 +67,35 @@ impl Ingester {
         let meta = w.finish().await?;
         Ok(BlockReader::new(self.inner.uploader.local(), meta))
     }
+}
+
+/// How many traces ahead of the one being written [`touch_bytes`] loads their shares'
+/// bytes ([`touch_handles`] twice as far ahead).
+const TOUCH_AHEAD: usize = 8;
+
+/// Loads the handles of a trace's shares (the vectors of `Bytes` and replica flags), so that
+/// [`touch_bytes`] finds them cached.
+fn touch_handles(payloads: &[Bytes], replicas: &[bool]) {
+    let mut x = replicas.first().copied().unwrap_or_default() as usize;
+    for p in payloads.iter().step_by(2) {
+        x ^= p.len();
+    }
+    std::hint::black_box(x);
+}
+
+/// Loads one byte of every cache line of a trace's shares. The block writer's walk of a share
+/// is a chain of dependent reads (each field's position follows from the previous length), so
+/// on shares that left the CPU caches long ago it waits on one cache miss after another; these
+/// loads are independent of each other and overlap, and the walk a few traces later finds the
+/// bytes cached.
+fn touch_bytes(payloads: &[Bytes]) {
+    let mut x = 0u8;
+    for p in payloads {
+        for b in p.iter().step_by(64) {
+            x ^= *b;
+        }
+    }
+    std::hint::black_box(x);
 }
 
 /// Adds trace `id` from its shares decoded with prost (the block writer's owned path). A share

@@ -83,11 +83,17 @@ impl CutBlock {
         self.traces.values().map(|t| t.min_segment).min()
     }
 
-    /// Trace IDs in ascending order, the order blocks are written in.
-    pub fn sorted_ids(&self) -> Vec<TraceId> {
-        let mut ids: Vec<TraceId> = self.traces.keys().copied().collect();
-        ids.sort_unstable();
-        ids
+    /// Every trace's ID, shares and their replica flags, in ascending ID order (the order
+    /// blocks are written in). One sequential pass over the map: the writer then reads the
+    /// entries from this list, not by lookups scattered over the map.
+    pub fn sorted_shares(&self) -> Vec<(TraceId, &[Bytes], &[bool])> {
+        let mut t: Vec<(TraceId, &[Bytes], &[bool])> = self
+            .traces
+            .iter()
+            .map(|(id, e)| (*id, &e.payloads[..], &e.replica[..]))
+            .collect();
+        t.sort_unstable_by_key(|(id, _, _)| *id);
+        t
     }
 }
 
@@ -372,6 +378,34 @@ pub(crate) mod tests {
     }
 
     #[test]
+    fn sorted_shares_lists_every_trace_in_id_order_with_its_shares() {
+        let mut traces = HashMap::new();
+        for id in [9u8, 1, 200, 7, 3] {
+            let mut e = TraceEntry::new(SystemTime::UNIX_EPOCH, 1);
+            e.add(push(id, usize::from(id)), SystemTime::UNIX_EPOCH, 1);
+            let mut replica = push(id, 1);
+            replica.replica = true;
+            e.add(replica, SystemTime::UNIX_EPOCH, 1);
+            traces.insert(TraceId([id; 16]), e);
+        }
+        let cut = CutBlock {
+            id: BlockId::new_random(),
+            traces,
+            bytes: 0,
+        };
+        let got: Vec<(u8, Vec<usize>, Vec<bool>)> = cut
+            .sorted_shares()
+            .iter()
+            .map(|(id, p, r)| (id.0[0], p.iter().map(Bytes::len).collect(), r.to_vec()))
+            .collect();
+        let want: Vec<(u8, Vec<usize>, Vec<bool>)> = [1u8, 3, 7, 9, 200]
+            .iter()
+            .map(|&id| (id, vec![usize::from(id), 1], vec![false, true]))
+            .collect();
+        assert_eq!(got, want);
+    }
+
+    #[test]
     fn traces_move_when_idle_and_blocks_cut_by_age_or_size() {
         let t0 = SystemTime::UNIX_EPOCH + Duration::from_secs(1000);
         let p = policy();
@@ -393,7 +427,8 @@ pub(crate) mod tests {
         let cut = inst
             .cut_if_ready(t0 + Duration::from_secs(70), &p, false)
             .unwrap();
-        assert_eq!(cut.sorted_ids(), vec![TraceId([2; 16])]);
+        let ids: Vec<TraceId> = cut.sorted_shares().iter().map(|t| t.0).collect();
+        assert_eq!(ids, vec![TraceId([2; 16])]);
         assert_eq!(
             inst.find(&TraceId([2; 16])).len(),
             1,

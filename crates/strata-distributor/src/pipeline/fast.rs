@@ -23,12 +23,21 @@ use crate::stage::{self, wire::Scanned};
 
 impl Pipeline {
     /// The scan of `body` when the fast path applies to it for `tenant` (see the module docs).
-    pub fn scan_fast(&self, tenant: &TenantId, body: &[u8]) -> Option<Scanned> {
+    /// `spans`: its span count when [`Self::admit_early`] took it (else the scan counts).
+    pub fn scan_fast(
+        &self,
+        tenant: &TenantId,
+        body: &[u8],
+        spans: Option<usize>,
+    ) -> Option<Scanned> {
         if self.consumer.wants_spans(tenant) || !self.sampler.keeps_all(tenant) {
             return None;
         }
         let max = self.overrides.limits(tenant).ingestion.max_attribute_bytes;
-        stage::wire::scan(body, max)
+        match spans {
+            Some(n) => stage::wire::scan_counted(body, max, n),
+            None => stage::wire::scan(body, max),
+        }
     }
 
     /// Runs a request [`Self::scan_fast`] accepted; returns once its traces are durable.

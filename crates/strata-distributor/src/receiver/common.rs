@@ -76,7 +76,9 @@ impl Distributor {
             .admit_early(&tenant, &body, protocol)
             .await
             .map_err(ProtobufError::Push)?;
-        if let Some(scanned) = self.pipeline.scan_fast(&tenant, &body) {
+        let counted = early.map(|e| e.spans);
+        let early = early.map(|e| e.admitted);
+        if let Some(scanned) = self.pipeline.scan_fast(&tenant, &body, counted) {
             return self
                 .pipeline
                 .run_scanned(tenant, body, scanned, wire_bytes, protocol, early)

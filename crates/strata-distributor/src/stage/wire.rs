@@ -65,7 +65,13 @@ pub struct Scanned {
 pub fn scan(buf: &[u8], max_attribute_bytes: usize) -> Option<Scanned> {
     // Sized once from the framing (a cheap walk that skips the spans' contents) instead of
     // grown span by span: the growth's reallocations were a visible share of the accept path.
-    let spans = count_spans(buf)?;
+    scan_counted(buf, max_attribute_bytes, count_spans(buf)?)
+}
+
+/// [`scan`] of a body whose [`count_spans`] is `spans` (taken before, for admission). A wrong
+/// count costs only the span list's reallocations or spare capacity: the walk checks the
+/// framing again.
+pub fn scan_counted(buf: &[u8], max_attribute_bytes: usize, spans: usize) -> Option<Scanned> {
     let mut w = Walker {
         buf,
         max_attr: if max_attribute_bytes == 0 {

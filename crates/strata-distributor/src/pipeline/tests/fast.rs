@@ -19,7 +19,10 @@ fn body() -> Bytes {
 
 async fn run_fast(f: &Fixture, body: Bytes) -> Result<Accepted, ApiError> {
     let tenant = TenantId::single();
-    let scanned = f.pipeline.scan_fast(&tenant, &body).expect("fast path");
+    let scanned = f
+        .pipeline
+        .scan_fast(&tenant, &body, None)
+        .expect("fast path");
     f.pipeline
         .run_scanned(tenant, body, scanned, Some(1234), "test", None)
         .await
@@ -50,23 +53,26 @@ fn applies_only_when_nothing_needs_the_decoded_spans() {
     let b = body();
     assert!(fast_fixture(Overrides::default())
         .pipeline
-        .scan_fast(&tenant, &b)
+        .scan_fast(&tenant, &b, None)
         .is_some());
     // A consumer that wants spans (the metrics-generator with processors).
     let f = fixture(Overrides::default(), Recording::default());
-    assert!(f.pipeline.scan_fast(&tenant, &b).is_none());
+    assert!(f.pipeline.scan_fast(&tenant, &b, None).is_none());
     // Head sampling below 1, or another sampler.
     let mut l = TenantLimits::default();
     l.sampling.head_ratio = 0.5;
     assert!(fast_fixture(Overrides::fixed(l))
         .pipeline
-        .scan_fast(&tenant, &b)
+        .scan_fast(&tenant, &b, None)
         .is_none());
     let f = fast_fixture(Overrides::default());
     let p = f.pipeline.clone().with_sampler(Arc::new(OnlyOnes));
-    assert!(p.scan_fast(&tenant, &b).is_none());
+    assert!(p.scan_fast(&tenant, &b, None).is_none());
     // A body the decoding path must answer.
-    assert!(f.pipeline.scan_fast(&tenant, &b[..b.len() - 1]).is_none());
+    assert!(f
+        .pipeline
+        .scan_fast(&tenant, &b[..b.len() - 1], None)
+        .is_none());
 }
 
 #[tokio::test]
@@ -193,10 +199,37 @@ async fn an_early_admission_is_charged_once() {
     // A bucket holding exactly one body (the clock does not move, so it never refills).
     let f = fast_fixture(limits(len, len));
     let early = f.pipeline.admit_early(&tenant, &b, "test").await.unwrap();
-    assert_eq!(early, Some(false), "no in-process ingester decides here");
-    let scanned = f.pipeline.scan_fast(&tenant, &b).expect("fast path");
+    let spans = request()
+        .resource_spans
+        .iter()
+        .flat_map(|r| &r.scope_spans)
+        .map(|s| s.spans.len())
+        .sum();
+    assert_eq!(
+        early,
+        Some(Early {
+            admitted: false,
+            spans
+        }),
+        "no in-process ingester decides here"
+    );
+    let scanned = f
+        .pipeline
+        .scan_fast(&tenant, &b, early.map(|e| e.spans))
+        .expect("fast path");
+    assert_eq!(
+        Some(scanned.clone()),
+        f.pipeline.scan_fast(&tenant, &b, None)
+    );
     f.pipeline
-        .run_scanned(tenant.clone(), b.clone(), scanned, None, "test", early)
+        .run_scanned(
+            tenant.clone(),
+            b.clone(),
+            scanned,
+            None,
+            "test",
+            early.map(|e| e.admitted),
+        )
         .await
         .unwrap();
     // The decoding path, admitted early: not charged again either.
@@ -208,7 +241,7 @@ async fn an_early_admission_is_charged_once() {
         .unwrap()
         .unwrap();
     f.pipeline
-        .run_admitted(received(request()), early)
+        .run_admitted(received(request()), early.admitted)
         .await
         .unwrap();
     assert_eq!(f.ingesters.pushed.lock().len(), 1);

@@ -60,8 +60,14 @@ fn decoded(pushes: &[TracePush]) -> Vec<(TracePush, tempopb::Trace)> {
 /// the decoding path's. Returns whether it accepted.
 fn check(buf: &[u8], max: usize) -> bool {
     let Some(scanned) = scan(buf, max) else {
+        // A count taken before (for admission) does not make the scan accept.
+        assert_eq!(scan_counted(buf, max, count_spans(buf).unwrap_or(1)), None);
         return false;
     };
+    // The count sizes the span list only: a wrong one scans the same.
+    for n in [0, scanned.spans.len(), scanned.spans.len() + 7] {
+        assert_eq!(scan_counted(buf, max, n).as_ref(), Some(&scanned));
+    }
     let req = ExportTraceServiceRequest::decode(buf).expect("scan accepted what prost refuses");
     let slow = slow(&req, max).expect("scan accepted what validation or truncation changes");
     let fast = split::split(buf, &scanned);
