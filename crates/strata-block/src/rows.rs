@@ -96,7 +96,12 @@ impl BlockReader {
     /// of [`ResourceMerge::maps`](crate::resources::ResourceMerge)): the rows a writer with
     /// that merge copies.
     pub async fn row_stream_remapped(&self, batch_rows: usize, map: Vec<u32>) -> Result<RowStream> {
-        let mut s = self.row_stream(batch_rows).await?;
+        let s = self.row_stream(batch_rows).await?;
+        self.remapped(s, map)
+    }
+
+    /// `s` with its refs mapped through `map`; an error when the block has no resource table.
+    fn remapped(&self, mut s: RowStream, map: Vec<u32>) -> Result<RowStream> {
         if s.resources.is_none() {
             return Err(BlockError::corrupt(
                 self.meta().block_id,
@@ -129,17 +134,11 @@ impl BlockReader {
         let runs = crate::concat::sorted_runs(file.metadata(), &self.meta().format);
         let mut streams = Vec::with_capacity(runs.len());
         for run in runs {
-            let mut s = self.stream_of(batch_rows, Some(run.collect())).await?;
-            if let Some(m) = &map {
-                if s.resources.is_none() {
-                    return Err(BlockError::corrupt(
-                        self.meta().block_id,
-                        "a remapped row stream of a block without a resource table",
-                    ));
-                }
-                s.remap = Some(UInt32Array::from(m.clone()));
-            }
-            streams.push(s);
+            let s = self.stream_of(batch_rows, Some(run.collect())).await?;
+            streams.push(match &map {
+                Some(m) => self.remapped(s, m.clone())?,
+                None => s,
+            });
         }
         Ok(streams)
     }
