@@ -298,11 +298,12 @@ impl Pipeline {
     /// limit on the body's size, then an in-process ingester's backpressure ([`Self::admit`]),
     /// with the spans to count taken from the body's framing alone
     /// ([`stage::wire::count_spans`]), so that a refused body costs only that count — under a
-    /// saturating load most bodies are refused. `Ok(Some(admitted))`: decided; pass it on to
-    /// [`Self::run_admitted`] or [`Self::run_scanned`], and its span count to
-    /// [`Self::scan_fast`], which then need not count again. `Ok(None)`: not decided here (no spans,
-    /// or framing only prost can judge); the later stages decide as on every other path. A
-    /// refusal is counted as there: discarded spans by reason, and the receiver's spans refused.
+    /// saturating load most bodies are refused. `Ok(Some(early))`: decided; pass
+    /// `early.admitted` on to [`Self::run_admitted`] or [`Self::run_scanned`], and
+    /// `early.spans` to [`Self::scan_fast`], which then need not count again. `Ok(None)`: not
+    /// decided here (no spans, or framing only prost can judge); the later stages decide as on
+    /// every other path. A refusal is counted as there: discarded spans by reason, and the
+    /// receiver's spans refused.
     /// A body whose framing counts but whose spans prost would not decode is refused here, not
     /// answered as malformed, when a limit refuses it: it would be refused either way.
     pub async fn admit_early(
