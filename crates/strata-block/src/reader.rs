@@ -375,52 +375,31 @@ impl BlockReader {
         let resources = self.resources(&file)?;
         let mut stream =
             ParquetRecordBatchStreamBuilder::new_with_metadata(source, file).build()?;
-        if self.meta.format == crate::meta::FORMAT_V5 {
-            // Several sorted runs: a trace's rows may be in more than one.
-            let mut traces: std::collections::BTreeMap<TraceId, TraceAssembler> =
-                std::collections::BTreeMap::new();
-            while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
-                let batch = Self::expand(&resources, batch)?;
-                let view = BatchView::new(&batch)?;
-                for row in 0..view.len() {
-                    (traces.entry(view.trace_id(row)).or_default()).push_row(&view, row)?;
-                }
-            }
-            return Ok(traces
-                .into_iter()
-                .map(|(id, asm)| (id, asm.finish()))
-                .collect());
-        }
-        let mut out = Vec::new();
-        let mut current: Option<(TraceId, TraceAssembler)> = None;
+        // Rows are in trace-ID order, except that a v5 block holds several sorted runs, so a
+        // trace's rows may be in more than one: gathered by ID, each trace once.
+        let several_runs = self.meta.format == crate::meta::FORMAT_V5;
+        let mut traces: std::collections::BTreeMap<TraceId, TraceAssembler> =
+            std::collections::BTreeMap::new();
+        let mut prev: Option<TraceId> = None;
         while let Some(batch) = next_batch(&mut stream, &self.meta().block_id).await? {
             let batch = Self::expand(&resources, batch)?;
             let view = BatchView::new(&batch)?;
             for row in 0..view.len() {
                 let id = view.trace_id(row);
-                match &mut current {
-                    Some((cur, asm)) if *cur == id => asm.push_row(&view, row)?,
-                    _ => {
-                        if let Some((prev, asm)) = current.take() {
-                            if id < prev {
-                                return Err(BlockError::corrupt(
-                                    self.meta.block_id,
-                                    format!("rows not sorted: {id} after {prev}"),
-                                ));
-                            }
-                            out.push((prev, asm.finish()));
-                        }
-                        let mut asm = TraceAssembler::default();
-                        asm.push_row(&view, row)?;
-                        current = Some((id, asm));
-                    }
+                if let Some(p) = prev.filter(|p| id < *p && !several_runs) {
+                    return Err(BlockError::corrupt(
+                        self.meta.block_id,
+                        format!("rows not sorted: {id} after {p}"),
+                    ));
                 }
+                prev = Some(id);
+                traces.entry(id).or_default().push_row(&view, row)?;
             }
         }
-        if let Some((id, asm)) = current {
-            out.push((id, asm.finish()));
-        }
-        Ok(out)
+        Ok(traces
+            .into_iter()
+            .map(|(id, asm)| (id, asm.finish()))
+            .collect())
     }
 }
 

@@ -24,8 +24,8 @@
 //! Order of effects, which makes a crash at any point safe:
 //!
 //! 1. The output block is written with [`BlockWriter`] or [`Concat::write`] (`data.parquet`,
-//!    `bloom`, and `meta.json` last). A crash before `meta.json` leaves an orphan directory that readers
-//!    ignore and the retention pass deletes later.
+//!    `bloom`, and `meta.json` last). A crash before `meta.json` leaves an orphan directory
+//!    that readers ignore and the retention pass deletes later.
 //! 2. Only then is a `compacted.json` marker written on each input. A crash between 1 and 2
 //!    leaves inputs and output both live: queriers drop the duplicate spans, and the next
 //!    cycle compacts them again (the duplicates disappear at the next level).
